@@ -1,0 +1,494 @@
+"""The events of a recorded session, as plain dataclasses (standard library only).
+
+A session is a sequence of events. Every event has a ``type`` (the msgpack/JSON key ``"type"``) and a time
+``t``: integer **microseconds** since the session started, measured on the recorder's monotonic clock.
+Wall-clock time appears once, in :class:`Header.started_at` (RFC 3339, UTC); absolute times are
+``started_at + t``.
+
+Events appended after the recording (notes added during replay, verify results) carry the moment they refer
+to in ``t``, so readers order events by ``t`` and never by their position in the file.
+
+Each event maps one to one onto a msgpack map (the on-disk form, see ``tracer.store``) and onto a JSON object
+described by ``schemas/<type>.schema.json``: :meth:`Event.to_dict` and :func:`event_from_dict` convert.
+Output bytes stay ``bytes`` (msgpack ``bin``); they are never decoded on write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+#: Version of the session file format (the preamble carries it; readers refuse newer majors).
+FORMAT_VERSION = 1
+
+#: Operations of a :class:`FileChange`.
+FILE_OPS = ("create", "modify", "delete", "rename", "mode")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all events. ``t`` is microseconds since session start (monotonic clock)."""
+
+    type: ClassVar[str] = "event"
+    t: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a msgpack/JSON-ready map, with ``"type"`` first and ``None`` fields left out."""
+        out: dict[str, Any] = {"type": self.type}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                value = [v.to_dict() if isinstance(v, TestCase) else v for v in value]
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Header(Event):
+    """First event of every session: who, where, what.
+
+    Attributes:
+        session_id: e.g. ``"2026-11-21T10-30-00-8f3a"``; also the file name stem.
+        started_at: wall-clock start, RFC 3339 in UTC (``"2026-11-21T10:30:00.123456Z"``).
+        tracer_version: version of the recorder.
+        shell: path of the shell that was started (``/bin/bash``), or the command of ``tracer shell -c``.
+        shell_kind: ``"bash"``, ``"zsh"``, ``"fish"``, or ``"other"`` (output only, no command marks).
+        mode: ``"interactive"`` (``tracer shell``) or ``"command"`` (``tracer shell -c CMD``).
+        term: ``$TERM`` of the outer terminal.
+        cols, rows: terminal size in cells at start.
+        cwd: absolute working directory at start.
+        repo_root: git top level of ``cwd`` (the watched workspace), ``None`` outside git.
+        workspace: the directory whose edits are recorded (``repo_root`` or ``cwd``).
+        head_commit: full hash of ``HEAD`` at start, ``None`` outside git or before the first commit.
+        branch: current branch, ``None`` when detached or outside git.
+        baseline_patch: uncommitted changes present at start, as a ``git diff --binary HEAD`` patch ("" if
+            none); ``verify`` applies it before the final patch.
+        task: what the session is about (``--task``).
+        test_command: the command that decides the verdict (``--test-command``).
+        os: ``platform.platform()`` of the recording machine.
+        hostname: machine name; stays on the machine like everything else.
+    """
+
+    type: ClassVar[str] = "header"
+    session_id: str
+    started_at: str
+    tracer_version: str
+    shell: str
+    shell_kind: str
+    mode: str
+    term: str
+    cols: int
+    rows: int
+    cwd: str
+    workspace: str
+    repo_root: str | None = None
+    head_commit: str | None = None
+    branch: str | None = None
+    baseline_patch: str = ""
+    task: str | None = None
+    test_command: str | None = None
+    os: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Output(Event):
+    """Bytes the shell wrote to the terminal, exactly as read from the PTY master (recorder marks removed).
+
+    Attributes:
+        data: raw bytes, never decoded.
+        reads: when several PTY reads were coalesced into this event, their boundaries as
+            ``[end_offset_in_data, microseconds_after_t]`` pairs, so each read's timing is kept. ``None`` when
+            the event is a single read.
+    """
+
+    type: ClassVar[str] = "output"
+    data: bytes
+    reads: tuple[tuple[int, int], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Input(Event):
+    """Bytes typed by the user (recorded only on request, and never while the terminal's echo is off)."""
+
+    type: ClassVar[str] = "input"
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Resize(Event):
+    """The terminal was resized to ``cols`` × ``rows`` cells (SIGWINCH)."""
+
+    type: ClassVar[str] = "resize"
+    cols: int
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommandStart(Event):
+    """The shell began running a command line (from the shell integration's preexec mark).
+
+    Attributes:
+        id: 1, 2, 3… in order of start within the session.
+        command: the command line as typed (multi-line commands keep their newlines).
+        cwd: the shell's working directory when the command started.
+    """
+
+    type: ClassVar[str] = "command_start"
+    id: int
+    command: str
+    cwd: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandEnd(Event):
+    """The command ``id`` finished with ``exit_status`` (``$?``; 128+N when killed by signal N).
+
+    ``cwd`` is the working directory after the command (a ``cd`` changes it).
+    """
+
+    type: ClassVar[str] = "command_end"
+    id: int
+    exit_status: int
+    cwd: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange(Event):
+    """One saved change to one file of the workspace.
+
+    Attributes:
+        path: path relative to the workspace root, ``/``-separated.
+        op: one of :data:`FILE_OPS`.
+        old_path: the previous path, for ``rename``.
+        diff: unified diff (``git diff`` form, ``a/`` and ``b/`` prefixes) from the previous content to the
+            new one; ``""`` for binary or oversized files, whose content is not stored.
+        before_hash, after_hash: git blob hashes (SHA-1 hex) of the content before and after; ``None`` where
+            the file did not exist.
+        before_mode, after_mode: git file modes (``"100644"``, ``"100755"``, ``"120000"`` for symlinks).
+        size: size of the new content in bytes (``0`` after a delete).
+        binary: the content is not text (it holds NUL bytes or is not UTF-8-like).
+        oversized: the content is over the size limit; hashes and size only.
+        command_id: the command running when the change was seen, ``None`` between commands.
+        added, removed: counts of added and removed lines in ``diff``.
+    """
+
+    type: ClassVar[str] = "file_change"
+    path: str
+    op: str
+    diff: str = ""
+    old_path: str | None = None
+    before_hash: str | None = None
+    after_hash: str | None = None
+    before_mode: str | None = None
+    after_mode: str | None = None
+    size: int = 0
+    binary: bool = False
+    oversized: bool = False
+    command_id: int | None = None
+    added: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Note(Event):
+    """A thought, at moment ``t``.
+
+    Attributes:
+        id: unique id (hex), so later notes can replace or delete it.
+        text: the note.
+        tags: free-form labels such as ``hypothesis``, ``dead-end``, ``fix``, ``insight``.
+        source: ``"live"`` (``tracer note`` during the recording) or ``"replay"`` (added afterwards).
+        command_id: the command running at that moment, if any.
+        replaces: id of the note this one edits (the newest version wins).
+        deleted: a tombstone: the note ``replaces`` is deleted. Nothing is ever rewritten.
+        written_at: wall-clock time the note was written (RFC 3339, UTC).
+    """
+
+    type: ClassVar[str] = "note"
+    id: str
+    text: str
+    tags: tuple[str, ...] = ()
+    source: str = "live"
+    command_id: int | None = None
+    replaces: str | None = None
+    deleted: bool = False
+    written_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FinalPatch(Event):
+    """Baseline → final state of every changed file, in ``git diff --binary`` form.
+
+    ``git apply`` takes it on the start commit plus :attr:`Header.baseline_patch`.
+
+    Attributes:
+        patch: the patch text ("" when nothing changed).
+        files: changed paths, relative to the workspace root.
+        omitted: paths that changed but could not be included (e.g. over the size limit), with why.
+    """
+
+    type: ClassVar[str] = "final_patch"
+    patch: str
+    files: tuple[str, ...] = ()
+    omitted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    """One test's outcome in a verify run: ``status`` is ``passed``, ``failed``, ``error`` or ``skipped``."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    status: str
+    duration: float | None = None  # seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        """The test case as a map."""
+        out: dict[str, Any] = {"name": self.name, "status": self.status}
+        if self.duration is not None:
+            out["duration"] = self.duration
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult(Event):
+    """The verdict of ``tracer verify`` on the session's final patch.
+
+    Attributes:
+        verdict: ``"resolved"``, ``"passed"``, ``"failed"``, ``"timeout"`` or ``"error"``.
+        command: the test command that was run.
+        command_source: where it came from: ``flag``, ``header``, ``config``, ``session``.
+        exit_status: the test command's exit status (``None`` on timeout).
+        patch_method: how the patch applied: ``git apply``, ``git apply --3way``, ``patch``, or ``empty``.
+        verified_at: wall-clock time of the run (RFC 3339, UTC).
+        duration: seconds the test command ran.
+        overhead: seconds verify spent outside the test run (worktree, apply, cleanup).
+        runner: the test runner recognised (``pytest``, ``go``, ``cargo``, ``node``, …) or ``None``.
+        passed, failed, skipped, errors: counts, ``None`` when the runner's output gave none.
+        tests: per-test outcomes, where the runner reports them.
+        fail_to_pass, pass_to_pass, pass_to_fail: with ``--compare-base``: test names by transition
+            between the unpatched and the patched start commit (SWE-bench's names).
+        flagged: why the outcome is not to be believed as-is, e.g. "exited 0 but no test passed".
+        output: the test command's combined output (text, ANSI kept, may be cut to a limit).
+    """
+
+    type: ClassVar[str] = "verify_result"
+    verdict: str
+    command: str
+    exit_status: int | None = None
+    command_source: str | None = None
+    patch_method: str | None = None
+    verified_at: str | None = None
+    duration: float | None = None
+    overhead: float | None = None
+    runner: str | None = None
+    passed: int | None = None
+    failed: int | None = None
+    skipped: int | None = None
+    errors: int | None = None
+    tests: tuple[TestCase, ...] = ()
+    fail_to_pass: tuple[str, ...] | None = None
+    pass_to_pass: tuple[str, ...] | None = None
+    pass_to_fail: tuple[str, ...] | None = None
+    flagged: str | None = None
+    output: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnd(Event):
+    """The recording ended normally at ``t``.
+
+    Attributes:
+        exit_status: the shell's exit status (what ``tracer shell`` itself returned).
+        reason: ``"exit"`` (the shell exited), or the signal that stopped the recorder (``"SIGTERM"``,
+            ``"SIGHUP"``), or ``"error"``.
+        warnings: problems met while recording (e.g. the disk filled up), one sentence each.
+    """
+
+    type: ClassVar[str] = "session_end"
+    exit_status: int
+    reason: str = "exit"
+    warnings: tuple[str, ...] = field(default=())
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        Header,
+        Output,
+        Input,
+        Resize,
+        CommandStart,
+        CommandEnd,
+        FileChange,
+        Note,
+        FinalPatch,
+        VerifyResult,
+        SessionEnd,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Build the event a map describes (the inverse of :meth:`Event.to_dict`).
+
+    Unknown keys are ignored (newer recorders may add fields); lists become tuples.
+
+    Raises:
+        KeyError: the map has no ``type`` or an unknown one.
+        TypeError: a required field is missing.
+    """
+    cls = EVENT_TYPES[data["type"]]
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        if key == "tests":
+            value = tuple(TestCase(**tc) for tc in value)
+        elif key == "reads" and value is not None:
+            value = tuple(tuple(pair) for pair in value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command line paired with its end: the unit that timelines and exports show.
+
+    Attributes:
+        id, command, cwd: from :class:`CommandStart`.
+        start: microseconds since session start.
+        end: microseconds since session start, ``None`` if the command never finished (interrupted recording).
+        exit_status: ``None`` if the command never finished.
+        output: the bytes the terminal showed between the start and the end of the command.
+    """
+
+    id: int
+    command: str
+    cwd: str
+    start: int
+    end: int | None
+    exit_status: int | None
+    output: bytes
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the command ran, ``None`` if it never finished."""
+        return None if self.end is None else (self.end - self.start) / 1e6
+
+    @property
+    def failed(self) -> bool:
+        """True when the command finished with a non-zero exit status."""
+        return self.exit_status not in (None, 0)
+
+
+@dataclass(slots=True)
+class Session:
+    """Everything read from one session file, in time order.
+
+    Attributes:
+        path: the file it was read from (as given).
+        header: the first event.
+        events: every event after the header, ordered by ``t`` (stable: file order breaks ties).
+        problem: why reading stopped early (a truncated or corrupt frame), with file and byte offset;
+            ``None`` when the whole file was read.
+    """
+
+    path: str
+    header: Header
+    events: list[Event]
+    problem: str | None = None
+
+    def of_type(self, cls: type[Event]) -> list[Any]:
+        """The events of one class, in time order."""
+        return [e for e in self.events if isinstance(e, cls)]
+
+    @property
+    def end(self) -> SessionEnd | None:
+        """The ``session_end`` event, ``None`` when the recording was interrupted."""
+        ends = self.of_type(SessionEnd)
+        return ends[-1] if ends else None
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the recording has no ``session_end`` (the recorder was killed or crashed)."""
+        return self.end is None
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the start to the end (or to the last event recorded)."""
+        end = self.end
+        if end is not None:
+            return end.t / 1e6
+        recorded = [e.t for e in self.events if not isinstance(e, (Note, VerifyResult))]
+        return max(recorded, default=0) / 1e6
+
+    def commands(self) -> list[Command]:
+        """Commands paired with their ends and their output, in order of start."""
+        starts: dict[int, CommandStart] = {}
+        ends: dict[int, CommandEnd] = {}
+        chunks: dict[int, list[bytes]] = {}
+        running: int | None = None
+        for e in self.events:
+            if isinstance(e, CommandStart):
+                starts[e.id] = e
+                chunks[e.id] = []
+                running = e.id
+            elif isinstance(e, CommandEnd):
+                ends[e.id] = e
+                if running == e.id:
+                    running = None
+            elif isinstance(e, Output) and running is not None:
+                chunks[running].append(e.data)
+        out = []
+        for cid, s in starts.items():
+            end = ends.get(cid)
+            out.append(
+                Command(
+                    id=cid,
+                    command=s.command,
+                    cwd=s.cwd,
+                    start=s.t,
+                    end=end.t if end else None,
+                    exit_status=end.exit_status if end else None,
+                    output=b"".join(chunks[cid]),
+                )
+            )
+        return out
+
+    def notes(self) -> list[Note]:
+        """The notes as they stand now: edits applied (newest wins), tombstones removed; in time order."""
+        current: dict[str, Note] = {}
+        origin: dict[str, str] = {}  # note id -> id of the note it ultimately replaces
+        for n in self.of_type(Note):
+            root = origin.get(n.replaces, n.replaces) if n.replaces else n.id
+            origin[n.id] = root
+            if n.deleted:
+                current.pop(root, None)
+            else:
+                current[root] = n
+        return sorted(current.values(), key=lambda n: n.t)
+
+    def file_changes(self) -> list[FileChange]:
+        """The recorded edits, in time order."""
+        return self.of_type(FileChange)
+
+    @property
+    def final_patch(self) -> FinalPatch | None:
+        """The final patch, ``None`` if the recording ended before it was computed."""
+        patches = self.of_type(FinalPatch)
+        return patches[-1] if patches else None
+
+    @property
+    def verify_result(self) -> VerifyResult | None:
+        """The newest verdict, ``None`` if the session was never verified."""
+        results = self.of_type(VerifyResult)
+        return max(results, key=lambda r: r.verified_at or "") if results else None
