@@ -16,11 +16,17 @@ Output bytes stay ``bytes`` (msgpack ``bin``); they are never decoded on write.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 #: Version of the session file format (the preamble carries it; readers refuse newer majors).
 FORMAT_VERSION = 1
+
+def utc_now() -> str:
+    """The current wall-clock time, RFC 3339 in UTC with microseconds (``2026-11-21T10:30:00.123456Z``)."""
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
 
 #: Operations of a :class:`FileChange`.
 FILE_OPS = ("create", "modify", "delete", "rename", "mode")
@@ -203,7 +209,8 @@ class Note(Event):
         tags: free-form labels such as ``hypothesis``, ``dead-end``, ``fix``, ``insight``.
         source: ``"live"`` (``tracer note`` during the recording) or ``"replay"`` (added afterwards).
         command_id: the command running at that moment, if any.
-        replaces: id of the note this one edits (the newest version wins).
+        replaces: id of the note this one edits (the newest version wins); an edit or tombstone carries
+            the ``t`` of the note it replaces, so the note stays at its moment.
         deleted: a tombstone: the note ``replaces`` is deleted. Nothing is ever rewritten.
         written_at: wall-clock time the note was written (RFC 3339, UTC).
     """
@@ -465,15 +472,22 @@ class Session:
         return out
 
     def notes(self) -> list[Note]:
-        """The notes as they stand now: edits applied (newest wins), tombstones removed; in time order."""
-        current: dict[str, Note] = {}
-        origin: dict[str, str] = {}  # note id -> id of the note it ultimately replaces
-        for n in self.of_type(Note):
-            root = origin.get(n.replaces, n.replaces) if n.replaces else n.id
+        """The notes as they stand now: edits applied (newest wins), tombstones removed; in time order.
+
+        Originals are placed first, then edits and tombstones in the order they were written
+        (``written_at``, then file order), whatever their ``t``.
+        """
+        all_notes = self.of_type(Note)
+        current: dict[str, Note] = {n.id: n for n in all_notes if not n.replaces}
+        origin: dict[str, str] = {n: n for n in current}  # note id -> id of the original it stands for
+        changes = sorted((n for n in all_notes if n.replaces), key=lambda n: n.written_at or "")
+        for n in changes:
+            assert n.replaces is not None
+            root = origin.get(n.replaces, n.replaces)
             origin[n.id] = root
             if n.deleted:
                 current.pop(root, None)
-            else:
+            elif root in current:
                 current[root] = n
         return sorted(current.values(), key=lambda n: n.t)
 

@@ -1,0 +1,82 @@
+"""Turning shell-integration marks into command events.
+
+The hooks write a *start* mark when a command line begins (preexec) and an *end* mark at every prompt
+(precmd). A start opens command N+1; an end closes the open command, if any, and is ignored otherwise — so a
+prompt redrawn after Ctrl-C at an empty line, or the first prompt, creates no phantom command.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from tracer.model import CommandEnd, CommandStart, Event
+
+
+class CommandMark(Protocol):
+    """The fields of :class:`tracer.capture.marks.Mark` used here."""
+
+    kind: str
+    command: str | None
+    cwd: str | None
+    exit_status: int | None
+
+
+class CommandTracker:
+    """Pairs marks into :class:`CommandStart` / :class:`CommandEnd` events and knows the running command.
+
+    Args:
+        emit: receives each event (the session writer's ``event``).
+
+    :meth:`mark` is called from the PTY loop; :attr:`current` may be read from any thread (edits, notes).
+    """
+
+    def __init__(self, emit: Callable[[Event], None]) -> None:
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._open: int | None = None
+        self.cwd: str | None = None
+        self.count = 0
+        self.failed = 0
+
+    @property
+    def current(self) -> int | None:
+        """Id of the command running now, ``None`` at the prompt."""
+        return self._open
+
+    def start(self, t: int, command: str, cwd: str) -> int:
+        """Open a command (closing a still-open one first, as interrupted) and return its id."""
+        with self._lock:
+            if self._open is not None:
+                self._emit(CommandEnd(t=t, id=self._open, exit_status=130, cwd=cwd))
+            cid = self._next_id
+            self._next_id += 1
+            self._open = cid
+            self.count += 1
+            self.cwd = cwd
+        self._emit(CommandStart(t=t, id=cid, command=command, cwd=cwd))
+        return cid
+
+    def end(self, t: int, exit_status: int, cwd: str | None = None) -> None:
+        """Close the open command with ``exit_status``; ignored when no command is open."""
+        with self._lock:
+            cid = self._open
+            if cid is None:
+                if cwd:
+                    self.cwd = cwd
+                return
+            self._open = None
+            if exit_status != 0:
+                self.failed += 1
+            if cwd:
+                self.cwd = cwd
+        self._emit(CommandEnd(t=t, id=cid, exit_status=exit_status, cwd=cwd))
+
+    def mark(self, t: int, mark: CommandMark) -> None:
+        """Apply one mark found in the output at ``t`` microseconds."""
+        if mark.kind == "start":
+            self.start(t, mark.command or "", mark.cwd or self.cwd or "")
+        elif mark.kind == "end":
+            self.end(t, mark.exit_status if mark.exit_status is not None else 0, mark.cwd)

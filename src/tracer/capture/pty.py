@@ -1,0 +1,515 @@
+"""The PTY forwarding loop: the user's terminal on one side, their shell on a new PTY on the other.
+
+This is the hot path of a recording. Per read it does one ``readv`` into a reused buffer, one
+:meth:`MarkParser.feed <tracer.capture.marks.MarkParser.feed>` (a ``bytes.find`` when there is no mark), the
+writes to the user's terminal, and one call to the sink (a deque append in the session writer): no disk, no
+compression, no diffing here.
+
+Shape of the loop (one thread, ``poll``):
+
+- PTY master readable → strip recorder marks → write to the user's terminal → ``sink.output(t, bytes)``,
+  ``sink.mark(t, mark)`` at the exact byte position where each mark was;
+- user's terminal readable → queued for the master (non-blocking writes, so a child that does not read its input
+  can never deadlock the loop while it keeps writing output);
+- SIGWINCH → the new size is set on the PTY (the kernel signals the child's foreground process group) and
+  ``sink.resize(t, cols, rows)``;
+- SIGTERM / SIGHUP → :meth:`PtyLoop.stop`: the shell gets SIGHUP, the PTY is drained and closed, and any process
+  left in the shell's session is killed, so nothing is orphaned;
+- end: after the child exits, the master is read until end-of-file (EIO on Linux, an empty read elsewhere: both
+  mean EOF), so the last output is never lost, then the child is reaped.
+
+A failure in a sink never stops the forwarding: the loop logs it once, drops that sink, and keeps the user's
+shell working (``on_error``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import select
+import signal
+import struct
+import termios
+import time
+import tty
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tracer.errors import RecordingError
+
+#: Size of the reused read buffer (bytes).
+READ_SIZE = 1 << 18
+#: Input bytes queued for a child that is not reading before the loop stops reading the user's terminal.
+MAX_PENDING_INPUT = 1 << 20
+#: How long held-back bytes (a possible mark prefix) may wait for the next read (seconds).
+HOLD_TIMEOUT = 0.01
+#: After the shell exits, how long to keep draining a PTY that other processes still hold open (seconds).
+DRAIN_AFTER_EXIT = 0.2
+
+
+class Mark(Protocol):
+    """What the loop needs of a mark: where it sits in the cleaned bytes."""
+
+    offset: int
+
+
+class Filter(Protocol):
+    """Removes the recorder's marks from the output stream (see :class:`tracer.capture.marks.MarkParser`)."""
+
+    def feed(self, data: bytes) -> tuple[bytes, Sequence[Mark]]: ...
+
+    def flush(self) -> bytes: ...
+
+
+class Sink(Protocol):
+    """Receives what the loop sees. ``t`` is microseconds since the loop's clock started."""
+
+    def output(self, t: int, data: bytes) -> None: ...
+
+    def mark(self, t: int, mark: Mark) -> None: ...
+
+    def resize(self, t: int, cols: int, rows: int) -> None: ...
+
+
+class _PassThrough:
+    def feed(self, data: bytes) -> tuple[bytes, Sequence[Mark]]:
+        return data, ()
+
+    def flush(self) -> bytes:
+        return b""
+
+
+@dataclass(frozen=True)
+class PtyExit:
+    """How the loop ended: the child's ``exit_status`` (128+N when killed by signal N) and ``reason``
+    (``"exit"``, or the name of the signal that stopped the recorder)."""
+
+    exit_status: int
+    reason: str
+
+
+def terminal_size(fd: int) -> tuple[int, int] | None:
+    """``(cols, rows)`` of the terminal on ``fd``, ``None`` when ``fd`` is not a terminal."""
+    try:
+        rows, cols, _, _ = struct.unpack("hhhh", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    except OSError:
+        return None
+    if cols <= 0 or rows <= 0:
+        return None
+    return cols, rows
+
+
+def _set_size(fd: int, cols: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("hhhh", rows, cols, 0, 0))
+
+
+def spawn(argv: Sequence[str], env: dict[str, str], *, cwd: str | None, cols: int, rows: int) -> tuple[int, int]:
+    """Start ``argv`` on a new PTY whose slave is its controlling terminal and stdin/stdout/stderr.
+
+    Returns ``(pid, master_fd)``. An exec failure in the child is reported back through a close-on-exec pipe
+    (as ptyprocess does) and raised here.
+
+    Raises:
+        RecordingError: the PTY cannot be opened or the program cannot be started.
+    """
+    try:
+        master, slave = os.openpty()
+    except OSError as e:
+        raise RecordingError(f"cannot open a PTY: {e.strerror}") from e
+    _set_size(slave, cols, rows)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # the child: only exec or _exit from here
+        try:
+            os.close(master)
+            os.close(err_r)
+            os.login_tty(slave)
+            if cwd is not None:
+                os.chdir(cwd)
+            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD,
+                        signal.SIGWINCH, signal.SIGPIPE, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, set())
+            os.execvpe(argv[0], list(argv), env)
+        except OSError as e:
+            os.write(err_w, f"{e.errno}:{e.strerror}".encode())
+        finally:
+            os._exit(127)
+    os.close(slave)
+    os.close(err_w)
+    report = os.read(err_r, 4096)
+    os.close(err_r)
+    if report:
+        os.waitpid(pid, 0)
+        os.close(master)
+        _, _, why = report.decode(errors="replace").partition(":")
+        raise RecordingError(f"cannot start {argv[0]}: {why}")
+    return pid, master
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [], 1.0)
+            continue
+        except InterruptedError:
+            continue
+        view = view[n:]
+
+
+def _decode_status(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.waitstatus_to_exitcode(status)
+
+
+class PtyLoop:
+    """Forward a terminal to a child on a PTY until the child exits; report what passes to a sink.
+
+    Args:
+        argv, env, cwd: the program to start and its environment (complete, not merged) and directory.
+        sink: receives output, marks and resizes (the recorder). Errors it raises are handed to ``on_error``
+            once, and the sink is dropped: forwarding goes on.
+        marks: removes marks from the output (default: none).
+        stdin_fd, stdout_fd: the user's terminal. When ``stdin_fd`` is a terminal it is put in raw mode for
+            the duration and restored after, whatever happens.
+        size: ``(cols, rows)`` when stdin is not a terminal (default 80×24).
+        clock: microseconds since the recording started.
+        on_error: called with an exception from a sink (to log it).
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: dict[str, str],
+        *,
+        sink: Sink,
+        clock: Callable[[], int],
+        marks: Filter | None = None,
+        cwd: str | None = None,
+        stdin_fd: int = 0,
+        stdout_fd: int = 1,
+        size: tuple[int, int] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.env = env
+        self.cwd = cwd
+        self.sink: Sink | None = sink
+        self.clock = clock
+        self.marks: Filter = marks or _PassThrough()
+        self.stdin_fd = stdin_fd
+        self.stdout_fd = stdout_fd
+        self.on_error = on_error
+        self.stdin_is_tty = os.isatty(stdin_fd)
+        self.size = terminal_size(stdin_fd) or terminal_size(stdout_fd) or size or (80, 24)
+        self.pid: int | None = None
+        self._stop_signal: int | None = None
+        self._winch = False
+
+    # -- sink calls, guarded -----------------------------------------------------------------------------
+
+    def _sink_failed(self, e: BaseException) -> None:
+        self.sink = None
+        if self.on_error is not None:
+            self.on_error(e)
+
+    def _emit(self, t: int, data: bytes) -> None:
+        """Write cleaned output to the user's terminal and the sink, marks at their byte positions."""
+        clean, marks = self.marks.feed(data)
+        if not marks:
+            if clean:
+                _write_all(self.stdout_fd, clean)
+                if self.sink is not None:
+                    try:
+                        self.sink.output(t, clean)
+                    except Exception as e:
+                        self._sink_failed(e)
+            return
+        _write_all(self.stdout_fd, clean)
+        pos = 0
+        sink = self.sink
+        if sink is None:
+            return
+        try:
+            for mark in marks:
+                if mark.offset > pos:
+                    sink.output(t, clean[pos : mark.offset])
+                    pos = mark.offset
+                sink.mark(t, mark)
+            if pos < len(clean):
+                sink.output(t, clean[pos:])
+        except Exception as e:
+            self._sink_failed(e)
+
+    def _release_held(self) -> None:
+        held = self.marks.flush()
+        if held:
+            self._emit_plain(self.clock(), held)
+
+    def _emit_plain(self, t: int, data: bytes) -> None:
+        _write_all(self.stdout_fd, data)
+        if self.sink is not None:
+            try:
+                self.sink.output(t, data)
+            except Exception as e:
+                self._sink_failed(e)
+
+    # -- control -------------------------------------------------------------------------------------------
+
+    def stop(self, signum: int) -> None:
+        """Ask the loop to end (from a signal handler): the shell gets SIGHUP, as when a terminal closes."""
+        self._stop_signal = signum
+
+    def _on_winch(self) -> None:
+        size = terminal_size(self.stdin_fd) or terminal_size(self.stdout_fd)
+        if size is None or size == self.size:
+            return
+        self.size = size
+        if self._master is not None:
+            try:
+                _set_size(self._master, *size)
+            except OSError:
+                pass
+        if self.sink is not None:
+            try:
+                self.sink.resize(self.clock(), *size)
+            except Exception as e:
+                self._sink_failed(e)
+
+    # -- the loop ------------------------------------------------------------------------------------------
+
+    def run(self) -> PtyExit:
+        """Start the child and forward until it exits and its output is drained.
+
+        Raises:
+            RecordingError: the child cannot be started.
+        """
+        cols, rows = self.size
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        handlers = {}
+
+        def on_signal(signum: int, frame: object) -> None:
+            if signum == signal.SIGWINCH:
+                self._winch = True
+            elif signum in (signal.SIGTERM, signal.SIGHUP):
+                self._stop_signal = signum
+
+        for sig in (signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            handlers[sig] = signal.signal(sig, on_signal)
+        old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        saved_attrs = None
+        self._master: int | None = None
+        try:
+            self.pid, master = spawn(self.argv, self.env, cwd=self.cwd, cols=cols, rows=rows)
+            self._master = master
+            if self.stdin_is_tty:
+                saved_attrs = termios.tcgetattr(self.stdin_fd)
+                tty.setraw(self.stdin_fd, termios.TCSANOW)
+            return self._loop(master, wake_r)
+        finally:
+            if saved_attrs is not None:
+                termios.tcsetattr(self.stdin_fd, termios.TCSAFLUSH, saved_attrs)
+            signal.set_wakeup_fd(old_wakeup)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            os.close(wake_r)
+            os.close(wake_w)
+            if self._master is not None:
+                os.close(self._master)
+                self._master = None
+
+    def _loop(self, master: int, wake_r: int) -> PtyExit:
+        assert self.pid is not None
+        os.set_blocking(master, False)
+        buf = bytearray(READ_SIZE)
+        view = memoryview(buf)
+        readv = os.readv
+        clock = self.clock
+        pending_input = bytearray()
+        stdin_open = True
+        exit_status: int | None = None
+        exited_at: float | None = None
+        reason = "exit"
+        hangup_sent = False
+        hangup_at = 0.0
+
+        poller = select.poll()
+        IN = select.POLLIN
+        poller.register(master, IN)
+        poller.register(wake_r, IN)
+        if stdin_open:
+            poller.register(self.stdin_fd, IN)
+        master_events = IN
+
+        while True:
+            holding = False
+            timeout_ms: float | None = None
+            if exit_status is not None:
+                timeout_ms = 20
+            elif self._stop_signal is not None:
+                timeout_ms = 50
+            else:
+                holding = True
+                timeout_ms = HOLD_TIMEOUT * 1000
+            try:
+                ready = poller.poll(timeout_ms)
+            except InterruptedError:
+                ready = []
+            if not ready:
+                if holding:
+                    self._release_held()
+                    # nothing is held back now: block until something happens
+                    try:
+                        ready = poller.poll(None if exit_status is None and self._stop_signal is None else 50)
+                    except InterruptedError:
+                        ready = []
+            got_output = False
+            for fd, ev in ready:
+                if fd == master:
+                    if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                        try:
+                            n = readv(master, [buf])
+                        except BlockingIOError:
+                            n = -1
+                        except OSError as e:
+                            if e.errno != errno.EIO:
+                                raise
+                            n = 0
+                        if n == 0:  # EIO or empty read: every slave fd is closed
+                            self._release_held()
+                            if exit_status is None:
+                                exit_status = _decode_status(os.waitpid(self.pid, 0)[1])
+                            return self._finish(exit_status, reason)
+                        if n > 0:
+                            got_output = True
+                            self._emit(clock(), bytes(view[:n]))
+                    if ev & select.POLLOUT and pending_input:
+                        try:
+                            written = os.write(master, pending_input)
+                            del pending_input[:written]
+                        except BlockingIOError:
+                            pass
+                        except OSError:
+                            pending_input.clear()
+                elif fd == wake_r:
+                    try:
+                        os.read(wake_r, 512)
+                    except BlockingIOError:
+                        pass
+                elif fd == self.stdin_fd:
+                    try:
+                        data = os.read(self.stdin_fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if not data:
+                        stdin_open = False
+                        poller.unregister(self.stdin_fd)
+                        continue
+                    pending_input += data
+                    try:
+                        written = os.write(master, pending_input)
+                        del pending_input[:written]
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        pending_input.clear()
+
+            # input flow control: stop reading the user's terminal while the child is not reading
+            want = IN | (select.POLLOUT if pending_input else 0)
+            if want != master_events:
+                poller.modify(master, want)
+                master_events = want
+            if stdin_open and len(pending_input) > MAX_PENDING_INPUT:
+                poller.unregister(self.stdin_fd)
+                stdin_open = False
+
+            if self._winch:
+                self._winch = False
+                self._on_winch()
+
+            if exit_status is None:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    exit_status = _decode_status(status)
+                    exited_at = time.monotonic()
+            elif not got_output and exited_at is not None and time.monotonic() - exited_at > DRAIN_AFTER_EXIT:
+                # the shell is gone but something else holds the PTY open: stop here
+                self._release_held()
+                return self._finish(exit_status, reason)
+
+            if self._stop_signal is not None and not hangup_sent:
+                hangup_sent = True
+                hangup_at = time.monotonic()
+                reason = signal.Signals(self._stop_signal).name
+                self._hangup()
+            elif hangup_sent and exit_status is None and time.monotonic() - hangup_at > 2.0:
+                try:  # the shell ignored SIGHUP
+                    os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def _hangup(self) -> None:
+        """SIGHUP to the shell (it passes it on to its jobs), as when the terminal window closes."""
+        assert self.pid is not None
+        try:
+            os.kill(self.pid, signal.SIGHUP)
+            os.kill(self.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+    def _finish(self, exit_status: int, reason: str) -> PtyExit:
+        if reason != "exit":
+            self._kill_session()
+        return PtyExit(exit_status=exit_status, reason=reason)
+
+    def _kill_session(self) -> None:
+        """Kill what is left in the shell's session (the recorder was stopped: nothing may be orphaned)."""
+        assert self.pid is not None
+        sid = self.pid
+        deadline = time.monotonic() + 2.0
+        for sig in (signal.SIGHUP, signal.SIGKILL):
+            left = _session_members(sid)
+            for pid in left:
+                try:
+                    os.kill(pid, sig)
+                    if sig == signal.SIGHUP:
+                        os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            while left and time.monotonic() < deadline:
+                left = _session_members(sid)
+                if left:
+                    time.sleep(0.02)
+            if not left:
+                return
+            deadline = time.monotonic() + 2.0
+
+
+def _session_members(sid: int) -> list[int]:
+    """Processes whose session id is ``sid`` (read from /proc; empty where /proc is missing)."""
+    out = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            if os.getsid(int(name)) == sid:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    state = f.read().rsplit(b")", 1)[-1].split()[0]
+                if state != b"Z":
+                    out.append(int(name))
+        except (OSError, IndexError):
+            continue
+    return out
+

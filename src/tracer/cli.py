@@ -1,0 +1,382 @@
+"""The ``tracer`` command line: parse, call one service, print, exit.
+
+This is the only module that prints or exits. Every tracer error becomes one line on standard error and its
+exit status (2 usage, 3 a tracer error); ``tracer verify`` exits 1 when the tests fail; an interrupt exits 130;
+a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits with the shell's own status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+import tracer
+from tracer.errors import TracerError, UsageError
+from tracer.model import Session, VerifyResult
+
+SESSION_HELP = "S is a session file, a session-id prefix, or nothing for the latest session."
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    click.echo(f"tracer: {message}", err=True)
+    sys.exit(status)
+
+
+def _format_duration(seconds: float) -> str:
+    """``6m12s``, ``1h02m``, ``3.4s``."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    s = int(round(seconds))
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _counts(commands: int, failed: int, edits: int, files: int, notes: int, duration: float) -> str:
+    return (
+        f"{_plural(commands, 'command')} ({failed} failed), {_plural(edits, 'edit')} in "
+        f"{_plural(files, 'file')}, {_plural(notes, 'note')}, {_format_duration(duration)}"
+    )
+
+
+def _session_counts(session: Session) -> tuple[int, int, int, int, int]:
+    commands = session.commands()
+    changes = session.file_changes()
+    return (
+        len(commands),
+        sum(1 for c in commands if c.failed),
+        len(changes),
+        len({c.path for c in changes}),
+        len(session.notes()),
+    )
+
+
+def _resolve(arg: str | None) -> Path:
+    from tracer.store import resolve_session
+
+    return resolve_session(arg)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(tracer.__version__, prog_name="tracer")
+def cli() -> None:
+    """Record real problem solving in your own shell, replay it, and verify its final patch.
+
+    Start with `tracer shell` in a git repository, work as usual, exit the shell; then `tracer replay`
+    and `tracer verify`. Sessions stay on this machine (see `tracer ls`).
+    """
+
+
+@cli.command()
+@click.option("-o", "--output", metavar="PATH", help="Session file or directory (default: the sessions directory).")
+@click.option("--task", metavar="TEXT", help="What this session is about, e.g. 'fix #123: slugify drops unicode'.")
+@click.option("--test-command", metavar="CMD", help="The command whose result is the session's verdict.")
+@click.option("--shell", "shell_path", metavar="PATH", help="Shell to start (default: $SHELL).")
+@click.option("-c", "--command", metavar="CMD", help="Record this one command line instead of a shell, like `script -c`.")
+@click.option("-l", "--login", is_flag=True, help="Start the shell as a login shell.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing at start and end.")
+def shell(
+    output: str | None,
+    task: str | None,
+    test_command: str | None,
+    shell_path: str | None,
+    command: str | None,
+    login: bool,
+    quiet: bool,
+) -> None:
+    """Start your shell and record it until it exits.
+
+    Records every command line with its exit status, working directory, duration and output, every edit to
+    the files of the repository as a unified diff, and `tracer note` thoughts; at the end, the final patch.
+    Exits with the shell's own exit status.
+    """
+    from tracer.app.recording import RecordOptions, record
+
+    def on_start(path: Path, warning: str | None) -> None:
+        if warning:
+            click.echo(warning, err=True)
+        if not quiet and command is None:
+            click.echo(f"tracer: recording to {_tilde(path)}  (exit the shell to stop)", err=True)
+
+    def on_warning(message: str) -> None:
+        click.echo(f"\r\n{message}\r", err=True)
+
+    if os.environ.get("TRACER_SESSION") and command is None:
+        click.echo(
+            f"tracer: note: this shell is already recorded to {os.environ['TRACER_SESSION']}; "
+            "recording a nested session",
+            err=True,
+        )
+    options = RecordOptions(
+        shell=shell_path, command=command, output=output, task=task, test_command=test_command, login=login
+    )
+    summary = record(options, on_start=on_start, on_warning=on_warning)
+    if not quiet:
+        counts = _counts(
+            summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration
+        )
+        stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
+        click.echo(f"tracer: saved {_tilde(summary.path)}: {counts}{stopped}", err=True)
+    sys.exit(summary.exit_status)
+
+
+def _tilde(path: Path) -> str:
+    home = str(Path.home())
+    s = str(path)
+    return "~" + s[len(home) :] if home != "/" and s.startswith(home + os.sep) else s
+
+
+@cli.command()
+@click.argument("text", nargs=-1, required=True)
+@click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="A label: hypothesis, dead-end, fix, insight…")
+def note(text: tuple[str, ...], tags: tuple[str, ...]) -> None:
+    """Add a thought to the recording, at this moment (only inside `tracer shell`)."""
+    from tracer.capture.notes import send_note
+
+    send_note(" ".join(text), tags)
+
+
+@cli.command("ls")
+def list_() -> None:
+    """List sessions, newest first: id, start, duration, commands, failures, edits, notes, verdict."""
+    from tracer.store import list_sessions, read_session, sessions_dir
+
+    paths = list_sessions()
+    if not paths:
+        click.echo(f"no sessions in {_tilde(sessions_dir())} yet: record one with `tracer shell`", err=True)
+        return
+    click.echo(f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT")
+    for path in paths:
+        try:
+            s = read_session(path)
+        except TracerError as e:
+            click.echo(f"{path.name.removesuffix('.tracer'):<26} unreadable: {e}")
+            continue
+        cmds, failed, edits, _, notes = _session_counts(s)
+        verdict = s.verify_result.verdict if s.verify_result else ("interrupted" if s.interrupted else "-")
+        click.echo(
+            f"{s.header.session_id:<26} {_local_time(s.header.started_at):<16} "
+            f"{_format_duration(s.duration):>8} {cmds:>5} {failed:>6} {edits:>5} {notes:>5}  {verdict}"
+        )
+
+
+def _local_time(rfc3339: str) -> str:
+    when = dt.datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).astimezone()
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+@cli.command()
+@click.argument("session", metavar="[S]", required=False)
+def show(session: str | None) -> None:
+    """Print a summary of a session: task, where, commands with their exit statuses, edits, notes, verdict.
+
+    S is a session file, a session-id prefix, or nothing for the latest session.
+    """
+    from tracer.store import read_session
+
+    path = _resolve(session)
+    s = read_session(path)
+    h = s.header
+    cmds, failed, edits, files, notes = _session_counts(s)
+    click.echo(f"session   {h.session_id}  ({_tilde(path)})")
+    click.echo(f"started   {_local_time(h.started_at)}  for {_format_duration(s.duration)}")
+    if h.task:
+        click.echo(f"task      {h.task}")
+    where = h.workspace + (f"  at {h.head_commit[:12]}" if h.head_commit else "") + (f" ({h.branch})" if h.branch else "")
+    click.echo(f"workspace {where}")
+    click.echo(f"shell     {h.shell} ({h.shell_kind}), {h.cols}x{h.rows}")
+    if h.test_command:
+        click.echo(f"tests     {h.test_command}")
+    click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
+    if s.interrupted:
+        click.echo("status    the recording was interrupted (no session_end): everything recorded is shown")
+    if s.problem:
+        click.echo(f"problem   {s.problem}")
+    commands = s.commands()
+    if commands:
+        click.echo("\ncommands")
+        for c in commands:
+            mark = "?" if c.exit_status is None else ("✓" if c.exit_status == 0 else "✗")
+            status = "" if c.exit_status is None else f"{c.exit_status:>3}"
+            dur = "" if c.duration is None else _format_duration(c.duration)
+            first, *more = c.command.splitlines() or [""]
+            click.echo(f"  {mark} {status:>3} {dur:>7}  {first}" + (" …" if more else ""))
+    changes = s.file_changes()
+    if changes:
+        click.echo("\nedits")
+        for fc in changes:
+            what = f"{fc.old_path} → {fc.path}" if fc.old_path else fc.path
+            size = f"+{fc.added} -{fc.removed}" if not (fc.binary or fc.oversized) else f"{fc.size} bytes"
+            click.echo(f"  {fc.op:<7} {what}  {size}")
+    if s.notes():
+        click.echo("\nnotes")
+        for n in s.notes():
+            tags = f" [{', '.join(n.tags)}]" if n.tags else ""
+            click.echo(f"  {_format_duration(n.t / 1e6):>7}  {n.text}{tags}" + ("  (replay)" if n.source == "replay" else ""))
+    final = s.final_patch
+    if final is not None:
+        click.echo(f"\nfinal patch: {_plural(len(final.files), 'file')}" + (f", {len(final.omitted)} omitted" if final.omitted else ""))
+    r = s.verify_result
+    if r is not None:
+        click.echo(f"verdict   {r.verdict}  ({_result_counts(r)}; `{r.command}`)")
+
+
+def _result_counts(r: VerifyResult) -> str:
+    parts = []
+    for name in ("passed", "failed", "errors", "skipped"):
+        value = getattr(r, name)
+        if value:
+            parts.append(f"{value} {name}")
+    if not parts:
+        parts.append(f"exit status {r.exit_status}")
+    return ", ".join(parts)
+
+
+@cli.command()
+@click.argument("session", metavar="[S]", required=False)
+@click.option("-f", "--format", "fmt", type=click.Choice(["json", "asciicast", "patch"]), default="json", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of standard output.")
+def export(session: str | None, fmt: str, output: str | None) -> None:
+    """Write a session as a trace JSON document, an asciicast v2 recording, or its final patch.
+
+    S is a session file, a session-id prefix, or nothing for the latest session.
+    """
+    from tracer.store import read_session
+    from tracer.store.export import export_asciicast, export_json, export_patch
+
+    s = read_session(_resolve(session))
+    chunks: Any
+    if fmt == "json":
+        chunks = [export_json(s)]
+    elif fmt == "patch":
+        chunks = [export_patch(s)]
+    else:
+        chunks = export_asciicast(s)
+    if output is None:
+        out = click.get_text_stream("stdout")
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+    else:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+        except OSError as e:
+            raise TracerError(f"cannot write {output}: {e.strerror}") from e
+
+
+@cli.command()
+@click.argument("session", metavar="[S]", required=False)
+def replay(session: str | None) -> None:
+    """Play a session back in the terminal: timeline, screen, diffs, notes.
+
+    S is a session file, a session-id prefix, or nothing for the latest session. Press ? for the keys.
+    """
+    from tracer.app.replaying import replay as run_replay
+
+    run_replay(_resolve(session))
+
+
+@cli.command()
+@click.argument("session", metavar="[S]", required=False)
+@click.option("--test-command", metavar="CMD", help="Run this instead of the session's test command.")
+@click.option("--timeout", type=float, default=1800.0, show_default=True, metavar="SECONDS", help="Kill the tests after this long.")
+@click.option("--compare-base", is_flag=True, help="Also run the tests without the patch: FAIL_TO_PASS / PASS_TO_FAIL.")
+@click.option("--copy", "copy", multiple=True, metavar="PATH", help="Untracked file or directory the tests need (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def verify(
+    session: str | None, test_command: str | None, timeout: float, compare_base: bool, copy: tuple[str, ...], as_json: bool
+) -> None:
+    """Apply the final patch to a clean checkout of the start commit and run the tests: the verdict.
+
+    Uses a temporary git worktree; your working tree is never touched. Exits 0 when the tests pass
+    (or the patch resolves the failing tests), 1 when they fail or time out.
+    S is a session file, a session-id prefix, or nothing for the latest session.
+    """
+    from tracer.app.verifying import verify_session
+
+    path = _resolve(session)
+    err = click.get_binary_stream("stderr") if as_json else click.get_binary_stream("stdout")
+
+    def on_output(data: bytes) -> None:
+        err.write(data)
+        err.flush()
+
+    def on_progress(line: str) -> None:
+        click.echo(f"tracer: {line}", err=True)
+
+    result = verify_session(
+        path,
+        test_command=test_command,
+        timeout=timeout,
+        copy=copy,
+        compare_base=compare_base,
+        on_output=on_output,
+        on_progress=on_progress,
+    )
+    if as_json:
+        data = result.to_dict()
+        data["tests"] = [tc.to_dict() for tc in result.tests]
+        click.echo(json.dumps(data, indent=2))
+    else:
+        _print_verdict(result)
+    sys.exit(0 if result.verdict in ("passed", "resolved") else 1)
+
+
+def _print_verdict(r: VerifyResult) -> None:
+    click.echo("")
+    rows = [
+        ("verdict", r.verdict.upper()),
+        ("command", f"{r.command}  (from {r.command_source})"),
+        ("patch", r.patch_method or "-"),
+        ("tests", _result_counts(r)),
+        ("time", f"{r.duration or 0:.1f}s tests + {r.overhead or 0:.1f}s setup"),
+    ]
+    if r.fail_to_pass is not None:
+        rows.append(("FAIL_TO_PASS", ", ".join(r.fail_to_pass) or "-"))
+        rows.append(("PASS_TO_FAIL", ", ".join(r.pass_to_fail or ()) or "-"))
+        rows.append(("PASS_TO_PASS", str(len(r.pass_to_pass or ()))))
+    if r.flagged:
+        rows.append(("flagged", r.flagged))
+    failing = [tc.name for tc in r.tests if tc.status in ("failed", "error")]
+    if failing:
+        rows.append(("failing", ", ".join(failing[:10]) + (" …" if len(failing) > 10 else "")))
+    for key, value in rows:
+        click.echo(f"{key:<13} {value}")
+
+
+def main() -> None:
+    """Entry point: run the CLI with tracer's one error handler around it."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except UsageError as e:
+        _fail(str(e), e.exit_status)
+    except TracerError as e:
+        _fail(str(e), e.exit_status)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as e:
+        from tracer.app.crashlog import log_exception
+
+        log = log_exception("tracer " + " ".join(sys.argv[1:]), e)
+        where = f"; the traceback is in {log}" if log else ""
+        _fail(f"internal error: {type(e).__name__}: {e}{where} (please report it)", 3)

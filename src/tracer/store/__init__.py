@@ -1,0 +1,25 @@
+"""Session files: the format (preamble + zstd frames of msgpack events), writing, reading, finding, exporting.
+
+Public API::
+
+    SessionWriter(path, header)        record: a writer thread turns queued events into frames
+    append_events(path, events)        add notes / verify results to a finished session (new frames)
+    read_session(path) -> Session      everything readable, with ``problem`` set when a frame is cut off
+    sessions_dir(), resolve_session(), list_sessions(), new_session_path()
+"""
+
+from tracer.store.catalog import list_sessions, new_session_path, resolve_session, sessions_dir
+from tracer.store.reader import iter_frames, read_header, read_session
+from tracer.store.writer import SessionWriter, append_events
+
+__all__ = [
+    "SessionWriter",
+    "append_events",
+    "iter_frames",
+    "list_sessions",
+    "new_session_path",
+    "read_header",
+    "read_session",
+    "resolve_session",
+    "sessions_dir",
+]

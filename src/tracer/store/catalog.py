@@ -1,0 +1,110 @@
+"""Where sessions live and how a session argument ``S`` (path, id prefix, or nothing) finds one.
+
+Sessions are ``<id>.tracer`` files, mode 0600, in a 0700 directory: ``$TRACER_DIR`` if set, else the platform's
+user data directory + ``tracer/sessions`` (``~/.local/share/tracer/sessions`` on Linux, via platformdirs).
+Ids are ``YYYY-MM-DDTHH-MM-SS-xxxx`` (UTC start time + 4 random hex digits), so names sort by start time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+
+import platformdirs
+
+from tracer.errors import SessionError, SessionNotFound, UsageError
+
+SUFFIX = ".tracer"
+
+
+def sessions_dir(override: str | os.PathLike[str] | None = None, *, create: bool = False) -> Path:
+    """The sessions directory: ``override``, else ``$TRACER_DIR``, else the user data dir's ``tracer/sessions``.
+
+    Args:
+        create: make the directory (mode 0700) if it is missing.
+
+    Raises:
+        SessionError: it cannot be created.
+    """
+    if override is not None:
+        path = Path(override)
+    elif os.environ.get("TRACER_DIR"):
+        path = Path(os.environ["TRACER_DIR"])
+    else:
+        path = platformdirs.user_data_path("tracer") / "sessions"
+    path = path.expanduser()
+    if create and not path.is_dir():
+        try:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as e:
+            raise SessionError(f"cannot create the sessions directory {path}: {e.strerror}") from e
+    return path
+
+
+def new_session_id(started: dt.datetime) -> str:
+    """A new id for a session that started at ``started`` (aware, UTC)."""
+    return started.strftime("%Y-%m-%dT%H-%M-%S-") + secrets.token_hex(2)
+
+
+def new_session_path(output: str | os.PathLike[str] | None, started: dt.datetime) -> tuple[str, Path]:
+    """``(session_id, path)`` for a new recording.
+
+    ``output`` (``tracer shell -o``) is a file path, or an existing directory to put the file in; ``None`` means
+    the sessions directory. The parent directory is created (0700) when missing.
+
+    Raises:
+        SessionError: the file exists already or the directory cannot be created.
+    """
+    session_id = new_session_id(started)
+    if output is None:
+        path = sessions_dir(create=True) / (session_id + SUFFIX)
+    else:
+        out = Path(output).expanduser()
+        if out.is_dir():
+            path = out / (session_id + SUFFIX)
+        else:
+            path = out
+            sessions_dir(out.parent, create=True)
+            session_id = out.name.removesuffix(SUFFIX)
+    if path.exists():
+        raise SessionError(f"{path} exists already: choose another -o path")
+    return session_id, path
+
+
+def list_sessions(directory: Path | None = None) -> list[Path]:
+    """Session files in the sessions directory, newest first (by file name, i.e. start time)."""
+    directory = directory or sessions_dir()
+    try:
+        files = [p for p in directory.iterdir() if p.name.endswith(SUFFIX) and p.is_file()]
+    except FileNotFoundError:
+        return []
+    except OSError as e:
+        raise SessionError(f"cannot list the sessions directory {directory}: {e.strerror}") from e
+    return sorted(files, key=lambda p: (p.name, p.stat().st_mtime), reverse=True)
+
+
+def resolve_session(arg: str | None, directory: Path | None = None) -> Path:
+    """The session file ``arg`` names: an existing path, else a unique id prefix, else (``None``) the latest.
+
+    Raises:
+        SessionNotFound: nothing matches, or there is no session yet.
+        UsageError: the prefix matches several sessions (they are listed).
+    """
+    directory = directory or sessions_dir()
+    if arg is None:
+        sessions = list_sessions(directory)
+        if not sessions:
+            raise SessionNotFound(f"no sessions in {directory} yet: record one with `tracer shell`")
+        return sessions[0]
+    path = Path(arg).expanduser()
+    if path.exists() or os.sep in arg or arg.endswith(SUFFIX):
+        return path
+    matches = [p for p in list_sessions(directory) if p.name.startswith(arg)]
+    if not matches:
+        raise SessionNotFound(f"no session file {arg!r} and no session id starting with it in {directory}")
+    if len(matches) > 1:
+        names = ", ".join(p.name.removesuffix(SUFFIX) for p in matches[:5])
+        raise UsageError(f"session id prefix {arg!r} matches {len(matches)} sessions ({names}): give more of it")
+    return matches[0]

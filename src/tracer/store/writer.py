@@ -1,0 +1,254 @@
+"""Writing session files: a writer thread that turns queued events into zstd frames, off the PTY's hot path.
+
+The recorder's PTY loop calls :meth:`SessionWriter.output` (an append to a deque: no disk, no compression, no
+lock held for long); other threads call :meth:`SessionWriter.event`. The writer thread coalesces output chunks
+that arrived close together into one :class:`~tracer.model.Output` event (keeping each read's timing in
+``reads``), packs events with msgpack, and closes a frame every 250 ms of activity or 2 MiB (see
+:mod:`tracer.store.format`).
+
+A failed write (a full disk) never stops the recording: the file is cut back to the last whole frame, the frame
+is kept in memory and retried, one warning goes to ``on_warning``, and the warning ends up in ``session_end``.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from tracer.errors import NotASession, SessionError, SessionNotFound, UnsupportedVersion
+from tracer.model import FORMAT_VERSION, Event, Header, SessionEnd
+from tracer.store import _msgpack
+from tracer.store.format import (
+    FRAME_MAX_AGE,
+    FRAME_MAX_BYTES,
+    PREAMBLE,
+    PREAMBLE_SIZE,
+    compressor,
+    parse_preamble,
+)
+
+#: Output chunks closer than this (microseconds) to the first chunk of an event are coalesced into it.
+COALESCE_US = 20_000
+#: Frames kept in memory while the disk refuses them (bytes); beyond, new output is dropped (and said so).
+MAX_PENDING = 64 << 20
+
+
+class SessionWriter:
+    """Writes one new session file.
+
+    Args:
+        path: the file to create (must not exist); created with mode 0600.
+        header: the session's header, written at once in a frame of its own.
+        on_warning: called (from the writer thread) with a one-sentence warning the first time writing fails.
+
+    Raises:
+        SessionError: the file cannot be created.
+    """
+
+    def __init__(self, path: Path, header: Header, *, on_warning: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self._on_warning = on_warning
+        self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._wake = threading.Event()
+        self._closing = False
+        self._compressor = compressor()
+        self._packer = _msgpack.packer()
+        self._pending_frames: list[bytes] = []
+        self._pending_bytes = 0
+        self._dropped = 0
+        self.warnings: list[str] = []
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError as e:
+            raise SessionError(f"cannot create session file {path}: {e.strerror}") from e
+        self._offset = 0
+        self._write(PREAMBLE)
+        self._write_frame(self._packer.pack(header.to_dict()))
+        self._thread = threading.Thread(target=self._run, name="tracer-writer", daemon=True)
+        self._thread.start()
+
+    # -- producers (any thread) -------------------------------------------------------------------------
+
+    def output(self, t: int, data: bytes) -> None:
+        """Queue ``data`` read from the PTY at ``t`` microseconds. Cheap: the PTY loop calls it per read."""
+        queue = self._queue
+        queue.append((t, data))
+        if len(queue) > 256:
+            self._wake.set()
+
+    def event(self, event: Event) -> None:
+        """Queue any event (commands, edits, notes…). Events are written in the order they were queued."""
+        self._queue.append((event,))
+        self._wake.set()
+
+    def close(self, end: SessionEnd) -> None:
+        """Write everything queued, then ``end`` (with the writer's warnings added), and close the file.
+
+        Blocks until the writer thread is done; safe to call once.
+        """
+        warnings = tuple(dict.fromkeys(tuple(end.warnings) + tuple(self.warnings)))
+        if self._dropped:
+            warnings += (f"{self._dropped} bytes of output were dropped while the disk was full",)
+        self._queue.append((SessionEnd(t=end.t, exit_status=end.exit_status, reason=end.reason, warnings=warnings),))
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+        try:
+            os.fsync(self._fd)
+        except OSError:
+            pass
+        os.close(self._fd)
+
+    # -- the writer thread ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        buf = bytearray()
+        frame_started: float | None = None
+        out_t: int | None = None
+        out_chunks: list[bytes] = []
+        out_reads: list[tuple[int, int]] = []
+        out_size = 0
+
+        def flush_output() -> None:
+            nonlocal out_t, out_chunks, out_reads, out_size
+            if out_t is None:
+                return
+            data = b"".join(out_chunks)
+            reads = tuple(out_reads) if len(out_reads) > 1 else None
+            ev = {"type": "output", "t": out_t, "data": data}
+            if reads:
+                ev["reads"] = [list(r) for r in reads]
+            buf.extend(self._packer.pack(ev))
+            out_t, out_chunks, out_reads, out_size = None, [], [], 0
+
+        while True:
+            closing = self._closing
+            queue = self._queue
+            while queue:
+                item = queue.popleft()
+                if frame_started is None:
+                    frame_started = time.monotonic()
+                if len(item) == 2:
+                    t, data = item
+                    if out_t is not None and (t - out_t > COALESCE_US or out_size >= FRAME_MAX_BYTES // 4):
+                        flush_output()
+                    if out_t is None:
+                        out_t = t
+                    out_chunks.append(data)
+                    out_size += len(data)
+                    out_reads.append((out_size, t - out_t))
+                else:
+                    flush_output()
+                    buf.extend(self._packer.pack(item[0].to_dict()))
+                if len(buf) + out_size >= FRAME_MAX_BYTES:
+                    flush_output()
+                    self._write_frame(bytes(buf))
+                    buf.clear()
+                    frame_started = None
+            if frame_started is not None and (closing or time.monotonic() - frame_started >= FRAME_MAX_AGE):
+                flush_output()
+                if buf:
+                    self._write_frame(bytes(buf))
+                    buf.clear()
+                frame_started = None
+            if closing and not queue:
+                self._retry_pending()
+                return
+            self._wake.wait(0.05)
+            self._wake.clear()
+
+    def _write_frame(self, content: bytes) -> None:
+        frame = self._compressor.compress(content)
+        if self._pending_frames:
+            self._retry_pending()
+        if self._pending_frames:
+            self._keep(frame)
+            return
+        if not self._write(frame):
+            self._keep(frame)
+
+    def _keep(self, frame: bytes) -> None:
+        if self._pending_bytes + len(frame) > MAX_PENDING:
+            self._dropped += len(frame)
+            return
+        self._pending_frames.append(frame)
+        self._pending_bytes += len(frame)
+
+    def _retry_pending(self) -> None:
+        while self._pending_frames:
+            if not self._write(self._pending_frames[0]):
+                return
+            self._pending_bytes -= len(self._pending_frames.pop(0))
+
+    def _write(self, data: bytes) -> bool:
+        """Write ``data`` whole or not at all (the file is cut back on failure). True when written."""
+        view = memoryview(data)
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, view[written:])
+        except OSError as e:
+            if written:
+                try:
+                    os.ftruncate(self._fd, self._offset)
+                except OSError:
+                    pass
+            self._warn(e)
+            return False
+        self._offset += written
+        return True
+
+    def _warn(self, e: OSError) -> None:
+        if self.warnings:
+            return
+        why = "the disk is full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else e.strerror
+        message = (
+            f"tracer: cannot write {self.path}: {why}; recording continues in memory "
+            "(up to 64 MiB) and will be written when space is free"
+        )
+        self.warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+
+def append_events(path: Path, events: Iterable[Event]) -> None:
+    """Append ``events`` to an existing session file as one new frame (append-only: nothing is rewritten).
+
+    Raises:
+        SessionNotFound: ``path`` does not exist.
+        NotASession / UnsupportedVersion: ``path`` is not a session this tracer writes.
+        SessionError: the file cannot be written.
+    """
+    content = b"".join(_msgpack.packer().pack(e.to_dict()) for e in events)
+    if not content:
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+    except FileNotFoundError as e:
+        raise SessionNotFound(f"no session file {path}") from e
+    except OSError as e:
+        raise SessionError(f"cannot open session file {path} for appending: {e.strerror}") from e
+    try:
+        version = parse_preamble(os.pread(fd, PREAMBLE_SIZE, 0))
+        if version is None:
+            raise NotASession(f"{path} is not a tracer session (it does not start with tracer's preamble)")
+        if version > FORMAT_VERSION:
+            raise UnsupportedVersion(
+                f"{path} is in session format {version}; this tracer writes format {FORMAT_VERSION}: "
+                "upgrade tracer to add to it"
+            )
+        frame = compressor().compress(content)
+        try:
+            os.write(fd, frame)
+            os.fsync(fd)
+        except OSError as e:
+            raise SessionError(f"cannot append to session file {path}: {e.strerror}") from e
+    finally:
+        os.close(fd)
+

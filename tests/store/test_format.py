@@ -1,0 +1,171 @@
+"""The session file format: round trip, crash recovery, bad files, append-only, privacy."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from tracer.errors import CorruptSession, NotASession, SessionNotFound, UnsupportedVersion
+from tracer.model import (
+    CommandEnd,
+    CommandStart,
+    FileChange,
+    FinalPatch,
+    Header,
+    Note,
+    Output,
+    Resize,
+    SessionEnd,
+    TestCase,
+    VerifyResult,
+)
+from tracer.store import SessionWriter, append_events, iter_frames, read_header, read_session
+from tracer.store.format import MAGIC, PREAMBLE, PREAMBLE_SIZE
+
+HEADER = Header(
+    t=0,
+    session_id="2026-11-21T10-30-00-8f3a",
+    started_at="2026-11-21T10:30:00.000000Z",
+    tracer_version="0.1.0",
+    shell="/bin/bash",
+    shell_kind="bash",
+    mode="interactive",
+    term="xterm-256color",
+    cols=80,
+    rows=24,
+    cwd="/src/p",
+    workspace="/src/p",
+)
+
+
+def write_session(path: Path, outputs: int = 3, end: bool = True) -> None:
+    w = SessionWriter(path, HEADER)
+    w.event(CommandStart(t=10, id=1, command="pytest -q", cwd="/src/p"))
+    for i in range(outputs):
+        w.output(20 + i, f"line {i}\r\n".encode())
+    w.event(CommandEnd(t=100, id=1, exit_status=1, cwd="/src/p"))
+    w.event(Resize(t=150, cols=100, rows=30))
+    w.event(FileChange(t=200, path="a.py", op="modify", diff="--- a/a.py\n+++ b/a.py\n", added=1, removed=1))
+    w.event(Note(t=250, id="n1", text="hypothesis: the regex", tags=("hypothesis",)))
+    w.event(FinalPatch(t=300, patch="diff --git a/a.py b/a.py\n", files=("a.py",)))
+    if end:
+        w.close(SessionEnd(t=400, exit_status=0))
+    else:
+        w._closing = True  # stop the thread without a session_end, as a killed recorder would
+        w._wake.set()
+        w._thread.join()
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "s.tracer"
+    write_session(path)
+    s = read_session(path)
+    assert s.header == HEADER
+    assert s.problem is None and not s.interrupted
+    (cmd,) = s.commands()
+    assert (cmd.command, cmd.exit_status, cmd.output) == ("pytest -q", 1, b"line 0\r\nline 1\r\nline 2\r\n")
+    assert cmd.duration == pytest.approx(90e-6)
+    assert [n.text for n in s.notes()] == ["hypothesis: the regex"]
+    assert s.final_patch is not None and s.final_patch.files == ("a.py",)
+    assert s.end == SessionEnd(t=400, exit_status=0)
+
+
+def test_output_chunks_are_coalesced_with_their_read_timing(tmp_path: Path) -> None:
+    path = tmp_path / "s.tracer"
+    write_session(path, outputs=3)
+    (out,) = read_session(path).of_type(Output)
+    assert out.data == b"line 0\r\nline 1\r\nline 2\r\n"
+    assert out.reads == ((8, 0), (16, 1), (24, 2))
+
+
+def test_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "s.tracer"
+    write_session(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_bytes().startswith(MAGIC)
+
+
+def test_interrupted_recording_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "s.tracer"
+    write_session(path, end=False)
+    s = read_session(path)
+    assert s.interrupted and s.problem is None
+    assert len(s.commands()) == 1
+
+
+def test_cut_off_anywhere_in_the_last_frame_keeps_the_frames_before(tmp_path: Path) -> None:
+    path = tmp_path / "s.tracer"
+    write_session(path)
+    data = path.read_bytes()
+    frames = list(iter_frames(path))
+    last_start = frames[-1][0]
+    events_before = sum(1 for _ in read_session(path).events) - 1  # all but session_end ...
+    for cut in range(last_start + 1, len(data)):
+        cut_path = tmp_path / "cut.tracer"
+        cut_path.write_bytes(data[:cut])
+        s = read_session(cut_path)
+        assert s.interrupted
+        assert s.problem is not None and f"cut off at byte {last_start}" in s.problem
+        assert str(cut_path) in s.problem
+        assert len(s.events) <= events_before
+
+
+def test_corrupt_frame_names_file_and_offset(tmp_path: Path) -> None:
+    path = tmp_path / "s.tracer"
+    write_session(path)
+    frames = list(iter_frames(path))
+    second = frames[1][0]
+    data = bytearray(path.read_bytes())
+    data[second + 8] ^= 0xFF
+    path.write_bytes(bytes(data))
+    s = read_session(path)
+    assert s.problem is not None and f"at byte {second}" in s.problem
+    assert s.header == HEADER
+
+
+def test_not_a_session(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(NotASession, match="notes.txt is not a tracer session"):
+        read_session(path)
+    with pytest.raises(NotASession):
+        append_events(path, [Note(t=0, id="x", text="y")])
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SessionNotFound, match="no session file"):
+        read_session(tmp_path / "missing.tracer")
+
+
+def test_newer_format_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "future.tracer"
+    path.write_bytes(MAGIC + b"\x00\x63")
+    with pytest.raises(UnsupportedVersion, match="format 99.*upgrade tracer"):
+        read_session(path)
+
+
+def test_preamble_only_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "empty.tracer"
+    path.write_bytes(PREAMBLE)
+    assert PREAMBLE_SIZE == len(PREAMBLE)
+    with pytest.raises(CorruptSession, match="nothing was recorded"):
+        read_session(path)
+
+
+def test_append_only_notes_and_results(tmp_path: Path) -> None:
+    path = tmp_path / "s.tracer"
+    write_session(path)
+    before = path.read_bytes()
+    append_events(path, [Note(t=50, id="n2", text="added in replay", source="replay")])
+    append_events(path, [Note(t=60, id="n3", text="", replaces="n1", deleted=True)])
+    result = VerifyResult(
+        t=400, verdict="passed", command="pytest -q", exit_status=0, tests=(TestCase("t::a", "passed", 0.1),)
+    )
+    append_events(path, [result])
+    assert path.read_bytes().startswith(before)
+    s = read_session(path)
+    assert [n.text for n in s.notes()] == ["added in replay"]
+    assert s.verify_result == result
+    assert read_header(path) == HEADER
