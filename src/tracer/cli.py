@@ -148,7 +148,11 @@ def note(text: tuple[str, ...], tags: tuple[str, ...]) -> None:
 
 @cli.command("ls")
 def list_() -> None:
-    """List sessions, newest first: id, start, duration, commands, failures, edits, notes, verdict."""
+    """List sessions, newest first: id, start, duration, commands, failures, edits, notes, verdict.
+
+    Sessions are read from $TRACER_DIR, else the user data directory (~/.local/share/tracer/sessions).
+    The verdict is the latest `tracer verify` result, or "interrupted" for a recording that was cut short.
+    """
     from tracer.store import list_sessions, read_session, sessions_dir
 
     paths = list_sessions()

@@ -32,7 +32,7 @@ from tracer.capture.notes import SOCKET_ENV, NoteServer
 from tracer.capture.pty import PtyLoop, terminal_size
 from tracer.capture.workspace import WorkspaceInfo, workspace_info
 from tracer.errors import NoTerminal, TracerError
-from tracer.model import FinalPatch, Header, Resize, SessionEnd
+from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd
 from tracer.store import SessionWriter, new_session_path
 
 #: Environment variable naming the session file inside a recorded shell.
@@ -233,10 +233,17 @@ class _Recorder:
         edits: EditRecorder | None = None
         notes: NoteServer | None = None
         exit_status, reason = 1, "error"
+        edit_count = 0
+
+        def record_edit(change: FileChange) -> None:
+            nonlocal edit_count
+            edit_count += 1
+            writer.event(change)
+
         try:
             edits = EditRecorder(
                 info,
-                emit=writer.event,
+                emit=record_edit,
                 clock=clock,
                 current_command=lambda: tracker.current,
                 exclude=[path.parent, self.workdir],
@@ -299,7 +306,7 @@ class _Recorder:
             reason=reason,
             commands=tracker.count,
             failed=tracker.failed,
-            edits=getattr(edits, "count", 0),
+            edits=edit_count,
             files=len(final.files) if final is not None else 0,
             notes=notes.count if notes is not None else 0,
             duration=end_t / 1e6,

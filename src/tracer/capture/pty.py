@@ -162,6 +162,15 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[n:]
 
 
+def _veof(fd: int) -> bytes:
+    """The PTY's end-of-file character (VEOF, normally ^D)."""
+    try:
+        cc = termios.tcgetattr(fd)[6][termios.VEOF]
+    except (OSError, termios.error):
+        return b"\x04"
+    return cc if isinstance(cc, bytes) else bytes([cc])
+
+
 def _decode_status(status: int) -> int:
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
@@ -412,6 +421,9 @@ class PtyLoop:
                     if not data:
                         stdin_open = False
                         poller.unregister(self.stdin_fd)
+                        if not self.stdin_is_tty:
+                            # as `script` does: the end of a piped stdin reaches the child as an EOF character
+                            pending_input += _veof(master)
                         continue
                     pending_input += data
                     try:

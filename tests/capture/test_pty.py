@@ -1,0 +1,167 @@
+"""The PTY loop with real children on real PTYs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tracer.capture.pty import PtyLoop, spawn
+from tracer.errors import RecordingError
+
+ENV = {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "LC_ALL": "C"}
+
+
+class Collect:
+    """A sink that keeps everything (a collaborator passed in by design)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[int, bytes]] = []
+        self.marks: list[object] = []
+        self.sizes: list[tuple[int, int]] = []
+
+    def output(self, t: int, data: bytes) -> None:
+        self.chunks.append((t, data))
+
+    def mark(self, t: int, mark: object) -> None:
+        self.marks.append(mark)
+
+    def resize(self, t: int, cols: int, rows: int) -> None:
+        self.sizes.append((cols, rows))
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(d for _, d in self.chunks)
+
+
+def run(argv: list[str], tmp_path: Path, *, stdin: int | None = None, size: tuple[int, int] = (80, 24)) -> tuple[int, Collect, bytes]:
+    sink = Collect()
+    out_path = tmp_path / "terminal.out"
+    t0 = time.monotonic_ns()
+    with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
+        loop = PtyLoop(
+            argv,
+            ENV,
+            sink=sink,
+            clock=lambda: (time.monotonic_ns() - t0) // 1000,
+            stdin_fd=stdin if stdin is not None else devnull.fileno(),
+            stdout_fd=out.fileno(),
+            size=size,
+        )
+        result = loop.run()
+    return result.exit_status, sink, out_path.read_bytes()
+
+
+def test_exit_status_and_output(tmp_path: Path) -> None:
+    status, sink, shown = run(["sh", "-c", "echo hello; exit 7"], tmp_path)
+    assert status == 7
+    assert sink.data == shown == b"hello\r\n"
+
+
+def test_killed_child_reports_128_plus_signal(tmp_path: Path) -> None:
+    status, _, _ = run(["sh", "-c", "kill -TERM $$"], tmp_path)
+    assert status == 128 + signal.SIGTERM
+
+
+def test_binary_output_byte_for_byte(tmp_path: Path) -> None:
+    blob = bytes(range(256)) * 64 + b"\xff\xfe not utf-8 \xc3"
+    src = tmp_path / "blob.bin"
+    src.write_bytes(blob)
+    # stty raw: no output post-processing, so the PTY passes every byte unchanged
+    status, sink, shown = run(["sh", "-c", f"stty raw -echo; cat {src}"], tmp_path)
+    assert status == 0
+    assert sink.data == shown == blob
+
+
+def test_last_output_is_never_lost(tmp_path: Path) -> None:
+    # a burst written just before exit must be drained to end-of-file before the child is reaped
+    status, sink, shown = run(["sh", "-c", "seq 1 200000; exit 3"], tmp_path)
+    assert status == 3
+    lines = sink.data.split(b"\r\n")
+    assert lines[-2] == b"200000" and len(lines) == 200001
+    assert shown == sink.data
+
+
+def test_timing_is_monotonic(tmp_path: Path) -> None:
+    _, sink, _ = run(["sh", "-c", "echo a; sleep 0.05; echo b"], tmp_path)
+    times = [t for t, _ in sink.chunks]
+    assert times == sorted(times)
+    assert times[-1] - times[0] >= 40_000
+
+
+def test_size_is_set_on_the_pty(tmp_path: Path) -> None:
+    _, sink, _ = run(["stty", "size"], tmp_path, size=(132, 43))
+    assert sink.data.strip() == b"43 132"
+
+
+def test_exec_failure_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="cannot start /nonexistent/shell"):
+        spawn(["/nonexistent/shell"], ENV, cwd=None, cols=80, rows=24)
+
+
+def test_input_reaches_the_child_even_when_it_does_not_read_for_a_while(tmp_path: Path) -> None:
+    # 300 KiB of input for a child that sleeps first: the loop must keep draining output meanwhile
+    r, w = os.pipe()
+    payload = b"x" * 1000 + b"\n"
+
+    def feed() -> None:
+        with os.fdopen(w, "wb") as f:
+            for _ in range(300):
+                f.write(payload)
+
+    threading.Thread(target=feed, daemon=True).start()
+    status, sink, _ = run(["sh", "-c", "stty -echo -icanon; sleep 0.2; head -c 300300 | wc -c | tr -d ' '"], tmp_path, stdin=r)
+    os.close(r)
+    assert status == 0
+    assert sink.data.strip().endswith(str(300 * len(payload)).encode())
+
+
+def test_end_of_piped_input_reaches_the_child_as_eof(tmp_path: Path) -> None:
+    r, w = os.pipe()
+    os.write(w, b"one\ntwo\n")
+    os.close(w)
+    status, sink, _ = run(["sh", "-c", "stty -echo; wc -l | tr -d ' '"], tmp_path, stdin=r)
+    os.close(r)
+    assert status == 0
+    assert sink.data.strip().endswith(b"2")
+
+
+def test_sigterm_stops_the_recording_and_leaves_no_process(tmp_path: Path) -> None:
+    sink = Collect()
+    t0 = time.monotonic_ns()
+    pidfile = tmp_path / "bg.pid"
+    with open(tmp_path / "out", "wb") as out, open(os.devnull, "rb") as devnull:
+        loop = PtyLoop(
+            ["sh", "-c", f"(trap '' HUP; sleep 60) & echo $! > {pidfile}; echo ready; wait"],
+            ENV,
+            sink=sink,
+            clock=lambda: (time.monotonic_ns() - t0) // 1000,
+            stdin_fd=devnull.fileno(),
+            stdout_fd=out.fileno(),
+        )
+        timer = threading.Thread(target=_stop_when_ready, args=(loop, sink, pidfile), daemon=True)
+        timer.start()
+        result = loop.run()
+    assert result.reason == "SIGTERM"
+    assert not alive(int(pidfile.read_text()))
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for a parent that never reaps it counts as dead)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _stop_when_ready(loop: PtyLoop, sink: Collect, pidfile: Path) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (b"ready" in sink.data and pidfile.exists() and pidfile.read_text().strip()):
+        time.sleep(0.01)
+    loop.stop(signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGWINCH)  # wake the loop's poll (a real SIGTERM would)

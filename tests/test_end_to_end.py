@@ -1,0 +1,210 @@
+"""The main job, end to end: record a real debugging session in bash, replay it, verify it.
+
+A small Python project in a real git repository; a real bash with the user's own ~/.bashrc in a real PTY
+(pexpect) running `tracer shell`; pytest fails, a note is added, an edit fixes the bug, pytest passes, exit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import git, make_repo
+from tracer.store import read_session
+from tracer.store.export import trace_document
+from tracer.store.schema import validate_event, validate_trace
+from tracer.store.reader import _events
+
+PROMPT = "TRACER-TEST$ "
+
+SLUGIFY = '''import re
+
+
+def slugify(text):
+    """Lower-case words joined by dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+'''
+
+TEST_SLUGIFY = '''from slug import slugify
+
+
+def test_ascii():
+    assert slugify("Hello World") == "hello-world"
+
+
+def test_unicode():
+    assert slugify("Crème Brûlée") == "crème-brûlée"
+'''
+
+FIX = "s/\\[^a-z0-9\\]/[^\\\\w]/"  # sed: keep word characters, unicode included
+
+
+def project(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "slugproject", {"slug.py": SLUGIFY, "test_slug.py": TEST_SLUGIFY})
+
+
+def user_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text(
+        f"PS1='{PROMPT}'\n"
+        "alias ll='ls -l'\n"
+        "PROMPT_COMMAND='echo -n \"\" > /dev/null'\n"  # the user's own PROMPT_COMMAND keeps working
+    )
+    return home
+
+
+def spawn_tracer(repo: Path, home: Path, sessions: Path, *args: str) -> pexpect.spawn:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "SHELL": "/bin/bash",
+        "TRACER_DIR": str(sessions),
+        "XDG_STATE_HOME": str(home / ".state"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    child = pexpect.spawn(
+        sys.executable, ["-m", "tracer", "shell", *args], cwd=str(repo), env=env, encoding="utf-8",
+        dimensions=(30, 100), timeout=30,
+    )
+    child.expect_exact("recording to")
+    child.expect_exact(PROMPT)
+    return child
+
+
+def run(child: pexpect.spawn, line: str) -> str:
+    child.sendline(line)
+    child.expect_exact(PROMPT)
+    return child.before
+
+
+def record_session(tmp_path: Path, fix: str, exit_status: int = 0) -> tuple[Path, Path, str]:
+    """Record the debugging session; `exit` ends the shell with the last command's status."""
+    repo = project(tmp_path)
+    home = user_home(tmp_path)
+    sessions = tmp_path / "sessions"
+    child = spawn_tracer(repo, home, sessions, "--task", "fix: slugify drops unicode")
+    run(child, "python -m pytest -q -p no:cacheprovider test_slug.py")
+    run(child, 'tracer note --tag hypothesis "the regex strips non-ASCII"')
+    run(child, f"sed -i '{fix}' slug.py")
+    out = run(child, "python -m pytest -q -p no:cacheprovider test_slug.py")
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == exit_status  # tracer shell exits with the shell's own status
+    saved = re.search(r"saved (\S+\.tracer)", child.before or "")
+    (path,) = sessions.glob("*.tracer")
+    assert saved is not None and Path(saved.group(1)).name == path.name
+    return repo, path, out
+
+
+def tracer_cli(*args: str, cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tracer", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_record_replay_verify_a_real_fix(tmp_path: Path) -> None:
+    repo, path, last_output = record_session(tmp_path, FIX)
+    assert "2 passed" in last_output
+
+    session = read_session(path)
+    assert not session.interrupted and session.problem is None
+    h = session.header
+    assert h.task == "fix: slugify drops unicode"
+    assert h.repo_root == str(repo) and h.branch == "main"
+    assert h.head_commit == git(repo, "rev-parse", "HEAD").strip()
+    assert (h.shell_kind, h.cols, h.rows) == ("bash", 100, 30)
+
+    commands = session.commands()
+    assert [(c.command, c.exit_status) for c in commands] == [
+        ("python -m pytest -q -p no:cacheprovider test_slug.py", 1),
+        ('tracer note --tag hypothesis "the regex strips non-ASCII"', 0),
+        (f"sed -i '{FIX}' slug.py", 0),
+        ("python -m pytest -q -p no:cacheprovider test_slug.py", 0),
+        ("exit", 0),
+    ]
+    assert b"1 failed, 1 passed" in re.sub(rb"\x1b\[[0-9;]*m", b"", commands[0].output)
+    assert all(c.duration is not None and c.duration >= 0 for c in commands)
+    assert all(c.cwd == str(repo) for c in commands)
+
+    (note,) = session.notes()
+    assert (note.text, note.tags, note.source, note.command_id) == (
+        "the regex strips non-ASCII", ("hypothesis",), "live", commands[1].id)
+
+    changes = [c for c in session.file_changes() if c.path == "slug.py"]
+    assert len(changes) == 1
+    assert changes[0].op == "modify" and changes[0].command_id == commands[2].id
+    assert '-    return re.sub(r"[^a-z0-9]+"' in changes[0].diff
+    assert '+    return re.sub(r"[^\\w]+"' in changes[0].diff
+
+    final = session.final_patch
+    assert final is not None and final.files == ("slug.py",)
+    clean = tmp_path / "clean"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clean)], check=True)
+    subprocess.run(["git", "apply", "--check", "-"], cwd=clean, input=final.patch, text=True, check=True)
+
+    # every event of the real recording validates against its schema, and so does the export
+    for _, event in _events(path):
+        validate_event(event)
+    validate_trace(trace_document(session))
+
+    # no marker bytes reached the screen or the recording
+    assert all(b"\x1b]6973;" not in c.output for c in commands)
+
+    status_before = git(repo, "status", "--porcelain")
+    verified = tracer_cli("verify", str(path), "--test-command", "python -m pytest -q -p no:cacheprovider", cwd=repo)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "PASSED" in verified.stdout
+    assert git(repo, "status", "--porcelain") == status_before
+    result = read_session(path).verify_result
+    assert result is not None and result.verdict == "passed" and result.passed == 2
+
+    shown = tracer_cli("show", str(path), cwd=repo, env_extra={"TRACER_DIR": str(path.parent)})
+    assert "5 commands (1 failed), 1 edit in 1 file, 1 note" in shown.stdout
+    assert "verdict   passed" in shown.stdout
+
+
+def test_a_wrong_fix_fails_verification(tmp_path: Path) -> None:
+    wrong = "s/text.lower()/text.upper().lower()/"  # changes nothing that matters
+    _, path, last_output = record_session(tmp_path, wrong, exit_status=1)
+    assert "1 failed" in last_output
+    repo = Path(read_session(path).header.workspace)
+    # the test command comes from the session: the last test-like command
+    verified = tracer_cli("verify", str(path), cwd=repo)
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert "FAILED" in verified.stdout
+    assert read_session(path).verify_result.verdict == "failed"  # type: ignore[union-attr]
+
+
+def test_replay_opens_the_real_recording(tmp_path: Path) -> None:
+    import asyncio
+
+    from tracer.app.replaying import build_app
+
+    _, path, _ = record_session(tmp_path, FIX)
+
+    async def drive() -> None:
+        app = build_app(path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("q")
+
+    asyncio.run(drive())
+
+
+@pytest.mark.parametrize("command", ["note", "ls", "show", "export", "replay", "verify", "shell"])
+def test_every_command_has_help(command: str, tmp_path: Path) -> None:
+    out = tracer_cli(command, "--help", cwd=tmp_path)
+    assert out.returncode == 0 and "Usage:" in out.stdout and len(out.stdout) > 200
+
+
