@@ -1,0 +1,127 @@
+"""Faults while recording: the recorder stopped by SIGTERM/SIGHUP/SIGKILL, a disk that fills up.
+
+In every case the user's recorded work survives and no shell or child process is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import psutil
+import pytest
+
+from tests.conftest import make_repo
+from tracer.model import SessionEnd
+from tracer.store import read_session
+
+PROMPT = "FAULT$ "
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie whose parent never reaps it counts as dead)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def wait_until(condition, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return bool(condition())
+
+
+def start(tmp_path: Path) -> tuple[pexpect.spawn, Path, int]:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
+    sessions = tmp_path / "sessions"
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(home), "TERM": "xterm", "SHELL": "/bin/bash",
+        "TRACER_DIR": str(sessions), "XDG_STATE_HOME": str(home / ".state"),
+    }
+    child = pexpect.spawn(sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env,
+                          encoding="utf-8", timeout=30)
+    child.expect_exact(PROMPT)
+    child.sendline("echo shell-pid=$$")
+    child.expect(r"shell-pid=(\d+)")
+    shell_pid = int(child.match.group(1))
+    child.expect_exact(PROMPT)
+    child.sendline("sleep 300 & echo started")
+    child.expect_exact("started")
+    child.expect_exact(PROMPT)
+    return child, sessions, shell_pid
+
+
+def session_file(sessions: Path) -> Path:
+    (path,) = sessions.glob("*.tracer")
+    return path
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_stopped_recorder_writes_a_complete_session_and_leaves_no_process(tmp_path: Path, signum: int) -> None:
+    child, sessions, shell_pid = start(tmp_path)
+    shell = psutil.Process(shell_pid)
+    family = [shell_pid] + [p.pid for p in shell.children(recursive=True)]
+    os.kill(child.pid, signum)
+    child.expect(pexpect.EOF)
+    child.wait()
+    session = read_session(session_file(sessions))
+    assert session.end is not None and session.end.reason == signal.Signals(signum).name
+    assert [c.command for c in session.commands()] == ["echo shell-pid=$$", "sleep 300 & echo started"]
+    assert wait_until(lambda: not any(alive(p) for p in family)), "a shell or child process was left behind"
+
+
+def test_sigkill_keeps_everything_but_the_last_quarter_second(tmp_path: Path) -> None:
+    child, sessions, shell_pid = start(tmp_path)
+    path = session_file(sessions)
+    # wait until the commands are on disk: the writer closes a frame within 250 ms of activity
+    assert wait_until(lambda: len(read_session(path).commands()) == 2, timeout=5)
+    os.kill(child.pid, signal.SIGKILL)
+    child.expect(pexpect.EOF)
+    session = read_session(path)
+    assert session.interrupted and session.end is None
+    assert [c.command for c in session.commands()] == ["echo shell-pid=$$", "sleep 300 & echo started"]
+    # the shell loses its terminal (the PTY master closed with the recorder) and exits
+    assert wait_until(lambda: not alive(shell_pid))
+
+
+def test_a_full_disk_gives_one_warning_and_the_command_runs_on(tmp_path: Path) -> None:
+    # RLIMIT_FSIZE makes writes past 16 KiB fail (EFBIG), as a full disk would (ENOSPC)
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
+
+    out = tmp_path / "s.tracer"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "seq 1 300000; echo done"],
+        cwd=tmp_path, capture_output=True, preexec_fn=limit, timeout=120,
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.endswith(b"299999\r\n300000\r\ndone\r\n")
+    warnings = [line for line in proc.stderr.decode().splitlines() if "cannot write" in line]
+    assert len(warnings) == 1, proc.stderr
+    session = read_session(out)  # what reached the disk is readable
+    assert session.header.mode == "command"
+
+
+def test_session_end_records_the_shell_exit_status(tmp_path: Path) -> None:
+    out = tmp_path / "s.tracer"
+    proc = subprocess.run([sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "exit 42"],
+                          cwd=tmp_path, capture_output=True, timeout=60)
+    assert proc.returncode == 42
+    session = read_session(out)
+    assert session.end == SessionEnd(t=session.end.t, exit_status=42, reason="exit")  # type: ignore[union-attr]
+    ((cmd),) = session.commands()
+    assert (cmd.command, cmd.exit_status) == ("exit 42", 42)

@@ -1,0 +1,119 @@
+"""The command line: bad input gets one clear line and the right exit status, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tracer.store.format import MAGIC
+
+
+def tracer(*args: str, cwd: Path, stdin: int | None = subprocess.DEVNULL, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracer", *args], cwd=cwd, stdin=stdin, capture_output=True, text=True,
+        timeout=60, env={**os.environ, **(env or {})},
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], status: int, *needles: str) -> None:
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("tracer: ")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    for needle in needles:
+        assert needle in proc.stderr
+
+
+def recorded(tmp_path: Path, name: str = "s.tracer", command: str = "echo hi") -> Path:
+    out = tmp_path / name
+    proc = tracer("shell", "-q", "-o", str(out), "-c", command, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert_one_line_error(tracer("show", str(tmp_path / "nope.tracer"), cwd=tmp_path), 3, "nope.tracer")
+
+
+def test_not_a_session(tmp_path: Path) -> None:
+    (tmp_path / "x.tracer").write_text("hello")
+    assert_one_line_error(tracer("show", str(tmp_path / "x.tracer"), cwd=tmp_path), 3, "x.tracer", "not a tracer session")
+
+
+def test_unknown_format_version(tmp_path: Path) -> None:
+    (tmp_path / "v.tracer").write_bytes(MAGIC + b"\x00\x07")
+    assert_one_line_error(tracer("show", str(tmp_path / "v.tracer"), cwd=tmp_path), 3, "format 7", "upgrade tracer")
+
+
+def test_truncated_session_is_shown_with_its_problem(tmp_path: Path) -> None:
+    path = recorded(tmp_path, command="seq 1 50000")
+    data = path.read_bytes()
+    cut = tmp_path / "cut.tracer"
+    cut.write_bytes(data[: len(data) - 20])
+    proc = tracer("show", str(cut), cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "interrupted" in proc.stdout and "cut off at byte" in proc.stdout
+
+
+def test_shell_without_a_terminal(tmp_path: Path) -> None:
+    assert_one_line_error(tracer("shell", cwd=tmp_path), 3, "needs a terminal", "tracer shell -c")
+
+
+def test_note_outside_a_recorded_shell(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TRACER_SOCKET"}
+    proc = subprocess.run([sys.executable, "-m", "tracer", "note", "x"], cwd=tmp_path, capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert_one_line_error(proc, 3, "only inside a shell recorded by `tracer shell`")
+
+
+def test_no_sessions_yet(tmp_path: Path) -> None:
+    assert_one_line_error(tracer("show", cwd=tmp_path), 3, "no sessions", "tracer shell")
+    assert tracer("ls", cwd=tmp_path).returncode == 0
+
+
+def test_session_id_prefix_and_latest(tmp_path: Path) -> None:
+    sessions = Path(os.environ["TRACER_DIR"])
+    sessions.mkdir(parents=True, exist_ok=True)
+    a = recorded(sessions, "2026-01-01T00-00-00-aaaa.tracer", "echo first")
+    b = recorded(sessions, "2026-01-02T00-00-00-bbbb.tracer", "echo second")
+    assert "echo first" in tracer("show", "2026-01-01", cwd=tmp_path).stdout
+    assert "echo second" in tracer("show", cwd=tmp_path).stdout  # the latest
+    listing = tracer("ls", cwd=tmp_path).stdout.splitlines()
+    assert [line.split()[0] for line in listing[1:]] == [b.stem, a.stem]
+    assert_one_line_error(tracer("show", "2026-01", cwd=tmp_path), 2, "matches 2 sessions")
+
+
+def test_verify_without_a_start_commit(tmp_path: Path) -> None:
+    path = recorded(tmp_path)  # not a git repository
+    assert_one_line_error(tracer("verify", str(path), cwd=tmp_path), 3, "no start commit")
+
+
+@pytest.mark.parametrize("fmt", ["json", "asciicast", "patch"])
+def test_export_formats(tmp_path: Path, fmt: str) -> None:
+    path = recorded(tmp_path, command="printf 'caf\\xc3\\xa9\\n'")
+    proc = tracer("export", str(path), "--format", fmt, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    if fmt == "json":
+        import json
+
+        from tracer.store.schema import validate_trace
+
+        doc = json.loads(proc.stdout)
+        validate_trace(doc)
+        (cmd,) = [e for e in doc["events"] if e["type"] == "terminal_command"]
+        assert cmd["output"] == "café\r\n" and cmd["exit_code"] == 0
+    elif fmt == "asciicast":
+        import json
+
+        lines = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert lines[0]["version"] == 2 and lines[0]["width"] == 80
+        assert "".join(e[2] for e in lines[1:] if e[1] == "o") == "café\r\n"
+
+
+def test_usage_error_exit_status(tmp_path: Path) -> None:
+    proc = tracer("export", "--format", "pdf", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
