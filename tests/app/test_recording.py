@@ -1,0 +1,85 @@
+"""`tracer shell` as a user runs it: a real terminal (pexpect), a real bash, resizes, other shells."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tracer.model import Resize
+from tracer.store import read_session
+
+PROMPT = "REC$ "
+
+
+def spawn(tmp_path: Path, *args: str, rc: str = f"PS1='{PROMPT}'\n") -> tuple[pexpect.spawn, Path]:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / ".bashrc").write_text(rc)
+    sessions = tmp_path / "sessions"
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TERM": "xterm-256color", "SHELL": "/bin/bash",
+           "TRACER_DIR": str(sessions), "XDG_STATE_HOME": str(home / ".state"), "LANG": "C.UTF-8"}
+    child = pexpect.spawn(sys.executable, ["-m", "tracer", "shell", *args], cwd=str(tmp_path), env=env,
+                          encoding="utf-8", dimensions=(24, 80), timeout=30)
+    return child, sessions
+
+
+def finish(child: pexpect.spawn, sessions: Path) -> Path:
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    (path,) = sessions.glob("*.tracer")
+    return path
+
+
+def test_resizes_reach_the_shell_and_the_recording(tmp_path: Path) -> None:
+    child, sessions = spawn(tmp_path)
+    child.expect_exact(PROMPT)
+    child.setwinsize(40, 120)  # the outer terminal is resized: SIGWINCH to tracer
+    child.sendline("stty size")
+    child.expect_exact("40 120")
+    child.expect_exact(PROMPT)
+    session = read_session(finish(child, sessions))
+    assert (session.header.cols, session.header.rows) == (80, 24)
+    assert [(r.cols, r.rows) for r in session.of_type(Resize)] == [(120, 40)]
+    (cmd, _) = session.commands()
+    resize_t = session.of_type(Resize)[0].t
+    assert resize_t < cmd.start
+
+
+def test_users_own_startup_file_runs(tmp_path: Path) -> None:
+    rc = f"PS1='{PROMPT}'\nalias greet='echo hello-from-alias'\nPROMPT_COMMAND='LAST=$?'\n"
+    child, sessions = spawn(tmp_path, rc=rc)
+    child.expect_exact(PROMPT)
+    child.sendline("greet")
+    child.expect_exact("hello-from-alias")
+    child.expect_exact(PROMPT)
+    child.sendline("false")
+    child.expect_exact(PROMPT)
+    child.sendline('echo "last=$LAST"')
+    child.expect_exact("last=1")  # the user's PROMPT_COMMAND saw the command's status
+    child.expect_exact(PROMPT)
+    session = read_session(finish(child, sessions))
+    assert [(c.command, c.exit_status) for c in session.commands()] == [
+        ("greet", 0), ("false", 1), ('echo "last=$LAST"', 0), ("exit", 0)]
+
+
+@pytest.mark.skipif(shutil.which("dash") is None and not Path("/bin/sh").exists(), reason="no plain sh")
+def test_an_unsupported_shell_is_recorded_as_output_only(tmp_path: Path) -> None:
+    sh = shutil.which("dash") or "/bin/sh"
+    child, sessions = spawn(tmp_path, "--shell", sh)
+    child.expect("recording output only")
+    child.sendline("PS1='SH$ '")
+    child.expect_exact("SH$ ")
+    child.sendline("echo plain-output")
+    child.expect_exact("plain-output")
+    child.expect_exact("SH$ ")
+    path = finish(child, sessions)
+    session = read_session(path)
+    assert session.header.shell_kind == "other"
+    assert session.commands() == []
+    assert b"plain-output" in b"".join(e.data for e in session.events if hasattr(e, "data"))
