@@ -1,0 +1,90 @@
+"""Real git repositories for the verify tests, and ways to make patches the way the recorder does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+}
+
+
+def run_git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    """Run git in ``repo`` with a fixed identity and hooks off; return its standard output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | _IDENTITY
+    proc = subprocess.run(["git", *args], cwd=repo, env=env, input=input, check=True, capture_output=True)
+    return proc.stdout.decode()
+
+
+@dataclass
+class Repo:
+    """A git repository made for one test."""
+
+    path: Path
+
+    def git(self, *args: str, input: bytes | None = None) -> str:
+        return run_git(self.path, *args, input=input)
+
+    def write(self, files: dict[str, str]) -> None:
+        for name, content in files.items():
+            f = self.path / name
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(content)
+
+    def commit(self, files: dict[str, str], message: str = "commit") -> str:
+        self.write(files)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.head
+
+    def worktrees(self) -> list[str]:
+        """The worktree paths git knows for this repository (the main one first)."""
+        lines = self.git("worktree", "list", "--porcelain").splitlines()
+        return [line.split(" ", 1)[1] for line in lines if line.startswith("worktree ")]
+
+    @property
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def patch_of(self, files: dict[str, str], *, on: dict[str, str] | None = None) -> str:
+        """The ``git diff --binary`` patch that turns HEAD (plus ``on``) into that plus ``files``.
+
+        The repository is left as it was (HEAD's content, clean); ``on`` is the baseline the patch is
+        computed on top of, as the recorder does for sessions started with uncommitted changes.
+        """
+        if on:
+            self.write(on)
+            self.git("add", "-A")
+            tree = self.git("write-tree").strip()
+        else:
+            tree = "HEAD"
+        self.write(files)
+        self.git("add", "-A")
+        patch = self.git("diff", "--binary", "--cached", tree)
+        self.git("reset", "-q", "--hard", "HEAD")
+        self.git("clean", "-fdq")
+        return patch
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Repo]:
+    """``make_repo(files, name="proj")``: a repository whose first commit holds ``files``."""
+
+    def make(files: dict[str, str], name: str = "proj") -> Repo:
+        path = tmp_path / name
+        path.mkdir(parents=True)
+        repo = Repo(path)
+        repo.git("init", "-q", "-b", "main")
+        repo.commit(files, "start")
+        return repo
+
+    return make

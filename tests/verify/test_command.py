@@ -1,0 +1,201 @@
+"""find_test_command: each source in order, recognising test runs in command lines, and the error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tracer.verify import BadTestConfig, NoTestCommand, find_test_command
+from tracer.verify._command import runner_of, simple_commands, with_junit_xml
+
+
+def find(
+    commands: list[str], *, explicit: str | None = None, header: str | None = None, repo: Path | None = None
+) -> tuple[str, str]:
+    return find_test_command(explicit=explicit, header=header, repo=repo, commands=commands)
+
+
+def write_config(repo: Path, text: str) -> Path:
+    repo.mkdir(exist_ok=True)
+    (repo / "pyproject.toml").write_text(text)
+    return repo
+
+
+def test_each_source_in_order(tmp_path: Path) -> None:
+    repo = write_config(tmp_path / "r", '[tool.tracer]\ntest-command = "make check"\n')
+    session = ["ls", "pytest -x", "vim a.py"]
+    assert find(session, explicit="tox -e py311", header="pytest", repo=repo) == ("tox -e py311", "flag")
+    assert find(session, header="pytest -q", repo=repo) == ("pytest -q", "header")
+    assert find(session, repo=repo) == ("make check", "config")
+    assert find(session, repo=tmp_path / "no-such-dir") == ("pytest -x", "session")
+    assert find(session) == ("pytest -x", "session")
+
+
+def test_blank_values_count_as_absent(tmp_path: Path) -> None:
+    repo = write_config(tmp_path / "r", '[tool.tracer]\ntest-command = "  "\n')
+    assert find(["cargo test"], explicit=" ", header="", repo=repo) == ("cargo test", "session")
+
+
+def test_a_pyproject_without_the_setting_is_skipped(tmp_path: Path) -> None:
+    repo = write_config(tmp_path / "r", "[project]\nname = 'x'\n[tool.ruff]\nline-length = 100\n")
+    assert find(["go test ./..."], repo=repo) == ("go test ./...", "session")
+
+
+def test_a_broken_config_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    repo = write_config(tmp_path / "r", "[tool.tracer\n")
+    with pytest.raises(BadTestConfig, match=r"pyproject\.toml is not valid TOML.*--test-command"):
+        find(["pytest"], repo=repo)
+    write_config(repo, "[tool.tracer]\ntest-command = ['pytest']\n")
+    with pytest.raises(BadTestConfig, match="must be a string"):
+        find(["pytest"], repo=repo)
+
+
+def test_the_last_test_like_command_wins() -> None:
+    session = [
+        "pytest tests/test_a.py",
+        "vim src/a.py",
+        "python -m pytest -q",
+        "git diff",
+        "git commit -am tests",
+    ]
+    assert find(session) == ("python -m pytest -q", "session")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "pytest",
+        "py.test -x tests",
+        ".venv/bin/pytest -q",
+        "python -m pytest -q",
+        "python3 -m pytest",
+        "python3.11 -X dev -m pytest",
+        "python -m unittest discover",
+        "tox -e py311",
+        "nox -s tests",
+        "go test ./...",
+        "go test -json -run TestX ./pkg",
+        "cargo test",
+        "cargo +nightly test --all",
+        "npm test",
+        "npm run test",
+        "yarn test",
+        "pnpm test",
+        "node --test",
+        "node --test test/",
+        "make test",
+        "make -j4 check",
+        "mvn test",
+        "./mvnw -q test",
+        "gradle test",
+        "./gradlew test",
+        "rspec spec/models",
+        "bundle exec rspec",
+        "ctest --output-on-failure",
+        "npx jest",
+        "vitest run",
+        "FOO=1 BAR=2 pytest",
+        "env DJANGO_SETTINGS_MODULE=x pytest",
+        "uv run pytest -q",
+        "uv run --with hypothesis pytest",
+        "poetry run pytest",
+        "pipenv run python -m pytest",
+        "time cargo test",
+        "timeout 300 go test ./...",
+        "cd backend && pytest",
+        "pytest -q 2>&1 | tee log.txt",
+        "source .venv/bin/activate; pytest",
+    ],
+)
+def test_test_like_commands_are_recognised(line: str) -> None:
+    assert find([line, "ls -la"][:1]) == (line, "session")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ls",
+        "pip install pytest",
+        "vim tests/test_a.py",
+        "cat pytest.ini",
+        "echo pytest",
+        "git commit -m 'make tests pass'",
+        "python script.py",
+        "go build ./...",
+        "cargo build",
+        "npm install",
+        "node index.js",
+        "make",
+        "make install",
+        "mvn package",
+        "grep -r 'cargo test' .",
+        "uv run python app.py",
+    ],
+)
+def test_other_commands_are_not(line: str) -> None:
+    with pytest.raises(NoTestCommand):
+        find([line])
+
+
+def test_the_error_says_what_was_looked_for_and_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(NoTestCommand) as caught:
+        find(["ls", "vim a.py"], repo=tmp_path)
+    message = str(caught.value)
+    assert "--test-command" in message
+    assert "session header" in message
+    assert str(tmp_path / "pyproject.toml") in message
+    assert "[tool.tracer] test-command" in message
+    assert "2 command line(s)" in message
+    for word in ("pytest", "tox", "go test", "cargo test", "npm/yarn/pnpm test", "node --test", "make test"):
+        assert word in message
+
+
+def test_simple_commands_split_at_shell_operators() -> None:
+    assert simple_commands("cd a && FOO=1 pytest -q 2>&1 | tee log; echo 'x && y'") == [
+        ["cd", "a"],
+        ["FOO=1", "pytest", "-q", "2"],
+        ["tee", "log"],
+        ["echo", "x && y"],
+    ]
+    assert simple_commands("make \\\n  test") == [["make", "test"]]
+    assert simple_commands("echo 'unclosed") == [["echo", "'unclosed"]]
+
+
+@pytest.mark.parametrize(
+    ("line", "runner"),
+    [
+        ("pytest -q", "pytest"),
+        ("tox", None),
+        ("cargo test", "cargo"),
+        ("go test -json ./...", "go"),
+        ("node --test", "node"),
+        ("npx jest --json", "jest"),
+        ("npm test", None),
+        ("cargo build && cargo test", "cargo"),
+        ("ls", None),
+    ],
+)
+def test_runner_of(line: str, runner: str | None) -> None:
+    assert runner_of(line) == runner
+
+
+def test_the_junit_option_is_added_only_where_it_reaches_pytest(tmp_path: Path) -> None:
+    xml = tmp_path / "my dir" / "junit.xml"
+    quoted = f"'{xml}'"
+    assert with_junit_xml("pytest -q", xml) == f"pytest -q --junitxml={quoted} -o junit_family=xunit1"
+    assert with_junit_xml("cd a && uv run pytest", xml) == (
+        f"cd a && uv run pytest --junitxml={quoted} -o junit_family=xunit1"
+    )
+    for line in (
+        "tox",
+        "make test",
+        "pytest | tee log",
+        "pytest -q  # all of them",
+        "pytest &",
+        "pytest --junitxml=mine.xml",
+        "pytest\necho done",
+        "pytest; echo done",
+        "cargo test",
+    ):
+        assert with_junit_xml(line, xml) is None, line
