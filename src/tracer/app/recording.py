@@ -136,7 +136,7 @@ def record(
 
     session_id, path = new_session_path(options.output, started)
     path = path.resolve()
-    info = workspace_info(cwd)
+    info = workspace_info(cwd, exclude=[path])
     cols, rows = terminal_size(stdin_fd) or terminal_size(stdout_fd) or (80, 24)
     shell = options.shell or _default_shell()
     workdir = Path(tempfile.mkdtemp(prefix="tracer-"))
@@ -246,7 +246,7 @@ class _Recorder:
                 emit=record_edit,
                 clock=clock,
                 current_command=lambda: tracker.current,
-                exclude=[path.parent, self.workdir],
+                exclude=[path, self.workdir],
             )
             edits.start()
         except TracerError as e:
@@ -297,6 +297,8 @@ class _Recorder:
                     self.part_failed("the final patch")(e)
             if final is not None:
                 writer.event(final)
+            if edits is not None:
+                self.warnings.extend(edits.warnings)
             end_t = clock()
             writer.close(SessionEnd(t=end_t, exit_status=exit_status, reason=reason, warnings=tuple(self.warnings)))
         return RecordingSummary(

@@ -1,0 +1,277 @@
+"""Git object plumbing for edit capture: blob hashes, file modes, path quoting, binary patches, ``cat-file``.
+
+Everything here follows git's own definitions so that what tracer writes is what ``git apply`` reads:
+
+* a blob hash is SHA-1 of ``b"blob <len>\\0" + content`` (hex);
+* a file is binary when a NUL byte occurs in its first 8000 bytes (git's ``buffer_is_binary``);
+* modes are ``"100644"``, ``"100755"`` (owner execute bit set) and ``"120000"`` (symbolic link, whose
+  content is the link target);
+* paths in diff headers are C-quoted as with ``core.quotePath=true``;
+* binary patches are ``GIT binary patch`` blocks: zlib-deflated literals in git's base85 lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+import subprocess
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracer._proc import git_env
+from tracer.errors import RecordingError
+
+#: Bytes git inspects to decide whether content is binary (``FIRST_FEW_BYTES`` in git's xdiff-interface.c).
+BINARY_PROBE = 8000
+
+MODE_FILE = "100644"
+MODE_EXEC = "100755"
+MODE_LINK = "120000"
+MODE_GITLINK = "160000"
+
+_NULL_SHA = "0" * 40
+
+_CHUNK = 1 << 16
+
+
+def blob_hash(data: bytes) -> str:
+    """The git blob id (SHA-1, hex) of ``data``: SHA-1 of ``b"blob <len>\\0" + data``."""
+    h = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
+    h.update(data)
+    return h.hexdigest()
+
+
+def null_sha() -> str:
+    """The all-zero object id git writes for a side that does not exist."""
+    return _NULL_SHA
+
+
+def is_binary(data: bytes) -> bool:
+    """True when git would call ``data`` binary: a NUL byte in the first 8000 bytes."""
+    return b"\0" in data[:BINARY_PROBE]
+
+
+def mode_of(st: os.stat_result) -> str | None:
+    """The git mode of a file from its ``lstat`` result; ``None`` for what git does not track (dirs)."""
+    if stat.S_ISLNK(st.st_mode):
+        return MODE_LINK
+    if stat.S_ISREG(st.st_mode):
+        return MODE_EXEC if st.st_mode & stat.S_IXUSR else MODE_FILE
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """One file as git sees it.
+
+    Attributes:
+        mode: git mode (``"100644"``, ``"100755"``, ``"120000"``).
+        sha: git blob hash of the content (SHA-1 hex).
+        size: content length in bytes.
+        data: the content, ``None`` when it is over the size limit (or not kept).
+    """
+
+    mode: str
+    sha: str
+    size: int
+    data: bytes | None
+
+
+def read_file_state(path: Path, size_limit: int) -> FileState | None:
+    """Read a workspace file as git would store it, without following a symlink.
+
+    Args:
+        path: absolute path.
+        size_limit: bytes; content over it is hashed in chunks and not kept (``data`` is ``None``).
+
+    Returns:
+        The state, or ``None`` when nothing git would track is there (missing, a directory, a fifo) or the
+        file cannot be read.
+    """
+    try:
+        st = os.lstat(path)
+        mode = mode_of(st)
+        if mode is None:
+            return None
+        if mode == MODE_LINK:
+            target = os.fsencode(os.readlink(path))
+            return FileState(mode, blob_hash(target), len(target), target)
+        if st.st_size <= size_limit:
+            with open(path, "rb") as f:
+                data = f.read(size_limit + 1)
+            if len(data) <= size_limit:
+                return FileState(mode, blob_hash(data), len(data), data)
+        return _hash_large(path, mode)
+    except OSError:
+        return None
+
+
+def _hash_large(path: Path, mode: str) -> FileState:
+    """Hash a file too big to keep: size from ``fstat``, blob hash computed in chunks."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+        seen = 0
+        while seen < size:
+            chunk = f.read(min(_CHUNK, size - seen))
+            if not chunk:
+                break
+            h.update(chunk)
+            seen += len(chunk)
+        if seen != size:  # the file shrank while read: hash what was there
+            f.seek(0)
+            data = f.read()
+            return FileState(mode, blob_hash(data), len(data), None)
+    return FileState(mode, h.hexdigest(), size, None)
+
+
+_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def quote_path(prefixed: str) -> str:
+    """A path as git writes it in diff headers (``core.quotePath=true``).
+
+    ``prefixed`` is the path with its ``a/`` or ``b/`` prefix. It is returned as is unless it holds a
+    control character, ``"``, ``\\`` or a byte over 0x7f; then it is wrapped in double quotes with C escapes
+    and octal bytes, e.g. ``"b/caf\\303\\251"``.
+    """
+    raw = os.fsencode(prefixed)
+    if not any(b < 0x20 or b >= 0x7F or b in (34, 92) for b in raw):
+        return prefixed
+    out = []
+    for b in raw:
+        if b in _ESCAPES:
+            out.append(_ESCAPES[b])
+        elif b < 0x20 or b >= 0x7F:
+            out.append(f"\\{b:03o}")
+        else:
+            out.append(chr(b))
+    return '"' + "".join(out) + '"'
+
+
+def _base85_lines(data: bytes) -> list[str]:
+    """Git's base85 lines: each starts with a length letter (A-Z 1-26, a-z 27-52) for up to 52 bytes."""
+    lines = []
+    for i in range(0, len(data), 52):
+        chunk = data[i : i + 52]
+        n = len(chunk)
+        letter = chr(ord("A") + n - 1) if n <= 26 else chr(ord("a") + n - 27)
+        lines.append(letter + base64.b85encode(chunk, pad=True).decode("ascii"))
+    return lines
+
+
+def binary_patch(old: bytes, new: bytes) -> str:
+    """A ``GIT binary patch`` block turning ``old`` into ``new`` (forward literal, then the reverse).
+
+    The text is ASCII, ends with a newline and is what ``git diff --binary`` writes after the ``index`` line.
+    """
+    parts = ["GIT binary patch\n"]
+    for content in (new, old):
+        parts.append(f"literal {len(content)}\n")
+        parts.extend(line + "\n" for line in _base85_lines(zlib.compress(content, 9)))
+        parts.append("\n")
+    return "".join(parts)
+
+
+class CatFile:
+    """A long-running ``git cat-file --batch`` reading objects of one repository by id or ``<tree>:<path>``.
+
+    Thread-safe (one request at a time). Start lazily on first use; :meth:`close` ends the process.
+    """
+
+    def __init__(self, repo: Path) -> None:
+        self._repo = repo
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            try:
+                self._proc = subprocess.Popen(
+                    ["git", "cat-file", "--batch"],
+                    cwd=self._repo,
+                    env=git_env(),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except OSError as e:
+                raise RecordingError(
+                    f"cannot start `git cat-file` in {self._repo} ({e}); check that git is installed"
+                ) from e
+        return self._proc
+
+    def read(self, spec: str, size_limit: int) -> tuple[str, int, bytes | None] | None:
+        """Read one object.
+
+        Args:
+            spec: an object id or ``<tree>:<path>`` (no newline in it).
+            size_limit: bytes; larger content is streamed through a hash and not returned.
+
+        Returns:
+            ``(blob_hash, size, data)`` with ``data`` ``None`` over the limit, or ``None`` when the object is
+            missing or ``spec`` cannot be asked for.
+        """
+        if "\n" in spec:
+            return None
+        with self._lock:
+            for attempt in range(2):
+                proc = self._ensure()
+                assert proc.stdin is not None and proc.stdout is not None
+                try:
+                    proc.stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
+                    proc.stdin.flush()
+                    header = proc.stdout.readline()
+                    if not header:
+                        raise BrokenPipeError
+                    fields = header.split()
+                    if len(fields) != 3 or fields[1] == b"missing":
+                        return None
+                    size = int(fields[2])
+                    if size <= size_limit:
+                        data = proc.stdout.read(size)
+                        proc.stdout.read(1)
+                        return blob_hash(data), size, data
+                    h = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+                    left = size
+                    while left:
+                        chunk = proc.stdout.read(min(_CHUNK, left))
+                        if not chunk:
+                            raise BrokenPipeError
+                        h.update(chunk)
+                        left -= len(chunk)
+                    proc.stdout.read(1)
+                    return h.hexdigest(), size, None
+                except (BrokenPipeError, OSError, ValueError):
+                    self._kill()
+                    if attempt:
+                        return None
+        return None
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+
+    def close(self) -> None:
+        """End the ``git cat-file`` process, if it runs."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is None:
+                return
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.close()
+                proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()

@@ -1,0 +1,301 @@
+"""Snapshots of a git workspace as trees, written through a private index file, and patches between them.
+
+A snapshot copies the repository's index to a temporary file once (its stat data makes ``git add`` hash only
+files that changed), then runs ``git add -A`` and ``git write-tree`` with ``GIT_INDEX_FILE`` pointing at the
+copy. Blobs and trees are written into the repository's object database; the user's index, working tree and
+refs are never touched. Embedded repositories (nested clones, submodules) never enter the trees, and
+editor scratch files (vim swap and backup files, emacs locks) are left out everywhere.
+
+Patches between two trees are ``git diff-tree -p --binary --full-index`` output, with every section that is
+not UTF-8 rewritten as a ``GIT binary patch`` so the patch is a ``str`` that ``git apply`` takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracer._proc import CommandFailed, git_env, run
+from tracer.capture._edits_diff import file_diff
+from tracer.capture._gitobjects import MODE_GITLINK, CatFile, FileState
+from tracer.errors import RecordingError
+
+#: Editor scratch files, as pathspecs (``*`` matches ``/`` too): never part of a snapshot.
+SCRATCH_PATHSPECS = (
+    "*.sw[a-p]",
+    "*.swx",
+    "*~",
+    "4913",
+    "*/4913",
+    ".#*",
+    "*/.#*",
+    "#*#",
+    "*/#*#",
+)
+
+#: The same files by base name, for the file observer.
+SCRATCH_NAME = re.compile(r"(?s:.*\.sw[a-px]|.*~|4913|\.#.*|#.*#)\Z")
+
+_EMBEDDED = re.compile(rb"adding embedded git repository: (.+)")
+
+
+def _env(index: Path | None = None) -> dict[str, str]:
+    env = git_env()
+    if index is not None:
+        env["GIT_INDEX_FILE"] = str(index)
+    return env
+
+
+def _excludes(paths: Sequence[str]) -> list[str]:
+    return [f":(exclude){p}" for p in SCRATCH_PATHSPECS] + [f":(exclude,literal){p}" for p in paths]
+
+
+class TreeSnapshots:
+    """Trees of a repository's working tree (what ``git add -A`` would stage), through a private index.
+
+    Args:
+        repo_root: the git top level.
+        index_file: the repository's real index (copied once, read only); it may not exist yet.
+        exclude: workspace-relative paths to leave out (e.g. the session directory).
+
+    Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
+    """
+
+    def __init__(self, repo_root: Path, index_file: Path | None, exclude: Sequence[str] = ()) -> None:
+        self._root = repo_root
+        self._real_index = index_file
+        self._exclude = list(exclude)
+        self._dir = Path(tempfile.mkdtemp(prefix="tracer-index-"))
+        self._index = self._dir / "index"
+        self._seeded = False
+
+    def snapshot(self) -> str:
+        """Write the tree of the working tree as it is now and return its id.
+
+        Raises:
+            RecordingError: git cannot stage or write the tree.
+        """
+        if not self._seeded:
+            self._seeded = True
+            if self._real_index is not None:
+                # No index yet (a fresh repository): git add builds one.
+                with contextlib.suppress(OSError):
+                    shutil.copyfile(self._real_index, self._index)
+        env = _env(self._index)
+        argv = [
+            "git",
+            "-c",
+            "core.untrackedCache=true",
+            "add",
+            "-A",
+            "--ignore-errors",
+            "--",
+            ".",
+            *_excludes(self._exclude),
+        ]
+        proc = run(argv, cwd=self._root, env=env, check=False)
+        if proc.returncode not in (0, 1):
+            raise RecordingError(
+                f"cannot snapshot the working tree of {self._root}: "
+                f"{proc.stderr.decode(errors='replace').strip()}; check the repository with `git status`"
+            )
+        embedded = [m.decode("utf-8", "surrogateescape") for m in _EMBEDDED.findall(proc.stderr)]
+        try:
+            if embedded:
+                lit = dict(env, GIT_LITERAL_PATHSPECS="1")
+                run(
+                    ["git", "rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *embedded],
+                    cwd=self._root,
+                    env=lit,
+                )
+            return run(["git", "write-tree"], cwd=self._root, env=env).stdout.decode().strip()
+        except CommandFailed as e:
+            raise RecordingError(
+                f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
+            ) from e
+
+    def close(self) -> None:
+        """Remove the private index."""
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def empty_tree(repo_root: Path) -> str:
+    """The id of the empty tree in this repository's hash function."""
+    return (
+        run(["git", "hash-object", "-t", "tree", "--stdin"], cwd=repo_root, input=b"", env=_env())
+        .stdout.decode()
+        .strip()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RawChange:
+    """One entry of ``git diff-tree --raw``: status letter, modes, object ids, paths, rename score."""
+
+    status: str
+    old_mode: str
+    new_mode: str
+    old_id: str
+    new_id: str
+    old_path: str
+    new_path: str
+    score: int | None
+
+
+def raw_changes(
+    repo_root: Path, a: str, b: str, *, renames: bool, pathspecs: Sequence[str] = ()
+) -> list[RawChange]:
+    """The changed entries between trees ``a`` and ``b`` (recursive; renames paired when asked).
+
+    Raises:
+        CommandFailed: git failed (e.g. a tree id is unknown).
+    """
+    argv = ["git", "diff-tree", "-r", "-z", "--raw", "--full-index", "--no-ext-diff"]
+    argv += ["-M"] if renames else ["--no-renames"]
+    out = run([*argv, a, b, "--", *pathspecs], cwd=repo_root, env=_env()).stdout
+    fields = out.split(b"\0")
+    changes: list[RawChange] = []
+    i = 0
+    while i < len(fields) - 1:
+        meta = fields[i].decode()
+        if not meta.startswith(":"):
+            i += 1
+            continue
+        old_mode, new_mode, old_id, new_id, status = meta[1:].split(" ")
+        p1 = fields[i + 1].decode("utf-8", "surrogateescape")
+        i += 2
+        p2 = p1
+        if status[0] in "RC":
+            p2 = fields[i].decode("utf-8", "surrogateescape")
+            i += 1
+        score = int(status[1:]) if len(status) > 1 else None
+        changes.append(RawChange(status[0], old_mode, new_mode, old_id, new_id, p1, p2, score))
+    return changes
+
+
+def _sizes(repo_root: Path, ids: Sequence[str]) -> dict[str, int]:
+    if not ids:
+        return {}
+    out = run(
+        ["git", "cat-file", "--batch-check"],
+        cwd=repo_root,
+        env=_env(),
+        input="".join(i + "\n" for i in ids).encode(),
+    ).stdout
+    sizes = {}
+    for line in out.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            sizes[parts[0]] = int(parts[2])
+    return sizes
+
+
+@dataclass(frozen=True, slots=True)
+class TreePatch:
+    """A patch between two trees: text, the paths it changes, and what was left out (``"path: why"``)."""
+
+    text: str
+    files: tuple[str, ...]
+    omitted: tuple[str, ...]
+
+
+def tree_patch(
+    repo_root: Path,
+    a: str,
+    b: str,
+    cat: CatFile,
+    *,
+    renames: bool,
+    file_limit: int | None = None,
+    exclude: Sequence[str] = (),
+) -> TreePatch:
+    """``git diff --binary`` from tree ``a`` to tree ``b``, as text ``git apply`` takes.
+
+    Gitlinks (submodules, nested repositories), editor scratch files and the ``exclude`` paths (with
+    everything below them) are left out. Files whose new content is over ``file_limit`` bytes are left out
+    and listed in ``omitted``.
+
+    Raises:
+        CommandFailed: git failed.
+    """
+    first = raw_changes(
+        repo_root, a, b, renames=False, pathspecs=[".", *_excludes(exclude)] if exclude else ()
+    )
+    skip: list[str] = []
+    omitted: list[str] = []
+    sizes = {}
+    if file_limit is not None:
+        sizes = _sizes(repo_root, [c.new_id for c in first if c.new_mode not in ("000000", MODE_GITLINK)])
+    for c in first:
+        if MODE_GITLINK in (c.old_mode, c.new_mode):
+            skip.append(c.new_path)
+        elif file_limit is not None and sizes.get(c.new_id, 0) > file_limit:
+            skip.append(c.new_path)
+            omitted.append(f"{c.new_path}: {sizes[c.new_id]} bytes, over the {file_limit}-byte limit")
+    specs = [f":(exclude,literal){p}" for p in skip]
+    if skip or exclude:
+        specs = [".", *_excludes(exclude), *specs]
+    changes = (
+        first if not skip and not renames else raw_changes(repo_root, a, b, renames=renames, pathspecs=specs)
+    )
+    if not changes:
+        return TreePatch("", (), tuple(omitted))
+    argv = ["git", "-c", "core.quotepath=true", "diff-tree", "-r", "-p", "--binary", "--full-index"]
+    argv += ["--no-ext-diff", "--no-textconv", "-M" if renames else "--no-renames", a, b, "--", *specs]
+    out = run(argv, cwd=repo_root, env=_env()).stdout
+    sections = _sections(out)
+    want = sum(2 if c.status == "T" else 1 for c in changes)
+    texts: list[str] = []
+    if len(sections) == want:
+        k = 0
+        for c in changes:
+            n = 2 if c.status == "T" else 1
+            raw = b"".join(sections[k : k + n])
+            k += n
+            try:
+                texts.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append(_own_section(c, cat))
+    else:  # unexpected shape: write every section ourselves
+        texts = [_own_section(c, cat) for c in changes]
+    files: list[str] = []
+    for c in changes:
+        if c.status == "R":
+            files.append(c.old_path)
+        files.append(c.new_path)
+    return TreePatch("".join(texts), tuple(files), tuple(omitted))
+
+
+def _sections(patch: bytes) -> list[bytes]:
+    """Cut a patch before each ``diff --git`` line (such a line can only be a header)."""
+    if not patch:
+        return []
+    starts = [m.start() for m in re.finditer(rb"^diff --git ", patch, re.M)]
+    return [patch[s:e] for s, e in zip(starts, [*starts[1:], len(patch)], strict=True)]
+
+
+def _state(cat: CatFile, mode: str, oid: str) -> FileState | None:
+    if set(mode) == {"0"}:
+        return None
+    got = cat.read(oid, 1 << 62)
+    if got is None:
+        raise RecordingError(f"object {oid} is missing from the repository; run `git fsck`")
+    _, size, data = got
+    return FileState(mode, oid, size, data)
+
+
+def _own_section(c: RawChange, cat: CatFile) -> str:
+    old = _state(cat, c.old_mode, c.old_id)
+    new = _state(cat, c.new_mode, c.new_id)
+    return file_diff(c.old_path, c.new_path, old, new, similarity=c.score).text
+
+
+def fs_path(root: Path, rel: str) -> Path:
+    """The absolute path of a workspace-relative, ``/``-separated path."""
+    return root / rel.replace("/", os.sep)

@@ -1,0 +1,390 @@
+"""EditRecorder against real repositories, real editors and real tools: one save, one ``file_change``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tracer.capture._gitobjects import blob_hash
+from tracer.capture.files import EditRecorder
+from tracer.capture.workspace import workspace_info
+from tracer.model import FileChange
+
+DEADLINE = 20.0
+#: After the expected events arrived, this long with no further event proves there are no extras.
+SETTLE = 0.6
+
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "T",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "T",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=ENV, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def make_repo(path: Path, files: dict[str, str | bytes]) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    for name, content in files.items():
+        f = path / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        f.write_bytes(content)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "start", "--allow-empty")
+    return path
+
+
+class Recording:
+    """An EditRecorder on ``root`` whose events land in :attr:`events`."""
+
+    def __init__(self, root: Path, **kwargs: object) -> None:
+        self.root = root
+        self.events: list[FileChange] = []
+        self.command: int | None = None
+        self._t0 = time.monotonic()
+        self._lock = threading.Lock()
+        self.info = workspace_info(root)
+        self.recorder = EditRecorder(
+            self.info,
+            emit=self._emit,
+            clock=lambda: int((time.monotonic() - self._t0) * 1e6),
+            current_command=lambda: self.command,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.arrived: list[float] = []
+        self.recorder.start()
+
+    def _emit(self, event: FileChange) -> None:
+        assert threading.current_thread() is not threading.main_thread()
+        with self._lock:
+            self.events.append(event)
+            self.arrived.append(time.monotonic())
+
+    def wait(self, count: int, deadline: float = DEADLINE) -> list[FileChange]:
+        """Wait until ``count`` events arrived, then SETTLE more seconds; exactly ``count`` must be there."""
+        end = time.monotonic() + deadline
+        while len(self.events) < count and time.monotonic() < end:
+            time.sleep(0.01)
+        settle = time.monotonic() + SETTLE
+        while time.monotonic() < settle and len(self.events) <= count:
+            time.sleep(0.02)
+        got = list(self.events)
+        assert len(got) == count, [(e.op, e.path) for e in got]
+        return got
+
+    def wait_until(self, pred: Callable[[list[FileChange]], bool], deadline: float = DEADLINE) -> None:
+        end = time.monotonic() + deadline
+        while not pred(list(self.events)):
+            assert time.monotonic() < end, [(e.op, e.path) for e in self.events]
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.recorder.stop()
+
+
+@pytest.fixture
+def record(tmp_path: Path) -> Iterator[Callable[..., Recording]]:
+    before = set(threading.enumerate())
+    made: list[Recording] = []
+
+    def start(
+        files: dict[str, str | bytes] | None = None,
+        *,
+        git_repo: bool = True,
+        prepare: Callable[[Path], None] | None = None,
+        **kw: object,
+    ) -> Recording:
+        root = tmp_path / f"ws{len(made)}"
+        if git_repo:
+            make_repo(root, files or {})
+            if prepare is not None:
+                prepare(root)
+        else:
+            root.mkdir()
+            for name, content in (files or {}).items():
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_bytes(content.encode() if isinstance(content, str) else content)
+        rec = Recording(root, **kw)
+        made.append(rec)
+        return rec
+
+    yield start
+    for rec in made:
+        rec.stop()
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not leaked, leaked
+
+
+def ready(rec: Recording) -> None:
+    """Wait until the observer watches: a probe file's event arrives, then clear the events."""
+    for attempt in range(100):
+        probe = rec.root / f"probe{attempt}.ready"
+        probe.write_text("x")
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end and not any(e.path == probe.name for e in rec.events):
+            time.sleep(0.01)
+        probe.unlink()
+        if any(e.path == probe.name for e in rec.events):
+            break
+    rec.wait_until(lambda evs: any(e.path == probe.name and e.op == "delete" for e in evs))
+    time.sleep(SETTLE)  # let any late event of the probes arrive before the test starts counting
+    rec.events.clear()
+
+
+def test_script_write_gives_one_modify_with_git_form_diff(record: Callable[..., Recording]) -> None:
+    rec = record({"src/a.py": "one\ntwo\nthree\n"})
+    ready(rec)
+    rec.command = 4
+    (rec.root / "src/a.py").write_text("one\nTWO\nthree\n")
+    [e] = rec.wait(1)
+    assert (e.op, e.path, e.command_id, e.added, e.removed) == ("modify", "src/a.py", 4, 1, 1)
+    assert e.diff.startswith("diff --git a/src/a.py b/src/a.py\nindex ")
+    assert "--- a/src/a.py\n+++ b/src/a.py\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n" in e.diff
+    assert e.before_hash == blob_hash(b"one\ntwo\nthree\n")
+    assert e.after_hash == blob_hash(b"one\nTWO\nthree\n")
+    assert (e.before_mode, e.after_mode, e.size, e.binary, e.oversized) == (
+        "100644",
+        "100644",
+        14,
+        False,
+        False,
+    )
+
+
+def test_vim_saves_are_one_modify_each_and_swap_files_leave_no_event(
+    record: Callable[..., Recording],
+) -> None:
+    if shutil.which("vim") is None:
+        pytest.skip("vim is not installed")
+    rec = record({"notes.txt": "alpha\nbeta\n"})
+    ready(rec)
+    # backup + writebackup + backupcopy=no: vim renames the file to notes.txt~ and writes a new one.
+    vim = pexpect.spawn(
+        "vim",
+        ["-u", "NONE", "-N", "-c", "set backup writebackup backupcopy=no backupskip=", "notes.txt"],
+        cwd=str(rec.root),
+        env={**ENV, "TERM": "xterm"},
+        dimensions=(24, 80),
+        timeout=DEADLINE,
+    )
+    try:
+        vim.expect("notes.txt")
+        vim.send(":%s/beta/gamma/\r:w\r")
+        [first] = rec.wait(1)
+        vim.send(":%s/alpha/delta/\r:w\r")
+        events = rec.wait(2)
+        vim.send(":q\r")
+        vim.expect(pexpect.EOF)
+    finally:
+        vim.close(force=True)
+    rec.wait(2)  # the swap file went away, the backup file stays: still no event
+    assert [(e.op, e.path) for e in events] == [("modify", "notes.txt")] * 2
+    assert "-beta\n+gamma\n" in first.diff
+    assert "-alpha\n+delta\n" in events[1].diff
+    assert (rec.root / "notes.txt~").exists()
+
+
+def test_sed_in_place_and_write_temp_then_rename(record: Callable[..., Recording]) -> None:
+    rec = record({"conf.ini": "a=1\nb=2\n"})
+    ready(rec)
+    subprocess.run(["sed", "-i", "s/b=2/b=3/", "conf.ini"], cwd=rec.root, check=True)
+    [e] = rec.wait(1)
+    assert (e.op, e.path) == ("modify", "conf.ini")
+    assert "-b=2\n+b=3\n" in e.diff
+    tmp = rec.root / ".conf.ini.tmp123"
+    tmp.write_text("a=1\nb=3\nc=4\n")
+    os.replace(tmp, rec.root / "conf.ini")
+    events = rec.wait(2)
+    assert (events[1].op, events[1].path, events[1].added) == ("modify", "conf.ini", 1)
+
+
+def test_mv_and_git_mv_are_one_rename_each(record: Callable[..., Recording]) -> None:
+    rec = record({"old.py": "x = 1\n", "lib/keep.py": "".join(f"line {i}\n" for i in range(20))})
+    ready(rec)
+    git(rec.root, "mv", "old.py", "new.py")
+    [e] = rec.wait(1)
+    assert (e.op, e.old_path, e.path) == ("rename", "old.py", "new.py")
+    assert "similarity index 100%\nrename from old.py\nrename to new.py\n" in e.diff
+    assert e.before_hash == e.after_hash
+    # Nearly identical: moved and touched up in the same moment.
+    src, dst = rec.root / "lib/keep.py", rec.root / "lib/moved.py"
+    os.rename(src, dst)
+    dst.write_text(dst.read_text() + "line 20\n")
+    events = rec.wait(2)
+    assert (events[1].op, events[1].old_path, events[1].path, events[1].added) == (
+        "rename",
+        "lib/keep.py",
+        "lib/moved.py",
+        1,
+    )
+
+
+def test_create_delete_mode_symlink_binary(record: Callable[..., Recording]) -> None:
+    rec = record({"run.sh": "echo hi\n", "gone.txt": "bye\n"})
+    ready(rec)
+    os.chmod(rec.root / "run.sh", 0o755)
+    [e] = rec.wait(1)
+    assert (e.op, e.before_mode, e.after_mode) == ("mode", "100644", "100755")
+    assert e.diff == "diff --git a/run.sh b/run.sh\nold mode 100644\nnew mode 100755\n"
+    (rec.root / "gone.txt").unlink()
+    e = rec.wait(2)[1]
+    assert (e.op, e.after_hash, e.size) == ("delete", None, 0)
+    assert "deleted file mode 100644" in e.diff and "-bye\n" in e.diff
+    os.symlink("../outside/target", rec.root / "link")
+    e = rec.wait(3)[2]
+    assert (e.op, e.after_mode, e.after_hash) == ("create", "120000", blob_hash(b"../outside/target"))
+    assert "+../outside/target\n\\ No newline at end of file\n" in e.diff
+    (rec.root / "img.bin").write_bytes(b"\x89PNG\0\0\x01")
+    e = rec.wait(4)[3]
+    assert (e.op, e.binary, e.diff, e.size) == ("create", True, "", 7)
+
+
+def test_oversized_files_get_hashes_only(record: Callable[..., Recording]) -> None:
+    rec = record({}, size_limit=1000)
+    ready(rec)
+    data = b"x\n" * 2000
+    (rec.root / "big.txt").write_bytes(data)
+    [e] = rec.wait(1)
+    assert (e.op, e.oversized, e.diff, e.size, e.after_hash) == ("create", True, "", 4000, blob_hash(data))
+
+
+def test_ignored_nested_excluded_paths_leave_no_event(
+    record: Callable[..., Recording], tmp_path: Path
+) -> None:
+    rec = record({".gitignore": "node_modules/\n*.log\n", "a.txt": "a\n"}, exclude=[])
+    nested = rec.root / "vendor/clone"
+    make_repo(nested, {"x.txt": "x\n"})
+    ready(rec)
+    for i in range(300):
+        d = rec.root / "node_modules" / f"p{i % 30}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"m{i}.js").write_text("module.exports = 1\n")
+    (rec.root / "debug.log").write_text("log\n")
+    (nested / "x.txt").write_text("changed\n")
+    (nested / "y.txt").write_text("new\n")
+    (rec.root / "a.txt").write_text("a\nb\n")
+    rec.wait_until(lambda evs: any(e.path == "a.txt" for e in evs))
+    assert [(e.op, e.path) for e in rec.wait(1)] == [("modify", "a.txt")]
+    rec.stop()
+    assert [(e.op, e.path) for e in rec.events] == [("modify", "a.txt")]
+    assert rec.recorder.final_patch().files == ("a.txt",)
+
+
+def test_exclude_paths(record: Callable[..., Recording], tmp_path: Path) -> None:
+    root = tmp_path / "ws0"
+    rec = record({}, exclude=[root / "sessions"])
+    ready(rec)
+    (rec.root / "sessions").mkdir()
+    (rec.root / "sessions/s.tracer").write_bytes(b"\0data")
+    (rec.root / "real.txt").write_text("r\n")
+    assert [e.path for e in rec.wait(1)] == ["real.txt"]
+
+
+def test_directories_give_one_event_per_file(record: Callable[..., Recording], tmp_path: Path) -> None:
+    rec = record({"pkg/a.py": "a\n", "pkg/sub/b.py": "b\n"})
+    ready(rec)
+    subprocess.run(["cp", "-r", "pkg", "copy"], cwd=rec.root, check=True)
+    got = rec.wait(2)
+    assert sorted((e.op, e.path) for e in got) == [("create", "copy/a.py"), ("create", "copy/sub/b.py")]
+    subprocess.run(["rm", "-r", "copy"], cwd=rec.root, check=True)
+    got = rec.wait(4)[2:]
+    assert sorted((e.op, e.path) for e in got) == [("delete", "copy/a.py"), ("delete", "copy/sub/b.py")]
+    # A directory moved out of the workspace: no event for its files from the kernel, only for the dir.
+    shutil.move(str(rec.root / "pkg"), str(tmp_path / "elsewhere"))
+    got = rec.wait(6)[4:]
+    assert sorted((e.op, e.path) for e in got) == [("delete", "pkg/a.py"), ("delete", "pkg/sub/b.py")]
+
+
+def test_git_checkout_burst_gives_a_correct_diff_per_file(record: Callable[..., Recording]) -> None:
+    n = 300
+    files: dict[str, str | bytes] = {f"m{i // 30}/f{i}.txt": f"file {i}\nsame\n" for i in range(n)}
+
+    def branch(root: Path) -> None:
+        git(root, "checkout", "-q", "-b", "other")
+        for i in range(0, n, 2):
+            (root / f"m{i // 30}/f{i}.txt").write_text(f"file {i}\nchanged on other\n")
+        git(root, "commit", "-qam", "other")
+        git(root, "checkout", "-q", "main")
+
+    rec = record(files, prepare=branch)
+    ready(rec)
+    git(rec.root, "checkout", "-q", "other")
+    rec.wait_until(lambda evs: len({e.path for e in evs}) >= n // 2 and _chain_ok(rec, evs))
+    events = rec.wait(n // 2)
+    for e in events:
+        assert e.op == "modify" and e.added == 1 and e.removed == 1
+        assert "-same\n+changed on other\n" in e.diff
+
+
+def _chain_ok(rec: Recording, events: list[FileChange]) -> bool:
+    """Each file's last after_hash is its content on disk now."""
+    last: dict[str, str | None] = {}
+    for e in events:
+        last[e.path] = e.after_hash
+    return all(blob_hash((rec.root / path).read_bytes()) == h for path, h in last.items())
+
+
+def test_edit_just_before_stop_is_not_lost(record: Callable[..., Recording]) -> None:
+    rec = record({"a.txt": "1\n"})
+    ready(rec)
+    (rec.root / "a.txt").write_text("2\n")
+    (rec.root / "b.txt").write_text("new\n")
+    rec.stop()
+    assert sorted((e.op, e.path) for e in rec.events) == [("create", "b.txt"), ("modify", "a.txt")]
+
+
+def test_text_encodings_give_diffs_git_apply_takes(record: Callable[..., Recording], tmp_path: Path) -> None:
+    start: dict[str, str | bytes] = {
+        "latin1.txt": "caf\u00e9\n".encode("latin-1"),
+        "crlf.txt": b"a\r\nb\r\n",
+        "nonl.txt": b"no newline",
+        "caf\u00e9 space.txt": b"x\n",
+    }
+    rec = record(start)
+    ready(rec)
+    new = {
+        "latin1.txt": "caf\u00e9 cr\u00e8me\n".encode("latin-1"),
+        "crlf.txt": b"a\r\nB\r\n",
+        "nonl.txt": b"no newline\nstill none",
+        "caf\u00e9 space.txt": b"x\ny\n",
+    }
+    for name, data in new.items():
+        (rec.root / name).write_bytes(data)
+    events = rec.wait(4)
+    copy = tmp_path / "copy"
+    subprocess.run(["git", "clone", "-q", str(rec.root), str(copy)], check=True)
+    for e in events:
+        assert e.diff, e
+        subprocess.run(["git", "apply", "-"], cwd=copy, input=e.diff.encode(), check=True)
+    for name, data in new.items():
+        assert (copy / name).read_bytes() == data
+    latin = next(e for e in events if e.path == "latin1.txt")
+    assert (latin.binary, latin.added, latin.removed) == (False, 1, 1)
+
+
+def test_outside_git(record: Callable[..., Recording], tmp_path: Path) -> None:
+    rec = record({"a.txt": "a\n", ".gitignore": "build/\n"}, git_repo=False)
+    assert rec.info.repo_root is None
+    ready(rec)
+    (rec.root / "a.txt").write_text("a\nb\n")
+    (rec.root / "build").mkdir()
+    (rec.root / "build/out.o").write_bytes(b"\0")
+    [e] = rec.wait(1)
+    assert (e.op, e.path, e.added) == ("modify", "a.txt", 1)

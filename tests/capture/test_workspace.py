@@ -1,0 +1,107 @@
+"""workspace_info on real repositories: the workspace, HEAD, branch, and a baseline patch git applies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tracer.capture.workspace import workspace_info
+
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "T",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "T",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=ENV, check=True, capture_output=True, input=input
+    ).stdout.decode()
+
+
+def tree_of(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below ``root`` but .git: content (link target for symlinks) and mode bits."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            p = Path(dirpath) / name
+            rel = p.relative_to(root).as_posix()
+            if p.is_symlink():
+                out[rel] = (os.fsencode(os.readlink(p)), 0o120000)
+            else:
+                out[rel] = (p.read_bytes(), os.stat(p).st_mode & 0o100)
+    return out
+
+
+def test_outside_git_is_a_plain_workspace(tmp_path: Path) -> None:
+    info = workspace_info(tmp_path)
+    assert (info.workspace, info.repo_root, info.head_commit, info.branch) == (tmp_path, None, None, None)
+    assert (info.baseline_patch, info.baseline_tree) == ("", None)
+
+
+def test_clean_repository_from_a_subdirectory(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "trunk")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/a.txt").write_text("a\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "one")
+    info = workspace_info(tmp_path / "sub")
+    assert info.workspace == tmp_path and info.repo_root == tmp_path
+    assert info.head_commit == git(tmp_path, "rev-parse", "HEAD").strip()
+    assert info.branch == "trunk" and info.baseline_patch == ""
+    git(tmp_path, "checkout", "-q", "--detach")
+    assert workspace_info(tmp_path).branch is None
+
+
+def test_baseline_patch_rebuilds_the_start_state_and_leaves_the_index_alone(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / ".gitignore").write_text("build/\n")
+    (repo / "a.txt").write_text("a\n")
+    (repo / "gone.txt").write_text("gone\n")
+    (repo / "run.sh").write_text("echo\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "one")
+    (repo / "a.txt").write_text("a\nchanged\n")
+    (repo / "gone.txt").unlink()
+    os.chmod(repo / "run.sh", 0o755)
+    (repo / "new dir").mkdir()
+    (repo / "new dir/caf\u00e9.txt").write_bytes("caf\u00e9\n".encode("latin-1"))
+    (repo / "img.bin").write_bytes(bytes(range(256)))
+    os.symlink("a.txt", repo / "link")
+    (repo / "build").mkdir()
+    (repo / "build/out.o").write_bytes(b"\0ignored")
+    (repo / "x.swp").write_text("vim swap\n")
+    nested = repo / "nested"
+    nested.mkdir()
+    git(nested, "init", "-q")
+    (nested / "n.txt").write_text("n\n")
+    git(repo, "add", "a.txt")  # something staged: the index must stay exactly as it is
+    index_before = (repo / ".git/index").read_bytes()
+    status_before = git(repo, "status", "--porcelain")
+
+    info = workspace_info(repo)
+
+    assert (repo / ".git/index").read_bytes() == index_before
+    assert git(repo, "status", "--porcelain") == status_before
+    assert "build/out.o" not in info.baseline_patch and "nested" not in info.baseline_patch
+    assert "x.swp" not in info.baseline_patch
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    git(clone, "apply", "-", input=info.baseline_patch.encode())
+    expected = {k: v for k, v in tree_of(repo).items() if not k.startswith(("build/", "nested/", "x.swp"))}
+    assert tree_of(clone) == expected
+
+
+def test_unborn_repository(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / "first.txt").write_text("first\n")
+    info = workspace_info(tmp_path)
+    assert info.head_commit is None and info.branch is not None
+    assert "new file mode 100644" in info.baseline_patch and "+first\n" in info.baseline_patch
