@@ -1,0 +1,248 @@
+"""The timeline: one row per command, edit, note, the final patch and the verdict (Line API: 100,000 rows
+draw as fast as 10)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tracer.model import Command, FileChange, FinalPatch, Note
+from tracer.replay.timeline import Item, Verdict, format_clock, format_duration, patch_counts
+
+_OK = Style(color="#56d364", bold=True)
+_FAIL = Style(color="#f85149", bold=True)
+_RUNNING = Style(color="#e3b341", bold=True)
+_DIM = Style(color="#8b949e")
+_EDIT = Style(color="#d2a8ff")
+_LIVE = Style(color="#39c5cf")
+_REPLAY = Style(color="#ff7ab2")
+_NOW = Style(color="#e3b341", bold=True)
+_HIT = Style(bgcolor="#5a4a00")
+_SELECTED = Style(bgcolor="#264f78")
+_VERDICT_STYLES = {
+    "resolved": _OK,
+    "passed": _OK,
+    "failed": _FAIL,
+    "timeout": _FAIL,
+    "error": _FAIL,
+    "running": _RUNNING,
+}
+
+
+def render_item(item: Item) -> Text:
+    """One timeline row (without the gutter): time, mark, and what happened."""
+    row = Text(no_wrap=True, end="")
+    ref = item.ref
+    if item.kind != "verify":
+        row.append(f"{format_clock(item.t):>8} ", _DIM)
+    else:
+        row.append(" " * 9)
+    if isinstance(ref, Command):
+        if ref.exit_status is None:
+            row.append("… ", _RUNNING)
+            row.append("    ")
+        elif ref.failed:
+            row.append("✗ ", _FAIL)
+            row.append(f"{ref.exit_status:<3} ", _FAIL)
+        else:
+            row.append("✓ ", _OK)
+            row.append(f"{ref.exit_status:<3} ", _DIM)
+        row.append(f"{format_duration(ref.duration):>6} ", _DIM)
+        first, _, more = ref.command.partition("\n")
+        row.append(first + (" …" if more else ""), _FAIL if ref.failed else None)
+    elif isinstance(ref, FileChange):
+        row.append("✎ ", _EDIT)
+        label = f"{ref.old_path} → {ref.path}" if ref.op == "rename" and ref.old_path else ref.path
+        row.append(label, _EDIT)
+        if ref.binary or ref.oversized:
+            row.append("  binary" if ref.binary else "  oversized", _DIM)
+        else:
+            row.append(f"  +{ref.added}", _OK)
+            row.append(f" −{ref.removed}", _FAIL)
+        if ref.op in ("create", "delete"):
+            row.append(f"  ({ref.op}d)" if ref.op == "create" else "  (deleted)", _DIM)
+    elif isinstance(ref, Note):
+        style = _LIVE if ref.source == "live" else _REPLAY
+        row.append("● ", style)
+        if ref.tags:
+            row.append(f"[{', '.join(ref.tags)}] ", style)
+        row.append(ref.text.replace("\n", " "))
+    elif isinstance(ref, FinalPatch):
+        added, removed = patch_counts(ref.patch)
+        row.append("± ", _EDIT)
+        row.append(f"final patch: {len(ref.files)} file{'s' if len(ref.files) != 1 else ''}", _EDIT)
+        row.append(f"  +{added}", _OK)
+        row.append(f" −{removed}", _FAIL)
+    elif isinstance(ref, Verdict):
+        style = _VERDICT_STYLES.get(ref.verdict, _FAIL)
+        row.append("⚖ ", style)
+        row.append(f"verify: {ref.verdict}", style)
+        if ref.exit_status is not None:
+            row.append(f" (exit {ref.exit_status})", _DIM)
+        if ref.detail:
+            row.append(f"  {ref.detail}", _DIM)
+    return row
+
+
+class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
+    """The session's rows in time order; the row at the current moment is marked ``▶``.
+
+    Up/down move the selection (and show that row's output or diff), enter or a click seeks to it.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Previous row", show=False),
+        Binding("down", "cursor_down", "Next row", show=False),
+        Binding("pageup", "page_up_rows", "Page up", show=False),
+        Binding("pagedown", "page_down_rows", "Page down", show=False),
+        Binding("ctrl+home", "first_row", "First row", show=False),
+        Binding("ctrl+end", "last_row", "Last row", show=False),
+        Binding("enter", "activate", "Seek to row", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    Timeline {
+        background: $surface;
+        overflow-x: hidden;
+    }
+    Timeline:focus {
+        background-tint: $foreground 3%;
+    }
+    """
+
+    class Selected(Message):
+        """The selection moved to ``item`` (row ``index``)."""
+
+        def __init__(self, index: int, item: Item) -> None:
+            super().__init__()
+            self.index = index
+            self.item = item
+
+    class Activated(Message):
+        """The user asked to go to ``item`` (enter or a click)."""
+
+        def __init__(self, index: int, item: Item) -> None:
+            super().__init__()
+            self.index = index
+            self.item = item
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.items: list[Item] = []
+        self.selected: int | None = None
+        self.current: int | None = None
+        self.hit: int | None = None
+        self._cache: dict[int, Text] = {}
+        self.placeholder = "Loading…"
+
+    def set_items(self, items: list[Item]) -> None:
+        """Replace the rows; keeps the selection on the same moment where it can."""
+        self.items = items
+        self._cache.clear()
+        if self.selected is not None and self.selected >= len(items):
+            self.selected = len(items) - 1 if items else None
+        self.virtual_size = Size(self.size.width, len(items))
+        self.refresh()
+
+    def set_current(self, index: int | None) -> None:
+        """Mark row ``index`` as the one at the current moment."""
+        if index != self.current:
+            self.current = index
+            self.refresh()
+
+    def set_hit(self, index: int | None) -> None:
+        """Mark row ``index`` as holding the current search hit."""
+        if index != self.hit:
+            self.hit = index
+            self.refresh()
+
+    def select(self, index: int | None, *, scroll: bool = True, notify: bool = True) -> None:
+        """Select row ``index`` (posts :class:`Selected` when ``notify``)."""
+        if index is not None:
+            index = max(0, min(index, len(self.items) - 1)) if self.items else None
+        changed = index != self.selected
+        self.selected = index
+        if index is not None and scroll:
+            self._scroll_to_row(index)
+        if changed:
+            self.refresh()
+        if notify and index is not None and changed:
+            self.post_message(self.Selected(index, self.items[index]))
+
+    def _scroll_to_row(self, index: int) -> None:
+        height = self.scrollable_content_region.height or 1
+        top = int(self.scroll_y)
+        if index < top:
+            self.scroll_to(y=index, animate=False)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_y) + y
+        base = self.rich_style
+        if not self.items:
+            if y == 0:
+                return Strip(
+                    list(Text(" " + self.placeholder, style="dim").render(self.app.console))
+                ).crop_extend(0, width, base)
+            return Strip.blank(width, base)
+        if index >= len(self.items):
+            return Strip.blank(width, base)
+        row = self._cache.get(index)
+        if row is None:
+            row = render_item(self.items[index])
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[index] = row
+        line = Text(no_wrap=True, end="")
+        line.append("▶" if index == self.current else " ", _NOW)
+        line.append_text(row)
+        if index == self.hit:
+            line.stylize(_HIT)
+        if index == self.selected:
+            line.stylize(_SELECTED)
+        strip = Strip(list(line.render(self.app.console)))
+        return strip.crop_extend(0, width, None).apply_style(base)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.items))
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y
+        if 0 <= index < len(self.items):
+            self.select(index)
+            self.post_message(self.Activated(index, self.items[index]))
+
+    def action_cursor_up(self) -> None:
+        self.select((self.selected if self.selected is not None else (self.current or 0) + 1) - 1)
+
+    def action_cursor_down(self) -> None:
+        self.select((self.selected if self.selected is not None else (self.current or 0) - 1) + 1)
+
+    def action_page_up_rows(self) -> None:
+        self.select((self.selected or 0) - max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down_rows(self) -> None:
+        self.select((self.selected or 0) + max(1, self.scrollable_content_region.height - 1))
+
+    def action_first_row(self) -> None:
+        self.select(0)
+
+    def action_last_row(self) -> None:
+        self.select(len(self.items) - 1)
+
+    def action_activate(self) -> None:
+        if self.selected is not None and self.items:
+            self.post_message(self.Activated(self.selected, self.items[self.selected]))
+
+
+__all__ = ["Timeline", "render_item"]

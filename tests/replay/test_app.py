@@ -1,0 +1,648 @@
+"""The replay app, driven headless with Pilot: every key and mouse action."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+from replay_sessions import SECOND, SessionBuilder, build_demo
+from textual.pilot import Pilot
+from textual.widgets import TabbedContent
+
+from conftest import wait_until
+from tracer.errors import SessionError
+from tracer.model import Command, Event, FileChange, Note, Session
+from tracer.replay import ReplayApp
+from tracer.replay.widgets import (
+    CommandView,
+    DiffView,
+    HelpScreen,
+    NoteDialog,
+    NotesPane,
+    ScreenView,
+    SearchBar,
+    SeekBar,
+    Timeline,
+    VerifyPanel,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+SIZE = (120, 40)
+
+
+async def ready(app: ReplayApp, pilot: Pilot[None]) -> None:
+    await wait_until(pilot, lambda: app.ready and app.keyframes is not None and app.keyframes.complete)
+    await pilot.pause()
+
+
+def screen_lines(app: ReplayApp) -> list[str]:
+    return app.query_one(ScreenView).plain_lines
+
+
+def command(session: Session, prefix: str, n: int = 0) -> Command:
+    return [c for c in session.commands() if c.command.startswith(prefix)][n]
+
+
+def active_view(app: ReplayApp) -> str:
+    return app.query_one(TabbedContent).active
+
+
+async def test_opens_on_a_blank_screen_with_the_timeline(demo_session: Session, backend: str) -> None:
+    app = ReplayApp(demo_session, backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert app.keyframes is not None and app.keyframes.backend == backend
+        assert [i.kind for i in app.items] == [
+            "command",
+            "command",
+            "note",
+            "command",
+            "edit",
+            "command",
+            "patch",
+        ]
+        assert all(line == "" for line in screen_lines(app))
+        assert app.position == 0
+        assert app.sub_title == "2026-11-21T10-30-00-8f3a — fix slugify"
+        assert not app.query_one("#banner").has_class("-shown")
+
+
+async def test_next_and_previous_command(demo_session: Session, backend: str) -> None:
+    app = ReplayApp(demo_session, backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        starts = [c.start for c in demo_session.commands()]
+        await pilot.press("right")
+        assert app.position == starts[0]
+        assert screen_lines(app)[0] == "dev@box:~/slugify$ ls --color"
+        await pilot.press("right", "right")
+        assert app.position == starts[2]
+        assert "E       AssertionError: assert '' == 'unicode'" in screen_lines(app)
+        assert app.query_one(Timeline).current == 3  # the row of the third command
+        await pilot.press("left")
+        assert app.position == starts[1]
+        await pilot.press("end")
+        assert app.position == app.duration
+        assert any("中文 ok" in line for line in screen_lines(app))
+        await pilot.press("home")
+        assert app.position == 0
+        await pilot.press("shift+right")
+        assert app.position == 5 * SECOND
+        await pilot.press("shift+left")
+        assert app.position == 0
+
+
+async def test_alternate_screen_of_a_full_screen_program(demo_session: Session, backend: str) -> None:
+    app = ReplayApp(demo_session, backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        vim = command(demo_session, "vim")
+        assert vim.end is not None
+        app.set_position(vim.start + SECOND // 2)  # after both vim chunks, before it leaves
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert lines[0] == "import re"
+        assert lines[1] == "import unicodedata"
+        assert lines[23] == "-- INSERT --"
+        assert "alternate screen" in str(app.query_one(ScreenView).border_title)
+        app.set_position(vim.end)
+        await pilot.pause()
+        assert "dev@box:~/slugify$ vim slugify/core.py" in screen_lines(app)
+        assert "alternate screen" not in str(app.query_one(ScreenView).border_title)
+
+
+async def test_play_pause_speed_and_idle_cap(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("space")
+        assert app.playing
+        await wait_until(pilot, lambda: app.position > 0)
+        await pilot.press("space")
+        assert not app.playing
+        stopped = app.position
+        await pilot.pause(0.1)
+        assert app.position == stopped
+
+        for key, speed in [
+            ("]", 2.0),
+            ("]", 4.0),
+            ("[", 2.0),
+            ("minus", 1.0),
+            ("plus", 2.0),
+            ("equals_sign", 4.0),
+        ]:
+            await pilot.press(key)
+            assert app.speed == speed
+        for _ in range(6):
+            await pilot.press("]")
+        assert app.speed == 16.0
+        for _ in range(9):
+            await pilot.press("[")
+        assert app.speed == 0.25
+
+        caps = []
+        for _ in range(5):
+            await pilot.press("i")
+            caps.append(app.idle_cap)
+        assert caps == [5.0, None, 0.5, 1.0, 2.0]
+
+
+async def test_idle_time_cap_skips_long_pauses(demo_session: Session) -> None:
+    app = ReplayApp(demo_session, idle_time_limit=2.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert app._stream is not None
+        times = app._stream.times
+        gap = max(range(1, len(times)), key=lambda i: times[i] - times[i - 1])
+        before, after = times[gap - 1], times[gap]
+        assert after - before > 9 * SECOND
+        app.set_position(before + round(1.95 * SECOND))
+        app.playing = True
+        app._last_tick = time.monotonic() - 0.1  # one frame of 0.1 s
+        app._tick()
+        assert app.position >= after  # the rest of the 10 s pause is skipped
+        app.playing = False
+
+        await pilot.press("i", "i")  # 2 s -> 5 s -> off
+        assert app.idle_cap is None
+        app.set_position(before + round(1.95 * SECOND))
+        app.playing = True
+        app._last_tick = time.monotonic() - 0.1
+        app._tick()
+        assert before + 2 * SECOND <= app.position < before + 3 * SECOND
+        app.playing = False
+
+
+async def test_playback_stops_at_the_end(demo_session: Session) -> None:
+    app = ReplayApp(demo_session, speed=16.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        app.set_position(app.duration - SECOND // 2)
+        await pilot.press("space")
+        await wait_until(pilot, lambda: not app.playing)
+        assert app.position == app.duration
+        app.speed = 0.25
+        await pilot.press("space")  # at the end, play starts over
+        assert app.playing
+        assert app.position < SECOND
+
+
+async def test_seek_bar_click_and_drag(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        bar = app.query_one(SeekBar)
+        width = bar.content_region.width
+        await pilot.click("#seekbar", offset=(1 + width // 2, 1))
+        await pilot.pause()
+        assert app.position == bar.t_at(width // 2)
+        assert abs(app.position - app.duration / 2) < app.duration / width + 1
+
+        await pilot.mouse_down("#seekbar", offset=(1 + 10, 1))
+        await pilot.pause()
+        assert app.position == bar.t_at(10)
+        await pilot.hover("#seekbar", offset=(1 + 30, 1))
+        await pilot.pause()
+        assert app.position == bar.t_at(30)
+        await pilot.mouse_up("#seekbar", offset=(1 + 40, 1))
+        await pilot.pause()
+        assert app.position == bar.t_at(40)
+        await pilot.hover("#seekbar", offset=(1 + 50, 1))  # released: moving no longer seeks
+        await pilot.pause()
+        assert app.position == bar.t_at(40)
+        marks = bar.render().plain.split("\n")[0]
+        assert "✗" in marks and "✎" in marks and "●" in marks and "╷" in marks
+
+
+async def test_timeline_click_goes_to_the_edit_and_shows_its_diff(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        row = next(i for i, item in enumerate(app.items) if item.kind == "edit")
+        await pilot.click("#timeline", offset=(5, row))
+        await pilot.pause()
+        edit = demo_session.file_changes()[0]
+        assert app.position == edit.t
+        assert active_view(app) == "tab-diff"
+        diff = app.query_one(DiffView).plain_lines
+        assert "+import unicodedata" in diff
+        assert diff[0].startswith("✎ slugify/core.py")
+        assert app.query_one(Timeline).selected == row
+
+
+async def test_timeline_keys_select_then_enter_seeks(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        timeline = app.query_one(Timeline)
+        assert app.focused is timeline
+        await pilot.press("down", "down")
+        assert timeline.selected == 1
+        assert app.position == 0  # selecting only shows; enter goes there
+        view = app.query_one(CommandView)
+        assert view.command_id == 2
+        await pilot.press("enter")
+        assert app.position == app.items[1].t
+        await pilot.press("ctrl+end")
+        assert timeline.selected == len(app.items) - 1
+        await pilot.press("enter")
+        assert active_view(app) == "tab-diff"  # the last row is the final patch
+        assert "━━ slugify/core.py  +2 −0" in app.query_one(DiffView).plain_lines
+        await pilot.press("ctrl+home", "pagedown")
+        assert timeline.selected == len(app.items) - 1
+
+
+async def test_command_view_keeps_colours(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("right", "right", "2")
+        assert active_view(app) == "tab-output"
+        view = app.query_one(CommandView)
+        assert view.command_id == 2
+        lines = view.plain_lines
+        assert "E       AssertionError: assert '' == 'unicode'" in lines
+        title = view.get_line(0).plain
+        assert title.startswith("✗ exit 1")
+        assert "pytest -q" in title
+        failed_line = view.get_line(1 + lines.index("E       AssertionError: assert '' == 'unicode'"))
+        assert any("red" in str(span.style) or "color(1)" in str(span.style) for span in failed_line.spans)
+        # The command's output stays whole after the screen moved on (the selection follows the moment).
+        await pilot.press("end")
+        assert app.query_one(CommandView).command_id == 2
+        assert app.query_one(CommandView).plain_lines == lines
+
+
+async def test_views_keys_and_zoom(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        for key, tab in [("2", "output"), ("3", "diff"), ("4", "verify"), ("1", "screen")]:
+            await pilot.press(key)
+            assert active_view(app) == f"tab-{tab}"
+        await pilot.press("z")
+        assert app.screen.maximized is not None
+        await pilot.press("z")
+        assert app.screen.maximized is None
+
+
+async def test_next_and_previous_edit_and_note(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        edit = demo_session.file_changes()[0]
+        note = demo_session.notes()[0]
+        await pilot.press("c")
+        assert app.position == edit.t
+        assert active_view(app) == "tab-diff"
+        await pilot.press("C")
+        assert app.position == edit.t  # no earlier edit: stays
+        await pilot.press("M")
+        assert app.position == note.t
+        await pilot.press("home", "m")
+        assert app.position == note.t
+        assert app.query_one(NotesPane).current == note
+
+
+async def test_add_edit_and_delete_notes_through_append(demo_session: Session, appended: list[Event]) -> None:
+    app = ReplayApp(demo_session, append=appended.extend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        vim = command(demo_session, "vim")
+        assert vim.end is not None
+        moment = vim.start + 100_000
+        app.set_position(moment)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, NoteDialog))
+        await pilot.press(*"tried NFKD")
+        await pilot.press("tab", "down", "down", "space")  # tick "fix" (tab list: hypothesis, dead-end, fix)
+        await pilot.click("#note-tags")
+        await pilot.press(*"unicode")
+        await pilot.click("#note-save")
+        await wait_until(pilot, lambda: not isinstance(app.screen, NoteDialog))
+
+        assert len(appended) == 1
+        note = appended[0]
+        assert isinstance(note, Note)
+        assert note.text == "tried NFKD"
+        assert note.tags == ("fix", "unicode")
+        assert note.source == "replay"
+        assert re.fullmatch(r"[0-9a-f]{32}", note.id)
+        assert note.written_at is not None and re.fullmatch(
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", note.written_at
+        )
+        assert note.t == moment
+        assert note.command_id == vim.id
+        assert note.replaces is None and not note.deleted
+        assert [n.text for n in app.notes] == [demo_session.notes()[0].text, "tried NFKD"]
+        assert app.query_one(NotesPane).current == note
+        assert any(item.ref == note for item in app.items)
+
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, NoteDialog))
+        await pilot.press("ctrl+a", "ctrl+k", *"NFKD works", "enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, NoteDialog))
+        edited = appended[1]
+        assert isinstance(edited, Note)
+        assert edited.replaces == note.id and edited.text == "NFKD works" and edited.t == note.t
+        assert edited.tags == ("fix", "unicode")
+        assert [n.text for n in app.notes] == [demo_session.notes()[0].text, "NFKD works"]
+
+        await pilot.press("d")
+        tombstone = appended[2]
+        assert isinstance(tombstone, Note)
+        assert tombstone.deleted and tombstone.replaces == edited.id and tombstone.text == ""
+        assert [n.text for n in app.notes] == [demo_session.notes()[0].text]
+        assert not any(isinstance(item.ref, Note) and item.ref.id == edited.id for item in app.items)
+
+
+async def test_notes_selected_in_the_timeline_are_edited(
+    demo_session: Session, appended: list[Event]
+) -> None:
+    app = ReplayApp(demo_session, append=appended.extend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        row = next(i for i, item in enumerate(app.items) if item.kind == "note")
+        app.query_one(Timeline).select(row)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, NoteDialog))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, NoteDialog))
+        assert appended == []
+        await pilot.press("d")
+        assert isinstance(appended[0], Note) and appended[0].replaces == "n1" and appended[0].deleted
+        assert app.notes == []
+
+
+async def test_a_failing_append_is_shown_and_nothing_changes(demo_session: Session) -> None:
+    def failing(events: list[Event]) -> None:
+        raise SessionError("session file demo.tracer cannot be written: disk full; free some space")
+
+    app = ReplayApp(demo_session, append=failing)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, NoteDialog))
+        await pilot.press(*"lost", "enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, NoteDialog))
+        await pilot.pause()
+        assert [n.text for n in app.notes] == [demo_session.notes()[0].text]
+        assert any("disk full" in n.message for n in app._notifications)
+        assert app.is_running
+
+
+async def test_empty_note_is_refused_and_read_only_replay_has_no_notes(demo_session: Session) -> None:
+    app = ReplayApp(demo_session, append=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        assert not isinstance(app.screen, NoteDialog)
+    appended: list[Event] = []
+    app = ReplayApp(demo_session, append=appended.extend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, NoteDialog))
+        await pilot.press("enter")
+        assert isinstance(app.screen, NoteDialog)
+        assert "needs some text" in str(app.screen.query_one("#note-error").render())
+        await pilot.press("escape")
+        assert appended == []
+
+
+async def test_search_output_and_command_lines(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("slash")
+        await pilot.press(*"assertionerror", "enter")  # typed once; later searches set the text directly
+        await wait_until(pilot, lambda: bool(app.hits))
+        assert len(app.hits) == 1
+        hit = app.hits[0]
+        assert hit.where == "output" and hit.command_id == 2
+        assert hit.line == "E       AssertionError: assert '' == 'unicode'"
+        assert app.position == hit.t
+        assert any("AssertionError" in line for line in screen_lines(app))
+        failing_row = next(
+            i for i, it in enumerate(app.items) if isinstance(it.ref, Command) and it.ref.id == 2
+        )
+        assert app.query_one(Timeline).hit == failing_row
+        status = str(app.query_one("#status").render())
+        assert "1/1" in status and "AssertionError" in status
+        # highlighted on the screen and in the command's output
+        line = next(
+            ln
+            for ln in (app.query_one(ScreenView).get_line(i) for i in range(24))
+            if "AssertionError" in ln.plain
+        )
+        assert any(span.style and "e3b341" in str(span.style) for span in line.spans)
+        assert app.query_one(CommandView).command_id == 2
+
+        await search(app, pilot, "pytest")
+        await wait_until(pilot, lambda: app.search_query == "pytest")
+        # both command lines, and their echo as the shell printed it
+        assert sorted(h.where for h in app.hits) == ["command", "command", "output", "output"]
+        first = app.hit_index
+        await pilot.press("n")
+        assert first is not None
+        assert app.hit_index == (first + 1) % 4
+        await pilot.press("n", "n", "n")
+        assert app.hit_index == first
+        await pilot.press("N")
+        assert app.position == app.hits[app.hit_index or 0].t
+
+        await search(app, pilot, "no such text")
+        await wait_until(pilot, lambda: app.search_query == "no such text")
+        assert app.hits == []
+        assert "No match" in str(app.query_one("#status").render())
+        await pilot.press("slash", "escape")
+        assert app.focused is app.query_one(Timeline)
+
+
+async def search(app: ReplayApp, pilot: Pilot[None], text: str) -> None:
+    await pilot.press("slash")
+    app.query_one(SearchBar).value = text
+    await pilot.press("enter")
+
+
+async def test_verify_passes_and_fails(
+    demo_session: Session, verify_script: Callable[..., list[str]]
+) -> None:
+    for status, verdict, line in [(0, "passed", "3 passed"), (1, "failed", "1 failed")]:
+        app = ReplayApp(demo_session, verify_argv=verify_script(status))
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(app, pilot)
+            await pilot.press("v")
+            assert active_view(app) == "tab-verify"
+            await wait_until(pilot, lambda app=app: _verdict(app) not in (None, "running"))
+            assert app.replay_verdict is not None
+            assert app.replay_verdict.verdict == verdict
+            assert app.replay_verdict.exit_status == status
+            panel = app.query_one(VerifyPanel)
+            assert panel.lines_written[0] == "running tests"
+            assert line in panel.lines_written[1]
+            assert app.items[-1].kind == "verify"
+            assert app.items[-1].ref == app.replay_verdict
+
+
+def _verdict(app: ReplayApp) -> str | None:
+    return None if app.replay_verdict is None else app.replay_verdict.verdict
+
+
+async def test_verify_without_a_command_says_so(demo_session: Session) -> None:
+    app = ReplayApp(demo_session, verify_argv=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.replay_verdict is None
+        assert any("not available" in n.message for n in app._notifications)
+
+
+async def test_quitting_during_verify_kills_its_process_group(demo_session: Session, tmp_path: Path) -> None:
+    script = tmp_path / "slow_verify.py"
+    script.write_text(
+        "import subprocess, sys\n"
+        "child = subprocess.Popen(['sleep', '60'])\n"
+        "print('child', child.pid, flush=True)\n"
+        "child.wait()\n"
+    )
+    app = ReplayApp(demo_session, verify_argv=[sys.executable, str(script)])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("v")
+        panel = app.query_one(VerifyPanel)
+        await wait_until(pilot, lambda: any(line.startswith("child ") for line in panel.lines_written))
+        assert app.verify_process is not None
+        parent = psutil.Process(app.verify_process.pid)
+        child = psutil.Process(int(panel.lines_written[0].split()[1]))
+        assert child.is_running()
+        await pilot.press("q")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.02)  # the kill is immediate; this only waits for the kernel to reap
+    assert not _alive(child)
+    assert not _alive(parent)
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+async def test_help_lists_every_key(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        descriptions = [d for _, d in screen.rows]
+        for binding in app.BINDINGS:
+            assert getattr(binding, "description", None) in descriptions
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_offers_the_actions(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("Play/pause", "Next command", "Next edit", "Next note", "Search", "Verify", "Note"):
+            assert wanted in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"next edit")
+        await wait_until(pilot, lambda: _palette_shows(app, "Next edit"), timeout=5)
+        await pilot.press("enter")
+        edit = demo_session.file_changes()[0]
+        await wait_until(pilot, lambda: app.position == edit.t)
+
+
+def _palette_shows(app: ReplayApp, title: str) -> bool:
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    if not lists:
+        return False
+    options = lists.first()
+    return options.option_count > 0 and title in str(options.get_option_at_index(0).prompt)
+
+
+async def test_interrupted_recording_shows_a_banner() -> None:
+    session = build_demo(interrupted=True).session()
+    assert session.interrupted
+    app = ReplayApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        banner = app.query_one("#banner")
+        assert banner.has_class("-shown")
+        assert "interrupted" in str(banner.render())
+        unfinished = app.items[-1].ref
+        assert isinstance(unfinished, Command) and unfinished.exit_status is None
+        await pilot.press("end")
+        assert "zzz" in screen_lines(app)
+
+
+async def test_damaged_session_file_shows_where_it_broke() -> None:
+    problem = "session file demo.tracer is corrupt at byte 81920 (frame 12 does not decode)"
+    session = build_demo(interrupted=True).session(problem=problem)
+    app = ReplayApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        text = str(app.query_one("#banner").render())
+        assert "byte 81920" in text
+        assert f"{len(session.events)} events" in text
+
+
+async def test_many_commands_open_and_scroll(backend: str) -> None:
+    b = SessionBuilder(80, 24)
+    for i in range(3000):
+        b.command(f"echo {i}", [f"{i}\r\n".encode()], status=i % 7 == 0, step=0.01)
+    b.end()
+    app = ReplayApp(b.session(), backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert len(app.items) == 3000
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        timeline = app.query_one(Timeline)
+        assert timeline.selected == 2999
+        assert timeline.scroll_y > 2900
+        await pilot.press("enter")
+        assert "dev@box:~/slugify$ echo 2999" in screen_lines(app)
+
+
+async def test_resize_event_changes_the_screen_size(backend: str) -> None:
+    b = SessionBuilder(40, 10)
+    b.output(b"small\r\n")
+    b.resize(100, 30)
+    b.output(b"wide " * 19 + b"end\r\n")
+    b.end()
+    app = ReplayApp(b.session(), backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("end")
+        assert str(app.query_one(ScreenView).border_title).startswith("100×30")
+        assert len(screen_lines(app)) == 30
+        assert screen_lines(app)[1].endswith("wide end")
+
+
+def test_edit_rows_show_counts() -> None:
+    from tracer.replay.timeline import Item
+    from tracer.replay.widgets import render_item
+
+    change = FileChange(t=2 * SECOND, path="a.py", op="modify", diff="", added=3, removed=1)
+    assert render_item(Item("edit", change.t, change)).plain == "  0:02.0 ✎ a.py  +3 −1"
