@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pexpect
 
-PROMPT = "\x1b[1;32mdev\x1b[0m:\x1b[1;34mslugify\x1b[0m$ "
+# \[ \] mark the colour codes as zero-width, so bash knows where the prompt ends
+PS1 = r"\[\e[1;32m\]dev\[\e[0m\]:\[\e[1;34m\]slugify\[\e[0m\]$ "
 PROMPT_SEEN = "slugify\x1b[0m$ "
 
 FILES = {
@@ -81,7 +82,7 @@ def main() -> None:
         (base / "out").mkdir()
         home = base / "home"
         home.mkdir()
-        (home / ".bashrc").write_text(f"PS1='{PROMPT}'\nalias ll='ls -l --color=auto'\n")
+        (home / ".bashrc").write_text(f"PS1='{PS1}'\nalias ll='ls -l --color=auto'\n")
         env = {"PATH": os.environ["PATH"], "HOME": str(home), "TERM": "xterm-256color", "LANG": "C.UTF-8",
                "SHELL": "/bin/bash", "TRACER_DIR": str(base / "sessions"), "PYTHONDONTWRITEBYTECODE": "1"}
         child = pexpect.spawn(sys.executable, ["-m", "tracer", "shell", "-o", str(base / "out"),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tracer.verify import BadTestConfig, NoTestCommand, find_test_command
+from tracer.verify._command import test_programs as runs_of
 from tracer.verify._command import runner_of, simple_commands, with_junit_xml
 
 
@@ -109,7 +110,9 @@ def test_the_last_test_like_command_wins() -> None:
     ],
 )
 def test_test_like_commands_are_recognised(line: str) -> None:
-    assert find([line, "ls -la"][:1]) == (line, "session")
+    command, source = find([line, "ls -la"][:1])
+    assert source == "session"
+    assert line.startswith(command) and runs_of(command)  # cut after the test run, if at all
 
 
 @pytest.mark.parametrize(
@@ -199,3 +202,20 @@ def test_the_junit_option_is_added_only_where_it_reaches_pytest(tmp_path: Path) 
         "cargo test",
     ):
         assert with_junit_xml(line, xml) is None, line
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("python -m pytest -q; sed -i 's/a - b/a + b/' calc.py", "python -m pytest -q"),
+        ("cd pkg && pytest -q 'x; y' && echo done", "cd pkg && pytest -q 'x; y'"),
+        ("pytest -q 2>&1 | tee log", "pytest -q 2>&1"),
+        ("cargo test && git diff", "cargo test"),
+        ("pytest||true", "pytest"),
+        ("FOO=1 pytest -x", "FOO=1 pytest -x"),
+        ("pytest 'unclosed", "pytest 'unclosed"),
+    ],
+)
+def test_a_session_line_is_cut_after_its_test_run(line: str, expected: str) -> None:
+    command, source = find_test_command(explicit=None, header=None, repo=None, commands=["ls", line, "git status"])
+    assert (command, source) == (expected, "session")

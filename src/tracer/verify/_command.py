@@ -136,7 +136,7 @@ def find_test_command(
         return configured, "config"
     for line in reversed(commands):
         if test_programs(line):
-            return line.strip(), "session"
+            return through_last_test(line), "session"
     where = f"{repo / 'pyproject.toml'}" if repo is not None else "pyproject.toml (no repository known)"
     raise NoTestCommand(
         "no test command to run: none was given with --test-command, the session header names none, "
@@ -167,6 +167,68 @@ def _configured_command(repo: Path) -> str | None:
             "fix it or pass --test-command 'CMD'"
         )
     return value.strip() or None
+
+
+def _top_level_parts(line: str) -> list[tuple[str, str]]:
+    """Split a one-line command at its top-level ``;``, ``&&``, ``||``, ``|`` and ``&``.
+
+    Returns ``(text, separator_after)`` pairs whose texts are slices of ``line`` (quoting kept as typed);
+    quotes, backslashes, ``$(…)`` and parentheses are respected. ``[]`` when the line cannot be split safely.
+    """
+    parts: list[tuple[str, str]] = []
+    start = i = depth = 0
+    quote = ""
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c == "\\":
+            i += 2
+            continue
+        elif c in "'\"":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0 and c in ";&|":
+            sep = line[i : i + 2] if line[i : i + 2] in ("&&", "||", ";;", "|&") else c
+            if sep == "&" and (line[i - 1 : i] in "<>" or line[i + 1 : i + 2] == ">"):
+                i += 1  # a redirection such as 2>&1 or &>file
+                continue
+            parts.append((line[start:i], sep))
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    if quote or depth:
+        return []
+    parts.append((line[start:], ""))
+    return parts
+
+
+def through_last_test(line: str) -> str:
+    """The command line cut after its last test run, so the tests' exit status is the line's.
+
+    ``"pytest -q; git diff"`` → ``"pytest -q"``; ``"cd pkg && pytest -q | tee log"`` →
+    ``"cd pkg && pytest -q"``. Lines over several physical lines, or that cannot be split safely, are returned
+    whole (stripped).
+    """
+    stripped = line.strip()
+    if "\n" in stripped:
+        return stripped
+    parts = _top_level_parts(stripped)
+    tests = [i for i, (text, _) in enumerate(parts) if test_programs(text)]
+    if not tests or tests[-1] == len(parts) - 1:
+        return stripped
+    last = tests[-1]
+    kept = "".join(text + sep for text, sep in parts[:last]) + parts[last][0]
+    return kept.strip()
 
 
 def simple_commands(line: str) -> list[list[str]]:
