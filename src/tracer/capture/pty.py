@@ -1,9 +1,12 @@
 """The PTY forwarding loop: the user's terminal on one side, their shell on a new PTY on the other.
 
 This is the hot path of a recording. Per read it does one ``readv`` into a reused buffer, one
-:meth:`MarkParser.feed <tracer.capture.marks.MarkParser.feed>` (a ``bytes.find`` when there is no mark), the
-writes to the user's terminal, and one call to the sink (a deque append in the session writer): no disk, no
-compression, no diffing here.
+:meth:`MarkParser.feed <tracer.capture.marks.MarkParser.feed>` (a ``bytes.find`` when there is no mark)
+and one call to the sink (a deque append in the session writer): no disk, no compression, no diffing here.
+A PTY read gives at most a few KiB, so under a flood of output the loop reads the master again at once (a
+burst of up to :data:`READ_BURST` reads, no ``poll`` in between) and writes the burst to the user's terminal
+in one ``write``; a short read (an echo) is written at once. No other system call is made per read: the child
+is reaped when SIGCHLD says so.
 
 Shape of the loop (one thread, ``poll``):
 
@@ -41,6 +44,11 @@ from tracer.errors import RecordingError
 
 #: Size of the reused read buffer (bytes).
 READ_SIZE = 1 << 18
+#: Reads in a row from the PTY master before the loop polls again (serving the user's terminal and signals).
+READ_BURST = 64
+#: A read shorter than this (bytes) ends the burst: the output is interactive, not a flood, and another read
+#: would most likely find nothing.
+BURST_MIN_READ = 1024
 #: Input bytes queued for a child that is not reading before the loop stops reading the user's terminal.
 MAX_PENDING_INPUT = 1 << 20
 #: How long held-back bytes (a possible mark prefix) may wait for the next read (seconds).
@@ -149,7 +157,7 @@ def spawn(argv: Sequence[str], env: dict[str, str], *, cwd: str | None, cols: in
     return pid, master
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         try:
@@ -220,6 +228,7 @@ class PtyLoop:
         self.pid: int | None = None
         self._stop_signal: int | None = None
         self._winch = False
+        self._sigchld = True
 
     # -- sink calls, guarded -----------------------------------------------------------------------------
 
@@ -228,19 +237,18 @@ class PtyLoop:
         if self.on_error is not None:
             self.on_error(e)
 
-    def _emit(self, t: int, data: bytes) -> None:
-        """Write cleaned output to the user's terminal and the sink, marks at their byte positions."""
-        clean, marks = self.marks.feed(data)
+    def _record(self, t: int, clean: bytes, marks: Sequence[Mark]) -> None:
+        """Give one read's cleaned output to the sink, marks at their byte positions.
+
+        The loop writes ``clean`` to the user's terminal itself, before this (one write per burst of reads).
+        """
         if not marks:
-            if clean:
-                _write_all(self.stdout_fd, clean)
-                if self.sink is not None:
-                    try:
-                        self.sink.output(t, clean)
-                    except Exception as e:
-                        self._sink_failed(e)
+            if clean and self.sink is not None:
+                try:
+                    self.sink.output(t, clean)
+                except Exception as e:
+                    self._sink_failed(e)
             return
-        _write_all(self.stdout_fd, clean)
         pos = 0
         sink = self.sink
         if sink is None:
@@ -304,7 +312,9 @@ class PtyLoop:
         handlers = {}
 
         def on_signal(signum: int, frame: object) -> None:
-            if signum == signal.SIGWINCH:
+            if signum == signal.SIGCHLD:
+                self._sigchld = True
+            elif signum == signal.SIGWINCH:
                 self._winch = True
             elif signum in (signal.SIGTERM, signal.SIGHUP):
                 self._stop_signal = signum
@@ -338,6 +348,9 @@ class PtyLoop:
         os.set_blocking(master, False)
         buf = bytearray(READ_SIZE)
         view = memoryview(buf)
+        screen = bytearray()  # cleaned output of the current burst, for the user's terminal
+        stdout_fd = self.stdout_fd
+        feed = self.marks.feed
         readv = os.readv
         clock = self.clock
         pending_input = bytearray()
@@ -382,22 +395,40 @@ class PtyLoop:
             for fd, ev in ready:
                 if fd == master:
                     if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                        try:
-                            n = readv(master, [buf])
-                        except BlockingIOError:
-                            n = -1
-                        except OSError as e:
-                            if e.errno != errno.EIO:
-                                raise
-                            n = 0
+                        # a flood of output: keep reading (a PTY read gives at most a few KiB) without a poll
+                        # in between, until the master is empty, a read is short, or the burst is over; then
+                        # one write to the user's terminal. A short read (an echo) is shown, then recorded.
+                        n = -1
+                        for _ in range(READ_BURST):
+                            try:
+                                n = readv(master, [buf])
+                            except BlockingIOError:
+                                break
+                            except OSError as e:
+                                if e.errno != errno.EIO:
+                                    raise
+                                n = 0
+                            if n == 0:
+                                break
+                            got_output = True
+                            t = clock()
+                            clean, marks = feed(bytes(view[:n]))
+                            screen += clean
+                            if n < BURST_MIN_READ:
+                                if screen:
+                                    _write_all(stdout_fd, screen)
+                                    screen.clear()
+                                self._record(t, clean, marks)
+                                break
+                            self._record(t, clean, marks)
+                        if screen:
+                            _write_all(stdout_fd, screen)
+                            screen.clear()
                         if n == 0:  # EIO or empty read: every slave fd is closed
                             self._release_held()
                             if exit_status is None:
                                 exit_status = _decode_status(os.waitpid(self.pid, 0)[1])
                             return self._finish(exit_status, reason)
-                        if n > 0:
-                            got_output = True
-                            self._emit(clock(), bytes(view[:n]))
                     if ev & select.POLLOUT and pending_input:
                         try:
                             written = os.write(master, pending_input)
@@ -448,10 +479,13 @@ class PtyLoop:
                 self._on_winch()
 
             if exit_status is None:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-                if pid:
-                    exit_status = _decode_status(status)
-                    exited_at = time.monotonic()
+                # SIGCHLD sets the flag (and wakes the poll through the wakeup fd): no wait call per read
+                if self._sigchld:
+                    self._sigchld = False
+                    pid, status = os.waitpid(self.pid, os.WNOHANG)
+                    if pid:
+                        exit_status = _decode_status(status)
+                        exited_at = time.monotonic()
             elif not got_output and exited_at is not None and time.monotonic() - exited_at > DRAIN_AFTER_EXIT:
                 # the shell is gone but something else holds the PTY open: stop here
                 self._release_held()

@@ -148,13 +148,13 @@ class SessionWriter:
                     buf.extend(self._packer.pack(item[0].to_dict()))
                 if len(buf) + out_size >= FRAME_MAX_BYTES:
                     flush_output()
-                    self._write_frame(bytes(buf))
+                    self._write_frame(buf)  # compressed straight from the buffer: no copy
                     buf.clear()
                     frame_started = None
             if frame_started is not None and (closing or time.monotonic() - frame_started >= FRAME_MAX_AGE):
                 flush_output()
                 if buf:
-                    self._write_frame(bytes(buf))
+                    self._write_frame(buf)  # compressed straight from the buffer: no copy
                     buf.clear()
                 frame_started = None
             if closing and not queue:
@@ -163,7 +163,7 @@ class SessionWriter:
             self._wake.wait(0.05)
             self._wake.clear()
 
-    def _write_frame(self, content: bytes) -> None:
+    def _write_frame(self, content: bytes | bytearray) -> None:
         frame = self._compressor.compress(content)
         if self._pending_frames:
             self._retry_pending()
