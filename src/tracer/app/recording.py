@@ -3,6 +3,12 @@
 Threads: the PTY loop runs in the calling (main) thread; the session writer, the file observer and the notes
 server each run their own. Everything they produce meets in :class:`~tracer.store.SessionWriter`'s queue.
 
+Start-up order, so that the prompt appears at once even in a large repository: the session file is created
+and the shell is started first; a set-up thread then takes the workspace baseline (git status-like work,
+hundreds of milliseconds in a 50,000-file repository), writes the header and starts the file observer. Until
+it is done the shell's input is held (keys wait in the kernel's terminal buffer), so no command can run — and
+no file can change through the shell — before the baseline is taken.
+
 Shutdown order (also on SIGTERM/SIGHUP): the shell ends → the PTY is drained → edits still pending are
 recorded → the final patch → ``session_end`` → the file is closed. A failure in any recording part is logged and
 that part dropped; the user's shell keeps running (``tracer`` must never take the user's work with it).
@@ -17,20 +23,20 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tracer
 from tracer.app.crashlog import log_exception
 from tracer.capture.commands import CommandTracker
-from tracer.capture.files import EditRecorder
 from tracer.capture.integration import prepare_shell
 from tracer.capture.marks import MarkParser
 from tracer.capture.notes import SOCKET_ENV, NoteServer
 from tracer.capture.pty import PtyLoop, terminal_size
-from tracer.capture.workspace import WorkspaceInfo, workspace_info
 from tracer.errors import NoTerminal, TracerError
 from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd
 from tracer.store import SessionWriter, new_session_path
@@ -127,76 +133,52 @@ def record(
             "tracer shell needs a terminal on standard input: run it in a terminal, "
             "or record one command with `tracer shell -c CMD`"
         )
-    cwd = (options.cwd or Path.cwd()).resolve()
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic_ns()
 
     def clock() -> int:
         return (time.monotonic_ns() - t0) // 1000
 
+    cwd = (options.cwd or Path.cwd()).resolve()
     session_id, path = new_session_path(options.output, started)
     path = path.resolve()
-    info = workspace_info(cwd, exclude=[path])
-    cols, rows = terminal_size(stdin_fd) or terminal_size(stdout_fd) or (80, 24)
     shell = options.shell or _default_shell()
     workdir = Path(tempfile.mkdtemp(prefix="tracer-"))
-    nonce = secrets.token_hex(16)
-    warning: str | None = None
     try:
-        if interactive:
-            launch = prepare_shell(shell, nonce=nonce, workdir=workdir, login=options.login)
-            argv, extra_env, kind, warning = launch.argv, launch.env, launch.kind, launch.warning
-        else:
-            argv, extra_env, kind = [shell, "-c", options.command or ""], {}, "command"
-        header = Header(
-            t=0,
-            session_id=session_id,
-            started_at=started.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            tracer_version=tracer.__version__,
-            shell=shell if interactive else f"{shell} -c",
-            shell_kind=kind if interactive else "command",
-            mode="interactive" if interactive else "command",
-            term=os.environ.get("TERM", ""),
-            cols=cols,
-            rows=rows,
-            cwd=os.fspath(cwd),
-            workspace=os.fspath(info.workspace),
-            repo_root=os.fspath(info.repo_root) if info.repo_root else None,
-            head_commit=info.head_commit,
-            branch=info.branch,
-            baseline_patch=info.baseline_patch,
-            task=options.task,
-            test_command=options.test_command,
-            os=platform.platform(),
-            hostname=socket.gethostname(),
-        )
-        recorder = _Recorder(options, header, workdir, clock, on_warning)
-        recorder.writer = SessionWriter(path, header, on_warning=recorder.warn)
-        marks = MarkParser(nonce) if interactive and kind != "other" else None
-        return recorder.run(argv, extra_env, info, marks, stdin_fd, stdout_fd, warning, on_start)
+        recorder = _Recorder(options, session_id, started, cwd, workdir, clock, on_warning)
+        recorder.writer = SessionWriter(path, on_warning=recorder.warn)
+        return recorder.run(shell, stdin_fd, stdout_fd, on_start)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 class _Recorder:
-    """The parts of one recording and their shutdown, in order."""
+    """The parts of one recording, their start-up and their shutdown, in order."""
 
     writer: SessionWriter
 
     def __init__(
         self,
         options: RecordOptions,
-        header: Header,
+        session_id: str,
+        started: dt.datetime,
+        cwd: Path,
         workdir: Path,
         clock: Callable[[], int],
         on_warning: Callable[[str], None] | None,
     ) -> None:
         self.options = options
-        self.header = header
+        self.session_id = session_id
+        self.started = started
+        self.cwd = cwd
         self.workdir = workdir
         self.clock = clock
         self.on_warning = on_warning
         self.warnings: list[str] = []
+        self.tracker: CommandTracker | None = None
+        self.edits: Any = None  # tracer.capture.files.EditRecorder, imported in the set-up thread
+        self.edit_count = 0
+        self.ready = threading.Event()
 
     def warn(self, message: str) -> None:
         """Keep a warning for ``session_end`` and pass it on to the user."""
@@ -214,47 +196,97 @@ class _Recorder:
 
         return report
 
+    def _record_edit(self, change: FileChange) -> None:
+        self.edit_count += 1
+        self.writer.event(change)
+
+    def _set_up(self, shell: str, kind: str, cols: int, rows: int) -> None:
+        """The set-up thread: baseline, header, file observer; then the shell's input is released."""
+        info = None
+        try:
+            from tracer.capture.files import EditRecorder
+            from tracer.capture.workspace import workspace_info
+
+            try:
+                info = workspace_info(self.cwd, exclude=[self.writer.path])
+            except TracerError as e:
+                self.warn(f"tracer: edits are not recorded: {e}")
+            self.writer.begin(self._header(shell, kind, cols, rows, info))
+            if info is not None:
+                assert self.tracker is not None
+                tracker = self.tracker
+                try:
+                    edits = EditRecorder(
+                        info,
+                        emit=self._record_edit,
+                        clock=self.clock,
+                        current_command=lambda: tracker.current,
+                        exclude=[self.writer.path, self.workdir],
+                    )
+                    edits.start()
+                    self.edits = edits
+                except TracerError as e:
+                    self.warn(f"tracer: edits are not recorded: {e}")
+        except Exception as e:
+            self.part_failed("the workspace set-up")(e)
+            if not self.writer.begun:
+                self.writer.begin(self._header(shell, kind, cols, rows, None))
+        finally:
+            self.ready.set()
+
+    def _header(self, shell: str, kind: str, cols: int, rows: int, info: Any) -> Header:
+        interactive = self.options.command is None
+        return Header(
+            t=0,
+            session_id=self.session_id,
+            started_at=self.started.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            tracer_version=tracer.__version__,
+            shell=shell if interactive else f"{shell} -c",
+            shell_kind=kind,
+            mode="interactive" if interactive else "command",
+            term=os.environ.get("TERM", ""),
+            cols=cols,
+            rows=rows,
+            cwd=os.fspath(self.cwd),
+            workspace=os.fspath(info.workspace if info is not None else self.cwd),
+            repo_root=os.fspath(info.repo_root) if info is not None and info.repo_root else None,
+            head_commit=info.head_commit if info is not None else None,
+            branch=info.branch if info is not None else None,
+            baseline_patch=info.baseline_patch if info is not None else "",
+            task=self.options.task,
+            test_command=self.options.test_command,
+            os=platform.platform(),
+            hostname=socket.gethostname(),
+        )
+
     def run(
         self,
-        argv: list[str],
-        extra_env: dict[str, str],
-        info: WorkspaceInfo,
-        marks: MarkParser | None,
+        shell: str,
         stdin_fd: int,
         stdout_fd: int,
-        warning: str | None,
         on_start: Callable[[Path, str | None], None] | None,
     ) -> RecordingSummary:
         """Start the parts, run the shell to its end, shut down in order; return the summary."""
-        writer, clock, header = self.writer, self.clock, self.header
+        writer, clock = self.writer, self.clock
         path = writer.path
         interactive = self.options.command is None
-        tracker = CommandTracker(writer.event)
-        edits: EditRecorder | None = None
+        warning: str | None = None
+        nonce = secrets.token_hex(16)
+        if interactive:
+            launch = prepare_shell(shell, nonce=nonce, workdir=self.workdir, login=self.options.login)
+            argv, extra_env, kind, warning = launch.argv, launch.env, launch.kind, launch.warning
+        else:
+            argv, extra_env, kind = [shell, "-c", self.options.command or ""], {}, "command"
+        marks = MarkParser(nonce) if interactive and kind != "other" else None
+        cols, rows = terminal_size(stdin_fd) or terminal_size(stdout_fd) or (80, 24)
+        tracker = self.tracker = CommandTracker(writer.event)
         notes: NoteServer | None = None
-        exit_status, reason = 1, "error"
-        edit_count = 0
-
-        def record_edit(change: FileChange) -> None:
-            nonlocal edit_count
-            edit_count += 1
-            writer.event(change)
-
-        try:
-            edits = EditRecorder(
-                info,
-                emit=record_edit,
-                clock=clock,
-                current_command=lambda: tracker.current,
-                exclude=[path, self.workdir],
-            )
-            edits.start()
-        except TracerError as e:
-            self.warn(f"tracer: edits are not recorded: {e}")
-            edits = None
         try:
             notes = NoteServer(
-                self.workdir / "notes.sock", emit=writer.event, clock=clock, current_command=lambda: tracker.current
+                self.workdir / "notes.sock",
+                emit=writer.event,
+                clock=clock,
+                current_command=lambda: tracker.current,
             )
             notes.start()
         except TracerError as e:
@@ -268,47 +300,59 @@ class _Recorder:
             env[SOCKET_ENV] = os.fspath(notes.path)
         if on_start is not None:
             on_start(path, warning)
+        set_up = threading.Thread(
+            target=self._set_up, args=(shell, kind, cols, rows), name="tracer-setup", daemon=True
+        )
+        exit_status, reason = 1, "error"
         final: FinalPatch | None = None
         try:
             if not interactive:
-                tracker.start(clock(), self.options.command or "", header.cwd)
+                tracker.start(clock(), self.options.command or "", os.fspath(self.cwd))
             loop = PtyLoop(
                 argv,
                 env,
                 sink=_Sink(writer, tracker),
                 clock=clock,
                 marks=marks,
-                cwd=header.cwd,
+                cwd=os.fspath(self.cwd),
                 stdin_fd=stdin_fd,
                 stdout_fd=stdout_fd,
+                size=(cols, rows),
+                input_gate=self.ready,
+                on_spawn=set_up.start,
                 on_error=self.part_failed("command capture"),
             )
             result = loop.run()
             exit_status, reason = result.exit_status, result.reason
             tracker.end(clock(), exit_status)
         finally:
+            if set_up.is_alive():
+                set_up.join()
+            if not writer.begun:  # the shell could not even start
+                writer.begin(self._header(shell, kind, cols, rows, None))
             if notes is not None:
                 notes.stop()
-            if edits is not None:
+            if self.edits is not None:
                 try:
-                    edits.stop()
-                    final = edits.final_patch()
+                    self.edits.stop()
+                    final = self.edits.final_patch()
                 except Exception as e:
                     self.part_failed("the final patch")(e)
+                self.warnings.extend(self.edits.warnings)
             if final is not None:
                 writer.event(final)
-            if edits is not None:
-                self.warnings.extend(edits.warnings)
             end_t = clock()
-            writer.close(SessionEnd(t=end_t, exit_status=exit_status, reason=reason, warnings=tuple(self.warnings)))
+            writer.close(
+                SessionEnd(t=end_t, exit_status=exit_status, reason=reason, warnings=tuple(self.warnings))
+            )
         return RecordingSummary(
             path=path,
-            session_id=header.session_id,
+            session_id=self.session_id,
             exit_status=exit_status,
             reason=reason,
             commands=tracker.count,
             failed=tracker.failed,
-            edits=edit_count,
+            edits=self.edit_count,
             files=len(final.files) if final is not None else 0,
             notes=notes.count if notes is not None else 0,
             duration=end_t / 1e6,

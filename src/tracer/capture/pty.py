@@ -34,6 +34,7 @@ import select
 import signal
 import struct
 import termios
+import threading
 import time
 import tty
 from collections.abc import Callable, Sequence
@@ -113,7 +114,9 @@ def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("hhhh", rows, cols, 0, 0))
 
 
-def spawn(argv: Sequence[str], env: dict[str, str], *, cwd: str | None, cols: int, rows: int) -> tuple[int, int]:
+def spawn(
+    argv: Sequence[str], env: dict[str, str], *, cwd: str | None, cols: int, rows: int
+) -> tuple[int, int]:
     """Start ``argv`` on a new PTY whose slave is its controlling terminal and stdin/stdout/stderr.
 
     Returns ``(pid, master_fd)``. An exec failure in the child is reported back through a close-on-exec pipe
@@ -136,8 +139,18 @@ def spawn(argv: Sequence[str], env: dict[str, str], *, cwd: str | None, cols: in
             os.login_tty(slave)
             if cwd is not None:
                 os.chdir(cwd)
-            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD,
-                        signal.SIGWINCH, signal.SIGPIPE, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU):
+            for sig in (
+                signal.SIGINT,
+                signal.SIGQUIT,
+                signal.SIGTERM,
+                signal.SIGHUP,
+                signal.SIGCHLD,
+                signal.SIGWINCH,
+                signal.SIGPIPE,
+                signal.SIGTSTP,
+                signal.SIGTTIN,
+                signal.SIGTTOU,
+            ):
                 signal.signal(sig, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, set())
             os.execvpe(argv[0], list(argv), env)
@@ -198,6 +211,10 @@ class PtyLoop:
         size: ``(cols, rows)`` when stdin is not a terminal (default 80×24).
         clock: microseconds since the recording started.
         on_error: called with an exception from a sink (to log it).
+        input_gate: while given and not set, the user's input is not read (it waits in the terminal's
+            buffer): the recorder holds the shell's input until its workspace baseline is taken. The child
+            starts and its output flows meanwhile.
+        on_spawn: called once the child has started (the recorder starts its set-up work then).
     """
 
     def __init__(
@@ -213,6 +230,8 @@ class PtyLoop:
         stdout_fd: int = 1,
         size: tuple[int, int] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        input_gate: threading.Event | None = None,
+        on_spawn: Callable[[], None] | None = None,
     ) -> None:
         self.argv = list(argv)
         self.env = env
@@ -223,6 +242,8 @@ class PtyLoop:
         self.stdin_fd = stdin_fd
         self.stdout_fd = stdout_fd
         self.on_error = on_error
+        self.input_gate = input_gate
+        self.on_spawn = on_spawn
         self.stdin_is_tty = os.isatty(stdin_fd)
         self.size = terminal_size(stdin_fd) or terminal_size(stdout_fd) or size or (80, 24)
         self.pid: int | None = None
@@ -327,6 +348,8 @@ class PtyLoop:
         try:
             self.pid, master = spawn(self.argv, self.env, cwd=self.cwd, cols=cols, rows=rows)
             self._master = master
+            if self.on_spawn is not None:
+                self.on_spawn()
             if self.stdin_is_tty:
                 saved_attrs = termios.tcgetattr(self.stdin_fd)
                 tty.setraw(self.stdin_fd, termios.TCSANOW)
@@ -354,7 +377,9 @@ class PtyLoop:
         readv = os.readv
         clock = self.clock
         pending_input = bytearray()
-        stdin_open = True
+        gate = self.input_gate
+        gated = gate is not None and not gate.is_set()
+        stdin_open = not gated
         exit_status: int | None = None
         exited_at: float | None = None
         reason = "exit"
@@ -370,6 +395,10 @@ class PtyLoop:
         master_events = IN
 
         while True:
+            if gated and gate is not None and gate.is_set():
+                gated = False
+                stdin_open = True
+                poller.register(self.stdin_fd, IN)
             holding = False
             timeout_ms: float | None = None
             if exit_status is not None:
@@ -388,7 +417,8 @@ class PtyLoop:
                     self._release_held()
                     # nothing is held back now: block until something happens
                     try:
-                        ready = poller.poll(None if exit_status is None and self._stop_signal is None else 50)
+                        idle = exit_status is None and self._stop_signal is None and not gated
+                        ready = poller.poll(None if idle else (10 if gated else 50))
                     except InterruptedError:
                         ready = []
             got_output = False
@@ -558,4 +588,3 @@ def _session_members(sid: int) -> list[int]:
         except (OSError, IndexError):
             continue
     return out
-

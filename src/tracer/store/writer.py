@@ -43,15 +43,18 @@ class SessionWriter:
     """Writes one new session file.
 
     Args:
-        path: the file to create (must not exist); created with mode 0600.
-        header: the session's header, written at once in a frame of its own.
+        path: the file to create (must not exist); created with mode 0600, with the preamble.
+        header: the session's header, written at once in a frame of its own; or ``None`` to give it later
+            with :meth:`begin` (events queued meanwhile are kept).
         on_warning: called (from the writer thread) with a one-sentence warning the first time writing fails.
 
     Raises:
         SessionError: the file cannot be created.
     """
 
-    def __init__(self, path: Path, header: Header, *, on_warning: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, path: Path, header: Header | None = None, *, on_warning: Callable[[str], None] | None = None
+    ) -> None:
         self.path = path
         self._on_warning = on_warning
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
@@ -69,8 +72,19 @@ class SessionWriter:
             raise SessionError(f"cannot create session file {path}: {e.strerror}") from e
         self._offset = 0
         self._write(PREAMBLE)
-        self._write_frame(self._packer.pack(header.to_dict()))
         self._thread = threading.Thread(target=self._run, name="tracer-writer", daemon=True)
+        self.begun = False
+        if header is not None:
+            self.begin(header)
+
+    def begin(self, header: Header) -> None:
+        """Write ``header`` (in a frame of its own) and start writing what was queued before and after it.
+
+        Events queued before :meth:`begin` wait in memory: the recorder starts the shell at once and writes
+        the header when the workspace baseline is known. Call once.
+        """
+        self._write_frame(self._packer.pack(header.to_dict()))
+        self.begun = True
         self._thread.start()
 
     # -- producers (any thread) -------------------------------------------------------------------------
@@ -90,12 +104,16 @@ class SessionWriter:
     def close(self, end: SessionEnd) -> None:
         """Write everything queued, then ``end`` (with the writer's warnings added), and close the file.
 
-        Blocks until the writer thread is done; safe to call once.
+        Blocks until the writer thread is done; call once, after :meth:`begin`.
         """
+        if not self.begun:
+            raise RuntimeError("SessionWriter.close() before begin(): the session has no header")
         warnings = tuple(dict.fromkeys(tuple(end.warnings) + tuple(self.warnings)))
         if self._dropped:
             warnings += (f"{self._dropped} bytes of output were dropped while the disk was full",)
-        self._queue.append((SessionEnd(t=end.t, exit_status=end.exit_status, reason=end.reason, warnings=warnings),))
+        self._queue.append(
+            (SessionEnd(t=end.t, exit_status=end.exit_status, reason=end.reason, warnings=warnings),)
+        )
         self._closing = True
         self._wake.set()
         self._thread.join()
@@ -251,4 +269,3 @@ def append_events(path: Path, events: Iterable[Event]) -> None:
             raise SessionError(f"cannot append to session file {path}: {e.strerror}") from e
     finally:
         os.close(fd)
-
