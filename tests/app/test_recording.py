@@ -83,3 +83,24 @@ def test_an_unsupported_shell_is_recorded_as_output_only(tmp_path: Path) -> None
     assert session.header.shell_kind == "other"
     assert session.commands() == []
     assert b"plain-output" in b"".join(e.data for e in session.events if hasattr(e, "data"))
+
+
+def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
+    from tests.conftest import make_repo
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "before\n"})
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TERM": "xterm", "SHELL": "/bin/bash",
+           "TRACER_DIR": str(tmp_path / "sessions"), "XDG_STATE_HOME": str(home / ".state")}
+    child = pexpect.spawn(sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env, encoding="utf-8",
+                          timeout=30)
+    child.sendline("echo after > a.txt")  # typed before the prompt, before the baseline is taken
+    child.expect_exact(PROMPT)
+    child.expect_exact(PROMPT)
+    path = finish(child, tmp_path / "sessions")
+    session = read_session(path)
+    assert session.header.baseline_patch == ""  # the start state is the committed one
+    assert session.final_patch is not None and "+after" in session.final_patch.patch
+    assert [c.command for c in session.commands()][0] == "echo after > a.txt"
