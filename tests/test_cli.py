@@ -12,10 +12,17 @@ import pytest
 from tracer.store.format import MAGIC
 
 
-def tracer(*args: str, cwd: Path, stdin: int | None = subprocess.DEVNULL, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def tracer(
+    *args: str, cwd: Path, stdin: int | None = subprocess.DEVNULL, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tracer", *args], cwd=cwd, stdin=stdin, capture_output=True, text=True,
-        timeout=60, env={**os.environ, **(env or {})},
+        [sys.executable, "-m", "tracer", *args],
+        cwd=cwd,
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -41,7 +48,9 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_not_a_session(tmp_path: Path) -> None:
     (tmp_path / "x.tracer").write_text("hello")
-    assert_one_line_error(tracer("show", str(tmp_path / "x.tracer"), cwd=tmp_path), 3, "x.tracer", "not a tracer session")
+    assert_one_line_error(
+        tracer("show", str(tmp_path / "x.tracer"), cwd=tmp_path), 3, "x.tracer", "not a tracer session"
+    )
 
 
 def test_unknown_format_version(tmp_path: Path) -> None:
@@ -65,8 +74,14 @@ def test_shell_without_a_terminal(tmp_path: Path) -> None:
 
 def test_note_outside_a_recorded_shell(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TRACER_SOCKET"}
-    proc = subprocess.run([sys.executable, "-m", "tracer", "note", "x"], cwd=tmp_path, capture_output=True,
-                          text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "note", "x"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert_one_line_error(proc, 3, "only inside a shell recorded by `tracer shell`")
 
 

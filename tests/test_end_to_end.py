@@ -18,8 +18,8 @@ import pytest
 from tests.conftest import git, make_repo
 from tracer.store import read_session
 from tracer.store.export import trace_document
-from tracer.store.schema import validate_event, validate_trace
 from tracer.store.reader import _events
+from tracer.store.schema import validate_event, validate_trace
 
 PROMPT = "TRACER-TEST$ "
 
@@ -31,7 +31,7 @@ def slugify(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 '''
 
-TEST_SLUGIFY = '''from slug import slugify
+TEST_SLUGIFY = """from slug import slugify
 
 
 def test_ascii():
@@ -40,7 +40,7 @@ def test_ascii():
 
 def test_unicode():
     assert slugify("Crème Brûlée") == "crème-brûlée"
-'''
+"""
 
 FIX = "s/\\[^a-z0-9\\]/[^\\\\w]/"  # sed: keep word characters, unicode included
 
@@ -72,8 +72,13 @@ def spawn_tracer(repo: Path, home: Path, sessions: Path, *args: str) -> pexpect.
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     child = pexpect.spawn(
-        sys.executable, ["-m", "tracer", "shell", *args], cwd=str(repo), env=env, encoding="utf-8",
-        dimensions=(30, 100), timeout=30,
+        sys.executable,
+        ["-m", "tracer", "shell", *args],
+        cwd=str(repo),
+        env=env,
+        encoding="utf-8",
+        dimensions=(30, 100),
+        timeout=30,
     )
     child.expect_exact("recording to")
     child.expect_exact(PROMPT)
@@ -139,7 +144,11 @@ def test_record_replay_verify_a_real_fix(tmp_path: Path) -> None:
 
     (note,) = session.notes()
     assert (note.text, note.tags, note.source, note.command_id) == (
-        "the regex strips non-ASCII", ("hypothesis",), "live", commands[1].id)
+        "the regex strips non-ASCII",
+        ("hypothesis",),
+        "live",
+        commands[1].id,
+    )
 
     changes = [c for c in session.file_changes() if c.path == "slug.py"]
     assert len(changes) == 1
@@ -206,5 +215,3 @@ def test_replay_opens_the_real_recording(tmp_path: Path) -> None:
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     out = tracer_cli(command, "--help", cwd=tmp_path)
     assert out.returncode == 0 and "Usage:" in out.stdout and len(out.stdout) > 200
-
-

@@ -32,7 +32,7 @@ def _format_duration(seconds: float) -> str:
     """``6m12s``, ``1h02m``, ``3.4s``."""
     if seconds < 10:
         return f"{seconds:.1f}s"
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
@@ -82,7 +82,12 @@ def cli() -> None:
 @click.option("--task", metavar="TEXT", help="What this session is about, e.g. 'fix #123: slugify drops unicode'.")
 @click.option("--test-command", metavar="CMD", help="The command whose result is the session's verdict.")
 @click.option("--shell", "shell_path", metavar="PATH", help="Shell to start (default: $SHELL).")
-@click.option("-c", "--command", metavar="CMD", help="Record this one command line instead of a shell, like `script -c`.")
+@click.option(
+    "-c",
+    "--command",
+    metavar="CMD",
+    help="Record this one command line instead of a shell, like `script -c`.",
+)
 @click.option("-l", "--login", is_flag=True, help="Start the shell as a login shell.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing at start and end.")
 def shell(
@@ -159,7 +164,9 @@ def list_() -> None:
     if not paths:
         click.echo(f"no sessions in {_tilde(sessions_dir())} yet: record one with `tracer shell`", err=True)
         return
-    click.echo(f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT")
+    click.echo(
+        f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT"
+    )
     for path in paths:
         try:
             s = read_session(path)
@@ -196,7 +203,9 @@ def show(session: str | None) -> None:
     click.echo(f"started   {_local_time(h.started_at)}  for {_format_duration(s.duration)}")
     if h.task:
         click.echo(f"task      {h.task}")
-    where = h.workspace + (f"  at {h.head_commit[:12]}" if h.head_commit else "") + (f" ({h.branch})" if h.branch else "")
+    where = (
+        h.workspace + (f"  at {h.head_commit[:12]}" if h.head_commit else "") + (f" ({h.branch})" if h.branch else "")
+    )
     click.echo(f"workspace {where}")
     click.echo(f"shell     {h.shell} ({h.shell_kind}), {h.cols}x{h.rows}")
     if h.test_command:
@@ -226,10 +235,15 @@ def show(session: str | None) -> None:
         click.echo("\nnotes")
         for n in s.notes():
             tags = f" [{', '.join(n.tags)}]" if n.tags else ""
-            click.echo(f"  {_format_duration(n.t / 1e6):>7}  {n.text}{tags}" + ("  (replay)" if n.source == "replay" else ""))
+            click.echo(
+                f"  {_format_duration(n.t / 1e6):>7}  {n.text}{tags}" + ("  (replay)" if n.source == "replay" else "")
+            )
     final = s.final_patch
     if final is not None:
-        click.echo(f"\nfinal patch: {_plural(len(final.files), 'file')}" + (f", {len(final.omitted)} omitted" if final.omitted else ""))
+        click.echo(
+            f"\nfinal patch: {_plural(len(final.files), 'file')}"
+            + (f", {len(final.omitted)} omitted" if final.omitted else "")
+        )
     r = s.verify_result
     if r is not None:
         click.echo(f"verdict   {r.verdict}  ({_result_counts(r)}; `{r.command}`)")
@@ -248,8 +262,20 @@ def _result_counts(r: VerifyResult) -> str:
 
 @cli.command()
 @click.argument("session", metavar="[S]", required=False)
-@click.option("-f", "--format", "fmt", type=click.Choice(["json", "asciicast", "patch"]), default="json", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of standard output.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "asciicast", "patch"]),
+    default="json",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write here instead of standard output.",
+)
 def export(session: str | None, fmt: str, output: str | None) -> None:
     """Write a session as a trace JSON document, an asciicast v2 recording, or its final patch.
 
@@ -295,12 +321,30 @@ def replay(session: str | None) -> None:
 @cli.command()
 @click.argument("session", metavar="[S]", required=False)
 @click.option("--test-command", metavar="CMD", help="Run this instead of the session's test command.")
-@click.option("--timeout", type=float, default=1800.0, show_default=True, metavar="SECONDS", help="Kill the tests after this long.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=1800.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Kill the tests after this long.",
+)
 @click.option("--compare-base", is_flag=True, help="Also run the tests without the patch: FAIL_TO_PASS / PASS_TO_FAIL.")
-@click.option("--copy", "copy", multiple=True, metavar="PATH", help="Untracked file or directory the tests need (repeatable).")
+@click.option(
+    "--copy",
+    "copy",
+    multiple=True,
+    metavar="PATH",
+    help="Untracked file or directory the tests need (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(
-    session: str | None, test_command: str | None, timeout: float, compare_base: bool, copy: tuple[str, ...], as_json: bool
+    session: str | None,
+    test_command: str | None,
+    timeout: float,
+    compare_base: bool,
+    copy: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Apply the final patch to a clean checkout of the start commit and run the tests: the verdict.
 

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 #: Version of the session file format (the preamble carries it; readers refuse newer majors).
 FORMAT_VERSION = 1
 
+
 def utc_now() -> str:
     """The current wall-clock time, RFC 3339 in UTC with microseconds (``2026-11-21T10:30:00.123456Z``)."""
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

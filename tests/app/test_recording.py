@@ -21,10 +21,24 @@ def spawn(tmp_path: Path, *args: str, rc: str = f"PS1='{PROMPT}'\n") -> tuple[pe
     home.mkdir(exist_ok=True)
     (home / ".bashrc").write_text(rc)
     sessions = tmp_path / "sessions"
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TERM": "xterm-256color", "SHELL": "/bin/bash",
-           "TRACER_DIR": str(sessions), "XDG_STATE_HOME": str(home / ".state"), "LANG": "C.UTF-8"}
-    child = pexpect.spawn(sys.executable, ["-m", "tracer", "shell", *args], cwd=str(tmp_path), env=env,
-                          encoding="utf-8", dimensions=(24, 80), timeout=30)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "TERM": "xterm-256color",
+        "SHELL": "/bin/bash",
+        "TRACER_DIR": str(sessions),
+        "XDG_STATE_HOME": str(home / ".state"),
+        "LANG": "C.UTF-8",
+    }
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "tracer", "shell", *args],
+        cwd=str(tmp_path),
+        env=env,
+        encoding="utf-8",
+        dimensions=(24, 80),
+        timeout=30,
+    )
     return child, sessions
 
 
@@ -65,7 +79,11 @@ def test_users_own_startup_file_runs(tmp_path: Path) -> None:
     child.expect_exact(PROMPT)
     session = read_session(finish(child, sessions))
     assert [(c.command, c.exit_status) for c in session.commands()] == [
-        ("greet", 0), ("false", 1), ('echo "last=$LAST"', 0), ("exit", 0)]
+        ("greet", 0),
+        ("false", 1),
+        ('echo "last=$LAST"', 0),
+        ("exit", 0),
+    ]
 
 
 @pytest.mark.skipif(shutil.which("dash") is None and not Path("/bin/sh").exists(), reason="no plain sh")
@@ -92,10 +110,17 @@ def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TERM": "xterm", "SHELL": "/bin/bash",
-           "TRACER_DIR": str(tmp_path / "sessions"), "XDG_STATE_HOME": str(home / ".state")}
-    child = pexpect.spawn(sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env, encoding="utf-8",
-                          timeout=30)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "TERM": "xterm",
+        "SHELL": "/bin/bash",
+        "TRACER_DIR": str(tmp_path / "sessions"),
+        "XDG_STATE_HOME": str(home / ".state"),
+    }
+    child = pexpect.spawn(
+        sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env, encoding="utf-8", timeout=30
+    )
     child.sendline("echo after > a.txt")  # typed before the prompt, before the baseline is taken
     child.expect_exact(PROMPT)
     child.expect_exact(PROMPT)
@@ -103,4 +128,4 @@ def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
     session = read_session(path)
     assert session.header.baseline_patch == ""  # the start state is the committed one
     assert session.final_patch is not None and "+after" in session.final_patch.patch
-    assert [c.command for c in session.commands()][0] == "echo after > a.txt"
+    assert next(c.command for c in session.commands()) == "echo after > a.txt"

@@ -48,11 +48,16 @@ def start(tmp_path: Path) -> tuple[pexpect.spawn, Path, int]:
     (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
     sessions = tmp_path / "sessions"
     env = {
-        "PATH": os.environ["PATH"], "HOME": str(home), "TERM": "xterm", "SHELL": "/bin/bash",
-        "TRACER_DIR": str(sessions), "XDG_STATE_HOME": str(home / ".state"),
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "TERM": "xterm",
+        "SHELL": "/bin/bash",
+        "TRACER_DIR": str(sessions),
+        "XDG_STATE_HOME": str(home / ".state"),
     }
-    child = pexpect.spawn(sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env,
-                          encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env, encoding="utf-8", timeout=30
+    )
     child.expect_exact(PROMPT)
     child.sendline("echo shell-pid=$$")
     child.expect(r"shell-pid=(\d+)")
@@ -106,7 +111,10 @@ def test_a_full_disk_gives_one_warning_and_the_command_runs_on(tmp_path: Path) -
     out = tmp_path / "s.tracer"
     proc = subprocess.run(
         [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "seq 1 300000; echo done"],
-        cwd=tmp_path, capture_output=True, preexec_fn=limit, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        preexec_fn=limit,
+        timeout=120,
     )
     assert proc.returncode == 0
     assert proc.stdout.endswith(b"299999\r\n300000\r\ndone\r\n")
@@ -118,8 +126,12 @@ def test_a_full_disk_gives_one_warning_and_the_command_runs_on(tmp_path: Path) -
 
 def test_session_end_records_the_shell_exit_status(tmp_path: Path) -> None:
     out = tmp_path / "s.tracer"
-    proc = subprocess.run([sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "exit 42"],
-                          cwd=tmp_path, capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "exit 42"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 42
     session = read_session(out)
     assert session.end == SessionEnd(t=session.end.t, exit_status=42, reason="exit")  # type: ignore[union-attr]

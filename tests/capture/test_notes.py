@@ -22,7 +22,13 @@ def test_note_reaches_the_recorder_with_its_moment_and_command(tmp_path: Path) -
         server.stop()
     (note,) = got
     assert (note.id, note.t, note.text, note.tags, note.command_id, note.source) == (
-        note_id, 1234, "the regex strips it", ("hypothesis",), 5, "live")
+        note_id,
+        1234,
+        "the regex strips it",
+        ("hypothesis",),
+        5,
+        "live",
+    )
     assert not server.path.exists()
 
 

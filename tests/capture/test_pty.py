@@ -39,7 +39,9 @@ class Collect:
         return b"".join(d for _, d in self.chunks)
 
 
-def run(argv: list[str], tmp_path: Path, *, stdin: int | None = None, size: tuple[int, int] = (80, 24)) -> tuple[int, Collect, bytes]:
+def run(
+    argv: list[str], tmp_path: Path, *, stdin: int | None = None, size: tuple[int, int] = (80, 24)
+) -> tuple[int, Collect, bytes]:
     sink = Collect()
     out_path = tmp_path / "terminal.out"
     t0 = time.monotonic_ns()
@@ -115,7 +117,9 @@ def test_input_reaches_the_child_even_when_it_does_not_read_for_a_while(tmp_path
                 f.write(payload)
 
     threading.Thread(target=feed, daemon=True).start()
-    status, sink, _ = run(["sh", "-c", "stty -echo -icanon; sleep 0.2; head -c 300300 | wc -c | tr -d ' '"], tmp_path, stdin=r)
+    status, sink, _ = run(
+        ["sh", "-c", "stty -echo -icanon; sleep 0.2; head -c 300300 | wc -c | tr -d ' '"], tmp_path, stdin=r
+    )
     os.close(r)
     assert status == 0
     assert sink.data.strip().endswith(str(300 * len(payload)).encode())
@@ -161,7 +165,9 @@ def alive(pid: int) -> bool:
 
 def _stop_when_ready(loop: PtyLoop, sink: Collect, pidfile: Path) -> None:
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (b"ready" in sink.data and pidfile.exists() and pidfile.read_text().strip()):
+    while time.monotonic() < deadline and not (
+        b"ready" in sink.data and pidfile.exists() and pidfile.read_text().strip()
+    ):
         time.sleep(0.01)
     loop.stop(signal.SIGTERM)
     os.kill(os.getpid(), signal.SIGWINCH)  # wake the loop's poll (a real SIGTERM would)

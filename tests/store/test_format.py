@@ -128,7 +128,7 @@ def test_corrupt_frame_names_file_and_offset(tmp_path: Path) -> None:
 def test_not_a_session(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello")
-    with pytest.raises(NotASession, match="notes.txt is not a tracer session"):
+    with pytest.raises(NotASession, match=r"notes\.txt is not a tracer session"):
         read_session(path)
     with pytest.raises(NotASession):
         append_events(path, [Note(t=0, id="x", text="y")])
@@ -142,14 +142,14 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_newer_format_is_refused_with_advice(tmp_path: Path) -> None:
     path = tmp_path / "future.tracer"
     path.write_bytes(MAGIC + b"\x00\x63")
-    with pytest.raises(UnsupportedVersion, match="format 99.*upgrade tracer"):
+    with pytest.raises(UnsupportedVersion, match=r"format 99.*upgrade tracer"):
         read_session(path)
 
 
 def test_preamble_only_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "empty.tracer"
     path.write_bytes(PREAMBLE)
-    assert PREAMBLE_SIZE == len(PREAMBLE)
+    assert len(PREAMBLE) == PREAMBLE_SIZE
     with pytest.raises(CorruptSession, match="nothing was recorded"):
         read_session(path)
 

@@ -27,7 +27,7 @@ def test_events_validate(event: object) -> None:
 
 
 def test_violations_name_the_field() -> None:
-    with pytest.raises(SchemaViolation, match="file_change.schema.json: at op"):
+    with pytest.raises(SchemaViolation, match=r"file_change\.schema\.json: at op"):
         validate_event({"type": "file_change", "t": 1, "path": "a", "op": "explode"})
     with pytest.raises(SchemaViolation, match="no schema"):
         validate_event({"type": "nonsense", "t": 1})

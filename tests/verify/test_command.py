@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tracer.verify import BadTestConfig, NoTestCommand, find_test_command
-from tracer.verify._command import test_programs as runs_of
 from tracer.verify._command import runner_of, simple_commands, with_junit_xml
+from tracer.verify._command import test_programs as runs_of
 
 
 def find(

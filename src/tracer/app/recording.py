@@ -300,9 +300,7 @@ class _Recorder:
             env[SOCKET_ENV] = os.fspath(notes.path)
         if on_start is not None:
             on_start(path, warning)
-        set_up = threading.Thread(
-            target=self._set_up, args=(shell, kind, cols, rows), name="tracer-setup", daemon=True
-        )
+        set_up = threading.Thread(target=self._set_up, args=(shell, kind, cols, rows), name="tracer-setup", daemon=True)
         exit_status, reason = 1, "error"
         final: FinalPatch | None = None
         try:
@@ -342,9 +340,7 @@ class _Recorder:
             if final is not None:
                 writer.event(final)
             end_t = clock()
-            writer.close(
-                SessionEnd(t=end_t, exit_status=exit_status, reason=reason, warnings=tuple(self.warnings))
-            )
+            writer.close(SessionEnd(t=end_t, exit_status=exit_status, reason=reason, warnings=tuple(self.warnings)))
         return RecordingSummary(
             path=path,
             session_id=self.session_id,

@@ -17,10 +17,17 @@ from tracer.model import CommandEnd, CommandStart, Event
 class CommandMark(Protocol):
     """The fields of :class:`tracer.capture.marks.Mark` used here."""
 
-    kind: str
-    command: str | None
-    cwd: str | None
-    exit_status: int | None
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def command(self) -> str | None: ...
+
+    @property
+    def cwd(self) -> str | None: ...
+
+    @property
+    def exit_status(self) -> int | None: ...
 
 
 class CommandTracker:

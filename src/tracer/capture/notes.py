@@ -149,8 +149,7 @@ def send_note(text: str, tags: Sequence[str] = (), *, socket_path: str | None = 
                 reply += chunk
     except OSError as e:
         raise NoteError(
-            f"the recorder of this shell does not answer on {path} ({e.strerror or e}): "
-            "was its `tracer shell` stopped?"
+            f"the recorder of this shell does not answer on {path} ({e.strerror or e}): was its `tracer shell` stopped?"
         ) from e
     try:
         answer = json.loads(reply)

@@ -27,6 +27,7 @@ shell working (``on_error``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -61,7 +62,8 @@ DRAIN_AFTER_EXIT = 0.2
 class Mark(Protocol):
     """What the loop needs of a mark: where it sits in the cleaned bytes."""
 
-    offset: int
+    @property
+    def offset(self) -> int: ...
 
 
 class Filter(Protocol):
@@ -114,9 +116,7 @@ def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("hhhh", rows, cols, 0, 0))
 
 
-def spawn(
-    argv: Sequence[str], env: dict[str, str], *, cwd: str | None, cols: int, rows: int
-) -> tuple[int, int]:
+def spawn(argv: Sequence[str], env: dict[str, str], *, cwd: str | None, cols: int, rows: int) -> tuple[int, int]:
     """Start ``argv`` on a new PTY whose slave is its controlling terminal and stdin/stdout/stderr.
 
     Returns ``(pid, master_fd)``. An exec failure in the child is reported back through a close-on-exec pipe
@@ -310,10 +310,8 @@ class PtyLoop:
             return
         self.size = size
         if self._master is not None:
-            try:
+            with contextlib.suppress(OSError):
                 _set_size(self._master, *size)
-            except OSError:
-                pass
         if self.sink is not None:
             try:
                 self.sink.resize(self.clock(), *size)
@@ -412,15 +410,14 @@ class PtyLoop:
                 ready = poller.poll(timeout_ms)
             except InterruptedError:
                 ready = []
-            if not ready:
-                if holding:
-                    self._release_held()
-                    # nothing is held back now: block until something happens
-                    try:
-                        idle = exit_status is None and self._stop_signal is None and not gated
-                        ready = poller.poll(None if idle else (10 if gated else 50))
-                    except InterruptedError:
-                        ready = []
+            if not ready and holding:
+                self._release_held()
+                # nothing is held back now: block until something happens
+                try:
+                    idle = exit_status is None and self._stop_signal is None and not gated
+                    ready = poller.poll(None if idle else (10 if gated else 50))
+                except InterruptedError:
+                    ready = []
             got_output = False
             for fd, ev in ready:
                 if fd == master:
@@ -468,10 +465,8 @@ class PtyLoop:
                         except OSError:
                             pending_input.clear()
                 elif fd == wake_r:
-                    try:
+                    with contextlib.suppress(BlockingIOError):
                         os.read(wake_r, 512)
-                    except BlockingIOError:
-                        pass
                 elif fd == self.stdin_fd:
                     try:
                         data = os.read(self.stdin_fd, 65536)
@@ -527,10 +522,8 @@ class PtyLoop:
                 reason = signal.Signals(self._stop_signal).name
                 self._hangup()
             elif hangup_sent and exit_status is None and time.monotonic() - hangup_at > 2.0:
-                try:  # the shell ignored SIGHUP
+                with contextlib.suppress(ProcessLookupError):  # the shell ignored SIGHUP
                     os.kill(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def _hangup(self) -> None:
         """SIGHUP to the shell (it passes it on to its jobs), as when the terminal window closes."""

@@ -119,7 +119,13 @@ def _edit_item(session: Session, fc: FileChange) -> dict[str, Any]:
 
 
 def _thought_item(session: Session, n: Note) -> dict[str, Any]:
-    return {"t": _at(session, n.t), "type": "thought", "raw": n.text, "tags": list(n.tags), "source": n.source}
+    return {
+        "t": _at(session, n.t),
+        "type": "thought",
+        "raw": n.text,
+        "tags": list(n.tags),
+        "source": n.source,
+    }
 
 
 def export_json(session: Session) -> str:

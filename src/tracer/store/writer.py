@@ -13,6 +13,7 @@ is kept in memory and retried, one warning goes to ``on_warning``, and the warni
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import os
 import threading
@@ -111,16 +112,12 @@ class SessionWriter:
         warnings = tuple(dict.fromkeys(tuple(end.warnings) + tuple(self.warnings)))
         if self._dropped:
             warnings += (f"{self._dropped} bytes of output were dropped while the disk was full",)
-        self._queue.append(
-            (SessionEnd(t=end.t, exit_status=end.exit_status, reason=end.reason, warnings=warnings),)
-        )
+        self._queue.append((SessionEnd(t=end.t, exit_status=end.exit_status, reason=end.reason, warnings=warnings),))
         self._closing = True
         self._wake.set()
         self._thread.join()
-        try:
+        with contextlib.suppress(OSError):
             os.fsync(self._fd)
-        except OSError:
-            pass
         os.close(self._fd)
 
     # -- the writer thread ------------------------------------------------------------------------------
@@ -213,10 +210,8 @@ class SessionWriter:
                 written += os.write(self._fd, view[written:])
         except OSError as e:
             if written:
-                try:
+                with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, self._offset)
-                except OSError:
-                    pass
             self._warn(e)
             return False
         self._offset += written
