@@ -398,6 +398,54 @@ class Command:
         return self.exit_status not in (None, 0)
 
 
+def pair_commands(events: list[Event]) -> tuple[list[Command], dict[int, tuple[int, int]]]:
+    """Pair command starts with their ends in one pass, without copying any output.
+
+    Output belongs to the running command: from its start to its end, or to the next start when it never
+    ended (an interrupted recording).
+
+    Returns:
+        The commands in order of start, each with ``output=b""``, and for each command id the
+        ``(first, stop)`` indices into ``events`` between which its output lies.
+    """
+    starts: dict[int, CommandStart] = {}
+    ends: dict[int, CommandEnd] = {}
+    spans: dict[int, tuple[int, int]] = {}
+    running: int | None = None
+    for i, e in enumerate(events):
+        kind = type(e)
+        if kind is Output:
+            continue
+        if kind is CommandStart:
+            assert isinstance(e, CommandStart)
+            if running is not None:
+                spans[running] = (spans[running][0], i)
+            starts[e.id] = e
+            spans[e.id] = (i + 1, len(events))
+            running = e.id
+        elif kind is CommandEnd:
+            assert isinstance(e, CommandEnd)
+            ends[e.id] = e
+            if running == e.id:
+                spans[e.id] = (spans[e.id][0], i)
+                running = None
+    commands = []
+    for cid, s in starts.items():
+        end = ends.get(cid)
+        commands.append(
+            Command(
+                id=cid,
+                command=s.command,
+                cwd=s.cwd,
+                start=s.t,
+                end=end.t if end else None,
+                exit_status=end.exit_status if end else None,
+                output=b"",
+            )
+        )
+    return commands, spans
+
+
 @dataclass(slots=True)
 class Session:
     """Everything read from one session file, in time order.
@@ -441,36 +489,14 @@ class Session:
 
     def commands(self) -> list[Command]:
         """Commands paired with their ends and their output, in order of start."""
-        starts: dict[int, CommandStart] = {}
-        ends: dict[int, CommandEnd] = {}
-        chunks: dict[int, list[bytes]] = {}
-        running: int | None = None
-        for e in self.events:
-            if isinstance(e, CommandStart):
-                starts[e.id] = e
-                chunks[e.id] = []
-                running = e.id
-            elif isinstance(e, CommandEnd):
-                ends[e.id] = e
-                if running == e.id:
-                    running = None
-            elif isinstance(e, Output) and running is not None:
-                chunks[running].append(e.data)
-        out = []
-        for cid, s in starts.items():
-            end = ends.get(cid)
-            out.append(
-                Command(
-                    id=cid,
-                    command=s.command,
-                    cwd=s.cwd,
-                    start=s.t,
-                    end=end.t if end else None,
-                    exit_status=end.exit_status if end else None,
-                    output=b"".join(chunks[cid]),
-                )
+        commands, spans = pair_commands(self.events)
+        events = self.events
+        return [
+            dataclasses.replace(
+                c, output=b"".join(e.data for e in events[slice(*spans[c.id])] if isinstance(e, Output))
             )
-        return out
+            for c in commands
+        ]
 
     def notes(self) -> list[Note]:
         """The notes as they stand now: edits applied (newest wins), tombstones removed; in time order.

@@ -8,14 +8,13 @@ from typing import Literal
 
 from tracer.model import (
     Command,
-    CommandEnd,
-    CommandStart,
     Event,
     FileChange,
     FinalPatch,
     Note,
     Output,
     VerifyResult,
+    pair_commands,
 )
 
 ItemKind = Literal["command", "edit", "note", "patch", "verify"]
@@ -112,42 +111,7 @@ def index_commands(events: list[Event]) -> CommandIndex:
 
     Output belongs to the running command, as in :meth:`tracer.model.Session.commands`.
     """
-    starts: dict[int, tuple[int, CommandStart]] = {}
-    ends: dict[int, CommandEnd] = {}
-    spans: dict[int, tuple[int, int]] = {}
-    running: int | None = None
-    for i, e in enumerate(events):
-        kind = type(e)
-        if kind is Output:
-            continue
-        if kind is CommandStart:
-            assert isinstance(e, CommandStart)
-            if running is not None:
-                spans[running] = (spans[running][0], i)
-            starts[e.id] = (i, e)
-            spans[e.id] = (i + 1, len(events))
-            running = e.id
-        elif kind is CommandEnd:
-            assert isinstance(e, CommandEnd)
-            ends[e.id] = e
-            if running == e.id:
-                spans[e.id] = (spans[e.id][0], i)
-                running = None
-    commands = []
-    for cid, (_, s) in starts.items():
-        end = ends.get(cid)
-        commands.append(
-            Command(
-                id=cid,
-                command=s.command,
-                cwd=s.cwd,
-                start=s.t,
-                end=end.t if end else None,
-                exit_status=end.exit_status if end else None,
-                output=b"",
-            )
-        )
-    return CommandIndex(commands, spans)
+    return CommandIndex(*pair_commands(events))
 
 
 def current_index(items: list[Item], times: list[int], t: int) -> int | None:
