@@ -1,0 +1,186 @@
+"""How to start the user's shell so that its hooks write tracer's command marks.
+
+:func:`prepare_shell` picks the injection method for the shell and writes the hook files into the
+recorder's private work directory; the recorder execs :attr:`ShellLaunch.argv` in the PTY with
+:attr:`ShellLaunch.env` added to the user's environment. The hooks and the marks they write are described
+in :mod:`tracer.capture.marks` (protocol) and in the scripts themselves (``shells/tracer.*``):
+
+- bash (>= 4.4): ``bash --init-file <workdir>/tracer.bash -i``; ours runs ``~/.bashrc`` (or, for a
+  login shell, ``/etc/profile`` then the first of ``~/.bash_profile``, ``~/.bash_login``, ``~/.profile``),
+  then hooks PS0 (preexec) and PROMPT_COMMAND (precmd).
+- zsh: ``ZDOTDIR=<workdir>/zsh zsh -i``; our ``.zshenv``/``.zprofile``/``.zshrc``/``.zlogin`` run the
+  user's own (from their ZDOTDIR or HOME), restore ZDOTDIR, then add preexec/precmd hook functions.
+- fish: ``fish -i -C 'source <workdir>/tracer.fish'``; event handlers on fish_preexec, fish_postexec and
+  fish_prompt.
+- any other shell: ``SHELL -i`` with a warning: output is recorded, commands are not.
+
+In every case the nonce travels in ``TRACER_NONCE``, which the hook script unsets before the user's
+programs can inherit it (fish: after the user's config has run). ``exec bash`` (or zsh, fish) inside
+the session replaces the hooked shell by an unhooked one: the ``exec`` command stays open until the end,
+and everything after it is recorded as its output.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracer._proc import CommandFailed, run
+from tracer.errors import RecordingError
+
+__all__ = ["ShellLaunch", "prepare_shell", "shell_kind"]
+
+_NONCE = re.compile(r"[0-9a-f]{32}")
+_KIND = re.compile(r"-?(bash|zsh|fish)(?:[-_.]?[0-9][0-9.]*)?")
+_BASH_VERSION = re.compile(rb"version (\d+)\.(\d+)")
+#: The oldest bash with PS0.
+_MIN_BASH = (4, 4)
+_ZSH_STAGES = ("zshenv", "zprofile", "zshrc", "zlogin")
+
+
+@dataclass(frozen=True)
+class ShellLaunch:
+    """What to exec in the PTY to get a hooked shell.
+
+    Attributes:
+        argv: the program (absolute path) and its arguments.
+        env: variables to add to (or override in) the user's environment, e.g. ``TRACER_NONCE`` and, for
+            zsh, ``ZDOTDIR``.
+        kind: ``"bash"``, ``"zsh"``, ``"fish"``, or ``"other"`` (no hooks: output only).
+        warning: a line to show the user once at start (``None`` when all is well), e.g.
+            ``"tracer: csh is not supported: recording output only, no commands"``.
+    """
+
+    argv: list[str]
+    env: dict[str, str]
+    kind: str
+    warning: str | None
+
+
+def shell_kind(shell: str) -> str:
+    """The kind of a shell from its path or name: ``"bash"``, ``"zsh"``, ``"fish"`` or ``"other"``.
+
+    ``/usr/local/bin/bash5``, ``zsh-5.9`` and ``-bash`` count; ``sh`` is ``"other"`` even where it is bash.
+    """
+    m = _KIND.fullmatch(os.path.basename(shell))
+    return m.group(1) if m else "other"
+
+
+def prepare_shell(shell: str, *, nonce: str, workdir: Path, login: bool = False) -> ShellLaunch:
+    """Prepare the user's shell for recording: hook files in ``workdir``, and what to exec.
+
+    Args:
+        shell: path or name of the shell (``--shell``, else ``$SHELL``, else ``/bin/bash``); a name is looked
+            up on ``PATH``.
+        nonce: the session's mark nonce, 32 lowercase hex characters (see :mod:`tracer.capture.marks`).
+        workdir: a private (0700) directory that the recorder creates and removes after the shell exited;
+            the hook files are written there.
+        login: start a login shell (bash emulates one: it runs the login files, but ``logout`` and
+            ``~/.bash_logout`` do not apply).
+
+    Returns:
+        The launch description. Shells other than bash, zsh and fish, and bash older than 4.4, come back
+        with kind ``"other"`` and a warning.
+
+    Raises:
+        RecordingError: the shell does not exist or is not executable, or ``workdir`` cannot be written.
+        ValueError: ``nonce`` is not 32 lowercase hex characters.
+    """
+    if not _NONCE.fullmatch(nonce):
+        raise ValueError(f"mark nonce {nonce!r} is not 32 lowercase hex characters")
+    path = _resolve(shell)
+    kind = shell_kind(path)
+    env = {"TRACER_NONCE": nonce}
+    try:
+        if kind == "bash":
+            too_old = _bash_too_old(path)
+            if too_old is None:
+                script = workdir / "tracer.bash"
+                _write(script, f"__tracer_login={int(login)}\n" + _script("tracer.bash"))
+                return ShellLaunch([path, "--init-file", str(script), "-i"], env, "bash", None)
+            return _other(path, f"tracer: {path} is bash {too_old}, older than 4.4")
+        if kind == "zsh":
+            zdotdir = workdir / "zsh"
+            zdotdir.mkdir(mode=0o700, exist_ok=True)
+            script = zdotdir / "tracer.zsh"
+            _write(script, _script("tracer.zsh"))
+            for stage in _ZSH_STAGES:
+                _write(
+                    zdotdir / f".{stage}",
+                    f"__tracer_stage={stage}\nbuiltin source {_sh_quote(str(script))}\n",
+                )
+            env["ZDOTDIR"] = str(zdotdir)
+            if "ZDOTDIR" in os.environ:
+                env["TRACER_ZDOTDIR"] = os.environ["ZDOTDIR"]
+            argv = [path, "-l", "-i"] if login else [path, "-i"]
+            return ShellLaunch(argv, env, "zsh", None)
+        if kind == "fish":
+            script = workdir / "tracer.fish"
+            _write(script, _script("tracer.fish"))
+            argv = [path, "-i", "-C", f"source {_fish_quote(str(script))}"]
+            if login:
+                argv.insert(1, "-l")
+            return ShellLaunch(argv, env, "fish", None)
+    except OSError as e:
+        raise RecordingError(
+            f"cannot write the shell hooks into {workdir} ({e.strerror}); check that it is a writable directory"
+        ) from e
+    name = os.path.basename(path)
+    return _other(path, f"tracer: {name} is not supported")
+
+
+def _other(path: str, reason: str) -> ShellLaunch:
+    """Output only: the shell, interactive, no hooks; ``reason`` starts the warning."""
+    return ShellLaunch([path, "-i"], {}, "other", f"{reason}: recording output only, no commands")
+
+
+def _resolve(shell: str) -> str:
+    """Absolute path of the shell; a bare name is looked up on PATH."""
+    if os.sep in shell:
+        found: str | None = os.path.abspath(shell)
+        if not (os.path.isfile(shell) and os.access(shell, os.X_OK)):
+            found = None
+    else:
+        found = shutil.which(shell)
+    if found is None:
+        raise RecordingError(f"shell {shell!r} does not exist or is not executable; pass an installed one with --shell")
+    return found
+
+
+def _bash_too_old(path: str) -> str | None:
+    """``None`` when the bash at ``path`` has PS0 (4.4+), else its version ("3.2", or "unknown")."""
+    try:
+        out = run([path, "--version"], timeout=10).stdout
+    except (CommandFailed, subprocess.TimeoutExpired):
+        return "unknown"
+    m = _BASH_VERSION.search(out)
+    if m is None:
+        return "unknown"
+    version = (int(m.group(1)), int(m.group(2)))
+    return None if version >= _MIN_BASH else f"{version[0]}.{version[1]}"
+
+
+def _script(name: str) -> str:
+    """The text of a hook script shipped in ``tracer/capture/shells/``."""
+    return (Path(__file__).parent / "shells" / name).read_text(encoding="utf-8")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a hook file, readable by the user only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _sh_quote(text: str) -> str:
+    """Quote for bash/zsh: single quotes, with ``'`` written as ``'\\''``."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _fish_quote(text: str) -> str:
+    """Quote for fish: single quotes, in which only ``\\`` and ``'`` are escaped."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,0 +1,207 @@
+"""Find and remove the shell hooks' command marks in the output of a recorded shell.
+
+The protocol
+============
+
+The recorder starts the user's shell with a hook script (see :mod:`tracer.capture.integration`) and a
+per-session random **nonce** (32 lowercase hex characters) in the environment variable ``TRACER_NONCE``.
+The hook script reads the nonce, then unsets it, so that programs started in the session (and nested
+shells) never see it and cannot forge marks. The hooks write two kinds of marks into the output stream, as
+OSC (Operating System Command) sequences, so that command boundaries fall at exact byte positions of the
+output::
+
+    ESC ] 6973 ; <nonce> ; C ; <base64 command line> ; <base64 cwd> BEL    command start (preexec)
+    ESC ] 6973 ; <nonce> ; D ; <exit status> ; <base64 cwd> BEL            prompt / command end (precmd)
+
+- ``base64`` is the standard alphabet (``A-Z a-z 0-9 + /``, ``=`` padding) of the UTF-8 bytes of the text;
+  an empty text is an empty field. Text that is not valid UTF-8 is decoded with replacement characters.
+- ``<exit status>`` is the decimal exit status the shell reports (``$?``; 128 + N after signal N).
+- The terminator is BEL (``0x07``) or ST (``ESC \\``).
+- A ``D`` is written at **every** prompt, including the first one and after Ctrl-C at an empty prompt. The
+  consumer pairs a ``D`` with the open command, if any, and ignores it otherwise, so an empty prompt never
+  creates a command. A ``C`` opens a command.
+
+Anything else passes through unchanged as program output: OSC sequences of other numbers (OSC 133, OSC 7,
+window titles), and ``OSC 6973`` with a wrong nonce (a ``cat`` of a hostile file). A mark carrying our
+nonce but whose fields cannot be decoded is removed from the output and yields no :class:`Mark` (only our
+own hooks know the nonce, so it is ours, and the terminal must not see it).
+
+The parser is incremental: a mark may be split across reads at any byte, so the bytes at the end of a chunk
+that might begin a mark are held back until the next :meth:`MarkParser.feed` (or :meth:`MarkParser.flush`)
+decides.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+__all__ = ["MAX_MARK_BYTES", "OSC_NUMBER", "Mark", "MarkParser"]
+
+#: The OSC number of tracer's marks (``ESC ] 6973 ;``).
+OSC_NUMBER = 6973
+
+#: A would-be mark longer than this (bytes, from ``ESC ]`` on) without terminator is passed through.
+MAX_MARK_BYTES = 1 << 20
+
+_OSC = b"\x1b]"
+_ESC = 0x1B
+_BEL = 0x07
+_BACKSLASH = 0x5C
+# The bytes a mark's payload may hold between the prefix and the terminator.
+_PAYLOAD = re.compile(rb"[A-Za-z0-9+/=;-]*")
+_NONCE = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One mark written by the shell hooks.
+
+    Attributes:
+        kind: ``"start"`` (``C``, preexec: a command line is about to run) or ``"end"`` (``D``, precmd: a
+            prompt is about to be shown; it ends the open command, if any).
+        offset: position (bytes) of the mark in the cleaned bytes returned by the
+            :meth:`MarkParser.feed` call that found it: output before the mark is ``cleaned[:offset]``.
+        command: the command line as typed (``start`` only); may span several lines.
+        cwd: the shell's working directory at that moment (absolute path), ``None`` if not sent.
+        exit_status: the exit status of the last command (``end`` only).
+    """
+
+    kind: str
+    offset: int
+    command: str | None = None
+    cwd: str | None = None
+    exit_status: int | None = None
+
+
+class MarkParser:
+    """Remove tracer's marks from a shell's output stream, incrementally (protocol: module docstring).
+
+    Args:
+        nonce: the session's nonce, 32 lowercase hex characters.
+
+    Raises:
+        ValueError: the nonce is not 32 lowercase hex characters.
+    """
+
+    __slots__ = ("_held", "_prefix")
+
+    def __init__(self, nonce: str) -> None:
+        if not _NONCE.fullmatch(nonce):
+            raise ValueError(f"mark nonce {nonce!r} is not 32 lowercase hex characters")
+        self._prefix = b"\x1b]%d;%s;" % (OSC_NUMBER, nonce.encode("ascii"))
+        self._held = b""
+
+    def feed(self, data: bytes) -> tuple[bytes, list[Mark]]:
+        """Remove our marks from ``data``; return ``(cleaned bytes, marks found)``.
+
+        Incremental: a mark split across feeds at any byte position is found. Bytes that might be the
+        beginning of a mark are held back (not returned) until a later ``feed`` or :meth:`flush`. A chunk
+        without ``ESC ]`` costs one ``bytes.find``. A would-be mark longer than :data:`MAX_MARK_BYTES`
+        without terminator is given up and passed through.
+
+        Args:
+            data: the next bytes read from the PTY (any size, may be empty).
+
+        Returns:
+            The bytes to pass on (what was held back before, then ``data``, minus our marks and minus what
+            is now held back), and the marks in stream order, with offsets into those bytes.
+        """
+        if self._held:
+            buf = self._held + data
+            self._held = b""
+        else:
+            buf = data
+        start = buf.find(_OSC)
+        if start < 0:
+            # Hot path: no OSC at all. Only a trailing ESC may begin a mark.
+            if buf and buf[-1] == _ESC:
+                self._held = buf[-1:]
+                return buf[:-1], []
+            return buf, []
+        return self._scan(buf, start)
+
+    def flush(self) -> bytes:
+        """Return and forget the bytes held back (called at end of file, or after ~10 ms of silence)."""
+        held, self._held = self._held, b""
+        return held
+
+    def _scan(self, buf: bytes, start: int) -> tuple[bytes, list[Mark]]:
+        """Slow path of :meth:`feed`: ``buf[start:]`` begins with ``ESC ]``."""
+        prefix = self._prefix
+        out: list[bytes] = []
+        out_len = 0
+        marks: list[Mark] = []
+        emitted = 0  # buf[:emitted] is decided (copied to out, or dropped as a mark)
+        i = start
+        n = len(buf)
+        while i >= 0:
+            rest = n - i
+            if rest < len(prefix):
+                if prefix.startswith(buf[i:]):
+                    break  # maybe the beginning of a mark: hold back from i
+                i = buf.find(_OSC, i + 2)
+                continue
+            if not buf.startswith(prefix, i):
+                i = buf.find(_OSC, i + 2)
+                continue
+            body = i + len(prefix)
+            payload = _PAYLOAD.match(buf, body)
+            end = payload.end() if payload is not None else body
+            if end == n or (buf[end] == _ESC and end + 1 == n):
+                if n - i > MAX_MARK_BYTES:
+                    i = buf.find(_OSC, i + 2)  # give up: pass it through
+                    continue
+                break  # terminator not seen yet: hold back from i
+            if buf[end] == _BEL:
+                stop = end + 1
+            elif buf[end] == _ESC and buf[end + 1] == _BACKSLASH:
+                stop = end + 2
+            else:
+                i = buf.find(_OSC, i + 2)  # not a mark after all
+                continue
+            if i > emitted:
+                out.append(buf[emitted:i])
+                out_len += i - emitted
+            mark = _decode(buf[body:end], out_len)
+            if mark is not None:
+                marks.append(mark)
+            emitted = stop
+            i = buf.find(_OSC, stop)
+        else:
+            # No candidate left; a trailing ESC may still begin a mark.
+            i = n - 1 if n > emitted and buf[-1] == _ESC else n
+        self._held = buf[i:]
+        if i > emitted:
+            out.append(buf[emitted:i])
+        return b"".join(out), marks
+
+
+def _decode(payload: bytes, offset: int) -> Mark | None:
+    """Decode the fields of a mark (``C;cmd;cwd`` or ``D;status;cwd``); ``None`` when malformed."""
+    fields = payload.split(b";")
+    try:
+        if fields[0] == b"C" and len(fields) in (2, 3):
+            return Mark(
+                "start",
+                offset,
+                command=_text(fields[1]),
+                cwd=_text(fields[2]) if len(fields) == 3 and fields[2] else None,
+            )
+        if fields[0] == b"D" and len(fields) in (2, 3) and fields[1].isdigit():
+            return Mark(
+                "end",
+                offset,
+                exit_status=int(fields[1]),
+                cwd=_text(fields[2]) if len(fields) == 3 and fields[2] else None,
+            )
+    except (binascii.Error, ValueError):
+        return None
+    return None
+
+
+def _text(field: bytes) -> str:
+    """Decode one base64 field into text (UTF-8, invalid bytes replaced)."""
+    return base64.b64decode(field, validate=True).decode("utf-8", errors="replace")

@@ -1,0 +1,255 @@
+# tracer: bash integration, read with `bash --init-file THIS -i` (bash >= 4.4).
+#
+# Runs the user's startup files as bash would (bash has already read /etc/bash.bashrc, if it was built to),
+# then installs two hooks that write tracer's marks (protocol: tracer/capture/marks.py):
+#   preexec  PS0 = '${__tracer_nonce:+$(__tracer_preexec "$?" "${__tracer_ran[0]}")}'\
+#                  '${PS0:0:$((__tracer_ran[0]=1,0))}'<user's PS0>
+#            PS0 is expanded once per command line read, after the line entered history and before it
+#            runs. The command substitution runs in a subshell and prints the C mark with the line from
+#            `history 1`; the arithmetic runs in the shell itself and tells precmd that PS0 did its job.
+#            Lines pasted together (bracketed paste) run one after the other without a prompt between
+#            them: PS0 then ends the previous line's command (D, with $?) before starting the next.
+#   precmd   __tracer_precmd, first in PROMPT_COMMAND (string or array): reads $? first, prints the D
+#            mark, and returns the same status, so the user's PROMPT_COMMAND still sees it.
+# No DEBUG trap and nothing after the user's PROMPT_COMMAND: the user's DEBUG trap and bash-preexec (whose
+# __bp_interactive_mode must stay last) keep working.
+#
+# At each prompt precmd puts the hooks back if the user's code replaced PS0 or moved __tracer_precmd from
+# the front. If a command line ran without our PS0 (a prompt framework that rebuilds PS0 in its
+# PROMPT_COMMAND, after precmd), precmd notices it from the command number (\#) and writes the C mark late,
+# just before the D: the command and its status are recorded, its output falls before it. If the user's
+# code dropped __tracer_precmd from PROMPT_COMMAND (an interactive `PROMPT_COMMAND=...`), PS0 writes the D of
+# the previous command (from $?) before the next C: statuses stay right, the prompt falls in the output.
+#
+# History: every command line must reach history for `history 1` to see it, so ignorespace/ignoreboth are
+# taken out of HISTCONTROL and HISTIGNORE is emptied; precmd deletes the entry again (before the user's
+# PROMPT_COMMAND, which may run `history -a`) when the user's settings say it should not be kept, so
+# HISTFILE ends up as without tracer. With history off (`set +o history`) the command line is unknown ("").
+#
+# Guards and state are plain (not exported) shell variables, also under `set -a`: a nested bash reads the
+# user's ~/.bashrc only and installs nothing, so its commands are the output of the outer `bash` command.
+# (If the user exports PROMPT_COMMAND, __tracer_precmd is exported too, as a function that does nothing
+# without our nonce, so that nested shells do not fail on it.) `exec bash` replaces the hooked shell by an
+# unhooked one: the `exec bash` command stays open, and what follows is its output.
+#
+# The header line written by tracer before this text sets __tracer_login (1: emulate a login shell).
+
+# Read the nonce and take it out of the environment before anything else runs.
+__tracer_nonce=${TRACER_NONCE-}
+unset TRACER_NONCE
+case $__tracer_nonce in
+    *[!0-9a-f]* | '') __tracer_nonce= ;;
+esac
+
+# Functions are defined before the user's files run, so the user's aliases do not expand inside them.
+
+# __tracer_b64 TEXT: base64 of the bytes of TEXT, into __tracer_b64_out (no fork, no external program).
+__tracer_b64() {
+    local LC_ALL=C
+    local s=$1 out= tbl=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
+    local -i i n=${#1} a b c v
+    for ((i = 0; i + 2 < n; i += 3)); do
+        builtin printf -v a %d "'${s:i:1}"
+        builtin printf -v b %d "'${s:i+1:1}"
+        builtin printf -v c %d "'${s:i+2:1}"
+        ((a &= 255, b &= 255, c &= 255, v = a << 16 | b << 8 | c))
+        out+=${tbl:v>>18&63:1}${tbl:v>>12&63:1}${tbl:v>>6&63:1}${tbl:v&63:1}
+    done
+    if ((n - i == 1)); then
+        builtin printf -v a %d "'${s:i:1}"
+        ((v = (a & 255) << 16))
+        out+=${tbl:v>>18&63:1}${tbl:v>>12&63:1}==
+    elif ((n - i == 2)); then
+        builtin printf -v a %d "'${s:i:1}"
+        builtin printf -v b %d "'${s:i+1:1}"
+        ((v = (a & 255) << 16 | (b & 255) << 8))
+        out+=${tbl:v>>18&63:1}${tbl:v>>12&63:1}${tbl:v>>6&63:1}=
+    fi
+    __tracer_b64_out=$out
+}
+
+# __tracer_last_entry: the last history entry (text as typed), into __tracer_entry / __tracer_entry_no.
+__tracer_last_entry() {
+    local line
+    line=$(HISTTIMEFORMAT= builtin history 1)
+    __tracer_entry=
+    __tracer_entry_no=
+    # `history` prints "%5d%c %s": the number, '*' (modified) or ' ', a space, the line.
+    if [[ $line =~ ^\ *([0-9]+)[\ *]\ (.*)$ ]]; then
+        __tracer_entry_no=${BASH_REMATCH[1]}
+        __tracer_entry=${BASH_REMATCH[2]}
+    fi
+}
+
+# __tracer_preexec [STATUS RAN]: print the C mark. Runs in the PS0 command substitution (a subshell), with
+# $? (the previous command's status) and whether a command started since the last precmd. Also runs from
+# precmd (no arguments), when a command line ran without our PS0.
+__tracer_preexec() {
+    local cmd= cmd64
+    # No precmd ended the previous command: lines of one paste run one after the other without a prompt,
+    # or the user's code dropped __tracer_precmd from PROMPT_COMMAND. End it here.
+    if [[ -n ${1-} && ( ${2-} == 1 || ${PROMPT_COMMAND[*]-} != *__tracer_precmd* ) ]]; then
+        __tracer_mark D "$1"
+    fi
+    if [[ -o history ]]; then
+        __tracer_last_entry
+        cmd=$__tracer_entry
+    fi
+    __tracer_b64 "$cmd"
+    cmd64=$__tracer_b64_out
+    __tracer_b64 "$PWD"
+    builtin printf '\e]6973;%s;C;%s;%s\a' "$__tracer_nonce" "$cmd64" "$__tracer_b64_out"
+}
+
+# __tracer_mark D STATUS: print the D mark.
+__tracer_mark() {
+    __tracer_b64 "$PWD"
+    builtin printf '\e]6973;%s;D;%s;%s\a' "$__tracer_nonce" "$2" "$__tracer_b64_out"
+}
+
+# __tracer_is_ignored TEXT PREVIOUS: whether the user's HISTCONTROL/HISTIGNORE would have kept TEXT out.
+__tracer_is_ignored() {
+    [[ -n $__tracer_ignorespace && $1 == [[:space:]]* ]] && return 0
+    [[ -z $__tracer_histignore ]] && return 1
+    local first=${1%%$'\n'*} pat
+    local IFS=:
+    local -a pats
+    builtin read -r -d '' -a pats <<<"$__tracer_histignore" || :
+    for pat in "${pats[@]}"; do
+        pat=${pat%$'\n'}
+        if [[ $pat == '&' ]]; then
+            [[ $first == "$2" ]] && return 0
+        elif [[ -n $pat && $first == $pat ]]; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+# After a command: delete its history entry if the user's settings say it should not be kept.
+__tracer_forget_ignored() {
+    [[ -n $__tracer_ignorespace || -n $__tracer_histignore ]] || return 0
+    [[ -o history ]] || return 0
+    local prev=
+    if [[ -n $__tracer_histignore && :$__tracer_histignore: == *:\&:* ]]; then
+        local out
+        out=$(HISTTIMEFORMAT= builtin history 2)
+        [[ $out =~ ^\ *[0-9]+[\ *]\ ([^$'\n']*) ]] && prev=${BASH_REMATCH[1]}
+    fi
+    __tracer_last_entry
+    if [[ -n $__tracer_entry_no ]] && __tracer_is_ignored "$__tracer_entry" "$prev"; then
+        builtin history -d "$__tracer_entry_no"
+    fi
+}
+
+# Take ignorespace out of HISTCONTROL and empty HISTIGNORE, remembering what the user asked for.
+__tracer_adjust_history() {
+    if [[ ${HISTCONTROL-} != "${__tracer_histcontrol_set-}" ]]; then
+        __tracer_ignorespace=
+        local item new=
+        local IFS=:
+        for item in ${HISTCONTROL-}; do
+            case $item in
+                ignorespace) __tracer_ignorespace=1 ;;
+                ignoreboth) __tracer_ignorespace=1 new+=${new:+:}ignoredups ;;
+                *) new+=${new:+:}$item ;;
+            esac
+        done
+        [[ -n $__tracer_ignorespace ]] && HISTCONTROL=$new
+        __tracer_histcontrol_set=${HISTCONTROL-}
+    fi
+    if [[ -n ${HISTIGNORE-} ]]; then
+        __tracer_histignore=$HISTIGNORE
+        HISTIGNORE=
+    fi
+}
+
+# Put the hooks back if the user's code replaced PS0 or moved our precmd from the front of PROMPT_COMMAND.
+__tracer_install() {
+    [[ ${PS0-} == *'$(__tracer_preexec '* ]] || PS0=$__tracer_ps0${PS0-}
+    if [[ -v PROMPT_COMMAND && ${PROMPT_COMMAND@a} == *a* ]]; then
+        if [[ ${PROMPT_COMMAND[0]-} != __tracer_precmd ]]; then
+            local -a rest=()
+            local item
+            for item in "${PROMPT_COMMAND[@]}"; do
+                [[ $item == __tracer_precmd ]] || rest+=("$item")
+            done
+            PROMPT_COMMAND=(__tracer_precmd "${rest[@]}")
+        fi
+    elif [[ ${PROMPT_COMMAND-} != __tracer_precmd && ${PROMPT_COMMAND-} != __tracer_precmd$'\n'* ]]; then
+        local pc=${PROMPT_COMMAND-}
+        pc=${pc//__tracer_precmd$'\n'/}
+        [[ $pc == __tracer_precmd ]] && pc=
+        PROMPT_COMMAND=__tracer_precmd${pc:+$'\n'$pc}
+    fi
+    # An exported PROMPT_COMMAND reaches nested shells: give them a harmless __tracer_precmd too.
+    [[ -v PROMPT_COMMAND && ${PROMPT_COMMAND@a} == *x* ]] && builtin export -f __tracer_precmd
+    __tracer_adjust_history
+}
+
+# First in PROMPT_COMMAND: print the D mark, leaving $? as it was.
+__tracer_precmd() {
+    local __tracer_status=$?
+    if [[ -n ${__tracer_nonce-} ]]; then
+        # `set -a` must not export what the hooks assign.
+        if [[ $- == *a* ]]; then
+            builtin set +a
+            __tracer_prompt
+            builtin set -a
+        else
+            __tracer_prompt
+        fi
+    fi
+    return "$__tracer_status"
+}
+
+__tracer_prompt() {
+    local cmdno=${__tracer_cmdno_format@P} ran=${__tracer_ran[0]}
+    __tracer_ran[0]=0
+    if [[ $cmdno != "$__tracer_cmdno" ]]; then
+        # A command line ran since the last prompt; without our PS0, write its C mark now.
+        __tracer_cmdno=$cmdno
+        ((ran)) || __tracer_preexec
+        __tracer_forget_ignored
+    fi
+    __tracer_mark D "$__tracer_status"
+    __tracer_install
+}
+
+# The user's startup files, at top level (so their `declare`s stay global).
+if [[ ${__tracer_login-} == 1 ]]; then
+    [[ -r /etc/profile ]] && builtin source /etc/profile
+    if [[ -r ~/.bash_profile ]]; then
+        builtin source ~/.bash_profile
+    elif [[ -r ~/.bash_login ]]; then
+        builtin source ~/.bash_login
+    elif [[ -r ~/.profile ]]; then
+        builtin source ~/.profile
+    fi
+elif [[ -r ~/.bashrc ]]; then
+    builtin source ~/.bashrc
+fi
+
+if [[ -n $__tracer_nonce && -z ${__tracer_installed-} ]]; then
+    # `set -a` in the user's files must not export our variables to every child.
+    if [[ $- == *a* ]]; then
+        builtin set +a
+        __tracer_allexport=1
+    fi
+    __tracer_installed=1
+    __tracer_ignorespace=
+    __tracer_histignore=
+    __tracer_histcontrol_set=__tracer_unset
+    __tracer_cmdno_format='\#'
+    # PS0 sets __tracer_ran[0] in the shell itself (an array element: never exported, even by `set -a`)
+    # and prints the C mark from a subshell.
+    __tracer_ps0='${__tracer_nonce:+$(__tracer_preexec "$?" "${__tracer_ran[0]}")}${PS0:0:$((__tracer_ran[0]=1,0))}'
+    __tracer_ran=(0)
+    __tracer_cmdno=${__tracer_cmdno_format@P}
+    __tracer_install
+    if [[ -n ${__tracer_allexport-} ]]; then
+        builtin unset __tracer_allexport
+        builtin set -a
+    fi
+fi
+builtin unset __tracer_login

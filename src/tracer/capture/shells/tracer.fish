@@ -1,0 +1,36 @@
+# tracer: fish integration (fish >= 3.1), read with `fish -i -C 'source THIS'` after the user's config.
+#
+# Hooks (protocol: tracer/capture/marks.py), all fish events, so the user's fish_prompt and their own
+# event handlers are left alone:
+#   fish_preexec   $argv[1] is the command line: print the C mark.
+#   fish_postexec  remember $status.
+#   fish_prompt    print the D mark with the remembered status (0 before the first command).
+# Our variables are global, not universal nor exported: a nested fish installs nothing.
+
+set -g __tracer_nonce "$TRACER_NONCE"
+set -e TRACER_NONCE
+string match -qr '^[0-9a-f]{32}$' -- $__tracer_nonce; or set -g __tracer_nonce ''
+
+if test -n "$__tracer_nonce"
+    set -g __tracer_status 0
+
+    # __tracer_b64 TEXT: base64 of the UTF-8 bytes of TEXT, on one line.
+    function __tracer_b64
+        printf '%s' $argv[1] | command base64 | string join ''
+    end
+
+    function __tracer_preexec --on-event fish_preexec
+        set -l cmd (__tracer_b64 "$argv[1]")
+        set -l cwd (__tracer_b64 "$PWD")
+        printf '\e]6973;%s;C;%s;%s\a' $__tracer_nonce "$cmd" "$cwd"
+    end
+
+    function __tracer_postexec --on-event fish_postexec
+        set -g __tracer_status $status
+    end
+
+    function __tracer_prompt --on-event fish_prompt
+        set -l cwd (__tracer_b64 "$PWD")
+        printf '\e]6973;%s;D;%s;%s\a' $__tracer_nonce $__tracer_status "$cwd"
+    end
+end

@@ -1,0 +1,122 @@
+"""prepare_shell(): which injection each shell gets, and what it writes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from tracer.capture.integration import prepare_shell, shell_kind
+from tracer.errors import RecordingError
+
+NONCE = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    d = tmp_path / "work"
+    d.mkdir(mode=0o700)
+    return d
+
+
+@pytest.mark.parametrize(
+    ("shell", "kind"),
+    [
+        ("/bin/bash", "bash"),
+        ("bash", "bash"),
+        ("/usr/local/bin/bash5", "bash"),
+        ("-zsh", "zsh"),
+        ("/opt/homebrew/bin/zsh-5.9", "zsh"),
+        ("/usr/bin/fish", "fish"),
+        ("/bin/sh", "other"),
+        ("/bin/dash", "other"),
+        ("/bin/tcsh", "other"),
+        ("/usr/bin/bashful", "other"),
+    ],
+)
+def test_shell_kind(shell: str, kind: str) -> None:
+    assert shell_kind(shell) == kind
+
+
+def test_bash_gets_an_init_file_that_runs_the_users_files(workdir: Path) -> None:
+    bash = shutil.which("bash")
+    assert bash is not None
+    launch = prepare_shell("bash", nonce=NONCE, workdir=workdir)
+    script = workdir / "tracer.bash"
+    assert launch.argv == [bash, "--init-file", str(script), "-i"]
+    assert launch.env == {"TRACER_NONCE": NONCE}
+    assert (launch.kind, launch.warning) == ("bash", None)
+    assert stat.S_IMODE(script.stat().st_mode) == 0o600
+    assert script.read_text().startswith("__tracer_login=0\n")
+    prepare_shell(bash, nonce=NONCE, workdir=workdir, login=True)
+    assert script.read_text().startswith("__tracer_login=1\n")
+
+
+def test_zsh_gets_a_zdotdir(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    zsh = shutil.which("zsh")
+    if zsh is None:
+        pytest.skip("zsh is not installed")
+    monkeypatch.delenv("ZDOTDIR", raising=False)
+    launch = prepare_shell(zsh, nonce=NONCE, workdir=workdir, login=True)
+    zdotdir = workdir / "zsh"
+    assert launch.argv == [zsh, "-l", "-i"]
+    assert launch.env == {"TRACER_NONCE": NONCE, "ZDOTDIR": str(zdotdir)}
+    assert sorted(p.name for p in zdotdir.iterdir()) == [".zlogin", ".zprofile", ".zshenv", ".zshrc", "tracer.zsh"]
+    monkeypatch.setenv("ZDOTDIR", "/home/ann/.config/zsh")
+    launch = prepare_shell(zsh, nonce=NONCE, workdir=workdir)
+    assert launch.argv == [zsh, "-i"]
+    assert launch.env["TRACER_ZDOTDIR"] == "/home/ann/.config/zsh"
+
+
+def test_fish_gets_an_init_command(tmp_path: Path) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        pytest.skip("fish is not installed")
+    workdir = tmp_path / "it's a \\ dir"
+    workdir.mkdir()
+    launch = prepare_shell(fish, nonce=NONCE, workdir=workdir, login=True)
+    assert launch.argv == [
+        fish,
+        "-l",
+        "-i",
+        "-C",
+        "source 'TMP/it\\'s a \\\\ dir/tracer.fish'".replace("TMP", str(tmp_path)),
+    ]
+    assert launch.env == {"TRACER_NONCE": NONCE}
+
+
+def test_other_shells_record_output_only(workdir: Path) -> None:
+    sh = shutil.which("sh")
+    assert sh is not None
+    launch = prepare_shell(sh, nonce=NONCE, workdir=workdir)
+    assert (launch.argv, launch.env, launch.kind) == ([sh, "-i"], {}, "other")
+    assert launch.warning == "tracer: sh is not supported: recording output only, no commands"
+    assert list(workdir.iterdir()) == []
+
+
+def test_an_old_bash_is_treated_as_another_shell(workdir: Path) -> None:
+    fake = workdir / "bash"
+    fake.write_text("#!/bin/sh\necho 'GNU bash, version 3.2.57(1)-release (arm64-apple-darwin23)'\n")
+    fake.chmod(0o755)
+    launch = prepare_shell(str(fake), nonce=NONCE, workdir=workdir)
+    assert launch.kind == "other"
+    assert launch.warning == f"tracer: {fake} is bash 3.2, older than 4.4: recording output only, no commands"
+
+
+@pytest.mark.parametrize("shell", ["no-such-shell-here", "/no/such/bash", os.devnull])
+def test_a_missing_shell_is_an_error(shell: str, workdir: Path) -> None:
+    with pytest.raises(RecordingError, match="does not exist or is not executable"):
+        prepare_shell(shell, nonce=NONCE, workdir=workdir)
+
+
+def test_an_unwritable_workdir_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="cannot write the shell hooks"):
+        prepare_shell("bash", nonce=NONCE, workdir=tmp_path / "missing")
+
+
+def test_a_bad_nonce_is_refused(workdir: Path) -> None:
+    with pytest.raises(ValueError, match="nonce"):
+        prepare_shell("bash", nonce="1234", workdir=workdir)
