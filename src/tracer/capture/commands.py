@@ -2,7 +2,8 @@
 
 The hooks write a *start* mark when a command line begins (preexec) and an *end* mark at every prompt
 (precmd). A start opens command N+1; an end closes the open command, if any, and is ignored otherwise — so a
-prompt redrawn after Ctrl-C at an empty line, or the first prompt, creates no phantom command.
+prompt redrawn after Ctrl-C at an empty line, or the first prompt, creates no phantom command. A start while a
+command is open leaves that one without an end (status unknown, as after ``exec bash``).
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ class CommandTracker:
         return self._open
 
     def start(self, t: int, command: str, cwd: str) -> int:
-        """Open a command (closing a still-open one first, as interrupted) and return its id."""
+        """Open a command and return its id.
+
+        A command still open is left without an end: its exit status is unknown (the hooks never said it), and
+        its output is what came before this start. Nothing is invented.
+        """
         with self._lock:
-            if self._open is not None:
-                self._emit(CommandEnd(t=t, id=self._open, exit_status=130, cwd=cwd))
             cid = self._next_id
             self._next_id += 1
             self._open = cid

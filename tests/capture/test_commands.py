@@ -1,0 +1,37 @@
+"""Pairing marks into command events: no phantom commands, no invented exit statuses."""
+
+from __future__ import annotations
+
+from tracer.capture.commands import CommandTracker
+from tracer.capture.marks import Mark
+from tracer.model import CommandEnd, CommandStart, Event
+
+
+def test_end_without_a_command_is_ignored() -> None:
+    events: list[Event] = []
+    tracker = CommandTracker(events.append)
+    tracker.mark(1, Mark("end", 0, exit_status=130, cwd="/"))  # Ctrl-C at an empty prompt
+    assert events == [] and tracker.current is None
+
+
+def test_start_and_end_pair() -> None:
+    events: list[Event] = []
+    tracker = CommandTracker(events.append)
+    tracker.mark(1, Mark("start", 0, command="false", cwd="/a"))
+    assert tracker.current == 1
+    tracker.mark(2, Mark("end", 0, exit_status=1, cwd="/b"))
+    assert events == [
+        CommandStart(t=1, id=1, command="false", cwd="/a"),
+        CommandEnd(t=2, id=1, exit_status=1, cwd="/b"),
+    ]
+    assert (tracker.count, tracker.failed, tracker.current, tracker.cwd) == (1, 1, None, "/b")
+
+
+def test_a_start_while_open_leaves_the_open_one_unknown() -> None:
+    events: list[Event] = []
+    tracker = CommandTracker(events.append)
+    tracker.mark(1, Mark("start", 0, command="exec bash", cwd="/"))
+    tracker.mark(2, Mark("start", 0, command="ls", cwd="/"))
+    tracker.mark(3, Mark("end", 0, exit_status=0, cwd="/"))
+    assert [type(e).__name__ for e in events] == ["CommandStart", "CommandStart", "CommandEnd"]
+    assert isinstance(events[2], CommandEnd) and events[2].id == 2
