@@ -129,3 +129,49 @@ def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
     assert session.header.baseline_patch == ""  # the start state is the committed one
     assert session.final_patch is not None and "+after" in session.final_patch.patch
     assert next(c.command for c in session.commands()) == "echo after > a.txt"
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, shell: str) -> None:
+    path_to_shell = shutil.which(shell)
+    if path_to_shell is None:
+        pytest.skip(f"{shell} is not installed")
+    home = tmp_path / "home"
+    (home / ".config" / "fish").mkdir(parents=True)
+    (home / ".local" / "share" / "fish" / "generated_completions").mkdir(parents=True)  # no man-page scan
+    (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
+    (home / ".zshrc").write_text(f"PS1='{PROMPT}'\n")
+    (home / ".config" / "fish" / "config.fish").write_text(f"function fish_prompt; printf '{PROMPT}'; end\n")
+    sessions = tmp_path / "sessions"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "TERM": "xterm-256color",
+        "SHELL": path_to_shell,
+        "TRACER_DIR": str(sessions),
+        "XDG_STATE_HOME": str(home / ".state"),
+        "LANG": "C.UTF-8",
+    }
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "tracer", "shell"],
+        cwd=str(tmp_path),
+        env=env,
+        encoding="utf-8",
+        dimensions=(24, 80),
+        timeout=30,
+    )
+    child.expect_exact(PROMPT)
+    for line in ["echo one", "false", "true && echo two | tr a-z A-Z"]:
+        child.sendline(line)
+        child.expect_exact(PROMPT)
+    path = finish(child, sessions)
+    session = read_session(path)
+    assert session.header.shell_kind == shell
+    assert [(c.command, c.exit_status) for c in session.commands()] == [
+        ("echo one", 0),
+        ("false", 1),
+        ("true && echo two | tr a-z A-Z", 0),
+        ("exit", 0),
+    ]
+    assert b"TWO" in session.commands()[2].output
