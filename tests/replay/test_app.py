@@ -646,3 +646,24 @@ def test_edit_rows_show_counts() -> None:
 
     change = FileChange(t=2 * SECOND, path="a.py", op="modify", diff="", added=3, removed=1)
     assert render_item(Item("edit", change.t, change)).plain == "  0:02.0 ✎ a.py  +3 −1"
+
+
+async def test_the_screen_follows_the_cursor_when_the_terminal_is_taller_than_the_view(backend: str) -> None:
+    from tests.replay.replay_sessions import SessionBuilder
+
+    b = SessionBuilder(cols=80, rows=60)
+    b.prompt()
+    b.command("seq 1 58", [b"".join(b"%d\r\n" % i for i in range(1, 59))])
+    b.wait(1)
+    session = b.session()
+    app = ReplayApp(session, backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("end")
+        await pilot.pause()
+        view = app.query_one(ScreenView)
+        height = view.scrollable_content_region.height
+        assert height < 60  # the view is shorter than the recorded terminal
+        top = view.scroll_offset.y
+        visible = view.plain_lines[top : top + height]
+        assert "58" in visible and any(line.endswith("$") for line in visible)

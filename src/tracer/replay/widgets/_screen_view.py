@@ -30,7 +30,8 @@ def _char_index(text: Text, col: int) -> int | None:
 class ScreenView(LinesView):
     """The terminal screen (``cols`` × ``rows`` cells), with the cursor and search matches shown.
 
-    Scrolls when the recorded terminal is larger than the view.
+    Scrolls when the recorded terminal is larger than the view, and follows the cursor there (as a terminal
+    keeps its newest line in sight), so the moment's output is never below the visible part.
     """
 
     DEFAULT_CSS = """
@@ -56,6 +57,18 @@ class ScreenView(LinesView):
         self._cursor = cursor
         width = max((line.cell_len for line in lines), default=0)
         self.set_extent(width, len(lines))
+        self._follow_cursor()
+
+    def _follow_cursor(self) -> None:
+        cursor = self._cursor
+        height = self.scrollable_content_region.height
+        if cursor is None or height <= 0 or len(self._lines) <= height:
+            return
+        top = self.scroll_offset.y
+        if cursor.row >= top + height:
+            self.scroll_to(y=cursor.row - height + 1, animate=False, immediate=True)
+        elif cursor.row < top:
+            self.scroll_to(y=cursor.row, animate=False, immediate=True)
 
     def highlight(self, query: str | None) -> None:
         """Mark every case-insensitive occurrence of ``query`` on the screen (``None``: none)."""
