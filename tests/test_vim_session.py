@@ -93,11 +93,9 @@ def test_vim_is_recorded_and_replayed_in_the_alternate_screen(tmp_path: Path) ->
                 await pilot.pause(0.05)
             screen = app.query_one(ScreenView)
             # inside vim, after the edit: the alternate screen shows the buffer, not the shell
-            typed = next(
-                e.t
-                for e in session.of_type(Output)
-                if vim.start <= e.t and b"second line from vim" in e.data  # vim echoing the typed line
-            )
+            echo = next(e for e in session.of_type(Output) if vim.start <= e.t and b"second line from vim" in e.data)
+            # the moment the whole event was shown: its last read's time (each coalesced read keeps its own)
+            typed = echo.t + (echo.reads[-1][1] if echo.reads else 0)
             app.set_position(typed)
             await pilot.pause()
             inside = "\n".join(screen.plain_lines)
