@@ -169,3 +169,17 @@ def test_append_only_notes_and_results(tmp_path: Path) -> None:
     assert [n.text for n in s.notes()] == ["added in replay"]
     assert s.verify_result == result
     assert read_header(path) == HEADER
+
+
+def test_an_event_that_cannot_be_written_is_skipped_and_the_recording_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "s.tracer"
+    said: list[str] = []
+    w = SessionWriter(path, HEADER, on_warning=said.append)
+    w.event(CommandStart(t=1, id=1, command="ls", cwd="/"))
+    w.event(Note(t=2, id="bad", text=object()))  # type: ignore[arg-type]  # msgpack cannot pack it
+    w.output(3, b"after\r\n")
+    w.close(SessionEnd(t=4, exit_status=0))
+    s = read_session(path)
+    assert [c.command for c in s.commands()] == ["ls"] and s.commands()[0].output == b"after\r\n"
+    assert len(said) == 1 and "note event at 2" in said[0]
+    assert s.end is not None and said[0] in s.end.warnings

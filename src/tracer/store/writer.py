@@ -160,7 +160,11 @@ class SessionWriter:
                     out_reads.append((out_size, t - out_t))
                 else:
                     flush_output()
-                    buf.extend(self._packer.pack(item[0].to_dict()))
+                    try:
+                        buf.extend(self._packer.pack(item[0].to_dict()))
+                    except Exception as e:  # a bad event must not stop the writer: skip it, say so
+                        self._packer = _msgpack.packer()
+                        self._skipped(item[0], e)
                 if len(buf) + out_size >= FRAME_MAX_BYTES:
                     flush_output()
                     self._write_frame(buf)  # compressed straight from the buffer: no copy
@@ -177,6 +181,12 @@ class SessionWriter:
                 return
             self._wake.wait(0.05)
             self._wake.clear()
+
+    def _skipped(self, event: Event, error: Exception) -> None:
+        message = f"tracer: a {event.type} event at {event.t} µs could not be written ({error}); it was skipped"
+        self.warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
 
     def _write_frame(self, content: bytes | bytearray) -> None:
         frame = self._compressor.compress(content)
