@@ -13,6 +13,7 @@ is kept in memory and retried, one warning goes to ``on_warning``, and the warni
 from __future__ import annotations
 
 import collections
+import dataclasses
 import contextlib
 import errno
 import os
@@ -109,10 +110,7 @@ class SessionWriter:
         """
         if not self.begun:
             raise RuntimeError("SessionWriter.close() before begin(): the session has no header")
-        warnings = tuple(dict.fromkeys(tuple(end.warnings) + tuple(self.warnings)))
-        if self._dropped:
-            warnings += (f"{self._dropped} bytes of output were dropped while the disk was full",)
-        self._queue.append((SessionEnd(t=end.t, exit_status=end.exit_status, reason=end.reason, warnings=warnings),))
+        self._queue.append((end,))
         self._closing = True
         self._wake.set()
         self._thread.join()
@@ -160,8 +158,11 @@ class SessionWriter:
                     out_reads.append((out_size, t - out_t))
                 else:
                     flush_output()
+                    event = item[0]
+                    if isinstance(event, SessionEnd):  # the last event: every warning is known now
+                        event = self._with_warnings(event)
                     try:
-                        buf.extend(self._packer.pack(item[0].to_dict()))
+                        buf.extend(self._packer.pack(event.to_dict()))
                     except Exception as e:  # a bad event must not stop the writer: skip it, say so
                         self._packer = _msgpack.packer()
                         self._skipped(item[0], e)
@@ -181,6 +182,12 @@ class SessionWriter:
                 return
             self._wake.wait(0.05)
             self._wake.clear()
+
+    def _with_warnings(self, end: SessionEnd) -> SessionEnd:
+        warnings = tuple(dict.fromkeys(tuple(end.warnings) + tuple(self.warnings)))
+        if self._dropped:
+            warnings += (f"{self._dropped} bytes of output were dropped while the disk was full",)
+        return dataclasses.replace(end, warnings=warnings)
 
     def _skipped(self, event: Event, error: Exception) -> None:
         message = f"tracer: a {event.type} event at {event.t} µs could not be written ({error}); it was skipped"
