@@ -144,10 +144,7 @@ def main() -> None:
         f"CPU of the observer's threads during the burst {cpu1 - cpu0:.2f} s"
     )
     rss = proc.memory_info().rss
-    print(
-        f"RSS: {rss / 2**20:.0f} MiB "
-        f"(before the recorder {rss0 / 2**20:.0f} MiB, +{(rss - rss0) / 2**20:.0f})"
-    )
+    print(f"RSS: {rss / 2**20:.0f} MiB (before the recorder {rss0 / 2**20:.0f} MiB, +{(rss - rss0) / 2**20:.0f})")
 
     t = time.perf_counter()
     rec.stop()

@@ -292,9 +292,7 @@ def verdicts(tp: list[dict[str, Any]], lat: list[dict[str, Any]], size: dict[str
     for r in tp:
         if r["wrapper"] == "tracer":
             ok = r["ratio_med"] <= MAX_THROUGHPUT_RATIO
-            out.append(
-                f"{'PASS' if ok else 'FAIL'} throughput {r['workload']}: {r['ratio_med']:.3f}× ≤ 1.15×"
-            )
+            out.append(f"{'PASS' if ok else 'FAIL'} throughput {r['workload']}: {r['ratio_med']:.3f}× ≤ 1.15×")
     for r in lat:
         if r["wrapper"] == "tracer":
             ok = r["median_delta_us"] <= MAX_LATENCY_DELTA_US and r["p99_us"] < MAX_P99_US
@@ -304,23 +302,17 @@ def verdicts(tp: list[dict[str, Any]], lat: list[dict[str, Any]], size: dict[str
             )
     if size:
         ok = size["size_ratio_med"] <= MAX_SIZE_RATIO and size["all_complete"]
-        out.append(
-            f"{'PASS' if ok else 'FAIL'} size seq: 1/{1 / size['size_ratio_med']:.1f} (≤ 1/20), complete"
-        )
+        out.append(f"{'PASS' if ok else 'FAIL'} size seq: 1/{1 / size['size_ratio_med']:.1f} (≤ 1/20), complete")
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--ptybench", type=Path, default=DEFAULT_PTYBENCH, help="the reference harness ptybench.py"
-    )
+    ap.add_argument("--ptybench", type=Path, default=DEFAULT_PTYBENCH, help="the reference harness ptybench.py")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (throughput and latency)")
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help="throughput workloads (seq,b64,catb64)")
     ap.add_argument("--wrappers", default=",".join(WRAPPERS), help="wrappers to compare (bare is always run)")
-    ap.add_argument(
-        "--tracer", metavar="CMD", help="how to start tracer (default: the one beside this Python)"
-    )
+    ap.add_argument("--tracer", metavar="CMD", help="how to start tracer (default: the one beside this Python)")
     ap.add_argument(
         "--wrapper",
         dest="extra",
@@ -374,9 +366,7 @@ def main() -> None:
         result["size"] = sizes
         size = sizes.get("tracer")
     if "latency" not in skip:
-        lat = run_latency(
-            pb, wrappers, args.children.split(","), args.latency_samples, args.rounds, args.gap_ms
-        )
+        lat = run_latency(pb, wrappers, args.children.split(","), args.latency_samples, args.rounds, args.gap_ms)
         lat_rows = summarize_latency(lat, pb.pct)
         result["latency"] = {"summary": lat_rows, "gap_ms": args.gap_ms, **lat}
     os.chdir(REPO)

@@ -30,9 +30,7 @@ _ENV = {
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=_ENV, check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run(["git", *args], cwd=repo, env=_ENV, check=True, capture_output=True, text=True).stdout
 
 
 def build_repo(root: Path, files: int) -> tuple[Path, str, str]:

@@ -32,9 +32,7 @@ ENV = {
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=ENV, check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run(["git", *args], cwd=repo, env=ENV, check=True, capture_output=True, text=True).stdout
 
 
 def make_repo(path: Path, files: dict[str, str | bytes]) -> Path:
@@ -265,9 +263,7 @@ def test_oversized_files_get_hashes_only(record: Callable[..., Recording]) -> No
     assert (e.op, e.oversized, e.diff, e.size, e.after_hash) == ("create", True, "", 4000, blob_hash(data))
 
 
-def test_ignored_nested_excluded_paths_leave_no_event(
-    record: Callable[..., Recording], tmp_path: Path
-) -> None:
+def test_ignored_nested_excluded_paths_leave_no_event(record: Callable[..., Recording], tmp_path: Path) -> None:
     rec = record({".gitignore": "node_modules/\n*.log\n", "a.txt": "a\n"}, exclude=[])
     nested = rec.root / "vendor/clone"
     make_repo(nested, {"x.txt": "x\n"})

@@ -68,9 +68,7 @@ class SessionBuilder:
     def prompt(self) -> SessionBuilder:
         return self.output(b"\x1b[1;32mdev@box\x1b[0m:\x1b[1;34m~/slugify\x1b[0m$ ")
 
-    def command(
-        self, line: str, chunks: list[bytes], status: int = 0, step: float = 0.2, finish: bool = True
-    ) -> int:
+    def command(self, line: str, chunks: list[bytes], status: int = 0, step: float = 0.2, finish: bool = True) -> int:
         cid = self.next_id
         self.next_id += 1
         self.output(line.encode() + b"\r\n", after=0.4)
@@ -104,9 +102,7 @@ class SessionBuilder:
         self.files[path] = after
         return self
 
-    def note(
-        self, text: str, tags: tuple[str, ...] = (), note_id: str = "n1", **kw: object
-    ) -> SessionBuilder:
+    def note(self, text: str, tags: tuple[str, ...] = (), note_id: str = "n1", **kw: object) -> SessionBuilder:
         self.wait(0.1)
         self.events.append(Note(t=self.t, id=note_id, text=text, tags=tags, **kw))  # type: ignore[arg-type]
         return self
@@ -182,9 +178,7 @@ def build_demo(cols: int = 80, rows: int = 24, interrupted: bool = False) -> Ses
         [b"\x1b[1;34mslugify\x1b[0m  \x1b[1;34mtests\x1b[0m  \x1b[38;2;255;128;0mREADME.md\x1b[0m\r\n"],
     )
     failing = b.command("pytest -q", PYTEST_FAIL, status=1)
-    b.note(
-        "hypothesis: the regex strips non-ASCII before transliteration", ("hypothesis",), command_id=failing
-    )
+    b.note("hypothesis: the regex strips non-ASCII before transliteration", ("hypothesis",), command_id=failing)
     b.wait(10)  # thinking: an idle gap
     vim = b.command("vim slugify/core.py", [VIM_ENTER, b"\x1b[2;1Himport unicodedata\x1b[2;19H", VIM_LEAVE])
     b.wait(-0.3)

@@ -335,9 +335,7 @@ async def test_add_edit_and_delete_notes_through_append(demo_session: Session, a
         assert note.tags == ("fix", "unicode")
         assert note.source == "replay"
         assert re.fullmatch(r"[0-9a-f]{32}", note.id)
-        assert note.written_at is not None and re.fullmatch(
-            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", note.written_at
-        )
+        assert note.written_at is not None and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", note.written_at)
         assert note.t == moment
         assert note.command_id == vim.id
         assert note.replaces is None and not note.deleted
@@ -363,9 +361,7 @@ async def test_add_edit_and_delete_notes_through_append(demo_session: Session, a
         assert not any(isinstance(item.ref, Note) and item.ref.id == edited.id for item in app.items)
 
 
-async def test_notes_selected_in_the_timeline_are_edited(
-    demo_session: Session, appended: list[Event]
-) -> None:
+async def test_notes_selected_in_the_timeline_are_edited(demo_session: Session, appended: list[Event]) -> None:
     app = ReplayApp(demo_session, append=appended.extend)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
@@ -431,17 +427,13 @@ async def test_search_output_and_command_lines(demo_session: Session) -> None:
         assert hit.line == "E       AssertionError: assert '' == 'unicode'"
         assert app.position == hit.t
         assert any("AssertionError" in line for line in screen_lines(app))
-        failing_row = next(
-            i for i, it in enumerate(app.items) if isinstance(it.ref, Command) and it.ref.id == 2
-        )
+        failing_row = next(i for i, it in enumerate(app.items) if isinstance(it.ref, Command) and it.ref.id == 2)
         assert app.query_one(Timeline).hit == failing_row
         status = str(app.query_one("#status").render())
         assert "1/1" in status and "AssertionError" in status
         # highlighted on the screen and in the command's output
         line = next(
-            ln
-            for ln in (app.query_one(ScreenView).get_line(i) for i in range(24))
-            if "AssertionError" in ln.plain
+            ln for ln in (app.query_one(ScreenView).get_line(i) for i in range(24)) if "AssertionError" in ln.plain
         )
         assert any(span.style and "e3b341" in str(span.style) for span in line.spans)
         assert app.query_one(CommandView).command_id == 2
@@ -473,9 +465,7 @@ async def search(app: ReplayApp, pilot: Pilot[None], text: str) -> None:
     await pilot.press("enter")
 
 
-async def test_verify_passes_and_fails(
-    demo_session: Session, verify_script: Callable[..., list[str]]
-) -> None:
+async def test_verify_passes_and_fails(demo_session: Session, verify_script: Callable[..., list[str]]) -> None:
     for status, verdict, line in [(0, "passed", "3 passed"), (1, "failed", "1 failed")]:
         app = ReplayApp(demo_session, verify_argv=verify_script(status))
         async with app.run_test(size=SIZE) as pilot:

@@ -152,9 +152,7 @@ def test_cargo_lines_named_after_their_test_binary() -> None:
 
 
 def test_cargo_result_lines_alone_give_counts() -> None:
-    text = (
-        "test result: ok. 3 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.00s\n" * 2
-    )
+    text = "test result: ok. 3 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.00s\n" * 2
     report = parse(text, "cargo")
     assert (report.passed, report.failed, report.skipped, report.tests) == (6, 0, 4, [])
 

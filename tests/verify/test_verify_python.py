@@ -129,17 +129,12 @@ def test_a_patch_that_breaks_another_test_is_pass_to_fail(project: Repo) -> None
 def test_the_baseline_patch_is_applied_first(project: Repo) -> None:
     """The session started with an uncommitted new test; the final patch is on top of it."""
     baseline_files = {
-        "tests/test_calc.py": TESTS
-        + "\n\ndef test_sub():\n    from calc import sub\n\n    assert sub(5, 3) == 2\n"
+        "tests/test_calc.py": TESTS + "\n\ndef test_sub():\n    from calc import sub\n\n    assert sub(5, 3) == 2\n"
     }
     baseline = project.patch_of(baseline_files)
-    patch = project.patch_of(
-        {"calc.py": CALC_FIXED + "\n\ndef sub(a, b):\n    return a - b\n"}, on=baseline_files
-    )
+    patch = project.patch_of({"calc.py": CALC_FIXED + "\n\ndef sub(a, b):\n    return a - b\n"}, on=baseline_files)
     progress: list[str] = []
-    result = run_verify(
-        project, patch, baseline_patch=baseline, compare_base=True, on_progress=progress.append
-    )
+    result = run_verify(project, patch, baseline_patch=baseline, compare_base=True, on_progress=progress.append)
 
     assert result.verdict == "resolved", result.output
     assert result.passed == 3
@@ -417,9 +412,7 @@ def test_binary_files_renames_and_deletions_apply(project: Repo) -> None:
     assert result.verdict == "passed", result.output
 
 
-def test_tmpdir_is_honoured_for_the_worktree(
-    project: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_tmpdir_is_honoured_for_the_worktree(project: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))

@@ -120,9 +120,7 @@ def file_diff(
     if old is not None and new is not None and (old.mode == MODE_LINK) != (new.mode == MODE_LINK):
         gone = file_diff(old_path, old_path, old, None)
         made = file_diff(new_path, new_path, None, new)
-        return DiffText(
-            gone.text + made.text, made.added, gone.removed + made.removed, gone.binary or made.binary
-        )
+        return DiffText(gone.text + made.text, made.added, gone.removed + made.removed, gone.binary or made.binary)
     renamed = old_path != new_path
     if old is not None and new is not None and old.sha == new.sha and old.mode == new.mode and not renamed:
         return DiffText("")

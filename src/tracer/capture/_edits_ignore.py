@@ -144,9 +144,7 @@ class IgnoreRules:
             except OSError:
                 fields = None
             if fields is not None:
-                return [
-                    bool(fields[4 * k]) and not fields[4 * k + 2].startswith(b"!") for k in range(len(rels))
-                ]
+                return [bool(fields[4 * k]) and not fields[4 * k + 2].startswith(b"!") for k in range(len(rels))]
             self._kill()
             if attempt:
                 break

@@ -148,9 +148,7 @@ class RawChange:
     score: int | None
 
 
-def raw_changes(
-    repo_root: Path, a: str, b: str, *, renames: bool, pathspecs: Sequence[str] = ()
-) -> list[RawChange]:
+def raw_changes(repo_root: Path, a: str, b: str, *, renames: bool, pathspecs: Sequence[str] = ()) -> list[RawChange]:
     """The changed entries between trees ``a`` and ``b`` (recursive; renames paired when asked).
 
     Raises:
@@ -224,9 +222,7 @@ def tree_patch(
     Raises:
         CommandFailed: git failed.
     """
-    first = raw_changes(
-        repo_root, a, b, renames=False, pathspecs=[".", *_excludes(exclude)] if exclude else ()
-    )
+    first = raw_changes(repo_root, a, b, renames=False, pathspecs=[".", *_excludes(exclude)] if exclude else ())
     skip: list[str] = []
     omitted: list[str] = []
     sizes = {}
@@ -241,9 +237,7 @@ def tree_patch(
     specs = [f":(exclude,literal){p}" for p in skip]
     if skip or exclude:
         specs = [".", *_excludes(exclude), *specs]
-    changes = (
-        first if not skip and not renames else raw_changes(repo_root, a, b, renames=renames, pathspecs=specs)
-    )
+    changes = first if not skip and not renames else raw_changes(repo_root, a, b, renames=renames, pathspecs=specs)
     if not changes:
         return TreePatch("", (), tuple(omitted))
     argv = ["git", "-c", "core.quotepath=true", "diff-tree", "-r", "-p", "--binary", "--full-index"]

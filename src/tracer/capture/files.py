@@ -578,9 +578,7 @@ class EditRecorder:
         for rel in self._walk(""):
             if len(base.files) >= SNAPSHOT_FILES:
                 base.complete = False
-                self._warnings.append(
-                    f"{self._root} has over {SNAPSHOT_FILES} files; only the first were snapshotted"
-                )
+                self._warnings.append(f"{self._root} has over {SNAPSHOT_FILES} files; only the first were snapshotted")
                 break
             path = fs_path(self._root, rel)
             state = read_file_state(path, self._size_limit if kept < SNAPSHOT_BYTES else -1)

@@ -73,9 +73,7 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = ()) -> WorkspaceInf
     if not start.is_dir():
         raise RecordingError(f"{start} is not a directory; start the recording in an existing directory")
     try:
-        status, out = _git(
-            ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"], start
-        )
+        status, out = _git(["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"], start)
     except CommandFailed as e:  # git missing
         raise RecordingError(f"cannot run git ({e}); install git or record outside a repository") from e
     lines = out.splitlines()

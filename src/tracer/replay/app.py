@@ -388,9 +388,7 @@ class ReplayApp(App[None]):
         self._seek_pending = False
         terminal = seeker.seek(self.position)
         view.show(terminal.lines(), terminal.cursor)
-        view.border_title = f"{terminal.cols}×{terminal.rows}" + (
-            " · alternate screen" if terminal.alternate else ""
-        )
+        view.border_title = f"{terminal.cols}×{terminal.rows}" + (" · alternate screen" if terminal.alternate else "")
 
     def _update_clock(self) -> None:
         self.query_one(Clock).set_state(self.position, self.duration, self.playing, self.speed, self.idle_cap)
@@ -658,9 +656,7 @@ class ReplayApp(App[None]):
         """Delete the selected note (or the one at the current moment): saves a tombstone."""
         target = self._selected_note()
         if target is None or self._append is None:
-            self.notify(
-                "No note to delete here." if target is None else "This replay is read-only.", timeout=3
-            )
+            self.notify("No note to delete here." if target is None else "This replay is read-only.", timeout=3)
             return
         tombstone = Note(
             t=target.t,
@@ -783,9 +779,7 @@ class ReplayApp(App[None]):
         if not self.hits:
             self.notify("No search hits: press / to search.", timeout=2)
             return
-        self._show_hit(
-            len(self.hits) - 1 if self.hit_index is None else (self.hit_index - 1) % len(self.hits)
-        )
+        self._show_hit(len(self.hits) - 1 if self.hit_index is None else (self.hit_index - 1) % len(self.hits))
 
     # --- verify -------------------------------------------------------------------------------------
 

@@ -287,9 +287,7 @@ class AvtTerminal(Terminal):
         return self._in_alternate
 
     def snapshot(self) -> TerminalState:
-        return TerminalState(
-            self.backend, self.cols, self.rows, self._pending, (self._vt.dump(), self._in_alternate)
-        )
+        return TerminalState(self.backend, self.cols, self.rows, self._pending, (self._vt.dump(), self._in_alternate))
 
     def restore(self, state: TerminalState) -> None:
         self._check(state)

@@ -13,8 +13,8 @@ is kept in memory and retried, one warning goes to ``on_warning``, and the warni
 from __future__ import annotations
 
 import collections
-import dataclasses
 import contextlib
+import dataclasses
 import errno
 import os
 import threading

@@ -352,10 +352,7 @@ def _unwrap(words: list[str]) -> list[str]:
             break
         matched = None
         for key in _WRAPPERS:
-            if (
-                tuple(os.path.basename(x) if j == 0 else x for j, x in enumerate(words[i : i + len(key)]))
-                == key
-            ):
+            if tuple(os.path.basename(x) if j == 0 else x for j, x in enumerate(words[i : i + len(key)])) == key:
                 matched = key
                 break
         if matched is None:

@@ -140,13 +140,9 @@ class _LineParser(Protocol):
     def report(self) -> TestReport | None: ...
 
 
-_PYTEST_COUNT = re.compile(
-    r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?|rerun)"
-)
+_PYTEST_COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?|rerun)")
 _PYTEST_CLOSING = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+|no tests ran) in [\d.]+s(?: \([\d:.]+\))?\s*=*$")
-_PYTEST_VERBOSE = re.compile(
-    r"^(\S+::\S.*?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)(?: \(.*\))?(?:\s+\[\s*\d+%\])?$"
-)
+_PYTEST_VERBOSE = re.compile(r"^(\S+::\S.*?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)(?: \(.*\))?(?:\s+\[\s*\d+%\])?$")
 _PYTEST_SHORT = re.compile(r"^(FAILED|ERROR) (\S+::\S.*?|\S+\.py)(?: - .*)?$")
 _PYTEST_STATUS = {
     "PASSED": "passed",

@@ -45,15 +45,13 @@ def toplevel(repo: Path) -> Path:
     """
     if not repo.is_dir():
         raise RepoNotFound(
-            f"repository {repo} does not exist (the session was recorded there); "
-            "pass the directory it was moved to"
+            f"repository {repo} does not exist (the session was recorded there); pass the directory it was moved to"
         )
     try:
         out = git("rev-parse", "--show-toplevel", cwd=repo)
     except CommandFailed as e:
         raise NotAGitRepository(
-            f"{repo} is not a git repository ({_detail(e)}); verify needs the repository the session was "
-            "recorded in"
+            f"{repo} is not a git repository ({_detail(e)}); verify needs the repository the session was recorded in"
         ) from e
     return Path(out.decode().strip())
 
@@ -186,9 +184,7 @@ def apply_baseline(worktree: Path, patch: str, *, commit: str) -> None:
         ) from e
 
 
-def apply_final(
-    worktree: Path, patch: str, *, baseline: str, commit: str, progress: Callable[[str], None]
-) -> str:
+def apply_final(worktree: Path, patch: str, *, baseline: str, commit: str, progress: Callable[[str], None]) -> str:
     """Apply the final patch, trying ``git apply``, ``git apply --3way`` and ``patch --fuzz=3`` in turn.
 
     After a failed ``--3way`` (which can leave conflict markers) the worktree is reset to the commit and
@@ -341,9 +337,7 @@ def copy_into(repo: Path, worktree: Path, paths: Sequence[str], *, progress: Cal
     for rel in paths:
         parts = PurePosixPath(rel).parts
         if not rel or PurePosixPath(rel).is_absolute() or ".." in parts:
-            raise CopyNotFound(
-                f"cannot copy {rel!r} into the worktree: give a path inside {repo}, relative to it"
-            )
+            raise CopyNotFound(f"cannot copy {rel!r} into the worktree: give a path inside {repo}, relative to it")
         source = repo / rel
         target = worktree / rel
         if not source.exists() and not source.is_symlink():
@@ -363,7 +357,5 @@ def copy_into(repo: Path, worktree: Path, paths: Sequence[str], *, progress: Cal
 
 def _detail(e: CommandFailed) -> str:
     text = e.stderr.decode(errors="replace").strip() or e.stdout.decode(errors="replace").strip()
-    lines = [
-        line.removeprefix("fatal: ").removeprefix("error: ") for line in text.splitlines() if line.strip()
-    ]
+    lines = [line.removeprefix("fatal: ").removeprefix("error: ") for line in text.splitlines() if line.strip()]
     return "; ".join(lines[:5]) or f"exit status {e.status}"

@@ -20,9 +20,7 @@ class Clock(Static):
     }
     """
 
-    def set_state(
-        self, position: int, duration: int, playing: bool, speed: float, idle_cap: float | None
-    ) -> None:
+    def set_state(self, position: int, duration: int, playing: bool, speed: float, idle_cap: float | None) -> None:
         """Show ``position`` of ``duration`` (microseconds), play state, speed and idle cap (seconds)."""
         text = Text(no_wrap=True, end="")
         text.append("▶ " if playing else "⏸ ", "bold #56d364" if playing else "bold #e3b341")

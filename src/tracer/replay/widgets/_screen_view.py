@@ -83,9 +83,7 @@ class ScreenView(LinesView):
     def get_line(self, index: int) -> Text:
         text = self._lines[index]
         cursor = self._cursor
-        marked = (
-            cursor is not None and cursor.visible and cursor.row == index
-        ) or self._highlight is not None
+        marked = (cursor is not None and cursor.visible and cursor.row == index) or self._highlight is not None
         if not marked:
             return text
         text = text.copy()

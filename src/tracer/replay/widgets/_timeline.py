@@ -191,9 +191,9 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         base = self.rich_style
         if not self.items:
             if y == 0:
-                return Strip(
-                    list(Text(" " + self.placeholder, style="dim").render(self.app.console))
-                ).crop_extend(0, width, base)
+                return Strip(list(Text(" " + self.placeholder, style="dim").render(self.app.console))).crop_extend(
+                    0, width, base
+                )
             return Strip.blank(width, base)
         if index >= len(self.items):
             return Strip.blank(width, base)
