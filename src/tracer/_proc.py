@@ -81,3 +81,18 @@ def git(*args: str, cwd: str | Path, input: bytes | None = None, check: bool = T
         CommandFailed: git is missing or exited non-zero (when ``check``).
     """
     return run(["git", *args], cwd=cwd, input=input, env=git_env(), check=check).stdout
+
+
+def end_batch_process(proc: subprocess.Popen[bytes]) -> None:
+    """End a long-running process that takes requests on its stdin (``git cat-file --batch``,
+    ``git check-ignore --stdin``): close its stdin, wait up to 5 seconds for it to exit, else kill it; close
+    its stdout. Never raises."""
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()

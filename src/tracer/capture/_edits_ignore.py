@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pathspec
 
-from tracer._proc import git_env
+from tracer._proc import end_batch_process, git_env
 from tracer.capture._snapshot import SCRATCH_NAME
 
 _CHUNK = 200
@@ -188,16 +188,8 @@ class IgnoreRules:
         """End the ``git check-ignore`` process."""
         with self._lock:
             proc, self._proc = self._proc, None
-            if proc is None:
-                return
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                proc.stdin.close()
-                proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
+            if proc is not None:
+                end_batch_process(proc)
 
 
 def _by_depth(dirs: list[str]) -> list[list[str]]:

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracer._proc import git_env
+from tracer._proc import end_batch_process, git_env
 from tracer.errors import RecordingError
 
 #: Bytes git inspects to decide whether content is binary (``FIRST_FEW_BYTES`` in git's xdiff-interface.c).
@@ -265,13 +265,5 @@ class CatFile:
         """End the ``git cat-file`` process, if it runs."""
         with self._lock:
             proc, self._proc = self._proc, None
-            if proc is None:
-                return
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                proc.stdin.close()
-                proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
+            if proc is not None:
+                end_batch_process(proc)

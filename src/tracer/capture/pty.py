@@ -183,6 +183,21 @@ def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
         view = view[n:]
 
 
+def _send_input(master: int, pending: bytearray) -> None:
+    """Write what the master takes now of ``pending`` (non-blocking) and drop it from ``pending``.
+
+    A master that refuses input for good (the child is gone) drops it all: there is no one to type to.
+    """
+    try:
+        written = os.write(master, pending)
+    except BlockingIOError:
+        return
+    except OSError:
+        pending.clear()
+        return
+    del pending[:written]
+
+
 def _veof(fd: int) -> bytes:
     """The PTY's end-of-file character (VEOF, normally ^D)."""
     try:
@@ -457,13 +472,7 @@ class PtyLoop:
                                 exit_status = _decode_status(os.waitpid(self.pid, 0)[1])
                             return self._finish(exit_status, reason)
                     if ev & select.POLLOUT and pending_input:
-                        try:
-                            written = os.write(master, pending_input)
-                            del pending_input[:written]
-                        except BlockingIOError:
-                            pass
-                        except OSError:
-                            pending_input.clear()
+                        _send_input(master, pending_input)
                 elif fd == wake_r:
                     with contextlib.suppress(BlockingIOError):
                         os.read(wake_r, 512)
@@ -482,13 +491,7 @@ class PtyLoop:
                             pending_input += _veof(master)
                         continue
                     pending_input += data
-                    try:
-                        written = os.write(master, pending_input)
-                        del pending_input[:written]
-                    except BlockingIOError:
-                        pass
-                    except OSError:
-                        pending_input.clear()
+                    _send_input(master, pending_input)
 
             # input flow control: stop reading the user's terminal while the child is not reading
             want = IN | (select.POLLOUT if pending_input else 0)
