@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 
 
@@ -40,3 +42,48 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "start")
     return path
+
+
+class User:
+    """A user with a private HOME (their own startup files) who runs `tracer shell` in a real terminal.
+
+    Args:
+        tmp_path: where HOME and the sessions directory go.
+        files: startup files to write, relative to HOME (``{".bashrc": "PS1='$ '\\n"}``).
+        shell: ``$SHELL``.
+    """
+
+    def __init__(self, tmp_path: Path, files: dict[str, str], shell: str = "/bin/bash") -> None:
+        self.home = tmp_path / "home"
+        self.sessions = tmp_path / "sessions"
+        for name, content in files.items():
+            (self.home / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.home / name).write_text(content)
+        self.home.mkdir(exist_ok=True)
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.home),
+            "TERM": "xterm-256color",
+            "LANG": "C.UTF-8",
+            "SHELL": shell,
+            "TRACER_DIR": str(self.sessions),
+            "XDG_STATE_HOME": str(self.home / ".state"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+    def tracer_shell(self, cwd: Path, *args: str, rows: int = 24, cols: int = 80) -> pexpect.spawn:
+        """`tracer shell ARGS` in a new terminal of ``cols`` × ``rows``, in ``cwd``."""
+        return pexpect.spawn(
+            sys.executable,
+            ["-m", "tracer", "shell", *args],
+            cwd=str(cwd),
+            env=self.env,
+            encoding="utf-8",
+            dimensions=(rows, cols),
+            timeout=30,
+        )
+
+    def session(self) -> Path:
+        """The one session file recorded so far."""
+        (path,) = self.sessions.glob("*.tracer")
+        return path

@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import git, make_repo
+from tests.conftest import User, git, make_repo
 from tracer.store import read_session
 from tracer.store.export import trace_document
 from tracer.store.reader import _events
@@ -49,40 +49,11 @@ def project(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "slugproject", {"slug.py": SLUGIFY, "test_slug.py": TEST_SLUGIFY})
 
 
-def user_home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".bashrc").write_text(
-        f"PS1='{PROMPT}'\n"
-        "alias ll='ls -l'\n"
-        "PROMPT_COMMAND='echo -n \"\" > /dev/null'\n"  # the user's own PROMPT_COMMAND keeps working
-    )
-    return home
-
-
-def spawn_tracer(repo: Path, home: Path, sessions: Path, *args: str) -> pexpect.spawn:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "SHELL": "/bin/bash",
-        "TRACER_DIR": str(sessions),
-        "XDG_STATE_HOME": str(home / ".state"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "tracer", "shell", *args],
-        cwd=str(repo),
-        env=env,
-        encoding="utf-8",
-        dimensions=(30, 100),
-        timeout=30,
-    )
-    child.expect_exact("recording to")
-    child.expect_exact(PROMPT)
-    return child
+BASHRC = (
+    f"PS1='{PROMPT}'\n"
+    "alias ll='ls -l'\n"
+    "PROMPT_COMMAND='echo -n \"\" > /dev/null'\n"  # the user's own PROMPT_COMMAND keeps working
+)
 
 
 def run(child: pexpect.spawn, line: str) -> str:
@@ -94,9 +65,10 @@ def run(child: pexpect.spawn, line: str) -> str:
 def record_session(tmp_path: Path, fix: str, exit_status: int = 0) -> tuple[Path, Path, str]:
     """Record the debugging session; `exit` ends the shell with the last command's status."""
     repo = project(tmp_path)
-    home = user_home(tmp_path)
-    sessions = tmp_path / "sessions"
-    child = spawn_tracer(repo, home, sessions, "--task", "fix: slugify drops unicode")
+    user = User(tmp_path, {".bashrc": BASHRC})
+    child = user.tracer_shell(repo, "--task", "fix: slugify drops unicode", rows=30, cols=100)
+    child.expect_exact("recording to")
+    child.expect_exact(PROMPT)
     run(child, "python -m pytest -q -p no:cacheprovider test_slug.py")
     run(child, 'tracer note --tag hypothesis "the regex strips non-ASCII"')
     run(child, f"sed -i '{fix}' slug.py")
@@ -106,7 +78,7 @@ def record_session(tmp_path: Path, fix: str, exit_status: int = 0) -> tuple[Path
     child.close()
     assert child.exitstatus == exit_status  # tracer shell exits with the shell's own status
     saved = re.search(r"saved (\S+\.tracer)", child.before or "")
-    (path,) = sessions.glob("*.tracer")
+    path = user.session()
     assert saved is not None and Path(saved.group(1)).name == path.name
     return repo, path, out
 

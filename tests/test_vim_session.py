@@ -4,15 +4,13 @@ in a real terminal and played back in the replay app (Textual's Pilot)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pexpect
 import pytest
 
-from tests.conftest import make_repo
+from tests.conftest import User, make_repo
 from tracer.model import Output, Resize
 from tracer.replay import ReplayApp
 from tracer.replay.widgets import ScreenView
@@ -25,29 +23,8 @@ pytestmark = pytest.mark.skipif(shutil.which("vim") is None, reason="vim is not 
 
 def record_vim_session(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path / "repo", {"notes.txt": "first line\n"})
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
-    (home / ".vimrc").write_text("set nocompatible\nset noswapfile\n")
-    sessions = tmp_path / "sessions"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "TERM": "xterm-256color",
-        "SHELL": "/bin/bash",
-        "TRACER_DIR": str(sessions),
-        "XDG_STATE_HOME": str(home / ".state"),
-        "LANG": "C.UTF-8",
-    }
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "tracer", "shell"],
-        cwd=str(repo),
-        env=env,
-        encoding="utf-8",
-        dimensions=(24, 80),
-        timeout=30,
-    )
+    user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n", ".vimrc": "set nocompatible\nset noswapfile\n"})
+    child = user.tracer_shell(repo)
     child.expect_exact(PROMPT)
     child.sendline("echo before-vim")
     child.expect_exact(PROMPT)
@@ -63,8 +40,7 @@ def record_vim_session(tmp_path: Path) -> Path:
     child.sendline("exit")
     child.expect(pexpect.EOF)
     child.close()
-    (path,) = sessions.glob("*.tracer")
-    return path
+    return user.session()
 
 
 def test_vim_is_recorded_and_replayed_in_the_alternate_screen(tmp_path: Path) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pexpect
 import pytest
 
+from tests.conftest import User, make_repo
 from tracer.model import Resize
 from tracer.store import read_session
 
@@ -17,29 +16,8 @@ PROMPT = "REC$ "
 
 
 def spawn(tmp_path: Path, *args: str, rc: str = f"PS1='{PROMPT}'\n") -> tuple[pexpect.spawn, Path]:
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    (home / ".bashrc").write_text(rc)
-    sessions = tmp_path / "sessions"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "TERM": "xterm-256color",
-        "SHELL": "/bin/bash",
-        "TRACER_DIR": str(sessions),
-        "XDG_STATE_HOME": str(home / ".state"),
-        "LANG": "C.UTF-8",
-    }
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "tracer", "shell", *args],
-        cwd=str(tmp_path),
-        env=env,
-        encoding="utf-8",
-        dimensions=(24, 80),
-        timeout=30,
-    )
-    return child, sessions
+    user = User(tmp_path, {".bashrc": rc})
+    return user.tracer_shell(tmp_path, *args), user.sessions
 
 
 def finish(child: pexpect.spawn, sessions: Path) -> Path:
@@ -104,23 +82,9 @@ def test_an_unsupported_shell_is_recorded_as_output_only(tmp_path: Path) -> None
 
 
 def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
-    from tests.conftest import make_repo
-
     repo = make_repo(tmp_path / "repo", {"a.txt": "before\n"})
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "TERM": "xterm",
-        "SHELL": "/bin/bash",
-        "TRACER_DIR": str(tmp_path / "sessions"),
-        "XDG_STATE_HOME": str(home / ".state"),
-    }
-    child = pexpect.spawn(
-        sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env, encoding="utf-8", timeout=30
-    )
+    user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n"})
+    child = user.tracer_shell(repo)
     child.sendline("echo after > a.txt")  # typed before the prompt, before the baseline is taken
     child.expect_exact(PROMPT)
     child.expect_exact(PROMPT)
@@ -136,31 +100,19 @@ def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, sh
     path_to_shell = shutil.which(shell)
     if path_to_shell is None:
         pytest.skip(f"{shell} is not installed")
-    home = tmp_path / "home"
-    (home / ".config" / "fish").mkdir(parents=True)
-    (home / ".local" / "share" / "fish" / "generated_completions").mkdir(parents=True)  # no man-page scan
-    (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
-    (home / ".zshrc").write_text(f"PS1='{PROMPT}'\n")
-    (home / ".config" / "fish" / "config.fish").write_text(f"function fish_prompt; printf '{PROMPT}'; end\n")
-    sessions = tmp_path / "sessions"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "TERM": "xterm-256color",
-        "SHELL": path_to_shell,
-        "TRACER_DIR": str(sessions),
-        "XDG_STATE_HOME": str(home / ".state"),
-        "LANG": "C.UTF-8",
-    }
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "tracer", "shell"],
-        cwd=str(tmp_path),
-        env=env,
-        encoding="utf-8",
-        dimensions=(24, 80),
-        timeout=30,
+    user = User(
+        tmp_path,
+        {
+            ".bashrc": f"PS1='{PROMPT}'\n",
+            ".zshrc": f"PS1='{PROMPT}'\n",
+            ".config/fish/config.fish": f"function fish_prompt; printf '{PROMPT}'; end\n",
+            # fish scans man pages on its first start, holding the terminal open: pretend it ran before
+            ".local/share/fish/generated_completions/.keep": "",
+        },
+        shell=path_to_shell,
     )
+    sessions = user.sessions
+    child = user.tracer_shell(tmp_path)
     child.expect_exact(PROMPT)
     for line in ["echo one", "false", "true && echo two | tr a-z A-Z"]:
         child.sendline(line)

@@ -17,7 +17,7 @@ import pexpect
 import psutil
 import pytest
 
-from tests.conftest import make_repo
+from tests.conftest import User, make_repo
 from tracer.model import SessionEnd
 from tracer.store import read_session
 
@@ -43,21 +43,9 @@ def wait_until(condition, timeout: float = 15.0) -> bool:  # type: ignore[no-unt
 
 def start(tmp_path: Path) -> tuple[pexpect.spawn, Path, int]:
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".bashrc").write_text(f"PS1='{PROMPT}'\n")
-    sessions = tmp_path / "sessions"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "TERM": "xterm",
-        "SHELL": "/bin/bash",
-        "TRACER_DIR": str(sessions),
-        "XDG_STATE_HOME": str(home / ".state"),
-    }
-    child = pexpect.spawn(
-        sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env, encoding="utf-8", timeout=30
-    )
+    user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n"})
+    sessions = user.sessions
+    child = user.tracer_shell(repo)
     child.expect_exact(PROMPT)
     child.sendline("echo shell-pid=$$")
     child.expect(r"shell-pid=(\d+)")
