@@ -7,6 +7,7 @@ Modelled on pre-commit's ``cmd_output``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -83,16 +84,20 @@ def git(*args: str, cwd: str | Path, input: bytes | None = None, check: bool = T
     return run(["git", *args], cwd=cwd, input=input, env=git_env(), check=check).stdout
 
 
-def end_batch_process(proc: subprocess.Popen[bytes]) -> None:
+def end_batch_process(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
     """End a long-running process that takes requests on its stdin (``git cat-file --batch``,
-    ``git check-ignore --stdin``): close its stdin, wait up to 5 seconds for it to exit, else kill it; close
-    its stdout. Never raises."""
+    ``git check-ignore --stdin``): close its stdin and wait up to 5 seconds for it to exit, else (or at once,
+    with ``kill``, for a process in an unknown state) kill it; close its pipes. Never raises."""
     try:
+        if kill:
+            raise subprocess.TimeoutExpired(proc.args, 0)
         if proc.stdin is not None:
             proc.stdin.close()
         proc.wait(timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         proc.kill()
         proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()

@@ -168,11 +168,7 @@ class IgnoreRules:
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            proc.kill()
-            proc.wait()
-            for stream in (proc.stdin, proc.stdout):
-                if stream is not None:
-                    stream.close()
+            end_batch_process(proc, kill=True)
 
     def forget(self) -> None:
         """Drop every cached decision (a ``.gitignore`` changed)."""

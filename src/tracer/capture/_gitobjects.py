@@ -255,11 +255,7 @@ class CatFile:
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            proc.kill()
-            proc.wait()
-            for stream in (proc.stdin, proc.stdout):
-                if stream is not None:
-                    stream.close()
+            end_batch_process(proc, kill=True)
 
     def close(self) -> None:
         """End the ``git cat-file`` process, if it runs."""
