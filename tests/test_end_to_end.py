@@ -6,6 +6,7 @@ A small Python project in a real git repository; a real bash with the user's own
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -67,6 +68,8 @@ def record_session(tmp_path: Path, fix: str, exit_status: int = 0) -> tuple[Path
     repo = project(tmp_path)
     user = User(tmp_path, {".bashrc": BASHRC})
     child = user.tracer_shell(repo, "--task", "fix: slugify drops unicode", rows=30, cols=100)
+    screen = io.StringIO()
+    child.logfile_read = screen  # everything the user's terminal was sent
     child.expect_exact("recording to")
     child.expect_exact(PROMPT)
     run(child, "python -m pytest -q -p no:cacheprovider test_slug.py")
@@ -80,6 +83,8 @@ def record_session(tmp_path: Path, fix: str, exit_status: int = 0) -> tuple[Path
     saved = re.search(r"saved (\S+\.tracer)", child.before or "")
     path = user.session()
     assert saved is not None and Path(saved.group(1)).name == path.name
+    # what the user saw is what they would see without tracer: no marker bytes, no nonce
+    assert "\x1b]6973;" not in screen.getvalue() and "6973;" not in screen.getvalue()
     return repo, path, out
 
 
