@@ -179,7 +179,8 @@ class FileChange(Event):
         size: size of the new content in bytes (``0`` after a delete).
         binary: the content is not text (it holds NUL bytes or is not UTF-8-like).
         oversized: the content is over the size limit; hashes and size only.
-        command_id: the command running when the change was seen, ``None`` between commands.
+        command_id: the command running when the change was seen (or that ended at most 100 ms before: the
+            observer hears of writes asynchronously), ``None`` for edits between commands.
         added, removed: counts of added and removed lines in ``diff``.
     """
 

@@ -35,3 +35,14 @@ def test_a_start_while_open_leaves_the_open_one_unknown() -> None:
     tracker.mark(3, Mark("end", 0, exit_status=0, cwd="/"))
     assert [type(e).__name__ for e in events] == ["CommandStart", "CommandStart", "CommandEnd"]
     assert isinstance(events[2], CommandEnd) and events[2].id == 2
+
+
+def test_an_edit_seen_just_after_a_command_ended_is_that_commands() -> None:
+    tracker = CommandTracker(lambda e: None)
+    assert tracker.command_at(0) is None
+    tracker.start(1_000, "sed -i s/a/b/ f", "/")
+    assert tracker.command_at(2_000) == 1
+    tracker.end(3_000, 0)
+    assert tracker.command_at(3_500) == 1  # the observer heard of sed's write after its end mark
+    assert tracker.command_at(3_000 + 100_000) == 1
+    assert tracker.command_at(3_000 + 100_001) is None  # later: an edit between commands

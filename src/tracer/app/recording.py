@@ -220,7 +220,7 @@ class _Recorder:
                         info,
                         emit=self._record_edit,
                         clock=self.clock,
-                        current_command=lambda: tracker.current,
+                        current_command=lambda: tracker.command_at(self.clock()),
                         exclude=[self.writer.path, self.workdir],
                     )
                     edits.start()

@@ -15,6 +15,10 @@ from typing import Protocol
 from tracer.model import CommandEnd, CommandStart, Event
 
 
+#: An edit seen this long (microseconds) after a command ended is still that command's (see command_at).
+EDIT_GRACE_US = 100_000
+
+
 class CommandMark(Protocol):
     """The fields of :class:`tracer.capture.marks.Mark` used here."""
 
@@ -45,6 +49,7 @@ class CommandTracker:
         self._lock = threading.Lock()
         self._next_id = 1
         self._open: int | None = None
+        self._last_end: tuple[int, int] | None = None  # (command id, t) of the latest end
         self.cwd: str | None = None
         self.count = 0
         self.failed = 0
@@ -53,6 +58,23 @@ class CommandTracker:
     def current(self) -> int | None:
         """Id of the command running now, ``None`` at the prompt."""
         return self._open
+
+    def command_at(self, now: int, grace: int = EDIT_GRACE_US) -> int | None:
+        """The command an edit seen at ``now`` (microseconds) belongs to: the running one, else the one that
+        ended at most ``grace`` microseconds before.
+
+        The file observer hears of a write asynchronously (inotify, then watchdog's thread), so the write of a
+        short command — ``sed -i`` takes a few milliseconds — is often seen just after the command's end mark
+        arrived through the PTY. Edits between commands come from programs outside the terminal (an IDE),
+        which rarely save within the same tenth of a second.
+        """
+        running = self._open
+        if running is not None:
+            return running
+        last = self._last_end
+        if last is not None and now - last[1] <= grace:
+            return last[0]
+        return None
 
     def start(self, t: int, command: str, cwd: str) -> int:
         """Open a command and return its id.
@@ -78,6 +100,7 @@ class CommandTracker:
                     self.cwd = cwd
                 return
             self._open = None
+            self._last_end = (cid, t)
             if exit_status != 0:
                 self.failed += 1
             if cwd:
