@@ -14,7 +14,6 @@ from typing import Protocol
 
 from tracer.model import CommandEnd, CommandStart, Event
 
-
 #: An edit seen this long (microseconds) after a command ended is still that command's (see command_at).
 EDIT_GRACE_US = 100_000
 
