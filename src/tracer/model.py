@@ -24,9 +24,14 @@ from typing import Any, ClassVar
 FORMAT_VERSION = 1
 
 
+def rfc3339(when: _dt.datetime) -> str:
+    """``when`` (an aware datetime) as RFC 3339 in UTC with microseconds: ``2026-11-21T10:30:00.123456Z``."""
+    return when.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def utc_now() -> str:
-    """The current wall-clock time, RFC 3339 in UTC with microseconds (``2026-11-21T10:30:00.123456Z``)."""
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The current wall-clock time, as :func:`rfc3339` writes it."""
+    return rfc3339(_dt.datetime.now(_dt.UTC))
 
 
 #: Operations of a :class:`FileChange`.

@@ -38,7 +38,7 @@ from tracer.capture.marks import MarkParser
 from tracer.capture.notes import SOCKET_ENV, NoteServer
 from tracer.capture.pty import PtyLoop, terminal_size
 from tracer.errors import NoTerminal, TracerError
-from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd
+from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd, rfc3339
 from tracer.store import SessionWriter, new_session_path
 
 #: Environment variable naming the session file inside a recorded shell.
@@ -239,7 +239,7 @@ class _Recorder:
         return Header(
             t=0,
             session_id=self.session_id,
-            started_at=self.started.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            started_at=rfc3339(self.started),
             tracer_version=tracer.__version__,
             shell=shell if interactive else f"{shell} -c",
             shell_kind=kind,

@@ -21,7 +21,6 @@ import time
 import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from functools import partial
 from typing import ClassVar
 
@@ -36,7 +35,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from tracer.errors import TracerError
-from tracer.model import Command, Event, FileChange, FinalPatch, Note, Session
+from tracer.model import Command, Event, FileChange, FinalPatch, Note, Session, utc_now
 from tracer.replay.keyframes import KeyframeIndex, ScreenStream, Seeker
 from tracer.replay.search import Hit, SessionSearch
 from tracer.replay.timeline import (
@@ -75,10 +74,6 @@ _FPS = 30
 _JUMP = 5.0
 
 AppendFn = Callable[[list[Event]], None]
-
-
-def _now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ReplayApp(App[None]):
@@ -623,7 +618,7 @@ class ReplayApp(App[None]):
                     tags=draft.tags,
                     source="replay",
                     command_id=running.id if running else None,
-                    written_at=_now_rfc3339(),
+                    written_at=utc_now(),
                 )
                 self._save_note(note, "Note saved.")
 
@@ -646,7 +641,7 @@ class ReplayApp(App[None]):
                     source="replay",
                     command_id=target.command_id,
                     replaces=target.id,
-                    written_at=_now_rfc3339(),
+                    written_at=utc_now(),
                 )
                 self._save_note(note, "Note updated.")
 
@@ -667,7 +662,7 @@ class ReplayApp(App[None]):
             command_id=target.command_id,
             replaces=target.id,
             deleted=True,
-            written_at=_now_rfc3339(),
+            written_at=utc_now(),
         )
         self._save_note(tombstone, "Note deleted.")
 

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from tracer.model import Command, FileChange, Note, Output, Resize, Session
+from tracer.model import Command, FileChange, Note, Output, Resize, Session, rfc3339
 
 FORMATS = ("json", "asciicast", "patch")
 TRACE_FORMAT_VERSION = "1.0"
@@ -30,7 +30,7 @@ def _parse_rfc3339(value: str) -> dt.datetime:
 def _at(session: Session, t: int) -> str:
     """RFC 3339 (UTC, microseconds) of ``t`` microseconds after the session start."""
     start = _parse_rfc3339(session.header.started_at)
-    return (start + dt.timedelta(microseconds=t)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return rfc3339(start + dt.timedelta(microseconds=t))
 
 
 def _text(data: bytes) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 import time
@@ -10,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracer.model import VerifyResult
+from tracer.model import VerifyResult, utc_now
 from tracer.verify import _worktree
 from tracer.verify._command import runner_of, with_junit_xml
 from tracer.verify._reports import OutputParser, TestReport
@@ -101,7 +100,7 @@ def verify(
         VerifyError: the shell cannot be started.
     """
     began = time.monotonic()
-    verified_at = _utc_now()
+    verified_at = utc_now()
     progress = on_progress or _ignore
     if not start_commit:
         raise NoStartCommit(
@@ -296,10 +295,6 @@ def _skip_partial(text: str) -> str:
     """``text`` from its first full line (the cut may fall inside a line or a character)."""
     newline = text.find("\n")
     return text[newline + 1 :] if 0 <= newline < 200 else text
-
-
-def _utc_now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _ignore(_: str) -> None:
