@@ -657,3 +657,24 @@ async def test_the_screen_follows_the_cursor_when_the_terminal_is_taller_than_th
         top = view.scroll_offset.y
         visible = view.plain_lines[top : top + height]
         assert "58" in visible and any(line.endswith("$") for line in visible)
+
+
+async def test_keyframes_are_cached_for_the_next_open(demo_session: Session, tmp_path: Path) -> None:
+    from tracer.replay.terminal import available_backends
+
+    if "avt" not in available_backends():
+        pytest.skip("the keyframe cache holds avt states")
+    cache = tmp_path / "keyframes.msgpack"
+    first = ReplayApp(demo_session, keyframe_cache=cache)
+    async with first.run_test(size=SIZE) as pilot:
+        await ready(first, pilot)
+        await wait_until(pilot, cache.exists)
+        await pilot.press("end")
+        expected = screen_lines(first)
+    second = ReplayApp(demo_session, keyframe_cache=cache)
+    async with second.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: second.ready)
+        assert second.keyframes is not None and second.keyframes.complete  # from the cache, no build
+        assert second.keyframes.built == len(second.keyframes.stream)
+        await pilot.press("end")
+        assert screen_lines(second) == expected

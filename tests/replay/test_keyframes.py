@@ -103,3 +103,41 @@ def test_demo_session_vim_moment_shows_the_alternate_screen(backend: str) -> Non
     term = Seeker(index).seek(vim.end)
     assert not term.alternate
     assert any("vim slugify/core.py" in line for line in term.text())
+
+
+def test_a_cached_index_seeks_exactly_like_a_built_one(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tracer.replay.terminal import available_backends
+    from tracer.store.cache import load_cache, save_cache
+
+    if "avt" not in available_backends():
+        return
+    session = _noisy_session().session()
+    stream = ScreenStream.from_events(session.header, session.events)
+    built = KeyframeIndex(stream, "avt", every_bytes=2048)
+    assert built.to_cache() is None  # incomplete: nothing to cache yet
+    built.build()
+    path = Path(str(tmp_path)) / "kf.msgpack"
+    assert save_cache(path, built.to_cache())
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    cached = KeyframeIndex.from_cache(stream, load_cache(path), 2048)
+    assert cached is not None and cached.complete and len(cached) == len(built)
+    fresh, again = Seeker(built), Seeker(cached)
+    end = stream.times[-1]
+    for t in [0, end // 3, end // 2 + 1, end]:
+        assert again.seek(t).text() == fresh.seek(t).text() == _straight(stream, t, "avt")
+    # data of another stream, another spacing, or garbage is refused
+    other = ScreenStream.from_events(_noisy_session(50).session().header, _noisy_session(50).session().events)
+    assert KeyframeIndex.from_cache(other, load_cache(path)) is None
+    assert KeyframeIndex.from_cache(stream, load_cache(path), 4096) is None
+    assert KeyframeIndex.from_cache(stream, {"frames": "x"}) is None
+    path.write_bytes(b"\xc1 not msgpack")
+    assert load_cache(path) is None
+
+
+def test_pyte_indexes_are_not_cached() -> None:
+    session = _noisy_session(20).session()
+    index = KeyframeIndex(ScreenStream.from_events(session.header, session.events), "pyte")
+    index.build()
+    assert index.to_cache() is None

@@ -1,6 +1,8 @@
 """Replaying a session (``tracer replay``): read it and run the Textual app on it.
 
 Notes added in the replay are appended to the session file; ``v`` runs ``tracer verify`` on it in a subprocess.
+The terminal keyframes built on the first open are cached (``~/.cache/tracer/keyframes/``), so later opens seek
+at once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from tracer.model import Event
 from tracer.replay import ReplayApp
 from tracer.store import append_events, read_session
+from tracer.store.cache import cache_path
 
 
 def build_app(path: Path) -> ReplayApp:
@@ -29,6 +32,7 @@ def build_app(path: Path) -> ReplayApp:
         session,
         append=append,
         verify_argv=[sys.executable, "-m", "tracer", "verify", str(path)],
+        keyframe_cache=cache_path("keyframes", session.header.session_id),
     )
 
 

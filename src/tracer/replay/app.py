@@ -22,6 +22,7 @@ import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -63,6 +64,7 @@ from tracer.replay.widgets import (
     Timeline,
     VerifyPanel,
 )
+from tracer.store.cache import load_cache, save_cache
 
 #: Playback speeds offered by ``[``/``]`` (and ``-``/``+``).
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -186,8 +188,10 @@ class ReplayApp(App[None]):
         idle_time_limit: float | None = 2.0,
         speed: float = 1.0,
         keyframe_bytes: int | None = None,
+        keyframe_cache: Path | None = None,
     ) -> None:
         super().__init__()
+        self.keyframe_cache = keyframe_cache
         self.session = session
         self._append = append
         self.verify_argv = list(verify_argv) if verify_argv is not None else None
@@ -286,7 +290,11 @@ class ReplayApp(App[None]):
         edits = self.session.file_changes()
         items = self._compute_items(index.commands, edits)
         stream = ScreenStream.from_events(self.session.header, self.session.events)
-        keyframes = KeyframeIndex(stream, self.backend, every_bytes=self.keyframe_bytes)
+        keyframes = None
+        if self.keyframe_cache is not None and self.backend in (None, "avt"):
+            keyframes = KeyframeIndex.from_cache(stream, load_cache(self.keyframe_cache), self.keyframe_bytes)
+        if keyframes is None:
+            keyframes = KeyframeIndex(stream, self.backend, every_bytes=self.keyframe_bytes)
         self.call_from_thread(self._loaded, index, edits, items, stream, keyframes)
 
     def _loaded(
@@ -309,7 +317,8 @@ class ReplayApp(App[None]):
         self.ready = True
         self._set_status("")
         self.set_position(self.position)
-        self.call_after_refresh(self._build_keyframes, keyframes)  # after the first screen is drawn
+        if not keyframes.complete:
+            self.call_after_refresh(self._build_keyframes, keyframes)  # after the first screen is drawn
 
     @work(thread=True, exclusive=True, group="keyframes")
     def _build_keyframes(self, index: KeyframeIndex) -> None:
@@ -323,6 +332,10 @@ class ReplayApp(App[None]):
 
         # Sleeping 1 ms per 64 KiB (~3 ms of emulation) leaves the UI thread the GIL for its frames.
         index.build(cancelled=lambda: worker.is_cancelled, progress=progress, yield_every=0.001)
+        if index.complete and self.keyframe_cache is not None:
+            data = index.to_cache()
+            if data is not None:
+                save_cache(self.keyframe_cache, data)
 
     def on_replay_app_keyframes_progress(self, message: KeyframesProgress) -> None:
         if self._seek_pending:

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import threading
 import time
+import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from tracer.model import Event, Header, Output, Resize
-from tracer.replay.terminal import Terminal, TerminalState, make_terminal
+from tracer.replay.terminal import Terminal, TerminalState, available_backends, make_terminal
 
 #: Largest slice fed to the emulator in one call (bytes), so a background build never holds the GIL long.
 _SLICE = 64 * 1024
+#: Version of the data :meth:`KeyframeIndex.to_cache` writes.
+_CACHE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,14 @@ class ScreenStream:
     def total_bytes(self) -> int:
         """Output bytes in the whole stream."""
         return self.offsets[-1]
+
+    def fingerprint(self) -> list[int]:
+        """A cheap identity of the stream (size, length, total bytes, last time, a CRC of its ends), so a
+        cached index is used only for the stream it was built from."""
+        crc = 0
+        for item in (self.items[:1] + self.items[-1:]) if self.items else []:
+            crc = zlib.crc32(item if isinstance(item, bytes) else bytes(item), crc)
+        return [self.cols, self.rows, len(self.items), self.total_bytes, self.times[-1] if self.times else 0, crc]
 
     def count_at(self, t: int) -> int:
         """How many items happened at or before ``t`` (microseconds)."""
@@ -201,6 +213,51 @@ class KeyframeIndex:
         self.complete = True
         if progress is not None:
             progress(n, n)
+
+    def to_cache(self) -> dict[str, Any] | None:
+        """The complete index as plain data for a cache file (see :meth:`from_cache`); ``None`` while it is
+        incomplete, or for a backend whose states are not plain data (pyte)."""
+        if not self.complete or self.backend != "avt":
+            return None
+        with self._lock:
+            frames = [
+                [k.count, k.t, k.state.cols, k.state.rows, k.state.pending, k.state.data[0], k.state.data[1]]
+                for k in self._keyframes
+            ]
+        return {
+            "version": _CACHE_VERSION,
+            "stream": self.stream.fingerprint(),
+            "every_bytes": self.every_bytes,
+            "frames": frames,
+        }
+
+    @classmethod
+    def from_cache(cls, stream: ScreenStream, data: Any, every_bytes: int | None = None) -> KeyframeIndex | None:
+        """A complete index rebuilt from :meth:`to_cache`'s data, or ``None`` when the data does not belong
+        to ``stream`` (another session, more output, another format) or cannot be used here."""
+        try:
+            if (
+                not isinstance(data, dict)
+                or data.get("version") != _CACHE_VERSION
+                or data.get("stream") != stream.fingerprint()
+                or "avt" not in available_backends()
+                or (every_bytes is not None and data.get("every_bytes") != every_bytes)
+            ):
+                return None
+            index = cls(stream, "avt", every_bytes=data["every_bytes"])
+            keyframes = [
+                Keyframe(count, t, TerminalState("avt", cols, rows, bytes(pending), (dump, bool(alternate))))
+                for count, t, cols, rows, pending, dump, alternate in data["frames"]
+            ]
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not keyframes or keyframes[0].count != 0:
+            return None
+        index._keyframes = keyframes
+        index._counts = [k.count for k in keyframes]
+        index._built = len(stream)
+        index.complete = True
+        return index
 
     def nearest(self, count: int) -> Keyframe:
         """The keyframe with the most items applied, at most ``count``."""

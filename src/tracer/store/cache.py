@@ -1,0 +1,54 @@
+"""Private cache files that can always be rebuilt (e.g. the replay's terminal keyframes).
+
+A cache file is msgpack, mode 0600 in a 0700 directory under the user cache directory
+(``~/.cache/tracer/<kind>/`` on Linux, via platformdirs; ``$TRACER_CACHE_DIR`` overrides). Writes are atomic
+(a temporary file renamed into place). Nothing here raises: a cache that cannot be read or written is simply
+not there, and its owner rebuilds what it holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import platformdirs
+
+from tracer.store import _msgpack
+
+
+def cache_path(kind: str, key: str) -> Path:
+    """Where the cache of ``kind`` (``"keyframes"``) for ``key`` (a session id) lives."""
+    base = os.environ.get("TRACER_CACHE_DIR")
+    root = Path(base) if base else platformdirs.user_cache_path("tracer")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    return root / kind / f"{safe}.msgpack"
+
+
+def load_cache(path: Path) -> Any | None:
+    """What :func:`save_cache` wrote at ``path``, or ``None`` when it is missing or unreadable."""
+    try:
+        return msgpack.unpackb(path.read_bytes(), raw=False, strict_map_key=False)
+    except Exception:  # a cache is never worth an error: whatever is wrong with it, rebuild
+        return None
+
+
+def save_cache(path: Path, value: Any) -> bool:
+    """Write ``value`` (msgpack-able) to ``path`` atomically, privately. True when written."""
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data = _msgpack.packer().pack(value)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return True
+    except (OSError, TypeError, ValueError):
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return False
