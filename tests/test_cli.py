@@ -132,3 +132,17 @@ def test_export_formats(tmp_path: Path, fmt: str) -> None:
 def test_usage_error_exit_status(tmp_path: Path) -> None:
     proc = tracer("export", "--format", "pdf", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_ls_sees_what_was_appended_since_the_last_listing(tmp_path: Path) -> None:
+    from tracer.model import Note
+    from tracer.store import append_events
+
+    sessions = Path(os.environ["TRACER_DIR"])
+    sessions.mkdir(parents=True, exist_ok=True)
+    path = recorded(sessions, "2026-01-01T00-00-00-aaaa.tracer", "true")
+    first = tracer("ls", cwd=tmp_path).stdout.splitlines()[1].split()
+    assert first[-4:] == ["0", "0", "0", "-"]  # failed, edits, notes, verdict
+    append_events(path, [Note(t=1, id="n", text="added later", source="replay")])
+    again = tracer("ls", cwd=tmp_path).stdout.splitlines()[1].split()
+    assert again[-4:] == ["0", "0", "1", "-"]

@@ -18,7 +18,7 @@ import click
 
 import tracer
 from tracer.errors import TracerError, UsageError
-from tracer.model import Session, VerifyResult
+from tracer.model import VerifyResult
 
 SESSION_HELP = "S is a session file, a session-id prefix, or nothing for the latest session."
 
@@ -46,18 +46,6 @@ def _counts(commands: int, failed: int, edits: int, files: int, notes: int, dura
     return (
         f"{_plural(commands, 'command')} ({failed} failed), {_plural(edits, 'edit')} in "
         f"{_plural(files, 'file')}, {_plural(notes, 'note')}, {_format_duration(duration)}"
-    )
-
-
-def _session_counts(session: Session) -> tuple[int, int, int, int, int]:
-    commands = session.commands()
-    changes = session.file_changes()
-    return (
-        len(commands),
-        sum(1 for c in commands if c.failed),
-        len(changes),
-        len({c.path for c in changes}),
-        len(session.notes()),
     )
 
 
@@ -158,7 +146,7 @@ def list_() -> None:
     Sessions are read from $TRACER_DIR, else the user data directory (~/.local/share/tracer/sessions).
     The verdict is the latest `tracer verify` result, or "interrupted" for a recording that was cut short.
     """
-    from tracer.store import list_sessions, read_session, sessions_dir
+    from tracer.store import list_sessions, session_summary, sessions_dir
 
     paths = list_sessions()
     if not paths:
@@ -169,15 +157,14 @@ def list_() -> None:
     )
     for path in paths:
         try:
-            s = read_session(path)
+            s = session_summary(path)
         except TracerError as e:
             click.echo(f"{path.name.removesuffix('.tracer'):<26} unreadable: {e}")
             continue
-        cmds, failed, edits, _, notes = _session_counts(s)
-        verdict = s.verify_result.verdict if s.verify_result else ("interrupted" if s.interrupted else "-")
+        verdict = s.verdict or ("interrupted" if s.interrupted else "-")
         click.echo(
-            f"{s.header.session_id:<26} {_local_time(s.header.started_at):<16} "
-            f"{_format_duration(s.duration):>8} {cmds:>5} {failed:>6} {edits:>5} {notes:>5}  {verdict}"
+            f"{s.session_id:<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
+            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {verdict}"
         )
 
 
@@ -198,7 +185,8 @@ def show(session: str | None) -> None:
     path = _resolve(session)
     s = read_session(path)
     h = s.header
-    cmds, failed, edits, files, notes = _session_counts(s)
+    summary = s.summary()
+    cmds, failed, edits, files, notes = summary.commands, summary.failed, summary.edits, summary.files, summary.notes
     click.echo(f"session   {h.session_id}  ({_tilde(path)})")
     click.echo(f"started   {_local_time(h.started_at)}  for {_format_duration(s.duration)}")
     if h.task:

@@ -404,6 +404,27 @@ class Command:
         return self.exit_status not in (None, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What one line of ``tracer ls`` shows of a session.
+
+    Attributes:
+        duration: seconds. edits: file changes; files: distinct paths changed.
+        verdict: the newest verify verdict, ``None`` if never verified.
+    """
+
+    session_id: str
+    started_at: str
+    duration: float
+    commands: int
+    failed: int
+    edits: int
+    files: int
+    notes: int
+    verdict: str | None
+    interrupted: bool
+
+
 def pair_commands(events: list[Event]) -> tuple[list[Command], dict[int, tuple[int, int]]]:
     """Pair command starts with their ends in one pass, without copying any output.
 
@@ -533,6 +554,24 @@ class Session:
         """The final patch, ``None`` if the recording ended before it was computed."""
         patches = self.of_type(FinalPatch)
         return patches[-1] if patches else None
+
+    def summary(self) -> Summary:
+        """The counts a listing shows."""
+        commands, _ = pair_commands(self.events)
+        changes = self.file_changes()
+        result = self.verify_result
+        return Summary(
+            session_id=self.header.session_id,
+            started_at=self.header.started_at,
+            duration=self.duration,
+            commands=len(commands),
+            failed=sum(1 for c in commands if c.failed),
+            edits=len(changes),
+            files=len({c.path for c in changes}),
+            notes=len(self.notes()),
+            verdict=result.verdict if result is not None else None,
+            interrupted=self.interrupted,
+        )
 
     @property
     def verify_result(self) -> VerifyResult | None:

@@ -8,7 +8,7 @@ Public API::
     sessions_dir(), resolve_session(), list_sessions(), new_session_path()
 """
 
-from tracer.store.catalog import list_sessions, new_session_path, resolve_session, sessions_dir
+from tracer.store.catalog import list_sessions, new_session_path, resolve_session, session_summary, sessions_dir
 from tracer.store.reader import iter_frames, read_header, read_session
 from tracer.store.writer import SessionWriter, append_events
 
@@ -21,5 +21,6 @@ __all__ = [
     "read_header",
     "read_session",
     "resolve_session",
+    "session_summary",
     "sessions_dir",
 ]

@@ -7,6 +7,7 @@ Ids are ``YYYY-MM-DDTHH-MM-SS-xxxx`` (UTC start time + 4 random hex digits), so 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import secrets
@@ -15,6 +16,7 @@ from pathlib import Path
 import platformdirs
 
 from tracer.errors import SessionError, SessionNotFound, UsageError
+from tracer.model import Summary
 
 SUFFIX = ".tracer"
 
@@ -108,3 +110,35 @@ def resolve_session(arg: str | None, directory: Path | None = None) -> Path:
         names = ", ".join(p.name.removesuffix(SUFFIX) for p in matches[:5])
         raise UsageError(f"session id prefix {arg!r} matches {len(matches)} sessions ({names}): give more of it")
     return matches[0]
+
+
+def session_summary(path: Path) -> Summary:
+    """The summary of the session at ``path``, cached in the user cache directory (see tracer.store.cache).
+
+    The cache entry is keyed by the file's size and modification time, so an appended note or verdict (which
+    changes both) is seen at once; a miss reads the whole session once.
+
+    Raises:
+        SessionNotFound, NotASession, UnsupportedVersion, CorruptSession: as :func:`read_session`.
+    """
+    from tracer.store.cache import cache_path, load_cache, save_cache
+    from tracer.store.reader import read_session
+
+    try:
+        st = path.stat()
+    except OSError:
+        return read_session(path).summary()  # raises the reader's clear error
+    key = [_SUMMARY_VERSION, st.st_size, st.st_mtime_ns]
+    where = cache_path("summaries", str(path.resolve()))
+    cached = load_cache(where)
+    if isinstance(cached, dict) and cached.get("key") == key:
+        try:
+            return Summary(**cached["summary"])
+        except (TypeError, KeyError):
+            pass
+    summary = read_session(path).summary()
+    save_cache(where, {"key": key, "summary": dataclasses.asdict(summary)})
+    return summary
+
+
+_SUMMARY_VERSION = 1
