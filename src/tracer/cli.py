@@ -394,6 +394,9 @@ def _print_verdict(r: VerifyResult) -> None:
 
 def main() -> None:
     """Entry point: run the CLI with tracer's one error handler around it."""
+    from tracer.app.crashlog import route_logging
+
+    route_logging()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

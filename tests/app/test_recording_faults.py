@@ -125,3 +125,20 @@ def test_session_end_records_the_shell_exit_status(tmp_path: Path) -> None:
     assert session.end == SessionEnd(t=session.end.t, exit_status=42, reason="exit")  # type: ignore[union-attr]
     ((cmd),) = session.commands()
     assert (cmd.command, cmd.exit_status) == ("exit 42", 42)
+
+
+def test_tracer_logs_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) -> None:
+    code = (
+        "import logging, sys\n"
+        "from tracer.app.crashlog import route_logging\n"
+        "route_logging()\n"
+        "try:\n"
+        "    raise RuntimeError('boom')\n"
+        "except RuntimeError:\n"
+        "    logging.getLogger('tracer.capture.files').exception('edit recorder failed')\n"
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
+    log = (tmp_path / "state" / "tracer" / "tracer.log").read_text()
+    assert "edit recorder failed" in log and "RuntimeError: boom" in log

@@ -1,11 +1,14 @@
 """Where tracer's own bugs go: a traceback log, so the user sees one line and the details are kept.
 
-The log is ``$XDG_STATE_HOME/tracer/tracer.log`` (default ``~/.local/state/tracer/tracer.log``).
+The log is ``$XDG_STATE_HOME/tracer/tracer.log`` (default ``~/.local/state/tracer/tracer.log``). The
+``tracer`` loggers write there too (:func:`route_logging`): nothing tracer logs may ever reach the user's
+terminal, which is in raw mode during a recording.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import traceback
 from pathlib import Path
@@ -27,3 +30,26 @@ def log_exception(context: str, error: BaseException) -> Path | None:
         return path
     except OSError:
         return None
+
+
+_HANDLER = "tracer-log-file"
+
+
+def route_logging() -> None:
+    """Send the ``tracer`` loggers' records (warnings and worse) to the log file, never to the terminal.
+
+    The file is opened only when something is logged. Calling it again changes nothing.
+    """
+    logger = logging.getLogger("tracer")
+    logger.propagate = False
+    if any(h.get_name() == _HANDLER for h in logger.handlers):
+        return
+    handler: logging.Handler
+    try:
+        handler = logging.FileHandler(_log_path(), delay=True, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s %(levelname)s %(message)s"))
+    except OSError:
+        handler = logging.NullHandler()
+    handler.set_name(_HANDLER)
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
