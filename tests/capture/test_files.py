@@ -384,3 +384,20 @@ def test_outside_git(record: Callable[..., Recording], tmp_path: Path) -> None:
     (rec.root / "build/out.o").write_bytes(b"\0")
     [e] = rec.wait(1)
     assert (e.op, e.path, e.added) == ("modify", "a.txt", 1)
+
+
+def test_outside_git_a_directory_of_large_files_is_not_read_whole(
+    record: Callable[..., Recording], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracer.capture.files as files
+
+    monkeypatch.setattr(files, "SNAPSHOT_READ_BYTES", 3 << 20)  # 3 MiB instead of 256 MiB, for speed
+    big = b"x" * (2 << 20)
+    rec = record({"a.txt": "a\n", "big1.bin": big, "big2.bin": big, "big3.bin": big}, git_repo=False)
+    ready(rec)
+    (rec.root / "a.txt").write_text("a\nb\n")  # small files are still recorded, with their diff
+    [e] = rec.wait(1)
+    assert (e.op, e.path, e.added) == ("modify", "a.txt", 1)
+    rec.stop()
+    warnings = rec.recorder.warnings
+    assert len(warnings) == 1 and "were not snapshotted" in warnings[0] and "git repository" in warnings[0]

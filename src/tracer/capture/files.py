@@ -70,6 +70,8 @@ FINAL_FILE_LIMIT = 64 << 20
 SNAPSHOT_BYTES = 256 << 20
 #: Outside git: at most this many files are snapshotted.
 SNAPSHOT_FILES = 200_000
+#: Outside git, the snapshot reads at most this many bytes of files (bytes); larger files past it are skipped.
+SNAPSHOT_READ_BYTES = 256 << 20
 #: Rename detection by similarity is tried only for this many delete × create pairs in one batch.
 _SIMILAR_PAIRS = 400
 _SIMILAR_BYTES = 256 << 10
@@ -575,19 +577,31 @@ class EditRecorder:
     def _snapshot_plain(self) -> None:
         base = self._baseline_dir
         kept = 0
+        hashed = 0
         for rel in self._walk(""):
             if len(base.files) >= SNAPSHOT_FILES:
                 base.complete = False
                 self._warnings.append(f"{self._root} has over {SNAPSHOT_FILES} files; only the first were snapshotted")
                 break
             path = fs_path(self._root, rel)
-            state = read_file_state(path, self._size_limit if kept < SNAPSHOT_BYTES else -1)
             try:
                 st = os.lstat(path)
             except OSError:
                 continue
+            if hashed + st.st_size > SNAPSHOT_READ_BYTES and st.st_size > self._size_limit:
+                # a directory of large files (a home directory, /tmp) is not read whole at start
+                if base.complete:
+                    base.complete = False
+                    self._warnings.append(
+                        f"{self._root} holds over {SNAPSHOT_READ_BYTES >> 20} MiB of files outside git; files "
+                        f"over {self._size_limit >> 10} KiB past that were not snapshotted (from {rel} on): "
+                        "record inside a git repository"
+                    )
+                continue
+            state = read_file_state(path, self._size_limit if kept < SNAPSHOT_BYTES else -1)
             if state is None:
                 continue
+            hashed += state.size
             kept += len(state.data or b"")
             base.files[rel] = state
             base.stats[rel] = (st.st_size, st.st_mtime_ns, st.st_mode)
