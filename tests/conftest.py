@@ -20,8 +20,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("TRACER_CACHE_DIR", str(base / "cache"))
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run git in ``repo`` with a fixed identity; return stdout."""
+def git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    """Run git in ``repo`` with a fixed identity (``input`` on its stdin); return stdout."""
     env = {
         **os.environ,
         "GIT_AUTHOR_NAME": "Test",
@@ -29,7 +29,23 @@ def git(repo: Path, *args: str) -> str:
         "GIT_COMMITTER_NAME": "Test",
         "GIT_COMMITTER_EMAIL": "test@example.invalid",
     }
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, input=input).stdout
+    return out.decode()
+
+
+def tree_of(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below ``root`` but .git: content (link target for symlinks) and its kind/exec bit."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            p = Path(dirpath) / name
+            rel = p.relative_to(root).as_posix()
+            if p.is_symlink():
+                out[rel] = (os.fsencode(os.readlink(p)), 0o120000)
+            else:
+                out[rel] = (p.read_bytes(), os.stat(p).st_mode & 0o100)
+    return out
 
 
 def make_repo(path: Path, files: dict[str, str]) -> Path:

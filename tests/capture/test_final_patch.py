@@ -16,44 +16,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import git, tree_of
 from tracer.capture.files import EditRecorder
 from tracer.capture.workspace import WorkspaceInfo, workspace_info
 from tracer.model import FileChange
-
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "T",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "T",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-}
-
-
-def git(repo: Path, *args: str, input: bytes | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=ENV, check=True, capture_output=True, input=input
-    ).stdout.decode()
-
-
-def tree_of(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file below ``root`` but .git: content (link target for symlinks) and its kind/exec bit."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            p = Path(dirpath) / name
-            rel = p.relative_to(root).as_posix()
-            if p.is_symlink():
-                out[rel] = (os.fsencode(os.readlink(p)), 0o120000)
-            else:
-                out[rel] = (p.read_bytes(), os.stat(p).st_mode & 0o100)
-    return out
 
 
 def start_state(info: WorkspaceInfo, dest: Path) -> Path:
     """A clone at the start commit with the baseline patch applied."""
     assert info.repo_root is not None
-    subprocess.run(["git", "clone", "-q", str(info.repo_root), str(dest)], check=True, env=ENV)
+    git(dest.parent, "clone", "-q", str(info.repo_root), str(dest))
     if info.head_commit:
         git(dest, "checkout", "-q", info.head_commit)
     if info.baseline_patch:

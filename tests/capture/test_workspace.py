@@ -3,39 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
+from tests.conftest import git, tree_of
 from tracer.capture.workspace import workspace_info
-
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "T",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "T",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-}
-
-
-def git(repo: Path, *args: str, input: bytes | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, env=ENV, check=True, capture_output=True, input=input
-    ).stdout.decode()
-
-
-def tree_of(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file below ``root`` but .git: content (link target for symlinks) and mode bits."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            p = Path(dirpath) / name
-            rel = p.relative_to(root).as_posix()
-            if p.is_symlink():
-                out[rel] = (os.fsencode(os.readlink(p)), 0o120000)
-            else:
-                out[rel] = (p.read_bytes(), os.stat(p).st_mode & 0o100)
-    return out
 
 
 def test_outside_git_is_a_plain_workspace(tmp_path: Path) -> None:
