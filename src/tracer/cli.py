@@ -20,8 +20,6 @@ import tracer
 from tracer.errors import TracerError, UsageError
 from tracer.model import VerifyResult
 
-SESSION_HELP = "S is a session file, a session-id prefix, or nothing for the latest session."
-
 
 def _fail(message: str, status: int) -> NoReturn:
     click.echo(f"tracer: {message}", err=True)
