@@ -678,3 +678,29 @@ async def test_keyframes_are_cached_for_the_next_open(demo_session: Session, tmp
         assert second.keyframes.built == len(second.keyframes.stream)
         await pilot.press("end")
         assert screen_lines(second) == expected
+
+
+async def test_after_verify_the_recorded_result_is_shown(
+    demo_session: Session, verify_script: Callable[..., list[str]]
+) -> None:
+    from dataclasses import replace
+
+    from tracer.model import VerifyResult
+
+    result = VerifyResult(
+        t=demo_session.events[-1].t,
+        verdict="resolved",
+        command="pytest -q",
+        exit_status=0,
+        passed=3,
+        verified_at="2099-01-01T00:00:00.000000Z",
+    )
+    after = replace(demo_session, events=[*demo_session.events, result])  # what the file holds after the run
+    app = ReplayApp(demo_session, verify_argv=verify_script(0), reload=lambda: after)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("v")
+        await wait_until(pilot, lambda: _verdict(app) not in (None, "running"))
+        assert app.replay_verdict is not None
+        assert (app.replay_verdict.verdict, app.replay_verdict.detail) == ("resolved", "3 passed")
+        assert app.replay_verdict.source == "replay"

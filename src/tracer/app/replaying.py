@@ -33,6 +33,7 @@ def build_app(path: Path) -> ReplayApp:
         append=append,
         verify_argv=[sys.executable, "-m", "tracer", "verify", str(path)],
         keyframe_cache=cache_path("keyframes", session.header.session_id),
+        reload=lambda: read_session(path),
     )
 
 

@@ -13,6 +13,7 @@ shows at once even for a session with 100 MB of output.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -189,9 +190,11 @@ class ReplayApp(App[None]):
         speed: float = 1.0,
         keyframe_bytes: int | None = None,
         keyframe_cache: Path | None = None,
+        reload: Callable[[], Session] | None = None,
     ) -> None:
         super().__init__()
         self.keyframe_cache = keyframe_cache
+        self._reload = reload
         self.session = session
         self._append = append
         self.verify_argv = list(verify_argv) if verify_argv is not None else None
@@ -844,10 +847,25 @@ class ReplayApp(App[None]):
 
     def _verify_done(self, status: int | None) -> None:
         verdict = "passed" if status == 0 else "failed" if status == 1 else "error"
-        self.replay_verdict = Verdict(verdict, status, "from v in this replay", source="replay")
+        self.replay_verdict = self._recorded_verdict() or Verdict(
+            verdict, status, "from v in this replay", source="replay"
+        )
         self.query_one(VerifyPanel).finish(verdict, status)
         self._rebuild_items()
         self._set_status(Text(f"verify: {verdict}", style="bold #56d364" if status == 0 else "bold #f85149"))
+
+    def _recorded_verdict(self) -> Verdict | None:
+        """The verify result that the run just appended to the session (counts and all), if it can be read."""
+        if self._reload is None:
+            return None
+        try:
+            result = self._reload().verify_result
+        except (TracerError, OSError):
+            return None
+        before = self.session.verify_result
+        if result is None or (before is not None and (result.verified_at or "") <= (before.verified_at or "")):
+            return None
+        return dataclasses.replace(Verdict.from_result(result), source="replay")
 
     def kill_verify(self) -> None:
         """Kill the running verify command's whole process group at once (SIGKILL), if one runs."""
