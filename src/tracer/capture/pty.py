@@ -390,6 +390,8 @@ class PtyLoop:
         readv = os.readv
         clock = self.clock
         pending_input = bytearray()
+        inbuf = bytearray(1 << 16)  # the user's input, read into a reused buffer
+        inview = memoryview(inbuf)
         gate = self.input_gate
         gated = gate is not None and not gate.is_set()
         stdin_open = not gated
@@ -478,20 +480,30 @@ class PtyLoop:
                         os.read(wake_r, 512)
                 elif fd == self.stdin_fd:
                     try:
-                        data = os.read(self.stdin_fd, 65536)
+                        k = readv(self.stdin_fd, [inbuf])
                     except BlockingIOError:
                         continue
                     except OSError:
-                        data = b""
-                    if not data:
+                        k = 0
+                    if not k:
                         stdin_open = False
                         poller.unregister(self.stdin_fd)
                         if not self.stdin_is_tty:
                             # as `script` does: the end of a piped stdin reaches the child as an EOF character
                             pending_input += _veof(master)
                         continue
-                    pending_input += data
-                    _send_input(master, pending_input)
+                    if pending_input:
+                        pending_input += inview[:k]
+                        _send_input(master, pending_input)
+                    else:  # the usual case, a keystroke: straight from the reused buffer to the child
+                        try:
+                            sent = os.write(master, inview[:k])
+                        except BlockingIOError:
+                            sent = 0
+                        except OSError:
+                            sent = k  # the child is gone: nobody to type to
+                        if sent < k:
+                            pending_input += inview[sent:k]
 
             # input flow control: stop reading the user's terminal while the child is not reading
             want = IN | (select.POLLOUT if pending_input else 0)
