@@ -183,3 +183,16 @@ def test_an_event_that_cannot_be_written_is_skipped_and_the_recording_goes_on(tm
     assert [c.command for c in s.commands()] == ["ls"] and s.commands()[0].output == b"after\r\n"
     assert len(said) == 1 and "note event at 2" in said[0]
     assert s.end is not None and said[0] in s.end.warnings
+
+
+def test_an_event_larger_than_the_buffer_floor_reads_back(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tracer.store._msgpack import MAX_BUFFER
+
+    big = "+" * (MAX_BUFFER + (6 << 20))  # e.g. a baseline patch with a large untracked file in it
+    path = tmp_path / "s.tracer"
+    w = SessionWriter(path, replace(HEADER, baseline_patch=big))
+    w.close(SessionEnd(t=1, exit_status=0))
+    s = read_session(path)
+    assert s.problem is None and len(s.header.baseline_patch) == len(big)

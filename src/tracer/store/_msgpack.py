@@ -11,7 +11,7 @@ from typing import Any
 
 import msgpack
 
-#: Largest object the reader accepts (bytes): one frame's decompressed content is at most this.
+#: The unpacker's buffer for a frame (bytes): at least this, and at least the frame's decompressed size.
 MAX_BUFFER = 64 << 20
 
 
@@ -30,14 +30,16 @@ def unpack_all(data: bytes) -> Iterator[dict[str, Any]]:
     Raises:
         UnpackError: the data is not msgpack, holds something other than maps, or ends mid-object.
     """
-    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=MAX_BUFFER, strict_map_key=True)
-    unpacker.feed(data)
+    # The whole frame is in memory already: the buffer must hold it, however large one event is (a header
+    # with a big baseline patch, a final patch with a binary file). MAX_BUFFER is the floor, not a cap.
+    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(MAX_BUFFER, len(data)), strict_map_key=True)
     try:
+        unpacker.feed(data)
         for obj in unpacker:
             if not isinstance(obj, dict):
                 raise UnpackError(f"expected an event map, found {type(obj).__name__}")
             yield obj
-    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as e:
-        raise UnpackError(str(e)) from e
+    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, msgpack.BufferFull, ValueError) as e:
+        raise UnpackError(str(e) or type(e).__name__) from e
     if unpacker.tell() != len(data):
         raise UnpackError(f"frame ends inside an event ({len(data) - unpacker.tell()} bytes left over)")
