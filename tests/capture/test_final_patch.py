@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,3 +203,34 @@ def test_random_sessions_rebuild_the_end_state(
             if e.diff:
                 git(chain, "apply", "-", input=e.diff.encode())
         assert tree_of(chain) == end, [(e.op, e.path, e.old_path) for e in run.events]
+
+
+def test_large_untracked_files_stay_out_of_the_baseline_and_the_patch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from tests.conftest import make_repo
+    from tracer.capture import workspace as workspace_module
+
+    monkeypatch.setattr(workspace_module, "LARGE_UNTRACKED", 1 << 20)  # 1 MiB instead of 64, for speed
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    (repo / "data.bin").write_bytes(os.urandom(2 << 20))  # a data set lying in the work tree, untracked
+    (repo / "grows.txt").write_text("small at start\n")
+    info = workspace_info(repo)
+    assert "data.bin" not in info.baseline_patch and "grows.txt" in info.baseline_patch
+    assert set(info.left_out) == {"data.bin"}
+    before = set(threading.enumerate())
+    events: list[FileChange] = []
+    t0 = time.monotonic()
+    rec = EditRecorder(info, emit=events.append, clock=lambda: int((time.monotonic() - t0) * 1e6))
+    rec.start()
+    (repo / "a.txt").write_text("a\nb\n")
+    (repo / "new.bin").write_bytes(os.urandom(2 << 20))  # a new large untracked file
+    (repo / "grows.txt").write_bytes(os.urandom(2 << 20))  # was in the baseline: it must not look deleted
+    rec.stop()
+    final = rec.final_patch()
+    assert set(final.files) == {"a.txt", "grows.txt"}
+    assert [o.split(":")[0] for o in final.omitted] == ["new.bin"]  # data.bin did not change
+    assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]

@@ -170,6 +170,16 @@ class IgnoreRules:
         if proc is not None:
             end_batch_process(proc, kill=True)
 
+    def nested_repository(self, directory: str) -> None:
+        """A ``.git`` appeared in ``directory`` (``git init``, ``git clone`` during the session): from now on
+        it is a nested repository, skipped with everything below it, whatever was decided before."""
+        with self._lock:
+            self._dirs[directory] = True
+            below = directory + "/"
+            for cache in (self._dirs, self._files):
+                for key in [k for k in cache if k.startswith(below)]:
+                    del cache[key]
+
     def forget(self) -> None:
         """Drop every cached decision (a ``.gitignore`` changed)."""
         with self._lock:

@@ -63,14 +63,30 @@ class TreeSnapshots:
         repo_root: the git top level.
         index_file: the repository's real index (copied once, read only); it may not exist yet.
         exclude: workspace-relative paths to leave out (e.g. the session directory).
+        large: untracked (not ignored) files over this many bytes are left out of the trees (see
+            :attr:`left_out`), so that a data set lying in the work tree is not hashed into the object
+            database at every start and end; ``None`` keeps everything.
+        baseline_tree: files this tree holds are never left out (leaving them out would look like a deletion).
 
     Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
     """
 
-    def __init__(self, repo_root: Path, index_file: Path | None, exclude: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        repo_root: Path,
+        index_file: Path | None,
+        exclude: Sequence[str] = (),
+        *,
+        large: int | None = None,
+        baseline_tree: str | None = None,
+    ) -> None:
         self._root = repo_root
         self._real_index = index_file
         self._exclude = list(exclude)
+        self._large = large
+        self._baseline_tree = baseline_tree
+        #: Untracked files over ``large`` bytes that the last snapshot left out: path -> (size, mtime in ns).
+        self.left_out: dict[str, tuple[int, int]] = {}
         self._dir = Path(tempfile.mkdtemp(prefix="tracer-index-"))
         self._index = self._dir / "index"
         self._seeded = False
@@ -88,6 +104,14 @@ class TreeSnapshots:
                 with contextlib.suppress(OSError):
                     shutil.copyfile(self._real_index, self._index)
         env = _env(self._index)
+        self.left_out = self._large_untracked(env)
+        if self.left_out:  # drop what an earlier snapshot staged of them
+            run(
+                ["git", "rm", "--cached", "-f", "-q", "--ignore-unmatch", "--", *self.left_out],
+                cwd=self._root,
+                env=dict(env, GIT_LITERAL_PATHSPECS="1"),
+                check=False,
+            )
         argv = [
             "git",
             "-c",
@@ -97,7 +121,7 @@ class TreeSnapshots:
             "--ignore-errors",
             "--",
             ".",
-            *_excludes(self._exclude),
+            *_excludes([*self._exclude, *self.left_out]),
         ]
         proc = run(argv, cwd=self._root, env=env, check=False)
         if proc.returncode not in (0, 1):
@@ -119,6 +143,42 @@ class TreeSnapshots:
             raise RecordingError(
                 f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
             ) from e
+
+    def _large_untracked(self, env: dict[str, str]) -> dict[str, tuple[int, int]]:
+        """Untracked, not ignored files over ``large`` bytes, minus those the baseline tree holds."""
+        if self._large is None:
+            return {}
+        # untracked for the user: listed against their own index, not the private one (an earlier snapshot may
+        # have staged a file there while it was still small)
+        proc = run(
+            ["git", "-c", "core.untrackedCache=true", "ls-files", "-z", "--others", "--exclude-standard"],
+            cwd=self._root,
+            env=git_env(),
+            check=False,
+        )
+        if proc.returncode != 0:
+            return {}
+        found: dict[str, tuple[int, int]] = {}
+        for raw in proc.stdout.split(b"\0"):
+            if not raw:
+                continue
+            rel = raw.decode("utf-8", "surrogateescape")
+            try:
+                st = os.lstat(fs_path(self._root, rel))
+            except OSError:
+                continue
+            if st.st_size > self._large:
+                found[rel] = (st.st_size, st.st_mtime_ns)
+        if found and self._baseline_tree is not None:
+            listed = run(
+                ["git", "ls-tree", "-r", "-z", "--name-only", "--full-tree", self._baseline_tree, "--", *found],
+                cwd=self._root,
+                env=dict(env, GIT_LITERAL_PATHSPECS="1"),
+                check=False,
+            ).stdout
+            for raw in listed.split(b"\0"):
+                found.pop(raw.decode("utf-8", "surrogateescape"), None)
+        return found
 
     def close(self) -> None:
         """Remove the private index."""

@@ -47,6 +47,7 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 
 from tracer._proc import CommandFailed, git_env, run
+from tracer.capture import workspace as _workspace
 from tracer.capture._edits_diff import file_diff
 from tracer.capture._edits_ignore import IgnoreRules
 from tracer.capture._edits_watch import make_observer
@@ -183,7 +184,17 @@ class EditRecorder:
         self._excluded = excluded
         self._rules = IgnoreRules(self._root, git=self._git, exclude=excluded)
         self._cat = CatFile(self._root) if self._git else None
-        self._snaps = TreeSnapshots(self._root, info.index_file, excluded) if self._git else None
+        self._snaps = (
+            TreeSnapshots(
+                self._root,
+                info.index_file,
+                excluded,
+                large=_workspace.LARGE_UNTRACKED,
+                baseline_tree=info.baseline_tree,
+            )
+            if self._git
+            else None
+        )
         # Known content by path: a FileState, or None for "absent". Paths not in it are at their baseline.
         self._state: dict[str, FileState | None] = {}
         self._baseline_dir = _Baseline()
@@ -259,7 +270,12 @@ class EditRecorder:
         finally:
             self._cat.close()
             self._snaps.close()
-        return FinalPatch(t=t, patch=patch.text, files=patch.files, omitted=patch.omitted)
+        left_out = tuple(
+            f"{path}: untracked and over {_workspace.LARGE_UNTRACKED >> 20} MiB, not included"
+            for path, stat in sorted(self._snaps.left_out.items())
+            if self._info.left_out.get(path) != stat  # new or changed during the session
+        )
+        return FinalPatch(t=t, patch=patch.text, files=patch.files, omitted=(*patch.omitted, *left_out))
 
     # ------------------------------------------------------------------------------------ observer side
 
@@ -273,6 +289,8 @@ class EditRecorder:
     def _note(self, path: str, is_dir: bool, other_end: str | None) -> None:
         """Called on the observer's thread for each event: mark the path pending (no I/O)."""
         rel = self._relative(path)
+        if rel is not None and rel.endswith("/.git"):
+            self._rules.nested_repository(rel[: -len("/.git")])
         if rel is None or self._rules.quick(rel):
             return
         partner = self._relative(other_end) if other_end is not None else None

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture._gitobjects import CatFile
 from tracer.capture._snapshot import TreeSnapshots, empty_tree, tree_patch
 from tracer.errors import RecordingError
+
+#: Untracked files over this many bytes stay out of the baseline and the final patch (listed as omitted).
+LARGE_UNTRACKED = 64 << 20
 
 __all__ = ["WorkspaceInfo", "workspace_info"]
 
@@ -38,6 +41,8 @@ class WorkspaceInfo:
             database); ``None`` outside git.
         git_dir: the repository's git directory; ``None`` outside git.
         index_file: the repository's index file (it may not exist yet); ``None`` outside git.
+        left_out: untracked files over :data:`LARGE_UNTRACKED` bytes kept out of the baseline (a data set in the
+            work tree is not hashed into the object database, nor put in the header): path -> (size, mtime ns).
     """
 
     workspace: Path
@@ -48,6 +53,7 @@ class WorkspaceInfo:
     baseline_tree: str | None = None
     git_dir: Path | None = None
     index_file: Path | None = None
+    left_out: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _git(args: Sequence[str], cwd: Path) -> tuple[int, str]:
@@ -90,7 +96,7 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = ()) -> WorkspaceInf
         rel = os.path.relpath(Path(p).absolute(), root)
         if not rel.startswith(".."):
             excluded.append(rel.replace(os.sep, "/"))
-    snaps = TreeSnapshots(root, index, excluded)
+    snaps = TreeSnapshots(root, index, excluded, large=LARGE_UNTRACKED)
     cat = CatFile(root)
     try:
         tree = snaps.snapshot()
@@ -110,4 +116,5 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = ()) -> WorkspaceInf
         baseline_tree=tree,
         git_dir=git_dir,
         index_file=index,
+        left_out=dict(snaps.left_out),
     )
