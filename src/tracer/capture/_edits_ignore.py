@@ -98,6 +98,11 @@ class IgnoreRules:
                 parts = rel.split("/")
                 for i in range(1, len(parts)):
                     ancestors.add("/".join(parts[:i]))
+            # A directory judged "not skipped" may have become a repository since (git init, git clone): its
+            # .git can appear before the observer watches the new directory, so no event says so.
+            for d in sorted(ancestors, key=lambda d: d.count("/")):
+                if self._dirs.get(d) is False and os.path.lexists(os.path.join(self._root, d, ".git")):
+                    self._nested(d)
             unknown = sorted((d for d in ancestors if d not in self._dirs), key=lambda d: d.count("/"))
             for depth_group in _by_depth(unknown):
                 ask = []
@@ -174,11 +179,14 @@ class IgnoreRules:
         """A ``.git`` appeared in ``directory`` (``git init``, ``git clone`` during the session): from now on
         it is a nested repository, skipped with everything below it, whatever was decided before."""
         with self._lock:
-            self._dirs[directory] = True
-            below = directory + "/"
-            for cache in (self._dirs, self._files):
-                for key in [k for k in cache if k.startswith(below)]:
-                    del cache[key]
+            self._nested(directory)
+
+    def _nested(self, directory: str) -> None:
+        self._dirs[directory] = True
+        below = directory + "/"
+        for cache in (self._dirs, self._files):
+            for key in [k for k in cache if k.startswith(below)]:
+                del cache[key]
 
     def forget(self) -> None:
         """Drop every cached decision (a ``.gitignore`` changed)."""
