@@ -7,7 +7,6 @@ a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sys
@@ -18,7 +17,7 @@ import click
 
 import tracer
 from tracer.errors import TracerError, UsageError
-from tracer.model import VerifyResult
+from tracer.model import VerifyResult, pair_commands, parse_rfc3339
 
 
 def _fail(message: str, status: int) -> NoReturn:
@@ -167,7 +166,7 @@ def list_() -> None:
 
 
 def _local_time(rfc3339: str) -> str:
-    when = dt.datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).astimezone()
+    when = parse_rfc3339(rfc3339).astimezone()
     return when.strftime("%Y-%m-%d %H:%M")
 
 
@@ -201,7 +200,7 @@ def show(session: str | None) -> None:
         click.echo("status    the recording was interrupted (no session_end): everything recorded is shown")
     if s.problem:
         click.echo(f"problem   {s.problem}")
-    commands = s.commands()
+    commands, _ = pair_commands(s.events)  # lines and statuses only: no output is copied
     if commands:
         click.echo("\ncommands")
         for c in commands:
@@ -217,9 +216,10 @@ def show(session: str | None) -> None:
             what = f"{fc.old_path} → {fc.path}" if fc.old_path else fc.path
             size = f"+{fc.added} -{fc.removed}" if not (fc.binary or fc.oversized) else f"{fc.size} bytes"
             click.echo(f"  {fc.op:<7} {what}  {size}")
-    if s.notes():
+    notes_now = s.notes()
+    if notes_now:
         click.echo("\nnotes")
-        for n in s.notes():
+        for n in notes_now:
             tags = f" [{', '.join(n.tags)}]" if n.tags else ""
             click.echo(
                 f"  {_format_duration(n.t / 1e6):>7}  {n.text}{tags}" + ("  (replay)" if n.source == "replay" else "")

@@ -29,6 +29,15 @@ def rfc3339(when: _dt.datetime) -> str:
     return when.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_rfc3339(text: str) -> _dt.datetime:
+    """The aware datetime an RFC 3339 text (as :func:`rfc3339` writes it) names.
+
+    Raises:
+        ValueError: the text is not RFC 3339.
+    """
+    return _dt.datetime.fromisoformat(text)
+
+
 def utc_now() -> str:
     """The current wall-clock time, as :func:`rfc3339` writes it."""
     return rfc3339(_dt.datetime.now(_dt.UTC))

@@ -17,6 +17,8 @@ import platformdirs
 
 from tracer.errors import SessionError, SessionNotFound, UsageError
 from tracer.model import Summary
+from tracer.store.cache import cache_path, load_cache, save_cache
+from tracer.store.reader import read_session
 
 SUFFIX = ".tracer"
 
@@ -121,9 +123,6 @@ def session_summary(path: Path) -> Summary:
     Raises:
         SessionNotFound, NotASession, UnsupportedVersion, CorruptSession: as :func:`read_session`.
     """
-    from tracer.store.cache import cache_path, load_cache, save_cache
-    from tracer.store.reader import read_session
-
     try:
         st = path.stat()
     except OSError:

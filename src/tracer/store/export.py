@@ -17,19 +17,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from tracer.model import Command, FileChange, Note, Output, Resize, Session, rfc3339
+from tracer.model import Command, FileChange, Note, Output, Resize, Session, parse_rfc3339, rfc3339
 
 FORMATS = ("json", "asciicast", "patch")
 TRACE_FORMAT_VERSION = "1.0"
 
 
-def _parse_rfc3339(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def _at(session: Session, t: int) -> str:
     """RFC 3339 (UTC, microseconds) of ``t`` microseconds after the session start."""
-    start = _parse_rfc3339(session.header.started_at)
+    start = parse_rfc3339(session.header.started_at)
     return rfc3339(start + dt.timedelta(microseconds=t))
 
 
@@ -149,7 +145,7 @@ def export_asciicast(session: Session) -> Iterator[str]:
         "version": 2,
         "width": h.cols,
         "height": h.rows,
-        "timestamp": int(_parse_rfc3339(h.started_at).timestamp()),
+        "timestamp": int(parse_rfc3339(h.started_at).timestamp()),
         "env": {"SHELL": h.shell, "TERM": h.term},
     }
     if h.task:
