@@ -142,3 +142,24 @@ def test_tracer_logs_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) ->
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
     log = (tmp_path / "state" / "tracer" / "tracer.log").read_text()
     assert "edit recorder failed" in log and "RuntimeError: boom" in log
+
+
+def test_the_log_directory_is_made_only_when_something_is_logged_and_a_bad_one_stays_silent(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    help_run = subprocess.run(
+        [sys.executable, "-m", "tracer", "--help"],
+        capture_output=True,
+        env={**os.environ, "XDG_STATE_HOME": str(state)},
+        timeout=60,
+    )
+    assert help_run.returncode == 0 and not state.exists()
+    (tmp_path / "file").write_text("not a directory")
+    code = (
+        "import logging\n"
+        "from tracer.app.crashlog import route_logging\n"
+        "route_logging()\n"
+        "logging.getLogger('tracer.x').warning('cannot be written')\n"
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "file" / "below")}  # cannot be created
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""

@@ -14,10 +14,27 @@ import traceback
 from pathlib import Path
 
 
-def _log_path() -> Path:
+def _log_path(*, create: bool = True) -> Path:
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "tracer"
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if create:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
     return base / "tracer.log"
+
+
+class _LogFile(logging.FileHandler):
+    """A file handler that makes the log's directory only when it first writes (nothing at start-up)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record``; a log that cannot be written is dropped, never reported on the terminal."""
+        try:
+            if self.stream is None:
+                _log_path(create=True)
+            super().emit(record)
+        except OSError:
+            pass
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Dropped: logging's own report of a failed write would go to the terminal."""
 
 
 def log_exception(context: str, error: BaseException) -> Path | None:
@@ -44,12 +61,8 @@ def route_logging() -> None:
     logger.propagate = False
     if any(h.get_name() == _HANDLER for h in logger.handlers):
         return
-    handler: logging.Handler
-    try:
-        handler = logging.FileHandler(_log_path(), delay=True, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s %(levelname)s %(message)s"))
-    except OSError:
-        handler = logging.NullHandler()
+    handler = _LogFile(_log_path(create=False), delay=True, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s %(levelname)s %(message)s"))
     handler.set_name(_HANDLER)
     handler.setLevel(logging.WARNING)
     logger.addHandler(handler)
