@@ -2,7 +2,8 @@
 
 Runs the team's reference harness (``ptybench.py``, loaded from ``--ptybench``; its code is not copied here),
 which starts each wrapper on a fresh PTY exactly as a terminal emulator would and drains the master as fast as
-it can. Wrappers: ``bare`` (``sh -c CMD``), ``script -q -c``, ``asciinema rec -c`` and
+it can. Wrappers: ``bare`` (``sh -c CMD``), ``relay-floor`` (``bench/relay_floor.c``, built here: a C relay
+that records nothing, the cost of the second PTY hop alone), ``script -q -c``, ``asciinema rec -c`` and
 ``tracer shell -q -c CMD -o OUT.tracer`` (the tracer beside this Python). In one run, interleaved, in shuffled
 order within each round, it measures:
 
@@ -33,6 +34,7 @@ import random
 import shlex
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +53,7 @@ MAX_P99_US = 1000.0
 MAX_SIZE_RATIO = 1 / 20
 
 WORKLOADS = ("seq", "b64", "catb64")
-WRAPPERS = ("bare", "script", "asciinema", "tracer")
+WRAPPERS = ("bare", "relay-floor", "script", "asciinema", "tracer")
 
 
 def load_harness(path: Path) -> ModuleType:
@@ -72,6 +74,19 @@ def tracer_template(program: str | None) -> str:
         exe = Path(sys.executable).parent / "tracer"
         program = shlex.quote(str(exe)) if exe.exists() else f"{shlex.quote(sys.executable)} -m tracer"
     return program + " shell -q -c {cmd} -o {out}.tracer"
+
+
+def build_relay_floor(into: Path) -> str | None:
+    """Compile ``bench/relay_floor.c`` (a C relay that records nothing) into ``into``; its path, or ``None``
+    without a C compiler."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    exe = into / "relay_floor"
+    src = REPO / "bench" / "relay_floor.c"
+    if subprocess.run([cc, "-O2", "-o", str(exe), str(src), "-lutil"], check=False).returncode != 0:
+        return None
+    return str(exe)
 
 
 def _records(pb: ModuleType, wrapper: str) -> bool:
@@ -341,6 +356,14 @@ def main() -> None:
     skip = set(args.skip.split(","))
     started = dt.datetime.now().astimezone()
     scratch = tempfile.mkdtemp(prefix="bench-pty-")
+    tools = Path(tempfile.mkdtemp(prefix="bench-pty-tools-"))
+    if "relay-floor" in wrappers:
+        floor = build_relay_floor(tools)
+        if floor is None:
+            print("bench_pty: no C compiler: the relay-floor wrapper is left out", file=sys.stderr)
+            wrappers.remove("relay-floor")
+        else:
+            pb.WRAPPERS["relay-floor"] = shlex.quote(floor) + " {cmd}"
     os.chdir(scratch)  # tracer shell watches the current directory for edits: keep it empty
 
     result: dict[str, Any] = {
@@ -371,6 +394,7 @@ def main() -> None:
         result["latency"] = {"summary": lat_rows, "gap_ms": args.gap_ms, **lat}
     os.chdir(REPO)
     shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(tools, ignore_errors=True)
     result["machine"]["loadavg_after"] = os.getloadavg()
     result["duration_s"] = time.monotonic() - t0
     result["verdicts"] = verdicts(tp_rows, lat_rows, size)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pexpect
@@ -93,6 +95,25 @@ def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
     assert session.header.baseline_patch == ""  # the start state is the committed one
     assert session.final_patch is not None and "+after" in session.final_patch.patch
     assert next(c.command for c in session.commands()) == "echo after > a.txt"
+
+
+def test_one_command_mode_takes_the_baseline_before_the_command_runs(tmp_path: Path) -> None:
+    # `tracer shell -c`: the command's own edits are recorded, never mistaken for the start state
+    repo = make_repo(tmp_path / "repo", {"a.txt": "before\n"})
+    out = tmp_path / "c.tracer"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo after > a.txt; echo new > b.txt"],
+        cwd=repo,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    session = read_session(out)
+    assert session.header.baseline_patch == ""
+    assert session.final_patch is not None
+    assert sorted(session.final_patch.files) == ["a.txt", "b.txt"]
+    assert "+after" in session.final_patch.patch
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

@@ -1,8 +1,9 @@
-"""The PTY loop with real children on real PTYs."""
+"""The PTY loop with real children on real PTYs, each test with the C steady state and with the Python loop."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -11,10 +12,28 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tracer.capture.pty import PtyLoop, spawn
+from tracer.capture import pty
+from tracer.capture.marks import MarkParser
+from tracer.capture.pty import Clock, PtyLoop, spawn
 from tracer.errors import RecordingError
 
 ENV = {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "LC_ALL": "C"}
+
+
+@pytest.fixture(autouse=True, params=["c", "python"])
+def loop_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the C steady state (``_relay``) and with the loop wholly in Python."""
+    if request.param == "c" and pty._relay is None:
+        pytest.skip("the C part of the PTY loop is not built (test_c_part_is_built says why)")
+    monkeypatch.setenv(pty.LOOP_ENV, request.param)
+    return str(request.param)
+
+
+def test_c_part_is_built() -> None:
+    """Where a C compiler is, the install builds the C steady state (setup.py); CI has one."""
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: tracer runs its PTY loop in Python")
+    assert pty._relay is not None, "tracer.capture._relay is missing: reinstall with `pip install -e .`"
 
 
 class Collect:
@@ -44,13 +63,12 @@ def run(
 ) -> tuple[int, Collect, bytes]:
     sink = Collect()
     out_path = tmp_path / "terminal.out"
-    t0 = time.monotonic_ns()
     with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
         loop = PtyLoop(
             argv,
             ENV,
             sink=sink,
-            clock=lambda: (time.monotonic_ns() - t0) // 1000,
+            clock=Clock(),
             stdin_fd=stdin if stdin is not None else devnull.fileno(),
             stdout_fd=out.fileno(),
             size=size,
@@ -137,14 +155,13 @@ def test_end_of_piped_input_reaches_the_child_as_eof(tmp_path: Path) -> None:
 
 def test_sigterm_stops_the_recording_and_leaves_no_process(tmp_path: Path) -> None:
     sink = Collect()
-    t0 = time.monotonic_ns()
     pidfile = tmp_path / "bg.pid"
     with open(tmp_path / "out", "wb") as out, open(os.devnull, "rb") as devnull:
         loop = PtyLoop(
             ["sh", "-c", f"(trap '' HUP; sleep 60) & echo $! > {pidfile}; echo ready; wait"],
             ENV,
             sink=sink,
-            clock=lambda: (time.monotonic_ns() - t0) // 1000,
+            clock=Clock(),
             stdin_fd=devnull.fileno(),
             stdout_fd=out.fileno(),
         )
@@ -171,3 +188,55 @@ def _stop_when_ready(loop: PtyLoop, sink: Collect, pidfile: Path) -> None:
         time.sleep(0.01)
     loop.stop(signal.SIGTERM)
     os.kill(os.getpid(), signal.SIGWINCH)  # wake the loop's poll (a real SIGTERM would)
+
+
+def test_marks_split_across_reads_at_every_byte_are_found_and_never_shown(tmp_path: Path) -> None:
+    nonce = "0123456789abcdef" * 2
+    mark = b"\x1b]6973;" + nonce.encode() + b";D;0;\x07"
+    script = tmp_path / "split.py"
+    # one mark per split position, its two halves written 5 ms apart (two reads), text around each
+    script.write_text(
+        "import os, sys, time\n"
+        f"mark = {mark!r}\n"
+        "for k in range(1, len(mark)):\n"
+        "    os.write(1, b'<%d>' % k + mark[:k])\n"
+        "    time.sleep(0.005)\n"
+        "    os.write(1, mark[k:] + b'.')\n"
+    )
+    sink = Collect()
+    out_path = tmp_path / "terminal.out"
+    with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
+        loop = PtyLoop(
+            ["python3", str(script)],
+            ENV,
+            sink=sink,
+            clock=Clock(),
+            marks=MarkParser(nonce),
+            stdin_fd=devnull.fileno(),
+            stdout_fd=out.fileno(),
+        )
+        assert loop.run().exit_status == 0
+    expected = b"".join(b"<%d>." % k for k in range(1, len(mark)))
+    assert out_path.read_bytes() == sink.data == expected
+    assert len(sink.marks) == len(mark) - 1
+
+
+def test_forged_marks_with_another_nonce_are_output(tmp_path: Path) -> None:
+    forged = b"\x1b]6973;" + b"f" * 32 + b";C;ZWNobw==;\x07 and \x1b]133;A\x07"
+    src = tmp_path / "forged"
+    src.write_bytes(forged)
+    sink = Collect()
+    out_path = tmp_path / "terminal.out"
+    with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
+        loop = PtyLoop(
+            ["cat", str(src)],
+            ENV,
+            sink=sink,
+            clock=Clock(),
+            marks=MarkParser("0123456789abcdef" * 2),
+            stdin_fd=devnull.fileno(),
+            stdout_fd=out.fileno(),
+        )
+        loop.run()
+    assert out_path.read_bytes() == sink.data == forged
+    assert sink.marks == []

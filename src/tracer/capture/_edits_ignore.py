@@ -15,8 +15,7 @@ import subprocess
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import pathspec
+from typing import Any
 
 from tracer._proc import end_batch_process, git_env
 from tracer.capture._snapshot import SCRATCH_NAME
@@ -44,7 +43,7 @@ class IgnoreRules:
         self._files: dict[str, bool] = {}
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._spec: pathspec.GitIgnoreSpec | None = None
+        self._spec: Any = None  # a pathspec.GitIgnoreSpec, when the workspace has a .gitignore
         if not git:
             self._load_spec()
 
@@ -53,6 +52,11 @@ class IgnoreRules:
             lines = (self._root / ".gitignore").read_text(errors="replace").splitlines()
         except OSError:
             lines = []
+        if not any(line.strip() for line in lines):
+            self._spec = None  # nothing to ignore (and pathspec, 30 ms of imports, is not needed)
+            return
+        import pathspec
+
         self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def quick(self, rel: str) -> bool:
@@ -129,8 +133,8 @@ class IgnoreRules:
         if not rels:
             return []
         if not self._git:
-            assert self._spec is not None
-            return [self._spec.match_file(r) for r in rels]
+            spec = self._spec
+            return [False] * len(rels) if spec is None else [bool(spec.match_file(r)) for r in rels]
         out: list[bool] = []
         for i in range(0, len(rels), _CHUNK):
             out.extend(self._ask_git(rels[i : i + _CHUNK]))

@@ -94,6 +94,16 @@ class MarkParser:
         self._prefix = b"\x1b]%d;%s;" % (OSC_NUMBER, nonce.encode("ascii"))
         self._held = b""
 
+    @property
+    def prefix(self) -> bytes:
+        """The bytes every mark of this session begins with: ``ESC ] 6973 ; <nonce> ;``."""
+        return self._prefix
+
+    @property
+    def held(self) -> int:
+        """How many bytes are held back (a possible beginning of a mark), waiting for the next feed."""
+        return len(self._held)
+
     def feed(self, data: bytes) -> tuple[bytes, list[Mark]]:
         """Remove our marks from ``data``; return ``(cleaned bytes, marks found)``.
 

@@ -8,6 +8,13 @@ burst of up to :data:`READ_BURST` reads, no ``poll`` in between) and writes the 
 in one ``write``; a short read (an echo) is written at once. No other system call is made per read: the child
 is reaped when SIGCHLD says so.
 
+The steady state — keystrokes to the child, output without marks to the user's terminal — runs in C when the
+optional extension :mod:`tracer.capture._relay` is built (``setup.py``): the same poll, bursts and writes,
+without the GIL and without a Python object per keystroke, each read still stamped with its own time. It
+hands back to the Python loop below whatever needs a decision (a signal, a read that may hold a mark, end of
+file, input the child does not take, every 20 ms of output for the recorder), so the behaviour is the same
+with or without it; ``TRACER_PTY_LOOP=python`` turns it off.
+
 Shape of the loop (one thread, ``poll``):
 
 - PTY master readable → strip recorder marks → write to the user's terminal → ``sink.output(t, bytes)``,
@@ -20,6 +27,9 @@ Shape of the loop (one thread, ``poll``):
   left in the shell's session is killed, so nothing is orphaned;
 - end: after the child exits, the master is read until end-of-file (EIO on Linux, an empty read elsewhere: both
   mean EOF), so the last output is never lost, then the child is reaped.
+
+Signals are seen through the wake fd (:func:`signal.set_wakeup_fd`, which receives each signal's number), so
+the loop never depends on when Python runs its handlers.
 
 A failure in a sink never stops the forwarding: the loop logs it once, drops that sink, and keeps the user's
 shell working (``on_error``).
@@ -44,6 +54,14 @@ from typing import Protocol
 
 from tracer.errors import RecordingError
 
+try:  # the optional C steady state (setup.py); without it the same loop runs in Python
+    from tracer.capture import _relay
+except ImportError:  # pragma: no cover - depends on the build
+    _relay = None  # type: ignore[assignment]
+
+#: Environment variable: ``python`` runs the whole loop in Python even when the C part is built.
+LOOP_ENV = "TRACER_PTY_LOOP"
+
 #: Size of the reused read buffer (bytes).
 READ_SIZE = 1 << 18
 #: Reads in a row from the PTY master before the loop polls again (serving the user's terminal and signals).
@@ -67,7 +85,16 @@ class Mark(Protocol):
 
 
 class Filter(Protocol):
-    """Removes the recorder's marks from the output stream (see :class:`tracer.capture.marks.MarkParser`)."""
+    """Removes the recorder's marks from the output stream (see :class:`tracer.capture.marks.MarkParser`).
+
+    ``prefix``: the bytes every mark begins with (``None``: no marks); ``held``: bytes held back by ``feed``.
+    """
+
+    @property
+    def prefix(self) -> bytes | None: ...
+
+    @property
+    def held(self) -> int: ...
 
     def feed(self, data: bytes) -> tuple[bytes, Sequence[Mark]]: ...
 
@@ -75,7 +102,12 @@ class Filter(Protocol):
 
 
 class Sink(Protocol):
-    """Receives what the loop sees. ``t`` is microseconds since the loop's clock started."""
+    """Receives what the loop sees. ``t`` is microseconds since the loop's clock started.
+
+    A sink may also have ``output_batch(data, reads)``: several reads at once, ``data`` their bytes back to
+    back and ``reads`` their ``(end offset in data, t)`` (the C part hands output over that way); without
+    it, the loop calls ``output`` per read.
+    """
 
     def output(self, t: int, data: bytes) -> None: ...
 
@@ -85,11 +117,30 @@ class Sink(Protocol):
 
 
 class _PassThrough:
+    prefix = None
+    held = 0
+
     def feed(self, data: bytes) -> tuple[bytes, Sequence[Mark]]:
         return data, ()
 
     def flush(self) -> bytes:
         return b""
+
+
+class Clock:
+    """Microseconds since ``origin_ns`` on the monotonic clock (:func:`time.monotonic_ns`), as an ``int``.
+
+    The recorder's time base: every event's ``t``. The PTY loop's C part stamps reads from ``origin_ns`` itself,
+    so their times and those of the Python side agree to the microsecond.
+    """
+
+    __slots__ = ("origin_ns",)
+
+    def __init__(self, origin_ns: int | None = None) -> None:
+        self.origin_ns = time.monotonic_ns() if origin_ns is None else origin_ns
+
+    def __call__(self) -> int:
+        return (time.monotonic_ns() - self.origin_ns) // 1000
 
 
 @dataclass(frozen=True)
@@ -224,7 +275,8 @@ class PtyLoop:
         stdin_fd, stdout_fd: the user's terminal. When ``stdin_fd`` is a terminal it is put in raw mode for
             the duration and restored after, whatever happens.
         size: ``(cols, rows)`` when stdin is not a terminal (default 80×24).
-        clock: microseconds since the recording started.
+        clock: microseconds since the recording started; a :class:`Clock` lets the C part (when built) run
+            the steady state, any other callable keeps the whole loop in Python.
         on_error: called with an exception from a sink (to log it).
         input_gate: while given and not set, the user's input is not read (it waits in the terminal's
             buffer): the recorder holds the shell's input until its workspace baseline is taken. The child
@@ -335,6 +387,12 @@ class PtyLoop:
 
     # -- the loop ------------------------------------------------------------------------------------------
 
+    def _make_relay(self) -> _relay.Relay | None:
+        """The C steady state for this loop, or ``None`` (not built, turned off, or no :class:`Clock`)."""
+        if _relay is None or not isinstance(self.clock, Clock) or os.environ.get(LOOP_ENV) == "python":
+            return None
+        return _relay.Relay(self.marks.prefix)
+
     def run(self) -> PtyExit:
         """Start the child and forward until it exits and its output is drained.
 
@@ -379,6 +437,34 @@ class PtyLoop:
                 os.close(self._master)
                 self._master = None
 
+    def _on_wake(self, signals: bytes) -> None:
+        """Note the signals whose numbers the wake fd carried (the handlers note them too, when they run)."""
+        for signum in signals:
+            if signum == signal.SIGCHLD:
+                self._sigchld = True
+            elif signum == signal.SIGWINCH:
+                self._winch = True
+            elif signum in (signal.SIGTERM, signal.SIGHUP) and self._stop_signal is None:
+                self._stop_signal = signum
+
+    def _record_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
+        """Give the sink a batch of reads the C part has shown (no marks in them): ``data`` holds the reads back
+        to back, ``reads`` their ``(end offset, t)``. One call of ``sink.output_batch`` when the sink has it."""
+        sink = self.sink
+        if sink is None:
+            return
+        try:
+            batch = getattr(sink, "output_batch", None)
+            if batch is not None:
+                batch(data, reads)
+                return
+            start = 0
+            for end, t in reads:
+                sink.output(t, data[start:end])
+                start = end
+        except Exception as e:
+            self._sink_failed(e)
+
     def _loop(self, master: int, wake_r: int) -> PtyExit:
         assert self.pid is not None
         os.set_blocking(master, False)
@@ -389,6 +475,8 @@ class PtyLoop:
         feed = self.marks.feed
         readv = os.readv
         clock = self.clock
+        relay = self._make_relay()
+        origin_ns = clock.origin_ns if isinstance(clock, Clock) else 0
         pending_input = bytearray()
         inbuf = bytearray(1 << 16)  # the user's input, read into a reused buffer
         inview = memoryview(inbuf)
@@ -409,33 +497,76 @@ class PtyLoop:
             poller.register(self.stdin_fd, IN)
         master_events = IN
 
+        def close_input() -> None:
+            nonlocal stdin_open, pending_input
+            stdin_open = False
+            poller.unregister(self.stdin_fd)
+            if not self.stdin_is_tty:
+                # as `script` does: the end of a piped stdin reaches the child as an EOF character
+                pending_input += _veof(master)
+
         while True:
             if gated and gate is not None and gate.is_set():
                 gated = False
                 stdin_open = True
                 poller.register(self.stdin_fd, IN)
-            holding = False
-            timeout_ms: float | None = None
-            if exit_status is not None:
-                timeout_ms = 20
-            elif self._stop_signal is not None:
-                timeout_ms = 50
+            got_output = False
+            ready: list[tuple[int, int]] = []
+            if (
+                relay is not None
+                and exit_status is None
+                and self._stop_signal is None
+                and not pending_input
+                and not self.marks.held
+            ):
+                # the steady state, in C, until something needs a decision here
+                why, data, reads, tail_t, tail, err = relay.run(
+                    master, stdout_fd, self.stdin_fd if stdin_open else -1, wake_r, origin_ns, 10 if gated else -1
+                )
+                if reads:
+                    got_output = True
+                    self._record_batch(data, reads)
+                if why == _relay.R_MARK:
+                    got_output = True
+                    clean, marks = feed(tail)
+                    if clean:
+                        _write_all(stdout_fd, clean)
+                    self._record(tail_t, clean, marks)
+                elif why == _relay.R_WAKE:
+                    self._on_wake(tail)
+                elif why == _relay.R_INPUT:
+                    pending_input += tail
+                elif why == _relay.R_INPUT_EOF:
+                    close_input()
+                elif why == _relay.R_EOF:
+                    self._release_held()
+                    exit_status = _decode_status(os.waitpid(self.pid, 0)[1])
+                    return self._finish(exit_status, reason)
+                elif why == _relay.R_ERROR:
+                    raise OSError(err, os.strerror(err))
             else:
-                holding = True
-                timeout_ms = HOLD_TIMEOUT * 1000
-            try:
-                ready = poller.poll(timeout_ms)
-            except InterruptedError:
-                ready = []
-            if not ready and holding:
-                self._release_held()
-                # nothing is held back now: block until something happens
+                holding = False
+                timeout_ms: float | None = None
+                if exit_status is not None:
+                    timeout_ms = 20
+                elif self._stop_signal is not None:
+                    timeout_ms = 50
+                else:
+                    holding = True
+                    timeout_ms = HOLD_TIMEOUT * 1000
                 try:
-                    idle = exit_status is None and self._stop_signal is None and not gated
-                    ready = poller.poll(None if idle else (10 if gated else 50))
+                    ready = poller.poll(timeout_ms)
                 except InterruptedError:
                     ready = []
-            got_output = False
+                if not ready and holding:
+                    self._release_held()
+                    # nothing is held back now: block until something happens (or go back to the C part)
+                    idle = exit_status is None and self._stop_signal is None and not gated
+                    if relay is None or pending_input:
+                        try:
+                            ready = poller.poll(None if idle else (10 if gated else 50))
+                        except InterruptedError:
+                            ready = []
             for fd, ev in ready:
                 if fd == master:
                     if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
@@ -477,7 +608,7 @@ class PtyLoop:
                         _send_input(master, pending_input)
                 elif fd == wake_r:
                     with contextlib.suppress(BlockingIOError):
-                        os.read(wake_r, 512)
+                        self._on_wake(os.read(wake_r, 512))
                 elif fd == self.stdin_fd:
                     try:
                         k = readv(self.stdin_fd, [inbuf])
@@ -486,11 +617,7 @@ class PtyLoop:
                     except OSError:
                         k = 0
                     if not k:
-                        stdin_open = False
-                        poller.unregister(self.stdin_fd)
-                        if not self.stdin_is_tty:
-                            # as `script` does: the end of a piped stdin reaches the child as an EOF character
-                            pending_input += _veof(master)
+                        close_input()
                         continue
                     if pending_input:
                         pending_input += inview[:k]

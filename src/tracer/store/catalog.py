@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-import secrets
 from pathlib import Path
 
 import platformdirs
@@ -49,7 +48,7 @@ def sessions_dir(override: str | os.PathLike[str] | None = None, *, create: bool
 
 def new_session_id(started: dt.datetime) -> str:
     """A new id for a session that started at ``started`` (aware, UTC)."""
-    return started.strftime("%Y-%m-%dT%H-%M-%S-") + secrets.token_hex(2)
+    return started.strftime("%Y-%m-%dT%H-%M-%S-") + os.urandom(2).hex()
 
 
 def new_session_path(output: str | os.PathLike[str] | None, started: dt.datetime) -> tuple[str, Path]:

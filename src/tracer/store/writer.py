@@ -98,6 +98,12 @@ class SessionWriter:
         if len(queue) > 256:
             self._wake.set()
 
+    def output_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
+        """Queue several reads at once: ``data`` holds them back to back, ``reads`` is ``(end offset in data, t)``
+        per read, in order (the PTY loop's C part hands output over this way, every 50 ms or 4 MiB)."""
+        self._queue.append((data, reads, None))
+        self._wake.set()
+
     def event(self, event: Event) -> None:
         """Queue any event (commands, edits, notes…). Events are written in the order they were queued."""
         self._queue.append((event,))
@@ -114,8 +120,9 @@ class SessionWriter:
         self._closing = True
         self._wake.set()
         self._thread.join()
-        with contextlib.suppress(OSError):
-            os.fsync(self._fd)
+        # no fsync: the file is as safe as any other the user just wrote (in the page cache, written back by the
+        # kernel); a crash of tracer loses nothing written. fsync would make the user wait for the disk at the end
+        # of every recording (tens of milliseconds, more for large sessions), as script and asciinema do not.
         os.close(self._fd)
 
     # -- the writer thread ------------------------------------------------------------------------------
@@ -124,7 +131,7 @@ class SessionWriter:
         buf = bytearray()
         frame_started: float | None = None
         out_t: int | None = None
-        out_chunks: list[bytes] = []
+        out_chunks: list[bytes | memoryview] = []
         out_reads: list[tuple[int, int]] = []
         out_size = 0
 
@@ -140,6 +147,25 @@ class SessionWriter:
             buf.extend(self._packer.pack(ev))
             out_t, out_chunks, out_reads, out_size = None, [], [], 0
 
+        def add_read(t: int, data: bytes | memoryview) -> None:
+            nonlocal out_t, out_size
+            if out_t is not None and (t - out_t > COALESCE_US or out_size >= FRAME_MAX_BYTES // 4):
+                flush_output()
+            if out_t is None:
+                out_t = t
+            out_chunks.append(data)
+            out_size += len(data)
+            out_reads.append((out_size, t - out_t))
+
+        def close_full_frame() -> bool:
+            """Write the frame when it holds FRAME_MAX_BYTES; True when it did."""
+            if len(buf) + out_size < FRAME_MAX_BYTES:
+                return False
+            flush_output()
+            self._write_frame(buf)  # compressed straight from the buffer: no copy
+            buf.clear()
+            return True
+
         while True:
             closing = self._closing
             queue = self._queue
@@ -148,14 +174,15 @@ class SessionWriter:
                 if frame_started is None:
                     frame_started = time.monotonic()
                 if len(item) == 2:
-                    t, data = item
-                    if out_t is not None and (t - out_t > COALESCE_US or out_size >= FRAME_MAX_BYTES // 4):
-                        flush_output()
-                    if out_t is None:
-                        out_t = t
-                    out_chunks.append(data)
-                    out_size += len(data)
-                    out_reads.append((out_size, t - out_t))
+                    add_read(item[0], item[1])
+                elif len(item) == 3:
+                    batch = memoryview(item[0])
+                    start = 0
+                    for end, t in item[1]:
+                        add_read(t, batch[start:end])
+                        start = end
+                        if close_full_frame():
+                            frame_started = time.monotonic()
                 else:
                     flush_output()
                     event = item[0]
@@ -166,10 +193,7 @@ class SessionWriter:
                     except Exception as e:  # a bad event must not stop the writer: skip it, say so
                         self._packer = _msgpack.packer()
                         self._skipped(item[0], e)
-                if len(buf) + out_size >= FRAME_MAX_BYTES:
-                    flush_output()
-                    self._write_frame(buf)  # compressed straight from the buffer: no copy
-                    buf.clear()
+                if close_full_frame():
                     frame_started = None
             if frame_started is not None and (closing or time.monotonic() - frame_started >= FRAME_MAX_AGE):
                 flush_output()
