@@ -79,7 +79,7 @@ def test_stopped_recorder_writes_a_complete_session_and_leaves_no_process(tmp_pa
 def test_sigkill_keeps_everything_but_the_last_quarter_second(tmp_path: Path) -> None:
     child, sessions, shell_pid = start(tmp_path)
     path = session_file(sessions)
-    # wait until the commands are on disk: the writer closes a frame within 250 ms of activity
+    # wait until the commands are on disk: nothing stays only in memory for more than 250 ms
     assert wait_until(lambda: len(read_session(path).commands()) == 2, timeout=5)
     os.kill(child.pid, signal.SIGKILL)
     child.expect(pexpect.EOF)

@@ -7,8 +7,9 @@
                frame is a sequence of msgpack maps, one per event (see tracer.model)
 
 The first frame holds the header event alone, so a recording killed at once still names itself. The writer
-closes a frame when 250 ms have passed since its first event or its content reaches :data:`FRAME_MAX_BYTES`,
-so a recorder killed with SIGKILL loses at most the last quarter second. Frames appended later (notes,
+closes a frame when 150 ms have passed since its first event or its content reaches :data:`FRAME_MAX_BYTES`,
+so a recorder killed with SIGKILL loses at most the last quarter second (output waits up to 50 ms in the PTY
+loop's batch, 150 ms in the open frame, and up to 50 ms for the writer thread to look at the clock). Frames appended later (notes,
 verify results) are just more frames: the format is append-only.
 """
 
@@ -24,8 +25,9 @@ MAGIC = b"\x89TRACER\n"
 PREAMBLE = MAGIC + struct.pack(">H", FORMAT_VERSION)
 PREAMBLE_SIZE = len(PREAMBLE)
 
-#: A frame is closed this long after its first event (seconds).
-FRAME_MAX_AGE = 0.25
+#: A frame is closed this long after its first event (seconds): with the PTY loop's batches (≤ 50 ms) and the
+#: writer's wake-ups (every 50 ms), nothing older than 250 ms is ever only in memory.
+FRAME_MAX_AGE = 0.15
 #: ... or when its uncompressed content reaches this size (bytes). 2 MiB rather than DESIGN's 256 KiB: at
 #: 256 KiB, zstd cannot reach the 20x ratio on `seq` output that issue 3 asks for (19.5x measured).
 FRAME_MAX_BYTES = 2 << 20

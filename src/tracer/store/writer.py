@@ -1,9 +1,10 @@
 """Writing session files: a writer thread that turns queued events into zstd frames, off the PTY's hot path.
 
-The recorder's PTY loop calls :meth:`SessionWriter.output` (an append to a deque: no disk, no compression, no
-lock held for long); other threads call :meth:`SessionWriter.event`. The writer thread coalesces output chunks
+The recorder's PTY loop calls :meth:`SessionWriter.output` per read, or :meth:`SessionWriter.output_batch` per
+batch of reads from its C part (an append to a deque: no disk, no compression, no lock held for long); other
+threads call :meth:`SessionWriter.event`. The writer thread coalesces output chunks
 that arrived close together into one :class:`~tracer.model.Output` event (keeping each read's timing in
-``reads``), packs events with msgpack, and closes a frame every 250 ms of activity or 2 MiB (see
+``reads``), packs events with msgpack, and closes a frame every 150 ms of activity or 2 MiB (see
 :mod:`tracer.store.format`).
 
 A failed write (a full disk) never stops the recording: the file is cut back to the last whole frame, the frame
