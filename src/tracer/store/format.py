@@ -9,8 +9,8 @@
 The first frame holds the header event alone, so a recording killed at once still names itself. The writer
 closes a frame when 150 ms have passed since its first event or its content reaches :data:`FRAME_MAX_BYTES`,
 so a recorder killed with SIGKILL loses at most the last quarter second (output waits up to 50 ms in the PTY
-loop's batch, 150 ms in the open frame, and up to 50 ms for the writer thread to look at the clock). Frames appended later (notes,
-verify results) are just more frames: the format is append-only.
+loop's batch, 150 ms in the open frame, and up to 50 ms for the writer thread to look at the clock). Frames
+appended later (notes, verify results) are just more frames: the format is append-only.
 """
 
 from __future__ import annotations
