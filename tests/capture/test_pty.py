@@ -59,7 +59,12 @@ class Collect:
 
 
 def run(
-    argv: list[str], tmp_path: Path, *, stdin: int | None = None, size: tuple[int, int] = (80, 24)
+    argv: list[str],
+    tmp_path: Path,
+    *,
+    stdin: int | None = None,
+    size: tuple[int, int] = (80, 24),
+    marks: MarkParser | None = None,
 ) -> tuple[int, Collect, bytes]:
     sink = Collect()
     out_path = tmp_path / "terminal.out"
@@ -69,6 +74,7 @@ def run(
             ENV,
             sink=sink,
             clock=Clock(),
+            marks=marks,
             stdin_fd=stdin if stdin is not None else devnull.fileno(),
             stdout_fd=out.fileno(),
             size=size,
@@ -203,21 +209,10 @@ def test_marks_split_across_reads_at_every_byte_are_found_and_never_shown(tmp_pa
         "    time.sleep(0.005)\n"
         "    os.write(1, mark[k:] + b'.')\n"
     )
-    sink = Collect()
-    out_path = tmp_path / "terminal.out"
-    with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
-        loop = PtyLoop(
-            ["python3", str(script)],
-            ENV,
-            sink=sink,
-            clock=Clock(),
-            marks=MarkParser(nonce),
-            stdin_fd=devnull.fileno(),
-            stdout_fd=out.fileno(),
-        )
-        assert loop.run().exit_status == 0
+    status, sink, shown = run(["python3", str(script)], tmp_path, marks=MarkParser(nonce))
+    assert status == 0
     expected = b"".join(b"<%d>." % k for k in range(1, len(mark)))
-    assert out_path.read_bytes() == sink.data == expected
+    assert shown == sink.data == expected
     assert len(sink.marks) == len(mark) - 1
 
 
@@ -225,18 +220,6 @@ def test_forged_marks_with_another_nonce_are_output(tmp_path: Path) -> None:
     forged = b"\x1b]6973;" + b"f" * 32 + b";C;ZWNobw==;\x07 and \x1b]133;A\x07"
     src = tmp_path / "forged"
     src.write_bytes(forged)
-    sink = Collect()
-    out_path = tmp_path / "terminal.out"
-    with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
-        loop = PtyLoop(
-            ["cat", str(src)],
-            ENV,
-            sink=sink,
-            clock=Clock(),
-            marks=MarkParser("0123456789abcdef" * 2),
-            stdin_fd=devnull.fileno(),
-            stdout_fd=out.fileno(),
-        )
-        loop.run()
-    assert out_path.read_bytes() == sink.data == forged
+    _, sink, shown = run(["cat", str(src)], tmp_path, marks=MarkParser("0123456789abcdef" * 2))
+    assert shown == sink.data == forged
     assert sink.marks == []
