@@ -63,6 +63,7 @@ typedef struct {
     char *input;        /* INPUT_SIZE bytes */
     char prefix[MAX_PREFIX];
     Py_ssize_t prefix_len; /* 0: no marks to look for */
+    int running;        /* run() is in progress (the buffers are in use without the GIL) */
 } Relay;
 
 static long long now_ns(void) {
@@ -107,6 +108,11 @@ static int Relay_init(Relay *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"prefix", NULL};
     Py_buffer prefix = {0};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|z*", kwlist, &prefix)) return -1;
+    if (self->running) {
+        PyBuffer_Release(&prefix);
+        PyErr_SetString(PyExc_RuntimeError, "Relay.__init__() while run() is running");
+        return -1;
+    }
     if (prefix.buf != NULL && prefix.len > MAX_PREFIX) {
         PyBuffer_Release(&prefix);
         PyErr_SetString(PyExc_ValueError, "mark prefix longer than 256 bytes");
@@ -155,6 +161,11 @@ static PyObject *Relay_run(Relay *self, PyObject *args) {
     int master, out, inp, wake, timeout_ms;
     long long origin_ns;
     if (!PyArg_ParseTuple(args, "iiiiLi", &master, &out, &inp, &wake, &origin_ns, &timeout_ms)) return NULL;
+    if (self->running) {
+        PyErr_SetString(PyExc_RuntimeError, "Relay.run() is already running (one caller at a time)");
+        return NULL;
+    }
+    self->running = 1;
 
     int reason = -1, err = 0;
     Py_ssize_t len = 0;         /* bytes in buf */
@@ -261,6 +272,7 @@ static PyObject *Relay_run(Relay *self, PyObject *args) {
         }
     }
     Py_END_ALLOW_THREADS
+    self->running = 0;
 
     PyObject *reads = PyList_New(nreads);
     if (reads == NULL) return NULL;
