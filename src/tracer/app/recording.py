@@ -177,7 +177,7 @@ class _Recorder:
         self.on_warning = on_warning
         self.warnings: list[str] = []
         self.tracker: CommandTracker | None = None
-        self.edits: Any = None  # tracer.capture.files.EditRecorder, imported in the set-up thread
+        self.edits: Any = None  # tracer.capture.files.EditRecorder, imported by _set_up (not at start-up)
         self.edit_count = 0
         self.ready = threading.Event()
 

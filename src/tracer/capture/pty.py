@@ -406,12 +406,7 @@ class PtyLoop:
         handlers = {}
 
         def on_signal(signum: int, frame: object) -> None:
-            if signum == signal.SIGCHLD:
-                self._sigchld = True
-            elif signum == signal.SIGWINCH:
-                self._winch = True
-            elif signum in (signal.SIGTERM, signal.SIGHUP):
-                self._stop_signal = signum
+            self._note_signal(signum)
 
         for sig in (signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             handlers[sig] = signal.signal(sig, on_signal)
@@ -439,15 +434,19 @@ class PtyLoop:
                 os.close(self._master)
                 self._master = None
 
+    def _note_signal(self, signum: int) -> None:
+        """Set the flag the loop acts on for ``signum`` (from the handler, or from the wake fd's bytes)."""
+        if signum == signal.SIGCHLD:
+            self._sigchld = True
+        elif signum == signal.SIGWINCH:
+            self._winch = True
+        elif signum in (signal.SIGTERM, signal.SIGHUP):
+            self._stop_signal = signum
+
     def _on_wake(self, signals: bytes) -> None:
         """Note the signals whose numbers the wake fd carried (the handlers note them too, when they run)."""
         for signum in signals:
-            if signum == signal.SIGCHLD:
-                self._sigchld = True
-            elif signum == signal.SIGWINCH:
-                self._winch = True
-            elif signum in (signal.SIGTERM, signal.SIGHUP) and self._stop_signal is None:
-                self._stop_signal = signum
+            self._note_signal(signum)
 
     def _record_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
         """Give the sink a batch of reads the C part has shown (no marks in them): ``data`` holds the reads back
