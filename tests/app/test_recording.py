@@ -116,6 +116,31 @@ def test_one_command_mode_takes_the_baseline_before_the_command_runs(tmp_path: P
     assert "+after" in session.final_patch.patch
 
 
+def test_one_command_mode_outside_git_snapshots_the_directory_before_the_command_runs(tmp_path: Path) -> None:
+    # outside git the baseline is a snapshot of the directory; many files ahead of sub/a.txt make that
+    # snapshot slower than the command's start, so a snapshot taken beside the command would see its edit
+    work = tmp_path / "plain"
+    (work / "sub").mkdir(parents=True)
+    for i in range(3000):
+        (work / f"f{i:04}.txt").write_text(f"{i}\n")
+    (work / "sub" / "a.txt").write_text("before\n")
+    out = tmp_path / "c.tracer"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo after > sub/a.txt"],
+        cwd=work,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    session = read_session(out)
+    assert session.final_patch is not None
+    assert session.final_patch.files == ("sub/a.txt",)
+    assert "-before\n+after" in session.final_patch.patch
+    (change,) = session.file_changes()
+    assert change.path == "sub/a.txt"
+
+
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, shell: str) -> None:
     path_to_shell = shutil.which(shell)

@@ -202,7 +202,11 @@ class _Recorder:
         self.writer.event(change)
 
     def _set_up(self, shell: str, kind: str, cols: int, rows: int) -> None:
-        """The set-up thread: baseline, header, file observer; then the shell's input is released."""
+        """The set-up thread: baseline, header, file observer; then the shell's input is released.
+
+        With one command (``-c``), run before the command starts, in full: the baseline (outside git, the
+        directory's snapshot too) is taken here; the observer starts with the command (:meth:`_start_watching`).
+        """
         info = None
         try:
             from tracer.capture.files import EditRecorder
@@ -224,7 +228,10 @@ class _Recorder:
                         current_command=lambda: tracker.command_at(self.clock()),
                         exclude=[self.writer.path, self.workdir],
                     )
-                    edits.start()
+                    if self.options.command is None:
+                        edits.start()
+                    else:  # nothing holds a command back: its own edits must not get into the snapshot
+                        edits.take_snapshot()
                     self.edits = edits
                 except TracerError as e:
                     self.warn(f"tracer: edits are not recorded: {e}")
@@ -234,6 +241,15 @@ class _Recorder:
                 self.writer.begin(self._header(shell, kind, cols, rows, None))
         finally:
             self.ready.set()
+
+    def _start_watching(self) -> None:
+        """With one command: start the file observer once the command runs (its edits up to then are caught
+        up from the baseline), so that watchdog's import and the watches are not on the way to its start."""
+        if self.edits is not None:
+            try:
+                self.edits.start()
+            except Exception as e:
+                self.part_failed("the file observer")(e)
 
     def _header(self, shell: str, kind: str, cols: int, rows: int, info: Any) -> Header:
         interactive = self.options.command is None
@@ -320,7 +336,7 @@ class _Recorder:
                 stdout_fd=stdout_fd,
                 size=(cols, rows),
                 input_gate=self.ready,
-                on_spawn=set_up.start if interactive else None,
+                on_spawn=set_up.start if interactive else self._start_watching,
                 on_error=self.part_failed("command capture"),
             )
             result = loop.run()

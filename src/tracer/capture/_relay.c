@@ -7,12 +7,14 @@
  *
  *   poll(wake fd, PTY master, user's terminal)
  *     user's terminal readable -> read -> write to the master (non-blocking)
- *     master readable          -> one read, appended to the batch buffer with its time (microseconds)
- *                                 -> written at once to the user's terminal
+ *     master readable          -> read, appended to the batch buffer with its time (microseconds)
+ *                                 -> written at once to the user's terminal; again until the master is
+ *                                 empty (EAGAIN) or DRAIN_READS reads were made, then poll again
  *
- * One read per poll, written at once, as util-linux script does: measured on 2 cores, a burst of reads
- * written in one large write stalls the pipeline (the child waits while the user's terminal drains the big
- * write) and costs up to 1.5x the wall time of a `cat` (docs/performance.md).
+ * Each read is written at once, as util-linux script does: measured on 2 cores, a burst of reads written
+ * in one large write stalls the pipeline (the child waits while the user's terminal drains the big write)
+ * and costs up to 1.5x the wall time of a `cat` (docs/performance.md). Reading again before polling saves
+ * the poll of every read while output streams (a poll of a PTY waits for the tty's buffer work).
  *
  * Relay.run returns to Python as soon as anything needs its judgement: a signal (the wake fd that
  * signal.set_wakeup_fd writes signal numbers to), a read that holds or may begin a mark, end of file, input
@@ -52,6 +54,7 @@ enum {
 #define CAPACITY (BATCH_BYTES + READ_SIZE)    /* the batch buffer */
 #define MAX_READS (BATCH_BYTES / 256)         /* reads in a batch (a full batch of 256-byte reads) */
 #define INPUT_SIZE (64 * 1024)                /* most bytes of input read at once */
+#define DRAIN_READS 64                        /* reads of the master between two polls at most */
 #define REPORT_AFTER_NS 50000000LL            /* output waits at most 50 ms before it is handed over */
 #define MAX_PREFIX 256
 
@@ -236,9 +239,13 @@ static PyObject *Relay_run(Relay *self, PyObject *args) {
                 }
             }
         }
-        if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+        /* Read the master until it is empty (EAGAIN), at most DRAIN_READS times, before polling again: while
+         * output streams, a poll per read costs as much again as the read (poll of a PTY waits for the tty's
+         * buffer work). The bound keeps keystrokes and signals waiting at most DRAIN_READS reads. */
+        int readable = fds[1].revents & (POLLIN | POLLHUP | POLLERR);
+        for (int drained = 0; readable && reason < 0 && drained < DRAIN_READS; drained++) {
             ssize_t n = read(master, self->buf + len, READ_SIZE);
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
             if (n <= 0) {
                 if (n < 0 && errno != EIO) {
                     err = errno;

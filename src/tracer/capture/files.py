@@ -5,7 +5,8 @@ thread waits until a path has been quiet for ``quiet`` seconds (editors save thr
 and several writes: one save is one change), reads the file, and diffs it against the last content it
 knew (:mod:`tracer.capture._edits_diff`). The first known content of a path is its **baseline**: from the
 baseline tree that :func:`tracer.capture.workspace.workspace_info` wrote (``git cat-file --batch``, read
-lazily), or, outside git, from a snapshot of the directory taken in the background at :meth:`start`.
+lazily), or, outside git, from a snapshot of the directory taken in the background at :meth:`start` (or before it, by
+:meth:`EditRecorder.take_snapshot`).
 Deletions and creations seen together with the same (or nearly the same) content become renames.
 
 Skipped: ``.git``, what git ignores, nested repositories and submodules, editor scratch files (vim swap,
@@ -30,27 +31,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileAttribEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers.api import BaseObserver
+from typing import Any
 
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture import workspace as _workspace
 from tracer.capture._edits_diff import file_diff
 from tracer.capture._edits_ignore import IgnoreRules
-from tracer.capture._edits_watch import make_observer
 from tracer.capture._gitobjects import MODE_GITLINK, CatFile, FileState, read_file_state
 from tracer.capture._snapshot import TreeSnapshots, fs_path, raw_changes, tree_patch
 from tracer.capture.workspace import WorkspaceInfo
@@ -76,18 +62,6 @@ SNAPSHOT_READ_BYTES = 256 << 20
 #: Rename detection by similarity is tried only for this many delete × create pairs in one batch.
 _SIMILAR_PAIRS = 400
 _SIMILAR_BYTES = 256 << 10
-
-_EVENTS: list[type[FileSystemEvent]] = [
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    FileClosedEvent,
-    FileAttribEvent,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-]
 
 
 @dataclass(slots=True)
@@ -118,23 +92,6 @@ class _Baseline:
     files: dict[str, FileState] = field(default_factory=dict)
     stats: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # size, mtime_ns, st_mode
     complete: bool = True
-
-
-class _Handler(FileSystemEventHandler):
-    def __init__(self, note: Callable[[str, bool, str | None], None]) -> None:
-        self._note = note
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        kind = event.event_type
-        if kind in ("opened", "closed_no_write") or (event.is_directory and kind in ("modified", "attrib")):
-            return
-        src = os.fsdecode(event.src_path)
-        if kind == "moved" and event.dest_path:
-            dest = os.fsdecode(event.dest_path)
-            self._note(src, event.is_directory, dest)
-            self._note(dest, event.is_directory, src)
-        else:
-            self._note(src, event.is_directory, None)
 
 
 class EditRecorder:
@@ -202,11 +159,12 @@ class EditRecorder:
         self._pending: dict[str, _Pending] = {}
         self._cond = threading.Condition()
         self._stopping = False
-        self._observer: BaseObserver | None = None
+        self._observer: Any = None  # a watchdog observer (tracer.capture._edits_watch)
         self._thread: threading.Thread | None = None
         self._warnings: list[str] = []
         self._started = False
         self._stopped = False
+        self._snapshotted = False
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -215,8 +173,21 @@ class EditRecorder:
         """Problems met while recording (one sentence each), e.g. the observer could not watch a directory."""
         return list(self._warnings)
 
+    def take_snapshot(self) -> None:
+        """Outside git, snapshot the directory now, blocking (the baseline of every later change); in a git
+        repository nothing is left to do (the baseline is the ``WorkspaceInfo``'s tree).
+
+        :meth:`start` takes the snapshot in the background when this was not called first: call it before
+        anything can change the workspace when nothing holds the user back (``tracer shell -c``). Call it
+        once, before :meth:`start`.
+        """
+        if not self._git and not self._snapshotted:
+            self._snapshotted = True
+            self._snapshot_plain()
+
     def start(self) -> None:
-        """Start watching; returns at once (watches and baseline snapshots are set up in the background).
+        """Start watching; returns at once (watches, and outside git the snapshot unless
+        :meth:`take_snapshot` took it, are set up in the background).
 
         Raises:
             RecordingError: called twice.
@@ -317,10 +288,12 @@ class EditRecorder:
 
     def _run(self) -> None:
         try:
-            if not self._git:
-                self._snapshot_plain()  # before watching: what changes from now on is not in it
-            self._start_observer()
-            self._take_baseline()
+            self.take_snapshot()  # before watching: what changes from now on is not in it
+            with self._cond:
+                stopping = self._stopping
+            if not stopping:  # (a command that is over already: the end's comparison below sees its edits)
+                self._start_observer()
+                self._take_baseline()
             while True:
                 batch, done = self._next_batch()
                 if batch:
@@ -348,10 +321,10 @@ class EditRecorder:
             self._warnings.append(str(e))
 
     def _start_observer(self) -> None:
-        observer = make_observer(self._prune)
+        from tracer.capture._edits_watch import watch  # watchdog: imported here, off the start-up path
+
         try:
-            observer.schedule(_Handler(self._note), self._root_str, recursive=True, event_filter=_EVENTS)
-            observer.start()
+            observer = watch(self._root_str, note=self._note, prune=self._prune)
         except OSError as e:
             self._warnings.append(
                 f"cannot watch {self._root} for file changes ({e}); edits are only in the final patch "
