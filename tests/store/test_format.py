@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import itertools
+import random
 import stat
 from pathlib import Path
 
@@ -196,3 +199,33 @@ def test_an_event_larger_than_the_buffer_floor_reads_back(tmp_path: Path) -> Non
     w.close(SessionEnd(t=1, exit_status=0))
     s = read_session(path)
     assert s.problem is None and len(s.header.baseline_patch) == len(big)
+
+
+def test_output_that_barely_compresses_is_stored_at_the_fast_level_and_text_compresses_again(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(7)
+    b64 = base64.encodebytes(rng.randbytes(3 << 20))  # 1.33x at level 4 at best: stored as it is
+    text = "".join(f"{i}\n" for i in range(600_000)).encode()  # 20x and more at level 4
+    path = tmp_path / "s.tracer"
+    w = SessionWriter(path, HEADER)
+    t = 0
+    for part in (b64, text, b64, text):
+        for start in range(0, len(part), 4096):
+            t += 10
+            w.output(t, part[start : start + 4096])
+    w.close(SessionEnd(t=t + 1, exit_status=0))
+
+    frames = list(iter_frames(path))
+    ends = [offset for offset, _ in frames[1:]] + [path.stat().st_size]
+    ratios = [len(content) / (end - offset) for (offset, content), end in zip(frames, ends, strict=True)]
+    kinds = ["text" if len(c.translate(None, b"0123456789\n")) < len(c) // 10 else "b64" for _, c in frames]
+    large = [(k, r) for (_, c), k, r in zip(frames, kinds, ratios, strict=True) if len(c) >= 1 << 20]
+    assert [k for k, _ in large].count("b64") >= 4 and [k for k, _ in large].count("text") >= 4
+    for (before, _), (kind, ratio) in itertools.pairwise(large):
+        if (before, kind) == ("b64", "b64"):
+            assert ratio < 1.05  # after a large base64 frame (1.33x at level 4): the fast level, stored as is
+        if (before, kind) == ("text", "text"):
+            assert ratio > 10  # text compresses again (the first text frame may be at the fast level)
+    outputs = read_session(path).of_type(Output)
+    assert b"".join(o.data for o in outputs) == b64 + text + b64 + text

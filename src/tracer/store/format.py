@@ -35,9 +35,10 @@ FRAME_MAX_BYTES = 2 << 20
 ZSTD_LEVEL = 4
 
 
-def compressor() -> zstandard.ZstdCompressor:
-    """The compressor every frame is written with (content size and checksum in each frame)."""
-    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True, write_content_size=True)
+def compressor(level: int = ZSTD_LEVEL) -> zstandard.ZstdCompressor:
+    """A compressor for frames: content size and checksum in each frame; zstd ``level`` (any level reads back
+    the same way)."""
+    return zstandard.ZstdCompressor(level=level, write_checksum=True, write_content_size=True)
 
 
 def parse_preamble(data: bytes) -> int | None:

@@ -7,6 +7,11 @@ that arrived close together into one :class:`~tracer.model.Output` event (keepin
 ``reads``), packs events with msgpack, and closes a frame every 150 ms of activity or 2 MiB (see
 :mod:`tracer.store.format`).
 
+Frames of output that barely compresses (base64, compressed or random bytes: under :data:`POOR_RATIO` at
+:data:`~tracer.store.format.ZSTD_LEVEL`) make the writer use zstd's fast level (:data:`FAST_LEVEL`, 5 to 10
+times less CPU) until a large frame compresses well again: output nobody could shrink much does not take CPU
+from the shell's programs.
+
 A failed write (a full disk) never stops the recording: the file is cut back to the last whole frame, the frame
 is kept in memory and retried, one warning goes to ``on_warning``, and the warning ends up in ``session_end``.
 """
@@ -40,6 +45,33 @@ from tracer.store.format import (
 COALESCE_US = 20_000
 #: Frames kept in memory while the disk refuses them (bytes); beyond, new output is dropped (and said so).
 MAX_PENDING = 64 << 20
+#: zstd level for output that barely compresses: zstd's fast mode, which leaves base64 text as it is (1.0x
+#: instead of 1.33x at level 4) at ~4 GB/s instead of ~0.8 GB/s (docs/performance.md).
+FAST_LEVEL = -1
+#: A large frame that compresses less than this (content bytes / frame bytes) switches to FAST_LEVEL; one
+#: that compresses at least this, at either level, switches back.
+POOR_RATIO = 1.5
+#: Frames from this size (content bytes) decide the level; smaller ones (interactive work) always get the
+#: normal level: their CPU is negligible and their ratio says little.
+LARGE_FRAME = 256 << 10
+
+
+class _FrameCompressor:
+    """zstd for frames: :data:`~tracer.store.format.ZSTD_LEVEL`, or :data:`FAST_LEVEL` after a large frame
+    that compressed poorly (see :data:`POOR_RATIO`)."""
+
+    def __init__(self) -> None:
+        self._normal = compressor()
+        self._fast = compressor(FAST_LEVEL)
+        self.fast = False
+
+    def compress(self, content: bytes | bytearray) -> bytes:
+        """One frame holding ``content``."""
+        if len(content) < LARGE_FRAME:
+            return self._normal.compress(content)
+        frame = (self._fast if self.fast else self._normal).compress(content)
+        self.fast = len(content) < POOR_RATIO * len(frame)
+        return frame
 
 
 class SessionWriter:
@@ -63,7 +95,7 @@ class SessionWriter:
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
         self._wake = threading.Event()
         self._closing = False
-        self._compressor = compressor()
+        self._compressor = _FrameCompressor()
         self._packer = _msgpack.packer()
         self._pending_frames: list[bytes] = []
         self._pending_bytes = 0
