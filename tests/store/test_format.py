@@ -229,3 +229,41 @@ def test_output_that_barely_compresses_is_stored_at_the_fast_level_and_text_comp
             assert ratio > 10  # text compresses again (the first text frame may be at the fast level)
     outputs = read_session(path).of_type(Output)
     assert b"".join(o.data for o in outputs) == b64 + text + b64 + text
+
+
+def test_a_batch_of_reads_makes_the_same_events_as_the_reads_one_by_one(tmp_path: Path) -> None:
+    # the PTY loop's C part hands reads over in batches; the events must not depend on how they arrived
+    rng = random.Random(3)
+    reads: list[tuple[bytes, int]] = []
+    t = 0
+    for i in range(6000):
+        t += (
+            rng.choice((5, 40, 900, 10_000, 20_000, 25_000)) if i % 7 else rng.randrange(0, 60_000)
+        )  # around COALESCE_US
+        reads.append((rng.randbytes(rng.choice((1, 80, 4095, 4095, 4095))), t))
+
+    # everything is queued before the writer thread starts (begin): frames close by size, never by age
+    one_by_one = tmp_path / "one.tracer"
+    w = SessionWriter(one_by_one)
+    for data, t in reads:
+        w.output(t, data)
+    w.begin(HEADER)
+    w.close(SessionEnd(t=t + 1, exit_status=0))
+
+    batched = tmp_path / "batched.tracer"
+    w = SessionWriter(batched)
+    i = 0
+    while i < len(reads):
+        n = rng.choice((1, 3, 200, 1500))
+        chunk = reads[i : i + n]
+        ends = list(itertools.accumulate(len(data) for data, _ in chunk))
+        w.output_batch(b"".join(data for data, _ in chunk), [(end, t) for end, (_, t) in zip(ends, chunk, strict=True)])
+        i += n
+    w.begin(HEADER)
+    w.close(SessionEnd(t=t + 1, exit_status=0))
+
+    expected = read_session(one_by_one).of_type(Output)
+    got = read_session(batched).of_type(Output)
+    assert len(got) == len(expected) > 50
+    assert got == expected
+    assert b"".join(o.data for o in got) == b"".join(data for data, _ in reads)

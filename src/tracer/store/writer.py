@@ -18,6 +18,7 @@ is kept in memory and retried, one warning goes to ``on_warning``, and the warni
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import dataclasses
@@ -43,6 +44,8 @@ from tracer.store.format import (
 
 #: Output chunks closer than this (microseconds) to the first chunk of an event are coalesced into it.
 COALESCE_US = 20_000
+#: An output event takes no more reads once it holds this many bytes.
+EVENT_MAX_BYTES = FRAME_MAX_BYTES // 4
 #: Frames kept in memory while the disk refuses them (bytes); beyond, new output is dropped (and said so).
 MAX_PENDING = 64 << 20
 #: zstd level for output that barely compresses: zstd's fast mode, which leaves base64 text as it is (1.0x
@@ -165,30 +168,60 @@ class SessionWriter:
         frame_started: float | None = None
         out_t: int | None = None
         out_chunks: list[bytes | memoryview] = []
-        out_reads: list[tuple[int, int]] = []
+        out_reads: list[list[int]] = []
         out_size = 0
 
         def flush_output() -> None:
             nonlocal out_t, out_chunks, out_reads, out_size
             if out_t is None:
                 return
-            data = b"".join(out_chunks)
-            reads = tuple(out_reads) if len(out_reads) > 1 else None
+            data = out_chunks[0] if len(out_chunks) == 1 else b"".join(out_chunks)
             ev = {"type": "output", "t": out_t, "data": data}
-            if reads:
-                ev["reads"] = [list(r) for r in reads]
+            if len(out_reads) > 1:
+                ev["reads"] = out_reads
             buf.extend(self._packer.pack(ev))
             out_t, out_chunks, out_reads, out_size = None, [], [], 0
 
         def add_read(t: int, data: bytes | memoryview) -> None:
             nonlocal out_t, out_size
-            if out_t is not None and (t - out_t > COALESCE_US or out_size >= FRAME_MAX_BYTES // 4):
+            if out_t is not None and (t - out_t > COALESCE_US or out_size >= EVENT_MAX_BYTES):
                 flush_output()
             if out_t is None:
                 out_t = t
             out_chunks.append(data)
             out_size += len(data)
-            out_reads.append((out_size, t - out_t))
+            out_reads.append([out_size, t - out_t])
+
+        def add_batch(data: bytes, reads: list[tuple[int, int]]) -> None:
+            """add_read for each read, a run of reads at a time: a run is what joins one event (found by
+            bisection: reads are in time order), so the work per read is one list item."""
+            nonlocal out_t, out_size, frame_started
+            view = memoryview(data)
+            ends = [end for end, _ in reads]
+            times = [t for _, t in reads]
+            pos, start, n = 0, 0, len(reads)
+            while pos < n:
+                t = times[pos]
+                if out_t is not None and (t - out_t > COALESCE_US or out_size >= EVENT_MAX_BYTES):
+                    flush_output()
+                if out_t is None:
+                    out_t = t
+                # the run ends at the first read too late for this event, or after the read that fills the
+                # event or the frame (as add_read: a read joins while the event is under its size)
+                room = min(EVENT_MAX_BYTES - out_size, FRAME_MAX_BYTES - len(buf) - out_size)
+                stop = min(
+                    bisect.bisect_right(times, out_t + COALESCE_US, pos, n),
+                    bisect.bisect_left(ends, start + room, pos, n) + 1,
+                    n,
+                )
+                shift, t0 = out_size - start, out_t
+                out_reads.extend([end + shift, t - t0] for end, t in reads[pos:stop])
+                end = ends[stop - 1]
+                out_chunks.append(view[start:end])
+                out_size += end - start
+                pos, start = stop, end
+                if close_full_frame():
+                    frame_started = time.monotonic()
 
         def close_full_frame() -> bool:
             """Write the frame when it holds FRAME_MAX_BYTES; True when it did."""
@@ -209,13 +242,7 @@ class SessionWriter:
                 if len(item) == 2:
                     add_read(item[0], item[1])
                 elif len(item) == 3:
-                    batch = memoryview(item[0])
-                    start = 0
-                    for end, t in item[1]:
-                        add_read(t, batch[start:end])
-                        start = end
-                        if close_full_frame():
-                            frame_started = time.monotonic()
+                    add_batch(item[0], item[1])
                 else:
                     flush_output()
                     event = item[0]
