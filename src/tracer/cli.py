@@ -7,7 +7,6 @@ a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -362,6 +361,8 @@ def verify(
     if as_json:
         data = result.to_dict()
         data["tests"] = [tc.to_dict() for tc in result.tests]
+        import json
+
         click.echo(json.dumps(data, indent=2))
     else:
         _print_verdict(result)

@@ -13,7 +13,6 @@ Everything here follows git's own definitions so that what tracer writes is what
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import stat
 import subprocess
@@ -21,9 +20,13 @@ import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracer._proc import end_batch_process, git_env
 from tracer.errors import RecordingError
+
+if TYPE_CHECKING:
+    import hashlib
 
 #: Bytes git inspects to decide whether content is binary (``FIRST_FEW_BYTES`` in git's xdiff-interface.c).
 BINARY_PROBE = 8000
@@ -40,9 +43,20 @@ _CHUNK = 1 << 16
 
 def blob_hash(data: bytes) -> str:
     """The git blob id (SHA-1, hex) of ``data``: SHA-1 of ``b"blob <len>\\0" + data``."""
-    h = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
+    h = blob_hasher(len(data))
     h.update(data)
     return h.hexdigest()
+
+
+def blob_hasher(size: int) -> hashlib._Hash:
+    """A SHA-1 (``hashlib``) fed with the git blob header of ``size`` bytes: ``update`` it with the content.
+
+    hashlib is imported here, when the first blob is hashed: loading OpenSSL costs a few milliseconds, and
+    in a git repository nothing is hashed before the shell starts (git hashes the baseline).
+    """
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
 
 
 def null_sha() -> str:
@@ -114,7 +128,7 @@ def _hash_large(path: Path, mode: str) -> FileState:
     """Hash a file too big to keep: size from ``fstat``, blob hash computed in chunks."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        h = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+        h = blob_hasher(size)
         seen = 0
         while seen < size:
             chunk = f.read(min(_CHUNK, size - seen))
@@ -236,7 +250,7 @@ class CatFile:
                         data = proc.stdout.read(size)
                         proc.stdout.read(1)
                         return blob_hash(data), size, data
-                    h = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+                    h = blob_hasher(size)
                     left = size
                     while left:
                         chunk = proc.stdout.read(min(_CHUNK, left))

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
-import platformdirs
 
 from tracer.store import _msgpack
 
@@ -23,7 +22,12 @@ from tracer.store import _msgpack
 def cache_path(kind: str, key: str) -> Path:
     """Where the cache of ``kind`` (``"keyframes"``) for ``key`` (a session id) lives."""
     base = os.environ.get("TRACER_CACHE_DIR")
-    root = Path(base) if base else platformdirs.user_cache_path("tracer")
+    if base:
+        root = Path(base)
+    else:
+        import platformdirs  # here, not at start-up: a recording never needs it
+
+        root = platformdirs.user_cache_path("tracer")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
     return root / kind / f"{safe}.msgpack"
 

@@ -12,8 +12,6 @@ import datetime as dt
 import os
 from pathlib import Path
 
-import platformdirs
-
 from tracer.errors import SessionError, SessionNotFound, UsageError
 from tracer.model import Summary
 from tracer.store.cache import cache_path, load_cache, save_cache
@@ -36,6 +34,8 @@ def sessions_dir(override: str | os.PathLike[str] | None = None, *, create: bool
     elif os.environ.get("TRACER_DIR"):
         path = Path(os.environ["TRACER_DIR"])
     else:
+        import platformdirs  # here, not at start-up: `tracer shell -o PATH` never needs it
+
         path = platformdirs.user_data_path("tracer") / "sessions"
     path = path.expanduser()
     if create and not path.is_dir():
