@@ -7,6 +7,7 @@ a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits 
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -418,3 +419,7 @@ def main() -> None:
         log = log_exception("tracer " + " ".join(sys.argv[1:]), e)
         where = f"; the traceback is in {log}" if log else ""
         _fail(f"internal error: {type(e).__name__}: {e}{where} (please report it)", 3)
+    finally:
+        # The process ends here. Freezing what is left spares the interpreter's teardown its collections,
+        # which walk every object again: about 20 ms of every exit (e.g. after `tracer shell -c CMD`).
+        gc.freeze()
