@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
+from tracer.app.malloc import keep_freed_memory
 from tracer.capture.pty import Clock, PtyLoop
 
 
@@ -35,6 +36,7 @@ class NullSink:
 def main() -> None:
     if len(sys.argv) != 2:
         raise SystemExit("usage: null_relay.py CMD")
+    keep_freed_memory()  # as the recorder does
     loop = PtyLoop(["/bin/sh", "-c", sys.argv[1]], dict(os.environ), sink=NullSink(), clock=Clock())
     sys.exit(loop.run().exit_status)
 

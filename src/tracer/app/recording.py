@@ -29,6 +29,7 @@ from typing import Any
 
 import tracer
 from tracer.app.crashlog import log_exception
+from tracer.app.malloc import keep_freed_memory
 from tracer.capture.commands import CommandTracker
 from tracer.capture.integration import prepare_shell
 from tracer.capture.marks import MarkParser
@@ -137,6 +138,7 @@ def record(
             "tracer shell needs a terminal on standard input: run it in a terminal, "
             "or record one command with `tracer shell -c CMD`"
         )
+    keep_freed_memory()  # output moves through large buffers: reuse them, do not fault in fresh pages
     started = dt.datetime.now(dt.UTC)
     clock = Clock()
 

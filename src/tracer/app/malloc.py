@@ -1,0 +1,45 @@
+"""The recorder's process keeps the memory it frees for reuse, instead of giving it back to the kernel at once.
+
+A recording moves every byte of output through a few large buffers: the PTY loop's batch (up to 4 MiB every
+50 ms), the packed events, the compressed frame. glibc's malloc serves blocks over ``M_MMAP_THRESHOLD``
+(128 KiB at start, raised up to 32 MiB as such blocks are freed) with ``mmap`` and unmaps them on ``free``,
+and trims the heap's top past ``M_TRIM_THRESHOLD``; so each new buffer starts on fresh pages, and every 4 KiB
+page costs a page fault when first written: 27,000 faults for the 68 MB of a ``cat`` of a large file, two
+to three microseconds each in a virtual machine, taken while the shell's programs wait for the CPU
+(``docs/performance.md``). Raising both thresholds (``mallopt(3)``) makes freed buffers come back from the
+heap already mapped: 14,000 faults, half of them Python's start-up.
+
+What it costs: up to :data:`TRIM_THRESHOLD` bytes that were freed stay in the process after a burst of
+output. Only on glibc; elsewhere nothing changes.
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: Blocks up to this size come from the heap, not from their own ``mmap`` (bytes; glibc's M_MMAP_THRESHOLD).
+MMAP_THRESHOLD = 16 << 20
+#: Free memory at the top of the heap is given back to the kernel past this size (bytes; M_TRIM_THRESHOLD).
+TRIM_THRESHOLD = 32 << 20
+
+_M_TRIM_THRESHOLD = -1  # <malloc.h>
+_M_MMAP_THRESHOLD = -3
+
+
+def keep_freed_memory() -> bool:
+    """Set glibc's malloc thresholds for this process (see the module's docstring); ``True`` when set.
+
+    ``False`` on any other C library, or when ``mallopt`` refuses a value: the recording works the same, with
+    more page faults. Never raises.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, "gnu_get_libc_version"):  # musl and others: their malloc has no such knobs
+            return False
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
