@@ -365,6 +365,9 @@ def main() -> None:
         else:
             pb.WRAPPERS["relay-floor"] = shlex.quote(floor) + " {cmd}"
     os.chdir(scratch)  # tracer shell watches the current directory for edits: keep it empty
+    # tracer's bytecode, compiled once: with PYTHONDONTWRITEBYTECODE set (as on some CI machines) every run
+    # would compile its changed modules again, which no installed tracer does
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "tracer")], check=False)
 
     result: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
