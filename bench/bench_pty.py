@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -198,6 +199,67 @@ def summarize_size(recordings: list[dict[str, Any]]) -> dict[str, dict[str, Any]
     return out
 
 
+#: A pause between two reads of the master longer than this is a stall (seconds).
+STALL_S = 0.001
+
+
+def phases_once(pb: ModuleType, wrapper: str, cmd: str, tag: str) -> dict[str, float]:
+    """One run with the time of each read of the master kept: where the wall time goes (seconds).
+
+    ``first``: start to the first byte (the wrapper's start-up); ``stream``: first to last byte; ``after``: last
+    byte to the wrapper's exit; ``stalls``/``stalled``: pauses between reads longer than :data:`STALL_S`, their
+    number and total. The harness's own drain keeps the bytes, which would slow it: this one keeps times.
+    """
+    argv = pb.wrapper_argv(wrapper, cmd, tag)
+    buf = bytearray(1 << 20)
+    times: list[float] = []
+    clock = time.perf_counter
+    t0 = clock()
+    pid, master = pb.spawn(argv)
+    while True:
+        try:
+            n = os.readv(master, [buf])
+        except OSError:  # EIO: every slave fd is closed
+            break
+        if n == 0:
+            break
+        times.append(clock())
+    os.waitpid(pid, 0)
+    t1 = clock()
+    os.close(master)
+    gaps = [b - a for a, b in itertools.pairwise(times) if b - a > STALL_S]
+    return {
+        "first": times[0] - t0,
+        "stream": times[-1] - times[0],
+        "after": t1 - times[-1],
+        "stalls": len(gaps),
+        "stalled": sum(gaps),
+    }
+
+
+def run_phases(pb: ModuleType, wrappers: list[str], workloads: list[str], rounds: int) -> list[dict[str, Any]]:
+    """Per workload and wrapper, the medians of :func:`phases_once` over interleaved rounds."""
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for r in range(rounds):
+        for wl in workloads:
+            order = list(wrappers)
+            random.shuffle(order)
+            for w in order:
+                tag = f"ph-{w}-{wl}"
+                _clear(pb, w, tag)
+                x = phases_once(pb, w, pb.WORKLOADS.get(wl, wl), tag)
+                runs.setdefault((wl, w), []).append(x)
+                print(
+                    f"round {r} {wl:6s} {w:9s} first {x['first'] * 1e3:6.1f} ms, stream {x['stream'] * 1e3:7.1f} "
+                    f"ms, after {x['after'] * 1e3:5.1f} ms, {x['stalls']} stalls {x['stalled'] * 1e3:5.1f} ms",
+                    flush=True,
+                )
+    return [
+        {"workload": wl, "wrapper": w, **{k: statistics.median(x[k] for x in xs) for k in xs[0]}}
+        for (wl, w), xs in runs.items()
+    ]
+
+
 def run_latency(
     pb: ModuleType, wrappers: list[str], children: list[str], samples: int, rounds: int, gap_ms: float
 ) -> dict[str, Any]:
@@ -250,9 +312,27 @@ def summarize_latency(lat: dict[str, Any], pct: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def markdown(tp: list[dict[str, Any]], lat: list[dict[str, Any]], sizes: dict[str, dict[str, Any]]) -> str:
+def markdown(
+    tp: list[dict[str, Any]],
+    lat: list[dict[str, Any]],
+    sizes: dict[str, dict[str, Any]],
+    phases: list[dict[str, Any]] | None = None,
+) -> str:
     """The Markdown tables of one run."""
     lines = []
+    if phases:
+        lines += [
+            f"Where the time goes (medians; a stall is a pause over {STALL_S * 1e3:.0f} ms between two reads)",
+            "",
+            "| workload | wrapper | to the first byte | streaming | after the last byte | stalls |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for r in sorted(phases, key=lambda r: (r["workload"], r["stream"])):
+            lines.append(
+                f"| {r['workload']} | {r['wrapper']} | {r['first'] * 1e3:.1f} ms | {r['stream'] * 1e3:.0f} ms "
+                f"| {r['after'] * 1e3:.1f} ms | {r['stalls']:.0f}, {r['stalled'] * 1e3:.0f} ms |"
+            )
+        lines.append("")
     if tp:
         workloads = list(dict.fromkeys(r["workload"] for r in tp))
         wrappers = list(dict.fromkeys(r["wrapper"] for r in tp))
@@ -339,7 +419,10 @@ def main() -> None:
     ap.add_argument("--children", default="cat,bash", help="latency children")
     ap.add_argument("--latency-samples", type=int, default=2000, help="keystrokes per child and wrapper")
     ap.add_argument("--gap-ms", type=float, default=1.0, help="idle time between keystrokes (ms)")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: throughput,latency")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: throughput,phases,latency")
+    ap.add_argument(
+        "--phases-workloads", default="catb64", help="workloads of the phases part (start-up, streaming, stalls)"
+    )
     ap.add_argument("--name", help="result file name (default pty-<time>)")
     ap.add_argument("--seed", type=int, default=None, help="random seed of the interleaving order")
     args = ap.parse_args()
@@ -391,6 +474,13 @@ def main() -> None:
         sizes = summarize_size(tp["recordings"])
         result["size"] = sizes
         size = sizes.get("tracer")
+    phase_rows: list[dict[str, Any]] = []
+    if "phases" not in skip:
+        workloads = args.phases_workloads.split(",")
+        if "catb64" in workloads:
+            pb.ensure_b64_file()
+        phase_rows = run_phases(pb, wrappers, workloads, args.rounds)
+        result["phases"] = phase_rows
     if "latency" not in skip:
         lat = run_latency(pb, wrappers, args.children.split(","), args.latency_samples, args.rounds, args.gap_ms)
         lat_rows = summarize_latency(lat, pb.pct)
@@ -412,7 +502,7 @@ def main() -> None:
         f"{load['loadavg_after'][0]:.2f}, {args.rounds} rounds"
     )
     print()
-    print(markdown(tp_rows, lat_rows, result.get("size", {})))
+    print(markdown(tp_rows, lat_rows, result.get("size", {}), phase_rows))
     print("\n".join(result["verdicts"]))
     print(f"\n[saved {path}]")
 
