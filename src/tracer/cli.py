@@ -236,14 +236,7 @@ def show(session: str | None) -> None:
 
 
 def _result_counts(r: VerifyResult) -> str:
-    parts = []
-    for name in ("passed", "failed", "errors", "skipped"):
-        value = getattr(r, name)
-        if value:
-            parts.append(f"{value} {name}")
-    if not parts:
-        parts.append(f"exit status {r.exit_status}")
-    return ", ".join(parts)
+    return r.counts() or f"exit status {r.exit_status}"
 
 
 @cli.command()

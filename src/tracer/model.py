@@ -321,6 +321,11 @@ class VerifyResult(Event):
     flagged: str | None = None
     output: str = ""
 
+    def counts(self) -> str:
+        """``"3 passed, 1 failed, 2 skipped"``: the counts the runner gave, zeros left out; ``""`` with none."""
+        pairs = (("passed", self.passed), ("failed", self.failed), ("errors", self.errors), ("skipped", self.skipped))
+        return ", ".join(f"{n} {what}" for what, n in pairs if n)
+
 
 @dataclass(frozen=True, slots=True)
 class SessionEnd(Event):

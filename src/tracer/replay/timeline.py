@@ -40,13 +40,7 @@ class Verdict:
     @classmethod
     def from_result(cls, result: VerifyResult) -> Verdict:
         """The verdict a recorded :class:`~tracer.model.VerifyResult` gives."""
-        counts = [
-            f"{n} {what}"
-            for n, what in ((result.passed, "passed"), (result.failed, "failed"), (result.errors, "errors"))
-            if n
-        ]
-        detail = ", ".join(counts) or result.command
-        return cls(result.verdict, result.exit_status, detail)
+        return cls(result.verdict, result.exit_status, result.counts() or result.command)
 
 
 @dataclass(frozen=True, slots=True)
