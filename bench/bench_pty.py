@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -135,25 +136,32 @@ def run_throughput(pb: ModuleType, wrappers: list[str], workloads: list[str], ro
         pb.run_throughput_once(w, "seq 1 1000", tag="warm")
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {w: {wl: [] for wl in workloads} for w in wrappers}
     recordings: list[dict[str, Any]] = []
+    for r, wl, w in interleaved(wrappers, workloads, rounds):
+        tag = f"tp-{w}-{wl}"
+        _clear(pb, w, tag)
+        res = pb.run_throughput_once(w, pb.WORKLOADS.get(wl, wl), tag=tag)
+        runs[w][wl].append(res)
+        line = f"round {r} {wl:6s} {w:9s} {res['bytes']:>10d} B {res['wall_s']:7.3f} s"
+        line += f" exit {res['exit']}"
+        if _records(pb, w):
+            rec = check_recording(_tracer_out(pb, tag), res["bytes"])
+            rec.update(workload=wl, round=r, wrapper=w)
+            recordings.append(rec)
+            ratio = 1 / rec["size_ratio"]
+            line += f"  file {rec['file_bytes']} B ({ratio:.1f}x) complete={rec['complete']}"
+        print(line, flush=True)
+    return {"runs": runs, "recordings": recordings}
+
+
+def interleaved(wrappers: list[str], workloads: list[str], rounds: int) -> Iterator[tuple[int, str, str]]:
+    """``(round, workload, wrapper)`` in the order to run them: every round runs every workload with every
+    wrapper, the wrappers in a new random order each time (so that the machine's drift is shared out)."""
     for r in range(rounds):
         for wl in workloads:
             order = list(wrappers)
             random.shuffle(order)
             for w in order:
-                tag = f"tp-{w}-{wl}"
-                _clear(pb, w, tag)
-                res = pb.run_throughput_once(w, pb.WORKLOADS.get(wl, wl), tag=tag)
-                runs[w][wl].append(res)
-                line = f"round {r} {wl:6s} {w:9s} {res['bytes']:>10d} B {res['wall_s']:7.3f} s"
-                line += f" exit {res['exit']}"
-                if _records(pb, w):
-                    rec = check_recording(_tracer_out(pb, tag), res["bytes"])
-                    rec.update(workload=wl, round=r, wrapper=w)
-                    recordings.append(rec)
-                    ratio = 1 / rec["size_ratio"]
-                    line += f"  file {rec['file_bytes']} B ({ratio:.1f}x) complete={rec['complete']}"
-                print(line, flush=True)
-    return {"runs": runs, "recordings": recordings}
+                yield r, wl, w
 
 
 def summarize_throughput(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
@@ -240,20 +248,16 @@ def phases_once(pb: ModuleType, wrapper: str, cmd: str, tag: str) -> dict[str, f
 def run_phases(pb: ModuleType, wrappers: list[str], workloads: list[str], rounds: int) -> list[dict[str, Any]]:
     """Per workload and wrapper, the medians of :func:`phases_once` over interleaved rounds."""
     runs: dict[tuple[str, str], list[dict[str, float]]] = {}
-    for r in range(rounds):
-        for wl in workloads:
-            order = list(wrappers)
-            random.shuffle(order)
-            for w in order:
-                tag = f"ph-{w}-{wl}"
-                _clear(pb, w, tag)
-                x = phases_once(pb, w, pb.WORKLOADS.get(wl, wl), tag)
-                runs.setdefault((wl, w), []).append(x)
-                print(
-                    f"round {r} {wl:6s} {w:9s} first {x['first'] * 1e3:6.1f} ms, stream {x['stream'] * 1e3:7.1f} "
-                    f"ms, after {x['after'] * 1e3:5.1f} ms, {x['stalls']} stalls {x['stalled'] * 1e3:5.1f} ms",
-                    flush=True,
-                )
+    for r, wl, w in interleaved(wrappers, workloads, rounds):
+        tag = f"ph-{w}-{wl}"
+        _clear(pb, w, tag)
+        x = phases_once(pb, w, pb.WORKLOADS.get(wl, wl), tag)
+        runs.setdefault((wl, w), []).append(x)
+        print(
+            f"round {r} {wl:6s} {w:9s} first {x['first'] * 1e3:6.1f} ms, stream {x['stream'] * 1e3:7.1f} "
+            f"ms, after {x['after'] * 1e3:5.1f} ms, {x['stalls']} stalls {x['stalled'] * 1e3:5.1f} ms",
+            flush=True,
+        )
     return [
         {"workload": wl, "wrapper": w, **{k: statistics.median(x[k] for x in xs) for k in xs[0]}}
         for (wl, w), xs in runs.items()

@@ -11,7 +11,7 @@ import pexpect
 import pytest
 
 from tests.conftest import User, make_repo
-from tracer.model import Resize
+from tracer.model import Resize, Session
 from tracer.store import read_session
 
 PROMPT = "REC$ "
@@ -97,19 +97,23 @@ def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
     assert next(c.command for c in session.commands()) == "echo after > a.txt"
 
 
-def test_one_command_mode_takes_the_baseline_before_the_command_runs(tmp_path: Path) -> None:
-    # `tracer shell -c`: the command's own edits are recorded, never mistaken for the start state
-    repo = make_repo(tmp_path / "repo", {"a.txt": "before\n"})
-    out = tmp_path / "c.tracer"
+def record_one_command(command: str, *, cwd: Path, out: Path) -> Session:
+    """``tracer shell -q -o OUT -c COMMAND`` in ``cwd`` (no terminal), which must succeed; the session."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo after > a.txt; echo new > b.txt"],
-        cwd=repo,
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", command],
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    session = read_session(out)
+    return read_session(out)
+
+
+def test_one_command_mode_takes_the_baseline_before_the_command_runs(tmp_path: Path) -> None:
+    # `tracer shell -c`: the command's own edits are recorded, never mistaken for the start state
+    repo = make_repo(tmp_path / "repo", {"a.txt": "before\n"})
+    session = record_one_command("echo after > a.txt; echo new > b.txt", cwd=repo, out=tmp_path / "c.tracer")
     assert session.header.baseline_patch == ""
     assert session.final_patch is not None
     assert sorted(session.final_patch.files) == ["a.txt", "b.txt"]
@@ -124,16 +128,7 @@ def test_one_command_mode_outside_git_snapshots_the_directory_before_the_command
     for i in range(3000):
         (work / f"f{i:04}.txt").write_text(f"{i}\n")
     (work / "sub" / "a.txt").write_text("before\n")
-    out = tmp_path / "c.tracer"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo after > sub/a.txt"],
-        cwd=work,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    session = read_session(out)
+    session = record_one_command("echo after > sub/a.txt", cwd=work, out=tmp_path / "c.tracer")
     assert session.final_patch is not None
     assert session.final_patch.files == ("sub/a.txt",)
     assert "-before\n+after" in session.final_patch.patch
