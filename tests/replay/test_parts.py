@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from replay_sessions import CORE_AFTER, CORE_BEFORE, SECOND, build_demo, unified_diff
 
-from tracer.model import Command, CommandEnd, CommandStart, Output
+from tracer.model import Command, CommandEnd, CommandStart, Output, VerifyResult
 from tracer.replay.diffs import render_patch, split_files
 from tracer.replay.search import SessionSearch, strip_ansi
 from tracer.replay.timeline import (
+    Verdict,
     format_clock,
     format_duration,
     index_commands,
@@ -105,3 +106,13 @@ def test_unmatched_end_and_restarted_commands() -> None:
     assert [c.id for c in index.commands] == [1, 2]
     assert index.output(events, 1) == b"one"  # type: ignore[arg-type]
     assert index.output(events, 2) == b"two"  # type: ignore[arg-type]
+
+
+def test_a_verdict_gives_the_runner_counts_else_the_test_command() -> None:
+    # one line for `tracer show`, `tracer verify` and the replay's verdict (VerifyResult.counts)
+    counted = VerifyResult(t=5, verdict="resolved", command="pytest -q", passed=3, failed=0, skipped=2, errors=None)
+    assert counted.counts() == "3 passed, 2 skipped"
+    assert Verdict.from_result(counted).detail == "3 passed, 2 skipped"
+    uncounted = VerifyResult(t=5, verdict="passed", command="make check", exit_status=0)
+    assert uncounted.counts() == ""
+    assert Verdict.from_result(uncounted).detail == "make check"
