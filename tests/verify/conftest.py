@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tracer.model import VerifyResult
+from tracer.verify import verify
+
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "Test",
     "GIT_AUTHOR_EMAIL": "test@example.invalid",
@@ -88,3 +91,19 @@ def make_repo(tmp_path: Path) -> Callable[..., Repo]:
         return repo
 
     return make
+
+
+def verify_patch(repo: Repo, final_patch: str, /, *, test_command: str, **kwargs: object) -> VerifyResult:
+    """``verify()`` of ``final_patch`` on ``repo``'s HEAD with no baseline patch; ``kwargs`` override the rest
+    (``command_source="flag"``, ``timeout=60.0`` by default)."""
+    args: dict[str, object] = {
+        "repo": repo.path,
+        "start_commit": repo.head,
+        "baseline_patch": "",
+        "final_patch": final_patch,
+        "test_command": test_command,
+        "command_source": "flag",
+        "timeout": 60.0,
+    }
+    args.update(kwargs)
+    return verify(**args)  # type: ignore[arg-type]

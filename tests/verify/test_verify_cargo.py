@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from tracer.model import VerifyResult
-from tracer.verify import verify
 
-from .conftest import Repo, run_git
+from .conftest import Repo, run_git, verify_patch
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 
@@ -63,15 +62,8 @@ def crate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, str]:
 
 def run(crate: tuple[Repo, str], patch: str, *, compare_base: bool = False) -> VerifyResult:
     repo, command = crate
-    return verify(
-        repo=repo.path,
-        start_commit=repo.head,
-        baseline_patch="",
-        final_patch=patch,
-        test_command=command,
-        command_source="header",
-        timeout=300,
-        compare_base=compare_base,
+    return verify_patch(
+        repo, patch, test_command=command, command_source="header", timeout=300, compare_base=compare_base
     )
 
 

@@ -7,9 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tracer.verify import verify
-
-from .conftest import Repo
+from .conftest import Repo, verify_patch
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
@@ -35,16 +33,7 @@ def project(make_repo: Callable[..., Repo]) -> Repo:
 
 def test_node_test_fix_is_resolved_per_test(project: Repo) -> None:
     patch = project.patch_of({"calc.js": CALC_FIXED})
-    result = verify(
-        repo=project.path,
-        start_commit=project.head,
-        baseline_patch="",
-        final_patch=patch,
-        test_command="node --test",
-        command_source="session",
-        timeout=60,
-        compare_base=True,
-    )
+    result = verify_patch(project, patch, test_command="node --test", command_source="session", compare_base=True)
     assert result.verdict == "resolved", result.output
     assert result.runner == "node"
     assert {t.name: t.status for t in result.tests} == {"add": "passed", "mul > small": "passed"}
@@ -54,15 +43,7 @@ def test_node_test_fix_is_resolved_per_test(project: Repo) -> None:
 
 
 def test_node_test_failure(project: Repo) -> None:
-    result = verify(
-        repo=project.path,
-        start_commit=project.head,
-        baseline_patch="",
-        final_patch="",
-        test_command="node --test",
-        command_source="flag",
-        timeout=60,
-    )
+    result = verify_patch(project, "", test_command="node --test")
     assert result.verdict == "failed"
     assert result.exit_status == 1
     assert (result.passed, result.failed) == (1, 1)
@@ -71,15 +52,7 @@ def test_node_test_failure(project: Repo) -> None:
 
 def test_node_test_with_the_spec_reporter(project: Repo) -> None:
     patch = project.patch_of({"calc.js": CALC_FIXED})
-    result = verify(
-        repo=project.path,
-        start_commit=project.head,
-        baseline_patch="",
-        final_patch=patch,
-        test_command="node --test --test-reporter=spec",
-        command_source="flag",
-        timeout=60,
-    )
+    result = verify_patch(project, patch, test_command="node --test --test-reporter=spec")
     assert result.verdict == "passed", result.output
     assert {t.name: t.status for t in result.tests} == {"add": "passed", "mul > small": "passed"}
 
@@ -87,15 +60,7 @@ def test_node_test_with_the_spec_reporter(project: Repo) -> None:
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
 def test_npm_test_is_recognised_by_its_output(project: Repo) -> None:
     patch = project.patch_of({"calc.js": CALC_FIXED})
-    result = verify(
-        repo=project.path,
-        start_commit=project.head,
-        baseline_patch="",
-        final_patch=patch,
-        test_command="npm test --silent",
-        command_source="session",
-        timeout=120,
-    )
+    result = verify_patch(project, patch, test_command="npm test --silent", command_source="session", timeout=120)
     assert result.verdict == "passed", result.output
     assert result.runner == "node"
     assert result.passed == 2

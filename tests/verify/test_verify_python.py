@@ -21,10 +21,9 @@ from tracer.verify import (
     NotAGitRepository,
     PatchDoesNotApply,
     RepoNotFound,
-    verify,
 )
 
-from .conftest import Repo
+from .conftest import Repo, verify_patch
 
 PYTEST_BARE = f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {shlex.quote(sys.executable)} -m pytest -p no:cacheprovider"
 PYTEST = f"{PYTEST_BARE} -q"
@@ -47,17 +46,7 @@ def project(make_repo: Callable[..., Repo]) -> Repo:
 
 
 def run_verify(repo: Repo, final_patch: str, /, **kwargs: object) -> VerifyResult:
-    args: dict[str, object] = {
-        "repo": repo.path,
-        "start_commit": repo.head,
-        "baseline_patch": "",
-        "final_patch": final_patch,
-        "test_command": PYTEST,
-        "command_source": "flag",
-        "timeout": 60.0,
-    }
-    args.update(kwargs)
-    return verify(**args)  # type: ignore[arg-type]
+    return verify_patch(repo, final_patch, **{"test_command": PYTEST, **kwargs})  # type: ignore[arg-type]
 
 
 def test_a_patch_that_fixes_the_failing_test_passes(project: Repo) -> None:
