@@ -20,15 +20,18 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("TRACER_CACHE_DIR", str(base / "cache"))
 
 
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+}
+
+
 def git(repo: Path, *args: str, input: bytes | None = None) -> str:
-    """Run git in ``repo`` with a fixed identity (``input`` on its stdin); return stdout."""
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Test",
-        "GIT_AUTHOR_EMAIL": "test@example.invalid",
-        "GIT_COMMITTER_NAME": "Test",
-        "GIT_COMMITTER_EMAIL": "test@example.invalid",
-    }
+    """Run git in ``repo`` with a fixed identity and none of the caller's ``GIT_*`` variables (a test run from a
+    git hook has ``GIT_DIR`` set), ``input`` on its stdin; return stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | _GIT_IDENTITY
     out = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, input=input).stdout
     return out.decode()
 
@@ -48,16 +51,16 @@ def tree_of(root: Path) -> dict[str, tuple[bytes, int]]:
     return out
 
 
-def make_repo(path: Path, files: dict[str, str]) -> Path:
-    """A git repository at ``path`` with ``files`` committed on branch main."""
+def make_repo(path: Path, files: dict[str, str] | dict[str, str | bytes]) -> Path:
+    """A git repository at ``path`` with ``files`` (text or bytes; none is fine) committed on branch main."""
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
     for name, content in files.items():
         f = path / name
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(content)
+        f.write_bytes(content.encode() if isinstance(content, str) else content)
     git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "start")
+    git(path, "commit", "-q", "-m", "start", "--allow-empty")
     return path
 
 

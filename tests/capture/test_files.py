@@ -13,6 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.conftest import git, make_repo
 from tracer.capture._gitobjects import blob_hash
 from tracer.capture.files import EditRecorder
 from tracer.capture.workspace import workspace_info
@@ -21,32 +22,6 @@ from tracer.model import FileChange
 DEADLINE = 20.0
 #: After the expected events arrived, this long with no further event proves there are no extras.
 SETTLE = 0.6
-
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "T",
-    "GIT_AUTHOR_EMAIL": "t@example.invalid",
-    "GIT_COMMITTER_NAME": "T",
-    "GIT_COMMITTER_EMAIL": "t@example.invalid",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, env=ENV, check=True, capture_output=True, text=True).stdout
-
-
-def make_repo(path: Path, files: dict[str, str | bytes]) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q", "-b", "main")
-    for name, content in files.items():
-        f = path / name
-        f.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            content = content.encode()
-        f.write_bytes(content)
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "start", "--allow-empty")
-    return path
 
 
 class Recording:
@@ -178,7 +153,7 @@ def test_vim_saves_are_one_modify_each_and_swap_files_leave_no_event(
         "vim",
         ["-u", "NONE", "-N", "-c", "set backup writebackup backupcopy=no backupskip=", "notes.txt"],
         cwd=str(rec.root),
-        env={**ENV, "TERM": "xterm"},
+        env={**os.environ, "TERM": "xterm"},
         dimensions=(24, 80),
         timeout=DEADLINE,
     )

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import git
 from tracer.model import VerifyResult
 from tracer.verify import verify
-
-_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-}
-
-
-def run_git(repo: Path, *args: str, input: bytes | None = None) -> str:
-    """Run git in ``repo`` with a fixed identity and hooks off; return its standard output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | _IDENTITY
-    proc = subprocess.run(["git", *args], cwd=repo, env=env, input=input, check=True, capture_output=True)
-    return proc.stdout.decode()
 
 
 @dataclass
@@ -35,7 +20,7 @@ class Repo:
     path: Path
 
     def git(self, *args: str, input: bytes | None = None) -> str:
-        return run_git(self.path, *args, input=input)
+        return git(self.path, *args, input=input)
 
     def write(self, files: dict[str, str]) -> None:
         for name, content in files.items():

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import git
 from tracer.model import VerifyResult
 
-from .conftest import Repo, run_git, verify_patch
+from .conftest import Repo, verify_patch
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 
@@ -54,7 +55,7 @@ def crate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, str]:
     path = tmp_path_factory.mktemp("crate") / "calc"
     path.mkdir()
     repo = Repo(path)
-    run_git(path, "init", "-q", "-b", "main")
+    git(path, "init", "-q", "-b", "main")
     repo.commit({"Cargo.toml": CARGO_TOML, "src/lib.rs": LIB, ".gitignore": "/target\n"}, "start")
     target = tmp_path_factory.mktemp("cargo-target")
     return repo, f"CARGO_TARGET_DIR={target} cargo test --offline"
