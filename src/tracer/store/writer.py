@@ -182,39 +182,42 @@ class SessionWriter:
             buf.extend(self._packer.pack(ev))
             out_t, out_chunks, out_reads, out_size = None, [], [], 0
 
-        def add_read(t: int, data: bytes | memoryview) -> None:
-            nonlocal out_t, out_size
+        def event_for(t: int) -> int:
+            """The open output event a read at ``t`` joins (its ``t``): the one open now while ``t`` is close
+            enough and it is under its size, else a new one."""
+            nonlocal out_t
             if out_t is not None and (t - out_t > COALESCE_US or out_size >= EVENT_MAX_BYTES):
                 flush_output()
             if out_t is None:
                 out_t = t
+            return out_t
+
+        def add_read(t: int, data: bytes | memoryview) -> None:
+            nonlocal out_size
+            t0 = event_for(t)
             out_chunks.append(data)
             out_size += len(data)
-            out_reads.append([out_size, t - out_t])
+            out_reads.append([out_size, t - t0])
 
         def add_batch(data: bytes, reads: list[tuple[int, int]]) -> None:
             """add_read for each read, a run of reads at a time: a run is what joins one event (found by
             bisection: reads are in time order), so the work per read is one list item."""
-            nonlocal out_t, out_size, frame_started
+            nonlocal out_size, frame_started
             view = memoryview(data)
             ends = [end for end, _ in reads]
             times = [t for _, t in reads]
             pos, start, n = 0, 0, len(reads)
             while pos < n:
-                t = times[pos]
-                if out_t is not None and (t - out_t > COALESCE_US or out_size >= EVENT_MAX_BYTES):
-                    flush_output()
-                if out_t is None:
-                    out_t = t
+                t0 = event_for(times[pos])
                 # the run ends at the first read too late for this event, or after the read that fills the
                 # event or the frame (as add_read: a read joins while the event is under its size)
                 room = min(EVENT_MAX_BYTES - out_size, FRAME_MAX_BYTES - len(buf) - out_size)
                 stop = min(
-                    bisect.bisect_right(times, out_t + COALESCE_US, pos, n),
+                    bisect.bisect_right(times, t0 + COALESCE_US, pos, n),
                     bisect.bisect_left(ends, start + room, pos, n) + 1,
                     n,
                 )
-                shift, t0 = out_size - start, out_t
+                shift = out_size - start
                 out_reads.extend([end + shift, t - t0] for end, t in reads[pos:stop])
                 end = ends[stop - 1]
                 out_chunks.append(view[start:end])
