@@ -138,7 +138,6 @@ def record(
             "tracer shell needs a terminal on standard input: run it in a terminal, "
             "or record one command with `tracer shell -c CMD`"
         )
-    keep_freed_memory()  # output moves through large buffers: reuse them, do not fault in fresh pages
     started = dt.datetime.now(dt.UTC)
     clock = Clock()
 
@@ -244,6 +243,15 @@ class _Recorder:
         finally:
             self.ready.set()
 
+    def _spawned(self, set_up: threading.Thread) -> None:
+        """The shell (or command) runs: the rest of the start-up, off its way. Output moves through large
+        buffers from now on: the process reuses freed ones instead of faulting in fresh pages."""
+        keep_freed_memory()
+        if self.options.command is None:
+            set_up.start()
+        else:
+            self._start_watching()
+
     def _start_watching(self) -> None:
         """With one command: start the file observer once the command runs (its edits up to then are caught
         up from the baseline), so that watchdog's import and the watches are not on the way to its start."""
@@ -338,7 +346,7 @@ class _Recorder:
                 stdout_fd=stdout_fd,
                 size=(cols, rows),
                 input_gate=self.ready,
-                on_spawn=set_up.start if interactive else self._start_watching,
+                on_spawn=lambda: self._spawned(set_up),
                 on_error=self.part_failed("command capture"),
             )
             result = loop.run()
