@@ -144,6 +144,22 @@ def test_tracer_logs_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) ->
     assert "edit recorder failed" in log and "RuntimeError: boom" in log
 
 
+def test_python_warnings_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) -> None:
+    # as watchdog's RuntimeWarning on the observer's thread when a directory tree is copied in
+    code = (
+        "import threading, warnings\n"
+        "from tracer.app.crashlog import route_logging\n"
+        "route_logging()\n"
+        "t = threading.Thread(target=warnings.warn, args=('callback already exists', RuntimeWarning))\n"
+        "t.start(); t.join()\n"
+    )
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
+    log = (tmp_path / "state" / "tracer" / "tracer.log").read_text()
+    assert "py.warnings WARNING" in log and "RuntimeWarning: callback already exists" in log
+
+
 def test_the_log_directory_is_made_only_when_something_is_logged_and_a_bad_one_stays_silent(tmp_path: Path) -> None:
     state = tmp_path / "state"
     help_run = subprocess.run(

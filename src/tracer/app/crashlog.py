@@ -1,8 +1,8 @@
 """Where tracer's own bugs go: a traceback log, so the user sees one line and the details are kept.
 
 The log is ``$XDG_STATE_HOME/tracer/tracer.log`` (default ``~/.local/state/tracer/tracer.log``). The
-``tracer`` loggers write there too (:func:`route_logging`): nothing tracer logs may ever reach the user's
-terminal, which is in raw mode during a recording.
+``tracer`` loggers and Python's warnings go there too (:func:`route_logging`): nothing tracer or a library it
+uses reports may ever reach the user's terminal, which is in raw mode during a recording.
 """
 
 from __future__ import annotations
@@ -53,16 +53,20 @@ _HANDLER = "tracer-log-file"
 
 
 def route_logging() -> None:
-    """Send the ``tracer`` loggers' records (warnings and worse) to the log file, never to the terminal.
+    """Send the ``tracer`` loggers' records (warnings and worse) and Python's warnings (:mod:`warnings`, e.g. a
+    library's ``RuntimeWarning`` from the file observer's thread) to the log file, never to the terminal.
 
     The file is opened only when something is logged. Calling it again changes nothing.
     """
     logger = logging.getLogger("tracer")
-    logger.propagate = False
     if any(h.get_name() == _HANDLER for h in logger.handlers):
         return
     handler = _LogFile(_log_path(create=False), delay=True, encoding="utf-8")
     handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s %(levelname)s %(message)s"))
     handler.set_name(_HANDLER)
     handler.setLevel(logging.WARNING)
-    logger.addHandler(handler)
+    logging.captureWarnings(True)  # warnings.showwarning → the "py.warnings" logger
+    for name in ("tracer", "py.warnings"):
+        routed = logging.getLogger(name)
+        routed.propagate = False
+        routed.addHandler(handler)
