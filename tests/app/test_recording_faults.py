@@ -127,36 +127,35 @@ def test_session_end_records_the_shell_exit_status(tmp_path: Path) -> None:
     assert (cmd.command, cmd.exit_status) == ("exit 42", 42)
 
 
-def test_tracer_logs_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) -> None:
-    code = (
-        "import logging, sys\n"
-        "from tracer.app.crashlog import route_logging\n"
-        "route_logging()\n"
-        "try:\n"
-        "    raise RuntimeError('boom')\n"
-        "except RuntimeError:\n"
-        "    logging.getLogger('tracer.capture.files').exception('edit recorder failed')\n"
-    )
+def logged_silently(tmp_path: Path, body: str) -> str:
+    """Run ``body`` in a Python process after ``route_logging()``; assert it printed nothing; its log's text."""
+    code = "from tracer.app.crashlog import route_logging\nroute_logging()\n" + body
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
-    log = (tmp_path / "state" / "tracer" / "tracer.log").read_text()
+    return (tmp_path / "state" / "tracer" / "tracer.log").read_text()
+
+
+def test_tracer_logs_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) -> None:
+    log = logged_silently(
+        tmp_path,
+        "import logging\n"
+        "try:\n"
+        "    raise RuntimeError('boom')\n"
+        "except RuntimeError:\n"
+        "    logging.getLogger('tracer.capture.files').exception('edit recorder failed')\n",
+    )
     assert "edit recorder failed" in log and "RuntimeError: boom" in log
 
 
 def test_python_warnings_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) -> None:
     # as watchdog's RuntimeWarning on the observer's thread when a directory tree is copied in
-    code = (
+    log = logged_silently(
+        tmp_path,
         "import threading, warnings\n"
-        "from tracer.app.crashlog import route_logging\n"
-        "route_logging()\n"
         "t = threading.Thread(target=warnings.warn, args=('callback already exists', RuntimeWarning))\n"
-        "t.start(); t.join()\n"
+        "t.start(); t.join()\n",
     )
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
-    log = (tmp_path / "state" / "tracer" / "tracer.log").read_text()
     assert "py.warnings WARNING" in log and "RuntimeWarning: callback already exists" in log
 
 
