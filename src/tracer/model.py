@@ -11,6 +11,14 @@ to in ``t``, so readers order events by ``t`` and never by their position in the
 Each event maps one to one onto a msgpack map (the on-disk form, see ``tracer.store``) and onto a JSON object
 described by ``schemas/<type>.schema.json``: :meth:`Event.to_dict` and :func:`event_from_dict` convert.
 Output bytes stay ``bytes`` (msgpack ``bin``); they are never decoded on write.
+
+Text that names things of the system (paths, working directories, command lines) is bytes on Linux and need
+not be UTF-8. In the model it is ``str`` as :func:`os.fsdecode` makes it: bytes that are not UTF-8 become lone
+surrogates (U+DC80..U+DCFF, Python's ``surrogateescape``), so the text maps back to the same bytes. On disk
+every text field is a msgpack ``str`` when it is valid UTF-8 and a ``bin`` of its bytes otherwise
+(:func:`wire_text`); readers turn a ``bin`` in a text field back into such a ``str`` (:func:`text_of`). No byte of
+a name is ever lost; printing and exporting such text is the job of the layers that print and export (they
+quote it as git does).
 """
 
 from __future__ import annotations
@@ -43,6 +51,39 @@ def utc_now() -> str:
     return rfc3339(_dt.datetime.now(_dt.UTC))
 
 
+def wire_text(text: str) -> str | bytes:
+    """``text`` as a session file stores it: itself when it is valid UTF-8, else the bytes it stands for.
+
+    Lone surrogates U+DC80..U+DCFF stand for the bytes 0x80..0xFF that were not UTF-8 (``surrogateescape``, as
+    :func:`os.fsdecode` decodes file names); any other lone surrogate (only a hostile or broken source makes
+    one) becomes U+FFFD.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "replace").decode("utf-8").encode("utf-8")
+    return text
+
+
+def text_of(value: str | bytes) -> str:
+    """The text a stored text field holds (the inverse of :func:`wire_text`): ``bytes`` are decoded as UTF-8,
+    bytes that are not UTF-8 becoming lone surrogates (``surrogateescape``)."""
+    return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, str):
+        return wire_text(value)
+    if isinstance(value, (tuple, list)):
+        return [v.to_dict() if isinstance(v, TestCase) else _wire(v) for v in value]
+    return value
+
+
 #: Operations of a :class:`FileChange`.
 FILE_OPS = ("create", "modify", "delete", "rename", "mode")
 
@@ -55,15 +96,17 @@ class Event:
     t: int
 
     def to_dict(self) -> dict[str, Any]:
-        """The event as a msgpack/JSON-ready map, with ``"type"`` first and ``None`` fields left out."""
+        """The event as its on-disk (msgpack) map, with ``"type"`` first and ``None`` fields left out.
+
+        Tuples become lists; text that is not valid UTF-8 becomes the ``bytes`` it stands for
+        (:func:`wire_text`).
+        """
         out: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if value is None:
                 continue
-            if isinstance(value, tuple):
-                value = [v.to_dict() if isinstance(v, TestCase) else v for v in value]
-            out[f.name] = value
+            out[f.name] = _wire(value)
         return out
 
 
@@ -72,7 +115,9 @@ class Header(Event):
     """First event of every session: who, where, what.
 
     Attributes:
-        session_id: e.g. ``"2026-11-21T10-30-00-8f3a"``; also the file name stem.
+        session_id: e.g. ``"2026-11-21T10-30-00-8f3a"``; also the file name stem (``-o`` may name it otherwise).
+        uuid: a random UUID (RFC 9562 version 4, lowercase with hyphens) given at record time: the session's
+            globally unique id, whatever its file is called. ``None`` in sessions of tracers before 0.2.
         started_at: wall-clock start, RFC 3339 in UTC (``"2026-11-21T10:30:00.123456Z"``).
         tracer_version: version of the recorder.
         shell: path of the shell that was started (``/bin/bash``), or the command of ``tracer shell -c``.
@@ -113,6 +158,7 @@ class Header(Event):
     test_command: str | None = None
     os: str | None = None
     hostname: str | None = None
+    uuid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,14 +411,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
 def event_from_dict(data: dict[str, Any]) -> Event:
     """Build the event a map describes (the inverse of :meth:`Event.to_dict`).
 
-    Unknown keys are ignored (newer recorders may add fields); lists become tuples.
+    Unknown keys are ignored (newer recorders may add fields); lists become tuples; ``bytes`` in a text field
+    become text (:func:`text_of`).
 
     Raises:
         KeyError: the map has no ``type`` or an unknown one.
         TypeError: a required field is missing.
     """
     cls = EVENT_TYPES[data["type"]]
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = _FIELD_NAMES[cls]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in names:
@@ -382,9 +429,16 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         elif key == "reads" and value is not None:
             value = tuple(tuple(pair) for pair in value)
         elif isinstance(value, list):
-            value = tuple(value)
+            value = tuple(text_of(v) if isinstance(v, bytes) else v for v in value)
+        elif isinstance(value, bytes) and key != "data":
+            value = text_of(value)
         kwargs[key] = value
     return cls(**kwargs)
+
+
+_FIELD_NAMES: dict[type[Event], frozenset[str]] = {
+    cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,3 +189,11 @@ def test_a_long_mark_within_the_limit_is_found_across_many_feeds() -> None:
 def test_a_bad_nonce_is_refused(nonce: str) -> None:
     with pytest.raises(ValueError, match="nonce"):
         MarkParser(nonce)
+
+
+def test_a_command_line_and_directory_that_are_not_utf8_keep_their_bytes() -> None:
+    cmd, cwd = b"printf y > new\xfe.txt", b"/src/caf\xe9"
+    mark = b"\x1b]6973;%s;C;%s;%s\x07" % (NONCE.encode(), base64.b64encode(cmd), base64.b64encode(cwd))
+    _, (found,) = feed_all([mark])
+    assert found.command is not None and found.command.encode("utf-8", "surrogateescape") == cmd
+    assert found.cwd is not None and found.cwd.encode("utf-8", "surrogateescape") == cwd

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import random
 import stat
@@ -267,3 +268,30 @@ def test_a_batch_of_reads_makes_the_same_events_as_the_reads_one_by_one(tmp_path
     assert len(got) == len(expected) > 50
     assert got == expected
     assert b"".join(o.data for o in got) == b"".join(data for data, _ in reads)
+
+
+def test_text_that_is_not_utf8_is_kept_byte_for_byte(tmp_path: Path) -> None:
+    """Paths, directories and command lines are bytes on Linux: a name that is not UTF-8 is stored as msgpack
+    bin and read back as the same str (surrogateescape), so it maps back to the very same bytes."""
+    from dataclasses import replace
+
+    import msgpack
+
+    odd = b"new\xfe.txt".decode("utf-8", "surrogateescape")
+    odd_dir = b"/src/caf\xe9".decode("utf-8", "surrogateescape")
+    path = tmp_path / "s.tracer"
+    w = SessionWriter(path, replace(HEADER, cwd=odd_dir, workspace=odd_dir))
+    w.event(CommandStart(t=1, id=1, command=f"printf y > {odd}", cwd=odd_dir))
+    w.event(FileChange(t=2, path=odd, op="create", diff="", after_hash="0" * 40, size=1))
+    w.event(FinalPatch(t=3, patch='diff --git "a/new\\376.txt" "b/new\\376.txt"\n', files=(odd, "a ü.py")))
+    w.close(SessionEnd(t=4, exit_status=0))
+
+    s = read_session(path)
+    assert s.header.cwd == odd_dir and s.header.cwd.encode("utf-8", "surrogateescape") == b"/src/caf\xe9"
+    assert s.commands()[0].command == f"printf y > {odd}" and s.commands()[0].cwd == odd_dir
+    assert s.file_changes()[0].path.encode("utf-8", "surrogateescape") == b"new\xfe.txt"
+    assert s.final_patch is not None and s.final_patch.files == (odd, "a ü.py")
+    # on disk: bin for the name that is not UTF-8, str for the one that is
+    maps = [m for _, frame in iter_frames(path) for m in msgpack.Unpacker(io.BytesIO(frame), raw=False)]
+    final = next(m for m in maps if m["type"] == "final_patch")
+    assert final["files"] == [b"new\xfe.txt", "a ü.py"]

@@ -108,6 +108,16 @@ def _os_name() -> str:
     return f"{u.sysname}-{u.release}-{u.machine}"
 
 
+def _uuid4() -> str:
+    """A random UUID, version 4 (RFC 9562), as text: what ``str(uuid.uuid4())`` gives, without importing
+    :mod:`uuid` on the way to the shell."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _default_shell() -> str:
     return os.environ.get("SHELL") or shutil.which("bash") or "/bin/sh"
 
@@ -181,6 +191,7 @@ class _Recorder:
         self.edits: Any = None  # tracer.capture.files.EditRecorder, imported by _set_up (not at start-up)
         self.edit_count = 0
         self.ready = threading.Event()
+        self.uuid = _uuid4()
 
     def warn(self, message: str) -> None:
         """Keep a warning for ``session_end`` and pass it on to the user."""
@@ -284,6 +295,7 @@ class _Recorder:
             test_command=self.options.test_command,
             os=_os_name(),
             hostname=os.uname().nodename,
+            uuid=self.uuid,
         )
 
     def run(

@@ -13,8 +13,10 @@ output::
     ESC ] 6973 ; <nonce> ; C ; <base64 command line> ; <base64 cwd> BEL    command start (preexec)
     ESC ] 6973 ; <nonce> ; D ; <exit status> ; <base64 cwd> BEL            prompt / command end (precmd)
 
-- ``base64`` is the standard alphabet (``A-Z a-z 0-9 + /``, ``=`` padding) of the UTF-8 bytes of the text;
-  an empty text is an empty field. Text that is not valid UTF-8 is decoded with replacement characters.
+- ``base64`` is the standard alphabet (``A-Z a-z 0-9 + /``, ``=`` padding) of the bytes of the text (the shell
+  sends them as they are: UTF-8, or any bytes for a command line or a directory name that is not UTF-8); an
+  empty text is an empty field. Bytes that are not UTF-8 are kept as lone surrogates (``surrogateescape``, as
+  :func:`os.fsdecode`), so the text maps back to the same bytes (see :mod:`tracer.model`).
 - ``<exit status>`` is the decimal exit status the shell reports (``$?``; 128 + N after signal N).
 - The terminator is BEL (``0x07``) or ST (``ESC \\``).
 - A ``D`` is written at **every** prompt, including the first one and after Ctrl-C at an empty prompt. The
@@ -213,5 +215,5 @@ def _decode(payload: bytes, offset: int) -> Mark | None:
 
 
 def _text(field: bytes) -> str:
-    """Decode one base64 field into text (UTF-8, invalid bytes replaced)."""
-    return base64.b64decode(field, validate=True).decode("utf-8", errors="replace")
+    """Decode one base64 field into text (UTF-8; other bytes kept as lone surrogates)."""
+    return base64.b64decode(field, validate=True).decode("utf-8", errors="surrogateescape")
