@@ -7,19 +7,20 @@ A small Python project in a real git repository; a real bash with the user's own
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import msgpack
 import pexpect
 import pytest
 
 from tests.conftest import User, git, make_repo
-from tracer.store import read_session
-from tracer.store.export import trace_document
-from tracer.store.reader import _events
+from tracer.store import SessionReader, iter_frames, read_session
+from tracer.store.export import export_json
 from tracer.store.schema import validate_event, validate_trace
 
 PROMPT = "TRACER-TEST$ "
@@ -140,9 +141,11 @@ def test_record_replay_verify_a_real_fix(tmp_path: Path) -> None:
     subprocess.run(["git", "apply", "--check", "-"], cwd=clean, input=final.patch, text=True, check=True)
 
     # every event of the real recording validates against its schema, and so does the export
-    for _, event in _events(path):
-        validate_event(event)
-    validate_trace(trace_document(session))
+    for _, frame in iter_frames(path):
+        for event in msgpack.Unpacker(io.BytesIO(frame), raw=False):
+            validate_event(event)
+    with SessionReader(path) as reader:
+        validate_trace(json.loads(b"".join(export_json(reader))))
 
     # no marker bytes reached the screen or the recording
     assert all(b"\x1b]6973;" not in c.output for c in commands)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
@@ -21,8 +22,29 @@ from tracer.model import VerifyResult, pair_commands, parse_rfc3339
 
 
 def _fail(message: str, status: int) -> NoReturn:
-    click.echo(f"tracer: {message}", err=True)
+    click.echo(f"tracer: {_safe(message)}", err=True)
     sys.exit(status)
+
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(c := match.group())
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): shown as the byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _safe(text: str) -> str:
+    """``text`` (from a session file, or naming one) safe to print on a terminal, as ``ls`` and git print names:
+    control characters (C0, DEL, C1: ESC, CSI, OSC…) and bytes that are not UTF-8 (lone surrogates) become
+    escapes (``\\n``, ``\\x1b``, ``\\xfe``), so a crafted session cannot move the cursor, clear the screen, set the
+    title or write the clipboard (OSC 52). Every text from a session goes through here before it is printed."""
+    return text if text.isprintable() else _UNSAFE.sub(_escape, text)
 
 
 def _format_duration(seconds: float) -> str:
@@ -141,13 +163,15 @@ def list_() -> None:
     """List sessions, newest first: id, start, duration, commands, failures, edits, notes, verdict.
 
     Sessions are read from $TRACER_DIR, else the user data directory (~/.local/share/tracer/sessions).
-    The verdict is the latest `tracer verify` result, or "interrupted" for a recording that was cut short.
+    The verdict is the latest `tracer verify` result, "interrupted" for a recording that was cut short, or
+    "damaged" for a file of which a part cannot be read. A file that cannot be read at all gets one line
+    saying why.
     """
     from tracer.store import list_sessions, session_summary, sessions_dir
 
     paths = list_sessions()
     if not paths:
-        click.echo(f"no sessions in {_tilde(sessions_dir())} yet: record one with `tracer shell`", err=True)
+        click.echo(f"no sessions in {_safe(_tilde(sessions_dir()))} yet: record one with `tracer shell`", err=True)
         return
     click.echo(
         f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT"
@@ -156,12 +180,12 @@ def list_() -> None:
         try:
             s = session_summary(path)
         except TracerError as e:
-            click.echo(f"{path.name.removesuffix('.tracer'):<26} unreadable: {e}")
+            click.echo(f"{_safe(path.name.removesuffix('.tracer')):<26} unreadable: {_safe(str(e))}")
             continue
-        verdict = s.verdict or ("interrupted" if s.interrupted else "-")
+        verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
         click.echo(
-            f"{s.session_id:<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
-            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {verdict}"
+            f"{_safe(s.session_id):<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
+            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {_safe(verdict)}"
         )
 
 
@@ -177,29 +201,34 @@ def show(session: str | None) -> None:
 
     S is a session file, a session-id prefix, or nothing for the latest session.
     """
-    from tracer.store import read_session
+    from tracer.store import read_outline
 
     path = _resolve(session)
-    s = read_session(path)
+    s = read_outline(path)  # everything but output and diffs: bounded memory whatever the session's size
     h = s.header
     summary = s.summary()
     cmds, failed, edits, files, notes = summary.commands, summary.failed, summary.edits, summary.files, summary.notes
-    click.echo(f"session   {h.session_id}  ({_tilde(path)})")
+    click.echo(f"session   {_safe(h.session_id)}  ({_safe(_tilde(path))})")
     click.echo(f"started   {_local_time(h.started_at)}  for {_format_duration(s.duration)}")
     if h.task:
-        click.echo(f"task      {h.task}")
+        click.echo(f"task      {_safe(h.task)}")
     where = (
         h.workspace + (f"  at {h.head_commit[:12]}" if h.head_commit else "") + (f" ({h.branch})" if h.branch else "")
     )
-    click.echo(f"workspace {where}")
-    click.echo(f"shell     {h.shell} ({h.shell_kind}), {h.cols}x{h.rows}")
+    click.echo(f"workspace {_safe(where)}")
+    click.echo(f"shell     {_safe(h.shell)} ({_safe(h.shell_kind)}), {h.cols}x{h.rows}")
     if h.test_command:
-        click.echo(f"tests     {h.test_command}")
+        click.echo(f"tests     {_safe(h.test_command)}")
     click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
-    if s.interrupted:
+    end = s.end
+    if end is None:
         click.echo("status    the recording was interrupted (no session_end): everything recorded is shown")
+    elif end.reason != "exit":
+        click.echo(f"status    {_stopped_by(end.reason)}; the shell's exit status was {end.exit_status}")
+    for warning in end.warnings if end is not None else ():
+        click.echo(f"warning   {_safe(warning.removeprefix('tracer: '))}")
     if s.problem:
-        click.echo(f"problem   {s.problem}")
+        click.echo(f"problem   {_safe(s.problem)}")
     commands, _ = pair_commands(s.events)  # lines and statuses only: no output is copied
     if commands:
         click.echo("\ncommands")
@@ -208,21 +237,22 @@ def show(session: str | None) -> None:
             status = "" if c.exit_status is None else f"{c.exit_status:>3}"
             dur = "" if c.duration is None else _format_duration(c.duration)
             first, *more = c.command.splitlines() or [""]
-            click.echo(f"  {mark} {status:>3} {dur:>7}  {first}" + (" …" if more else ""))
+            click.echo(f"  {mark} {status:>3} {dur:>7}  {_safe(first)}" + (" …" if more else ""))
     changes = s.file_changes()
     if changes:
         click.echo("\nedits")
         for fc in changes:
             what = f"{fc.old_path} → {fc.path}" if fc.old_path else fc.path
             size = f"+{fc.added} -{fc.removed}" if not (fc.binary or fc.oversized) else f"{fc.size} bytes"
-            click.echo(f"  {fc.op:<7} {what}  {size}")
+            click.echo(f"  {_safe(fc.op):<7} {_safe(what)}  {size}")
     notes_now = s.notes()
     if notes_now:
         click.echo("\nnotes")
         for n in notes_now:
             tags = f" [{', '.join(n.tags)}]" if n.tags else ""
             click.echo(
-                f"  {_format_duration(n.t / 1e6):>7}  {n.text}{tags}" + ("  (replay)" if n.source == "replay" else "")
+                f"  {_format_duration(n.t / 1e6):>7}  {_safe(n.text + tags)}"
+                + ("  (replay)" if n.source == "replay" else "")
             )
     final = s.final_patch
     if final is not None:
@@ -232,7 +262,16 @@ def show(session: str | None) -> None:
         )
     r = s.verify_result
     if r is not None:
-        click.echo(f"verdict   {r.verdict}  ({_result_counts(r)}; `{r.command}`)")
+        click.echo(f"verdict   {_safe(r.verdict)}  ({_safe(_result_counts(r))}; `{_safe(r.command)}`)")
+
+
+def _stopped_by(reason: str) -> str:
+    """Why a recording stopped, from ``session_end.reason`` (``"SIGTERM"``, ``"SIGHUP"``, ``"error"``)."""
+    if reason.startswith("SIG"):
+        return f"the recording was stopped by {_safe(reason)}"
+    if reason == "error":
+        return "the recording was stopped by an error of tracer's (see the warnings)"
+    return f"the recording stopped: {_safe(reason)}"
 
 
 def _result_counts(r: VerifyResult) -> str:
@@ -258,31 +297,35 @@ def _result_counts(r: VerifyResult) -> str:
 def export(session: str | None, fmt: str, output: str | None) -> None:
     """Write a session as a trace JSON document, an asciicast v2 recording, or its final patch.
 
-    S is a session file, a session-id prefix, or nothing for the latest session.
+    S is a session file, a session-id prefix, or nothing for the latest session. The export is streamed: its
+    memory does not grow with the session. Of a damaged or interrupted session, everything readable is
+    exported, and one line on standard error says what is missing.
     """
-    from tracer.store import read_session
+    from tracer.store import SessionReader
     from tracer.store.export import export_asciicast, export_json, export_patch
 
-    s = read_session(_resolve(session))
-    chunks: Any
-    if fmt == "json":
-        chunks = [export_json(s)]
-    elif fmt == "patch":
-        chunks = [export_patch(s)]
-    else:
-        chunks = export_asciicast(s)
-    if output is None:
-        out = click.get_text_stream("stdout")
-        for chunk in chunks:
-            out.write(chunk)
-        out.flush()
-    else:
-        try:
-            with open(output, "w", encoding="utf-8") as f:
-                for chunk in chunks:
-                    f.write(chunk)
-        except OSError as e:
-            raise TracerError(f"cannot write {output}: {e.strerror}") from e
+    exporter = {"json": export_json, "asciicast": export_asciicast, "patch": export_patch}[fmt]
+    with SessionReader(_resolve(session)) as reader:
+        if output is None:
+            out = click.get_binary_stream("stdout")
+            for chunk in exporter(reader):
+                out.write(chunk)
+            out.flush()
+        else:
+            try:
+                with open(output, "wb") as f:
+                    for chunk in exporter(reader):
+                        f.write(chunk)
+            except OSError as e:
+                raise TracerError(f"cannot write {output}: {e.strerror}") from e
+        if reader.problem:
+            click.echo(f"tracer: partial export: {_safe(reader.problem)}", err=True)
+        elif not reader.ended:
+            click.echo(
+                "tracer: partial export: the recording was interrupted (the session has no end): what would have "
+                "come after its last event is missing",
+                err=True,
+            )
 
 
 @cli.command()
@@ -341,7 +384,7 @@ def verify(
         err.flush()
 
     def on_progress(line: str) -> None:
-        click.echo(f"tracer: {line}", err=True)
+        click.echo(f"tracer: {_safe(line)}", err=True)
 
     result = verify_session(
         path,
@@ -382,7 +425,7 @@ def _print_verdict(r: VerifyResult) -> None:
     if failing:
         rows.append(("failing", ", ".join(failing[:10]) + (" …" if len(failing) > 10 else "")))
     for key, value in rows:
-        click.echo(f"{key:<13} {value}")
+        click.echo(f"{key:<13} {_safe(value)}")
 
 
 def main() -> None:

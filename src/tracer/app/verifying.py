@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tracer.errors import VerifyError
 from tracer.model import VerifyResult
-from tracer.store import append_events, read_session
+from tracer.store import append_events, read_outline
 from tracer.verify import find_test_command, verify
 
 
@@ -31,18 +31,17 @@ def verify_session(
         SessionError: the session cannot be read or appended to.
         VerifyError: no start commit, the patch does not apply, no test command.
     """
-    session = read_session(path)
+    session = read_outline(path)  # no output or diffs: verify needs the header, the commands and the final patch
     h = session.header
     if h.repo_root is None or h.head_commit is None:
         raise VerifyError(
-            f"session {h.session_id} has no start commit (it was not recorded in a git repository with a "
+            f"session file {path} has no start commit (it was not recorded in a git repository with a "
             "commit), so there is no clean checkout to verify it on"
         )
     final = session.final_patch
     if final is None:
         raise VerifyError(
-            f"session {h.session_id} has no final patch (the recording was interrupted before the end): "
-            "nothing to verify"
+            f"session file {path} has no final patch (the recording was interrupted before the end): nothing to verify"
         )
     command, source = find_test_command(
         explicit=test_command,

@@ -1,7 +1,9 @@
 """The one place tracer calls msgpack: fixed options, and msgpack's failures turned into tracer errors.
 
 Options follow borg's wrapper: ``use_bin_type=True`` on write (bytes stay ``bin``, text stays ``str``) and
-``raw=False`` on read, with buffer limits so a hostile file cannot ask for unbounded memory.
+``raw=False`` on read. Reading is bounded, because every session file tracer did not just write is hostile:
+one event may take at most :data:`MAX_EVENT_BYTES` of msgpack and hold at most :data:`MAX_ITEMS` array items
+and map entries (so a small event of nested empty arrays cannot become gigabytes of Python objects).
 """
 
 from __future__ import annotations
@@ -11,12 +13,23 @@ from typing import Any
 
 import msgpack
 
-#: The unpacker's buffer for a frame (bytes): at least this, and at least the frame's decompressed size.
-MAX_BUFFER = 64 << 20
+#: The largest event a reader takes (bytes of msgpack): a header with a large baseline patch or a final patch
+#: with large binary files is the largest event tracer writes (64 MiB per file, several files: see
+#: docs/format.md, "Limits").
+MAX_EVENT_BYTES = 512 << 20
+#: The most array items and map entries one event may hold, all levels together. An output event of 512 KiB
+#: made of 1-byte reads has 1.5 million (its ``reads`` pairs); everything else tracer writes has far fewer.
+MAX_ITEMS = 1 << 23
+#: The most keys one map may have (an event has about 20 fields).
+MAX_MAP_LEN = 1 << 16
 
 
 class UnpackError(ValueError):
-    """The bytes are not a valid sequence of msgpack maps."""
+    """The bytes are not a valid sequence of msgpack objects (the stream cannot be followed past this point)."""
+
+
+class EventTooLarge(UnpackError):
+    """An event is over :data:`MAX_EVENT_BYTES` or :data:`MAX_ITEMS` (the message names the limit)."""
 
 
 def packer() -> msgpack.Packer:
@@ -24,22 +37,83 @@ def packer() -> msgpack.Packer:
     return msgpack.Packer(use_bin_type=True)
 
 
-def unpack_all(data: bytes) -> Iterator[dict[str, Any]]:
-    """Yield every map packed back to back in ``data``.
+class EventUnpacker:
+    """Turns msgpack fed in pieces into objects, one event at a time, in bounded memory.
 
-    Raises:
-        UnpackError: the data is not msgpack, holds something other than maps, or ends mid-object.
+    Feed the decompressed content of a frame piece by piece with :meth:`feed`, and take the objects complete so
+    far after each piece (iterate): the buffer then holds at most one incomplete event. Text that is not valid
+    UTF-8 becomes lone surrogates (``surrogateescape``, as :func:`tracer.model.text_of` reads ``bin`` text);
+    arrays become tuples.
     """
-    # The whole frame is in memory already: the buffer must hold it, however large one event is (a header
-    # with a big baseline patch, a final patch with a binary file). MAX_BUFFER is the floor, not a cap.
-    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(MAX_BUFFER, len(data)), strict_map_key=True)
-    try:
-        unpacker.feed(data)
-        for obj in unpacker:
-            if not isinstance(obj, dict):
-                raise UnpackError(f"expected an event map, found {type(obj).__name__}")
-            yield obj
-    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, msgpack.BufferFull, ValueError) as e:
-        raise UnpackError(str(e) or type(e).__name__) from e
-    if unpacker.tell() != len(data):
-        raise UnpackError(f"frame ends inside an event ({len(data) - unpacker.tell()} bytes left over)")
+
+    def __init__(self) -> None:
+        self._items = items = [0]  # items of the event being read; the hook holds this list, never self (a cycle
+        self._fed = 0  # would keep every unpacker and its buffer alive until the garbage collector runs)
+
+        def count(obj: Any) -> Any:
+            items[0] += len(obj)
+            if items[0] > MAX_ITEMS:
+                raise EventTooLarge(f"an event holds more than {MAX_ITEMS:,} items, the limit")
+            return obj
+
+        self._unpacker = msgpack.Unpacker(
+            raw=False,
+            use_list=False,
+            unicode_errors="surrogateescape",
+            strict_map_key=True,
+            max_buffer_size=MAX_EVENT_BYTES,
+            max_array_len=MAX_ITEMS,
+            max_map_len=MAX_MAP_LEN,
+            list_hook=count,
+            object_hook=count,
+        )
+
+    def feed(self, data: bytes) -> None:
+        """Add the next piece of content.
+
+        Raises:
+            EventTooLarge: the event being read grows over :data:`MAX_EVENT_BYTES`.
+        """
+        try:
+            self._unpacker.feed(data)
+        except msgpack.BufferFull:
+            raise EventTooLarge(f"an event is larger than {MAX_EVENT_BYTES >> 20} MiB, the limit") from None
+        self._fed += len(data)
+
+    def __iter__(self) -> Iterator[tuple[Any, int]]:
+        """Each object complete so far, with its size in bytes.
+
+        Raises:
+            UnpackError: the content is not msgpack (or breaks a limit) at this point.
+        """
+        unpacker = self._unpacker
+        start = unpacker.tell()
+        while True:
+            try:
+                obj = next(unpacker)
+            except StopIteration:
+                return
+            except UnpackError:
+                raise
+            except (msgpack.FormatError, msgpack.StackError, ValueError, TypeError) as e:
+                raise UnpackError(_reason(e)) from e
+            end = unpacker.tell()
+            self._items[0] = 0
+            yield obj, end - start
+            start = end
+
+    @property
+    def pending(self) -> int:
+        """Bytes fed that do not make a whole object yet (0 at the end of a frame that ends cleanly)."""
+        return self._fed - self._unpacker.tell()
+
+
+def _reason(e: Exception) -> str:
+    if isinstance(e, msgpack.StackError):
+        return "objects nested too deeply"
+    if isinstance(e, msgpack.FormatError):
+        return "bytes that are not msgpack"
+    text = str(e)
+    if "exceeds max_" in text:  # e.g. "2147483648 exceeds max_array_len(8388608)"
+        return f"an array or map longer than the limit ({text})"
+    return text or type(e).__name__

@@ -1,52 +1,196 @@
-"""Export formats: the trace JSON document, asciicast v2, and the final patch.
+"""Export formats: the trace JSON document, asciicast v2, and the final patch, streamed.
 
 - ``json``: one document described by ``schemas/trace.schema.json``, in the shape of the trace format our users
   exchange (``trace_id``, ``task``, ``environment``, ``events`` of ``terminal_command`` / ``edit`` /
-  ``thought``, ``artifacts``, ``qa``).
+  ``thought``, ``artifacts``, ``qa``), written as ``json.dumps(document, indent=2, ensure_ascii=False)`` would.
 - ``asciicast``: asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/): a header line, then
   ``[seconds, "o", text]`` lines; plays in ``asciinema play`` and the asciinema player. Resizes are ``"r"``
   events and notes ``"m"`` (marker) events.
-- ``patch``: the final patch, ``git apply``-ready.
+- ``patch``: the final patch, ``git apply``-ready, byte for byte.
+
+Every exporter reads the session through a :class:`~tracer.store.reader.SessionReader` and yields the export as
+``bytes`` chunks, in memory bounded by the largest event, not the session: a first pass notes where each command,
+edit and note is (their refs, a few numbers each), a second pass reads them in the document's order (time order),
+streaming each command's output through an incremental UTF-8 decoder. What the reader could not read is in
+``reader.problem`` afterwards; the export holds everything readable.
+
+Text that is not valid UTF-8 (a path or command line holding such bytes, see :func:`tracer.model.text_of`) is
+written C-quoted as git quotes such a path (``"new\\376.txt"``, :func:`tracer.model.quote_text`): JSON cannot
+carry those bytes.
 """
 
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from tracer.model import Command, FileChange, Note, Output, Resize, Session, parse_rfc3339, rfc3339
+from tracer.model import (
+    CommandEnd,
+    CommandStart,
+    Event,
+    FileChange,
+    FinalPatch,
+    Note,
+    Output,
+    Resize,
+    SessionEnd,
+    VerifyResult,
+    current_notes,
+    is_utf8,
+    parse_rfc3339,
+    quote_text,
+    rfc3339,
+)
+from tracer.store.reader import Ref, SessionReader
 
 FORMATS = ("json", "asciicast", "patch")
 TRACE_FORMAT_VERSION = "1.0"
 
 
-def _at(session: Session, t: int) -> str:
-    """RFC 3339 (UTC, microseconds) of ``t`` microseconds after the session start."""
-    start = parse_rfc3339(session.header.started_at)
-    return rfc3339(start + dt.timedelta(microseconds=t))
+def _q(text: str) -> str:
+    """``text`` as an export writes it: itself, or git's C-quoted form when it is not valid UTF-8."""
+    return text if is_utf8(text) else quote_text(text)
 
 
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
+def _clean(value: Any) -> Any:
+    """``value`` (JSON-ready: dicts, lists, text, numbers) with every text that is not UTF-8 quoted (:func:`_q`)."""
+    if isinstance(value, str):
+        return _q(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
 
 
-def trace_document(session: Session) -> dict[str, Any]:
-    """The session as a trace document (a JSON-ready dict) following ``schemas/trace.schema.json``."""
-    h = session.header
-    items: list[tuple[int, int, dict[str, Any]]] = []
-    for c in session.commands():
-        items.append((c.start, 0, _command_item(session, c)))
-    for fc in session.file_changes():
-        items.append((fc.t, 1, _edit_item(session, fc)))
-    for n in session.notes():
-        items.append((n.t, 2, _thought_item(session, n)))
-    items.sort(key=lambda x: (x[0], x[1]))
-    final = session.final_patch
-    result = session.verify_result
-    doc: dict[str, Any] = {
+def _dumps(value: Any, level: int = 0) -> str:
+    """``value`` as ``json.dumps(indent=2)`` writes it at nesting ``level`` of an indented document."""
+    text = json.dumps(_clean(value), indent=2, ensure_ascii=False)
+    return text.replace("\n", "\n" + "  " * level) if level else text
+
+
+def _line(value: Any) -> bytes:
+    return (json.dumps(_clean(value), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class _Cursor:
+    """Events of a session in file order, fetched by ref: moves forward through the file, jumps ahead to a later
+    frame without decompressing the ones between, and starts again at a frame only when asked for an event
+    behind it."""
+
+    def __init__(self, reader: SessionReader) -> None:
+        self._reader = reader
+        self._stop = reader.end  # as far as the first pass read: a session still being recorded stays as it was
+        self._it: Iterator[tuple[Ref, int, Event]] | None = None
+        self._last: Ref = (-1, -1)
+        self._back: tuple[Ref, Event] | None = None
+
+    def _pull(self) -> tuple[Ref, Event] | None:
+        if self._back is not None:
+            pulled, self._back = self._back, None
+            return pulled
+        if self._it is not None:
+            for ref, _, event in self._it:
+                self._last = ref
+                return ref, event
+            self._it = None
+        return None
+
+    def push_back(self, ref: Ref, event: Event) -> None:
+        """Give back the event just pulled: the next pull returns it again."""
+        self._back = (ref, event)
+
+    def seek(self, ref: Ref) -> Event | None:
+        """The event at ``ref`` (``None`` if it is gone: the file changed); the cursor then stands after it."""
+        if self._back is not None and self._back[0] == ref:
+            return self.pull_event()
+        if self._it is None or ref <= self._last or ref[0] > self._last[0]:
+            self._back = None
+            self._it = self._reader.events(start=ref[0], stop=self._stop)
+            self._last = (-1, -1)
+        while (pulled := self._pull()) is not None:
+            if pulled[0] == ref:
+                return pulled[1]
+            if pulled[0] > ref:
+                self.push_back(*pulled)
+                return None
+        return None
+
+    def pull_event(self) -> Event | None:
+        pulled = self._pull()
+        return None if pulled is None else pulled[1]
+
+    def follow(self) -> Iterator[tuple[Ref, Event]]:
+        """The events after the cursor, in file order."""
+        while (pulled := self._pull()) is not None:
+            yield pulled
+
+
+@dataclasses.dataclass(slots=True)
+class _Index:
+    """Where the parts of a session are (the first pass of an export): refs and a few numbers, no content."""
+
+    commands: list[tuple[int, Ref]] = dataclasses.field(default_factory=list)  # (start t, ref of its start)
+    ends: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)  # id -> (t, exit status)
+    edits: list[tuple[int, Ref]] = dataclasses.field(default_factory=list)
+    notes: list[tuple[int, Ref]] = dataclasses.field(default_factory=list)  # the current notes, in time order
+    final_patch: tuple[int, Ref] | None = None
+    result: VerifyResult | None = None  # the newest verdict (one event)
+    ended: bool = False
+
+
+def _index(reader: SessionReader) -> _Index:
+    index = _Index()
+    light_notes: list[Note] = []
+    note_refs: dict[int, Ref] = {}
+    result_at: tuple[str, int] = ("", 0)
+    for ref, _, e in reader.events():
+        kind = type(e)
+        if kind is Output:
+            continue
+        if kind is CommandStart:
+            index.commands.append((e.t, ref))
+        elif kind is CommandEnd:
+            assert isinstance(e, CommandEnd)
+            index.ends[e.id] = (e.t, e.exit_status)
+        elif kind is FileChange:
+            index.edits.append((e.t, ref))
+        elif kind is Note:
+            assert isinstance(e, Note)
+            light = dataclasses.replace(e, text="", tags=())  # what current_notes needs: never the text
+            note_refs[id(light)] = ref
+            light_notes.append(light)
+        elif kind is FinalPatch:
+            if index.final_patch is None or e.t >= index.final_patch[0]:  # the last in time order
+                index.final_patch = (e.t, ref)
+        elif kind is VerifyResult:
+            assert isinstance(e, VerifyResult)
+            # the newest verify_at; among equals the first in time order (as Session.verify_result)
+            at = (e.verified_at or "", e.t)
+            if index.result is None or at[0] > result_at[0] or (at[0] == result_at[0] and at[1] < result_at[1]):
+                index.result, result_at = e, at
+        elif kind is SessionEnd:
+            index.ended = True
+    index.edits.sort(key=lambda x: x[0])
+    light_notes.sort(key=lambda n: n.t)
+    index.notes = [(n.t, note_refs[id(n)]) for n in current_notes(light_notes)]
+    return index
+
+
+def export_json(reader: SessionReader) -> Iterator[bytes]:
+    """The session as a trace document, JSON text in chunks (UTF-8, 2-space indent, a final newline)."""
+    h = reader.header
+    index = _index(reader)
+    start = parse_rfc3339(h.started_at)
+
+    def at(t: int) -> str:
+        return rfc3339(start + dt.timedelta(microseconds=t))
+
+    parts: dict[str, Any] = {
         "trace_id": h.session_id,
         "created_at": h.started_at,
         "version": TRACE_FORMAT_VERSION,
@@ -57,24 +201,48 @@ def trace_document(session: Session) -> dict[str, Any]:
             "commit": h.head_commit,
             "test_command": h.test_command,
         },
-        "environment": {
-            "os": h.os,
-            "shell": h.shell,
-            "term": h.term,
-            "tracer_version": h.tracer_version,
-        },
-        "events": [item for _, _, item in items],
-        "artifacts": {
-            "final_patch": final.patch if final is not None else None,
-            "test_results": {
-                "passed": result.passed if result is not None else None,
-                "failed": result.failed if result is not None else None,
-            },
-        },
-        "interrupted": session.interrupted,
+        "environment": {"os": h.os, "shell": h.shell, "term": h.term, "tracer_version": h.tracer_version},
     }
+    yield ("{\n" + "".join(f'  "{key}": {_dumps(value, 1)},\n' for key, value in parts.items())).encode()
+
+    items = [(t, 0, i, ref) for i, (t, ref) in enumerate(index.commands)]
+    items += [(t, 1, i, ref) for i, (t, ref) in enumerate(index.edits)]
+    items += [(t, 2, i, ref) for i, (t, ref) in enumerate(index.notes)]
+    items.sort(key=lambda x: x[:3])
+    commands, others = _Cursor(reader), _Cursor(reader)
+    yield b'  "events": ['
+    first = True
+    for _, kind, _, ref in items:
+        if kind == 0:
+            chunks = _command_item(commands, ref, index, at)
+        else:
+            event = others.seek(ref)
+            if isinstance(event, FileChange):
+                chunks = iter((_dumps(_edit_item(event, at), 2).encode(),))
+            elif isinstance(event, Note):
+                chunks = iter((_dumps(_thought_item(event, at), 2).encode(),))
+            else:
+                continue  # the file changed since the first pass
+        head = next(chunks, None)
+        if head is None:
+            continue
+        yield (b"\n    " if first else b",\n    ") + head
+        yield from chunks
+        first = False
+    yield b"]" if first else b"\n  ]"
+
+    final = others.seek(index.final_patch[1]) if index.final_patch is not None else None
+    result = index.result
+    artifacts = {
+        "final_patch": final.patch if isinstance(final, FinalPatch) else None,
+        "test_results": {
+            "passed": result.passed if result is not None else None,
+            "failed": result.failed if result is not None else None,
+        },
+    }
+    tail = f',\n  "artifacts": {_dumps(artifacts, 1)},\n  "interrupted": {json.dumps(not index.ended)}'
     if result is not None:
-        doc["qa"] = {
+        qa = {
             "tests": {
                 "runner": result.runner,
                 "command": result.command,
@@ -84,24 +252,48 @@ def trace_document(session: Session) -> dict[str, Any]:
                 "output": result.output,
             }
         }
-    return doc
+        tail += f',\n  "qa": {_dumps(qa, 1)}'
+    yield (tail + "\n}\n").encode()
 
 
-def _command_item(session: Session, c: Command) -> dict[str, Any]:
-    return {
-        "t": _at(session, c.start),
+def _command_item(cursor: _Cursor, ref: Ref, index: _Index, at: Any) -> Iterator[bytes]:
+    """A ``terminal_command`` item at nesting level 2: its fields, then its output streamed from the events that
+    follow its start, up to its end or the next command's start (the output of the command, as
+    :func:`tracer.model.pair_commands` delimits it)."""
+    start = cursor.seek(ref)
+    if not isinstance(start, CommandStart):
+        return
+    end = index.ends.get(start.id)
+    item = {
+        "t": at(start.t),
         "type": "terminal_command",
-        "cmd": c.command,
-        "cwd": c.cwd,
-        "exit_code": c.exit_status,
-        "duration_ms": None if c.end is None else round((c.end - c.start) / 1000, 3),
-        "output": _text(c.output),
+        "cmd": start.command,
+        "cwd": start.cwd,
+        "exit_code": end[1] if end else None,
+        "duration_ms": None if end is None else round((end[0] - start.t) / 1000, 3),
     }
+    head = _dumps(item, 2)
+    yield (head[: -len("\n    }")] + ',\n      "output": "').encode()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for ref_after, event in cursor.follow():
+        kind = type(event)
+        if kind is Output:
+            assert isinstance(event, Output)
+            text = decoder.decode(event.data)
+            if text:
+                yield json.dumps(text, ensure_ascii=False)[1:-1].encode()
+        elif kind is CommandStart:
+            cursor.push_back(ref_after, event)
+            break
+        elif kind is CommandEnd and event.id == start.id:  # type: ignore[attr-defined]
+            break
+    rest = decoder.decode(b"", final=True)
+    yield (json.dumps(rest, ensure_ascii=False)[1:-1] + '"\n    }').encode()
 
 
-def _edit_item(session: Session, fc: FileChange) -> dict[str, Any]:
+def _edit_item(fc: FileChange, at: Any) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "t": _at(session, fc.t),
+        "t": at(fc.t),
         "type": "edit",
         "file_path": fc.path,
         "op": "modify" if fc.op == "mode" else fc.op,
@@ -114,33 +306,27 @@ def _edit_item(session: Session, fc: FileChange) -> dict[str, Any]:
     return item
 
 
-def _thought_item(session: Session, n: Note) -> dict[str, Any]:
-    return {
-        "t": _at(session, n.t),
-        "type": "thought",
-        "raw": n.text,
-        "tags": list(n.tags),
-        "source": n.source,
-    }
+def _thought_item(n: Note, at: Any) -> dict[str, Any]:
+    return {"t": at(n.t), "type": "thought", "raw": n.text, "tags": list(n.tags), "source": n.source}
 
 
-def export_json(session: Session) -> str:
-    """The trace document as JSON text (UTF-8 safe, 2-space indent, a final newline)."""
-    return json.dumps(trace_document(session), indent=2, ensure_ascii=False) + "\n"
+def export_patch(reader: SessionReader) -> Iterator[bytes]:
+    """The final patch, byte for byte (nothing when the recording has none)."""
+    final: FinalPatch | None = None
+    for _, _, e in reader.events():
+        if type(e) is FinalPatch and (final is None or e.t >= final.t):  # the last in time order
+            final = e
+    if final is not None and final.patch:
+        yield final.patch.encode("utf-8", "surrogateescape")  # the bytes it stands for (text_of)
 
 
-def export_patch(session: Session) -> str:
-    """The final patch ("" when the recording has none)."""
-    final = session.final_patch
-    return final.patch if final is not None else ""
-
-
-def export_asciicast(session: Session) -> Iterator[str]:
+def export_asciicast(reader: SessionReader) -> Iterator[bytes]:
     """The session as asciicast v2 lines (each ending with a newline).
 
-    Output is decoded as UTF-8 incrementally, so a character split across reads stays whole.
+    Output is decoded as UTF-8 incrementally, so a character split across reads stays whole; notes become
+    markers at their moment.
     """
-    h = session.header
+    h = reader.header
     header: dict[str, Any] = {
         "version": 2,
         "width": h.cols,
@@ -150,18 +336,29 @@ def export_asciicast(session: Session) -> Iterator[str]:
     }
     if h.task:
         header["title"] = h.task
-    yield json.dumps(header) + "\n"
+    yield _line(header)
+    notes = _index(reader).notes
+    next_note = 0
+    lookup = _Cursor(reader)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    notes = session.notes()
-    for e in session.events:
-        while notes and notes[0].t <= e.t:
-            n = notes.pop(0)
-            yield json.dumps([round(n.t / 1e6, 6), "m", n.text], ensure_ascii=False) + "\n"
-        if isinstance(e, Output):
-            text = decoder.decode(e.data)
-            if text:
-                yield json.dumps([round(e.t / 1e6, 6), "o", text], ensure_ascii=False) + "\n"
-        elif isinstance(e, Resize):
-            yield json.dumps([round(e.t / 1e6, 6), "r", f"{e.cols}x{e.rows}"]) + "\n"
-    for n in notes:
-        yield json.dumps([round(n.t / 1e6, 6), "m", n.text], ensure_ascii=False) + "\n"
+    for _, _, e in reader.events(stop=reader.end):
+        kind = type(e)
+        if kind is not Output and kind is not Resize:
+            continue
+        while next_note < len(notes) and notes[next_note][0] <= e.t:
+            yield from _marker(lookup, notes[next_note][1])
+            next_note += 1
+        if kind is Output:
+            text = decoder.decode(e.data)  # type: ignore[attr-defined]
+            if text:  # decoded with replacement: always UTF-8, nothing to quote
+                yield (json.dumps([round(e.t / 1e6, 6), "o", text], ensure_ascii=False) + "\n").encode()
+        else:
+            yield _line([round(e.t / 1e6, 6), "r", f"{e.cols}x{e.rows}"])  # type: ignore[attr-defined]
+    for _, ref in notes[next_note:]:
+        yield from _marker(lookup, ref)
+
+
+def _marker(lookup: _Cursor, ref: Ref) -> Iterator[bytes]:
+    note = lookup.seek(ref)
+    if isinstance(note, Note):
+        yield _line([round(note.t / 1e6, 6), "m", note.text])
