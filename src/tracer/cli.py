@@ -446,6 +446,8 @@ def main() -> None:
         _fail(str(e), e.exit_status)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except MemoryError:
+        _fail("out of memory (the limit of `ulimit -v`, or the machine's): free some memory and try again", 3)
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)

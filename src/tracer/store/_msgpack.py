@@ -17,8 +17,9 @@ import msgpack
 #: with large binary files is the largest event tracer writes (64 MiB per file, several files: see
 #: docs/format.md, "Limits").
 MAX_EVENT_BYTES = 512 << 20
-#: The most array items and map entries one event may hold, all levels together. An output event of 512 KiB
-#: made of 1-byte reads has 1.5 million (its ``reads`` pairs); everything else tracer writes has far fewer.
+#: The most arrays, maps, array items and map entries one event may hold, all levels together. An output event
+#: of 512 KiB made of 1-byte reads would have 2 million (its ``reads`` pairs); everything else tracer writes has
+#: far fewer.
 MAX_ITEMS = 1 << 23
 #: The most keys one map may have (an event has about 20 fields).
 MAX_MAP_LEN = 1 << 16
@@ -51,7 +52,7 @@ class EventUnpacker:
         self._fed = 0  # would keep every unpacker and its buffer alive until the garbage collector runs)
 
         def count(obj: Any) -> Any:
-            items[0] += len(obj)
+            items[0] += 1 + len(obj)  # the container and its items: a million empty maps count too
             if items[0] > MAX_ITEMS:
                 raise EventTooLarge(f"an event holds more than {MAX_ITEMS:,} items, the limit")
             return obj

@@ -12,7 +12,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from tracer.errors import SessionError, SessionNotFound, UsageError
+from tracer.errors import CorruptSession, NotASession, SessionError, SessionNotFound, UnsupportedVersion, UsageError
 from tracer.model import Summary
 from tracer.store.cache import cache_path, load_cache, save_cache
 from tracer.store.reader import read_outline
@@ -134,6 +134,8 @@ def session_summary(path: Path) -> Summary:
     The cache entry is keyed by the file's size and modification time, so an appended note or verdict (which
     changes both) is seen at once; a miss reads the session's outline once (:func:`read_outline`).
 
+    A file that cannot be read for what it holds is remembered the same way (its error is raised again).
+
     Raises:
         SessionNotFound, NotASession, UnsupportedVersion, SessionError, CorruptSession: as :func:`read_outline`.
     """
@@ -145,11 +147,19 @@ def session_summary(path: Path) -> Summary:
     where = cache_path("summaries", os.path.realpath(path))
     cached = load_cache(where)
     if isinstance(cached, dict) and cached.get("key") == key:
+        if isinstance(cached.get("unreadable"), str):
+            raise CorruptSession(cached["unreadable"])
         try:
             return Summary(**cached["summary"])
         except (TypeError, KeyError):
             pass
-    summary = read_outline(path).summary()
+    try:
+        summary = read_outline(path).summary()
+    except (CorruptSession, NotASession, UnsupportedVersion) as e:
+        # what is wrong is in the file itself: remembered, so a bad file (a bomb takes seconds to refuse) does not
+        # slow down every `tracer ls`; errors of the surroundings (permissions, I/O) are not
+        save_cache(where, {"key": key, "unreadable": str(e)})
+        raise
     save_cache(where, {"key": key, "summary": dataclasses.asdict(summary)})
     return summary
 

@@ -239,6 +239,8 @@ def _frame_content(src: _Bytes) -> Iterator[bytes]:
                 raise _CutOff()
             dobj.decompress(checksum)
     except zstandard.ZstdError as e:
+        if "memory" in str(e):  # "Allocation error : not enough memory": not the file's fault
+            raise MemoryError(str(e)) from e
         raise _FrameError(str(e)) from e
     if not dobj.eof:
         raise _FrameError("the frame does not end where its blocks say")
@@ -393,10 +395,10 @@ class SessionReader:
                         (frame, index), f"the frame at byte {frame} ends inside an event ({left}); they were skipped"
                     )
             except _FrameError as e:
-                self._stop((frame, index), frame, _frame_problem(self.path, frame, e))
+                self._stop(frame, _frame_problem(self.path, frame, e))
                 return
             except SessionError as e:  # an I/O error while reading
-                self._stop((frame, index), frame, str(e))
+                self._stop(frame, str(e))
                 return
             yield from held
             self.end = max(self.end, src.offset)
@@ -409,9 +411,9 @@ class SessionReader:
         if self._first_skip is None:
             self._first_skip = f"session file {self.path}: {what}"
 
-    def _stop(self, ref: Ref, frame: int, message: str) -> None:
-        if ref <= self._frontier:
-            return
+    def _stop(self, frame: int, message: str) -> None:
+        if (frame, 1 << 62) <= self._frontier:
+            return  # seen in an earlier pass
         self._frontier = (frame, 1 << 62)
         self.end = frame
         self._stopped = message
