@@ -106,6 +106,14 @@ def session(*frames: Sequence[Any] | bytes) -> bytes:
     return PREAMBLE + b"".join(f if isinstance(f, bytes) else frame(pack(f)) for f in frames)
 
 
+def session_of(frames: Sequence[Sequence[Any]], tail: bytes = b"") -> bytes:
+    """A session file of ``frames`` (lists of objects to pack), with ``tail`` (raw bytes: anything, msgpack or
+    not) at the end of the last frame's content."""
+    packed = [pack(f) for f in frames]
+    packed[-1] += tail
+    return PREAMBLE + b"".join(frame(content) for content in packed)
+
+
 def rich_session() -> bytes:
     """A valid session with every kind of event, in three frames."""
     events = maps(rich_events())

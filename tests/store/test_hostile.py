@@ -167,19 +167,39 @@ def test_a_frame_asking_for_a_huge_window_is_refused(tmp_path: Path) -> None:
     assert problem is not None and "asks for a 2 GiB window, more than the limit of 16 MiB" in problem
 
 
-def test_a_small_file_holding_a_gigabyte_event_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+def test_a_small_file_holding_a_gigabyte_event_is_refused_at_once(tmp_path: Path) -> None:
     # 1 GB of zeros in one output event, the size not declared in the frame: ~30 KB on disk
     prefix = b"\x83\xa4type\xa6output\xa1t\x01\xa4data" + craft.bin_header(10**9)
     path = craft.write(
         tmp_path / "s.tracer",
-        craft.session([craft.HEADER], [GOOD_NOTE], craft.zeros_frame(prefix, 10**9, declare=False), [GOOD_NOTE]),
+        craft.session(
+            [craft.HEADER], [GOOD_NOTE], craft.zeros_frame(prefix, 10**9, declare=False), [{**GOOD_NOTE, "id": "n9"}]
+        ),
     )
     assert path.stat().st_size < 64 << 10
     s = read_outline(path)
     assert s.problem is not None and str(path) in s.problem
-    assert f"an event is larger than {MAX_EVENT_BYTES >> 20} MiB, the limit" in s.problem
-    assert "holds more than 514 MiB of content, the limit" in s.problem  # the frame too: reading stops there
-    assert [n.id for n in s.notes()] == ["n0"]  # what came before it stays readable
+    assert "an event declares a field of 1,000,000,000 bytes, more than the limit of 512 MiB" in s.problem
+    assert [n.id for n in s.notes()] == ["n0", "n9"]  # the frames before and after it stay readable
+
+
+def test_an_event_over_the_limit_in_parts_under_it_is_refused(tmp_path: Path) -> None:
+    # a field of 600 MB inside an array (not looked into early), then two fields of 300 MB: each part is under the
+    # limit, the event is not; refused when buffered past the event limit, or past the frame's
+    nested = b"\x83\xa4type\xa6output\xa1t\x01\xa4data\x91" + craft.bin_header(600 << 20)
+    parts = b"\x84\xa4type\xa6output\xa1t\x01\xa4data" + craft.bin_header(300 << 20) + bytes(300 << 20)
+    parts += b"\xa4more" + craft.bin_header(300 << 20)
+    for prefix, says in (
+        (nested, f"an event is larger than {MAX_EVENT_BYTES >> 20} MiB, the limit"),
+        (parts, "holds more than 514 MiB of content, the limit"),
+    ):
+        path = craft.write(
+            tmp_path / "s.tracer",
+            craft.session([craft.HEADER], [GOOD_NOTE], craft.zeros_frame(prefix, 600 << 20, declare=False)),
+        )
+        s = read_outline(path)
+        assert s.problem is not None and says in s.problem
+        assert [n.id for n in s.notes()] == ["n0"]
 
 
 def test_an_event_that_declares_2_gib_but_holds_less_is_skipped(tmp_path: Path) -> None:

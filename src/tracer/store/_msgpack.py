@@ -50,6 +50,10 @@ class EventUnpacker:
     def __init__(self) -> None:
         self._items = items = [0]  # items of the event being read; the hook holds this list, never self (a cycle
         self._fed = 0  # would keep every unpacker and its buffer alive until the garbage collector runs)
+        self._boundary = 0  # where the last whole object ended (msgpack's tell() also counts a partial object)
+        self._last = b""  # the piece fed last
+        self._head = b""  # the first bytes of the incomplete event (up to _HEAD)
+        self._head_at = -1  # where that event starts in the stream
 
         def count(obj: Any) -> Any:
             items[0] += 1 + len(obj)  # the container and its items: a million empty maps count too
@@ -80,6 +84,7 @@ class EventUnpacker:
         except msgpack.BufferFull:
             raise EventTooLarge(f"an event is larger than {MAX_EVENT_BYTES >> 20} MiB, the limit") from None
         self._fed += len(data)
+        self._last = data
 
     def __iter__(self) -> Iterator[tuple[Any, int]]:
         """Each object complete so far, with its size in bytes.
@@ -88,11 +93,11 @@ class EventUnpacker:
             UnpackError: the content is not msgpack (or breaks a limit) at this point.
         """
         unpacker = self._unpacker
-        start = unpacker.tell()
         while True:
             try:
                 obj = next(unpacker)
             except StopIteration:
+                self._watch()
                 return
             except UnpackError:
                 raise
@@ -100,13 +105,74 @@ class EventUnpacker:
                 raise UnpackError(_reason(e)) from e
             end = unpacker.tell()
             self._items[0] = 0
-            yield obj, end - start
-            start = end
+            size, self._boundary = end - self._boundary, end
+            yield obj, size
+
+    def _watch(self) -> None:
+        """Keep the first bytes of the incomplete event; once it is large, refuse it at once when its map declares
+        a text or bytes field over the limit (no need to buffer 512 MiB of a bomb first)."""
+        start = self._boundary
+        pending = self._fed - start
+        if pending == 0:
+            self._head = b""
+        elif start != self._head_at:  # a new event: it began in the piece fed last (the one before it ended there)
+            self._head, self._head_at = self._last[len(self._last) - pending :][:_HEAD], start
+        elif len(self._head) < _HEAD:
+            self._head += self._last[: _HEAD - len(self._head)]
+        if pending > _WATCH_FROM and (declared := _declared_too_large(self._head)) is not None:
+            raise EventTooLarge(
+                f"an event declares a field of {declared:,} bytes, more than the limit of {MAX_EVENT_BYTES >> 20} MiB"
+            )
 
     @property
     def pending(self) -> int:
         """Bytes fed that do not make a whole object yet (0 at the end of a frame that ends cleanly)."""
-        return self._fed - self._unpacker.tell()
+        return self._fed - self._boundary
+
+
+_HEAD = 64 << 10  # bytes of an incomplete event kept to look at
+_WATCH_FROM = 1 << 20  # an incomplete event this large is looked at
+# bytes taken by msgpack scalars, by their first byte (fixints, nil, booleans, ints and floats)
+_SCALAR = {b: 1 for b in (*range(0x00, 0x80), *range(0xE0, 0x100), 0xC0, 0xC2, 0xC3)} | {
+    0xCC: 2, 0xD0: 2, 0xCD: 3, 0xD1: 3, 0xCA: 5, 0xCE: 5, 0xD2: 5, 0xCB: 9, 0xCF: 9, 0xD3: 9,
+}  # fmt: skip
+_LENGTH_BYTES = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4}  # bin 8/16/32, str 8/16/32
+
+
+def _declared_too_large(head: bytes) -> int | None:
+    """The length of a text or bytes key or value over :data:`MAX_EVENT_BYTES` that the map at the start of
+    ``head`` (the first bytes of an event) declares, if it has one before anything else than scalars, text and
+    bytes; else ``None``."""
+    if not head:
+        return None
+    first = head[0]
+    if 0x80 <= first <= 0x8F:
+        count, i = first & 0x0F, 1
+    elif first in (0xDE, 0xDF):
+        i = 3 if first == 0xDE else 5
+        count = int.from_bytes(head[1:i], "big")
+    else:
+        return None
+    for _ in range(2 * count):  # keys and values
+        if i >= len(head):
+            return None
+        b = head[i]
+        if 0xA0 <= b <= 0xBF:
+            length, i = b & 0x1F, i + 1
+        elif b in _LENGTH_BYTES:
+            size = _LENGTH_BYTES[b]
+            if i + 1 + size > len(head):
+                return None
+            length, i = int.from_bytes(head[i + 1 : i + 1 + size], "big"), i + 1 + size
+            if length > MAX_EVENT_BYTES:
+                return length
+        elif b in _SCALAR:
+            i += _SCALAR[b]
+            continue
+        else:
+            return None  # an array, a map or an extension: not followed
+        i += length
+    return None
 
 
 def _reason(e: Exception) -> str:

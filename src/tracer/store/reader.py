@@ -69,7 +69,7 @@ Ref = tuple[int, int]
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _BLOCK_MAX = 128 << 10  # zstd's largest block (content bytes): RFC 8878, Block_Maximum_Size
 _READ = 256 << 10  # bytes read from the file at once
-_HOLD_BYTES = 8 << 20  # a frame's events are held until its checksum is checked, up to this many bytes of them
+_HOLD_BYTES = 4 << 20  # a frame's events are held until its checksum is checked, up to this many bytes of them
 
 
 class _FrameError(Exception):
@@ -182,68 +182,82 @@ class _Bytes:
         return data
 
 
-def _frame_content(src: _Bytes) -> Iterator[bytes]:
-    """The decompressed content of the zstd frame at ``src.offset``, one block (≤ 128 KiB) at a time; ``src`` is
-    left at the frame's end.
+class _Frame:
+    """The zstd frame at ``src.offset``: iterate for its decompressed content, one block (≤ 128 KiB) at a time;
+    ``src`` is left at the frame's end.
 
     The frame's structure (RFC 8878: header, blocks, checksum) is followed here, so that no call decompresses
-    more than one block: a frame of highly compressible blocks cannot expand unchecked.
+    more than one block: a frame of highly compressible blocks cannot expand unchecked. Set :attr:`skipping` to
+    walk the rest of the frame's blocks without decompressing them (its content is not wanted any more).
 
     Raises:
-        _FrameError: cut off, not zstd, corrupt, or over :data:`MAX_FRAME_BYTES` / :data:`MAX_WINDOW`.
+        _FrameError: (when made or iterated) cut off, not zstd, corrupt, or over :data:`MAX_FRAME_BYTES` /
+            :data:`MAX_WINDOW`.
     """
-    head = src.peek(18)  # the longest frame header: magic 4 + descriptor 1 + window 1 + dictionary 4 + size 8
-    if len(head) < 6 or not head.startswith(_ZSTD_MAGIC):
-        if len(head) < 6 and _ZSTD_MAGIC.startswith(head[:4]):
-            raise _CutOff()
-        raise _FrameError("no zstd frame starts there")
-    try:
-        header_size = zstandard.frame_header_size(head)
-        params = zstandard.get_frame_parameters(head)
-    except zstandard.ZstdError as e:
-        raise (_CutOff() if len(head) < 18 else _FrameError(str(e))) from e
-    if params.dict_id:
-        raise _FrameError("the frame asks for a compression dictionary")
-    declared = params.content_size
-    if declared not in (zstandard.CONTENTSIZE_UNKNOWN, zstandard.CONTENTSIZE_ERROR) and declared > MAX_FRAME_BYTES:
-        raise _OverLimit(f"declares {_size(declared)} of content, more than the limit of {_size(MAX_FRAME_BYTES)}")
-    if params.window_size > MAX_WINDOW:
-        raise _OverLimit(f"asks for a {_size(params.window_size)} window, more than the limit of {_size(MAX_WINDOW)}")
-    src.read(header_size)
-    dobj = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW).decompressobj()
-    total = 0
-    pending = head[:header_size]
-    last = False
-    try:
-        while not last:
-            block_header = src.read(3)
-            if len(block_header) < 3:
+
+    def __init__(self, src: _Bytes) -> None:
+        head = src.peek(18)  # the longest frame header: magic 4 + descriptor 1 + window 1 + dictionary 4 + size 8
+        if len(head) < 6 or not head.startswith(_ZSTD_MAGIC):
+            if len(head) < 6 and _ZSTD_MAGIC.startswith(head[:4]):
                 raise _CutOff()
-            value = int.from_bytes(block_header, "little")
-            last, kind, size = bool(value & 1), (value >> 1) & 3, value >> 3
-            if kind == 3 or size > _BLOCK_MAX:
-                raise _FrameError("a block of the frame is invalid")
-            body = src.read(1 if kind == 1 else size)  # an RLE block stores its byte once
-            if len(body) < (1 if kind == 1 else size):
-                raise _CutOff()
-            content = dobj.decompress(pending + block_header + body)
-            pending = b""
-            total += len(content)
-            if total > MAX_FRAME_BYTES:
-                raise _OverLimit(f"holds more than {_size(MAX_FRAME_BYTES)} of content, the limit")
-            if content:
-                yield content
-        if params.has_checksum:
-            checksum = src.read(4)
-            if len(checksum) < 4:
-                raise _CutOff()
-            dobj.decompress(checksum)
-    except zstandard.ZstdError as e:
-        if "memory" in str(e):  # "Allocation error : not enough memory": not the file's fault
-            raise MemoryError(str(e)) from e
-        raise _FrameError(str(e)) from e
-    if not dobj.eof:
-        raise _FrameError("the frame does not end where its blocks say")
+            raise _FrameError("no zstd frame starts there")
+        try:
+            header_size = zstandard.frame_header_size(head)
+            params = zstandard.get_frame_parameters(head)
+        except zstandard.ZstdError as e:
+            raise (_CutOff() if len(head) < 18 else _FrameError(str(e))) from e
+        if params.dict_id:
+            raise _FrameError("the frame asks for a compression dictionary")
+        declared = params.content_size
+        if declared not in (zstandard.CONTENTSIZE_UNKNOWN, zstandard.CONTENTSIZE_ERROR) and declared > MAX_FRAME_BYTES:
+            raise _OverLimit(f"declares {_size(declared)} of content, more than the limit of {_size(MAX_FRAME_BYTES)}")
+        if params.window_size > MAX_WINDOW:
+            window = _size(params.window_size)
+            raise _OverLimit(f"asks for a {window} window, more than the limit of {_size(MAX_WINDOW)}")
+        self._src = src
+        self._header = src.read(header_size)
+        self._checksum = params.has_checksum
+        self.skipping = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        src = self._src
+        dobj = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW).decompressobj()
+        total = 0
+        pending = self._header
+        last = False
+        try:
+            while not last:
+                block_header = src.read(3)
+                if len(block_header) < 3:
+                    raise _CutOff()
+                value = int.from_bytes(block_header, "little")
+                last, kind, size = bool(value & 1), (value >> 1) & 3, value >> 3
+                if kind == 3 or size > _BLOCK_MAX:
+                    raise _FrameError("a block of the frame is invalid")
+                body = src.read(1 if kind == 1 else size)  # an RLE block stores its byte once
+                if len(body) < (1 if kind == 1 else size):
+                    raise _CutOff()
+                if self.skipping:
+                    continue
+                content = dobj.decompress(pending + block_header + body)
+                pending = b""
+                total += len(content)
+                if total > MAX_FRAME_BYTES:
+                    raise _OverLimit(f"holds more than {_size(MAX_FRAME_BYTES)} of content, the limit")
+                if content:
+                    yield content
+            if self._checksum:
+                checksum = src.read(4)
+                if len(checksum) < 4:
+                    raise _CutOff()
+                if not self.skipping:
+                    dobj.decompress(checksum)
+        except zstandard.ZstdError as e:
+            if "memory" in str(e):  # "Allocation error : not enough memory": not the file's fault
+                raise MemoryError(str(e)) from e
+            raise _FrameError(str(e)) from e
+        if not self.skipping and not dobj.eof:
+            raise _FrameError("the frame does not end where its blocks say")
 
 
 def _size(n: int) -> str:
@@ -363,19 +377,20 @@ class SessionReader:
 
         A frame's objects are held until its checksum has been checked (a frame that is cut off or corrupt gives
         none), unless they grow over :data:`_HOLD_BYTES` (a frame with a large final patch): then they are
-        passed on as they come, and memory stays bounded by the largest event.
+        passed on as they come, and memory stays bounded by the largest event. Past msgpack that does not
+        decode, the rest of the frame is walked to its end without being decompressed (so the objects before it
+        are given even if the frame's checksum, no longer checked, would fail).
         """
         src = _Bytes(self._fd, start, self.path)
         while (stop is None or src.offset < stop) and src.peek(1):
             frame = src.offset
-            unpacker: _msgpack.EventUnpacker | None = _msgpack.EventUnpacker()
+            unpacker = _msgpack.EventUnpacker()
             held: list[tuple[Ref, int, object]] = []
             held_bytes = 0
             index = 0
             try:
-                for content in _frame_content(src):
-                    if unpacker is None:
-                        continue  # the rest of a frame whose msgpack broke: read through to its end
+                blocks = _Frame(src)
+                for content in blocks:
                     try:
                         unpacker.feed(content)
                         for obj, size in unpacker:
@@ -385,12 +400,12 @@ class SessionReader:
                     except _msgpack.UnpackError as e:
                         what = f"the frame at byte {frame} cannot be read from its event {index} on ({e})"
                         self._skip((frame, index), what + "; the rest of it was skipped")
-                        unpacker = None
+                        blocks.skipping = True  # on to the frame's end, without decompressing the rest
                     if held_bytes > _HOLD_BYTES:
                         yield from held
                         held.clear()
-                if unpacker is not None and unpacker.pending:
-                    left = f"{unpacker.pending} bytes left over"
+                if unpacker.pending and not blocks.skipping:
+                    left = f"its last {unpacker.pending} bytes are not a whole event"
                     self._skip(
                         (frame, index), f"the frame at byte {frame} ends inside an event ({left}); they were skipped"
                     )
@@ -450,7 +465,7 @@ def iter_frames(path: Path) -> Iterator[tuple[int, bytes]]:
         while src.peek(1):
             frame = src.offset
             try:
-                content = b"".join(_frame_content(src))
+                content = b"".join(_Frame(src))
             except _FrameError as e:
                 raise CorruptSession(_frame_problem(path, frame, e)) from e
             yield frame, content
