@@ -18,6 +18,7 @@ Results are printed and written to ``bench/results/export-<time>.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -28,28 +29,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from tracer.model import CommandEnd, CommandStart, FileChange, FinalPatch, Header, Note, SessionEnd
+import bench_replay
+
+from tracer.model import CommandEnd, CommandStart, FileChange, FinalPatch, Note, SessionEnd
 from tracer.store import SessionWriter
 
-_PROMPT = b"\x1b[1;32mdev@box\x1b[0m:\x1b[1;34m~/proj\x1b[0m$ "
+_PROMPT = bench_replay._PROMPT
 
 
 def make_session(path: Path, total_bytes: int, commands: int) -> None:
     """Write a session with ``total_bytes`` of output in ``commands`` commands to ``path``."""
-    header = Header(
-        t=0,
-        session_id=path.stem,
-        started_at="2026-11-21T10:30:00.000000Z",
-        tracer_version="0.1.0",
-        shell="/bin/bash",
-        shell_kind="bash",
-        mode="interactive",
-        term="xterm-256color",
-        cols=120,
-        rows=40,
-        cwd="/proj",
-        workspace="/proj",
-    )
+    header = dataclasses.replace(bench_replay.make_session(0, 0).header, session_id=path.stem)  # the same header
     rng = random.Random(3)
     block = b"".join(
         f"\x1b[38;5;{rng.randrange(256)}m{i:06d}\x1b[0m compiling \x1b[1mmodule_{rng.randrange(10**6)}\x1b[0m "

@@ -541,22 +541,29 @@ def _fields_of(checks: tuple[tuple[str, _Check, bool], ...], data: dict[str, Any
     return kwargs
 
 
-def _check_int(low: int, high: int | None) -> _Check:
-    def check(value: Any, path: str) -> int:
-        if type(value) is not int:
-            raise MalformedEvent(path, f"must be an integer, not {_describe(value)}")
-        if value < low or (high is not None and value > high):
-            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise MalformedEvent(path, f"must be {bound}, not {value}")
+def _check_type(kind: type, what: str) -> _Check:
+    def check(value: Any, path: str) -> Any:
+        if type(value) is not kind:  # exactly: a bool is no integer here
+            raise MalformedEvent(path, f"must be {what}, not {_describe(value)}")
         return value
 
     return check
 
 
-def _any_int(value: Any, path: str) -> int:
-    if type(value) is not int:
-        raise MalformedEvent(path, f"must be an integer, not {_describe(value)}")
-    return value
+_any_int = _check_type(int, "an integer")
+_check_bytes = _check_type(bytes, "bytes (msgpack bin)")
+_check_bool = _check_type(bool, "true or false")
+
+
+def _check_int(low: int, high: int | None) -> _Check:
+    def check(value: Any, path: str) -> int:
+        number: int = _any_int(value, path)
+        if number < low or (high is not None and number > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise MalformedEvent(path, f"must be {bound}, not {number}")
+        return number
+
+    return check
 
 
 def _check_float(value: Any, path: str) -> float:
@@ -572,18 +579,6 @@ def _check_text(value: Any, path: str) -> str:
     if type(value) is bytes:
         return text_of(value)
     raise MalformedEvent(path, f"must be text, not {_describe(value)}")
-
-
-def _check_bytes(value: Any, path: str) -> bytes:
-    if type(value) is not bytes:
-        raise MalformedEvent(path, f"must be bytes (msgpack bin), not {_describe(value)}")
-    return value
-
-
-def _check_bool(value: Any, path: str) -> bool:
-    if type(value) is not bool:
-        raise MalformedEvent(path, f"must be true or false, not {_describe(value)}")
-    return value
 
 
 def _check_started_at(value: Any, path: str) -> str:

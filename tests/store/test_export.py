@@ -20,10 +20,10 @@ from tracer.model import (
     CommandStart,
     FileChange,
     FinalPatch,
-    Header,
     Note,
     Session,
     SessionEnd,
+    event_from_dict,
     is_utf8,
     parse_rfc3339,
     quote_text,
@@ -33,21 +33,7 @@ from tracer.store import SessionReader, SessionWriter, append_events, read_sessi
 from tracer.store.export import export_asciicast, export_json, export_patch
 from tracer.store.schema import validate_trace
 
-HEADER = Header(
-    t=0,
-    session_id="2026-11-21T10-30-00-e0e0",
-    started_at="2026-11-21T10:30:00.000000Z",
-    tracer_version="0.1.0",
-    shell="/bin/bash",
-    shell_kind="bash",
-    mode="interactive",
-    term="xterm-256color",
-    cols=80,
-    rows=24,
-    cwd="/src/p",
-    workspace="/src/p",
-    task="a task",
-)
+HEADER = event_from_dict(craft.header(task="a task"))
 
 
 def exported(path: Path, exporter: Any) -> tuple[bytes, str | None]:
