@@ -137,4 +137,6 @@ def test_verified_and_resolved_come_from_tracer_verify(careful: Recorded, sloppy
         c = checks_of(read_session(path))
         assert c["verified"].ok is True
         assert c["resolved"].ok is resolved
-        assert c["resolved"].detail == ("verdict passed (2 passed)" if resolved else "verdict failed (1 passed, 1 failed)")
+        assert c["resolved"].detail == (
+            "verdict passed (2 passed)" if resolved else "verdict failed (1 passed, 1 failed)"
+        )

@@ -13,9 +13,10 @@ The words used here (docs/judge.md says the same for users):
 - An **edit** is a recorded file change, except those made while a test run was running (between its start
   and its end: a test run's own by-products, caches and reports). Times decide, not the change's
   ``command_id``: a write by a quick command (``printf … >> file``) can reach the file observer before the
-  shell's mark of that command's start, and is then attributed to the command before it. An edit **of code** is an edit of a file that is not a test file (a file in
-  a ``test``, ``tests``, ``testing``, ``__tests__`` or ``spec`` directory, or named ``test_*``, ``*_test.*``,
-  ``*_tests.*``, ``*.test.*``, ``*.spec.*`` or ``conftest.py``).
+  shell's mark of that command's start, and is then attributed to the command before it. An edit **of code**
+  is an edit of a file that is not a test file (a file in a ``test``, ``tests``, ``testing``, ``__tests__``,
+  ``spec`` or ``specs`` directory, or named ``test_*``, ``*_test.*``, ``*_tests.*``, ``*.test.*``, ``*.spec.*``
+  or ``conftest.py``).
 - A **hypothesis** is a note tagged ``hypothesis`` or whose text starts with "hypothesis" (any case).
 
 Evidence cites step ids (:mod:`tracer.store.steps`) with their moments; a check cites at most

@@ -101,7 +101,11 @@ def utf8_safe(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        try:
+            raw = text.encode("utf-8", "surrogateescape")  # one U+FFFD per byte that was not UTF-8
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")  # other lone surrogates (a JSON escape makes them)
+        return raw.decode("utf-8", "replace")
     return text
 
 
