@@ -502,7 +502,7 @@ def _print_judgement(r: JudgeResult) -> None:
         click.echo(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}")
     if r.overall is None:
         return
-    by = f"model {r.judge} at {r.endpoint}" if r.judge_kind == "model" else f"command `{r.judge}`"
+    by = _judged_by(r) + (f" at {r.endpoint}" if r.endpoint else "")
     took = f" in {_format_duration(r.duration)}" if r.duration is not None else ""
     click.echo(f"\nrubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}")
     width = max((len(s.criterion) for s in r.scores), default=0)
@@ -523,24 +523,30 @@ def _print_judgement(r: JudgeResult) -> None:
                 click.echo(f"  - {item}")
 
 
+def _judged_by(r: JudgeResult) -> str:
+    return f"model {r.judge}" if r.judge_kind == "model" else f"command `{r.judge}`"
+
+
+def _wrapped(label: str, items: list[str], width: int = 110) -> list[str]:
+    """``items`` after a 10-column label, on as many lines as they need."""
+    lines: list[str] = []
+    line = f"{label:<9}"
+    for item in items:
+        if len(line) + len(item) >= width and line.strip():
+            lines.append(line)
+            line = " " * 9
+        line += " " + item
+    return [*lines, line]
+
+
 def _judge_block(r: JudgeResult) -> list[str]:
-    """What `tracer show` says of the newest judgement: its scores in one line, the checks wrapped after."""
+    """What `tracer show` says of the newest judgement: the overall score and its judge, the scores, the checks."""
     lines = []
     if r.overall is not None:
-        scores = ", ".join(f"{s.criterion} {s.score}" for s in r.scores)
-        lines.append(
-            f"judge     overall {r.overall}/5 by {r.judge_kind} {r.judge} (rubric {r.rubric_id} v{r.rubric_version})"
-        )
-        lines.append(f"          {scores}")
-    items = [f"{_check_mark(c)} {c.id}" + (f" {fig}" if (fig := _check_figure(c)) else "") for c in r.checks]
-    line = "checks   "
-    for item in items:
-        if len(line) + len(item) > 110 and line.strip() != "checks":
-            lines.append(line)
-            line = "         "
-        line += " " + item
-    lines.append(line)
-    return lines
+        lines.append(f"judge     overall {r.overall}/5 by {_judged_by(r)} (rubric {r.rubric_id} v{r.rubric_version})")
+        lines += _wrapped("", [f"{s.criterion} {s.score}" for s in r.scores])
+    checks = [f"{_check_mark(c)} {c.id}" + (f" {fig}" if (fig := _check_figure(c)) else "") for c in r.checks]
+    return lines + _wrapped("checks", checks)
 
 
 def main() -> None:

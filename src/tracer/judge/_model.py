@@ -153,7 +153,7 @@ def ask_model(where: Endpoint, body: dict[str, Any], *, api_key: str | None, tim
         except (OSError, http.client.HTTPException) as e:
             why = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
             raise JudgeFailed(
-                f"cannot reach {where.shown}: {why}; is the server running there? nothing was stored"
+                f"cannot reach {where.shown}: {why} (is the server running there?); nothing was stored"
             ) from e
     finally:
         conn.close()
