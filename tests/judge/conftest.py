@@ -23,40 +23,32 @@ import pexpect
 import pytest
 
 from tests.conftest import User, make_repo
-from tracer.model import Session
+from tests.test_end_to_end import SLUGIFY, TEST_SLUGIFY
+from tracer.model import Header, Session
 from tracer.store import read_session
 
 PROMPT = "JUDGE-TEST$ "
 PYTEST = "python -m pytest -q -p no:cacheprovider test_slug.py"
 
-SLUGIFY = '''import re
-
-
-def slugify(text):
-    """Lower-case words joined by dashes."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-'''
-
-FIXED = '''import re
-
-
-def slugify(text):
-    """Lower-case words joined by dashes."""
-    return re.sub(r"[^\\w]+", "-", text.lower()).strip("-")
-'''
-
-TEST_SLUGIFY = """from slug import slugify
-
-
-def test_ascii():
-    assert slugify("Hello World") == "hello-world"
-
-
-def test_unicode():
-    assert slugify("Crème Brûlée") == "crème-brûlée"
-"""
+FIXED = SLUGIFY.replace('r"[^a-z0-9]+"', 'r"[^\\w]+"')  # keep word characters, accented letters included
 
 WRONG_FIX = "s/text.lower()/text.upper().lower()/"
+
+#: A header for sessions built event by event.
+HEADER = Header(
+    t=0,
+    session_id="s",
+    started_at="2026-11-21T10:30:00.000000Z",
+    tracer_version="0",
+    shell="/bin/bash",
+    shell_kind="bash",
+    mode="interactive",
+    term="xterm",
+    cols=80,
+    rows=24,
+    cwd="/w",
+    workspace="/w",
+)
 
 
 @dataclass

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.judge.conftest import HEADER
 from tracer.model import (
-    Header,
     JudgeResult,
     JudgeScore,
     ProcessCheck,
@@ -42,26 +42,9 @@ RESULT = JudgeResult(
 )
 
 
-def _header(tmp_path: Path) -> Header:
-    return Header(
-        t=0,
-        session_id="s",
-        started_at="2026-11-21T10:30:00.000000Z",
-        tracer_version="0",
-        shell="/bin/bash",
-        shell_kind="bash",
-        mode="interactive",
-        term="xterm",
-        cols=80,
-        rows=24,
-        cwd=str(tmp_path),
-        workspace=str(tmp_path),
-    )
-
-
 def test_a_result_is_appended_and_read_back_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "s.tracer"
-    writer = SessionWriter(path, _header(tmp_path))
+    writer = SessionWriter(path, HEADER)
     writer.close(SessionEnd(t=1, exit_status=0))
     older = JudgeResult(t=9_000_000, judged_at="2026-11-21T10:35:00.000000Z")
     append_events(path, [RESULT, older])
@@ -97,7 +80,7 @@ def test_malformed_nested_records_are_reported_not_a_crash(tmp_path: Path, bad: 
     with pytest.raises(TypeError):
         event_from_dict(data)
     path = tmp_path / "s.tracer"
-    SessionWriter(path, _header(tmp_path)).close(SessionEnd(t=1, exit_status=0))
+    SessionWriter(path, HEADER).close(SessionEnd(t=1, exit_status=0))
 
     class Raw(JudgeResult):
         def to_dict(self) -> dict[str, object]:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.judge.conftest import HEADER
 from tracer.judge import cut, is_test_file, judge_document, plain_text, process_checks
 from tracer.model import (
     CommandEnd,
     CommandStart,
     Event,
     FileChange,
-    Header,
     Note,
     Output,
     ProcessCheck,
@@ -26,21 +26,6 @@ from tracer.model import (
     SessionEnd,
 )
 from tracer.store.schema import validate_trace
-
-HEADER = Header(
-    t=0,
-    session_id="s",
-    started_at="2026-11-21T10:30:00.000000Z",
-    tracer_version="0",
-    shell="/bin/bash",
-    shell_kind="bash",
-    mode="interactive",
-    term="xterm",
-    cols=80,
-    rows=24,
-    cwd="/w",
-    workspace="/w",
-)
 
 
 class Build:
