@@ -3,9 +3,9 @@
 The words used here (docs/judge.md says the same for users):
 
 - A **test run** is a finished or unfinished command whose line, stripped, is the session's test command (the
-  header's ``--test-command``, else the newest ``tracer verify`` command), or that runs tests as
-  :func:`tracer.commandline.test_programs` recognises them (pytest, ``go test``, ``cargo test``, ``npm test``,
-  ``make test``, … behind wrappers such as ``uv run``).
+  header's ``--test-command``, else the newest ``tracer verify`` command), or one of whose simple commands runs
+  tests as :func:`tracer.commandline.test_program` recognises them (pytest, ``go test``, ``cargo test``,
+  ``npm test``, ``make test``, … behind wrappers such as ``uv run``).
 - A test run's exit status **is the tests'** when the line is the session's test command or its last simple
   command runs the tests (``cd pkg && pytest`` yes; ``pytest | tee log`` or ``pytest; git diff`` no). It
   **failed** when that status is 1–125 (126, 127 and ≥ 128 are "cannot run", "not found" and signals) and
@@ -29,7 +29,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from tracer.commandline import simple_commands, test_program, test_programs
+from tracer.commandline import simple_commands, test_program
 from tracer.model import Command, FileChange, Note, ProcessCheck, Session, StepRef, VerifyResult, pair_commands
 from tracer.store.steps import command_step, edit_steps, note_steps
 
@@ -110,9 +110,10 @@ class _Facts:
             line = c.command.strip()
             if line == test_command:
                 self.runs.append(_Run(c, command_step(c.id), True))
-            elif test_programs(line):
-                last = simple_commands(line)[-1:]
-                self.runs.append(_Run(c, command_step(c.id), bool(last) and test_program(last[0]) is not None))
+                continue
+            programs = [test_program(words) for words in simple_commands(line)]
+            if any(programs):
+                self.runs.append(_Run(c, command_step(c.id), programs[-1] is not None))
         self.run_starts = [r.command.start for r in self.runs]
         self.edits = [_Edit(step, fc) for step, fc in edit_steps(session) if not self.during_a_run(fc.t)]
         self.edit_times = [e.change.t for e in self.edits]
