@@ -14,12 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import msgpack
 import pexpect
 import pytest
 
-from tests.conftest import User, git, make_repo
-from tracer.store import SessionReader, iter_frames, read_session
+from tests.conftest import User, git, make_repo, stored_maps
+from tracer.store import SessionReader, read_session
 from tracer.store.export import export_json
 from tracer.store.schema import validate_event, validate_trace
 
@@ -141,9 +140,8 @@ def test_record_replay_verify_a_real_fix(tmp_path: Path) -> None:
     subprocess.run(["git", "apply", "--check", "-"], cwd=clean, input=final.patch, text=True, check=True)
 
     # every event of the real recording validates against its schema, and so does the export
-    for _, frame in iter_frames(path):
-        for event in msgpack.Unpacker(io.BytesIO(frame), raw=False):
-            validate_event(event)
+    for event in stored_maps(path):
+        validate_event(event)
     with SessionReader(path) as reader:
         validate_trace(json.loads(b"".join(export_json(reader))))
 
@@ -191,7 +189,7 @@ def test_replay_opens_the_real_recording(tmp_path: Path) -> None:
     asyncio.run(drive())
 
 
-@pytest.mark.parametrize("command", ["note", "ls", "show", "export", "replay", "verify", "shell"])
+@pytest.mark.parametrize("command", ["note", "ls", "show", "export", "replay", "verify", "shell", "judge"])
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     out = tracer_cli(command, "--help", cwd=tmp_path)
     assert out.returncode == 0 and "Usage:" in out.stdout and len(out.stdout) > 200

@@ -130,7 +130,7 @@ def _wire(value: Any) -> Any:
     if isinstance(value, str):
         return wire_text(value)
     if isinstance(value, (tuple, list)):
-        return [v.to_dict() if isinstance(v, TestCase) else _wire(v) for v in value]
+        return [v.to_dict() if isinstance(v, _NESTED_TYPES) else _wire(v) for v in value]
     return value
 
 
@@ -423,6 +423,130 @@ class VerifyResult(Event):
         return ", ".join(f"{n} {what}" for what, n in pairs if n)
 
 
+def _nested_map(value: Any) -> dict[str, Any]:
+    """A nested record's map (a test case, a process check, …) with ``None`` left out and text wired."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(value):
+        v = getattr(value, f.name)
+        if v is not None:
+            out[f.name] = _wire(v)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StepRef:
+    """One step of a session that a process check rests on.
+
+    Attributes:
+        step: the step's id: ``c<N>`` the command of id N, ``e<N>`` the N-th edit (file change) in time order,
+            ``n<hex>`` a note (the first 8 hex digits of its original's id); see :mod:`tracer.store.steps`.
+        t: the step's moment, microseconds since session start (a command's start, an edit's or note's ``t``).
+    """
+
+    step: str
+    t: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reference as a map."""
+        return {"step": self.step, "t": self.t}
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessCheck:
+    """One process check of a judged session (``tracer judge``), computed from its events without a model.
+
+    Attributes:
+        id: the check's stable id, e.g. ``reproduced_before_edit``, ``repeated_failures`` (docs/judge.md lists them).
+        ok: the yes/no answer, ``None`` where it does not apply (no edits, no hypothesis noted) or the check is a
+            count.
+        count: how many times it happened, for the checks that count.
+        seconds: a duration (``time_to_first_pass``), in seconds.
+        evidence: the steps the answer rests on, in time order.
+        detail: one sentence saying what was found.
+    """
+
+    id: str
+    ok: bool | None = None
+    count: int | None = None
+    seconds: float | None = None
+    evidence: tuple[StepRef, ...] = ()
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The check as a map (``None`` fields left out)."""
+        return _nested_map(self)
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeScore:
+    """A rubric judge's score of one criterion.
+
+    Attributes:
+        criterion: the rubric criterion's id (``problem_understanding``, …).
+        score: 1 (poor) to 5 (excellent).
+        steps: ids of the steps the score rests on (as :attr:`StepRef.step`); each exists in the session.
+        reason: the judge's one or two sentences for the score.
+    """
+
+    criterion: str
+    score: int
+    steps: tuple[str, ...] = ()
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The score as a map."""
+        return _nested_map(self)
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeResult(Event):
+    """The judgement of ``tracer judge``: process checks always, a rubric judge's scores when one was asked.
+
+    Attributes:
+        judged_at: wall-clock time of the judgement (RFC 3339, UTC).
+        checks: the process checks, computed from the session's events.
+        judge_kind: ``"checks"`` (process checks only), ``"model"`` (an OpenAI-compatible chat-completions
+            endpoint) or ``"command"`` (``--command``).
+        judge: the model's name, or the command line; ``None`` for checks only.
+        endpoint: the chat-completions URL the model was asked at (no credentials, no query), for model judges.
+        rubric_id, rubric_version: the rubric the scores follow; ``None`` for checks only.
+        scores: one score per rubric criterion, in the rubric's order.
+        overall: the overall score, 1 to 5.
+        comments: the judge's comments.
+        strengths, weaknesses, recommendations: short sentences, each list possibly empty.
+        duration: seconds the model or command took.
+    """
+
+    type: ClassVar[str] = "judge_result"
+    judged_at: str
+    checks: tuple[ProcessCheck, ...] = ()
+    judge_kind: str = "checks"
+    judge: str | None = None
+    endpoint: str | None = None
+    rubric_id: str | None = None
+    rubric_version: str | None = None
+    scores: tuple[JudgeScore, ...] = ()
+    overall: int | None = None
+    comments: str | None = None
+    strengths: tuple[str, ...] = ()
+    weaknesses: tuple[str, ...] = ()
+    recommendations: tuple[str, ...] = ()
+    duration: float | None = None
+
+    def check(self, check_id: str) -> ProcessCheck | None:
+        """The process check of that id, ``None`` when the result has none."""
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    def headline(self) -> str:
+        """One line for a verdict panel: ``"overall 4/5 (model qwen2.5), 5 of 7 checks ok"``."""
+        decided = [c for c in self.checks if c.ok is not None]
+        ok = sum(1 for c in decided if c.ok)
+        checks = f"{ok} of {len(decided)} checks ok"
+        if self.overall is None:
+            return checks
+        return f"overall {self.overall}/5 ({self.judge_kind} {self.judge}), {checks}"
+
+
 @dataclass(frozen=True, slots=True)
 class SessionEnd(Event):
     """The recording ended normally at ``t``.
@@ -453,9 +577,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Note,
         FinalPatch,
         VerifyResult,
+        JudgeResult,
         SessionEnd,
     )
 }
+
+#: Records nested in events (as maps, in lists): read back by event_from_dict's checks like events.
+_NESTED_TYPES = (TestCase, StepRef, ProcessCheck, JudgeScore)
 
 
 class MalformedEvent(ValueError):
@@ -625,15 +753,21 @@ def _check_optional(check: _Check) -> _Check:
     return optional
 
 
-def _check_test_case(value: Any, path: str) -> TestCase:
-    if type(value) is not dict:
-        raise MalformedEvent(path, f"must be a map (name, status, duration), not {_describe(value)}")
-    checks = _CHECKS.get(TestCase) or _CHECKS.setdefault(TestCase, _compile(TestCase))
-    return TestCase(**_fields_of(checks, value, path + "."))
+def _check_record(cls: type) -> _Check:
+    """The check of a record nested in an event (a test case, a process check…): a map of its fields."""
+    fields = ", ".join(f.name for f in dataclasses.fields(cls))
+
+    def check(value: Any, path: str) -> Any:
+        if type(value) is not dict:
+            raise MalformedEvent(path, f"must be a map ({fields}), not {_describe(value)}")
+        checks = _CHECKS.get(cls) or _CHECKS.setdefault(cls, _compile(cls))
+        return cls(**_fields_of(checks, value, path + "."))
+
+    return check
 
 
 #: Fields whose integers are counts, sizes or ids: never negative.
-_COUNTS = frozenset({"size", "added", "removed", "id", "command_id", "passed", "failed", "skipped", "errors"})
+_COUNTS = frozenset({"size", "added", "removed", "id", "command_id", "passed", "failed", "skipped", "errors", "count"})
 
 
 def _compile(cls: type) -> tuple[tuple[str, _Check, bool], ...]:
@@ -667,12 +801,14 @@ def _check_for(name: str, hint: Any) -> _Check:
         if name in ("cols", "rows"):
             return _check_int(1, MAX_CELLS)
         return _check_int(0, None) if name in _COUNTS else _any_int
-    simple = {str: _check_text, bytes: _check_bytes, bool: _check_bool, float: _check_float, TestCase: _check_test_case}
+    simple = {str: _check_text, bytes: _check_bytes, bool: _check_bool, float: _check_float}
     if hint in simple:
         return simple[hint]
+    if hint in _NESTED_TYPES:
+        return _check_record(hint)
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
-        return _check_tuple(_check_for(name, item), "test results" if item is TestCase else "text")
+        return _check_tuple(_check_for(name, item), f"maps ({item.__name__})" if item in _NESTED_TYPES else "text")
     raise TypeError(f"no check for the annotation {hint!r} of field {name!r}")  # a new field type: add its check
 
 
@@ -846,7 +982,7 @@ class Session:
         end = self.end
         if end is not None:
             return end.t / 1e6
-        recorded = [e.t for e in self.events if not isinstance(e, (Note, VerifyResult))]
+        recorded = [e.t for e in self.events if not isinstance(e, (Note, VerifyResult, JudgeResult))]
         return max(max(recorded, default=0), self.output_until) / 1e6
 
     def commands(self) -> list[Command]:
@@ -898,3 +1034,9 @@ class Session:
         """The newest verdict, ``None`` if the session was never verified."""
         results = self.of_type(VerifyResult)
         return max(results, key=lambda r: r.verified_at or "") if results else None
+
+    @property
+    def judge_result(self) -> JudgeResult | None:
+        """The newest judgement (``tracer judge``), ``None`` if the session was never judged."""
+        results = self.of_type(JudgeResult)
+        return max(results, key=lambda r: r.judged_at) if results else None

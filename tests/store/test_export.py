@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import resource
@@ -21,16 +20,13 @@ from tracer.model import (
     FileChange,
     FinalPatch,
     Note,
-    Session,
     SessionEnd,
     event_from_dict,
     is_utf8,
-    parse_rfc3339,
     quote_text,
-    rfc3339,
 )
 from tracer.store import SessionReader, SessionWriter, append_events, read_session
-from tracer.store.export import export_asciicast, export_json, export_patch
+from tracer.store.export import export_asciicast, export_json, export_patch, trace_document
 from tracer.store.schema import validate_trace
 
 HEADER = event_from_dict(craft.header(task="a task"))
@@ -42,59 +38,15 @@ def exported(path: Path, exporter: Any) -> tuple[bytes, str | None]:
         return data, reader.problem
 
 
-def reference_document(s: Session) -> dict[str, Any]:
-    """The trace document as the export's first, whole-session version built it (Session.commands() joins every
-    command's output): what the streamed export must equal."""
-    start = parse_rfc3339(s.header.started_at)
-
-    def at(t: int) -> str:
-        return rfc3339(start + dt.timedelta(microseconds=t))
-
-    def q(value: Any) -> Any:
-        if isinstance(value, str):
-            return value if is_utf8(value) else quote_text(value)
-        if isinstance(value, dict):
-            return {k: q(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [q(v) for v in value]
-        return value
-
-    items: list[tuple[int, int, dict[str, Any]]] = []
-    for c in s.commands():
-        duration = None if c.end is None else round((c.end - c.start) / 1000, 3)
-        items.append(
-            (c.start, 0, {"t": at(c.start), "type": "terminal_command", "cmd": c.command, "cwd": c.cwd,
-                          "exit_code": c.exit_status, "duration_ms": duration,
-                          "output": c.output.decode("utf-8", "replace")})
-        )  # fmt: skip
-    for fc in s.file_changes():
-        item = {"t": at(fc.t), "type": "edit", "file_path": fc.path, "op": "modify" if fc.op == "mode" else fc.op,
-                "patch_unified": fc.diff, "before_hash": fc.before_hash, "after_hash": fc.after_hash}  # fmt: skip
-        if fc.old_path is not None:
-            item["old_path"] = fc.old_path
-        items.append((fc.t, 1, item))
-    for n in s.notes():
-        items.append(
-            (n.t, 2, {"t": at(n.t), "type": "thought", "raw": n.text, "tags": list(n.tags), "source": n.source})
-        )
-    items.sort(key=lambda x: (x[0], x[1]))
-    h, r, final = s.header, s.verify_result, s.final_patch
-    doc: dict[str, Any] = {
-        "trace_id": h.session_id,
-        "created_at": h.started_at,
-        "version": "1.0",
-        "task": {"description": h.task, "repository": h.repo_root or h.workspace, "branch": h.branch,
-                 "commit": h.head_commit, "test_command": h.test_command},
-        "environment": {"os": h.os, "shell": h.shell, "term": h.term, "tracer_version": h.tracer_version},
-        "events": [item for _, _, item in items],
-        "artifacts": {"final_patch": final.patch if final else None,
-                      "test_results": {"passed": r.passed if r else None, "failed": r.failed if r else None}},
-        "interrupted": s.interrupted,
-    }  # fmt: skip
-    if r is not None:
-        doc["qa"] = {"tests": {"runner": r.runner, "command": r.command, "ok": r.verdict in ("passed", "resolved"),
-                               "verdict": r.verdict, "exit_code": r.exit_status, "output": r.output}}  # fmt: skip
-    return q(doc)  # type: ignore[no-any-return]
+def quoted(value: Any) -> Any:
+    """``value`` with every text that is not UTF-8 written as git quotes it, as exports write it."""
+    if isinstance(value, str):
+        return value if is_utf8(value) else quote_text(value)
+    if isinstance(value, dict):
+        return {k: quoted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [quoted(v) for v in value]
+    return value
 
 
 def test_json_is_the_whole_document_written_as_json_dumps_would(tmp_path: Path) -> None:
@@ -107,7 +59,7 @@ def test_json_is_the_whole_document_written_as_json_dumps_would(tmp_path: Path) 
     doc = json.loads(data)
     validate_trace(doc)
     assert data.decode() == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"  # byte for byte its layout
-    assert doc == reference_document(read_session(path))
+    assert doc == quoted(trace_document(read_session(path)))  # the document built from the whole session
     assert [e["type"] for e in doc["events"]] == [
         "terminal_command", "thought", "terminal_command", "edit", "edit", "thought",
     ]  # fmt: skip

@@ -2,7 +2,8 @@
 
 - ``json``: one document described by ``schemas/trace.schema.json``, in the shape of the trace format our users
   exchange (``trace_id``, ``task``, ``environment``, ``events`` of ``terminal_command`` / ``edit`` /
-  ``thought``, ``artifacts``, ``qa``), written as ``json.dumps(document, indent=2, ensure_ascii=False)`` would.
+  ``thought``, each with its step id as ``id`` (:mod:`tracer.store.steps`), ``artifacts``, ``qa``), written as
+  ``json.dumps(document, indent=2, ensure_ascii=False)`` would.
 - ``asciicast``: asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/): a header line, then
   ``[seconds, "o", text]`` lines; plays in ``asciinema play`` and the asciinema player. Resizes are ``"r"``
   events and notes ``"m"`` (marker) events.
@@ -25,7 +26,7 @@ import codecs
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tracer.model import (
@@ -34,18 +35,20 @@ from tracer.model import (
     Event,
     FileChange,
     FinalPatch,
+    Header,
     Note,
     Output,
     Resize,
+    Session,
     SessionEnd,
     VerifyResult,
-    current_notes,
     is_utf8,
     parse_rfc3339,
     quote_text,
     rfc3339,
 )
 from tracer.store.reader import Ref, SessionReader
+from tracer.store.steps import command_step, edit_steps, note_steps
 
 FORMATS = ("json", "asciicast", "patch")
 TRACE_FORMAT_VERSION = "1.0"
@@ -130,67 +133,34 @@ class _Cursor:
             yield pulled
 
 
-@dataclasses.dataclass(slots=True)
-class _Index:
-    """Where the parts of a session are (the first pass of an export): refs and a few numbers, no content."""
-
-    commands: list[tuple[int, Ref]] = dataclasses.field(default_factory=list)  # (start t, ref of its start)
-    ends: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)  # id -> (t, exit status)
-    edits: list[tuple[int, Ref]] = dataclasses.field(default_factory=list)
-    notes: list[tuple[int, Ref]] = dataclasses.field(default_factory=list)  # the current notes, in time order
-    final_patch: tuple[int, Ref] | None = None
-    result: VerifyResult | None = None  # the newest verdict (one event)
-    ended: bool = False
-
-
-def _index(reader: SessionReader) -> _Index:
-    index = _Index()
-    light_notes: list[Note] = []
-    note_refs: dict[int, Ref] = {}
-    result_at: tuple[str, int] = ("", 0)
-    for ref, _, e in reader.events():
-        kind = type(e)
-        if kind is Output:
-            continue
-        if kind is CommandStart:
-            index.commands.append((e.t, ref))
-        elif kind is CommandEnd:
-            assert isinstance(e, CommandEnd)
-            index.ends[e.id] = (e.t, e.exit_status)
-        elif kind is FileChange:
-            index.edits.append((e.t, ref))
-        elif kind is Note:
-            assert isinstance(e, Note)
-            light = dataclasses.replace(e, text="", tags=())  # what current_notes needs: never the text
-            note_refs[id(light)] = ref
-            light_notes.append(light)
-        elif kind is FinalPatch:
-            if index.final_patch is None or e.t >= index.final_patch[0]:  # the last in time order
-                index.final_patch = (e.t, ref)
-        elif kind is VerifyResult:
-            assert isinstance(e, VerifyResult)
-            # the newest verify_at; among equals the first in time order (as Session.verify_result)
-            at = (e.verified_at or "", e.t)
-            if index.result is None or at[0] > result_at[0] or (at[0] == result_at[0] and at[1] < result_at[1]):
-                index.result, result_at = e, at
-        elif kind is SessionEnd:
-            index.ended = True
-    index.edits.sort(key=lambda x: x[0])
-    light_notes.sort(key=lambda n: n.t)
-    index.notes = [(n.t, note_refs[id(n)]) for n in current_notes(light_notes)]
-    return index
+def trace_document(session: Session) -> dict[str, Any]:
+    """The session (read into memory) as a trace document: a JSON-ready dict following
+    ``schemas/trace.schema.json``, each event with its step id (:mod:`tracer.store.steps`). Text is as read:
+    :func:`export_json` writes the same document, streamed, with text that is not UTF-8 quoted."""
+    h = session.header
+    at = _clock(h)
+    items: list[tuple[int, int, dict[str, Any]]] = []
+    for c in session.commands():
+        end = None if c.end is None or c.exit_status is None else (c.end, c.exit_status)
+        item = _command_fields(c.id, c.start, c.command, c.cwd, end, at)
+        item["output"] = c.output.decode("utf-8", "replace")
+        items.append((c.start, 0, item))
+    items += [(fc.t, 1, _edit_item(step, fc, at)) for step, fc in edit_steps(session)]
+    items += [(n.t, 2, _thought_item(step, n, at)) for step, n in note_steps(session)]
+    items.sort(key=lambda x: (x[0], x[1]))
+    final = session.final_patch
+    tail = _document_tail(final.patch if final is not None else None, session.verify_result, session.interrupted)
+    return {**_document_head(h), "events": [item for _, _, item in items], **tail}
 
 
-def export_json(reader: SessionReader) -> Iterator[bytes]:
-    """The session as a trace document, JSON text in chunks (UTF-8, 2-space indent, a final newline)."""
-    h = reader.header
-    index = _index(reader)
+def _clock(h: Header) -> Callable[[int], str]:
+    """RFC 3339 (UTC, microseconds) of ``t`` microseconds after the session's start."""
     start = parse_rfc3339(h.started_at)
+    return lambda t: rfc3339(start + dt.timedelta(microseconds=t))
 
-    def at(t: int) -> str:
-        return rfc3339(start + dt.timedelta(microseconds=t))
 
-    parts: dict[str, Any] = {
+def _document_head(h: Header) -> dict[str, Any]:
+    return {
         "trace_id": h.session_id,
         "created_at": h.started_at,
         "version": TRACE_FORMAT_VERSION,
@@ -203,24 +173,147 @@ def export_json(reader: SessionReader) -> Iterator[bytes]:
         },
         "environment": {"os": h.os, "shell": h.shell, "term": h.term, "tracer_version": h.tracer_version},
     }
-    yield ("{\n" + "".join(f'  "{key}": {_dumps(value, 1)},\n' for key, value in parts.items())).encode()
 
-    items = [(t, 0, i, ref) for i, (t, ref) in enumerate(index.commands)]
-    items += [(t, 1, i, ref) for i, (t, ref) in enumerate(index.edits)]
-    items += [(t, 2, i, ref) for i, (t, ref) in enumerate(index.notes)]
+
+def _document_tail(final_patch: str | None, result: VerifyResult | None, interrupted: bool) -> dict[str, Any]:
+    tail: dict[str, Any] = {
+        "artifacts": {
+            "final_patch": final_patch,
+            "test_results": {
+                "passed": result.passed if result is not None else None,
+                "failed": result.failed if result is not None else None,
+            },
+        },
+        "interrupted": interrupted,
+    }
+    if result is not None:
+        tail["qa"] = {
+            "tests": {
+                "runner": result.runner,
+                "command": result.command,
+                "ok": result.verdict in ("passed", "resolved"),
+                "verdict": result.verdict,
+                "exit_code": result.exit_status,
+                "output": result.output,
+            }
+        }
+    return tail
+
+
+def _command_fields(
+    command_id: int, start: int, command: str, cwd: str, end: tuple[int, int] | None, at: Callable[[int], str]
+) -> dict[str, Any]:
+    """A ``terminal_command`` item but its output (``end``: the command's end ``t`` and exit status, if any)."""
+    return {
+        "id": command_step(command_id),
+        "t": at(start),
+        "type": "terminal_command",
+        "cmd": command,
+        "cwd": cwd,
+        "exit_code": end[1] if end else None,
+        "duration_ms": None if end is None else round((end[0] - start) / 1000, 3),
+    }
+
+
+def _edit_item(step: str, fc: FileChange, at: Callable[[int], str]) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": step,
+        "t": at(fc.t),
+        "type": "edit",
+        "file_path": fc.path,
+        "op": "modify" if fc.op == "mode" else fc.op,
+        "patch_unified": fc.diff,
+        "before_hash": fc.before_hash,
+        "after_hash": fc.after_hash,
+    }
+    if fc.old_path is not None:
+        item["old_path"] = fc.old_path
+    return item
+
+
+def _thought_item(step: str, n: Note, at: Callable[[int], str]) -> dict[str, Any]:
+    return {"id": step, "t": at(n.t), "type": "thought", "raw": n.text, "tags": list(n.tags), "source": n.source}
+
+
+@dataclasses.dataclass(slots=True)
+class _Index:
+    """Where the parts of a session are (the first pass of an export): refs and a few numbers, no content."""
+
+    commands: list[tuple[int, Ref]] = dataclasses.field(default_factory=list)  # (start t, ref of its start)
+    ends: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)  # id -> (t, exit status)
+    edits: list[tuple[str, int, Ref]] = dataclasses.field(default_factory=list)  # (step id, t, ref), time order
+    notes: list[tuple[str, int, Ref]] = dataclasses.field(default_factory=list)  # the current notes, time order
+    final_patch: tuple[int, Ref] | None = None
+    result: VerifyResult | None = None  # the newest verdict (one event)
+    ended: bool = False
+
+
+def _index(reader: SessionReader) -> _Index:
+    """Pass one: every event read once; edits and notes kept without their content (a diff, a note's text),
+    enough to give them their step ids as :mod:`tracer.store.steps` does for a whole session."""
+    index = _Index()
+    light: list[Event] = []  # edits and notes, content left out
+    refs: dict[int, Ref] = {}
+    result_at: tuple[str, int] = ("", 0)
+    for ref, _, e in reader.events():
+        kind = type(e)
+        if kind is Output:
+            continue
+        if kind is CommandStart:
+            index.commands.append((e.t, ref))
+        elif kind is CommandEnd:
+            assert isinstance(e, CommandEnd)
+            index.ends[e.id] = (e.t, e.exit_status)
+        elif isinstance(e, (FileChange, Note)):
+            e = (
+                dataclasses.replace(e, diff="")
+                if isinstance(e, FileChange)
+                else dataclasses.replace(e, text="", tags=())
+            )
+            refs[id(e)] = ref
+            light.append(e)
+        elif kind is FinalPatch:
+            if index.final_patch is None or e.t >= index.final_patch[0]:  # the last in time order
+                index.final_patch = (e.t, ref)
+        elif kind is VerifyResult:
+            assert isinstance(e, VerifyResult)
+            # the newest verified_at; among equals the first in time order (as Session.verify_result)
+            at = (e.verified_at or "", e.t)
+            if index.result is None or at[0] > result_at[0] or (at[0] == result_at[0] and at[1] < result_at[1]):
+                index.result, result_at = e, at
+        elif kind is SessionEnd:
+            index.ended = True
+    light.sort(key=lambda e: e.t)
+    outline = Session(path=str(reader.path), header=reader.header, events=light)
+    index.edits = [(step, fc.t, refs[id(fc)]) for step, fc in edit_steps(outline)]
+    index.notes = [(step, n.t, refs[id(n)]) for step, n in note_steps(outline)]
+    return index
+
+
+def export_json(reader: SessionReader) -> Iterator[bytes]:
+    """The session as a trace document (:func:`trace_document`), JSON text in chunks (UTF-8, 2-space indent, a
+    final newline), streamed."""
+    h = reader.header
+    index = _index(reader)
+    at = _clock(h)
+    yield ("{\n" + "".join(f'  "{k}": {_dumps(v, 1)},\n' for k, v in _document_head(h).items())).encode()
+
+    items = [(t, 0, i, ref, "") for i, (t, ref) in enumerate(index.commands)]
+    items += [(t, 1, i, ref, step) for i, (step, t, ref) in enumerate(index.edits)]
+    items += [(t, 2, i, ref, step) for i, (step, t, ref) in enumerate(index.notes)]
     items.sort(key=lambda x: x[:3])
     commands, others = _Cursor(reader), _Cursor(reader)
     yield b'  "events": ['
     first = True
-    for _, kind, _, ref in items:
+    for _, kind, _, ref, step in items:
         if kind == 0:
             chunks = _command_item(commands, ref, index, at)
         else:
             event = others.seek(ref)
             if isinstance(event, FileChange):
-                chunks = iter((_dumps(_edit_item(event, at), 2).encode(),))
+                chunks = iter((_dumps(_edit_item(step, event, at), 2).encode(),))
             elif isinstance(event, Note):
-                chunks = iter((_dumps(_thought_item(event, at), 2).encode(),))
+                chunks = iter((_dumps(_thought_item(step, event, at), 2).encode(),))
             else:
                 continue  # the file changed since the first pass
         head = next(chunks, None)
@@ -232,47 +325,19 @@ def export_json(reader: SessionReader) -> Iterator[bytes]:
     yield b"]" if first else b"\n  ]"
 
     final = others.seek(index.final_patch[1]) if index.final_patch is not None else None
-    result = index.result
-    artifacts = {
-        "final_patch": final.patch if isinstance(final, FinalPatch) else None,
-        "test_results": {
-            "passed": result.passed if result is not None else None,
-            "failed": result.failed if result is not None else None,
-        },
-    }
-    tail = f',\n  "artifacts": {_dumps(artifacts, 1)},\n  "interrupted": {json.dumps(not index.ended)}'
-    if result is not None:
-        qa = {
-            "tests": {
-                "runner": result.runner,
-                "command": result.command,
-                "ok": result.verdict in ("passed", "resolved"),
-                "verdict": result.verdict,
-                "exit_code": result.exit_status,
-                "output": result.output,
-            }
-        }
-        tail += f',\n  "qa": {_dumps(qa, 1)}'
-    yield (tail + "\n}\n").encode()
+    patch = final.patch if isinstance(final, FinalPatch) else None
+    tail = _document_tail(patch, index.result, not index.ended)
+    yield ("".join(f',\n  "{k}": {_dumps(v, 1)}' for k, v in tail.items()) + "\n}\n").encode()
 
 
-def _command_item(cursor: _Cursor, ref: Ref, index: _Index, at: Any) -> Iterator[bytes]:
+def _command_item(cursor: _Cursor, ref: Ref, index: _Index, at: Callable[[int], str]) -> Iterator[bytes]:
     """A ``terminal_command`` item at nesting level 2: its fields, then its output streamed from the events that
     follow its start, up to its end or the next command's start (the output of the command, as
     :func:`tracer.model.pair_commands` delimits it)."""
     start = cursor.seek(ref)
     if not isinstance(start, CommandStart):
         return
-    end = index.ends.get(start.id)
-    item = {
-        "t": at(start.t),
-        "type": "terminal_command",
-        "cmd": start.command,
-        "cwd": start.cwd,
-        "exit_code": end[1] if end else None,
-        "duration_ms": None if end is None else round((end[0] - start.t) / 1000, 3),
-    }
-    head = _dumps(item, 2)
+    head = _dumps(_command_fields(start.id, start.t, start.command, start.cwd, index.ends.get(start.id), at), 2)
     yield (head[: -len("\n    }")] + ',\n      "output": "').encode()
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     for ref_after, event in cursor.follow():
@@ -289,25 +354,6 @@ def _command_item(cursor: _Cursor, ref: Ref, index: _Index, at: Any) -> Iterator
             break
     rest = decoder.decode(b"", final=True)
     yield (json.dumps(rest, ensure_ascii=False)[1:-1] + '"\n    }').encode()
-
-
-def _edit_item(fc: FileChange, at: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "t": at(fc.t),
-        "type": "edit",
-        "file_path": fc.path,
-        "op": "modify" if fc.op == "mode" else fc.op,
-        "patch_unified": fc.diff,
-        "before_hash": fc.before_hash,
-        "after_hash": fc.after_hash,
-    }
-    if fc.old_path is not None:
-        item["old_path"] = fc.old_path
-    return item
-
-
-def _thought_item(n: Note, at: Any) -> dict[str, Any]:
-    return {"t": at(n.t), "type": "thought", "raw": n.text, "tags": list(n.tags), "source": n.source}
 
 
 def export_patch(reader: SessionReader) -> Iterator[bytes]:
@@ -345,8 +391,8 @@ def export_asciicast(reader: SessionReader) -> Iterator[bytes]:
         kind = type(e)
         if kind is not Output and kind is not Resize:
             continue
-        while next_note < len(notes) and notes[next_note][0] <= e.t:
-            yield from _marker(lookup, notes[next_note][1])
+        while next_note < len(notes) and notes[next_note][1] <= e.t:
+            yield from _marker(lookup, notes[next_note][2])
             next_note += 1
         if kind is Output:
             text = decoder.decode(e.data)  # type: ignore[attr-defined]
@@ -354,7 +400,7 @@ def export_asciicast(reader: SessionReader) -> Iterator[bytes]:
                 yield (json.dumps([round(e.t / 1e6, 6), "o", text], ensure_ascii=False) + "\n").encode()
         else:
             yield _line([round(e.t / 1e6, 6), "r", f"{e.cols}x{e.rows}"])  # type: ignore[attr-defined]
-    for _, ref in notes[next_note:]:
+    for _, _, ref in notes[next_note:]:
         yield from _marker(lookup, ref)
 
 
