@@ -150,7 +150,7 @@ SESSIONS = (
         null=True,
     ),
     _c("shell", "string", "The shell started (`/bin/bash`), or `CMD (command)` for `tracer shell -c`."),
-    _c("shell_kind", "string", "bash, zsh, fish, or other (output only, no commands)."),
+    _c("shell_kind", "string", "bash, zsh, fish, command (`tracer shell -c`), or other (output only, no commands)."),
     _c("os", "string", "The recording machine's platform (`platform.platform()`).", null=True),
     _c("tracer_version", "string", "The version of tracer that recorded the session."),
 )

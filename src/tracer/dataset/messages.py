@@ -11,7 +11,8 @@ The trajectory, in time order:
     ``edit`` call ``{"path", "op", "diff"[, "old_path"]}`` answered by what changed; the editor command itself is
     not a ``bash`` call (its output is the editor's screen, not text a model reads). Changes made by any other
     command (``sed -i``, a formatter) are that command's effect and appear only as its ``bash`` call;
-- notes after the last action: a last ``assistant`` message with their text.
+- notes after the last action: a last ``assistant`` message with their text. The ``tracer note`` command lines
+  that wrote notes are no calls: their notes are the text.
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ def _editor(command: str) -> bool:
     return False
 
 
+def _note_command(command: str) -> bool:
+    """True for ``tracer note …``: the note it wrote is in the trajectory as text, the command is not a call."""
+    words = command.split(None, 2)
+    return len(words) >= 2 and os.path.basename(words[0]) == "tracer" and words[1] == "note"
+
+
 def _call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": call_id,
@@ -174,6 +181,7 @@ def trajectory(
         {"role": "user", "content": content_text(task or ""), "tool_calls": None, "tool_call_id": None, "name": None}
     ]
     editors = {c.id for c in commands if _editor(c.command)}
+    commands = [c for c in commands if not _note_command(c.command)]  # the note is the text, not a call
     # (time, order, kind, item): notes first at equal times, as they were written before the action
     items: list[tuple[int, int, str, Any]] = [(n.t, 0, "note", n) for n in notes]
     items += [(c.start, 1, "command", c) for c in commands if c.id not in editors]
