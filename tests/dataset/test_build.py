@@ -328,3 +328,12 @@ def test_row_groups_and_shards_stay_within_their_limits(corpus: Corpus, tmp_path
 def test_the_commands_have_help(command: tuple[str, ...], tmp_path: Path) -> None:
     out = tracer(*command, "--help", cwd=tmp_path)
     assert "Usage:" in out.stdout and len(out.stdout) > 200
+
+
+def test_the_docs_describe_every_column() -> None:
+    from tracer.dataset.card import _column_rows
+
+    docs = (Path(__file__).parents[2] / "docs" / "datasets.md").read_text()
+    for name, columns in CONFIGS.items():
+        for row in _column_rows(columns):
+            assert row in docs, f"docs/datasets.md does not describe {name}: {row[:60]}"

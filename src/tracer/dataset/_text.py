@@ -74,21 +74,21 @@ def plain_output(data: bytes) -> str:
     """
     if b"\x1b" in data or _has_controls(data):
         data = _SEQUENCE.sub(b"", data)
-    text = data.decode("utf-8", "replace")
-    if "\r" not in text:
-        return text
-    lines = text.replace("\r\n", "\n").split("\n")
-    return "\n".join(_overlay(line) if "\r" in line else line for line in lines)
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+    return _REWRITTEN_LINE.sub(_overlay, text) if "\r" in text else text
+
+
+_REWRITTEN_LINE = re.compile(r"[^\n]*\r[^\n]*")
 
 
 def _has_controls(data: bytes) -> bool:
     return any(b in data for b in (b"\x00", b"\x07", b"\x08", b"\x7f"))
 
 
-def _overlay(line: str) -> str:
+def _overlay(match: re.Match[str]) -> str:
     """What a terminal shows of a line written over itself with carriage returns."""
     shown = ""
-    for piece in line.split("\r"):
+    for piece in match.group().split("\r"):
         shown = piece + shown[len(piece) :]
     return shown
 
