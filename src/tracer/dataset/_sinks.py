@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Protocol
+from typing import Any
 
 from tracer.dataset._fs import join, remote_errors, require
 from tracer.dataset.columns import Column, ListOf, Struct, Type, timestamp_columns
@@ -23,20 +23,6 @@ from tracer.dataset.columns import Column, ListOf, Struct, Type, timestamp_colum
 ROW_GROUP_BYTES = 64 << 20
 #: Default size at which a shard is closed and the next begun (bytes written).
 SHARD_BYTES = 512 << 20
-
-
-class Sink(Protocol):
-    """Where one config's rows go."""
-
-    def prepare(self, rows: list[dict[str, Any]]) -> Any:
-        """One session's rows converted for writing (raises ``ValueError``/``TypeError`` on a malformed row, before
-        anything of the session is written)."""
-
-    def put(self, prepared: Any) -> None:
-        """Take what :meth:`prepare` made; write a row group when the buffer is full."""
-
-    def close(self) -> list[str]:
-        """Write what is buffered, close the last shard; return the shards' paths relative to the dataset."""
 
 
 def _arrow_type(pa: Any, t: Type) -> Any:
@@ -68,36 +54,19 @@ def arrow_schema(columns: tuple[Column, ...]) -> Any:
     return pa.schema([_arrow_field(pa, c) for c in columns])
 
 
-class _Shards:
-    """Numbered shard files of one config in ``<root>/data/<config>/``."""
-
-    def __init__(self, fs: Any, root: str, url: str, config: str, suffix: str, shard_bytes: int) -> None:
-        self.fs = fs
-        self.url = url
-        self.directory = join(fs, root, "data", config)
-        self.relative = f"data/{config}"
-        self.suffix = suffix
-        self.shard_bytes = shard_bytes
-        self.written: list[str] = []
-        with remote_errors(f"cannot create {url}/{self.relative}"):
-            fs.makedirs(self.directory, exist_ok=True)
-
-    def open(self) -> Any:
-        name = f"train-{len(self.written):05d}{self.suffix}"
-        self.written.append(f"{self.relative}/{name}")
-        with remote_errors(f"cannot write {self.url}/{self.relative}/{name}"):
-            return self.fs.open(join(self.fs, self.directory, name), "wb")
-
-
-class ParquetSink:
-    """A config's rows as Parquet shards (zstd, page index, content-defined chunking where pyarrow has it).
+class _Sink:
+    """A config's rows as numbered shards ``<root>/data/<config>/train-00000<suffix>``…: rows are buffered until
+    ``row_group_bytes`` are pending, then written (:meth:`_write`); a shard is closed once it reaches
+    ``shard_bytes`` and the next one begun.
 
     Args:
         fs, root, url: the dataset's file system, its root path there, and its URL (for messages).
         config, columns: the config's name and columns.
-        row_group_bytes: rows buffered (Arrow bytes) before a row group is written.
-        shard_bytes: a shard is closed after a row group that takes it to this size.
+        row_group_bytes: bytes buffered before they are written (for Parquet: one row group).
+        shard_bytes: a shard is closed after a write that takes it to this size.
     """
+
+    suffix = ""
 
     def __init__(
         self,
@@ -110,65 +79,110 @@ class ParquetSink:
         row_group_bytes: int = ROW_GROUP_BYTES,
         shard_bytes: int = SHARD_BYTES,
     ) -> None:
-        self._pa = require("pyarrow", "dataset", "writing Parquet")
-        self._pq = require("pyarrow.parquet", "dataset", "writing Parquet")
-        self.schema = arrow_schema(columns)
+        self.fs = fs
+        self.url = url
+        self.columns = columns
         self.row_group_bytes = row_group_bytes
-        self._shards = _Shards(fs, root, url, config, ".parquet", shard_bytes)
-        self._batches: list[Any] = []
+        self.shard_bytes = shard_bytes
+        self.directory = join(fs, root, "data", config)
+        self.relative = f"data/{config}"
+        self.written: list[str] = []
+        self._pending: list[Any] = []
         self._buffered = 0
         self._file: Any = None
-        self._writer: Any = None
+        with remote_errors(f"cannot create {url}/{self.relative}"):
+            fs.makedirs(self.directory, exist_ok=True)
 
-    def prepare(self, rows: list[dict[str, Any]]) -> Any:
-        """One session's rows as an Arrow record batch (``None`` for no rows)."""
-        return self._pa.RecordBatch.from_pylist(rows, schema=self.schema) if rows else None
+    def prepare(self, rows: list[dict[str, Any]]) -> tuple[list[Any], int]:
+        """One session's rows converted for writing, and their size in bytes; raises ``ValueError`` or
+        ``TypeError`` on a malformed row, before anything of the session is written."""
+        raise NotImplementedError
 
-    def put(self, batch: Any) -> None:
-        """Buffer a batch; write a row group when the buffer is full."""
-        if batch is None:
-            return
-        self._batches.append(batch)
-        self._buffered += batch.nbytes
+    def put(self, prepared: tuple[list[Any], int]) -> None:
+        """Take what :meth:`prepare` made; write when the buffer is full."""
+        items, size = prepared
+        self._pending += items
+        self._buffered += size
         if self._buffered >= self.row_group_bytes:
             self._flush()
 
-    def _flush(self) -> None:
-        if not self._batches:
-            return
-        table = self._pa.Table.from_batches(self._batches, schema=self.schema)
-        self._batches, self._buffered = [], 0
-        if self._writer is None:
+    def close(self) -> list[str]:
+        """Write the rest and close the last shard (an empty one when the config has no rows); return the shards'
+        paths relative to the dataset."""
+        self._flush()
+        if self._file is None and not self.written:
             self._open()
-        # one session can hold more than a row group's worth: split it so no group is much over the limit
-        rows_per_group = max(1, int(table.num_rows * self.row_group_bytes / max(table.nbytes, 1)))
-        with remote_errors(f"cannot write {self._shards.url}/{self._shards.written[-1]}"):
-            self._writer.write_table(table, row_group_size=min(table.num_rows, rows_per_group))
-            if self._file.tell() >= self._shards.shard_bytes:
-                self._close_shard()
+        if self._file is not None:
+            with remote_errors(f"cannot write {self.url}/{self.written[-1]}"):
+                self._close_file()
+        return self.written
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending, self._buffered = self._pending, [], 0
+        if self._file is None:
+            self._open()
+        with remote_errors(f"cannot write {self.url}/{self.written[-1]}"):
+            self._write(pending)
+            if self._file.tell() >= self.shard_bytes:
+                self._close_file()
 
     def _open(self) -> None:
-        self._file = self._shards.open()
+        name = f"train-{len(self.written):05d}{self.suffix}"
+        self.written.append(f"{self.relative}/{name}")
+        with remote_errors(f"cannot write {self.url}/{self.relative}/{name}"):
+            self._file = self.fs.open(join(self.fs, self.directory, name), "wb")
+            self._opened()
+
+    def _opened(self) -> None:
+        """A new shard file is open (``self._file``)."""
+
+    def _write(self, items: list[Any]) -> None:
+        raise NotImplementedError
+
+    def _close_file(self) -> None:
+        self._file.close()
+        self._file = None
+
+
+class ParquetSink(_Sink):
+    """A config's rows as Parquet shards through a pyarrow ``ParquetWriter``: zstd, a page index, content-defined
+    chunking where pyarrow has it; each write one row group (or a few, when one session alone holds more than a
+    row group's worth)."""
+
+    suffix = ".parquet"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pa = require("pyarrow", "dataset", "writing Parquet")
+        self._pq = require("pyarrow.parquet", "dataset", "writing Parquet")
+        self.schema = arrow_schema(self.columns)
+        self._writer: Any = None
+
+    def prepare(self, rows: list[dict[str, Any]]) -> tuple[list[Any], int]:
+        """One session's rows as an Arrow record batch."""
+        if not rows:
+            return [], 0
+        batch = self._pa.RecordBatch.from_pylist(rows, schema=self.schema)
+        return [batch], batch.nbytes
+
+    def _opened(self) -> None:
         options: dict[str, Any] = {"compression": "zstd", "write_page_index": True}
         try:
             self._writer = self._pq.ParquetWriter(self._file, self.schema, use_content_defined_chunking=True, **options)
         except TypeError:  # pyarrow < 21
             self._writer = self._pq.ParquetWriter(self._file, self.schema, **options)
 
-    def _close_shard(self) -> None:
-        self._writer.close()
-        self._file.close()
-        self._writer = self._file = None
+    def _write(self, batches: list[Any]) -> None:
+        table = self._pa.Table.from_batches(batches, schema=self.schema)
+        rows_per_group = max(1, int(table.num_rows * self.row_group_bytes / max(table.nbytes, 1)))
+        self._writer.write_table(table, row_group_size=min(table.num_rows, rows_per_group))
 
-    def close(self) -> list[str]:
-        """Write the rest and close the last shard (an empty one when the config has no rows)."""
-        self._flush()
-        if self._writer is None and not self._shards.written:
-            self._open()
-        if self._writer is not None:
-            with remote_errors(f"cannot write {self._shards.url}/{self._shards.written[-1]}"):
-                self._close_shard()
-        return self._shards.written
+    def _close_file(self) -> None:
+        self._writer.close()
+        self._writer = None
+        super()._close_file()
 
 
 def rfc3339_us(micros: int) -> str:
@@ -177,68 +191,26 @@ def rfc3339_us(micros: int) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class JsonlSink:
+class JsonlSink(_Sink):
     """A config's rows as JSON Lines shards: one object per row with every column's key, timestamps as
-    RFC 3339 text. Same arguments as :class:`ParquetSink`; ``row_group_bytes`` is the write buffer."""
+    RFC 3339 text."""
 
-    def __init__(
-        self,
-        fs: Any,
-        root: str,
-        url: str,
-        config: str,
-        columns: tuple[Column, ...],
-        *,
-        row_group_bytes: int = ROW_GROUP_BYTES,
-        shard_bytes: int = SHARD_BYTES,
-    ) -> None:
-        self._shards = _Shards(fs, root, url, config, ".jsonl", shard_bytes)
-        self._times = timestamp_columns(columns)
-        self._buffer: list[bytes] = []
-        self._buffered = 0
-        self.row_group_bytes = row_group_bytes
-        self._file: Any = None
-        self._size = 0
+    suffix = ".jsonl"
 
-    def prepare(self, rows: list[dict[str, Any]]) -> list[bytes]:
-        """One session's rows as JSON lines."""
+    def prepare(self, rows: list[dict[str, Any]]) -> tuple[list[Any], int]:
+        """One session's rows as JSON lines (bytes)."""
+        times = timestamp_columns(self.columns)
         lines = []
         for row in rows:
-            for name in self._times:
+            for name in times:
                 if row[name] is not None:
                     row = {**row, name: rfc3339_us(row[name])}
             lines.append((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
-        return lines
+        return lines, sum(len(line) for line in lines)
 
-    def put(self, lines: list[bytes]) -> None:
-        """Buffer lines; write them out when the buffer is full."""
-        self._buffer += lines
-        self._buffered += sum(len(line) for line in lines)
-        if self._buffered >= self.row_group_bytes:
-            self._flush()
+    def _write(self, lines: list[Any]) -> None:
+        self._file.write(b"".join(lines))
 
-    def _flush(self) -> None:
-        if not self._buffer:
-            return
-        if self._file is None:
-            self._file = self._shards.open()
-            self._size = 0
-        data = b"".join(self._buffer)
-        self._buffer, self._buffered = [], 0
-        with remote_errors(f"cannot write {self._shards.url}/{self._shards.written[-1]}"):
-            self._file.write(data)
-            self._size += len(data)
-            if self._size >= self._shards.shard_bytes:
-                self._file.close()
-                self._file = None
 
-    def close(self) -> list[str]:
-        """Write the rest and close the last shard (an empty one when the config has no rows)."""
-        self._flush()
-        if self._file is None and not self._shards.written:
-            self._file = self._shards.open()
-        if self._file is not None:
-            with remote_errors(f"cannot write {self._shards.url}/{self._shards.written[-1]}"):
-                self._file.close()
-            self._file = None
-        return self._shards.written
+#: The sink of each ``--format``.
+SINKS: dict[str, type[_Sink]] = {"parquet": ParquetSink, "jsonl": JsonlSink}

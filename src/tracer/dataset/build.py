@@ -26,7 +26,7 @@ from typing import Any
 
 import tracer
 from tracer.dataset import _fs
-from tracer.dataset._sinks import ROW_GROUP_BYTES, SHARD_BYTES, JsonlSink, ParquetSink, Sink
+from tracer.dataset._sinks import ROW_GROUP_BYTES, SHARD_BYTES, SINKS
 from tracer.dataset.card import CardFacts, dataset_card
 from tracer.dataset.columns import CONFIGS
 from tracer.dataset.rows import Redact, identity, redacted, session_rows
@@ -35,7 +35,7 @@ from tracer.errors import DatasetError, SessionError, UsageError
 from tracer.model import Session, parse_rfc3339, utc_now
 from tracer.store import list_sessions, read_header, read_session, resolve_session
 
-FORMATS = ("parquet", "jsonl")
+FORMATS = tuple(SINKS)
 #: Bytes of a command's output kept in the ``commands`` config (head and tail, the cut said).
 MAX_OUTPUT = 1 << 20
 #: Bytes of a command's output kept in a ``bash`` tool result of the ``messages`` config.
@@ -186,7 +186,7 @@ def _add_session(
     load: Callable[[], Session],
     selection: Selection,
     options: BuildOptions,
-    sinks: dict[str, Sink],
+    sinks: dict[str, Any],
     report: BuildReport,
     instances: Any,
     predictions: Any,
@@ -230,8 +230,8 @@ def _prepare_out(fs: Any, root: str, url: str, overwrite: bool) -> None:
         fs.makedirs(root, exist_ok=True)
 
 
-def _sinks(fs: Any, root: str, url: str, options: BuildOptions) -> dict[str, Sink]:
-    kind: type[ParquetSink] | type[JsonlSink] = ParquetSink if options.fmt == "parquet" else JsonlSink
+def _sinks(fs: Any, root: str, url: str, options: BuildOptions) -> dict[str, Any]:
+    kind = SINKS[options.fmt]
     return {
         name: kind(
             fs, root, url, name, columns, row_group_bytes=options.row_group_bytes, shard_bytes=options.shard_bytes
