@@ -400,7 +400,7 @@ def dataset() -> None:
 @click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True)
 @click.option("--from", "source", metavar="URL", help="Read sessions from this directory or fsspec URL.")
 @click.option("--overwrite", is_flag=True, help="Replace a dataset already at OUT.")
-@click.option(
+@click.option(  # the defaults are tracer.dataset.MAX_OUTPUT and MAX_TOOL_OUTPUT (not imported at start-up)
     "--max-output",
     type=int,
     default=1 << 20,
@@ -450,9 +450,11 @@ def dataset_build(
     )
     options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
 
+    back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
+
     def on_progress(done: int, total: int) -> None:
-        if sys.stderr.isatty() or done == total:
-            click.echo(f"\rtracer: {done}/{total} sessions read", err=True, nl=done == total)
+        if back or done == total:
+            click.echo(f"{back}tracer: {done}/{total} sessions read", err=True, nl=done == total)
 
     report = build_dataset(out, selection, options, on_progress=on_progress)
     for line in report.skipped:

@@ -63,8 +63,9 @@ class Selection:
     source: str | None = None
 
     def describe(self) -> str:
-        """The selection in words, for the dataset card."""
-        where = f" from {self.source}" if self.source else ""
+        """The selection in words, for the dataset card (a source URL only by its protocol: its host, user and
+        path stay on the building machine)."""
+        where = f" from {_fs.protocol_of(self.source)}:// storage" if self.source else ""
         what = "all sessions" if self.all else f"{len(self.sessions)} named session(s)"
         parts = [what + where]
         if self.since is not None:
@@ -150,9 +151,9 @@ def build_dataset(
     if not selection.sessions and not selection.all:
         raise UsageError("name the sessions to put in the dataset, or pass --all")
     fs, root = _fs.filesystem(out)
-    _prepare_out(fs, root, out, options.overwrite)
     report = BuildReport(out=out)
-    with _sources(selection) as sources:
+    with _sources(selection) as sources:  # named sessions are found before anything is written
+        _prepare_out(fs, root, out, options.overwrite)
         sinks = _sinks(fs, root, out, options)
         instances = _open_text(fs, root, out, "swe-bench/instances.jsonl")
         predictions = _open_text(fs, root, out, "swe-bench/predictions.jsonl")
@@ -174,7 +175,7 @@ def build_dataset(
         tracer_version=tracer.__version__,
         redaction=options.redaction,
         swe_bench=report.swe_bench,
-        skipped=report.skipped,
+        skipped=len(report.skipped),
     )
     with _fs.remote_errors(f"cannot write {out}/README.md"):
         fs.pipe_file(_fs.join(fs, root, "README.md"), dataset_card(report.files, facts).encode("utf-8"))

@@ -10,7 +10,7 @@ dataset was built, and how to load it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tracer.dataset.columns import CONFIG_DESCRIPTIONS, CONFIGS, Column, ListOf, Struct, Type
 
@@ -21,7 +21,8 @@ class CardFacts:
 
     Attributes:
         fmt: ``parquet`` or ``jsonl``.
-        sessions: sessions in the dataset. skipped: sessions left out, one sentence each.
+        sessions: sessions in the dataset. skipped: sessions left out because they could not be read (only
+            their number: their paths and URLs stay on the building machine).
         selection: how the sessions were chosen, in words (``all sessions since 2026-11-01, resolved``).
         built_at: RFC 3339. tracer_version: the builder's. redaction: what export-time redaction did.
         swe_bench: instances written to ``swe-bench/``.
@@ -34,7 +35,7 @@ class CardFacts:
     tracer_version: str
     redaction: str
     swe_bench: int
-    skipped: list[str] = field(default_factory=list)
+    skipped: int = 0
 
 
 def _q(text: str) -> str:
@@ -120,8 +121,7 @@ def dataset_card(files: dict[str, list[str]], facts: CardFacts) -> str:
         f"- SWE-bench instances: {facts.swe_bench:,} (`swe-bench/instances.jsonl`, `swe-bench/predictions.jsonl`)",
     ]
     if facts.skipped:
-        body.append(f"- left out: {len(facts.skipped):,} session(s) that could not be read:")
-        body += [f"  - {line}" for line in facts.skipped[:50]]
+        body.append(f"- left out: {facts.skipped:,} session(s) that could not be read")
     body += [
         "",
         "## Loading",
