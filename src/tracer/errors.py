@@ -15,6 +15,8 @@
     ├── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
     │   ├── PatchDoesNotApply       no test command)
     │   └── NoTestCommand
+    ├── JudgeError                  ``tracer judge`` has no judgement to store: a bad rubric, a model or
+    │                               command that failed or gave an invalid reply (see tracer.judge.errors)
     ├── DatasetError                a dataset cannot be built, or sessions cannot be read from or pushed to a URL
     └── MissingExtra                an optional library is not installed (names the extra: tracer[dataset])
 
@@ -80,6 +82,10 @@ class PatchDoesNotApply(VerifyError):
 
 class NoTestCommand(VerifyError):
     """No test command was given, configured, or found among the session's commands."""
+
+
+class JudgeError(TracerError):
+    """``tracer judge`` cannot reach a judgement; nothing is stored."""
 
 
 class DatasetError(TracerError):
