@@ -75,7 +75,8 @@ def test_patches_are_split_as_swe_bench_splits_gold_patches() -> None:
     assert not any(map(is_test_path, ["src/testing_utils.py", "latest.py", "contest/a.py"]))
     patch = (
         "diff --git a/src/a.py b/src/a.py\n--- a/src/a.py\n+++ b/src/a.py\n@@ -1 +1 @@\n-a\n+b\n"
-        "diff --git a/tests/test_a.py b/tests/test_a.py\n--- a/tests/test_a.py\n+++ b/tests/test_a.py\n@@ -1 +1 @@\n-x\n+y\n"
+        "diff --git a/tests/test_a.py b/tests/test_a.py\n--- a/tests/test_a.py\n+++ b/tests/test_a.py\n"
+        "@@ -1 +1 @@\n-x\n+y\n"
     )
     code, tests = split_patch(patch)
     assert code.startswith("diff --git a/src/a.py") and "tests/" not in code
