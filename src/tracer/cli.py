@@ -549,6 +549,109 @@ def _judge_block(r: JudgeResult) -> list[str]:
     return lines + _wrapped("checks", checks)
 
 
+@cli.group()
+def dataset() -> None:
+    """Turn sessions into a dataset: Parquet or JSON Lines in the Hugging Face layout, plus SWE-bench files."""
+
+
+@dataset.command("build")
+@click.argument("out", metavar="OUT")
+@click.argument("sessions", nargs=-1, metavar="[S]...")
+@click.option("--all", "all_", is_flag=True, help="Every session (of the sessions directory, or under --from).")
+@click.option("--since", metavar="DATE", help="Only sessions started at or after DATE (YYYY-MM-DD or ISO 8601).")
+@click.option("--verified", is_flag=True, help="Only sessions whose latest `tracer verify` passed.")
+@click.option("--resolved", is_flag=True, help="Only sessions whose latest `tracer verify` verdict is resolved.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True)
+@click.option("--from", "source", metavar="URL", help="Read sessions from this directory or fsspec URL.")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already at OUT.")
+@click.option(  # the defaults are tracer.dataset.MAX_OUTPUT and MAX_TOOL_OUTPUT (not imported at start-up)
+    "--max-output",
+    type=int,
+    default=1 << 20,
+    show_default=True,
+    metavar="BYTES",
+    help="Output kept per command in `commands` (head and tail; 0 keeps all).",
+)
+@click.option(
+    "--max-tool-output",
+    type=int,
+    default=16 << 10,
+    show_default=True,
+    metavar="BYTES",
+    help="Output kept per tool result in `messages` (head and tail; 0 keeps all).",
+)
+def dataset_build(
+    out: str,
+    sessions: tuple[str, ...],
+    all_: bool,
+    since: str | None,
+    verified: bool,
+    resolved: bool,
+    fmt: str,
+    source: str | None,
+    overwrite: bool,
+    max_output: int,
+    max_tool_output: int,
+) -> None:
+    """Build a dataset of sessions at OUT, a directory or an fsspec URL (s3://, gs://, hf://, sftp://).
+
+    OUT gets data/<config>/*.parquet shards for the configs sessions, commands, edits, notes and messages (a
+    chat trajectory with tool calls), a README.md dataset card describing every column, and
+    swe-bench/instances.jsonl and predictions.jsonl. S is a session file or id prefix (with --from, a file name
+    or prefix there); --all takes every session. Needs pip install 'tracer[dataset]'.
+    """
+    from tracer.dataset import BuildOptions, Selection, build_dataset, parse_since
+
+    if verified and resolved:
+        raise UsageError("--verified and --resolved exclude each other: --resolved keeps the resolved sessions only")
+    selection = Selection(
+        sessions=sessions,
+        all=all_,
+        since=parse_since(since) if since else None,
+        verified=verified,
+        resolved=resolved,
+        source=source,
+    )
+    options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
+
+    back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
+
+    def on_progress(done: int, total: int) -> None:
+        if back or done == total:
+            click.echo(f"{back}tracer: {done}/{total} sessions read", err=True, nl=done == total)
+
+    report = build_dataset(out, selection, options, on_progress=on_progress)
+    for line in report.skipped:
+        click.echo(f"tracer: left out: {line}", err=True)
+    filtered = f", {report.filtered} not selected" if report.filtered else ""
+    click.echo(
+        f"tracer: built {out}: {_plural(report.sessions, 'session')}{filtered}, "
+        f"{_plural(report.swe_bench, 'SWE-bench instance')}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.argument("sessions", nargs=-1, required=True, metavar="S...")
+@click.argument("url", metavar="URL")
+def push(sessions: tuple[str, ...], url: str) -> None:
+    """Upload sessions to a directory or fsspec URL (s3://, gs://, hf://, sftp://) where a team collects them.
+
+    Each session is checked by reading it, and uploaded as <uuid>.tracer (pushing it again replaces that copy).
+    S is a session file or a session-id prefix. Needs pip install 'tracer[dataset]'.
+    """
+    from tracer.dataset import push_sessions
+
+    def on_pushed(path: str, target: str) -> None:
+        click.echo(f"tracer: pushed {_tilde(Path(path))} → {target}", err=True)
+
+    report = push_sessions(list(sessions), url, on_pushed=on_pushed)
+    for line in report.failed:
+        click.echo(f"tracer: not pushed: {line}", err=True)
+    if report.failed:
+        sys.exit(3)
+
+
 def main() -> None:
     """Entry point: run the CLI with tracer's one error handler around it."""
     from tracer.app.crashlog import route_logging

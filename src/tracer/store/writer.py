@@ -368,3 +368,35 @@ def append_events(path: Path, events: Iterable[Event]) -> None:
             raise SessionError(f"cannot append to session file {path}: {e.strerror}") from e
     finally:
         os.close(fd)
+
+
+def write_session(path: Path, header: Header, events: Iterable[Event]) -> None:
+    """Write a whole session at once to a new file ``path`` (mode 0600): the preamble, the header alone in the
+    first frame, then ``events`` in frames of up to :data:`~tracer.store.format.FRAME_MAX_BYTES`. For copies of
+    sessions (a redacted copy to push), not for recording.
+
+    Raises:
+        SessionError: ``path`` exists already or cannot be written.
+    """
+    pack = _msgpack.packer().pack
+    compress = compressor().compress
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError as e:
+        raise SessionError(f"{path} exists already: a session copy is never written over a file") from e
+    except OSError as e:
+        raise SessionError(f"cannot create {path}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(PREAMBLE)
+            f.write(compress(pack(header.to_dict())))
+            content = bytearray()
+            for event in events:
+                content += pack(event.to_dict())
+                if len(content) >= FRAME_MAX_BYTES:
+                    f.write(compress(content))
+                    content.clear()
+            if content:
+                f.write(compress(content))
+    except OSError as e:
+        raise SessionError(f"cannot write {path}: {e.strerror}") from e
