@@ -28,7 +28,10 @@ from tracer.verify import NeedsConsent, PatchDoesNotApply, SandboxUnavailable, f
 
 BUG = "def add(a, b):\n    return a - b\n"
 TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-FIX = "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n"
+FIX = (
+    "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n"
+    " def add(a, b):\n-    return a - b\n+    return a + b\n"
+)
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
@@ -37,7 +40,18 @@ def add_file(path: str, content: str) -> str:
     """A ``git diff`` patch creating ``path`` with ``content``."""
     lines = content.splitlines()
     body = "".join(f"+{line}\n" for line in lines)
-    return f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{len(lines)} @@\n{body}"
+    return (
+        f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n"
+        f"@@ -0,0 +1,{len(lines)} @@\n{body}"
+    )
+
+
+def add_link(path: str, target: Path) -> str:
+    """A ``git diff`` patch creating the symbolic link ``path`` to ``target``."""
+    return (
+        f"diff --git a/{path} b/{path}\nnew file mode 120000\n--- /dev/null\n+++ b/{path}\n"
+        f"@@ -0,0 +1 @@\n+{target}\n\\ No newline at end of file\n"
+    )
 
 
 def craft(
@@ -214,7 +228,7 @@ def test_without_the_sandbox_the_same_tests_reach_both(
 
 @needs_bwrap
 def test_a_symlink_out_of_the_worktree_is_not_writable_in_the_sandbox(repo: Path, tmp_path: Path, home: Path) -> None:
-    link = f"diff --git a/out b/out\nnew file mode 120000\n--- /dev/null\n+++ b/out\n@@ -0,0 +1 @@\n+{home}\n\\ No newline at end of file\n"
+    link = add_link("out", home)
     writes = add_file("test_link.py", "def test_write():\n    open('out/marker', 'w').write('x')\n")
     session = craft(tmp_path / "s.tracer", repo, FIX + link + writes, test_command="python -m pytest -q")
     result = verify_session(session, timeout=60, yes=True)
@@ -223,7 +237,7 @@ def test_a_symlink_out_of_the_worktree_is_not_writable_in_the_sandbox(repo: Path
 
 
 def test_path_tricks_in_the_patch_are_refused(repo: Path, tmp_path: Path) -> None:
-    link = f"diff --git a/up b/up\nnew file mode 120000\n--- /dev/null\n+++ b/up\n@@ -0,0 +1 @@\n+{tmp_path}\n\\ No newline at end of file\n"
+    link = add_link("up", tmp_path)
     for i, patch in enumerate([add_file("../outside.py", "x = 1\n"), link + add_file("up/outside.py", "x = 1\n")]):
         session = craft(tmp_path / f"s{i}.tracer", repo, patch, test_command="true")
         with pytest.raises(PatchDoesNotApply):
