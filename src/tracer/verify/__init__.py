@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from tracer.verify._command import TestCommand, find_test_command
 from tracer.verify._isolation import Container, Sandbox, find_container, find_sandbox
+from tracer.verify._reports import harness_name
 from tracer.verify._trust import Trust, assess
 from tracer.verify._verify import verify
 from tracer.verify.errors import (
@@ -56,5 +57,6 @@ __all__ = [
     "find_container",
     "find_sandbox",
     "find_test_command",
+    "harness_name",
     "verify",
 ]
