@@ -685,14 +685,30 @@ def parse_jest_json(text: str, root: str = "", runner: str = "jest") -> TestRepo
 
 
 def harness_name(name: str, runner: str | None) -> str:
-    """The name SWE-bench's harness gives the test tracer calls ``name``, where the two differ.
+    """The name SWE-bench's harness (its log parsers) gives the test tracer calls ``name``.
 
-    The harness reads pytest's ``-rA`` lines by splitting them on white space, so a parametrized id holding a
-    space is cut there: ``tests/t.py::test_x[a b]`` is ``tests/t.py::test_x[a`` to it (SWE-bench issue #290;
-    its grading prefix-matches such cut ids). tracer keeps pytest's whole node id; lists meant for the harness
-    go through this function. Other runners' names are the same.
+    tracer's names are unique within a run; the harness' are what its parsers cut out of one line:
+
+    - pytest: ``-rA`` lines split on white space, so a parametrized id holding a space is cut there:
+      ``tests/t.py::test_x[a b]`` is ``tests/t.py::test_x[a`` (SWE-bench issue #290; its grading prefix-matches
+      such cut ids);
+    - cargo: the test's path without its binary's source (``src/lib.rs::tests::adds`` is ``tests::adds``);
+    - go: the test without its package (``example.com/m/calc::TestAdd`` is ``TestAdd``);
+    - node (TAP): the point's own title after the number, with its dash (``suite > case`` is ``- case``).
+
+    Lists meant for the harness go through this function; tracer keeps its own names, which do not collide
+    across files, binaries and packages.
     """
-    return name.split(None, 1)[0] if runner == "pytest" and name.strip() else name
+    if runner == "pytest":
+        return name.split(None, 1)[0] if name.strip() else name
+    if runner == "cargo":
+        head, sep, rest = name.partition("::")
+        return rest if sep and (head.endswith(".rs") or head.startswith("doc-tests ")) else name
+    if runner == "go":
+        return name.partition("::")[2] or name
+    if runner == "node":
+        return "- " + name.rsplit(" > ", 1)[-1]
+    return name
 
 
 # ------------------------------------------------------------------------------------------------ facade
