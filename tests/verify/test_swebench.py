@@ -106,6 +106,7 @@ def broken():
 def test_setup_error(broken):
     pass
 """
+PYTEST = f"{sys.executable} -m pytest -p no:cacheprovider --continue-on-collection-errors"
 TEST_MUL = "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
 
 
