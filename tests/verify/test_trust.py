@@ -14,11 +14,13 @@ import zstandard
 
 from tests.conftest import make_repo
 from tracer.app.verifying import verify_session
-from tracer.model import CommandEnd, CommandStart, FinalPatch, Header, SessionEnd
-from tracer.store import SessionWriter, append_events, iter_frames, read_session
+from tracer.model import CommandEnd, CommandStart, FinalPatch
+from tracer.store import append_events, iter_frames, read_session
 from tracer.store.format import PREAMBLE
-from tracer.store.signing import host_id, key_path, user_key
+from tracer.store.signing import host_id, key_path
 from tracer.verify import NeedsConsent, assess
+
+from .conftest import craft
 
 BUG = "def add(a, b):\n    return a - b\n"
 TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -144,32 +146,8 @@ def test_an_interrupted_recording_is_untrusted(recorded: Path) -> None:
 
 def test_a_forged_header_and_signature_are_untrusted(tmp_path: Path) -> None:
     """Anyone can write this user's uid and host id into a header, and any text into the mac field."""
-    user_key(create=True)
     repo = make_repo(tmp_path / "proj", {"calc.py": BUG, "test_calc.py": TEST})
-    path = tmp_path / "forged.tracer"
-    header = Header(
-        t=0,
-        session_id="forged",
-        started_at="2026-01-01T00:00:00.000000Z",
-        tracer_version="0.2",
-        shell="/bin/bash",
-        shell_kind="bash",
-        mode="interactive",
-        term="xterm",
-        cols=80,
-        rows=24,
-        cwd=str(repo),
-        workspace=str(repo),
-        repo_root=str(repo),
-        head_commit=subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout,
-        uid=os.getuid(),
-        host_id=host_id(),
-    )
-    writer = SessionWriter(path, header)
-    writer.event(FinalPatch(t=1, patch=""))
-    writer.close(SessionEnd(t=2, exit_status=0, mac="blake2b-256:" + "0" * 64))
-    assert "signature does not match" in assess(path).reason
-    unsigned = tmp_path / "unsigned.tracer"
-    writer = SessionWriter(unsigned, header)
-    writer.close(SessionEnd(t=2, exit_status=0))
+    forged = craft(tmp_path / "forged.tracer", repo, "", mac="blake2b-256:" + "0" * 64)
+    assert "signature does not match" in assess(forged).reason
+    unsigned = craft(tmp_path / "unsigned.tracer", repo, "")
     assert "carries no signature" in assess(unsigned).reason

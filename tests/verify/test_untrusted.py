@@ -6,7 +6,6 @@ checks that a marker outside the worktree is not written unless the user said so
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -21,10 +20,9 @@ import pytest
 
 from tests.conftest import git, make_repo
 from tracer.app.verifying import VerifyPlan, verify_session
-from tracer.model import CommandEnd, CommandStart, FinalPatch, Header, SessionEnd
-from tracer.store import SessionWriter
-from tracer.store.signing import user_key
 from tracer.verify import NeedsConsent, PatchDoesNotApply, SandboxUnavailable, find_sandbox
+
+from .conftest import craft
 
 BUG = "def add(a, b):\n    return a - b\n"
 TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -52,42 +50,6 @@ def add_link(path: str, target: Path) -> str:
         f"diff --git a/{path} b/{path}\nnew file mode 120000\n--- /dev/null\n+++ b/{path}\n"
         f"@@ -0,0 +1 @@\n+{target}\n\\ No newline at end of file\n"
     )
-
-
-def craft(
-    path: Path, repo: Path, patch: str, *, test_command: str | None = None, commands: tuple[str, ...] = ()
-) -> Path:
-    """A session file as anyone could write it: no signature (while this user has a key, and signs their own)."""
-    user_key(create=True)
-    header = Header(
-        t=0,
-        session_id=path.stem,
-        started_at="2026-01-01T00:00:00.000000Z",
-        tracer_version="0.2",
-        shell="/bin/bash",
-        shell_kind="bash",
-        mode="interactive",
-        term="xterm",
-        cols=80,
-        rows=24,
-        cwd=str(repo),
-        workspace=str(repo),
-        repo_root=str(repo),
-        head_commit=git(repo, "rev-parse", "HEAD").strip(),
-        test_command=test_command,
-        uid=os.getuid(),
-    )
-    writer = SessionWriter(path, header)
-    for i, line in enumerate(commands, 1):
-        writer.event(CommandStart(t=10 * i, id=i, command=line, cwd=str(repo)))
-        writer.event(CommandEnd(t=10 * i + 5, id=i, exit_status=0))
-    writer.event(FinalPatch(t=1000, patch=patch, files=tuple(_files(patch))))
-    writer.close(SessionEnd(t=1001, exit_status=0))
-    return path
-
-
-def _files(patch: str) -> list[str]:
-    return [line.split(" b/", 1)[1] for line in patch.splitlines() if line.startswith("diff --git ")]
 
 
 @pytest.fixture
