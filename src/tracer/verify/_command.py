@@ -24,9 +24,9 @@ __all__ = [
     "find_test_command",
     "runner_of",
     "simple_commands",
+    "test_part",
     "test_program",
     "test_programs",
-    "test_part",
     "with_junit_xml",
 ]
 
