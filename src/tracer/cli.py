@@ -321,6 +321,14 @@ def replay(session: str | None) -> None:
     help="Untracked file or directory the tests need (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-y", "--yes", is_flag=True, help="Run an untrusted session's tests without asking.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=None,
+    help="Run the tests in a bubblewrap sandbox (no network, only the worktree writable). Default: for "
+    "sessions that are not yours.",
+)
+@click.option("--image", metavar="IMAGE", help="Run the tests in a container of this local image (podman or docker).")
 def verify(
     session: str | None,
     test_command: str | None,
@@ -328,16 +336,31 @@ def verify(
     compare_base: bool,
     copy: tuple[str, ...],
     as_json: bool,
+    yes: bool,
+    sandbox: bool | None,
+    image: str | None,
 ) -> None:
     """Apply the final patch to a clean checkout of the start commit and run the tests: the verdict.
 
     Uses a temporary git worktree; your working tree is never touched. Exits 0 when the tests pass
     (or the patch resolves the failing tests), 1 when they fail or time out.
     S is a session file, a session-id prefix, or nothing for the latest session.
-    """
-    from tracer.app.verifying import verify_session
 
+    A session you did not record on this machine is untrusted: verify shows what it would run and asks
+    first (--yes runs it; without a terminal it stops), and runs its tests in a bubblewrap sandbox
+    (--no-sandbox runs them as you). See docs/verify.md.
+    """
+    from tracer.app.verifying import VerifyPlan, verify_session
+
+    if image is not None and sandbox:
+        raise UsageError("--sandbox and --image each isolate the tests: choose one")
     path = _resolve(session)
+
+    def confirm(plan: VerifyPlan) -> bool:
+        for line in plan.lines():
+            click.echo(f"tracer: {line}", err=True)
+        return click.confirm("tracer: run it?", default=False, err=True)
+
     err = sys.stderr.buffer if as_json else sys.stdout.buffer
 
     def on_output(data: bytes) -> None:
@@ -355,6 +378,10 @@ def verify(
         compare_base=compare_base,
         on_output=on_output,
         on_progress=on_progress,
+        confirm=confirm if sys.stdin.isatty() else None,
+        yes=yes,
+        sandbox=sandbox,
+        image=image,
     )
     if as_json:
         data = result.to_dict()
@@ -371,11 +398,13 @@ def _print_verdict(r: VerifyResult) -> None:
     click.echo("")
     rows = [
         ("verdict", r.verdict.upper()),
-        ("command", f"{r.command}  (from {r.command_source})"),
+        ("command", f"{r.command}  (from {r.command_origin or r.command_source})"),
         ("patch", r.patch_method or "-"),
         ("tests", _result_counts(r)),
         ("time", f"{r.duration or 0:.1f}s tests + {r.overhead or 0:.1f}s setup"),
     ]
+    if r.isolation is not None:
+        rows.append(("ran in", f"{r.isolation} image {r.image}" if r.image else f"a {r.isolation} sandbox"))
     if r.fail_to_pass is not None:
         rows.append(("FAIL_TO_PASS", ", ".join(r.fail_to_pass) or "-"))
         rows.append(("PASS_TO_FAIL", ", ".join(r.pass_to_fail or ()) or "-"))
