@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -18,33 +17,12 @@ import click
 
 import tracer
 from tracer.errors import TracerError, UsageError
-from tracer.model import JudgeResult, ProcessCheck, VerifyResult, pair_commands, parse_rfc3339
+from tracer.model import JudgeResult, ProcessCheck, VerifyResult, pair_commands, parse_rfc3339, visible
 
 
 def _fail(message: str, status: int) -> NoReturn:
-    click.echo(f"tracer: {_safe(message)}", err=True)
+    click.echo(f"tracer: {visible(message)}", err=True)
     sys.exit(status)
-
-
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(c := match.group())
-    if c in _ESCAPES:
-        return _ESCAPES[c]
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): shown as the byte
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def _safe(text: str) -> str:
-    """``text`` (from a session file, or naming one) safe to print on a terminal, as ``ls`` and git print names:
-    control characters (C0, DEL, C1: ESC, CSI, OSC…) and bytes that are not UTF-8 (lone surrogates) become
-    escapes (``\\n``, ``\\x1b``, ``\\xfe``), so a crafted session cannot move the cursor, clear the screen, set the
-    title or write the clipboard (OSC 52). Every text from a session goes through here before it is printed."""
-    return text if text.isprintable() else _UNSAFE.sub(_escape, text)
 
 
 def _format_duration(seconds: float) -> str:
@@ -171,7 +149,7 @@ def list_() -> None:
 
     paths = list_sessions()
     if not paths:
-        click.echo(f"no sessions in {_safe(_tilde(sessions_dir()))} yet: record one with `tracer shell`", err=True)
+        click.echo(f"no sessions in {visible(_tilde(sessions_dir()))} yet: record one with `tracer shell`", err=True)
         return
     click.echo(
         f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT"
@@ -180,12 +158,12 @@ def list_() -> None:
         try:
             s = session_summary(path)
         except TracerError as e:
-            click.echo(f"{_safe(path.name.removesuffix('.tracer')):<26} unreadable: {_safe(str(e))}")
+            click.echo(f"{visible(path.name.removesuffix('.tracer')):<26} unreadable: {visible(str(e))}")
             continue
         verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
         click.echo(
-            f"{_safe(s.session_id):<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
-            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {_safe(verdict)}"
+            f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
+            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {visible(verdict)}"
         )
 
 
@@ -208,17 +186,17 @@ def show(session: str | None) -> None:
     h = s.header
     summary = s.summary()
     cmds, failed, edits, files, notes = summary.commands, summary.failed, summary.edits, summary.files, summary.notes
-    click.echo(f"session   {_safe(h.session_id)}  ({_safe(_tilde(path))})")
+    click.echo(f"session   {visible(h.session_id)}  ({visible(_tilde(path))})")
     click.echo(f"started   {_local_time(h.started_at)}  for {_format_duration(s.duration)}")
     if h.task:
-        click.echo(f"task      {_safe(h.task)}")
+        click.echo(f"task      {visible(h.task)}")
     where = (
         h.workspace + (f"  at {h.head_commit[:12]}" if h.head_commit else "") + (f" ({h.branch})" if h.branch else "")
     )
-    click.echo(f"workspace {_safe(where)}")
-    click.echo(f"shell     {_safe(h.shell)} ({_safe(h.shell_kind)}), {h.cols}x{h.rows}")
+    click.echo(f"workspace {visible(where)}")
+    click.echo(f"shell     {visible(h.shell)} ({visible(h.shell_kind)}), {h.cols}x{h.rows}")
     if h.test_command:
-        click.echo(f"tests     {_safe(h.test_command)}")
+        click.echo(f"tests     {visible(h.test_command)}")
     click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
     end = s.end
     if end is None:
@@ -226,9 +204,9 @@ def show(session: str | None) -> None:
     elif end.reason != "exit":
         click.echo(f"status    {_stopped_by(end.reason)}; the shell's exit status was {end.exit_status}")
     for warning in end.warnings if end is not None else ():
-        click.echo(f"warning   {_safe(warning.removeprefix('tracer: '))}")
+        click.echo(f"warning   {visible(warning.removeprefix('tracer: '))}")
     if s.problem:
-        click.echo(f"problem   {_safe(s.problem)}")
+        click.echo(f"problem   {visible(s.problem)}")
     commands, _ = pair_commands(s.events)  # lines and statuses only: no output is copied
     if commands:
         click.echo("\ncommands")
@@ -237,21 +215,21 @@ def show(session: str | None) -> None:
             status = "" if c.exit_status is None else f"{c.exit_status:>3}"
             dur = "" if c.duration is None else _format_duration(c.duration)
             first, *more = c.command.splitlines() or [""]
-            click.echo(f"  {mark} {status:>3} {dur:>7}  {_safe(first)}" + (" …" if more else ""))
+            click.echo(f"  {mark} {status:>3} {dur:>7}  {visible(first)}" + (" …" if more else ""))
     changes = s.file_changes()
     if changes:
         click.echo("\nedits")
         for fc in changes:
             what = f"{fc.old_path} → {fc.path}" if fc.old_path else fc.path
             size = f"+{fc.added} -{fc.removed}" if not (fc.binary or fc.oversized) else f"{fc.size} bytes"
-            click.echo(f"  {_safe(fc.op):<7} {_safe(what)}  {size}")
+            click.echo(f"  {visible(fc.op):<7} {visible(what)}  {size}")
     notes_now = s.notes()
     if notes_now:
         click.echo("\nnotes")
         for n in notes_now:
             tags = f" [{', '.join(n.tags)}]" if n.tags else ""
             click.echo(
-                f"  {_format_duration(n.t / 1e6):>7}  {_safe(n.text + tags)}"
+                f"  {_format_duration(n.t / 1e6):>7}  {visible(n.text + tags)}"
                 + ("  (replay)" if n.source == "replay" else "")
             )
     final = s.final_patch
@@ -262,20 +240,20 @@ def show(session: str | None) -> None:
         )
     r = s.verify_result
     if r is not None:
-        click.echo(f"verdict   {_safe(r.verdict)}  ({_safe(_result_counts(r))}; `{_safe(r.command)}`)")
+        click.echo(f"verdict   {visible(r.verdict)}  ({visible(_result_counts(r))}; `{visible(r.command)}`)")
     judged = s.judge_result
     if judged is not None:
         for line in _judge_block(judged):
-            click.echo(_safe(line))
+            click.echo(visible(line))
 
 
 def _stopped_by(reason: str) -> str:
     """Why a recording stopped, from ``session_end.reason`` (``"SIGTERM"``, ``"SIGHUP"``, ``"error"``)."""
     if reason.startswith("SIG"):
-        return f"the recording was stopped by {_safe(reason)}"
+        return f"the recording was stopped by {visible(reason)}"
     if reason == "error":
         return "the recording was stopped by an error of tracer's (see the warnings)"
-    return f"the recording stopped: {_safe(reason)}"
+    return f"the recording stopped: {visible(reason)}"
 
 
 def _result_counts(r: VerifyResult) -> str:
@@ -323,7 +301,7 @@ def export(session: str | None, fmt: str, output: str | None) -> None:
             except OSError as e:
                 raise TracerError(f"cannot write {output}: {e.strerror}") from e
         if reader.problem:
-            click.echo(f"tracer: partial export: {_safe(reader.problem)}", err=True)
+            click.echo(f"tracer: partial export: {visible(reader.problem)}", err=True)
         elif not reader.ended:
             click.echo(
                 "tracer: partial export: the recording was interrupted (the session has no end): what would have "
@@ -364,6 +342,14 @@ def replay(session: str | None) -> None:
     help="Untracked file or directory the tests need (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-y", "--yes", is_flag=True, help="Run an untrusted session's tests without asking.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=None,
+    help="Run the tests in a bubblewrap sandbox (no network, only the worktree writable). Default: for "
+    "sessions that are not yours.",
+)
+@click.option("--image", metavar="IMAGE", help="Run the tests in a container of this local image (podman or docker).")
 def verify(
     session: str | None,
     test_command: str | None,
@@ -371,24 +357,39 @@ def verify(
     compare_base: bool,
     copy: tuple[str, ...],
     as_json: bool,
+    yes: bool,
+    sandbox: bool | None,
+    image: str | None,
 ) -> None:
     """Apply the final patch to a clean checkout of the start commit and run the tests: the verdict.
 
     Uses a temporary git worktree; your working tree is never touched. Exits 0 when the tests pass
     (or the patch resolves the failing tests), 1 when they fail or time out.
     S is a session file, a session-id prefix, or nothing for the latest session.
-    """
-    from tracer.app.verifying import verify_session
 
+    A session you did not record on this machine is untrusted: verify shows what it would run and asks
+    first (--yes runs it; without a terminal it stops), and runs its tests in a bubblewrap sandbox
+    (--no-sandbox runs them as you). See docs/verify.md.
+    """
+    from tracer.app.verifying import VerifyPlan, verify_session
+
+    if image is not None and sandbox:
+        raise UsageError("--sandbox and --image each isolate the tests: choose one")
     path = _resolve(session)
-    err = sys.stderr.buffer if as_json else sys.stdout.buffer  # (click 8.5 deprecates get_binary_stream)
+
+    def confirm(plan: VerifyPlan) -> bool:
+        for line in plan.lines():
+            click.echo(f"tracer: {line}", err=True)
+        return click.confirm("tracer: run it?", default=False, err=True)
+
+    err = sys.stderr.buffer if as_json else sys.stdout.buffer
 
     def on_output(data: bytes) -> None:
         err.write(data)
         err.flush()
 
     def on_progress(line: str) -> None:
-        click.echo(f"tracer: {_safe(line)}", err=True)
+        click.echo(f"tracer: {visible(line)}", err=True)
 
     result = verify_session(
         path,
@@ -398,6 +399,10 @@ def verify(
         compare_base=compare_base,
         on_output=on_output,
         on_progress=on_progress,
+        confirm=confirm if sys.stdin.isatty() else None,
+        yes=yes,
+        sandbox=sandbox,
+        image=image,
     )
     if as_json:
         data = result.to_dict()
@@ -414,11 +419,13 @@ def _print_verdict(r: VerifyResult) -> None:
     click.echo("")
     rows = [
         ("verdict", r.verdict.upper()),
-        ("command", f"{r.command}  (from {r.command_source})"),
+        ("command", f"{r.command}  (from {r.command_origin or r.command_source})"),
         ("patch", r.patch_method or "-"),
         ("tests", _result_counts(r)),
         ("time", f"{r.duration or 0:.1f}s tests + {r.overhead or 0:.1f}s setup"),
     ]
+    if r.isolation is not None:
+        rows.append(("ran in", f"{r.isolation} image {r.image}" if r.image else f"a {r.isolation} sandbox"))
     if r.fail_to_pass is not None:
         rows.append(("FAIL_TO_PASS", ", ".join(r.fail_to_pass) or "-"))
         rows.append(("PASS_TO_FAIL", ", ".join(r.pass_to_fail or ()) or "-"))
@@ -429,7 +436,7 @@ def _print_verdict(r: VerifyResult) -> None:
     if failing:
         rows.append(("failing", ", ".join(failing[:10]) + (" …" if len(failing) > 10 else "")))
     for key, value in rows:
-        click.echo(f"{key:<13} {_safe(value)}")
+        click.echo(f"{key:<13} {visible(value)}")
 
 
 @cli.command()
@@ -590,6 +597,109 @@ def _judge_block(r: JudgeResult) -> list[str]:
         lines += _wrapped("", [f"{s.criterion} {s.score}" for s in r.scores])
     checks = [f"{_check_mark(c)} {c.id}" + (f" {fig}" if (fig := _check_figure(c)) else "") for c in r.checks]
     return lines + _wrapped("checks", checks)
+
+
+@cli.group()
+def dataset() -> None:
+    """Turn sessions into a dataset: Parquet or JSON Lines in the Hugging Face layout, plus SWE-bench files."""
+
+
+@dataset.command("build")
+@click.argument("out", metavar="OUT")
+@click.argument("sessions", nargs=-1, metavar="[S]...")
+@click.option("--all", "all_", is_flag=True, help="Every session (of the sessions directory, or under --from).")
+@click.option("--since", metavar="DATE", help="Only sessions started at or after DATE (YYYY-MM-DD or ISO 8601).")
+@click.option("--verified", is_flag=True, help="Only sessions whose latest `tracer verify` passed.")
+@click.option("--resolved", is_flag=True, help="Only sessions whose latest `tracer verify` verdict is resolved.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True)
+@click.option("--from", "source", metavar="URL", help="Read sessions from this directory or fsspec URL.")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already at OUT.")
+@click.option(  # the defaults are tracer.dataset.MAX_OUTPUT and MAX_TOOL_OUTPUT (not imported at start-up)
+    "--max-output",
+    type=int,
+    default=1 << 20,
+    show_default=True,
+    metavar="BYTES",
+    help="Output kept per command in `commands` (head and tail; 0 keeps all).",
+)
+@click.option(
+    "--max-tool-output",
+    type=int,
+    default=16 << 10,
+    show_default=True,
+    metavar="BYTES",
+    help="Output kept per tool result in `messages` (head and tail; 0 keeps all).",
+)
+def dataset_build(
+    out: str,
+    sessions: tuple[str, ...],
+    all_: bool,
+    since: str | None,
+    verified: bool,
+    resolved: bool,
+    fmt: str,
+    source: str | None,
+    overwrite: bool,
+    max_output: int,
+    max_tool_output: int,
+) -> None:
+    """Build a dataset of sessions at OUT, a directory or an fsspec URL (s3://, gs://, hf://, sftp://).
+
+    OUT gets data/<config>/*.parquet shards for the configs sessions, commands, edits, notes and messages (a
+    chat trajectory with tool calls), a README.md dataset card describing every column, and
+    swe-bench/instances.jsonl and predictions.jsonl. S is a session file or id prefix (with --from, a file name
+    or prefix there); --all takes every session. Needs pip install 'tracer[dataset]'.
+    """
+    from tracer.dataset import BuildOptions, Selection, build_dataset, parse_since
+
+    if verified and resolved:
+        raise UsageError("--verified and --resolved exclude each other: --resolved keeps the resolved sessions only")
+    selection = Selection(
+        sessions=sessions,
+        all=all_,
+        since=parse_since(since) if since else None,
+        verified=verified,
+        resolved=resolved,
+        source=source,
+    )
+    options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
+
+    back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
+
+    def on_progress(done: int, total: int) -> None:
+        if back or done == total:
+            click.echo(f"{back}tracer: {done}/{total} sessions read", err=True, nl=done == total)
+
+    report = build_dataset(out, selection, options, on_progress=on_progress)
+    for line in report.skipped:
+        click.echo(f"tracer: left out: {line}", err=True)
+    filtered = f", {report.filtered} not selected" if report.filtered else ""
+    click.echo(
+        f"tracer: built {out}: {_plural(report.sessions, 'session')}{filtered}, "
+        f"{_plural(report.swe_bench, 'SWE-bench instance')}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.argument("sessions", nargs=-1, required=True, metavar="S...")
+@click.argument("url", metavar="URL")
+def push(sessions: tuple[str, ...], url: str) -> None:
+    """Upload sessions to a directory or fsspec URL (s3://, gs://, hf://, sftp://) where a team collects them.
+
+    Each session is checked by reading it, and uploaded as <uuid>.tracer (pushing it again replaces that copy).
+    S is a session file or a session-id prefix. Needs pip install 'tracer[dataset]'.
+    """
+    from tracer.dataset import push_sessions
+
+    def on_pushed(path: str, target: str) -> None:
+        click.echo(f"tracer: pushed {_tilde(Path(path))} → {target}", err=True)
+
+    report = push_sessions(list(sessions), url, on_pushed=on_pushed)
+    for line in report.failed:
+        click.echo(f"tracer: not pushed: {line}", err=True)
+    if report.failed:
+        sys.exit(3)
 
 
 def main() -> None:

@@ -115,6 +115,30 @@ def quote_text(text: str) -> str:
     return "".join(out)
 
 
+def visible(text: str) -> str:
+    """``text`` (from a session file, or naming one) safe to print on a terminal, as ``ls`` and git print names:
+    control and format characters (C0, DEL, C1: ESC, CSI, OSC…; bidirectional overrides, line separators) and
+    bytes that were not UTF-8 (lone surrogates) as backslash escapes (``\\n``, ``\\x1b``, ``\\xfe``,
+    ``\\u202e``), so a crafted session cannot move the cursor, clear the screen, set the title, write the clipboard
+    (OSC 52), or hide a command line behind a carriage return or a right-to-left override. Everything tracer
+    prints from a session goes through here."""
+    if text.isprintable():
+        return text
+    import unicodedata
+
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch != " " and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch)
+            out.append(named or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def is_utf8(text: str) -> bool:
     """True when ``text`` holds no lone surrogate, i.e. it is valid Unicode that UTF-8 can encode."""
     if text.isascii():
@@ -186,6 +210,9 @@ class Header(Event):
         test_command: the command that decides the verdict (``--test-command``).
         os: ``platform.platform()`` of the recording machine.
         hostname: machine name; stays on the machine like everything else.
+        uid: the user id that recorded the session.
+        host_id: the recording machine's id, 32 hex digits: a keyed hash of its ``/etc/machine-id`` (the id
+            itself never leaves the machine); ``None`` where the machine has none.
     """
 
     type: ClassVar[str] = "header"
@@ -209,6 +236,8 @@ class Header(Event):
     os: str | None = None
     hostname: str | None = None
     uuid: str | None = None
+    uid: int | None = None
+    host_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +387,9 @@ class FinalPatch(Event):
 
 @dataclass(frozen=True, slots=True)
 class TestCase:
-    """One test's outcome in a verify run: ``status`` is ``passed``, ``failed``, ``error`` or ``skipped``."""
+    """One test's outcome in a verify run: ``status`` is ``passed``, ``failed``, ``error`` or ``skipped``, or for
+    pytest ``xfailed`` (an expected failure: counted as skipped) or ``xpassed`` (an unexpected, non-strict
+    pass: counted as passed)."""
 
     __test__ = False  # not a pytest class
 
@@ -394,6 +425,14 @@ class VerifyResult(Event):
             between the unpatched and the patched start commit (SWE-bench's names).
         flagged: why the outcome is not to be believed as-is, e.g. "exited 0 but no test passed".
         output: the test command's combined output (text, ANSI kept, may be cut to a limit).
+        base_output: with ``--compare-base``: the unpatched run's output, as ``output``.
+        base_exit_status: with ``--compare-base``: the unpatched run's exit status (``None`` on timeout).
+        command_origin: where exactly the command came from, for a person: ``"--test-command"``,
+            ``"the test-like part of recorded command 7 of 9: `pytest -q | tail -3`"``, …
+        isolation: what the tests ran in: ``"bubblewrap"`` (a sandbox), ``"podman"`` or ``"docker"`` (a
+            container of ``image``); ``None`` when they ran as they are.
+        image: the container image the tests ran in (``--image``); ``qa.tests.image`` in a trace.
+        trusted: whether the session verified as recorded by this user on this machine (``None``: not asked).
     """
 
     type: ClassVar[str] = "verify_result"
@@ -416,6 +455,12 @@ class VerifyResult(Event):
     pass_to_fail: tuple[str, ...] | None = None
     flagged: str | None = None
     output: str = ""
+    base_output: str | None = None
+    base_exit_status: int | None = None
+    command_origin: str | None = None
+    isolation: str | None = None
+    image: str | None = None
+    trusted: bool | None = None
 
     def counts(self) -> str:
         """``"3 passed, 1 failed, 2 skipped"``: the counts the runner gave, zeros left out; ``""`` with none."""
@@ -556,12 +601,15 @@ class SessionEnd(Event):
         reason: ``"exit"`` (the shell exited), or the signal that stopped the recorder (``"SIGTERM"``,
             ``"SIGHUP"``), or ``"error"``.
         warnings: problems met while recording (e.g. the disk filled up), one sentence each.
+        mac: the recorder's signature of every byte of the file before the frame holding this event,
+            ``"blake2b-256:"`` and 64 hex digits (see ``tracer.store.signing``); ``None`` when unsigned.
     """
 
     type: ClassVar[str] = "session_end"
     exit_status: int
     reason: str = "exit"
     warnings: tuple[str, ...] = field(default=())
+    mac: str | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

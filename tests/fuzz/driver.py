@@ -3,7 +3,8 @@
     python -m tests.fuzz.driver WORKDIR FILE...
 
 For each file: ``ls`` (of a sessions directory holding just it), ``show``, ``export`` in each format, ``verify
---test-command true``, and the replay's loading path (:func:`tracer.app.replaying.build_app`); then one ``ls`` of
+--test-command true --no-sandbox`` (with a signing key of the user's, so the signature check reads every file),
+and the replay's loading path (:func:`tracer.app.replaying.build_app`); then one ``ls`` of
 a directory holding all of them. The commands run through ``tracer.cli.main``, as ``python -m tracer`` runs them,
 with standard output and error captured as UTF-8 streams that refuse what is not UTF-8 (as a terminal's are).
 
@@ -122,6 +123,10 @@ def main() -> None:
     work: Path = args.workdir
     os.environ["TRACER_CACHE_DIR"] = str(work / "cache")
     os.environ["XDG_STATE_HOME"] = str(work / "state")
+    os.environ["XDG_DATA_HOME"] = str(work / "data")
+    from tracer.store.signing import user_key
+
+    user_key(create=True)  # a signing key of this user's: verify checks every file's signature with it
     report = sys.stdout
     everything = work / "all"
     everything.mkdir(parents=True, exist_ok=True)
@@ -151,7 +156,7 @@ def main() -> None:
             ("export json", ["export", str(path), "-f", "json"]),
             ("export asciicast", ["export", str(path), "-f", "asciicast"]),
             ("export patch", ["export", str(path), "-f", "patch"]),
-            ("verify", ["verify", str(path), "--test-command", "true", "--timeout", "30"]),
+            ("verify", ["verify", str(path), "--test-command", "true", "--no-sandbox", "--timeout", "30"]),
         ]
         for command, argv in runs:
             status, stdout, stderr, escaped = run_cli(argv, args.seconds)

@@ -189,7 +189,7 @@ def test_verify_names_the_file_of_a_truncated_session(tmp_path: Path) -> None:
     path = craft.write(tmp_path / "cut.tracer", craft.session([craft.header(repo_root=str(tmp_path))], events))
     proc = tracer("verify", str(path), "--test-command", "true")
     assert proc.returncode == 3
-    assert proc.stderr.decode().startswith(f"tracer: session file {path} has no final patch")
+    assert proc.stderr.decode().startswith(f"tracer: session {path} has no final patch")  # its file, not its id
 
 
 def test_a_session_file_that_is_valid_shows_as_before(tmp_path: Path) -> None:

@@ -175,6 +175,28 @@ def _declared_too_large(head: bytes) -> int | None:
     return None
 
 
+def unpack_all(data: bytes) -> Iterator[dict[str, Any]]:
+    """Every map packed back to back in ``data`` (a frame's content), with the limits of :class:`EventUnpacker`.
+
+    Raises:
+        UnpackError: the data is not msgpack, holds something other than maps, breaks a limit, or ends inside an
+            object.
+    """
+    unpacker = EventUnpacker()
+    view = memoryview(data)
+    for start in range(0, len(data), _PIECE):
+        unpacker.feed(bytes(view[start : start + _PIECE]))
+        for obj, _ in unpacker:
+            if not isinstance(obj, dict):
+                raise UnpackError(f"expected an event map, found {type(obj).__name__}")
+            yield obj
+    if unpacker.pending:
+        raise UnpackError(f"the frame ends inside an event ({unpacker.pending} bytes left over)")
+
+
+_PIECE = 128 << 10  # bytes fed at once by unpack_all (as the reader feeds a zstd block's content)
+
+
 def _reason(e: Exception) -> str:
     if isinstance(e, msgpack.StackError):
         return "objects nested too deeply"

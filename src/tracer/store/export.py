@@ -197,6 +197,8 @@ def _document_tail(final_patch: str | None, result: VerifyResult | None, interru
                 "output": result.output,
             }
         }
+        if result.image is not None:  # the container image the tests ran in (`tracer verify --image`)
+            tail["qa"]["tests"]["image"] = result.image
     return tail
 
 

@@ -92,9 +92,10 @@ def _frame_problem(path: Path, frame: int, e: _FrameError) -> str:
     return f"session file {path} is corrupt at byte {frame}: {e}"
 
 
-def _open(path: Path) -> int:
-    """A descriptor on the session file at ``path``, positioned after the preamble, checked to be a regular file
-    of a format this tracer reads. Never blocks (a FIFO is opened non-blocking, then refused).
+def open_session_file(path: Path) -> int:
+    """A read-only descriptor on the session file at ``path``, checked to be a regular file that starts with the
+    preamble of a format this tracer reads. Never blocks (a FIFO is opened non-blocking, then refused); the
+    caller closes it.
 
     Raises:
         SessionNotFound, NotASession, UnsupportedVersion, SessionError.
@@ -286,7 +287,7 @@ class SessionReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = _open(path)
+        self._fd = open_session_file(path)
         #: True once a ``session_end`` was read (False: the recording was interrupted, or not read that far yet).
         self.ended = False
         #: Bytes of the file covered so far (the end of the last whole frame read, or where reading stopped).
@@ -459,7 +460,7 @@ def iter_frames(path: Path) -> Iterator[tuple[int, bytes]]:
         CorruptSession: a frame cannot be read (raised after the frames before it were yielded); the message
             names the file and the frame's byte offset.
     """
-    fd = _open(path)
+    fd = open_session_file(path)
     try:
         src = _Bytes(fd, PREAMBLE_SIZE, path)
         while src.peek(1):
