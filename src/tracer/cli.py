@@ -523,7 +523,7 @@ def judge(
     path = _resolve(session)
 
     def on_progress(line: str) -> None:
-        click.echo(f"tracer: {line}", err=True)
+        click.echo(f"tracer: {visible(line)}", err=True)
 
     result = judge_session(path, options, on_progress=on_progress)
     if as_json:
@@ -549,19 +549,19 @@ def _print_judgement(r: JudgeResult) -> None:
     click.echo("process checks")
     width = max((len(c.id) for c in r.checks), default=0)
     for c in r.checks:
-        click.echo(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}")
+        click.echo(visible(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}"))
     if r.overall is None:
         return
     by = _judged_by(r) + (f" at {r.endpoint}" if r.endpoint else "")
     took = f" in {_format_duration(r.duration)}" if r.duration is not None else ""
-    click.echo(f"\nrubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}")
+    click.echo("\n" + visible(f"rubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}"))
     width = max((len(s.criterion) for s in r.scores), default=0)
     for s in r.scores:
         cited = f"  [{' '.join(s.steps)}]" if s.steps else ""
-        click.echo(f"  {s.criterion:<{width}} {s.score}/5  {s.reason}{cited}")
+        click.echo(visible(f"  {s.criterion:<{width}} {s.score}/5  {s.reason}{cited}"))
     click.echo(f"  {'overall':<{width}} {r.overall}/5")
     if r.comments:
-        click.echo(f"\n{r.comments}")
+        click.echo("\n" + "\n".join(visible(line) for line in r.comments.splitlines()))
     for title, items in (
         ("strengths", r.strengths),
         ("weaknesses", r.weaknesses),
@@ -570,7 +570,7 @@ def _print_judgement(r: JudgeResult) -> None:
         if items:
             click.echo(f"\n{title}")
             for item in items:
-                click.echo(f"  - {item}")
+                click.echo(f"  - {visible(item)}")
 
 
 def _judged_by(r: JudgeResult) -> str:

@@ -21,10 +21,14 @@ from tracer.model import (
     Event,
     FileChange,
     FinalPatch,
+    JudgeResult,
+    JudgeScore,
     Note,
     Output,
+    ProcessCheck,
     Resize,
     SessionEnd,
+    StepRef,
     TestCase,
     VerifyResult,
 )
@@ -81,6 +85,18 @@ def rich_events() -> list[Event]:
         ),
         SessionEnd(t=400, exit_status=0, warnings=("tracer: a warning",)),
         VerifyResult(t=400, verdict="passed", command="true", exit_status=0, tests=(TestCase("t::a", "passed", 0.1),)),
+        JudgeResult(
+            t=400,
+            judged_at="2026-11-21T10:40:00.000000Z",
+            checks=(ProcessCheck("reproduced_before_edit", ok=True, evidence=(StepRef("c1", 10),), detail="ran it"),),
+            judge_kind="model",
+            judge="a-model",
+            rubric_id="tracer-process",
+            rubric_version="1",
+            scores=(JudgeScore("problem_understanding", 4, ("c1",), "reproduced first"),),
+            overall=4,
+            comments="careful work",
+        ),
     ]
 
 

@@ -39,6 +39,7 @@ def cases() -> dict[str, Callable[[], bytes]]:
     note = _index("note")
     change = _index("file_change")
     verify = _index("verify_result")
+    judged = _index("judge_result")
     start = _index("command_start")
     end = _index("session_end")
     small_outputs = craft.pack([{"type": "output", "t": i, "data": b"x" * 40} for i in range(1000)])
@@ -90,6 +91,12 @@ def cases() -> dict[str, Callable[[], bytes]]:
         "tests-nested-garbage": lambda: craft.session(
             [craft.HEADER], _with(verify, tests=[{"name": [{"x": None}]}, 3])
         ),
+        "checks-nested-garbage": lambda: craft.session(
+            [craft.HEADER], _with(judged, checks=[{"id": "x", "evidence": [{"step": 1, "t": "now"}]}])
+        ),
+        "score-out-of-range": lambda: craft.session(
+            [craft.HEADER], _with(judged, overall=99, scores=[{"criterion": "a", "score": -7}])
+        ),
         "size-negative": lambda: craft.session([craft.HEADER], _with(change, size=-1)),
         "duration-nan": lambda: craft.session([craft.HEADER], _with(verify, duration=float("nan"))),
         "field-missing": lambda: craft.session([craft.HEADER], _with(start, command=...)),
@@ -106,6 +113,14 @@ def cases() -> dict[str, Callable[[], bytes]]:
                 {**GOOD[note], "text": EVIL, "tags": [EVIL]},
                 {**GOOD[end], "reason": EVIL, "warnings": [EVIL]},
                 {**GOOD[verify], "verdict": EVIL, "command": EVIL},
+                {
+                    **GOOD[judged],
+                    "judge": EVIL,
+                    "comments": EVIL + "\n" + EVIL,
+                    "strengths": [EVIL],
+                    "checks": [{"id": EVIL, "ok": False, "detail": EVIL}],
+                    "scores": [{"criterion": EVIL, "score": 1, "steps": [EVIL], "reason": EVIL}],
+                },
             ],
         ),
         "names-not-utf8": lambda: craft.session(
