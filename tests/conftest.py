@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pexpect
 import pytest
@@ -35,6 +36,17 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | _GIT_IDENTITY
     out = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, input=input).stdout
     return out.decode()
+
+
+def stored_maps(path: Path) -> list[dict[str, Any]]:
+    """Every event of the session file at ``path`` as stored: the msgpack maps, for checks against the schemas."""
+    import io
+
+    import msgpack
+
+    from tracer.store import iter_frames
+
+    return [m for _, frame in iter_frames(path) for m in msgpack.Unpacker(io.BytesIO(frame), raw=False)]
 
 
 def tree_of(root: Path) -> dict[str, tuple[bytes, int]]:
