@@ -382,12 +382,16 @@ class SessionEnd(Event):
         reason: ``"exit"`` (the shell exited), or the signal that stopped the recorder (``"SIGTERM"``,
             ``"SIGHUP"``), or ``"error"``.
         warnings: problems met while recording (e.g. the disk filled up), one sentence each.
+        concurrent_sessions: ids of other sessions that recorded the same workspace (or a directory inside or
+            around it) at the same time: a file change cannot be told apart by who made it, so their edits are
+            in this session's too, and this session's in theirs.
     """
 
     type: ClassVar[str] = "session_end"
     exit_status: int
     reason: str = "exit"
     warnings: tuple[str, ...] = field(default=())
+    concurrent_sessions: tuple[str, ...] = field(default=())
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

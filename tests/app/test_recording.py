@@ -168,3 +168,24 @@ def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, sh
         ("exit", 0),
     ]
     assert b"TWO" in session.commands()[2].output
+
+
+def test_the_closing_line_counts_files_as_tracer_show_does(tmp_path: Path) -> None:
+    """ "Files" is the number of distinct paths edited, in the closing line and in `tracer show` alike (here 3
+    edits in 2 files, though the final patch changes only one of them)."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n"})
+    script = "echo x > scratch.txt; sleep 0.5; rm scratch.txt; sleep 0.5; echo b >> a.txt; sleep 0.5"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-c", script], cwd=repo, env=user.env, capture_output=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    closing = proc.stderr.decode()
+    assert "3 edits in 2 files" in closing, closing
+    shown = subprocess.run(
+        [sys.executable, "-m", "tracer", "show"], env=user.env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "3 edits in 2 files" in shown, shown
+    (path,) = user.sessions.glob("*.tracer")
+    final = read_session(path).final_patch
+    assert final is not None and final.files == ("a.txt",)

@@ -134,6 +134,7 @@ class EditRecorder:
         size_limit: bytes; larger files get hashes and sizes only (``oversized``), no diff.
         quiet: seconds a path must be quiet before its change is read (debounce).
         final_file_limit: bytes; files over it are left out of the final patch and listed as omitted.
+        tmp_dir: a private directory for the copy of the git index (default: the system's temp dir).
 
     Lifecycle: :meth:`start` once, :meth:`stop` once, then :meth:`final_patch`.
     """
@@ -149,6 +150,7 @@ class EditRecorder:
         size_limit: int = 1 << 20,
         quiet: float = QUIET,
         final_file_limit: int = FINAL_FILE_LIMIT,
+        tmp_dir: Path | None = None,
     ) -> None:
         self._info = info
         self._root = Path(info.workspace)
@@ -175,6 +177,7 @@ class EditRecorder:
                 excluded,
                 large=_workspace.LARGE_UNTRACKED,
                 baseline_tree=info.baseline_tree,
+                tmp_dir=tmp_dir,
             )
             if self._git
             else None

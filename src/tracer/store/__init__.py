@@ -2,7 +2,8 @@
 
 Public API::
 
-    SessionWriter(path, header)        record: a writer thread turns queued events into frames
+    SessionWriter(path, header)        record: a writer thread turns queued events into frames (``unwritten``:
+                                       what a full disk kept out of the file)
     append_events(path, events)        add notes / verify results to a finished session (new frames)
     read_session(path) -> Session      everything readable, with ``problem`` set when a frame is cut off
     sessions_dir(), resolve_session(), list_sessions(), new_session_path()
@@ -10,10 +11,11 @@ Public API::
 
 from tracer.store.catalog import list_sessions, new_session_path, resolve_session, session_summary, sessions_dir
 from tracer.store.reader import iter_frames, read_header, read_session
-from tracer.store.writer import SessionWriter, append_events
+from tracer.store.writer import SessionWriter, Unwritten, append_events
 
 __all__ = [
     "SessionWriter",
+    "Unwritten",
     "append_events",
     "iter_frames",
     "list_sessions",
