@@ -110,3 +110,25 @@ def test_two_recorders_of_one_workspace_warn_on_both_terminals_and_mark_both_ses
         assert any(other in w and "recorded by both sessions" in w for w in end.warnings)
         # what a concurrent recording means: the other shell's edit is in both
         assert [(c.path, c.op) for c in sessions[me].file_changes()] == [("a.txt", "modify")]
+
+
+def test_a_program_in_the_recorded_shell_cannot_forge_a_command(tmp_path: Path, runtime: Path) -> None:
+    """What a script run in the session can read (its environment, the shell's initial environment and
+    arguments, every file of the recorder's directory, the temp dir and HOME) holds no nonce: the mark it
+    forges from what it found is output, not a command."""
+    from tests.capture.test_nonce import PROBE
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    user = user_in(tmp_path, runtime)
+    child = user.tracer_shell(tmp_path)
+    prompt(child)
+    line = f"{sys.executable} {probe} {tmp_path / 'dump'} {runtime} {tmp_path / 'temp'} {user.home}"
+    child.sendline(line)
+    prompt(child)
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    session = read_session(next(user.sessions.glob("*.tracer")))
+    assert [c.command for c in session.commands()] == [line, "exit"]
+    assert len((tmp_path / "dump").read_bytes()) > 1000

@@ -32,11 +32,17 @@
 # without our nonce, so that nested shells do not fail on it.) `exec bash` replaces the hooked shell by an
 # unhooked one: the `exec bash` command stays open, and what follows is its output.
 #
-# The header line written by tracer before this text sets __tracer_login (1: emulate a login shell).
+# The header lines written by tracer before this text set __tracer_login (1: emulate a login shell) and
+# __tracer_nonce_file (where the nonce is, for this shell only).
 
-# Read the nonce and take it out of the environment before anything else runs.
-__tracer_nonce=${TRACER_NONCE-}
-unset TRACER_NONCE
+# Read the nonce before anything else runs, and empty its file at once (builtins only: no process sees it):
+# from here on it is in no environment, argument list or file, only in this shell's unexported variable.
+__tracer_nonce=
+if [[ -n ${__tracer_nonce_file-} ]]; then
+    IFS= builtin read -r __tracer_nonce 2>/dev/null <"$__tracer_nonce_file"
+    : 2>/dev/null >|"$__tracer_nonce_file"
+fi
+builtin unset __tracer_nonce_file
 case $__tracer_nonce in
     *[!0-9a-f]* | '') __tracer_nonce= ;;
 esac

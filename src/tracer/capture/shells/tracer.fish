@@ -1,4 +1,5 @@
-# tracer: fish integration (fish >= 3.1), read with `fish -i -C 'source THIS'` after the user's config.
+# tracer: fish integration (fish >= 3.1), read with `fish -i -C 'source THIS'` after the user's config. The
+# header line tracer writes before this text sets __tracer_nonce_file.
 #
 # Hooks (protocol: tracer/capture/marks.py), all fish events, so the user's fish_prompt and their own
 # event handlers are left alone:
@@ -7,8 +8,14 @@
 #   fish_prompt    print the D mark with the remembered status (0 before the first command).
 # Our variables are global, not universal nor exported: a nested fish installs nothing.
 
-set -g __tracer_nonce "$TRACER_NONCE"
-set -e TRACER_NONCE
+# The nonce, from the file tracer's header line names; the file is emptied at once (builtins only): from here
+# on it is in no environment, argument list or file, only in this unexported variable.
+set -g __tracer_nonce ''
+if set -q __tracer_nonce_file; and test -f "$__tracer_nonce_file"
+    read -g __tracer_nonce <$__tracer_nonce_file
+    true >$__tracer_nonce_file
+end
+set -e __tracer_nonce_file
 string match -qr '^[0-9a-f]{32}$' -- $__tracer_nonce; or set -g __tracer_nonce ''
 
 if test -n "$__tracer_nonce"

@@ -16,8 +16,13 @@
 case ${__tracer_stage-} in
     zshenv)
         typeset -g __tracer_zdotdir=$ZDOTDIR
-        typeset -g __tracer_nonce=${TRACER_NONCE-}
-        unset TRACER_NONCE
+        # The nonce, from the file our .zshenv names; the file is emptied at once (builtins only): from here
+        # on the nonce is in no environment, argument list or file, only in this unexported variable.
+        typeset -g __tracer_nonce=
+        if [[ -n ${__tracer_nonce_file-} ]]; then
+            { IFS= builtin read -r __tracer_nonce <$__tracer_nonce_file; : >|$__tracer_nonce_file } 2>/dev/null
+        fi
+        unset __tracer_nonce_file
         [[ ${#__tracer_nonce} == 32 && $__tracer_nonce != *[^0-9a-f]* ]] || __tracer_nonce=
         if (( ${+TRACER_ZDOTDIR} )); then
             typeset -g __tracer_user_zdotdir=$TRACER_ZDOTDIR __tracer_user_zdotdir_set=1
