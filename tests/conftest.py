@@ -99,6 +99,7 @@ class User:
             cwd=str(cwd),
             env=self.env,
             encoding="utf-8",
+            codec_errors="replace",  # a title or a listing may name a file that is not UTF-8
             dimensions=(rows, cols),
             timeout=30,
         )

@@ -252,3 +252,15 @@ def test_a_real_full_disk_loses_the_last_commands_and_says_so(tmp_path: Path) ->
         assert session.interrupted and session.commands()[0].command == "echo one"
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_thread_that_dies_of_an_exception_logs_it_never_prints_it(tmp_path: Path) -> None:
+    # as the recorder's set-up thread did with a directory name that is not UTF-8: a traceback over the shell
+    log = logged_silently(
+        tmp_path,
+        "import threading\n"
+        "def set_up(): raise UnicodeEncodeError('utf-8', 'caf\\udce9', 3, 4, 'surrogates not allowed')\n"
+        "t = threading.Thread(target=set_up, name='tracer-setup')\n"
+        "t.start(); t.join()\n",
+    )
+    assert "uncaught exception in thread tracer-setup" in log and "surrogates not allowed" in log
