@@ -190,6 +190,7 @@ class _Recorder:
         self.workdir = rundir.path
         self.socket: str | None = None
         self.concurrent: dict[str, None] = {}  # ids of sessions recording the same workspace (ordered set)
+        self.workspace = cwd  # the directory whose edits are recorded (known after the set-up)
         self.clock = clock
         self.on_warning = on_warning
         self.warnings: list[str] = []
@@ -216,24 +217,28 @@ class _Recorder:
 
         return report
 
-    def _meet_peers(self, workspace: Path) -> None:
+    def _meet_peers(self) -> None:
         """Publish this recorder, sweep dead recorders' directories, and warn about (and warn) the live ones that
-        record the same workspace, or one inside or around it: each session records the other's edits too."""
+        record the same workspace, or one inside or around it: each session records the other's edits too.
+        Runs once the shell (or the command) runs: none of it is on the way to the prompt."""
         base = self.rundir.base
         if base is None:
             return
-        ws = os.fspath(workspace)
-        self.rundir.publish(
-            RecorderInfo(os.getpid(), self.session_id, os.fspath(self.writer.path), ws, socket=self.socket)
-        )
-        for other in sweep(base, own=self.rundir.path):
-            if overlaps(other.workspace, ws):
-                self._concurrent(
-                    other.session_id,
-                    f"session {other.session_id} (tracer pid {other.pid}) is already recording {other.workspace}",
-                )
-                if other.socket is not None:
-                    announce(other.socket, self.session_id, os.getpid(), ws)
+        ws = os.fspath(self.workspace)
+        try:
+            self.rundir.publish(
+                RecorderInfo(os.getpid(), self.session_id, os.fspath(self.writer.path), ws, socket=self.socket)
+            )
+            for other in sweep(base, own=self.rundir.path):
+                if overlaps(other.workspace, ws):
+                    self._concurrent(
+                        other.session_id,
+                        f"session {other.session_id} (tracer pid {other.pid}) is already recording {other.workspace}",
+                    )
+                    if other.socket is not None:
+                        announce(other.socket, self.session_id, os.getpid(), ws)
+        except Exception as e:
+            self.part_failed("the search for other recorders")(e)
 
     def _peer_started(self, session_id: str, pid: int, workspace: str) -> None:
         """Another recorder of the same workspace started after this one (it said so on the notes socket)."""
@@ -294,10 +299,9 @@ class _Recorder:
                 self.writer.begin(self._header(shell, kind, cols, rows, None))
         finally:
             self.ready.set()
-        try:
-            self._meet_peers(info.workspace if info is not None else self.cwd)
-        except Exception as e:
-            self.part_failed("the search for other recorders")(e)
+        self.workspace = info.workspace if info is not None else self.cwd
+        if self.options.command is None:
+            self._meet_peers()  # (with one command: once it runs, see _start_watching)
 
     def _spawned(self, set_up: threading.Thread) -> None:
         """The shell (or command) runs: the rest of the start-up, off its way. Output moves through large
@@ -310,12 +314,14 @@ class _Recorder:
 
     def _start_watching(self) -> None:
         """With one command: start the file observer once the command runs (its edits up to then are caught
-        up from the baseline), so that watchdog's import and the watches are not on the way to its start."""
+        up from the baseline), so that watchdog's import and the watches are not on the way to its start; then
+        meet the other recorders."""
         if self.edits is not None:
             try:
                 self.edits.start()
             except Exception as e:
                 self.part_failed("the file observer")(e)
+        self._meet_peers()
 
     def _header(self, shell: str, kind: str, cols: int, rows: int, info: Any) -> Header:
         interactive = self.options.command is None
