@@ -287,6 +287,8 @@ class PtyLoop:
             buffer): the recorder holds the shell's input until its workspace baseline is taken. The child
             starts and its output flows meanwhile.
         on_spawn: called once the child has started (the recorder starts its set-up work then).
+        hold_timeout: seconds bytes that may begin a mark are held back, waiting for the rest of it
+            (:data:`HOLD_TIMEOUT`).
     """
 
     def __init__(
@@ -304,6 +306,7 @@ class PtyLoop:
         on_error: Callable[[BaseException], None] | None = None,
         input_gate: threading.Event | None = None,
         on_spawn: Callable[[], None] | None = None,
+        hold_timeout: float = HOLD_TIMEOUT,
     ) -> None:
         self.argv = list(argv)
         self.env = env
@@ -316,6 +319,7 @@ class PtyLoop:
         self.on_error = on_error
         self.input_gate = input_gate
         self.on_spawn = on_spawn
+        self.hold_timeout = hold_timeout
         self.stdin_is_tty = os.isatty(stdin_fd)
         self.size = terminal_size(stdin_fd) or terminal_size(stdout_fd) or size or (80, 24)
         self.pid: int | None = None
@@ -579,7 +583,7 @@ class PtyLoop:
                     timeout_ms = 50
                 else:
                     holding = True
-                    timeout_ms = HOLD_TIMEOUT * 1000
+                    timeout_ms = self.hold_timeout * 1000
                 try:
                     ready = poller.poll(timeout_ms)
                 except InterruptedError:
