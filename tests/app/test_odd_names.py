@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import User, git, make_repo
+from tests.conftest import User, git, make_repo, shell_user
 from tracer.model import Session
 from tracer.store import read_session
 
@@ -85,20 +84,8 @@ def test_one_command_outside_git_in_a_directory_not_utf8(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_an_interactive_shell_in_a_directory_not_utf8(tmp_path: Path, shell: str) -> None:
-    path = shutil.which(shell)
-    if path is None:
-        pytest.skip(f"{shell} is not installed")
+    user = shell_user(tmp_path, shell, PROMPT)
     repo = odd_repo(tmp_path)
-    user = User(
-        tmp_path,
-        {
-            ".bashrc": f"PS1='{PROMPT}'\n",
-            ".zshrc": f"PS1='{PROMPT}'\n",
-            ".config/fish/config.fish": f"function fish_prompt; printf '{PROMPT}'; end\n",
-            ".local/share/fish/generated_completions/.keep": "",
-        },
-        shell=path,
-    )
     child = user.tracer_shell(repo)
     child.logfile_read = screen = io.StringIO()
     child.expect_exact(PROMPT)

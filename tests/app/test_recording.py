@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import User, make_repo
+from tests.conftest import User, make_repo, shell_user
 from tracer.model import Resize, Session
 from tracer.store import read_session
 
@@ -138,20 +138,7 @@ def test_one_command_mode_outside_git_snapshots_the_directory_before_the_command
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, shell: str) -> None:
-    path_to_shell = shutil.which(shell)
-    if path_to_shell is None:
-        pytest.skip(f"{shell} is not installed")
-    user = User(
-        tmp_path,
-        {
-            ".bashrc": f"PS1='{PROMPT}'\n",
-            ".zshrc": f"PS1='{PROMPT}'\n",
-            ".config/fish/config.fish": f"function fish_prompt; printf '{PROMPT}'; end\n",
-            # fish scans man pages on its first start, holding the terminal open: pretend it ran before
-            ".local/share/fish/generated_completions/.keep": "",
-        },
-        shell=path_to_shell,
-    )
+    user = shell_user(tmp_path, shell, PROMPT)
     sessions = user.sessions
     child = user.tracer_shell(tmp_path)
     child.expect_exact(PROMPT)

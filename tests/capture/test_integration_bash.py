@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.capture.conftest import PROMPT, StartShell
+from tests.capture.conftest import PROMPT, Shell, StartShell
 
 #: A small stand-in for bash-preexec (not packaged here), built on the same mechanisms: a DEBUG trap that
 #: fires once per command line after the prompt, and PROMPT_COMMAND hooks first and last.
@@ -151,31 +151,39 @@ HISTORY_LINES = [
 ]
 
 
-def test_history_file_is_written_exactly_as_without_tracer(start_shell: StartShell) -> None:
-    files = {".bash_history": "old one\necho one\nold two\n"}
-    histories = []
+def histories(
+    start_shell: StartShell, rc: str, lines: list[str], last: str = "exit", files: dict[str, str] | None = None
+) -> tuple[str, str, Shell]:
+    """The history file bash writes for ``lines`` and then ``last`` (the line that ends the shell), plain and
+    hooked; and the hooked shell."""
+    out = []
     for hooks in (False, True):
-        sh = start_shell("bash", HISTORY_RC, files=files, hooks=hooks)
+        sh = start_shell("bash", rc, files=files, hooks=hooks)
         sh.prompt()
-        for line in HISTORY_LINES:
+        for line in lines:
             sh.run(line)
-        sh.finish()
-        histories.append((sh.home / ".bash_history").read_text())
-        if hooks:
-            assert sh.commands() == [
-                ("echo one", 0),
-                (" echo secret", 0),
-                ("echo two", 0),
-                ("echo one", 0),
-                ("echo one", 0),
-                ("ls -d /", 0),
-                ("  echo secret two", 0),
-                ("for i in 1; do echo $i; done", 0),
-                ("echo two", 0),
-                ("history | wc -l", 0),
-                ("exit", None),
-            ]
-    plain, hooked = histories
+        assert sh.finish(last) == 0
+        out.append((sh.home / ".bash_history").read_text())
+    return out[0], out[1], sh
+
+
+def test_history_file_is_written_exactly_as_without_tracer(start_shell: StartShell) -> None:
+    plain, hooked, sh = histories(
+        start_shell, HISTORY_RC, HISTORY_LINES, files={".bash_history": "old one\necho one\nold two\n"}
+    )
+    assert sh.commands() == [
+        ("echo one", 0),
+        (" echo secret", 0),
+        ("echo two", 0),
+        ("echo one", 0),
+        ("echo one", 0),
+        ("ls -d /", 0),
+        ("  echo secret two", 0),
+        ("for i in 1; do echo $i; done", 0),
+        ("echo two", 0),
+        ("history | wc -l", 0),
+        ("exit", None),
+    ]
     assert hooked == plain
     assert "secret" not in plain and "ls -d" not in plain
 
@@ -253,20 +261,6 @@ def test_lines_that_do_not_parse_are_commands_with_status_2(start_shell: StartSh
     assert (sh.home / ".bash_history").read_text() == "echo )\nif then fi\n# only a comment\necho ok\nfi\nexit\n"
 
 
-def histories(start_shell: StartShell, rc: str, lines: list[str], last: str, files: dict[str, str]) -> list[str]:
-    """The history file bash writes for ``lines`` and then ``last`` (the line that ends the shell), plain and
-    hooked."""
-    out = []
-    for hooks in (False, True):
-        sh = start_shell("bash", rc, files=files, hooks=hooks)
-        sh.prompt()
-        for line in lines:
-            sh.run(line)
-        assert sh.finish(last) == 0
-        out.append((sh.home / ".bash_history").read_text())
-    return out
-
-
 EXIT_RC = "HISTFILE=~/.bash_history\nHISTCONTROL=ignorespace\nHISTIGNORE='exit:ls*'\n"
 
 
@@ -274,7 +268,7 @@ EXIT_RC = "HISTFILE=~/.bash_history\nHISTCONTROL=ignorespace\nHISTIGNORE='exit:l
 def test_the_line_that_ends_the_shell_stays_out_of_history_as_without_tracer(
     start_shell: StartShell, last: str
 ) -> None:
-    plain, hooked = histories(start_shell, EXIT_RC, ["echo one", "ls -d /", " echo two"], last, {})
+    plain, hooked, _ = histories(start_shell, EXIT_RC, ["echo one", "ls -d /", " echo two"], last)
     assert hooked == plain == "echo one\n"
 
 
@@ -329,6 +323,6 @@ def test_history_with_bash_preexec_is_as_without_tracer(start_shell: StartShell,
     files = {"bash-preexec.sh": BASH_PREEXEC + BASH_PREEXEC_HISTORY}
     rc = f"HISTFILE=~/.bash_history\nHISTCONTROL=ignoreboth\nDELETES={deletes}\nsource ~/bash-preexec.sh\n"
     lines = ["echo one", " echo spaced", "echo one", "echo two", " echo spaced two"]
-    plain, hooked = histories(start_shell, rc, lines, "exit", files)
+    plain, hooked, _ = histories(start_shell, rc, lines, files=files)
     assert hooked == plain
     assert ("spaced" in plain) == (not deletes)
