@@ -10,6 +10,11 @@ it is done the shell's input is held (keys wait in the kernel's terminal buffer)
 no file can change through the shell — before the baseline is taken. With ``-c`` there is no input to hold
 (the command runs as soon as the shell starts), so the baseline is taken first, then the command is started.
 
+The recorder's private files (notes socket, hook files, nonce file, git index copies) live in its directory of
+the per-user runtime directory (:mod:`tracer.capture.runtime`). Once the shell runs, the recorder publishes
+which workspace it records, removes the directories of recorders that were killed, and warns about, and
+tells, live recorders of the same workspace (each session would record the other's edits as its own).
+
 Shutdown order (also on SIGTERM/SIGHUP): the shell ends → the PTY is drained → edits still pending are
 recorded → the final patch → ``session_end`` → the file is closed. A failure in any recording part is logged and
 that part dropped; the user's shell keeps running (``tracer`` must never take the user's work with it).
