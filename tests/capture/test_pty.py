@@ -14,7 +14,7 @@ import pytest
 
 from tracer.capture import pty
 from tracer.capture.marks import MarkParser
-from tracer.capture.pty import HOLD_TIMEOUT, Clock, PtyLoop, spawn
+from tracer.capture.pty import Clock, PtyLoop, spawn
 from tracer.errors import RecordingError
 
 ENV = {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "LC_ALL": "C"}
@@ -65,7 +65,6 @@ def run(
     stdin: int | None = None,
     size: tuple[int, int] = (80, 24),
     marks: MarkParser | None = None,
-    hold_timeout: float = HOLD_TIMEOUT,
 ) -> tuple[int, Collect, bytes]:
     sink = Collect()
     out_path = tmp_path / "terminal.out"
@@ -79,7 +78,6 @@ def run(
             stdin_fd=stdin if stdin is not None else devnull.fileno(),
             stdout_fd=out.fileno(),
             size=size,
-            hold_timeout=hold_timeout,
         )
         result = loop.run()
     return result.exit_status, sink, out_path.read_bytes()
@@ -211,8 +209,7 @@ def test_marks_split_across_reads_at_every_byte_are_found_and_never_shown(tmp_pa
         "    time.sleep(0.005)\n"
         "    os.write(1, mark[k:] + b'.')\n"
     )
-    # (held as long as it takes: on a loaded machine the second half may come more than 10 ms later)
-    status, sink, shown = run(["python3", str(script)], tmp_path, marks=MarkParser(nonce), hold_timeout=30.0)
+    status, sink, shown = run(["python3", str(script)], tmp_path, marks=MarkParser(nonce))
     assert status == 0
     expected = b"".join(b"<%d>." % k for k in range(1, len(mark)))
     assert shown == sink.data == expected

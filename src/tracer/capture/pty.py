@@ -74,8 +74,12 @@ READ_BURST = 64
 BURST_MIN_READ = 1024
 #: Input bytes queued for a child that is not reading before the loop stops reading the user's terminal.
 MAX_PENDING_INPUT = 1 << 20
-#: How long held-back bytes (a possible mark prefix) may wait for the next read (seconds).
-HOLD_TIMEOUT = 0.01
+#: How long held-back bytes (a possible mark prefix) may wait for the next read (seconds). Held bytes are always
+#: the beginning of an escape sequence (ESC, ``ESC ]``, ``ESC ] 6973 ; …``) that no terminal shows before its end,
+#: so holding them changes nothing on the screen: the bound only keeps their recorded time close. It is long
+#: enough that a mark whose two halves reach the PTY in two reads is still found when the writing process is
+#: descheduled between them on a busy machine (10 ms was not: marks then leaked into the output).
+HOLD_TIMEOUT = 0.5
 #: Errors of a write to the user's terminal that mean it hung up (the window was closed).
 _HUNG_UP = (errno.EIO, errno.EPIPE)
 #: After the shell exits, how long to keep draining a PTY that other processes still hold open (seconds).
@@ -287,8 +291,6 @@ class PtyLoop:
             buffer): the recorder holds the shell's input until its workspace baseline is taken. The child
             starts and its output flows meanwhile.
         on_spawn: called once the child has started (the recorder starts its set-up work then).
-        hold_timeout: seconds bytes that may begin a mark are held back, waiting for the rest of it
-            (:data:`HOLD_TIMEOUT`).
     """
 
     def __init__(
@@ -306,7 +308,6 @@ class PtyLoop:
         on_error: Callable[[BaseException], None] | None = None,
         input_gate: threading.Event | None = None,
         on_spawn: Callable[[], None] | None = None,
-        hold_timeout: float = HOLD_TIMEOUT,
     ) -> None:
         self.argv = list(argv)
         self.env = env
@@ -319,7 +320,6 @@ class PtyLoop:
         self.on_error = on_error
         self.input_gate = input_gate
         self.on_spawn = on_spawn
-        self.hold_timeout = hold_timeout
         self.stdin_is_tty = os.isatty(stdin_fd)
         self.size = terminal_size(stdin_fd) or terminal_size(stdout_fd) or size or (80, 24)
         self.pid: int | None = None
@@ -583,7 +583,7 @@ class PtyLoop:
                     timeout_ms = 50
                 else:
                     holding = True
-                    timeout_ms = self.hold_timeout * 1000
+                    timeout_ms = HOLD_TIMEOUT * 1000
                 try:
                     ready = poller.poll(timeout_ms)
                 except InterruptedError:
