@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,7 @@ class User:
             cwd=str(cwd),
             env=self.env,
             encoding="utf-8",
+            codec_errors="replace",  # a title or a listing may name a file that is not UTF-8
             dimensions=(rows, cols),
             timeout=30,
         )
@@ -120,3 +122,19 @@ class User:
         """The one session file recorded so far."""
         (path,) = self.sessions.glob("*.tracer")
         return path
+
+
+def shell_user(tmp_path: Path, shell: str, prompt: str) -> User:
+    """A :class:`User` whose ``$SHELL`` is ``shell`` (bash, zsh or fish; the test is skipped when it is not
+    installed), with startup files that show ``prompt``."""
+    path = shutil.which(shell)
+    if path is None:
+        pytest.skip(f"{shell} is not installed")
+    files = {
+        ".bashrc": f"PS1='{prompt}'\n",
+        ".zshrc": f"PS1='{prompt}'\n",
+        ".config/fish/config.fish": f"function fish_prompt; printf '{prompt}'; end\n",
+        # fish scans man pages on its first start, holding the terminal open: pretend it ran before
+        ".local/share/fish/generated_completions/.keep": "",
+    }
+    return User(tmp_path, files, shell=path)

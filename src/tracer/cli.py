@@ -7,6 +7,7 @@ a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -92,14 +93,18 @@ def shell(
     """
     from tracer.app.recording import RecordOptions, record
 
+    def say(text: str) -> None:  # the terminal may be gone (its window closed): nothing to tell then
+        with contextlib.suppress(OSError):
+            click.echo(text, err=True)
+
     def on_start(path: Path, warning: str | None) -> None:
         if warning:
-            click.echo(warning, err=True)
+            say(warning)
         if not quiet and command is None:
-            click.echo(f"tracer: recording to {_tilde(path)}  (exit the shell to stop)", err=True)
+            say(f"tracer: recording to {_tilde(path)}  (exit the shell to stop)")
 
     def on_warning(message: str) -> None:
-        click.echo(f"\r\n{message}\r", err=True)
+        say(f"\r\n{message}\r")
 
     if os.environ.get("TRACER_SESSION") and command is None:
         click.echo(
@@ -111,12 +116,19 @@ def shell(
         shell=shell_path, command=command, output=output, task=task, test_command=test_command, login=login
     )
     summary = record(options, on_start=on_start, on_warning=on_warning)
-    if not quiet:
-        counts = _counts(
-            summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration
+    counts = _counts(summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration)
+    stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
+    lost = summary.unwritten
+    if lost is None:
+        if not quiet:
+            say(f"tracer: saved {_tilde(summary.path)}: {counts}{stopped}")
+    else:  # (said even with -q: recorded work was lost) the shell's own status stays the exit status
+        if not quiet:
+            say(f"tracer: recorded {counts}{stopped}")
+        say(
+            f"tracer: warning: {_tilde(summary.path)} is INCOMPLETE: {lost.reason}, so {lost.describe()} "
+            f"(from {_format_duration(lost.since / 1e6)} on) could not be written"
         )
-        stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
-        click.echo(f"tracer: saved {_tilde(summary.path)}: {counts}{stopped}", err=True)
     sys.exit(summary.exit_status)
 
 

@@ -601,6 +601,9 @@ class SessionEnd(Event):
         reason: ``"exit"`` (the shell exited), or the signal that stopped the recorder (``"SIGTERM"``,
             ``"SIGHUP"``), or ``"error"``.
         warnings: problems met while recording (e.g. the disk filled up), one sentence each.
+        concurrent_sessions: ids of other sessions that recorded the same workspace (or a directory inside or
+            around it) at the same time: a file change cannot be told apart by who made it, so their edits are
+            in this session's too, and this session's in theirs.
         mac: the recorder's signature of every byte of the file before the frame holding this event,
             ``"blake2b-256:"`` and 64 hex digits (see ``tracer.store.signing``); ``None`` when unsigned.
     """
@@ -609,6 +612,7 @@ class SessionEnd(Event):
     exit_status: int
     reason: str = "exit"
     warnings: tuple[str, ...] = field(default=())
+    concurrent_sessions: tuple[str, ...] = field(default=())
     mac: str | None = None
 
 
