@@ -202,7 +202,7 @@ class ReplayApp(App[None]):
         yield Static("", id="status")
         yield self.player
         yield SearchBar(id="search")
-        yield Footer(compact=True)
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         header = self.header

@@ -35,7 +35,7 @@ class Player(Horizontal):
 
     #: Keys that work wherever the focus is (the app routes them here).
     APP_BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_play", "Play/pause", key_display="space"),
+        Binding("space", "toggle_play", "Play", key_display="space"),
         Binding("shift+left", "jump(-1)", "Back 5 s", show=False),
         Binding("shift+right", "jump(1)", "Forward 5 s", show=False),
         Binding("home", "seek_start", "Start", show=False),

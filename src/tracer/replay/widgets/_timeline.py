@@ -107,8 +107,8 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
 
     #: Keys that work wherever the focus is (the app routes them here).
     APP_BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "step('command', -1)", "Prev command", key_display="←", group=Binding.Group("Command")),
-        Binding("right", "step('command', 1)", "Next command", key_display="→", group=Binding.Group("Command")),
+        Binding("left", "step('command', -1)", "Prev command", key_display="←", group=Binding.Group("Commands")),
+        Binding("right", "step('command', 1)", "Next command", key_display="→", group=Binding.Group("Commands")),
         Binding("c", "step('edit', 1)", "Next edit", show=False),
         Binding("C", "step('edit', -1)", "Prev edit", show=False),
         Binding("m", "step('note', 1)", "Next note", show=False),
