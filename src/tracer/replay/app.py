@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.actions import parse
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -37,10 +37,12 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
 from tracer.model import Command, Event, FileChange, FinalPatch, Note, Session, VerifyResult
+from tracer.replay import pacing
 from tracer.replay.keyframes import KeyframeIndex
 from tracer.replay.lines import OutputLines
 from tracer.replay.search import Hit
 from tracer.replay.source import SessionIndex, SessionSource, open_source
+from tracer.replay.terminal import prepare
 from tracer.replay.timeline import Item, Verdict, build_items, current_index, format_clock, format_duration
 from tracer.replay.widgets import (
     IDLE_CAPS,
@@ -228,7 +230,8 @@ class ReplayApp(App[None]):
                 last[0] = done
                 self.call_from_thread(self._set_status, f"Reading the session… {done:.0%}")
 
-        index = self.source.scan(progress, cancelled=lambda: worker.is_cancelled)
+        prepare()  # the terminals' tables, here rather than on the UI thread's first screen
+        index = self.source.scan(progress, cancelled=pacing.pausing(lambda: worker.is_cancelled))
         if index is not None and not worker.is_cancelled:
             self.call_from_thread(self._loaded, index)
 
@@ -367,6 +370,11 @@ class ReplayApp(App[None]):
         self.query_one("#status", Static).update(text)
 
     # --- feature keys ---------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
+            pacing.hold()  # background work steps aside while this is answered
+        await super().on_event(event)
 
     async def action_feature(self, widget_id: str, action: str) -> None:
         """Run ``action`` on the feature widget ``widget_id`` (its app-wide keys come here)."""

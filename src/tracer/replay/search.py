@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from tracer.replay.source import SessionIndex
 
-#: Output read at a time by a search (bytes).
-PIECE = 1 << 20
+#: Output read at a time by a search (bytes): the regular expression holds the GIL while it runs over a piece,
+#: so a piece is small enough (~5-10 ms) for the UI thread to answer a key meanwhile.
+PIECE = 256 << 10
 #: Longest query searched (bytes).
 MAX_QUERY = 256
 #: Longest line kept in a hit (characters).

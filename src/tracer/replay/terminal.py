@@ -152,6 +152,12 @@ _NARROW = (0xF0000, 0xFFFFD)
 _WIDE = (0x3A000, 0x3FFFD)
 
 
+def prepare() -> None:
+    """Build the tables the terminals need (~0.3 s, once per process): call it from a worker before the UI
+    thread makes its first terminal, so that no key waits for it."""
+    _zero_width()
+
+
 def _zero_width_positions(text: str) -> list[int]:
     zw = _zero_width()
     astral = zw.astral
@@ -749,5 +755,6 @@ __all__ = [
     "available_backends",
     "cluster_end",
     "make_terminal",
+    "prepare",
     "split_incomplete",
 ]

@@ -37,6 +37,12 @@ class LinesView(ScrollView, can_focus=True, inherit_bindings=False):
         self.line_count = 0
         self.content_width = 0
 
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
+
     def set_extent(self, width: int, lines: int) -> None:
         """Set the scrollable size (cells × lines) and redraw."""
         self.line_count = lines

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.message import Message
 
+from tracer.replay import pacing
 from tracer.replay.keyframes import KeyframeIndex, Seeker
 from tracer.replay.source import ScreenStream
 from tracer.replay.terminal import CursorState, Terminal
@@ -99,7 +100,7 @@ class ScreenView(LinesView):
                 self.post_message(self.KeyframesProgress(done, total))
 
         # Sleeping 1 ms per 64 KiB (~1-3 ms of emulation) leaves the UI thread the GIL for its frames.
-        index.build(cancelled=lambda: worker.is_cancelled, progress=progress, yield_every=0.001)
+        index.build(cancelled=pacing.pausing(lambda: worker.is_cancelled), progress=progress, yield_every=0.001)
         if index.complete and self._cache is not None:
             data = index.to_cache()
             if data is not None:

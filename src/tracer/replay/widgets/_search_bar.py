@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
+from tracer.replay import pacing
 from tracer.replay.search import Hit, SessionSearch
 from tracer.replay.source import SessionIndex
 from tracer.replay.timeline import format_clock
@@ -116,7 +117,7 @@ class SearchBar(Input):
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._add, generation, hits, done)
 
-        search.scan(query, start, found, cancelled=lambda: worker.is_cancelled)
+        search.scan(query, start, found, cancelled=pacing.pausing(lambda: worker.is_cancelled))
         if not worker.is_cancelled:
             self.app.call_from_thread(self._add, generation, [], 1.0)
 
