@@ -63,7 +63,7 @@ MAX_FRAME = 64 << 20
 #: frame that lies about its size is stopped before it costs more than that.
 _FEED = 1 << 10
 #: Decompressed frames a :class:`FileOutput` keeps.
-_LRU_FRAMES = 6
+_LRU_FRAMES = 3
 
 
 class OutputReader(Protocol):
