@@ -73,3 +73,18 @@ def test_verify_runs_tracer_even_from_a_directory_with_a_hostile_click_py(tmp_pa
     # without -P, the directory's modules would win: the test's hostile files are really hostile
     unsafe = [a for a in argv if a != "-P"]
     assert "imported" in subprocess.run(unsafe, cwd=hostile, env=env, capture_output=True, text=True).stderr
+
+
+async def test_keys_faster_than_the_screen_each_take_a_step(demo_session: Session) -> None:
+    app = ReplayApp(demo_session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(app, pilot)
+        starts = [c.start for c in demo_session.commands()]
+        for key in ("end", "home", "right", "right", "right"):  # in the queue together, as a fast typist's
+            app.simulate_key(key)
+        await wait_until(pilot, lambda: app.position == starts[2])
+        await pilot.pause()
+        assert app.position == starts[2]
+        for _ in range(2):
+            app.simulate_key("left")
+        await wait_until(pilot, lambda: app.position == starts[0])

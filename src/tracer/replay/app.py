@@ -189,7 +189,7 @@ class ReplayApp(App[None]):
         yield Header()
         yield Static("", id="banner")
         with Horizontal(id="main"):
-            yield Timeline(id="timeline")
+            yield Timeline(lambda: (self.player.count, self.player.t), id="timeline")
             with Vertical(id="right"):
                 with TabbedContent(id="views", initial="tab-screen"):
                     with TabPane("Screen", id="tab-screen"):
@@ -357,7 +357,7 @@ class ReplayApp(App[None]):
         if self.index is None:
             return
         timeline = self.query_one(Timeline)
-        timeline.moment = (count, t)
+        timeline.moved((count, t))
         current = current_index(self._moments, (count, t))
         timeline.set_current(current)
         if follow and current is not None:

@@ -3,6 +3,7 @@ draw as fast as 10)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.style import Style
@@ -151,8 +152,12 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             self.index = index
             self.item = item
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
+    def __init__(self, now: Callable[[], tuple[int, int]] | None = None, *, id: str | None = None) -> None:
+        """``now()``: the current moment ``(count, t)`` (the player's; by default :attr:`moment`, which the app
+        keeps)."""
+        super().__init__(id=id)
+        self._now = now
+        self._stepped: tuple[int, int] | None = None  # where the last step went, until the moment gets there
         self.items: list[Item] = []
         self.selected: int | None = None
         self.current: int | None = None
@@ -263,12 +268,20 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         if self.selected is not None and self.items:
             self.post_message(self.Activated(self.selected, self.items[self.selected]))
 
+    def moved(self, moment: tuple[int, int]) -> None:
+        """The current moment is now ``moment`` (``(count, t)``)."""
+        self.moment = moment
+        self._stepped = None
+
     def action_step(self, kind: str, direction: int) -> None:
-        """Go to the next (``direction`` 1) or previous (-1) row of ``kind`` from the current moment."""
+        """Go to the next (``direction`` 1) or previous (-1) row of ``kind`` from the current moment (or from where
+        the last step went, when keys come faster than the moment moves)."""
+        now = self._stepped or (self._now() if self._now is not None else self.moment)
         rows = range(len(self.items)) if direction > 0 else range(len(self.items) - 1, -1, -1)
         for i in rows:
             item = self.items[i]
-            if item.kind == kind and (item.moment > self.moment if direction > 0 else item.moment < self.moment):
+            if item.kind == kind and (item.moment > now if direction > 0 else item.moment < now):
+                self._stepped = item.moment
                 self.select(i, notify=False)
                 self.post_message(self.Activated(i, item))
                 return
