@@ -48,6 +48,7 @@ from tracer.model import (
     Session,
     VerifyResult,
     event_from_dict,
+    pair_commands,
 )
 from tracer.replay.terminal import Clusters, Terminal, cluster_end
 from tracer.store import read_header
@@ -78,7 +79,31 @@ class OutputReader(Protocol):
         ...
 
 
-class MemoryOutput:
+class _Chunks:
+    """Output in consecutive chunks: chunk ``i`` starts at output position ``_starts[i]``."""
+
+    _starts: array[int]
+    _total: int
+
+    def _chunk(self, i: int) -> bytes:
+        raise NotImplementedError
+
+    def read(self, start: int, stop: int) -> bytes:
+        """The output bytes ``start`` (included) to ``stop`` (excluded), clamped to the output."""
+        stop = min(stop, self._total)
+        if start >= stop:
+            return b""
+        i = bisect_right(self._starts, start) - 1
+        parts = []
+        while start < stop:
+            piece = self._chunk(i)[start - self._starts[i] : stop - self._starts[i]]
+            parts.append(piece)
+            start += len(piece)
+            i += 1
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class MemoryOutput(_Chunks):
     """Output held in memory: the ``output`` events' bytes (not copied)."""
 
     def __init__(self) -> None:
@@ -91,25 +116,14 @@ class MemoryOutput:
         self._starts.append(self._total)
         self._total += len(data)
 
-    def read(self, start: int, stop: int) -> bytes:
-        stop = min(stop, self._total)
-        if start >= stop:
-            return b""
-        i = bisect_right(self._starts, start) - 1
-        parts = []
-        while start < stop:
-            chunk, base = self._chunks[i], self._starts[i]
-            piece = chunk[start - base : stop - base]
-            parts.append(piece)
-            start += len(piece)
-            i += 1
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+    def _chunk(self, i: int) -> bytes:
+        return self._chunks[i]
 
     def copy(self) -> MemoryOutput:
         return self
 
 
-class FileOutput:
+class FileOutput(_Chunks):
     """Output read from a session file by frames: ``frames[i]`` is the file offset of frame ``i`` and ``starts[i]``
     the output position its output starts at. Frames whose output cannot be read again (the file changed) read as
     NUL bytes, which a terminal ignores."""
@@ -122,22 +136,7 @@ class FileOutput:
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._file: BinaryIO | None = None
 
-    def read(self, start: int, stop: int) -> bytes:
-        stop = min(stop, self._total)
-        if start >= stop:
-            return b""
-        i = bisect_right(self._starts, start) - 1
-        parts = []
-        while start < stop:
-            data = self._frame(i)
-            base = self._starts[i]
-            piece = data[start - base : stop - base]
-            parts.append(piece)
-            start += len(piece)
-            i += 1
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def _frame(self, i: int) -> bytes:
+    def _chunk(self, i: int) -> bytes:
         data = self._cache.get(i)
         if data is not None:
             self._cache.move_to_end(i)
@@ -345,7 +344,7 @@ class ScreenStream:
 # --- the index ----------------------------------------------------------------------------------------------
 
 #: Events placed by their position in the stream; the others are placed by time.
-_STREAM_ORDERED = (CommandStart, CommandEnd)
+_STREAM_ORDERED = (CommandStart, CommandEnd, Resize)
 
 
 @dataclass(slots=True)
@@ -458,41 +457,22 @@ class IndexBuilder:
         """The index of everything added so far."""
         stream = self.stream
         offsets = stream.offsets
-        event_counts: dict[int, int] = {}
-        starts: dict[int, tuple[CommandStart, int]] = {}
-        ends: dict[int, tuple[CommandEnd, int]] = {}
-        ranges: dict[int, tuple[int, int]] = {}
-        running: int | None = None
-        for e, count in zip(self.events, self.counts, strict=True):
-            if isinstance(e, (_STREAM_ORDERED, Resize)):
-                event_counts[id(e)] = count
-            if isinstance(e, CommandStart):
-                if running is not None:
-                    ranges[running] = (ranges[running][0], offsets[count])
-                starts[e.id] = (e, count)
-                ranges[e.id] = (offsets[count], stream.total_bytes)
-                running = e.id
-            elif isinstance(e, CommandEnd):
-                ends[e.id] = (e, count)
-                if running == e.id:
-                    ranges[e.id] = (ranges[e.id][0], offsets[count])
-                    running = None
-        commands = []
+        counts = self.counts
+        event_counts = {
+            id(e): count for e, count in zip(self.events, counts, strict=True) if type(e) in _STREAM_ORDERED
+        }
+        commands, spans = pair_commands(self.events)  # the model's pairing, on the events in stream order
+        end_counts: dict[int, int] = {}
+        for e, count in zip(self.events, counts, strict=True):
+            if isinstance(e, CommandEnd):
+                end_counts.setdefault(e.id, count)
         moments: dict[int, tuple[int, int | None]] = {}
-        for cid, (s, count) in starts.items():
-            end = ends.get(cid)
-            commands.append(
-                Command(
-                    id=cid,
-                    command=s.command,
-                    cwd=s.cwd,
-                    start=s.t,
-                    end=end[0].t if end else None,
-                    exit_status=end[0].exit_status if end else None,
-                    output=b"",
-                )
-            )
-            moments[cid] = (count, end[1] if end else None)
+        ranges: dict[int, tuple[int, int]] = {}
+        for c in commands:
+            first, stop = spans[c.id]
+            start = counts[first - 1]  # the command_start event's
+            moments[c.id] = (start, end_counts.get(c.id) if c.end is not None else None)
+            ranges[c.id] = (offsets[start], offsets[counts[stop]] if stop < len(counts) else stream.total_bytes)
         events = sorted(self.events, key=lambda e: e.t)
         session = Session(path=path, header=self.header, events=events, problem=problem)
         end_event = session.end
