@@ -42,9 +42,13 @@ class Tmux:
         }
         (tmp_path / "home").mkdir(exist_ok=True)
         (tmp_path / "home" / ".bashrc").write_text("PS1='$ '\nunset PROMPT_COMMAND\n")
-        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(cols), "-y", str(rows), command)
-        self.tmux("set-option", "-g", "history-limit", "2000")
         self.sessions = tmp_path / "sessions"
+        self.release = tmp_path / f"release-{next(_names)}"
+        self.start(command, cols, rows)
+
+    def start(self, command: str, cols: int, rows: int) -> None:
+        self.env["RELEASE"] = str(self.release)
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(cols), "-y", str(rows), command)
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(
@@ -66,9 +70,10 @@ class Tmux:
         raise AssertionError(f"{text!r} not on tmux's screen within {timeout} s: {self.screen()}")
 
     def session(self, timeout: float = 30) -> Path:
-        """The recording, once tracer has finished writing it."""
+        """The recording, once tracer has finished writing it (the recorded script is told to end)."""
         from tracer.store import read_session
 
+        self.release.touch()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             paths = list(self.sessions.glob("*.tracer"))
@@ -92,6 +97,10 @@ def tmux_factory(tmp_path: Path) -> Callable[..., Tmux]:
     yield make  # type: ignore[misc]
     for t in made:
         t.close()
+
+
+#: Ends a recorded script: it waits until the test has read tmux's screen (see :meth:`Tmux.session`).
+HOLD = "while [ ! -e $RELEASE ]; do sleep 0.02; done"
 
 
 def tracer_c(script: str) -> str:
@@ -128,7 +137,7 @@ def test_wide_and_zero_width_characters_take_the_cells_tmux_gives_them(tmux_fact
         "\u0e01\u0e31" * 50,  # Thai with a nonspacing vowel
         "a\u200bb\u00adc\u1100\u1161d",  # zero-width space, soft hyphen (a cell), Hangul jamo
     ]
-    script = "".join(f"printf '%s\\n' '{s}'; " for s in samples) + "printf 'END\\n'; sleep 1"
+    script = "".join(f"printf '%s\\n' '{s}'; " for s in samples) + "printf 'END\\n'; " + HOLD
     tmux = tmux_factory(tracer_c(script), 40, 40)
     expected = tmux_rows(tmux.wait_for("END"))
     index = index_of(tmux.session())
@@ -140,7 +149,7 @@ def test_colours_and_attributes_as_tmux_has_them(tmux_factory: Callable[..., Tmu
     script = (
         "printf '\\033[31mred \\033[1;31mbold red\\033[0m \\033[34mblue\\033[0m \\033[33myellow\\033[0m\\n'; "
         "printf '\\033[38;5;208morange\\033[0m \\033[48;2;10;20;30mtrue\\033[0m \\033[4;3munder\\033[0m\\n'; "
-        "printf '\\033[7mreverse\\033[0m \\033[92mbright green\\033[0m END\\n'; sleep 1"
+        "printf '\\033[7mreverse\\033[0m \\033[92mbright green\\033[0m END\\n'; " + HOLD
     )
     tmux = tmux_factory(tracer_c(script), 60, 8)
     tmux.wait_for("END")
@@ -167,22 +176,16 @@ def _console():  # type: ignore[no-untyped-def]
     return Console(color_system="truecolor")
 
 
-def test_a_window_that_grows_pulls_lines_back_from_the_scrollback(
-    tmp_path: Path, tmux_factory: Callable[..., Tmux]
-) -> None:
-    go = tmp_path / "go"
-    script = f"seq 1 60; printf 'WAIT'; while [ ! -e {go} ]; do sleep 0.02; done; printf ' GREW\\n'; sleep 1"
+def test_a_window_that_grows_pulls_lines_back_from_the_scrollback(tmux_factory: Callable[..., Tmux]) -> None:
+    # the recorded command waits until its own terminal has grown: tracer has recorded the resize by then
+    script = (
+        'seq 1 60; printf WAIT; while [ "$(stty size)" != "20 50" ]; do sleep 0.02; done; printf \' GREW\\n\'; ' + HOLD
+    )
     tmux = tmux_factory(tracer_c(script), 40, 10)
     tmux.wait_for("WAIT")
     tmux.tmux("resize-window", "-t", "0", "-x", "50", "-y", "20")
-    deadline = time.monotonic() + 10
-    while len(tmux.screen()) != 20:
-        assert time.monotonic() < deadline, "tmux did not resize"
-        time.sleep(0.02)
-    time.sleep(0.3)  # tracer must see the SIGWINCH before the file appears: it is polled on the tmux side
-    go.touch()
     expected = tmux_rows(tmux.wait_for("GREW"))
-    assert expected[0] != ""  # tmux pulled lines back: the screen is full from the top
+    assert len(expected) == 20 and expected[0] != ""  # tmux pulled lines back: the screen is full from the top
     index = index_of(tmux.session())
     assert index.stream.resizes, "the resize was recorded"
     assert replayed(index) == expected
@@ -220,7 +223,7 @@ def test_seeking_through_keyframes_gives_what_playing_through_gives_on_a_real_re
         "printf '\\033[3%dm%s %s\\033[0m\\n' $((i % 8)) $i '🎉🎉🎉🎉🎉🎉🎉🎉 日日日日日日 e\u0301e\u0301'; "
         "[ $((i % 4)) = 0 ] && sleep 0.05; done; "
         "printf '\\033[?1049h\\033[2;5Hfull screen \\033[1mbold\\033[0m'; sleep 0.2; printf '\\033[?1049l'; "
-        "printf '\\033[2;6r\\033[6;1H'; seq 1 10; printf '\\033[r'; printf 'END\\n'; sleep 1"
+        "printf '\\033[2;6r\\033[6;1H'; seq 1 10; printf '\\033[r'; printf 'END\\n'; " + HOLD
     )
     tmux = tmux_factory(tracer_c(script), 60, 15)
     expected = tmux_rows(tmux.wait_for("END"))

@@ -72,6 +72,7 @@ class Player(Horizontal):
         self.times: array[int] = array("q")
         self._last_tick = 0.0
         self.pending_end = False
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         yield SeekBar(id="seekbar")
@@ -84,13 +85,14 @@ class Player(Horizontal):
     @property
     def ready(self) -> bool:
         """Whether the stream is known (:meth:`set_stream` was called)."""
-        return self.duration > 0 or len(self.times) > 0
+        return self._ready
 
     def set_stream(self, times: array[int], duration: int, marks: list[tuple[int, str]]) -> None:
         """Play along the stream whose items happened at ``times`` (microseconds), ``duration`` long."""
         self.times = times
         self.duration = duration
         self.end_count = len(times)
+        self._ready = True
         self.query_one(SeekBar).set_marks(duration, marks)
         if self.pending_end:
             self.pending_end = False
