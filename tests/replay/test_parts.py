@@ -175,3 +175,17 @@ def test_a_verdict_gives_the_runner_counts_else_the_test_command() -> None:
     uncounted = VerifyResult(t=5, verdict="passed", command="make check", exit_status=0)
     assert uncounted.counts() == ""
     assert Verdict.from_result(uncounted).detail == "make check"
+
+
+def test_a_hostile_session_cannot_make_the_index_large() -> None:
+    from tracer.model import Resize
+    from tracer.replay.source import MAX_READS, MAX_RESIZES
+
+    data = b"x" * 200_000
+    flood = Output(t=1, data=data, reads=tuple((i + 1, i) for i in range(len(data))))  # a read per byte
+    resizes = [Resize(t=2, cols=80 + i % 2, rows=24) for i in range(MAX_RESIZES + 10)]
+    index = index_of(Session("x", build_demo().header, [flood, *resizes]))  # type: ignore[list-item]
+    assert len(index.stream) <= MAX_READS + 1 + MAX_RESIZES
+    assert index.stream.reader.read(0, len(data)) == data
+    assert len(index.stream.resizes) == MAX_RESIZES
+    assert index.session.problem is not None and "10 events" in index.session.problem

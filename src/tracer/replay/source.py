@@ -63,6 +63,9 @@ MAX_FRAME = 64 << 20
 #: Compressed bytes fed to the decompressor at a time: at zstd's densest (an RLE block) 1 KiB gives 32 MiB, so a
 #: frame that lies about its size is stopped before it costs more than that.
 _FEED = 1 << 10
+#: Most events other than output an index keeps, most resizes, most items one output event becomes (a session
+#: tracer records has thousands of events; these bound what a hostile file can make the replay hold).
+MAX_EVENTS, MAX_RESIZES, MAX_READS = 1_000_000, 100_000, 4096
 #: Decompressed frames a :class:`FileOutput` keeps.
 _LRU_FRAMES = 3
 
@@ -398,19 +401,31 @@ class IndexBuilder:
         self.stream = ScreenStream(header.cols, header.rows, reader)
         self.events: list[Event] = []
         self.counts: list[int] = []
+        self.dropped = 0
         self._last_t = 0
         self._newlines = 0
 
     def add(self, e: Event) -> None:
-        """Take the next event of the stream."""
+        """Take the next event of the stream.
+
+        A hostile file cannot make the index large: past :data:`MAX_EVENTS` events other than output and
+        :data:`MAX_RESIZES` resizes, more are left out (:attr:`dropped` counts them), and an output event's reads
+        are merged into at most :data:`MAX_READS` items.
+        """
         kind = type(e)
         if kind is Output:
             assert isinstance(e, Output)
             self._output(e)
             return
+        if len(self.events) >= MAX_EVENTS:
+            self.dropped += 1
+            return
         if kind is Resize:
             assert isinstance(e, Resize)
             stream = self.stream
+            if len(stream.resizes) >= MAX_RESIZES:
+                self.dropped += 1
+                return
             self._last_t = max(self._last_t, e.t)
             index = len(stream.times)
             stream.times.append(self._last_t)
@@ -432,7 +447,9 @@ class IndexBuilder:
         if self._memory:
             stream.reader.add(data)  # type: ignore[attr-defined]
         start = 0
-        for end, delay in e.reads or ((size, 0),):
+        reads = e.reads or ((size, 0),)
+        step = len(reads) // MAX_READS + 1  # a hostile event's million reads become at most MAX_READS items
+        for end, delay in reads[step - 1 :: step]:
             end = min(end, size)
             if end <= start:
                 continue
@@ -455,6 +472,9 @@ class IndexBuilder:
 
     def finish(self, path: str, problem: str | None = None) -> SessionIndex:
         """The index of everything added so far."""
+        if self.dropped:
+            left_out = f"{self.dropped} events past the replay's limits were left out"
+            problem = f"{problem}; {left_out}" if problem else left_out
         stream = self.stream
         offsets = stream.offsets
         counts = self.counts
@@ -648,6 +668,9 @@ def open_source(session: Session | Path | str) -> SessionSource:
 
 __all__ = [
     "BLOCK",
+    "MAX_EVENTS",
+    "MAX_READS",
+    "MAX_RESIZES",
     "FileOutput",
     "FileSource",
     "IndexBuilder",
