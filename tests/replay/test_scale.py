@@ -107,3 +107,35 @@ async def test_a_damaged_file_shows_what_comes_before_the_damage(tmp_path: Path)
         assert len(app.commands) == 4
         await pilot.press("end")
         assert any("中文 ok" in row for row in app.query_one(ScreenView).plain_lines)
+
+
+def test_the_index_is_cached_and_appended_frames_are_indexed_on_top(tmp_path: Path) -> None:
+    from tracer.model import Note
+    from tracer.store import append_events
+
+    path = write_session(build_demo().session(), tmp_path / "demo.tracer")
+    cache = tmp_path / "index.msgpack"
+    first = FileSource(path, cache=cache).scan()
+    assert first is not None and cache.exists()
+    again = FileSource(path, cache=cache)
+    assert again._cached(*_reader_parts(again))[1] > 100  # goes on from the end of the cached scan
+    second = again.scan()
+    assert second is not None
+    assert list(second.stream.offsets) == list(first.stream.offsets)
+    assert [(c.id, c.start, c.end) for c in second.commands] == [(c.id, c.start, c.end) for c in first.commands]
+    assert second.moments == first.moments and second.ranges == first.ranges
+    assert second.stream.reader.read(0, 50) == first.stream.reader.read(0, 50)
+    append_events(path, [Note(t=5, id="later", text="added after the scan")])
+    third = FileSource(path, cache=cache).scan()
+    assert third is not None and "added after the scan" in [n.text for n in third.session.notes()]
+    cache.write_bytes(b"\xc1 not msgpack")
+    assert FileSource(path, cache=cache).scan().moments == first.moments  # type: ignore[union-attr]
+
+
+def _reader_parts(source: FileSource) -> tuple[object, object, object]:
+    from array import array
+
+    from tracer.replay.source import FileOutput
+
+    frames, starts = array("q"), array("q")
+    return FileOutput(source.file, frames, starts, 0), frames, starts

@@ -2,8 +2,8 @@
 
 The app reads the file itself, a frame at a time, and never holds its output (a 250 MB session stays light).
 Notes added in the replay are appended to the session file; ``v`` runs ``tracer verify`` on it in a subprocess.
-The terminal keyframes built on the first open are cached (``~/.cache/tracer/keyframes/``), so later opens seek
-at once.
+The session's index and the terminal keyframes built on the first open are cached (``~/.cache/tracer/index/``,
+``~/.cache/tracer/keyframes/``), so later opens show the timeline and seek at once.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def build_app(path: Path) -> ReplayApp:
         SessionError: the session cannot be read at all (a corrupt frame after the header is shown in the app).
     """
     source = FileSource(path)
+    source.cache = cache_path("index", source.header.session_id)
 
     def append(events: Sequence[Event]) -> None:
         append_events(path, events)

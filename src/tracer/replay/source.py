@@ -66,6 +66,8 @@ _FEED = 1 << 10
 #: Most events other than output an index keeps, most resizes, most items one output event becomes (a session
 #: tracer records has thousands of events; these bound what a hostile file can make the replay hold).
 MAX_EVENTS, MAX_RESIZES, MAX_READS = 1_000_000, 100_000, 4096
+#: Version of the index cache's data (:meth:`FileSource.scan`).
+_CACHE_VERSION = 1
 #: Decompressed frames a :class:`FileOutput` keeps.
 _LRU_FRAMES = 3
 
@@ -470,6 +472,46 @@ class IndexBuilder:
             boundary += BLOCK
         self._newlines += data.count(b"\n")
 
+    def state(self) -> dict[str, Any]:
+        """What the builder has taken so far, as plain data (see :meth:`restore`)."""
+        stream = self.stream
+        return {
+            "times": stream.times.tobytes(),
+            "offsets": stream.offsets.tobytes(),
+            "newlines": stream.newlines.tobytes(),
+            "resizes": [[i, c, r] for i, (c, r) in stream.resizes.items()],
+            "last": [self._last_t, self._newlines, self.dropped],
+            "events": [e.to_dict() for e in self.events],
+            "counts": list(self.counts),
+        }
+
+    @classmethod
+    def restore(cls, header: Header, reader: OutputReader, state: dict[str, Any]) -> IndexBuilder:
+        """A builder that has taken what :meth:`state` describes and can take more.
+
+        Raises:
+            ValueError, KeyError, TypeError: the data is not a builder's state.
+        """
+        builder = cls(header, reader)
+        stream = builder.stream
+        for name in ("times", "offsets", "newlines"):
+            values = array("q")
+            values.frombytes(state[name])
+            setattr(stream, name, values)
+        for i, cols, rows in state["resizes"]:
+            stream.resizes[int(i)] = (int(cols), int(rows))
+        stream._resize_items = sorted(stream.resizes)
+        stream.max_rows = max([header.rows, *(r for _, r in stream.resizes.values())])
+        builder._last_t, builder._newlines, builder.dropped = (int(x) for x in state["last"])
+        events = [_event(m) for m in state["events"]]
+        if any(e is None for e in events) or len(events) != len(state["counts"]):
+            raise ValueError("the cached events do not read back")
+        builder.events = [e for e in events if e is not None]
+        builder.counts = [int(c) for c in state["counts"]]
+        if len(stream.offsets) != len(stream.times) + 1:
+            raise ValueError("the cached stream is inconsistent")
+        return builder
+
     def finish(self, path: str, problem: str | None = None) -> SessionIndex:
         """The index of everything added so far."""
         if self.dropped:
@@ -556,10 +598,13 @@ class FileSource(SessionSource):
         SessionNotFound, NotASession, UnsupportedVersion, CorruptSession: the file is not a readable session.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cache: Path | None = None) -> None:
+        """``cache``: where the index is kept between runs (``None``: not kept). A cached index is used when the
+        file still starts with what was indexed (session files only grow: appended frames are indexed on top)."""
         self.file = Path(path)
         self.path = os.fspath(path)
         self.header = read_header(self.file)
+        self.cache = cache
         self._scanned = PREAMBLE_SIZE  # file offset up to which frames were read
         self._lock = threading.Lock()
 
@@ -589,13 +634,14 @@ class FileSource(SessionSource):
     ) -> SessionIndex | None:
         frames, starts = array("q"), array("q")
         reader = FileOutput(self.file, frames, starts, 0)
-        builder = IndexBuilder(self.header, reader)
+        builder, start = self._cached(reader, frames, starts)
+        self._scanned = start
         output = builder.stream.offsets
         problem = None
         size = max(1, self.file.stat().st_size)
-        first = True
+        first = start == PREAMBLE_SIZE
         try:
-            for offset, content in self._frames(PREAMBLE_SIZE):
+            for offset, content in self._frames(start):
                 if cancelled():
                     return None
                 before = output[-1]
@@ -616,7 +662,42 @@ class FileSource(SessionSource):
         except SessionNotFound as e:
             problem = str(e)
         reader._total = output[-1]
+        if problem is None and start != self._scanned:
+            self._save(builder, frames, starts)
         return builder.finish(self.path, problem)
+
+    def _identity(self, size: int) -> list[Any]:
+        """What says that the file still starts as it did at ``size`` bytes: the header and its last 4 KiB."""
+        import zlib
+
+        with open(self.file, "rb") as f:
+            f.seek(max(0, size - 4096))
+            tail = f.read(min(size, 4096))
+        return [_CACHE_VERSION, self.header.session_id, self.header.uuid, size, zlib.crc32(tail)]
+
+    def _cached(self, reader: FileOutput, frames: array[int], starts: array[int]) -> tuple[IndexBuilder, int]:
+        """The builder and file offset to go on from: the cached index's when it still holds, else a new one."""
+        from tracer.store.cache import load_cache
+
+        data = load_cache(self.cache) if self.cache is not None else None
+        try:
+            if isinstance(data, dict) and data["file"] == self._identity(int(data["file"][3])):
+                builder = IndexBuilder.restore(self.header, reader, data["builder"])
+                frames.frombytes(data["frames"])
+                starts.frombytes(data["starts"])
+                if len(frames) == len(starts):
+                    return builder, int(data["file"][3])
+        except (KeyError, TypeError, ValueError, IndexError, OSError):
+            pass
+        del frames[:], starts[:]
+        return IndexBuilder(self.header, reader), PREAMBLE_SIZE
+
+    def _save(self, builder: IndexBuilder, frames: array[int], starts: array[int]) -> None:
+        from tracer.store.cache import save_cache
+
+        if self.cache is not None:
+            state = {"builder": builder.state(), "frames": frames.tobytes(), "starts": starts.tobytes()}
+            save_cache(self.cache, state | {"file": self._identity(self._scanned)})
 
     def appended(self) -> list[Event]:
         events: list[Event] = []
