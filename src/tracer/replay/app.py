@@ -9,7 +9,9 @@ Each feature lives in its widget, which owns its state, its keys and its message
 playback), :class:`Timeline` (rows, stepping between commands, edits and notes), :class:`ScreenView` (the screen,
 keyframes), :class:`CommandView` (a command's output, paged), :class:`NotesPane` (notes), :class:`SearchBar`
 (search) and :class:`VerifyPanel` (verify). The app composes them, routes each feature's app-wide keys
-(``APP_BINDINGS``) to it whatever has the focus, and passes the current moment and selection between them.
+(``APP_BINDINGS``) to it whatever has the focus, and passes the current moment and selection between them. A new
+panel is a widget of its own file with its ``APP_BINDINGS`` and messages, named in ``_FEATURES`` and composed in
+:meth:`ReplayApp.compose`; the app handles its messages (``on_<widget>_<message>``) to move the others.
 
 The app reads the session through a :class:`~tracer.replay.source.SessionSource` and writes only through
 ``append`` (new notes). The session is indexed in a worker without holding its output (see
