@@ -11,6 +11,7 @@ in two colours is found, and the hit knows its byte position at once.
 from __future__ import annotations
 
 import re
+import time
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 from tracer.replay.source import SessionIndex
 
 #: Output read at a time by a search (bytes): the regular expression holds the GIL while it runs over a piece,
-#: so a piece is small enough (~5-10 ms) for the UI thread to answer a key meanwhile.
-PIECE = 256 << 10
+#: so a piece is small (a few milliseconds) for the UI thread to answer a key meanwhile.
+PIECE = 64 << 10
+#: Seconds between two reports of a search's progress when it finds nothing.
+_REPORT_EVERY = 0.1
 #: Longest query searched (bytes).
 MAX_QUERY = 256
 #: Longest line kept in a hit (characters).
@@ -129,8 +132,9 @@ class SessionSearch:
     ) -> None:
         """Search the output from position ``start`` to the end, then from the start to ``start``.
 
-        ``found(hits, done)`` is called after each piece with its hits (maybe none) and the fraction searched.
-        Stops after :attr:`limit` hits, or when ``cancelled()`` turns true.
+        ``found(hits, done)`` is called with the hits of each piece that has some, and every
+        :data:`_REPORT_EVERY` seconds with none, and the fraction searched (1.0 last). Stops after :attr:`limit`
+        hits, or when ``cancelled()`` turns true.
         """
         if not query:
             return
@@ -140,9 +144,10 @@ class SessionSearch:
         spans = [(start, total), (0, start)]
         done = 0
         count = 0
+        next_report = time.monotonic() + _REPORT_EVERY
         for a, b in spans:
             position = a
-            while position < b:
+            while position < b and count < self.limit:
                 if cancelled():
                     return
                 piece = self.index.stream.reader.read(position, min(b, position + PIECE))
@@ -154,9 +159,12 @@ class SessionSearch:
                 count += len(hits)
                 position += len(piece)
                 done += len(piece)
-                found(hits, done / max(1, total))
+                if hits or time.monotonic() >= next_report:
+                    found(hits, done / max(1, total))
+                    next_report = time.monotonic() + _REPORT_EVERY
                 if count >= self.limit:
-                    return
+                    break
+        found([], 1.0)
 
     def _hits(self, pattern: re.Pattern[bytes], piece: bytes, base: int) -> list[Hit]:
         stream = self.index.stream

@@ -114,12 +114,21 @@ class SearchBar(Input):
         worker = get_current_worker()
 
         def found(hits: list[Hit], done: float) -> None:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._add, generation, hits, done)
+            if not worker.is_cancelled:  # a message, not call_from_thread: the search does not wait for the UI
+                self.post_message(self._Found(generation, hits, done))
 
         search.scan(query, start, found, cancelled=pacing.pausing(lambda: worker.is_cancelled))
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._add, generation, [], 1.0)
+
+    class _Found(Message):
+        """Hits of a search (``generation``) found in a worker, and the fraction searched."""
+
+        def __init__(self, generation: int, hits: list[Hit], done: float) -> None:
+            super().__init__()
+            self.generation, self.hits, self.done = generation, hits, done
+
+    def on_search_bar__found(self, message: _Found) -> None:
+        message.stop()
+        self._add(message.generation, message.hits, message.done)
 
     def _add(self, generation: int, hits: list[Hit], done: float) -> None:
         if generation != self._generation:
