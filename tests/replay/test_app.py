@@ -433,8 +433,18 @@ async def test_search_output_and_command_lines(demo_session: Session) -> None:
         await ready(app, pilot)
         await pilot.press("slash")
         await pilot.press(*"assertionerror", "enter")  # typed once; later searches set the text directly
-        await wait_until(pilot, lambda: bool(app.hits))
-        assert len(app.hits) == 1
+        bar = app.query_one(SearchBar)
+        # the hit is shown everywhere once the search is over: the moment, the output view, the status line
+        await wait_until(
+            pilot,
+            lambda: (
+                bar.done >= 1.0
+                and len(app.hits) == 1
+                and app.position == app.hits[0].t
+                and app.query_one(CommandView).command_id == 2
+                and "1/1" in str(app.query_one("#status").render())
+            ),
+        )
         hit = app.hits[0]
         assert hit.where == "output" and hit.command_id == 2
         assert hit.line == "E       AssertionError: assert '' == 'unicode'"
@@ -449,7 +459,6 @@ async def test_search_output_and_command_lines(demo_session: Session) -> None:
             ln for ln in (app.query_one(ScreenView).get_line(i) for i in range(24)) if "AssertionError" in ln.plain
         )
         assert any(span.style and "e3b341" in str(span.style) for span in line.spans)
-        assert app.query_one(CommandView).command_id == 2
 
         await search(app, pilot, "pytest")
         await wait_until(pilot, lambda: app.search_query == "pytest" and app.query_one(SearchBar).done >= 1.0)
@@ -467,7 +476,7 @@ async def test_search_output_and_command_lines(demo_session: Session) -> None:
         await search(app, pilot, "no such text")
         await wait_until(pilot, lambda: app.search_query == "no such text" and app.query_one(SearchBar).done >= 1.0)
         assert app.hits == []
-        assert "No match" in str(app.query_one("#status").render())
+        await wait_until(pilot, lambda: "No match" in str(app.query_one("#status").render()))
         await pilot.press("slash", "escape")
         assert app.focused is app.query_one(Timeline)
 
