@@ -318,8 +318,9 @@ class FileChange(Event):
         size: size of the new content in bytes (``0`` after a delete).
         binary: the content is not text (it holds NUL bytes or is not UTF-8-like).
         oversized: the content is over the size limit; hashes and size only.
-        command_id: the command running when the change was seen (or that ended at most 100 ms before: the
-            observer hears of writes asynchronously), ``None`` for edits between commands.
+        command_id: the command running when the change was seen, or whose start mark came at most 30 ms
+            after it, or that ended at most 100 ms before it (the observer hears of writes asynchronously, the
+            marks come through the PTY); ``None`` for edits between commands.
         added, removed: counts of added and removed lines in ``diff``.
     """
 

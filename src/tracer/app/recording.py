@@ -288,7 +288,7 @@ class _Recorder:
                         info,
                         emit=self._record_edit,
                         clock=self.clock,
-                        current_command=lambda: tracker.command_at(self.clock()),
+                        command_at=tracker.command_at,
                         exclude=[self.writer.path, self.workdir],
                         tmp_dir=self.workdir,
                     )
