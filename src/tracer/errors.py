@@ -12,9 +12,11 @@
     ├── RecordingError              ``tracer shell`` cannot start or keep recording
     │   └── NoTerminal              standard input is not a terminal
     ├── NoteError                   ``tracer note`` outside a recorded shell, or the recorder did not answer
-    └── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
-        ├── PatchDoesNotApply       no test command)
-        └── NoTestCommand
+    ├── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
+    │   ├── PatchDoesNotApply       no test command)
+    │   └── NoTestCommand
+    └── InsightsError               ``tracer insights`` cannot build or read its index (DuckDB missing, the
+                                    index in use by another tracer, a bad error-patterns file or dataset)
 
 Expected outcomes are values, not exceptions: failing tests are a ``VerifyResult`` with verdict ``failed``.
 Library errors (msgpack, zstandard, watchdog, OSError) are wrapped where they enter tracer's code. Only the
@@ -78,3 +80,7 @@ class PatchDoesNotApply(VerifyError):
 
 class NoTestCommand(VerifyError):
     """No test command was given, configured, or found among the session's commands."""
+
+
+class InsightsError(TracerError):
+    """``tracer insights`` cannot build or read its index, its error patterns or the dataset it was pointed at."""
