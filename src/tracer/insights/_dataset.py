@@ -56,8 +56,8 @@ def open_dataset(directory: Path, rules: Rules) -> Any:
     files = shards(directory)
     con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT, "threads": 2})
 
-    def failure(output: str, exit_status: int) -> dict[str, Any]:
-        f = rules.classify(output.encode("utf-8", "replace"), exit_status)
+    def failure(output: str, exit_status: int, command: str) -> dict[str, Any]:
+        f = rules.classify(output.encode("utf-8", "replace"), exit_status, command)
         return {"rule": f.rule, "detail": f.detail, "tests": list(f.tests)}
 
     def kind(command: str) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def open_dataset(directory: Path, rules: Rules) -> Any:
 
     con.create_function("tracer_command_kind", kind, ["VARCHAR"], "STRUCT(program VARCHAR, is_test BOOLEAN)")
     con.create_function(
-        "tracer_failure", failure, ["VARCHAR", "INTEGER"], "STRUCT(rule VARCHAR, detail VARCHAR, tests VARCHAR[])"
+        "tracer_failure", failure, ["VARCHAR", "INTEGER", "VARCHAR"], "STRUCT(rule VARCHAR, detail VARCHAR, tests VARCHAR[])"
     )
     try:
         run(con, "dataset", **files)

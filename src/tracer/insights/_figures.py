@@ -336,7 +336,7 @@ def _patterns(rows: list[tuple[Any, ...]], rules: Rules, failed: int) -> list[Pa
         g = groups.setdefault(key, {"count": 0, "previous": 0, "examples": {}})
         g["count"] += count
         g["previous"] += previous
-        if by_rule and detail and count:
+        if by_rule and detail and count and (rule is None or rule.kind != "tests"):  # tests have their own table
             g["examples"][detail] = g["examples"].get(detail, 0) + count
     out = []
     for (rule_id, detail), g in groups.items():

@@ -48,6 +48,7 @@ class Rule:
         keywords: lower-case substrings, one of which must occur (none: no keyword check).
         regexes: compiled multi-line patterns, one of which must match (none: keywords and exit status decide).
         exit_status: exit statuses the rule is for (empty: any non-zero).
+        command: a pattern the command line must match (``None``: any).
         last: take the detail from the last match instead of the first.
         suggestion: one line of advice, ``""`` when none is known.
         suggestions: advice per detail, where it says more than ``suggestion``.
@@ -60,6 +61,7 @@ class Rule:
     keywords: tuple[str, ...] = ()
     regexes: tuple[re.Pattern[str], ...] = ()
     exit_status: frozenset[int] = frozenset()
+    command: re.Pattern[str] | None = None
     last: bool = False
     suggestion: str = ""
     suggestions: dict[str, str] = field(default_factory=dict)
@@ -103,8 +105,8 @@ class Rules:
                 return rule
         return None
 
-    def classify(self, output: bytes, exit_status: int) -> Failure:
-        """Label a failed command by its ``output`` (raw terminal bytes) and ``exit_status``.
+    def classify(self, output: bytes, exit_status: int, command: str = "") -> Failure:
+        """Label a failed command by its ``output`` (raw terminal bytes), ``exit_status`` and ``command`` line.
 
         Only the first :data:`HEAD_BYTES` and the last :data:`TAIL_BYTES` of the output are read, so the time is
         bounded whatever the output's size.
@@ -117,6 +119,8 @@ class Rules:
             if rule.kind != "tests" and first is not None:
                 continue
             if rule.exit_status and exit_status not in rule.exit_status:
+                continue
+            if rule.command is not None and not rule.command.search(command):
                 continue
             if rule.keywords and not any(k in lowered for k in rule.keywords):
                 continue
@@ -237,7 +241,7 @@ def _rule(raw: dict[str, Any]) -> Rule:
     regex = raw.get("regex", [])
     regexes = [regex] if isinstance(regex, str) else list(regex)
     kind = raw.get("kind", "error")
-    group = raw.get("group", "detail")
+    group = raw.get("group", "rule" if kind == "tests" else "detail")
     if kind not in ("error", "tests") or group not in ("detail", "rule"):
         raise ValueError("kind must be error or tests, group detail or rule")
     return Rule(
@@ -248,6 +252,7 @@ def _rule(raw: dict[str, Any]) -> Rule:
         keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
         regexes=tuple(re.compile(r, re.MULTILINE) for r in regexes),
         exit_status=frozenset(int(s) for s in raw.get("exit_status", ())),
+        command=re.compile(raw["command"]) if "command" in raw else None,
         last=raw.get("match", "first") == "last",
         suggestion=str(raw.get("suggestion", "")),
         suggestions={str(k): str(v) for k, v in raw.get("suggestions", {}).items()},

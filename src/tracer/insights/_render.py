@@ -82,7 +82,7 @@ def render(ins: Insights, *, color: bool, width: int = 80) -> str:
         ended = st(str(d.abandoned), bold=True, fg="red" if d.abandoned else None)
         out.append(f"  {'ended on a failing test':<26}{ended} " + ("session" if d.abandoned == 1 else "sessions"))
         for a in ins.abandoned[:5]:
-            what = a.task or _home(a.repository)
+            what = a.task or _fit_path(_home(a.repository), width - 36)
             out.append(f"      {st(_fit(a.session_name, 26), dim=True)}  {_fit(what, width - 36)}")
 
     if ins.top_commands:
@@ -118,7 +118,7 @@ def render(ins: Insights, *, color: bool, width: int = 80) -> str:
         for repo in ins.repositories:
             rate = f"{repo.failed / repo.commands:.0%} failed" if repo.commands else "no commands"
             bar = st(f"{_bar(repo.sessions, top, 8):<8}", fg="cyan")
-            name = _fit(_home(repo.repository), width - 50)
+            name = _fit_path(_home(repo.repository), width - 50)
             out.append(
                 f"  {name:<{width - 50}} {repo.sessions:>4} {bar} {duration(repo.seconds):>7} "
                 f"{repo.commands:>7,} cmds {rate:>9}"
@@ -195,6 +195,11 @@ def _plural(n: int, word: str) -> str:
 def _fit(text: str, width: int) -> str:
     text = text.replace("\n", " ⏎ ")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _fit_path(path: str, width: int) -> str:
+    """``path`` cut at its start (``…/src/project``) to ``width`` characters: its end names it."""
+    return path if len(path) <= width else "…" + path[len(path) - width + 1 :]
 
 
 def _day(when: dt.datetime) -> str:

@@ -176,7 +176,7 @@ def add_session(batch: Batch, session: Session, *, key: str, path: str, rules: R
         rule = detail = None
         if c.failed:
             failed += 1
-            failure = rules.classify(_head_and_tail(events, *spans[c.id]), status)
+            failure = rules.classify(_head_and_tail(events, *spans[c.id]), status, c.command)
             rule, detail = failure.rule, text(failure.detail)
             for test in failure.tests:
                 batch.add("failed_tests", key, c.id, text(test))

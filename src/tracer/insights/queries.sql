@@ -199,9 +199,10 @@ ORDER BY s.started_at DESC, s.session_name
 LIMIT $limit;
 
 -- name: top_commands
+-- The commands most run (a shell's `exit` is left out of both rankings: every interactive session ends with it).
 SELECT c.program, count(*) AS runs, count(*) FILTER (WHERE c.exit_status > 0) AS failed
 FROM commands c SEMI JOIN period_sessions($since, $until, $repo) s ON c.session_id = s.session_id
-WHERE c.program <> ''
+WHERE c.program NOT IN ('', 'exit', 'logout')
 GROUP BY ALL
 ORDER BY runs DESC, c.program
 LIMIT $limit;
@@ -209,7 +210,7 @@ LIMIT $limit;
 -- name: top_failing
 SELECT c.program, count(*) FILTER (WHERE c.exit_status > 0) AS failed, count(*) AS runs
 FROM commands c SEMI JOIN period_sessions($since, $until, $repo) s ON c.session_id = s.session_id
-WHERE c.program <> ''
+WHERE c.program NOT IN ('', 'exit', 'logout')
 GROUP BY ALL
 HAVING failed > 0
 ORDER BY failed DESC, runs DESC, c.program
@@ -271,7 +272,7 @@ FROM read_parquet($sessions);
 CREATE TEMP TABLE classified AS
 SELECT session_id, command_id, start_us, end_us, duration, command, cwd, exit_status, finished,
        tracer_command_kind(command) AS kind,
-       CASE WHEN exit_status > 0 THEN tracer_failure(output, exit_status) END AS failure
+       CASE WHEN exit_status > 0 THEN tracer_failure(output, exit_status, command) END AS failure
 FROM read_parquet($commands);
 CREATE TEMP TABLE commands AS
 SELECT session_id, command_id, start_us, end_us, duration, command, cwd, exit_status, finished,

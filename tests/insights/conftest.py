@@ -1,0 +1,148 @@
+"""A corpus of real sessions, recorded once per module, and what each of them did."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_repo
+from tests.insights.corpus import (
+    PYTEST,
+    conflicting_repo,
+    edits_recorded,
+    python_project,
+    restamp,
+    run_command,
+    run_interactive,
+    user_in,
+    wait_for,
+)
+from tracer.insights import Insights, gather
+
+HAVE_GCC = shutil.which("gcc") is not None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_user_patterns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The developer's own ~/.config/tracer/patterns.toml never changes what the tests see."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRACER_PATTERNS", str(tmp_path_factory.mktemp("patterns") / "none.toml"))
+        yield
+
+
+@dataclass
+class Corpus:
+    """The recorded sessions.
+
+    Attributes:
+        sessions: the sessions directory. proj, proj2: the Python projects. debug: session A (fail, note, edit,
+            pass, verified). abandoned: session B (a typo, an import error, a failing test, a missing file).
+        one_command: the `tracer shell -c` sessions (merge conflict, git lock, permission denied, gcc error).
+        previous: copies of B and of the merge conflict moved 9 and 10 days back.
+        env: the environment the sessions were recorded with.
+    """
+
+    base: Path
+    sessions: Path
+    proj: Path
+    proj2: Path
+    debug: Path
+    abandoned: Path
+    one_command: dict[str, Path]
+    previous: list[Path]
+    env: dict[str, str]
+
+    def gather(self, since: str = "7d", repository: str | None = None, index: Path | None = None) -> Insights:
+        """The insights of these sessions (by default from the corpus's own index)."""
+        index = index or self.base / "cache" / "insights.duckdb"
+        return gather(since=since, repository=repository, sessions=self.sessions, index=index)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    base = tmp_path_factory.mktemp("corpus")
+    sessions = base / "sessions"
+    sessions.mkdir(mode=0o700)
+    user = user_in(base, sessions)
+    gitignore = {".gitignore": "__pycache__/\n.pytest_cache/\n"}
+    proj = python_project(base / "proj")
+    (proj / ".gitignore").write_text(gitignore[".gitignore"])
+    proj2 = python_project(base / "proj2")
+
+    debug = run_interactive(
+        user,
+        proj,
+        [
+            PYTEST,
+            'tracer note --tag hypothesis "ascii_only drops the accents"',
+            # one write to slug.py (sed -i would write a temporary file and rename it over slug.py)
+            "printf '%s\\n' \"$(sed 's/ascii_only=True/ascii_only=False/' slug.py)\" > slug.py",
+            lambda: wait_for(sessions, edits_recorded(1)),
+            PYTEST,
+            "git status --short",
+        ],
+    )
+    abandoned = run_interactive(
+        user,
+        proj2,
+        ["pyhton -m pytest", 'python3 -c "import yaml_is_not_installed"', PYTEST, "cat missing.txt"],
+    )
+    verified = subprocess.run(
+        [sys.executable, "-m", "tracer", "verify", str(debug)],
+        env=user.env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    env = dict(user.env)
+    one_command = {
+        "conflict": run_command("git merge feature", conflicting_repo(base / "conflict"), sessions, env),
+    }
+    lock = proj / ".git" / "index.lock"
+    lock.write_text("")
+    one_command["lock"] = run_command("git commit -qam wip", proj, sessions, env)
+    lock.unlink()
+    plain = base / "plain"
+    plain.mkdir()
+    (plain / "deploy.sh").write_text("#!/bin/sh\necho deployed\n")
+    one_command["denied"] = run_command("./deploy.sh", plain, sessions, env)
+    if HAVE_GCC:
+        csrc = make_repo(base / "csrc", {"bad.c": '#include "missing.h"\nint main(void) { return 0; }\n'})
+        one_command["gcc"] = run_command("gcc -c bad.c", csrc, sessions, env)
+
+    now = dt.datetime.now(dt.UTC)
+    previous = [
+        restamp(abandoned, sessions, now - dt.timedelta(days=10)),
+        restamp(one_command["conflict"], sessions, now - dt.timedelta(days=9)),
+    ]
+    return Corpus(base, sessions, proj, proj2, debug, abandoned, one_command, previous, env)
+
+
+@pytest.fixture(scope="module")
+def week(corpus: Corpus) -> Insights:
+    """The corpus's insights for the last 7 days (against the 7 before), from a fresh index."""
+    return corpus.gather(since="7d")
+
+
+def tracer_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `tracer ARGS` (no terminal), returning its exit status and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "tracer", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
