@@ -21,22 +21,21 @@ import pexpect
 
 from tests.conftest import User, git, make_repo
 from tracer.model import FileChange, Session, rfc3339
-from tracer.store import iter_frames, read_session
-from tracer.store import _msgpack
+from tracer.store import _msgpack, iter_frames, read_session
 from tracer.store.format import PREAMBLE, compressor
 
 PROMPT = "REC$ "
 PYTEST = "python3 -m pytest -q -p no:cacheprovider"
 
-SLUG = '''import re
+SLUG = """import re
 
 
 def slugify(text, ascii_only=True):
     if ascii_only:
         text = text.encode("ascii", "ignore").decode()
     return re.sub(r"[^\\w]+", "-", text.lower()).strip("-")
-'''
-TEST_SLUG = '''from slug import slugify
+"""
+TEST_SLUG = """from slug import slugify
 
 
 def test_plain():
@@ -45,7 +44,7 @@ def test_plain():
 
 def test_unicode():
     assert slugify("Café Crème") == "café-crème"
-'''
+"""
 
 
 def python_project(path: Path) -> Path:

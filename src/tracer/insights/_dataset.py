@@ -66,7 +66,10 @@ def open_dataset(directory: Path, rules: Rules) -> Any:
 
     con.create_function("tracer_command_kind", kind, ["VARCHAR"], "STRUCT(program VARCHAR, is_test BOOLEAN)")
     con.create_function(
-        "tracer_failure", failure, ["VARCHAR", "INTEGER", "VARCHAR"], "STRUCT(rule VARCHAR, detail VARCHAR, tests VARCHAR[])"
+        "tracer_failure",
+        failure,
+        ["VARCHAR", "INTEGER", "VARCHAR"],
+        "STRUCT(rule VARCHAR, detail VARCHAR, tests VARCHAR[])",
     )
     try:
         run(con, "dataset", **files)
