@@ -249,7 +249,9 @@ class Index:
         _run(con, "macros")
 
 
-def forget_sessions(paths: Iterable[str | os.PathLike[str]], *, index: Path | None = None) -> None:
+def forget_sessions(
+    paths: Iterable[str | os.PathLike[str]], *, index: Path | None = None, lock_timeout: float = 5.0
+) -> None:
     """Remove the sessions at ``paths`` from the insights index, leaving no trace of them in its file.
 
     For ``tracer rm`` and ``tracer purge``: call it with the session files removed (before or after removing
@@ -263,7 +265,7 @@ def forget_sessions(paths: Iterable[str | os.PathLike[str]], *, index: Path | No
     try:
         from tracer.insights._patterns import load_rules, user_rules_path
 
-        with Index.open(load_rules(user_rules_path()), path) as idx:
+        with Index.open(load_rules(user_rules_path()), path, lock_timeout=lock_timeout) as idx:
             idx.forget(paths)
     except Exception:  # whatever stops the index from forgetting, deleting it forgets everything
         _remove(path)

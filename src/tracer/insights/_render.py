@@ -35,7 +35,7 @@ def render(ins: Insights, *, color: bool, width: int = 80) -> str:
     cur, prev = ins.current, ins.previous
     if not cur.sessions and not prev.sessions:
         out.append("no sessions recorded in this period or the one before: record one with `tracer shell`")
-        out.extend(_notes(ins, st))
+        out.extend(_notes(ins, st, width))
         return "\n".join(out) + "\n"
     spark = _sparkline([d.sessions for d in ins.activity])
     rows: list[tuple[str, str, str, str]] = [
@@ -123,7 +123,7 @@ def render(ins: Insights, *, color: bool, width: int = 80) -> str:
                 f"  {name:<{width - 50}} {repo.sessions:>4} {bar} {duration(repo.seconds):>7} "
                 f"{repo.commands:>7,} cmds {rate:>9}"
             )
-    out.extend(_notes(ins, st))
+    out.extend(_notes(ins, st, width))
     return "\n".join(out) + "\n"
 
 
@@ -136,9 +136,9 @@ def _pattern(p: Pattern, st: Style, width: int) -> list[str]:
     return lines
 
 
-def _notes(ins: Insights, st: Style) -> list[str]:
-    lines = ["", *(st(note, dim=True) for note in ins.notes)] if ins.notes else []
-    return [*lines, "", st(f"from {_home(ins.source)}", dim=True)]
+def _notes(ins: Insights, st: Style, width: int) -> list[str]:
+    lines = ["", *(st(_fit(note, width), dim=True) for note in ins.notes)] if ins.notes else []
+    return [*lines, "", st("from " + _fit_path(_home(ins.source), width - 5), dim=True)]
 
 
 def duration(seconds: float) -> str:
