@@ -132,7 +132,7 @@ def gather(
 
         con = open_dataset(dataset, rules)
         try:
-            return compute(con, rules, period, repository, source=str(dataset))
+            return compute(con, rules, period, repository, source=os.path.abspath(dataset))
         finally:
             con.close()
     from tracer.store import sessions_dir

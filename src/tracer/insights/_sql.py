@@ -13,18 +13,14 @@ _END = re.compile(r";[ \t]*$", re.MULTILINE)
 
 @functools.cache
 def queries() -> dict[str, tuple[str, ...]]:
-    """``name -> statements`` of the package's ``queries.sql``."""
+    """``name -> statements`` of the package's ``queries.sql`` (comment lines left out)."""
     text = resources.files("tracer.insights").joinpath("queries.sql").read_text(encoding="utf-8")
     parts = _NAME.split(text)
     out: dict[str, tuple[str, ...]] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
-        statements = tuple(s.strip() for s in _END.split(body) if _code(s))
-        out[name] = statements
+        code = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("--"))
+        out[name] = tuple(s.strip() for s in _END.split(code) if s.strip())
     return out
-
-
-def _code(statement: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in statement.splitlines())
 
 
 def sql(name: str) -> str:
