@@ -47,19 +47,20 @@ def build_dataset(sessions: Path, out: Path) -> None:
         s = read_session(path)
         h, summary, sid = s.header, s.summary(), s.header.uuid
         rows["sessions"].append(
-            (sid, h.session_id, parse_rfc3339(h.started_at), s.duration, h.task, None, h.workspace, h.head_commit)
-            + (h.branch, summary.verdict, summary.commands, summary.failed, summary.edits, summary.notes)
-            + (s.interrupted, s.problem, h.shell_kind, h.tracer_version)
+            (
+                *(sid, h.session_id, parse_rfc3339(h.started_at), s.duration, h.task, None, h.workspace),
+                *(h.head_commit, h.branch, summary.verdict, summary.commands, summary.failed, summary.edits),
+                *(summary.notes, s.interrupted, s.problem, h.shell_kind, h.tracer_version),
+            )
         )
         for c in s.commands():
-            rows["commands"].append(
-                (sid, c.id, c.start, -1 if c.end is None else c.end, c.duration, c.command, c.cwd)
-                + (-1 if c.exit_status is None else c.exit_status, c.exit_status is not None, c.output.decode())
-            )
+            status = -1 if c.exit_status is None else c.exit_status
+            end = -1 if c.end is None else c.end
+            row = (sid, c.id, c.start, end, c.duration, c.command, c.cwd, status, c.end is not None, c.output.decode())
+            rows["commands"].append(row)
         for e in s.file_changes():
-            rows["edits"].append(
-                (sid, e.t, e.path, e.op, -1 if e.command_id is None else e.command_id, e.added, e.removed)
-            )
+            command_id = -1 if e.command_id is None else e.command_id
+            rows["edits"].append((sid, e.t, e.path, e.op, command_id, e.added, e.removed))
         for n in s.notes():
             rows["notes"].append((sid, n.id, n.t, n.text, list(n.tags), n.source, n.command_id or -1))
     con = duckdb.connect()
