@@ -118,9 +118,12 @@ def run_command(command: str, cwd: Path, sessions: Path, env: dict[str, str] | N
     return path
 
 
-def restamp(src: Path, dst_dir: Path, started_at: dt.datetime, *, keep_uuid: bool = False) -> Path:
+def restamp(
+    src: Path, dst_dir: Path, started_at: dt.datetime, *, keep_uuid: bool = False, workspace: str | None = None
+) -> Path:
     """Copy the session ``src`` into ``dst_dir`` as a session that started at ``started_at`` (aware), with a new
-    id (the file's name) and, unless ``keep_uuid``, a new UUID. Only the header frame is rewritten."""
+    id (the file's name), unless ``keep_uuid`` a new UUID, and in ``workspace`` if given (as its repository).
+    Only the header frame is rewritten."""
     data = src.read_bytes()
     frames = list(iter_frames(src))
     (header,) = _msgpack.unpack_all(frames[0][1])
@@ -129,6 +132,8 @@ def restamp(src: Path, dst_dir: Path, started_at: dt.datetime, *, keep_uuid: boo
     header["session_id"] = name
     if not keep_uuid:
         header["uuid"] = str(uuid.uuid4())
+    if workspace is not None:
+        header["workspace"] = header["repo_root"] = header["cwd"] = workspace
     first = compressor().compress(_msgpack.packer().pack(header))
     rest = data[frames[1][0] :] if len(frames) > 1 else b""
     dst = dst_dir / f"{name}.tracer"

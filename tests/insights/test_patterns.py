@@ -88,3 +88,24 @@ def test_a_malformed_rules_file_is_named(tmp_path: Path) -> None:
         parse_rules('[[rule]]\nid = "bad"\nlabel = "x"\nregex = ["("]\n', "mine.toml")
     with pytest.raises(InsightsError, match="rule number 1"):
         parse_rules('[[rule]]\nlabel = "no id"\n', "mine.toml")
+
+
+def test_keywords_are_found_inside_and_beside_each_other() -> None:
+    # "error[" and "error:" share their start with "error"; "exit" starts inside "ld returned 1 exit status"
+    text = "x error[e0308] y\ncollect2: error: ld returned 1 exit status\n"
+    assert {"error", "error[", "error:", "ld returned", "exit"} <= RULES.keywords_in(text)
+    assert RULES.keywords_in("nothing to see") == set()
+
+
+def test_keywords_that_straddle_each_other_are_found() -> None:
+    rules = parse_rules(
+        '[[rule]]\nid = "a"\nlabel = "a"\nkeywords = ["could not resolve"]\n'
+        '[[rule]]\nid = "b"\nlabel = "b"\nkeywords = ["resolve your index"]\n',
+        "straddle.toml",
+    )
+    from tracer.insights import Rules
+
+    assert Rules(tuple(rules), "x").keywords_in("could not resolve your index") == {
+        "could not resolve",
+        "resolve your index",
+    }

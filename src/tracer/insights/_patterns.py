@@ -1,6 +1,6 @@
 """Error patterns: the rules of ``patterns.toml`` (data), and what a failed command's output says by them.
 
-A failed command's output (terminal bytes) is cut to its first 32 KiB and last 96 KiB, its escape sequences are
+A failed command's output (terminal bytes) is cut to its first 16 KiB and last 64 KiB, its escape sequences are
 removed, and the rules are tried in order: keywords first (a substring of the lower-cased text), regular
 expressions only where a keyword occurs. The first rule that matches labels the failure; rules of kind
 ``tests`` also name every failing test they find. See the header of ``patterns.toml`` for the fields.
@@ -20,8 +20,8 @@ from typing import Any
 from tracer.errors import InsightsError
 
 #: Bytes of a failed command's output read from its start and from its end.
-HEAD_BYTES = 32 << 10
-TAIL_BYTES = 96 << 10
+HEAD_BYTES = 16 << 10
+TAIL_BYTES = 64 << 10
 #: Failing test names kept per command.
 MAX_TESTS = 50
 #: Characters kept of a detail (a test name, a missing module…).
@@ -33,7 +33,6 @@ _ESCAPES = re.compile(
     rb"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
     rb"|\x1b[@-Z\\-_]|\x1b[ -/]+[0-~]"  # two- and three-byte escapes
 )
-_CR = re.compile(rb"\r+\n?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +97,36 @@ class Rules:
 
     rules: tuple[Rule, ...]
     digest: str
+    keywords: frozenset[str] = field(init=False, repr=False, compare=False)
+    finder: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    straddling: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        words = sorted({k for r in self.rules for k in r.keywords}, key=lambda k: (-len(k), k))
+        set_ = object.__setattr__
+        set_(self, "keywords", frozenset(words))
+        set_(self, "finder", re.compile("|".join(map(re.escape, words))) if words else None)
+        # keywords that can start inside another one and end after it (a suffix of one is a prefix of the other)
+        set_(
+            self,
+            "straddling",
+            {f: frozenset(k for k in words if any(k.startswith(f[i:]) for i in range(1, len(f)))) for f in words},
+        )
+
+    def keywords_in(self, lowered: str) -> set[str]:
+        """The rules' keywords that occur in ``lowered`` (lower-case text), in one pass over it.
+
+        The pass finds keywords without overlaps, longer ones first; a keyword it did not see starts inside one
+        it found, so it is either inside that one (added from the keywords found) or straddles its end (looked
+        for on its own: only keywords that can straddle another one found).
+        """
+        if self.finder is None:
+            return set()
+        found = {m.group() for m in self.finder.finditer(lowered)}
+        present = {k for k in self.keywords if any(k in f for f in found)}
+        for f in found:
+            present.update(k for k in self.straddling[f] if k not in present and k in lowered)
+        return present
 
     def __getitem__(self, rule_id: str) -> Rule | None:
         for rule in self.rules:
@@ -113,6 +142,7 @@ class Rules:
         """
         text = output_text(output)
         lowered = text.lower()
+        present = self.keywords_in(lowered)
         first: tuple[str, str | None] | None = None
         tests: list[str] = []
         for rule in self.rules:
@@ -122,7 +152,7 @@ class Rules:
                 continue
             if rule.command is not None and not rule.command.search(command):
                 continue
-            if rule.keywords and not any(k in lowered for k in rule.keywords):
+            if rule.keywords and present.isdisjoint(rule.keywords):
                 continue
             if not rule.regexes:
                 if first is None:
@@ -148,7 +178,11 @@ def output_text(output: bytes) -> str:
     line ends, bytes that are not UTF-8 replaced."""
     if len(output) > HEAD_BYTES + TAIL_BYTES:
         output = output[:HEAD_BYTES] + b"\n" + output[-TAIL_BYTES:]
-    return _CR.sub(b"\n", _ESCAPES.sub(b"", output)).decode("utf-8", "replace")
+    if b"\x1b" in output:
+        output = _ESCAPES.sub(b"", output)
+    if b"\r" in output:
+        output = output.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return output.decode("utf-8", "replace")
 
 
 def _cut(detail: str | None) -> str | None:
