@@ -163,7 +163,7 @@ def _trend(current: float, previous: float, st: Style, *, bad_up: bool = False) 
         return st(f"{'new':<7}", fg="yellow")
     up = c > 0
     color = ("red" if up else "green") if bad_up else None
-    text = f"{'▲' if up else '▼'} {abs(c):.0%}" if abs(c) < 100 else f"{'▲' if up else '▼'} ×{1 + c:.0f}"
+    text = f"{'▲' if up else '▼'} {abs(c):.0%}" if abs(c) < 10 else f"▲ ×{1 + c:.0f}"  # over +999%: a factor
     return st(f"{text:<7}", fg=color)
 
 
