@@ -85,19 +85,9 @@ def render(ins: Insights, *, color: bool, width: int = 80) -> str:
             what = a.task or _fit_path(_home(a.repository), width - 36)
             out.append(f"      {st(_fit(a.session_name, 26), dim=True)}  {_fit(what, width - 36)}")
 
-    if ins.top_commands:
-        out += ["", st("Most run", bold=True)]
-        top = ins.top_commands[0].runs
-        for r in ins.top_commands:
-            bar = st(_bar(r.runs, top, 20), fg="cyan")
-            out.append(f"  {_fit(r.program, 24):<24} {r.runs:>6,}  {bar}")
-    if ins.top_failing:
-        out += ["", st("Most failing", bold=True)]
-        top = ins.top_failing[0].failed
-        for r in ins.top_failing:
-            bar = st(_bar(r.failed, top, 20), fg="red")
-            share = f"{r.failed:,} of {r.runs:,}"
-            out.append(f"  {_fit(r.program, 24):<24} {share:>14}  {bar}")
+    out += _ranking("Most run", [(r.program, r.runs, f"{r.runs:,}") for r in ins.top_commands], "cyan", st)
+    failing = [(r.program, r.failed, f"{r.failed:,} of {r.runs:,}") for r in ins.top_failing]
+    out += _ranking("Most failing", failing, "red", st)
 
     if ins.error_patterns:
         out += ["", st("Error patterns", bold=True) + st(f"  ({cur.failed:,} failed commands)", dim=True)]
@@ -125,6 +115,17 @@ def render(ins: Insights, *, color: bool, width: int = 80) -> str:
             )
     out.extend(_notes(ins, st, width))
     return "\n".join(out) + "\n"
+
+
+def _ranking(title: str, rows: list[tuple[str, int, str]], color: str, st: Style) -> list[str]:
+    """A titled list of ``(name, value, value as shown)`` with a bar each, longest for the first row."""
+    if not rows:
+        return []
+    top = rows[0][1]
+    lines = ["", st(title, bold=True)]
+    for name, value, shown in rows:
+        lines.append(f"  {_fit(name, 24):<24} {shown:>14}  {st(_bar(value, top, 20), fg=color)}")
+    return lines
 
 
 def _pattern(p: Pattern, st: Style, width: int) -> list[str]:
