@@ -200,11 +200,12 @@ class Index:
         return report
 
     def forget(self, paths: Iterable[str | os.PathLike[str]]) -> int:
-        """Remove the sessions of ``paths`` from the index and rewrite the file without them; how many were in it."""
-        wanted = [os.path.abspath(p) for p in paths]
+        """Remove the sessions of ``paths`` (as given, or through symlinks) from the index and rewrite the file
+        without them; how many were in it."""
+        wanted = {os.path.realpath(p) for p in paths}
         rows = self.connection.execute(sql("known_files")).fetchall()
         known = {row[0]: row[3] for row in rows}
-        present = [p for p in wanted if p in known]
+        present = [p for p in known if p in wanted or os.path.realpath(p) in wanted]
         if not present:
             return 0
         with _transaction(self.connection):
