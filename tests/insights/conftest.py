@@ -1,4 +1,4 @@
-"""A corpus of real sessions, recorded once per module, and what each of them did."""
+"""A corpus of real sessions, recorded once for all the insights tests (which only read it), and what each did."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class Corpus:
         return gather(since=since, repository=repository, sessions=self.sessions, index=index)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     base = tmp_path_factory.mktemp("corpus")
     sessions = base / "sessions"
@@ -128,7 +128,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return Corpus(base, sessions, proj, proj2, debug, abandoned, one_command, previous, env)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def week(corpus: Corpus) -> Insights:
     """The corpus's insights for the last 7 days (against the 7 before), from a fresh index."""
     return corpus.gather(since="7d")

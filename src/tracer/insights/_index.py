@@ -296,7 +296,7 @@ def _scan(directory: Path) -> dict[str, tuple[int, int]]:
                 st = entry.stat()
             except OSError:
                 continue
-            out[os.path.join(base, entry.name)] = (st.st_size, st.st_mtime_ns)
+            out[entry.path] = (st.st_size, st.st_mtime_ns)
     return out
 
 

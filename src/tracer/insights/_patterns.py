@@ -13,7 +13,6 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +235,7 @@ def load_rules(user: Path | None = None) -> Rules:
     Raises:
         InsightsError: a rules file is not valid TOML or a rule is malformed (named, with what to fix).
     """
-    builtin = resources.files("tracer.insights").joinpath("patterns.toml").read_text(encoding="utf-8")
+    builtin = (Path(__file__).parent / "patterns.toml").read_text(encoding="utf-8")
     sources = [("tracer's patterns.toml", builtin)]
     if user is not None and user.is_file():
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 _NAME = re.compile(r"^-- name: (\S+)\s*$", re.MULTILINE)
@@ -14,7 +14,7 @@ _END = re.compile(r";[ \t]*$", re.MULTILINE)
 @functools.cache
 def queries() -> dict[str, tuple[str, ...]]:
     """``name -> statements`` of the package's ``queries.sql`` (comment lines left out)."""
-    text = resources.files("tracer.insights").joinpath("queries.sql").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "queries.sql").read_text(encoding="utf-8")
     parts = _NAME.split(text)
     out: dict[str, tuple[str, ...]] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):

@@ -139,49 +139,40 @@ ORDER BY day;
 
 -- name: debugging
 -- Per session with tests: the first failing test run (red), the first passing one after it (green), the last
--- test run's status, and the edit -> test cycles (test runs with an edit since the previous test run).
+-- test run's status; and the edit -> test cycles: test runs with an edit since the previous test run (each edit
+-- joined to the first test run after it).
 WITH s AS (SELECT session_id FROM period_sessions($since, $until, $repo)),
 tests AS (
     SELECT c.session_id, c.start_us, c.end_us, c.exit_status,
-           lag(c.start_us, 1, -1) OVER (PARTITION BY c.session_id ORDER BY c.start_us) AS previous_start
+           min(c.start_us) FILTER (WHERE c.exit_status > 0) OVER (PARTITION BY c.session_id) AS red_start
     FROM commands c SEMI JOIN s ON c.session_id = s.session_id
     WHERE c.is_test AND c.finished
-),
-cycles AS (
-    SELECT t.session_id, count(*) AS cycles
-    FROM tests t
-    WHERE EXISTS (
-        SELECT 1 FROM edits e
-        WHERE e.session_id = t.session_id AND e.t_us > t.previous_start AND e.t_us < t.start_us
-    )
-    GROUP BY ALL
 ),
 per_session AS (
     SELECT session_id,
            count(*) AS runs,
-           min(start_us) FILTER (WHERE exit_status > 0) AS red_start,
-           arg_max(exit_status, start_us) AS last_status
+           any_value(red_start) AS red_start,
+           arg_max(exit_status, start_us) AS last_status,
+           min(end_us) FILTER (WHERE start_us = red_start) AS red_end,
+           min(end_us) FILTER (WHERE exit_status = 0 AND start_us > red_start) AS green_end
     FROM tests
     GROUP BY ALL
 ),
-loops AS (
-    SELECT p.session_id,
-           (SELECT min(t.end_us) FROM tests t
-             WHERE t.session_id = p.session_id AND t.exit_status = 0 AND t.start_us > p.red_start)
-           - (SELECT min(t.end_us) FROM tests t
-               WHERE t.session_id = p.session_id AND t.exit_status > 0 AND t.start_us = p.red_start) AS red_to_green_us
-    FROM per_session p
-    WHERE p.red_start IS NOT NULL
+cycles AS (
+    SELECT count(DISTINCT (t.session_id, t.start_us)) AS cycles
+    FROM (SELECT e.session_id, e.t_us FROM edits e SEMI JOIN s ON e.session_id = s.session_id) e
+    ASOF JOIN tests t ON e.session_id = t.session_id AND e.t_us < t.start_us
 )
 SELECT
-    (SELECT count(*) FROM per_session) AS sessions_with_tests,
-    (SELECT coalesce(sum(runs), 0) FROM per_session) AS test_runs,
-    (SELECT count(*) FROM per_session WHERE red_start IS NOT NULL) AS sessions_with_failures,
-    (SELECT count(red_to_green_us) FROM loops) AS loops,
-    (SELECT median(red_to_green_us) / 1e6 FROM loops) AS median_seconds,
-    (SELECT max(red_to_green_us) / 1e6 FROM loops) AS max_seconds,
-    (SELECT coalesce(sum(cycles), 0) FROM cycles) AS cycles,
-    (SELECT count(*) FROM per_session WHERE last_status > 0) AS abandoned;
+    count(*) AS sessions_with_tests,
+    coalesce(sum(runs), 0) AS test_runs,
+    count(red_start) AS sessions_with_failures,
+    count(green_end) AS loops,
+    median(green_end - red_end) / 1e6 AS median_seconds,
+    max(green_end - red_end) / 1e6 AS max_seconds,
+    (SELECT cycles FROM cycles) AS cycles,
+    count(*) FILTER (WHERE last_status > 0) AS abandoned
+FROM per_session;
 
 -- name: abandoned
 -- Sessions whose last test run failed: the work stopped without a passing test. Newest first.
