@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from tracer.insights._figures import Insights, Pattern, Totals, change
+from tracer.insights._figures import Insights, Totals, change
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 _BAR = "█"
@@ -26,17 +26,30 @@ def render(ins: Insights, *, color: bool, width: int = 80) -> str:
     """The figures as text, at most ``width`` columns wide (long names are cut with ``…``)."""
     width = max(60, width)
     st: Style = click.style if color else _plain
-    out: list[str] = []
     scope = f"repository {_home(ins.repository)}" if ins.repository else "all repositories"
     p = ins.period
-    out.append(st(f"tracer insights · {p.label}", bold=True) + st(f" · {scope}", dim=True))
-    out.append(st(f"{_day(p.since)} → {_day(p.until)}, against {_day(p.previous)} → {_day(p.since)}", dim=True))
-    out.append("")
-    cur, prev = ins.current, ins.previous
-    if not cur.sessions and not prev.sessions:
+    out = [
+        st(f"tracer insights · {p.label}", bold=True) + st(f" · {scope}", dim=True),
+        st(f"{_day(p.since)} → {_day(p.until)}, against {_day(p.previous)} → {_day(p.since)}", dim=True),
+        "",
+    ]
+    if not ins.current.sessions and not ins.previous.sessions:
         out.append("no sessions recorded in this period or the one before: record one with `tracer shell`")
-        out.extend(_notes(ins, st, width))
-        return "\n".join(out) + "\n"
+    else:
+        out += _counts(ins, st, width)
+        out += _debugging(ins, st, width)
+        out += _ranking("Most run", [(r.program, r.runs, f"{r.runs:,}") for r in ins.top_commands], "cyan", st)
+        failing = [(r.program, r.failed, f"{r.failed:,} of {r.runs:,}") for r in ins.top_failing]
+        out += _ranking("Most failing", failing, "red", st)
+        out += _patterns(ins, st, width)
+        out += _failing_tests(ins, st, width)
+        out += _repositories(ins, st, width)
+    out += _notes(ins, st, width)
+    return "\n".join(out) + "\n"
+
+
+def _counts(ins: Insights, st: Style, width: int) -> list[str]:
+    cur, prev = ins.current, ins.previous
     spark = _sparkline([d.sessions for d in ins.activity])
     rows: list[tuple[str, str, str, str]] = [
         ("sessions", f"{cur.sessions:,}", _trend(cur.sessions, prev.sessions, st), spark + " per day" if spark else ""),
@@ -51,70 +64,86 @@ def render(ins: Insights, *, color: bool, width: int = 80) -> str:
         ("edits", f"{cur.edits:,}", _trend(cur.edits, prev.edits, st), ""),
         ("notes", f"{cur.notes:,}", _trend(cur.notes, prev.notes, st), ""),
     ]
-    for name, value, trend, extra in rows:
-        out.append(f"  {name:<14}{st(f'{value:>9}', bold=True)}  {trend}  {_fit(extra, width - 37)}")
+    out = [
+        f"  {name:<14}{st(f'{value:>9}', bold=True)}  {trend}  {_fit(extra, width - 37)}"
+        for name, value, trend, extra in rows
+    ]
     verdicts = " · ".join(f"{v} {n}" for v, n in ins.verdicts.items()) or "-"
     out.append(f"  {'verdicts':<14}{_fit(verdicts, width - 16)}")
     if cur.interrupted:
-        out.append(f"  {'':<14}{cur.interrupted} interrupted recording" + ("s" if cur.interrupted != 1 else ""))
+        out.append(f"  {'':<14}{_plural(cur.interrupted, 'interrupted recording')}")
+    return out
 
+
+def _debugging(ins: Insights, st: Style, width: int) -> list[str]:
     d, pd = ins.debugging, ins.previous_debugging
-    out += ["", st("Debugging loop", bold=True)]
+    out = ["", st("Debugging loop", bold=True)]
     if not d.sessions_with_tests:
         out.append("  no test command ran in this period (pytest, go test, cargo test, npm test, make test…)")
-    else:
-        if d.loops and d.median_seconds is not None and d.max_seconds is not None:
-            loop = (
-                f"median {st(duration(d.median_seconds), bold=True)}, slowest {duration(d.max_seconds)} "
-                f"({_plural(d.loops, 'session')})"
-            )
-            if pd.loops and pd.median_seconds:
-                loop += "  " + _trend(d.median_seconds, pd.median_seconds, st, bad_up=True)
-        else:
-            loop = "no failing test was followed by a passing one"
-        out.append(f"  {'failing → passing test':<26}{loop}")
-        per = d.cycles / d.sessions_with_tests
-        out.append(f"  {'edit → test cycles':<26}{st(str(d.cycles), bold=True)} ({per:.1f} per session with tests)")
-        out.append(
-            f"  {'test runs':<26}{d.test_runs:,} in {_plural(d.sessions_with_tests, 'session')}, "
-            f"{d.sessions_with_failures} with a failure"
+        return out
+    if d.loops and d.median_seconds is not None and d.max_seconds is not None:
+        loop = (
+            f"median {st(duration(d.median_seconds), bold=True)}, slowest {duration(d.max_seconds)} "
+            f"({_plural(d.loops, 'session')})"
         )
-        ended = st(str(d.abandoned), bold=True, fg="red" if d.abandoned else None)
-        out.append(f"  {'ended on a failing test':<26}{ended} " + ("session" if d.abandoned == 1 else "sessions"))
-        for a in ins.abandoned[:5]:
-            what = a.task or _fit_path(_home(a.repository), width - 36)
-            out.append(f"      {st(_fit(a.session_name, 26), dim=True)}  {_fit(what, width - 36)}")
+        if pd.loops and pd.median_seconds:
+            loop += "  " + _trend(d.median_seconds, pd.median_seconds, st, bad_up=True)
+    else:
+        loop = "no failing test was followed by a passing one"
+    out.append(f"  {'failing → passing test':<26}{loop}")
+    per = d.cycles / d.sessions_with_tests
+    out.append(f"  {'edit → test cycles':<26}{st(str(d.cycles), bold=True)} ({per:.1f} per session with tests)")
+    out.append(
+        f"  {'test runs':<26}{d.test_runs:,} in {_plural(d.sessions_with_tests, 'session')}, "
+        f"{d.sessions_with_failures} with a failure"
+    )
+    ended = st(str(d.abandoned), bold=True, fg="red" if d.abandoned else None)
+    out.append(f"  {'ended on a failing test':<26}{ended} " + ("session" if d.abandoned == 1 else "sessions"))
+    for a in ins.abandoned[:5]:
+        what = a.task or _fit_path(_home(a.repository), width - 36)
+        out.append(f"      {st(_fit(a.session_name, 26), dim=True)}  {_fit(what, width - 36)}")
+    return out
 
-    out += _ranking("Most run", [(r.program, r.runs, f"{r.runs:,}") for r in ins.top_commands], "cyan", st)
-    failing = [(r.program, r.failed, f"{r.failed:,} of {r.runs:,}") for r in ins.top_failing]
-    out += _ranking("Most failing", failing, "red", st)
 
-    if ins.error_patterns:
-        out += ["", st("Error patterns", bold=True) + st(f"  ({cur.failed:,} failed commands)", dim=True)]
-        out.append(st(f"  {'':<34} {'count':>6} {'share':>6}  trend", dim=True))
-        for pat in ins.error_patterns:
-            out.extend(_pattern(pat, st, width))
+def _patterns(ins: Insights, st: Style, width: int) -> list[str]:
+    if not ins.error_patterns:
+        return []
+    out = ["", st("Error patterns", bold=True) + st(f"  ({ins.current.failed:,} failed commands)", dim=True)]
+    out.append(st(f"  {'':<34} {'count':>6} {'share':>6}  trend", dim=True))
+    for p in ins.error_patterns:
+        label = p.label + (f" ({', '.join(p.examples)})" if p.examples else "")
+        trend = _trend(p.count, p.previous, st, bad_up=True)
+        out.append(f"  {_fit(label, 34):<34} {p.count:>6,} {p.share:>6.0%}  {trend}")
+        if p.suggestion:
+            out.append("      " + st(_fit("→ " + p.suggestion, width - 6), dim=True))
+    return out
 
-    if ins.failing_tests:
-        out += ["", st("Failing tests", bold=True)]
-        for t in ins.failing_tests:
-            trend = _trend(t.count, t.previous, st, bad_up=True)
-            name = _fit(t.test, width - 36)
-            out.append(f"  {name:<{width - 36}} {t.count:>4}× in {_plural(t.sessions, 'session'):<12} {trend}")
 
-    if len(ins.repositories) > 1 or (ins.repositories and not ins.repository and cur.repositories > 1):
-        out += ["", st("Repositories", bold=True)]
-        top = ins.repositories[0].sessions
-        for repo in ins.repositories:
-            rate = f"{repo.failed / repo.commands:.0%} failed" if repo.commands else "no commands"
-            bar = st(f"{_bar(repo.sessions, top, 8):<8}", fg="cyan")
-            name = _fit_path(_home(repo.repository), width - 50)
-            out.append(
-                f"  {name:<{width - 50}} {repo.sessions:>4} {bar} {duration(repo.seconds):>7} "
-                f"{repo.commands:>7,} cmds {rate:>9}"
-            )
-    out.extend(_notes(ins, st, width))
-    return "\n".join(out) + "\n"
+def _failing_tests(ins: Insights, st: Style, width: int) -> list[str]:
+    if not ins.failing_tests:
+        return []
+    out = ["", st("Failing tests", bold=True)]
+    for t in ins.failing_tests:
+        trend = _trend(t.count, t.previous, st, bad_up=True)
+        name = _fit(t.test, width - 36)
+        out.append(f"  {name:<{width - 36}} {t.count:>4}× in {_plural(t.sessions, 'session'):<12} {trend}")
+    return out
+
+
+def _repositories(ins: Insights, st: Style, width: int) -> list[str]:
+    if len(ins.repositories) < 2:  # one repository: the counts above are its own
+        return []
+    out = ["", st("Repositories", bold=True)]
+    top = ins.repositories[0].sessions
+    for repo in ins.repositories:
+        rate = f"{repo.failed / repo.commands:.0%} failed" if repo.commands else "no commands"
+        bar = st(f"{_bar(repo.sessions, top, 8):<8}", fg="cyan")
+        name = _fit_path(_home(repo.repository), width - 50)
+        out.append(
+            f"  {name:<{width - 50}} {repo.sessions:>4} {bar} {duration(repo.seconds):>7} "
+            f"{repo.commands:>7,} cmds {rate:>9}"
+        )
+    return out
 
 
 def _ranking(title: str, rows: list[tuple[str, int, str]], color: str, st: Style) -> list[str]:
@@ -125,15 +154,6 @@ def _ranking(title: str, rows: list[tuple[str, int, str]], color: str, st: Style
     lines = ["", st(title, bold=True)]
     for name, value, shown in rows:
         lines.append(f"  {_fit(name, 24):<24} {shown:>14}  {st(_bar(value, top, 20), fg=color)}")
-    return lines
-
-
-def _pattern(p: Pattern, st: Style, width: int) -> list[str]:
-    label = p.label + (f" ({', '.join(p.examples)})" if p.examples else "")
-    trend = _trend(p.count, p.previous, st, bad_up=True)
-    lines = [f"  {_fit(label, 34):<34} {p.count:>6,} {p.share:>6.0%}  {trend}"]
-    if p.suggestion:
-        lines.append("      " + st(_fit("→ " + p.suggestion, width - 6), dim=True))
     return lines
 
 
