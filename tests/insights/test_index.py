@@ -200,3 +200,16 @@ def test_forget_sessions_deletes_an_index_it_cannot_open(tmp_path: Path) -> None
         assert not path.exists()  # it could not be opened in time: deleting it forgets everything
     finally:
         holder.communicate("", timeout=30)
+
+
+def test_rebuild_builds_the_index_anew(corpus: Corpus, tmp_path: Path) -> None:
+    from tracer.insights import gather
+
+    index = tmp_path / "insights.duckdb"
+    first = gather(sessions=corpus.sessions, index=index)
+    again = gather(sessions=corpus.sessions, index=index)
+    rebuilt = gather(sessions=corpus.sessions, index=index, rebuild=True)
+    assert first.notes[0].startswith("the index was built from") and first.notes[0].endswith("(missing)")
+    assert not again.notes
+    assert rebuilt.notes == first.notes
+    assert rebuilt.to_dict()["current"] == again.to_dict()["current"]
