@@ -17,7 +17,7 @@ import click
 
 import tracer
 from tracer.errors import TracerError, UsageError
-from tracer.model import VerifyResult, pair_commands, parse_rfc3339
+from tracer.model import JudgeResult, ProcessCheck, VerifyResult, pair_commands, parse_rfc3339
 
 
 def _fail(message: str, status: int) -> NoReturn:
@@ -233,6 +233,10 @@ def show(session: str | None) -> None:
     r = s.verify_result
     if r is not None:
         click.echo(f"verdict   {r.verdict}  ({_result_counts(r)}; `{r.command}`)")
+    judged = s.judge_result
+    if judged is not None:
+        for line in _judge_block(judged):
+            click.echo(line)
 
 
 def _result_counts(r: VerifyResult) -> str:
@@ -272,7 +276,7 @@ def export(session: str | None, fmt: str, output: str | None) -> None:
     else:
         chunks = export_asciicast(s)
     if output is None:
-        out = click.get_text_stream("stdout")
+        out = sys.stdout
         for chunk in chunks:
             out.write(chunk)
         out.flush()
@@ -317,6 +321,14 @@ def replay(session: str | None) -> None:
     help="Untracked file or directory the tests need (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-y", "--yes", is_flag=True, help="Run an untrusted session's tests without asking.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=None,
+    help="Run the tests in a bubblewrap sandbox (no network, only the worktree writable). Default: for "
+    "sessions that are not yours.",
+)
+@click.option("--image", metavar="IMAGE", help="Run the tests in a container of this local image (podman or docker).")
 def verify(
     session: str | None,
     test_command: str | None,
@@ -324,17 +336,32 @@ def verify(
     compare_base: bool,
     copy: tuple[str, ...],
     as_json: bool,
+    yes: bool,
+    sandbox: bool | None,
+    image: str | None,
 ) -> None:
     """Apply the final patch to a clean checkout of the start commit and run the tests: the verdict.
 
     Uses a temporary git worktree; your working tree is never touched. Exits 0 when the tests pass
     (or the patch resolves the failing tests), 1 when they fail or time out.
     S is a session file, a session-id prefix, or nothing for the latest session.
-    """
-    from tracer.app.verifying import verify_session
 
+    A session you did not record on this machine is untrusted: verify shows what it would run and asks
+    first (--yes runs it; without a terminal it stops), and runs its tests in a bubblewrap sandbox
+    (--no-sandbox runs them as you). See docs/verify.md.
+    """
+    from tracer.app.verifying import VerifyPlan, verify_session
+
+    if image is not None and sandbox:
+        raise UsageError("--sandbox and --image each isolate the tests: choose one")
     path = _resolve(session)
-    err = click.get_binary_stream("stderr") if as_json else click.get_binary_stream("stdout")
+
+    def confirm(plan: VerifyPlan) -> bool:
+        for line in plan.lines():
+            click.echo(f"tracer: {line}", err=True)
+        return click.confirm("tracer: run it?", default=False, err=True)
+
+    err = sys.stderr.buffer if as_json else sys.stdout.buffer
 
     def on_output(data: bytes) -> None:
         err.write(data)
@@ -351,6 +378,10 @@ def verify(
         compare_base=compare_base,
         on_output=on_output,
         on_progress=on_progress,
+        confirm=confirm if sys.stdin.isatty() else None,
+        yes=yes,
+        sandbox=sandbox,
+        image=image,
     )
     if as_json:
         data = result.to_dict()
@@ -393,7 +424,7 @@ def insights(since: str | None, repo: str | None, as_json: bool, dataset: Path |
     """
     from tracer.insights import gather, render, repository_of
 
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     show_progress = not as_json and err.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -413,7 +444,7 @@ def insights(since: str | None, repo: str | None, as_json: bool, dataset: Path |
 
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     color = out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     import shutil
 
@@ -425,11 +456,13 @@ def _print_verdict(r: VerifyResult) -> None:
     click.echo("")
     rows = [
         ("verdict", r.verdict.upper()),
-        ("command", f"{r.command}  (from {r.command_source})"),
+        ("command", f"{r.command}  (from {r.command_origin or r.command_source})"),
         ("patch", r.patch_method or "-"),
         ("tests", _result_counts(r)),
         ("time", f"{r.duration or 0:.1f}s tests + {r.overhead or 0:.1f}s setup"),
     ]
+    if r.isolation is not None:
+        rows.append(("ran in", f"{r.isolation} image {r.image}" if r.image else f"a {r.isolation} sandbox"))
     if r.fail_to_pass is not None:
         rows.append(("FAIL_TO_PASS", ", ".join(r.fail_to_pass) or "-"))
         rows.append(("PASS_TO_FAIL", ", ".join(r.pass_to_fail or ()) or "-"))
@@ -441,6 +474,269 @@ def _print_verdict(r: VerifyResult) -> None:
         rows.append(("failing", ", ".join(failing[:10]) + (" …" if len(failing) > 10 else "")))
     for key, value in rows:
         click.echo(f"{key:<13} {value}")
+
+
+@cli.command()
+@click.argument("session", metavar="[S]", required=False)
+@click.option("--model", metavar="NAME", help="Ask this model (with --base-url) to score the session by the rubric.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="An OpenAI-compatible endpoint: http://127.0.0.1:8080/v1 (llama.cpp), http://127.0.0.1:11434/v1 (Ollama).",
+)
+@click.option(
+    "--command",
+    "judge_command",
+    metavar="CMD",
+    help="Ask this shell command instead: the session's trace JSON on its stdin, the scores as JSON on its stdout.",
+)
+@click.option("--rubric", type=click.Path(dir_okay=False, path_type=Path), help="A rubric file (TOML or JSON).")
+@click.option(
+    "--api-key-env",
+    metavar="VAR",
+    default="TRACER_JUDGE_API_KEY",
+    show_default=True,
+    help="The environment variable holding the endpoint's API key (none is sent when it is unset).",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up on the judge after this long.",
+)
+@click.option(
+    "--response-format",
+    type=click.Choice(["json_schema", "json_object", "none"]),
+    default="json_schema",
+    show_default=True,
+    help="How the endpoint is asked for JSON: structured outputs, JSON mode, or only the prompt.",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=1000),
+    default=100_000,
+    show_default=True,
+    metavar="N",
+    help="Cut long output until the session sent fits in N characters.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def judge(
+    session: str | None,
+    model: str | None,
+    base_url: str | None,
+    judge_command: str | None,
+    rubric: Path | None,
+    api_key_env: str,
+    timeout: float,
+    response_format: str,
+    max_chars: int,
+    as_json: bool,
+) -> None:
+    """Judge how the work was done: process checks always, a rubric judge's scores when asked.
+
+    The process checks come from the session's events (no model): reproduced before the first edit, tested
+    after the last, hypotheses noted and tested, repeated failures, dead ends, time to the first passing test,
+    verified and resolved. With --model and --base-url (any OpenAI-compatible endpoint: llama.cpp, Ollama, vLLM
+    or hosted) or --command, the session (long output cut) and the rubric go to that judge, whose scores must
+    cite the session's steps. The result is appended to the session (`tracer show` shows it); when the judge
+    fails or replies wrongly, nothing is stored. See docs/judge.md.
+    S is a session file, a session-id prefix, or nothing for the latest session.
+    """
+    from tracer.app.judging import JudgeOptions, judge_session
+
+    options = JudgeOptions(
+        model=model,
+        base_url=base_url,
+        command=judge_command,
+        rubric=rubric,
+        api_key_env=api_key_env,
+        timeout=timeout,
+        response_format=response_format,
+        max_chars=max_chars,
+    )
+    options.check()
+    path = _resolve(session)
+
+    def on_progress(line: str) -> None:
+        click.echo(f"tracer: {line}", err=True)
+
+    result = judge_session(path, options, on_progress=on_progress)
+    if as_json:
+        import dataclasses
+        import json
+
+        click.echo(json.dumps({"type": result.type, **dataclasses.asdict(result)}, indent=2))
+    else:
+        _print_judgement(result)
+
+
+def _check_mark(c: ProcessCheck) -> str:
+    return "·" if c.ok is None else "✓" if c.ok else "✗"
+
+
+def _check_figure(c: ProcessCheck) -> str:
+    if c.seconds is not None:
+        return _format_duration(c.seconds)
+    return "" if c.count is None else str(c.count)
+
+
+def _print_judgement(r: JudgeResult) -> None:
+    click.echo("process checks")
+    width = max((len(c.id) for c in r.checks), default=0)
+    for c in r.checks:
+        click.echo(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}")
+    if r.overall is None:
+        return
+    by = _judged_by(r) + (f" at {r.endpoint}" if r.endpoint else "")
+    took = f" in {_format_duration(r.duration)}" if r.duration is not None else ""
+    click.echo(f"\nrubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}")
+    width = max((len(s.criterion) for s in r.scores), default=0)
+    for s in r.scores:
+        cited = f"  [{' '.join(s.steps)}]" if s.steps else ""
+        click.echo(f"  {s.criterion:<{width}} {s.score}/5  {s.reason}{cited}")
+    click.echo(f"  {'overall':<{width}} {r.overall}/5")
+    if r.comments:
+        click.echo(f"\n{r.comments}")
+    for title, items in (
+        ("strengths", r.strengths),
+        ("weaknesses", r.weaknesses),
+        ("recommendations", r.recommendations),
+    ):
+        if items:
+            click.echo(f"\n{title}")
+            for item in items:
+                click.echo(f"  - {item}")
+
+
+def _judged_by(r: JudgeResult) -> str:
+    return f"model {r.judge}" if r.judge_kind == "model" else f"command `{r.judge}`"
+
+
+def _wrapped(label: str, items: list[str], width: int = 110) -> list[str]:
+    """``items`` after a 10-column label, on as many lines as they need."""
+    lines: list[str] = []
+    line = f"{label:<9}"
+    for item in items:
+        if len(line) + len(item) >= width and line.strip():
+            lines.append(line)
+            line = " " * 9
+        line += " " + item
+    return [*lines, line]
+
+
+def _judge_block(r: JudgeResult) -> list[str]:
+    """What `tracer show` says of the newest judgement: the overall score and its judge, the scores, the checks."""
+    lines = []
+    if r.overall is not None:
+        lines.append(f"judge     overall {r.overall}/5 by {_judged_by(r)} (rubric {r.rubric_id} v{r.rubric_version})")
+        lines += _wrapped("", [f"{s.criterion} {s.score}" for s in r.scores])
+    checks = [f"{_check_mark(c)} {c.id}" + (f" {fig}" if (fig := _check_figure(c)) else "") for c in r.checks]
+    return lines + _wrapped("checks", checks)
+
+
+@cli.group()
+def dataset() -> None:
+    """Turn sessions into a dataset: Parquet or JSON Lines in the Hugging Face layout, plus SWE-bench files."""
+
+
+@dataset.command("build")
+@click.argument("out", metavar="OUT")
+@click.argument("sessions", nargs=-1, metavar="[S]...")
+@click.option("--all", "all_", is_flag=True, help="Every session (of the sessions directory, or under --from).")
+@click.option("--since", metavar="DATE", help="Only sessions started at or after DATE (YYYY-MM-DD or ISO 8601).")
+@click.option("--verified", is_flag=True, help="Only sessions whose latest `tracer verify` passed.")
+@click.option("--resolved", is_flag=True, help="Only sessions whose latest `tracer verify` verdict is resolved.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True)
+@click.option("--from", "source", metavar="URL", help="Read sessions from this directory or fsspec URL.")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already at OUT.")
+@click.option(  # the defaults are tracer.dataset.MAX_OUTPUT and MAX_TOOL_OUTPUT (not imported at start-up)
+    "--max-output",
+    type=int,
+    default=1 << 20,
+    show_default=True,
+    metavar="BYTES",
+    help="Output kept per command in `commands` (head and tail; 0 keeps all).",
+)
+@click.option(
+    "--max-tool-output",
+    type=int,
+    default=16 << 10,
+    show_default=True,
+    metavar="BYTES",
+    help="Output kept per tool result in `messages` (head and tail; 0 keeps all).",
+)
+def dataset_build(
+    out: str,
+    sessions: tuple[str, ...],
+    all_: bool,
+    since: str | None,
+    verified: bool,
+    resolved: bool,
+    fmt: str,
+    source: str | None,
+    overwrite: bool,
+    max_output: int,
+    max_tool_output: int,
+) -> None:
+    """Build a dataset of sessions at OUT, a directory or an fsspec URL (s3://, gs://, hf://, sftp://).
+
+    OUT gets data/<config>/*.parquet shards for the configs sessions, commands, edits, notes and messages (a
+    chat trajectory with tool calls), a README.md dataset card describing every column, and
+    swe-bench/instances.jsonl and predictions.jsonl. S is a session file or id prefix (with --from, a file name
+    or prefix there); --all takes every session. Needs pip install 'tracer[dataset]'.
+    """
+    from tracer.dataset import BuildOptions, Selection, build_dataset, parse_since
+
+    if verified and resolved:
+        raise UsageError("--verified and --resolved exclude each other: --resolved keeps the resolved sessions only")
+    selection = Selection(
+        sessions=sessions,
+        all=all_,
+        since=parse_since(since) if since else None,
+        verified=verified,
+        resolved=resolved,
+        source=source,
+    )
+    options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
+
+    back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
+
+    def on_progress(done: int, total: int) -> None:
+        if back or done == total:
+            click.echo(f"{back}tracer: {done}/{total} sessions read", err=True, nl=done == total)
+
+    report = build_dataset(out, selection, options, on_progress=on_progress)
+    for line in report.skipped:
+        click.echo(f"tracer: left out: {line}", err=True)
+    filtered = f", {report.filtered} not selected" if report.filtered else ""
+    click.echo(
+        f"tracer: built {out}: {_plural(report.sessions, 'session')}{filtered}, "
+        f"{_plural(report.swe_bench, 'SWE-bench instance')}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.argument("sessions", nargs=-1, required=True, metavar="S...")
+@click.argument("url", metavar="URL")
+def push(sessions: tuple[str, ...], url: str) -> None:
+    """Upload sessions to a directory or fsspec URL (s3://, gs://, hf://, sftp://) where a team collects them.
+
+    Each session is checked by reading it, and uploaded as <uuid>.tracer (pushing it again replaces that copy).
+    S is a session file or a session-id prefix. Needs pip install 'tracer[dataset]'.
+    """
+    from tracer.dataset import push_sessions
+
+    def on_pushed(path: str, target: str) -> None:
+        click.echo(f"tracer: pushed {_tilde(Path(path))} → {target}", err=True)
+
+    report = push_sessions(list(sessions), url, on_pushed=on_pushed)
+    for line in report.failed:
+        click.echo(f"tracer: not pushed: {line}", err=True)
+    if report.failed:
+        sys.exit(3)
 
 
 def main() -> None:

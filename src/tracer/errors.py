@@ -15,8 +15,12 @@
     ├── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
     │   ├── PatchDoesNotApply       no test command)
     │   └── NoTestCommand
-    └── InsightsError               ``tracer insights`` cannot build or read its index (DuckDB missing, the
-                                    index in use by another tracer, a bad error-patterns file or dataset)
+    ├── JudgeError                  ``tracer judge`` has no judgement to store: a bad rubric, a model or
+    │                               command that failed or gave an invalid reply (see tracer.judge.errors)
+    ├── DatasetError                a dataset cannot be built, or sessions cannot be read from or pushed to a URL
+    ├── MissingExtra                an optional library is not installed (names the extra: tracer[dataset])
+    └── InsightsError               ``tracer insights`` cannot build or read its index (the index in use by
+                                    another tracer, a bad error-patterns file or dataset)
 
 Expected outcomes are values, not exceptions: failing tests are a ``VerifyResult`` with verdict ``failed``.
 Library errors (msgpack, zstandard, watchdog, OSError) are wrapped where they enter tracer's code. Only the
@@ -82,5 +86,18 @@ class NoTestCommand(VerifyError):
     """No test command was given, configured, or found among the session's commands."""
 
 
+class JudgeError(TracerError):
+    """``tracer judge`` cannot reach a judgement; nothing is stored."""
+
+
+class DatasetError(TracerError):
+    """A dataset cannot be written, or sessions cannot be read from or pushed to a URL (names the URL)."""
+
+
+class MissingExtra(TracerError):
+    """An optional library a command needs is not installed; the message names the extra that installs it."""
+
+
 class InsightsError(TracerError):
-    """``tracer insights`` cannot build or read its index, its error patterns or the dataset it was pointed at."""
+    """``tracer insights`` cannot build or read its index, its error patterns or the dataset it was pointed at
+    (DuckDB missing is a :class:`MissingExtra`)."""

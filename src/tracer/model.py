@@ -80,7 +80,7 @@ def _wire(value: Any) -> Any:
     if isinstance(value, str):
         return wire_text(value)
     if isinstance(value, (tuple, list)):
-        return [v.to_dict() if isinstance(v, TestCase) else _wire(v) for v in value]
+        return [v.to_dict() if isinstance(v, _NESTED_TYPES) else _wire(v) for v in value]
     return value
 
 
@@ -136,6 +136,9 @@ class Header(Event):
         test_command: the command that decides the verdict (``--test-command``).
         os: ``platform.platform()`` of the recording machine.
         hostname: machine name; stays on the machine like everything else.
+        uid: the user id that recorded the session.
+        host_id: the recording machine's id, 32 hex digits: a keyed hash of its ``/etc/machine-id`` (the id
+            itself never leaves the machine); ``None`` where the machine has none.
     """
 
     type: ClassVar[str] = "header"
@@ -159,6 +162,8 @@ class Header(Event):
     os: str | None = None
     hostname: str | None = None
     uuid: str | None = None
+    uid: int | None = None
+    host_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +313,9 @@ class FinalPatch(Event):
 
 @dataclass(frozen=True, slots=True)
 class TestCase:
-    """One test's outcome in a verify run: ``status`` is ``passed``, ``failed``, ``error`` or ``skipped``."""
+    """One test's outcome in a verify run: ``status`` is ``passed``, ``failed``, ``error`` or ``skipped``, or for
+    pytest ``xfailed`` (an expected failure: counted as skipped) or ``xpassed`` (an unexpected, non-strict
+    pass: counted as passed)."""
 
     __test__ = False  # not a pytest class
 
@@ -344,6 +351,14 @@ class VerifyResult(Event):
             between the unpatched and the patched start commit (SWE-bench's names).
         flagged: why the outcome is not to be believed as-is, e.g. "exited 0 but no test passed".
         output: the test command's combined output (text, ANSI kept, may be cut to a limit).
+        base_output: with ``--compare-base``: the unpatched run's output, as ``output``.
+        base_exit_status: with ``--compare-base``: the unpatched run's exit status (``None`` on timeout).
+        command_origin: where exactly the command came from, for a person: ``"--test-command"``,
+            ``"the test-like part of recorded command 7 of 9: `pytest -q | tail -3`"``, …
+        isolation: what the tests ran in: ``"bubblewrap"`` (a sandbox), ``"podman"`` or ``"docker"`` (a
+            container of ``image``); ``None`` when they ran as they are.
+        image: the container image the tests ran in (``--image``); ``qa.tests.image`` in a trace.
+        trusted: whether the session verified as recorded by this user on this machine (``None``: not asked).
     """
 
     type: ClassVar[str] = "verify_result"
@@ -366,11 +381,174 @@ class VerifyResult(Event):
     pass_to_fail: tuple[str, ...] | None = None
     flagged: str | None = None
     output: str = ""
+    base_output: str | None = None
+    base_exit_status: int | None = None
+    command_origin: str | None = None
+    isolation: str | None = None
+    image: str | None = None
+    trusted: bool | None = None
 
     def counts(self) -> str:
         """``"3 passed, 1 failed, 2 skipped"``: the counts the runner gave, zeros left out; ``""`` with none."""
         pairs = (("passed", self.passed), ("failed", self.failed), ("errors", self.errors), ("skipped", self.skipped))
         return ", ".join(f"{n} {what}" for what, n in pairs if n)
+
+
+def _nested_map(value: Any) -> dict[str, Any]:
+    """A nested record's map (a test case, a process check, …) with ``None`` left out and text wired."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(value):
+        v = getattr(value, f.name)
+        if v is not None:
+            out[f.name] = _wire(v)
+    return out
+
+
+def _nested_from(cls: type[Any], data: Any) -> Any:
+    """The nested record ``cls`` a stored map describes: unknown keys ignored, lists as tuples, bytes as text.
+
+    Raises:
+        TypeError: ``data`` is not a map, or a required field is missing.
+    """
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__} must be a map, not {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        if isinstance(value, list):
+            value = tuple(text_of(v) if isinstance(v, bytes) else v for v in value)
+        elif isinstance(value, bytes):
+            value = text_of(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRef:
+    """One step of a session that a process check rests on.
+
+    Attributes:
+        step: the step's id: ``c<N>`` the command of id N, ``e<N>`` the N-th edit (file change) in time order,
+            ``n<hex>`` a note (the first 8 hex digits of its original's id); see :mod:`tracer.store.steps`.
+        t: the step's moment, microseconds since session start (a command's start, an edit's or note's ``t``).
+    """
+
+    step: str
+    t: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reference as a map."""
+        return {"step": self.step, "t": self.t}
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessCheck:
+    """One process check of a judged session (``tracer judge``), computed from its events without a model.
+
+    Attributes:
+        id: the check's stable id, e.g. ``reproduced_before_edit``, ``repeated_failures`` (docs/judge.md lists them).
+        ok: the yes/no answer, ``None`` where it does not apply (no edits, no hypothesis noted) or the check is a
+            count.
+        count: how many times it happened, for the checks that count.
+        seconds: a duration (``time_to_first_pass``), in seconds.
+        evidence: the steps the answer rests on, in time order.
+        detail: one sentence saying what was found.
+    """
+
+    id: str
+    ok: bool | None = None
+    count: int | None = None
+    seconds: float | None = None
+    evidence: tuple[StepRef, ...] = ()
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The check as a map (``None`` fields left out)."""
+        return _nested_map(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ProcessCheck:
+        """The check a stored map describes. Raises TypeError on a malformed map."""
+        check: ProcessCheck = _nested_from(cls, data)
+        return dataclasses.replace(check, evidence=tuple(_nested_from(StepRef, e) for e in check.evidence))
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeScore:
+    """A rubric judge's score of one criterion.
+
+    Attributes:
+        criterion: the rubric criterion's id (``problem_understanding``, …).
+        score: 1 (poor) to 5 (excellent).
+        steps: ids of the steps the score rests on (as :attr:`StepRef.step`); each exists in the session.
+        reason: the judge's one or two sentences for the score.
+    """
+
+    criterion: str
+    score: int
+    steps: tuple[str, ...] = ()
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The score as a map."""
+        return _nested_map(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> JudgeScore:
+        """The score a stored map describes. Raises TypeError on a malformed map."""
+        score: JudgeScore = _nested_from(cls, data)
+        return score
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeResult(Event):
+    """The judgement of ``tracer judge``: process checks always, a rubric judge's scores when one was asked.
+
+    Attributes:
+        judged_at: wall-clock time of the judgement (RFC 3339, UTC).
+        checks: the process checks, computed from the session's events.
+        judge_kind: ``"checks"`` (process checks only), ``"model"`` (an OpenAI-compatible chat-completions
+            endpoint) or ``"command"`` (``--command``).
+        judge: the model's name, or the command line; ``None`` for checks only.
+        endpoint: the chat-completions URL the model was asked at (no credentials, no query), for model judges.
+        rubric_id, rubric_version: the rubric the scores follow; ``None`` for checks only.
+        scores: one score per rubric criterion, in the rubric's order.
+        overall: the overall score, 1 to 5.
+        comments: the judge's comments.
+        strengths, weaknesses, recommendations: short sentences, each list possibly empty.
+        duration: seconds the model or command took.
+    """
+
+    type: ClassVar[str] = "judge_result"
+    judged_at: str
+    checks: tuple[ProcessCheck, ...] = ()
+    judge_kind: str = "checks"
+    judge: str | None = None
+    endpoint: str | None = None
+    rubric_id: str | None = None
+    rubric_version: str | None = None
+    scores: tuple[JudgeScore, ...] = ()
+    overall: int | None = None
+    comments: str | None = None
+    strengths: tuple[str, ...] = ()
+    weaknesses: tuple[str, ...] = ()
+    recommendations: tuple[str, ...] = ()
+    duration: float | None = None
+
+    def check(self, check_id: str) -> ProcessCheck | None:
+        """The process check of that id, ``None`` when the result has none."""
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    def headline(self) -> str:
+        """One line for a verdict panel: ``"overall 4/5 (model qwen2.5), 5 of 7 checks ok"``."""
+        decided = [c for c in self.checks if c.ok is not None]
+        ok = sum(1 for c in decided if c.ok)
+        checks = f"{ok} of {len(decided)} checks ok"
+        if self.overall is None:
+            return checks
+        return f"overall {self.overall}/5 ({self.judge_kind} {self.judge}), {checks}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,12 +560,15 @@ class SessionEnd(Event):
         reason: ``"exit"`` (the shell exited), or the signal that stopped the recorder (``"SIGTERM"``,
             ``"SIGHUP"``), or ``"error"``.
         warnings: problems met while recording (e.g. the disk filled up), one sentence each.
+        mac: the recorder's signature of every byte of the file before the frame holding this event,
+            ``"blake2b-256:"`` and 64 hex digits (see ``tracer.store.signing``); ``None`` when unsigned.
     """
 
     type: ClassVar[str] = "session_end"
     exit_status: int
     reason: str = "exit"
     warnings: tuple[str, ...] = field(default=())
+    mac: str | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -403,8 +584,17 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Note,
         FinalPatch,
         VerifyResult,
+        JudgeResult,
         SessionEnd,
     )
+}
+
+_NESTED_TYPES = (TestCase, StepRef, ProcessCheck, JudgeScore)
+# Fields holding lists of nested records, and how each record is read back.
+_NESTED_FIELDS: dict[str, Any] = {
+    "tests": lambda tc: TestCase(**tc),
+    "checks": ProcessCheck.from_dict,
+    "scores": JudgeScore.from_dict,
 }
 
 
@@ -424,8 +614,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     for key, value in data.items():
         if key not in names:
             continue
-        if key == "tests":
-            value = tuple(TestCase(**tc) for tc in value)
+        if key in _NESTED_FIELDS:
+            value = tuple(_NESTED_FIELDS[key](item) for item in value)
         elif key == "reads" and value is not None:
             value = tuple(tuple(pair) for pair in value)
         elif isinstance(value, list):
@@ -579,7 +769,7 @@ class Session:
         end = self.end
         if end is not None:
             return end.t / 1e6
-        recorded = [e.t for e in self.events if not isinstance(e, (Note, VerifyResult))]
+        recorded = [e.t for e in self.events if not isinstance(e, (Note, VerifyResult, JudgeResult))]
         return max(recorded, default=0) / 1e6
 
     def commands(self) -> list[Command]:
@@ -646,3 +836,9 @@ class Session:
         """The newest verdict, ``None`` if the session was never verified."""
         results = self.of_type(VerifyResult)
         return max(results, key=lambda r: r.verified_at or "") if results else None
+
+    @property
+    def judge_result(self) -> JudgeResult | None:
+        """The newest judgement (``tracer judge``), ``None`` if the session was never judged."""
+        results = self.of_type(JudgeResult)
+        return max(results, key=lambda r: r.judged_at) if results else None

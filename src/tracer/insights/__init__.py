@@ -122,8 +122,9 @@ def gather(
 
     Raises:
         UsageError: a bad ``since``.
-        InsightsError: DuckDB is missing, the index is held by another process, the dataset cannot be read, or
-            the error patterns file is malformed.
+        MissingExtra: DuckDB is not installed.
+        InsightsError: the index is held by another process, the dataset cannot be read, or the error patterns
+            file is malformed.
     """
     period = parse_period(since)
     rules = load_rules(user_rules_path())

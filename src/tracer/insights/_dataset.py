@@ -49,8 +49,9 @@ def open_dataset(directory: Path, rules: Rules) -> Any:
     """A DuckDB connection (in memory) whose tables are the index's, made from the dataset at ``directory``.
 
     Raises:
-        InsightsError: DuckDB is missing, the directory is not a Parquet dataset of tracer, or its files lack
-            the columns insights needs (the message names DuckDB's complaint).
+        MissingExtra: DuckDB is not installed.
+        InsightsError: the directory is not a Parquet dataset of tracer, or its files lack the columns insights
+            needs (the message names DuckDB's complaint).
     """
     duckdb = require_duckdb()
     files = shards(directory)

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tracer.errors import InsightsError, TracerError
+from tracer.errors import InsightsError, MissingExtra, TracerError
 from tracer.insights._patterns import Rules
 from tracer.insights._rows import Batch, add_session, session_key
 from tracer.insights._sql import run as _run
@@ -55,12 +55,12 @@ def require_duckdb() -> ModuleType:
     """The ``duckdb`` module.
 
     Raises:
-        InsightsError: it is not installed (says how to install it).
+        MissingExtra: it is not installed (says how to install it).
     """
     try:
         return importlib.import_module("duckdb")
     except ImportError as e:
-        raise InsightsError(
+        raise MissingExtra(
             "tracer insights needs DuckDB, which is not installed: pip install 'tracer[insights]' "
             "(or pip install duckdb)"
         ) from e
@@ -106,8 +106,9 @@ class Index:
         """Open the index at ``path`` (default :func:`index_path`), creating or rebuilding it as needed.
 
         Raises:
-            InsightsError: DuckDB is missing, the directory cannot be made, or another tracer process holds the
-                index for longer than ``lock_timeout`` seconds.
+            MissingExtra: DuckDB is not installed.
+            InsightsError: the directory cannot be made, or another tracer process holds the index for longer
+                than ``lock_timeout`` seconds.
         """
         path = path or index_path()
         _private_dir(path.parent)
@@ -318,7 +319,8 @@ def _connect(path: Path, lock_timeout: float) -> Any:
     database, cut off, from an incompatible DuckDB) is deleted and made anew.
 
     Raises:
-        InsightsError: DuckDB is missing, or the lock was not had in time.
+        MissingExtra: DuckDB is not installed.
+        InsightsError: the lock was not had in time.
     """
     duckdb = require_duckdb()
     con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT, "threads": 2})

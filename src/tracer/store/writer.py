@@ -41,6 +41,7 @@ from tracer.store.format import (
     compressor,
     parse_preamble,
 )
+from tracer.store.signing import Signer
 
 #: Output chunks closer than this (microseconds) to the first chunk of an event are coalesced into it.
 COALESCE_US = 20_000
@@ -85,13 +86,20 @@ class SessionWriter:
         header: the session's header, written at once in a frame of its own; or ``None`` to give it later
             with :meth:`begin` (events queued meanwhile are kept).
         on_warning: called (from the writer thread) with a one-sentence warning the first time writing fails.
+        key: the user's signing key (:func:`tracer.store.signing.user_key`), with ``header``: the file is
+            signed (``session_end.mac``, see :mod:`tracer.store.signing`).
 
     Raises:
         SessionError: the file cannot be created.
     """
 
     def __init__(
-        self, path: Path, header: Header | None = None, *, on_warning: Callable[[str], None] | None = None
+        self,
+        path: Path,
+        header: Header | None = None,
+        *,
+        on_warning: Callable[[str], None] | None = None,
+        key: bytes | None = None,
     ) -> None:
         self.path = path
         self._on_warning = on_warning
@@ -103,6 +111,7 @@ class SessionWriter:
         self._pending_frames: list[bytes] = []
         self._pending_bytes = 0
         self._dropped = 0
+        self._signer: Signer | None = None
         self.warnings: list[str] = []
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
@@ -113,14 +122,18 @@ class SessionWriter:
         self._thread = threading.Thread(target=self._run, name="tracer-writer", daemon=True)
         self.begun = False
         if header is not None:
-            self.begin(header)
+            self.begin(header, key=key)
 
-    def begin(self, header: Header) -> None:
+    def begin(self, header: Header, *, key: bytes | None = None) -> None:
         """Write ``header`` (in a frame of its own) and start writing what was queued before and after it.
 
         Events queued before :meth:`begin` wait in memory: the recorder starts the shell at once and writes
-        the header when the workspace baseline is known. Call once.
+        the header when the workspace baseline is known. Call once. With ``key``, every byte of the file is
+        signed from the preamble on, and :meth:`close` writes the MAC in ``session_end``.
         """
+        if key is not None:
+            self._signer = Signer(key)
+            self._signer.update(PREAMBLE)
         self._write_frame(self._packer.pack(header.to_dict()))
         self.begun = True
         self._thread.start()
@@ -251,6 +264,11 @@ class SessionWriter:
                     event = item[0]
                     if isinstance(event, SessionEnd):  # the last event: every warning is known now
                         event = self._with_warnings(event)
+                        if self._signer is not None:  # alone in the last frame, signing every byte before it
+                            if buf:
+                                self._write_frame(buf)
+                                buf.clear()
+                            event = dataclasses.replace(event, mac=self._signer.mac())
                     try:
                         buf.extend(self._packer.pack(event.to_dict()))
                     except Exception as e:  # a bad event must not stop the writer: skip it, say so
@@ -284,6 +302,8 @@ class SessionWriter:
 
     def _write_frame(self, content: bytes | bytearray) -> None:
         frame = self._compressor.compress(content)
+        if self._signer is not None:  # signed in file order (frames kept while the disk is full go first)
+            self._signer.update(frame)
         if self._pending_frames:
             self._retry_pending()
         if self._pending_frames:
@@ -368,3 +388,35 @@ def append_events(path: Path, events: Iterable[Event]) -> None:
             raise SessionError(f"cannot append to session file {path}: {e.strerror}") from e
     finally:
         os.close(fd)
+
+
+def write_session(path: Path, header: Header, events: Iterable[Event]) -> None:
+    """Write a whole session at once to a new file ``path`` (mode 0600): the preamble, the header alone in the
+    first frame, then ``events`` in frames of up to :data:`~tracer.store.format.FRAME_MAX_BYTES`. For copies of
+    sessions (a redacted copy to push), not for recording.
+
+    Raises:
+        SessionError: ``path`` exists already or cannot be written.
+    """
+    pack = _msgpack.packer().pack
+    compress = compressor().compress
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError as e:
+        raise SessionError(f"{path} exists already: a session copy is never written over a file") from e
+    except OSError as e:
+        raise SessionError(f"cannot create {path}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(PREAMBLE)
+            f.write(compress(pack(header.to_dict())))
+            content = bytearray()
+            for event in events:
+                content += pack(event.to_dict())
+                if len(content) >= FRAME_MAX_BYTES:
+                    f.write(compress(content))
+                    content.clear()
+            if content:
+                f.write(compress(content))
+    except OSError as e:
+        raise SessionError(f"cannot write {path}: {e.strerror}") from e
