@@ -12,7 +12,7 @@ For each size:
   child's maximum resident set size);
 - one new session: the incremental update that follows;
 - `tracer insights --since 30d` with the warm index, as a user runs it (a new process each time): median wall
-  time of ``--runs`` runs, beside the floor (`python -c "import duckdb"`, `tracer --version`), and where the
+  and CPU time of ``--runs`` runs, beside the floor (`python -c "import duckdb"`, `tracer --version`), and where the
   time goes (imports, the update's scan of the directory, the queries) measured in one process.
 
     python bench/bench_insights.py                        # 1,000 / 10,000 / 100,000 sessions: ~25 minutes
@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -122,8 +123,9 @@ FIRST_INDEXING = """
     with Index.open(load_rules()) as idx:
         update = idx.update(Path(__import__("os").environ["TRACER_DIR"]))
     seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": seconds, "sessions": update.sessions, "indexed": update.indexed,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
                       "index_mb": index_path().stat().st_size / 1e6}))
 """
 
@@ -151,14 +153,17 @@ PHASES = """
 """
 
 
-def timed(argv: list[str], env: dict[str, str], runs: int) -> float:
-    """Median wall time (s) of ``runs`` runs of ``argv``."""
-    times = []
+def timed(argv: list[str], env: dict[str, str], runs: int) -> dict[str, float]:
+    """Median wall time and CPU time (user + system, s) of ``runs`` runs of ``argv``."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(argv, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return {"wall": statistics.median(walls), "cpu": statistics.median(cpus)}
 
 
 def main() -> None:
@@ -211,9 +216,10 @@ def main() -> None:
                 "copy_seconds": copy_seconds,
                 "first_indexing": first,
                 "rate_sessions_per_s": first["indexed"] / first["seconds"],
+                "rate_sessions_per_cpu_s": first["indexed"] / first["cpu_seconds"],
                 "incremental_seconds": incremental["seconds"],
-                "warm_seconds": warm,
-                "warm_json_seconds": warm_json,
+                "warm": warm,
+                "warm_json": warm_json,
                 "phases": phases,
             }
             shutil.rmtree(cache)
