@@ -475,7 +475,7 @@ def insights(since: str | None, repo: str | None, as_json: bool, dataset: Path |
     if as_json:
         import json
 
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(result.to_dict(), indent=2))  # ASCII: no control character of a session escapes
         return
     out = sys.stdout
     color = out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"

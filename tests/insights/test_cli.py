@@ -13,6 +13,7 @@ import pexpect
 import pytest
 
 from tests.insights.conftest import Corpus, tracer_cli
+from tests.insights.corpus import run_command
 from tracer.insights import Insights
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -145,3 +146,16 @@ def test_tracer_shell_never_imports_insights_or_duckdb(tmp_path: Path) -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")}
     assert "tracer.cli" in imported  # (the measure works)
     assert not {m for m in imported if m.startswith(("duckdb", "tracer.insights"))}
+
+
+def test_what_a_session_holds_cannot_drive_the_terminal(corpus: Corpus, tmp_path: Path) -> None:
+    sessions = tmp_path / "sessions"
+    evil = "\x1b[2J\x1b[31mevil\x07"  # clear the screen, paint red, ring
+    run_command(f"{evil}; {evil} --now", corpus.proj, sessions, corpus.env)
+    env = {"TRACER_DIR": str(sessions), "TRACER_CACHE_DIR": str(tmp_path / "cache")}
+    text = tracer_cli("insights", env=env)
+    assert text.returncode == 0, text.stderr
+    assert "\x1b" not in text.stdout and "\x07" not in text.stdout
+    assert "\\x1b[2J\\x1b[31mevil\\x07" in text.stdout  # escaped, as ls and git show such names
+    js = tracer_cli("insights", "--json", env=env)
+    assert "\x1b" not in js.stdout and json.loads(js.stdout)["top_commands"][0]["program"].endswith("evil\x07")

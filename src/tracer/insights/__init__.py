@@ -151,7 +151,8 @@ def gather(
 def _update_notes(update: Update) -> list[str]:
     notes = []
     if update.rebuilt:
-        notes.append(f"the index was built from {update.sessions:,} sessions ({update.rebuilt})")
+        sessions = f"{update.sessions:,} session" + ("" if update.sessions == 1 else "s")
+        notes.append(f"the index was built from {sessions} ({update.rebuilt})")
     for path, why in update.unreadable[:3]:
         notes.append(f"skipped {path}: {why}")
     if len(update.unreadable) > 3:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import click
 
 from tracer.insights._figures import Insights, Totals, change
+from tracer.model import visible
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 _BAR = "█"
@@ -108,7 +109,7 @@ def _debugging(ins: Insights, st: Style, width: int) -> list[str]:
 def _patterns(ins: Insights, st: Style, width: int) -> list[str]:
     if not ins.error_patterns:
         return []
-    out = ["", st("Error patterns", bold=True) + st(f"  ({ins.current.failed:,} failed commands)", dim=True)]
+    out = ["", st("Error patterns", bold=True) + st(f"  ({_plural(ins.current.failed, 'failed command')})", dim=True)]
     out.append(st(f"  {'':<34} {'count':>6} {'share':>6}  trend", dim=True))
     for p in ins.error_patterns:
         label = p.label + (f" ({', '.join(p.examples)})" if p.examples else "")
@@ -214,12 +215,14 @@ def _plural(n: int, word: str) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    text = text.replace("\n", " ⏎ ")
+    """``text`` (from a session: escaped, see :func:`tracer.model.visible`) cut to ``width`` characters."""
+    text = visible(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _fit_path(path: str, width: int) -> str:
-    """``path`` cut at its start (``…/src/project``) to ``width`` characters: its end names it."""
+    """``path`` (escaped) cut at its start (``…/src/project``) to ``width`` characters: its end names it."""
+    path = visible(path)
     return path if len(path) <= width else "…" + path[len(path) - width + 1 :]
 
 

@@ -15,12 +15,13 @@ import collections
 import datetime as dt
 import functools
 import os
+import re
 import uuid
 from typing import Any
 
 from tracer.commandline import simple_commands, test_programs, unwrap
 from tracer.insights._patterns import HEAD_BYTES, TAIL_BYTES, Rules
-from tracer.model import Event, FileChange, Output, Session, pair_commands, parse_rfc3339
+from tracer.model import Event, FileChange, Output, Session, is_utf8, pair_commands, parse_rfc3339, quote_text
 
 #: Columns of each table, in order (the index's CREATE TABLE statements list the same).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -133,23 +134,23 @@ class Batch:
             column.append(value)
 
 
-def text(value: str | None, limit: int = MAX_TEXT) -> str | None:
-    """``value`` as the index stores text: valid UTF-8 (bytes that were not UTF-8 become U+FFFD), at most
-    ``limit`` characters."""
+def name(value: str | None, limit: int = MAX_TEXT) -> str | None:
+    """A name (path, command line) as the index stores it, as the dataset does: itself when it is valid UTF-8,
+    else git's quoted form of its bytes (:func:`tracer.model.quote_text`); at most ``limit`` characters."""
     if value is None:
         return None
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "surrogateescape" if _escapable(value) else "replace").decode(
-                "utf-8", "replace"
-            )
-    return value[:limit]
+    return (value if is_utf8(value) else quote_text(value))[:limit]
 
 
-def _escapable(value: str) -> bool:
-    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
+def text(value: str | None, limit: int = MAX_TEXT) -> str | None:
+    """Content (a task, a note, a test name) as the index stores it, as the dataset does: lone surrogates (bytes
+    that were not UTF-8) replaced by U+FFFD; at most ``limit`` characters."""
+    if value is None:
+        return None
+    return (value if is_utf8(value) else _SURROGATE.sub("\ufffd", value))[:limit]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def session_key(session: Session, path: str, taken: set[str]) -> str:
@@ -188,8 +189,8 @@ def add_session(batch: Batch, session: Session, *, key: str, path: str, rules: R
             c.start,
             -1 if c.end is None else c.end,
             c.duration,
-            text(c.command),
-            text(c.cwd),
+            name(c.command),
+            name(c.cwd),
             status,
             c.exit_status is not None,
             program,
@@ -198,22 +199,22 @@ def add_session(batch: Batch, session: Session, *, key: str, path: str, rules: R
             detail,
         )
     for fc in changes:
-        batch.add("edits", key, fc.t, text(fc.path), fc.op, _id(fc.command_id), fc.added, fc.removed)
+        batch.add("edits", key, fc.t, name(fc.path), fc.op, _id(fc.command_id), fc.added, fc.removed)
     for n in notes:
         tags = [t for t in (text(tag, 100) for tag in n.tags) if t is not None]
         batch.add("notes", key, n.id[:64], n.t, text(n.text), tags, n.source, _id(n.command_id))
     batch.add(
         "sessions",
         key,
-        text(h.session_id),
-        text(path),
+        name(h.session_id),
+        name(path),
         _utc(h.started_at),
         session.duration,
         text(h.task),
-        text(getattr(h, "repository", None)),
-        text(h.workspace),
+        name(getattr(h, "repository", None)),
+        name(h.workspace),
         h.head_commit,
-        text(h.branch),
+        name(h.branch),
         result.verdict if result is not None else None,
         len(commands),
         failed,
@@ -286,7 +287,7 @@ def command_kind(line: str) -> tuple[str, bool]:
         rest = unwrap(words)
         if rest and os.path.basename(rest[0]) not in ("cd", "pushd", "popd"):
             return _key(rest), False
-    return (text(line.strip().split(" ", 1)[0], 100) or ""), False
+    return (name(line.strip().split(" ", 1)[0], 100) or ""), False
 
 
 def _key(words: list[str]) -> str:
@@ -294,13 +295,13 @@ def _key(words: list[str]) -> str:
     args = words[1:]
     if prog in _PYTHON_MODULE_RUNNERS or prog.startswith("python"):
         if len(args) >= 2 and args[0] == "-m":
-            return text(f"{prog} -m {args[1]}", 100) or prog
-        return text(prog, 100) or ""
+            return name(f"{prog} -m {args[1]}", 100) or prog
+        return name(prog, 100) or ""
     if prog in _SUBCOMMANDS:
         if prog == "git":  # git -C DIR / -c NAME=VALUE come before the subcommand
             while len(args) >= 2 and args[0] in ("-C", "-c"):
                 args = args[2:]
         sub = next((a for a in args if not a.startswith("-") and "=" not in a), None)
         if sub is not None:
-            return text(f"{prog} {sub}", 100) or prog
-    return text(prog, 100) or ""
+            return name(f"{prog} {sub}", 100) or prog
+    return name(prog, 100) or ""
