@@ -12,9 +12,9 @@ streams that refuse what is not UTF-8 (as a terminal's are).
 
 A run goes wrong when it: exits with another status than 0, 1, 2 or 3; prints a traceback, "internal error" or
 "out of memory"; runs longer than ``--seconds`` (a hang); prints a control character (other than a newline) from
-``ls``, ``show``, ``judge``, ``insights`` or in a message; or exports a JSON document or asciicast line that does not parse.
-Each run is one JSON line on standard output: ``{"file", "command", "status", "wrong", "seconds"}`` (``wrong``:
-``null`` or what went wrong). The caller sets the process's memory limit (``resource.setrlimit``).
+``ls``, ``show``, ``judge``, ``insights`` or in a message; or exports a JSON document or asciicast line that does
+not parse. Each run is one JSON line on standard output: ``{"file", "command", "status", "wrong", "seconds"}``
+(``wrong``: ``null`` or what went wrong). The caller sets the process's memory limit (``resource.setrlimit``).
 """
 
 from __future__ import annotations
