@@ -42,58 +42,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.insights.corpus import (  # noqa: E402 - the test helpers record the real sessions
-    PYTEST,
-    conflicting_repo,
-    edits_recorded,
-    python_project,
-    restamp,
-    run_command,
-    run_interactive,
-    user_in,
-    wait_for,
-)
+from tests.insights.corpus import PYTEST, record_sessions, restamp, run_command  # noqa: E402 - the tests' recorder
 
 
 def record_templates(base: Path) -> list[Path]:
-    """Record the real sessions every copy is made from."""
+    """Record the real sessions every copy is made from: the insights tests' (see tests/insights/corpus.py), a
+    verbose pytest run, and 1.2 MB of output before a failure."""
     sessions = base / "templates"
     sessions.mkdir()
-    user = user_in(base, sessions)
-    proj = python_project(base / "proj")
-    (proj / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
-    out = [
-        run_interactive(
-            user,
-            proj,
-            [
-                PYTEST,
-                'tracer note --tag hypothesis "ascii_only drops the accents"',
-                "printf '%s\\n' \"$(sed 's/ascii_only=True/ascii_only=False/' slug.py)\" > slug.py",
-                lambda: wait_for(sessions, edits_recorded(1)),
-                PYTEST,
-                "git status --short",
-                "git diff --stat",
-            ],
-        ),
-        run_interactive(
-            user,
-            python_project(base / "proj2"),
-            ["pyhton -m pytest", 'python3 -c "import yaml_is_not_installed"', PYTEST, "cat missing.txt", "ls"],
-        ),
+    recorded = record_sessions(base, sessions)
+    env = dict(recorded.user.env)
+    return [
+        recorded.debug,
+        recorded.abandoned,
+        *recorded.one_command.values(),
+        run_command("seq 1 200000; false", base / "plain", sessions, env),
+        run_command(f"{PYTEST} -v", recorded.proj, sessions, env),
     ]
-    env = dict(user.env)
-    out.append(run_command("git merge feature", conflicting_repo(base / "conflict"), sessions, env))
-    lock = proj / ".git" / "index.lock"
-    lock.write_text("")
-    out.append(run_command("git commit -qam wip", proj, sessions, env))
-    lock.unlink()
-    (base / "plain").mkdir()
-    (base / "plain" / "deploy.sh").write_text("echo deployed\n")
-    out.append(run_command("./deploy.sh", base / "plain", sessions, env))
-    out.append(run_command("seq 1 200000; false", base / "plain", sessions, env))
-    out.append(run_command(f"{PYTEST} -v", proj, sessions, env))
-    return out
 
 
 def fill(sessions: Path, templates: list[Path], count: int, rng: random.Random) -> None:

@@ -14,17 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_repo
-from tests.insights.corpus import (
-    PYTEST,
-    conflicting_repo,
-    edits_recorded,
-    python_project,
-    restamp,
-    run_command,
-    run_interactive,
-    user_in,
-    wait_for,
-)
+from tests.insights.corpus import record_sessions, restamp, run_command
 from tracer.insights import Insights, gather
 
 HAVE_GCC = shutil.which("gcc") is not None
@@ -71,30 +61,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     base = tmp_path_factory.mktemp("corpus")
     sessions = base / "sessions"
     sessions.mkdir(mode=0o700)
-    user = user_in(base, sessions)
-    gitignore = {".gitignore": "__pycache__/\n.pytest_cache/\n"}
-    proj = python_project(base / "proj")
-    (proj / ".gitignore").write_text(gitignore[".gitignore"])
-    proj2 = python_project(base / "proj2")
-
-    debug = run_interactive(
-        user,
-        proj,
-        [
-            PYTEST,
-            'tracer note --tag hypothesis "ascii_only drops the accents"',
-            # one write to slug.py (sed -i would write a temporary file and rename it over slug.py)
-            "printf '%s\\n' \"$(sed 's/ascii_only=True/ascii_only=False/' slug.py)\" > slug.py",
-            lambda: wait_for(sessions, edits_recorded(1)),
-            PYTEST,
-            "git status --short",
-        ],
-    )
-    abandoned = run_interactive(
-        user,
-        proj2,
-        ["pyhton -m pytest", 'python3 -c "import yaml_is_not_installed"', PYTEST, "cat missing.txt"],
-    )
+    recorded = record_sessions(base, sessions)
+    user, proj, debug, one_command = recorded.user, recorded.proj, recorded.debug, recorded.one_command
     verified = subprocess.run(
         [sys.executable, "-m", "tracer", "verify", str(debug)],
         env=user.env,
@@ -103,29 +71,17 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         check=False,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
-
     env = dict(user.env)
-    one_command = {
-        "conflict": run_command("git merge feature", conflicting_repo(base / "conflict"), sessions, env),
-    }
-    lock = proj / ".git" / "index.lock"
-    lock.write_text("")
-    one_command["lock"] = run_command("git commit -qam wip", proj, sessions, env)
-    lock.unlink()
-    plain = base / "plain"
-    plain.mkdir()
-    (plain / "deploy.sh").write_text("#!/bin/sh\necho deployed\n")
-    one_command["denied"] = run_command("./deploy.sh", plain, sessions, env)
     if HAVE_GCC:
         csrc = make_repo(base / "csrc", {"bad.c": '#include "missing.h"\nint main(void) { return 0; }\n'})
         one_command["gcc"] = run_command("gcc -c bad.c", csrc, sessions, env)
 
     now = dt.datetime.now(dt.UTC)
     previous = [
-        restamp(abandoned, sessions, now - dt.timedelta(days=10)),
+        restamp(recorded.abandoned, sessions, now - dt.timedelta(days=10)),
         restamp(one_command["conflict"], sessions, now - dt.timedelta(days=9)),
     ]
-    return Corpus(base, sessions, proj, proj2, debug, abandoned, one_command, previous, env)
+    return Corpus(base, sessions, proj, recorded.proj2, debug, recorded.abandoned, one_command, previous, env)
 
 
 @pytest.fixture(scope="session")

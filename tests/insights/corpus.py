@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pexpect
@@ -152,3 +153,59 @@ def conflicting_repo(path: Path) -> Path:
     (path / "app.py").write_text("x = 3\n")
     git(path, "commit", "-q", "-am", "main")
     return path
+
+
+@dataclass
+class Recorded:
+    """What :func:`record_sessions` recorded: the user, the two projects, session A (``debug``), session B
+    (``abandoned``), and the ``tracer shell -c`` sessions by name (``conflict``, ``lock``, ``denied``)."""
+
+    user: User
+    proj: Path
+    proj2: Path
+    debug: Path
+    abandoned: Path
+    one_command: dict[str, Path]
+
+
+def record_sessions(base: Path, sessions: Path) -> Recorded:
+    """Record, into ``sessions``, the real sessions the insights tests and benchmark start from.
+
+    Session A (bash, in a Python project): a failing pytest run, a note, a one-write fix, a passing run,
+    `git status`. Session B (bash, in another project): a mistyped program, an import of a missing module, a
+    failing pytest run, `cat` of a missing file (then `exit` returns cat's status). And `tracer shell -c`: a
+    merge conflict, `git commit` held off by an index.lock, a script without its exec bit.
+    """
+    user = user_in(base, sessions)
+    proj = python_project(base / "proj")
+    (proj / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
+    proj2 = python_project(base / "proj2")
+    debug = run_interactive(
+        user,
+        proj,
+        [
+            PYTEST,
+            'tracer note --tag hypothesis "ascii_only drops the accents"',
+            # one write to slug.py (sed -i would write a temporary file and rename it over slug.py)
+            "printf '%s\\n' \"$(sed 's/ascii_only=True/ascii_only=False/' slug.py)\" > slug.py",
+            lambda: wait_for(sessions, edits_recorded(1)),
+            PYTEST,
+            "git status --short",
+        ],
+    )
+    abandoned = run_interactive(
+        user,
+        proj2,
+        ["pyhton -m pytest", 'python3 -c "import yaml_is_not_installed"', PYTEST, "cat missing.txt"],
+    )
+    env = dict(user.env)
+    one_command = {"conflict": run_command("git merge feature", conflicting_repo(base / "conflict"), sessions, env)}
+    lock = proj / ".git" / "index.lock"
+    lock.write_text("")
+    one_command["lock"] = run_command("git commit -qam wip", proj, sessions, env)
+    lock.unlink()
+    plain = base / "plain"
+    plain.mkdir()
+    (plain / "deploy.sh").write_text("#!/bin/sh\necho deployed\n")
+    one_command["denied"] = run_command("./deploy.sh", plain, sessions, env)
+    return Recorded(user, proj, proj2, debug, abandoned, one_command)

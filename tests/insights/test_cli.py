@@ -159,3 +159,10 @@ def test_what_a_session_holds_cannot_drive_the_terminal(corpus: Corpus, tmp_path
     assert "\\x1b[2J\\x1b[31mevil\\x07" in text.stdout  # escaped, as ls and git show such names
     js = tracer_cli("insights", "--json", env=env)
     assert "\x1b" not in js.stdout and json.loads(js.stdout)["top_commands"][0]["program"].endswith("evil\x07")
+
+
+def test_no_sessions_yet(tmp_path: Path) -> None:
+    env = {"TRACER_DIR": str(tmp_path / "none"), "TRACER_CACHE_DIR": str(tmp_path / "cache")}
+    proc = tracer_cli("insights", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "no sessions recorded in this period or the one before: record one with `tracer shell`" in proc.stdout
