@@ -452,7 +452,7 @@ async def test_search_output_and_command_lines(demo_session: Session) -> None:
         assert app.query_one(CommandView).command_id == 2
 
         await search(app, pilot, "pytest")
-        await wait_until(pilot, lambda: app.search_query == "pytest")
+        await wait_until(pilot, lambda: app.search_query == "pytest" and app.query_one(SearchBar).done >= 1.0)
         # both command lines, and their echo as the shell printed it
         assert sorted(h.where for h in app.hits) == ["command", "command", "output", "output"]
         first = app.hit_index
@@ -465,7 +465,7 @@ async def test_search_output_and_command_lines(demo_session: Session) -> None:
         assert app.position == app.hits[app.hit_index or 0].t
 
         await search(app, pilot, "no such text")
-        await wait_until(pilot, lambda: app.search_query == "no such text")
+        await wait_until(pilot, lambda: app.search_query == "no such text" and app.query_one(SearchBar).done >= 1.0)
         assert app.hits == []
         assert "No match" in str(app.query_one("#status").render())
         await pilot.press("slash", "escape")
