@@ -427,6 +427,64 @@ def verify(
     sys.exit(0 if result.verdict in ("passed", "resolved") else 1)
 
 
+@cli.command()
+@click.option(
+    "--since",
+    metavar="7d|30d|DATE",
+    help="The period: 12h, 7d, 2w, 30d, 6m, 1y, or a date (2026-11-01). Default: 30d. Compared with the period "
+    "of the same length before it.",
+)
+@click.option(
+    "--repo", "repo", metavar="PATH", help="Only the sessions of this repository (a directory or a remote URL)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--dataset",
+    metavar="DIR",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Read a dataset of `tracer dataset build` (Parquet) instead of your sessions.",
+)
+@click.option("--rebuild", is_flag=True, help="Build the index anew from the session files.")
+def insights(since: str | None, repo: str | None, as_json: bool, dataset: Path | None, rebuild: bool) -> None:
+    """What your sessions say, for a period against the one before it.
+
+    Sessions, time recorded, commands and failures, edits, notes, verify verdicts; the debugging loop (failing
+    test → passing test, edit → test cycles, sessions that ended on a failing test); the commands most run and
+    most failing; failures grouped by error pattern with a suggestion; failing tests; and per repository.
+
+    Everything stays on this machine. The sessions are indexed into a DuckDB database in the cache directory
+    (~/.cache/tracer/insights/), a cache rebuilt from them at will. Needs pip install 'tracer[insights]'.
+    """
+    from tracer.insights import gather, render, repository_of
+
+    err = sys.stderr
+    show_progress = not as_json and err.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if total >= 50 and (done % 50 == 0 or done == total):
+            err.write(f"\rtracer: indexing sessions {done:,}/{total:,}" + ("\n" if done == total else ""))
+            err.flush()
+
+    result = gather(
+        since=since,
+        repository=None if repo is None else repository_of(repo),
+        dataset=dataset,
+        rebuild=rebuild,
+        progress=progress if show_progress else None,
+    )
+    if as_json:
+        import json
+
+        click.echo(json.dumps(result.to_dict(), indent=2))  # ASCII: no control character of a session escapes
+        return
+    out = sys.stdout
+    color = out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    import shutil
+
+    width = shutil.get_terminal_size().columns if out.isatty() else 80
+    click.echo(render(result, color=color, width=width), nl=False, color=color)
+
+
 def _print_verdict(r: VerifyResult) -> None:
     click.echo("")
     rows = [

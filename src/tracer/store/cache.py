@@ -19,8 +19,8 @@ import msgpack
 from tracer.store import _msgpack
 
 
-def cache_path(kind: str, key: str) -> Path:
-    """Where the cache of ``kind`` (``"keyframes"``) for ``key`` (a session id) lives."""
+def cache_dir(kind: str) -> Path:
+    """The directory of the caches of ``kind`` (``"keyframes"``, ``"insights"``); not created here."""
     base = os.environ.get("TRACER_CACHE_DIR")
     if base:
         root = Path(base)
@@ -28,8 +28,13 @@ def cache_path(kind: str, key: str) -> Path:
         import platformdirs  # here, not at start-up: a recording never needs it
 
         root = platformdirs.user_cache_path("tracer")
+    return root / kind
+
+
+def cache_path(kind: str, key: str) -> Path:
+    """Where the cache of ``kind`` (``"keyframes"``) for ``key`` (a session id) lives."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
-    return root / kind / f"{safe}.msgpack"
+    return cache_dir(kind) / f"{safe}.msgpack"
 
 
 def load_cache(path: Path) -> Any | None:
