@@ -88,3 +88,50 @@ async def test_keys_faster_than_the_screen_each_take_a_step(demo_session: Sessio
         for _ in range(2):
             app.simulate_key("left")
         await wait_until(pilot, lambda: app.position == starts[0])
+
+
+BUG = "def add(a, b):\n    return a - b\n"
+TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+FIX = (
+    "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n"
+    " def add(a, b):\n-    return a - b\n+    return a + b\n"
+)
+
+
+@pytest.mark.parametrize("answer", ["n", "y"])
+async def test_v_on_someone_elses_session_asks_first_then_verifies_with_yes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    """A session this user did not record runs its tests only after a yes: `tracer verify` cannot ask (it has no
+    terminal in the replay), so the replay asks in a dialog that shows the plan, and passes --yes on a yes."""
+    import shutil
+
+    from tests.conftest import make_repo
+    from tests.verify.conftest import craft
+
+    from tracer.app.replaying import build_app
+    from tracer.replay.widgets import ConfirmDialog, VerifyPanel
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed: an untrusted session's tests run only in its sandbox")
+    repo = make_repo(tmp_path / "proj", {"calc.py": BUG, "test_calc.py": TEST})
+    marker = tmp_path / "marker"
+    session = craft(tmp_path / "s.tracer", repo, FIX, test_command=f"touch {marker}; python -m pytest -q")
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    app = build_app(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.ready)
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        question = str(app.screen.query_one("#confirm-question").render())
+        assert "is not trusted" in question and f"touch {marker}" in question and "calc.py" in question
+        await pilot.press(answer)
+        panel = app.query_one(VerifyPanel)
+        if answer == "n":
+            await pilot.pause(0.5)
+            assert panel.process is None and not marker.exists()
+            return
+        await wait_until(pilot, lambda: app.replay_verdict is not None and app.replay_verdict.verdict != "running", 60)
+        assert app.replay_verdict is not None and app.replay_verdict.verdict == "passed", panel.lines_written
+        assert panel.process is not None and panel.process.args[-1] == "--yes"
+        assert not marker.exists()  # the sandbox keeps the tests' writes in the worktree

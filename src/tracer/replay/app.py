@@ -90,6 +90,8 @@ class ReplayApp(App[None]):
         session: the session: a :class:`~tracer.model.Session` in memory, a session file's path, or a source.
         append: appends events to the session file; may raise :class:`~tracer.errors.SessionError` (shown,
             never fatal). ``None``: the replay is read-only and notes cannot be added.
+        verify_consent: asked before ``v`` runs: ``None`` when the run needs no yes, else the lines a dialog shows
+            (an untrusted session); a yes adds ``--yes`` to ``verify_argv``. ``None``: never asked.
         verify_argv: the command ``v`` runs (e.g. ``[python, -P, -m, tracer, verify, PATH]``): exit status 0
             means passed, 1 failed, anything else error. ``None``: no verify.
         backend: terminal emulator backend (``"avt"``, ``"pyte"``; ``None``: the fastest available).
@@ -162,6 +164,7 @@ class ReplayApp(App[None]):
         *,
         append: AppendFn | None = None,
         verify_argv: Sequence[str] | None = None,
+        verify_consent: Callable[[], list[str] | None] | None = None,
         backend: str | None = None,
         idle_time_limit: float | None = 2.0,
         speed: float = 1.0,
@@ -183,7 +186,7 @@ class ReplayApp(App[None]):
         self.replay_verdict: Verdict | None = None
         # the feature widgets live as long as the app (a running verify is killed after they are unmounted)
         self.player = Player(idle_time_limit=idle_time_limit, speed=speed, id="player")
-        self.verify_panel = VerifyPanel(self.verify_argv, id="verify")
+        self.verify_panel = VerifyPanel(self.verify_argv, consent=verify_consent, id="verify")
 
     # --- layout -------------------------------------------------------------------------------------
 
