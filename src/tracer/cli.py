@@ -18,22 +18,12 @@ import click
 
 import tracer
 from tracer.errors import TracerError, UsageError
-from tracer.model import JudgeResult, ProcessCheck, VerifyResult, pair_commands, parse_rfc3339, visible
+from tracer.model import JudgeResult, VerifyResult, format_duration, pair_commands, parse_rfc3339, visible
 
 
 def _fail(message: str, status: int) -> NoReturn:
     click.echo(f"tracer: {visible(message)}", err=True)
     sys.exit(status)
-
-
-def _format_duration(seconds: float) -> str:
-    """``6m12s``, ``1h02m``, ``3.4s``."""
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    s = round(seconds)
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
 def _plural(n: int, word: str) -> str:
@@ -43,7 +33,7 @@ def _plural(n: int, word: str) -> str:
 def _counts(commands: int, failed: int, edits: int, files: int, notes: int, duration: float) -> str:
     return (
         f"{_plural(commands, 'command')} ({failed} failed), {_plural(edits, 'edit')} in "
-        f"{_plural(files, 'file')}, {_plural(notes, 'note')}, {_format_duration(duration)}"
+        f"{_plural(files, 'file')}, {_plural(notes, 'note')}, {format_duration(duration)}"
     )
 
 
@@ -127,7 +117,7 @@ def shell(
             say(f"tracer: recorded {counts}{stopped}")
         say(
             f"tracer: warning: {_tilde(summary.path)} is INCOMPLETE: {lost.reason}, so {lost.describe()} "
-            f"(from {_format_duration(lost.since / 1e6)} on) could not be written"
+            f"(from {format_duration(lost.since / 1e6)} on) could not be written"
         )
     sys.exit(summary.exit_status)
 
@@ -174,7 +164,7 @@ def list_() -> None:
             continue
         verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
         click.echo(
-            f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
+            f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {format_duration(s.duration):>8} "
             f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {visible(verdict)}"
         )
 
@@ -199,7 +189,7 @@ def show(session: str | None) -> None:
     summary = s.summary()
     cmds, failed, edits, files, notes = summary.commands, summary.failed, summary.edits, summary.files, summary.notes
     click.echo(f"session   {visible(h.session_id)}  ({visible(_tilde(path))})")
-    click.echo(f"started   {_local_time(h.started_at)}  for {_format_duration(s.duration)}")
+    click.echo(f"started   {_local_time(h.started_at)}  for {format_duration(s.duration)}")
     if h.task:
         click.echo(f"task      {visible(h.task)}")
     where = (
@@ -225,7 +215,7 @@ def show(session: str | None) -> None:
         for c in commands:
             mark = "?" if c.exit_status is None else ("✓" if c.exit_status == 0 else "✗")
             status = "" if c.exit_status is None else f"{c.exit_status:>3}"
-            dur = "" if c.duration is None else _format_duration(c.duration)
+            dur = "" if c.duration is None else format_duration(c.duration)
             first, *more = c.command.splitlines() or [""]
             click.echo(f"  {mark} {status:>3} {dur:>7}  {visible(first)}" + (" …" if more else ""))
     changes = s.file_changes()
@@ -241,7 +231,7 @@ def show(session: str | None) -> None:
         for n in notes_now:
             tags = f" [{', '.join(n.tags)}]" if n.tags else ""
             click.echo(
-                f"  {_format_duration(n.t / 1e6):>7}  {visible(n.text + tags)}"
+                f"  {format_duration(n.t / 1e6):>7}  {visible(n.text + tags)}"
                 + ("  (replay)" if n.source == "replay" else "")
             )
     final = s.final_patch
@@ -605,46 +595,9 @@ def judge(
         _print_judgement(result)
 
 
-def _check_mark(c: ProcessCheck) -> str:
-    return "·" if c.ok is None else "✓" if c.ok else "✗"
-
-
-def _check_figure(c: ProcessCheck) -> str:
-    if c.seconds is not None:
-        return _format_duration(c.seconds)
-    return "" if c.count is None else str(c.count)
-
-
 def _print_judgement(r: JudgeResult) -> None:
-    click.echo("process checks")
-    width = max((len(c.id) for c in r.checks), default=0)
-    for c in r.checks:
-        click.echo(visible(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}"))
-    if r.overall is None:
-        return
-    by = _judged_by(r) + (f" at {r.endpoint}" if r.endpoint else "")
-    took = f" in {_format_duration(r.duration)}" if r.duration is not None else ""
-    click.echo("\n" + visible(f"rubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}"))
-    width = max((len(s.criterion) for s in r.scores), default=0)
-    for s in r.scores:
-        cited = f"  [{' '.join(s.steps)}]" if s.steps else ""
-        click.echo(visible(f"  {s.criterion:<{width}} {s.score}/5  {s.reason}{cited}"))
-    click.echo(f"  {'overall':<{width}} {r.overall}/5")
-    if r.comments:
-        click.echo("\n" + "\n".join(visible(line) for line in r.comments.splitlines()))
-    for title, items in (
-        ("strengths", r.strengths),
-        ("weaknesses", r.weaknesses),
-        ("recommendations", r.recommendations),
-    ):
-        if items:
-            click.echo(f"\n{title}")
-            for item in items:
-                click.echo(f"  - {visible(item)}")
-
-
-def _judged_by(r: JudgeResult) -> str:
-    return f"model {r.judge}" if r.judge_kind == "model" else f"command `{r.judge}`"
+    for line in r.report():
+        click.echo(line)
 
 
 def _wrapped(label: str, items: list[str], width: int = 110) -> list[str]:
@@ -663,9 +616,9 @@ def _judge_block(r: JudgeResult) -> list[str]:
     """What `tracer show` says of the newest judgement: the overall score and its judge, the scores, the checks."""
     lines = []
     if r.overall is not None:
-        lines.append(f"judge     overall {r.overall}/5 by {_judged_by(r)} (rubric {r.rubric_id} v{r.rubric_version})")
+        lines.append(f"judge     overall {r.overall}/5 by {r.judged_by} (rubric {r.rubric_id} v{r.rubric_version})")
         lines += _wrapped("", [f"{s.criterion} {s.score}" for s in r.scores])
-    checks = [f"{_check_mark(c)} {c.id}" + (f" {fig}" if (fig := _check_figure(c)) else "") for c in r.checks]
+    checks = [f"{c.mark} {c.id}" + (f" {c.figure}" if c.figure else "") for c in r.checks]
     return lines + _wrapped("checks", checks)
 
 

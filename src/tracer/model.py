@@ -48,6 +48,16 @@ def parse_rfc3339(text: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(text)
 
 
+def format_duration(seconds: float) -> str:
+    """A duration as people read it in a listing: ``3.4s`` (under 10 s), ``42s``, ``6m12s``, ``1h02m``."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    s = round(seconds)
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
 def utc_now() -> str:
     """The current wall-clock time, as :func:`rfc3339` writes it."""
     return rfc3339(_dt.datetime.now(_dt.UTC))
@@ -522,6 +532,18 @@ class ProcessCheck:
         """The check as a map (``None`` fields left out)."""
         return _nested_map(self)
 
+    @property
+    def mark(self) -> str:
+        """``✓`` (yes), ``✗`` (no) or ``·`` (does not apply, or a count)."""
+        return "·" if self.ok is None else "✓" if self.ok else "✗"
+
+    @property
+    def figure(self) -> str:
+        """Its duration or count as text (``"4m10s"``, ``"2"``), ``""`` when it has neither."""
+        if self.seconds is not None:
+            return format_duration(self.seconds)
+        return "" if self.count is None else str(self.count)
+
 
 @dataclass(frozen=True, slots=True)
 class JudgeScore:
@@ -591,6 +613,41 @@ class JudgeResult(Event):
         if self.overall is None:
             return checks
         return f"overall {self.overall}/5 ({self.judge_kind} {self.judge}), {checks}"
+
+    @property
+    def judged_by(self) -> str:
+        """``model NAME`` or ``command `CMD```; ``process checks`` for checks only."""
+        if self.judge_kind == "model":
+            return f"model {self.judge}"
+        return f"command `{self.judge}`" if self.judge_kind == "command" else "process checks"
+
+    def report(self) -> list[str]:
+        """The whole judgement as lines of text for a terminal: the process checks (mark, id, figure, detail), then
+        the rubric's scores with their reasons and cited steps, the overall score, comments, strengths, weaknesses
+        and recommendations. Text from the judge or the session has its control characters escaped."""
+        lines = ["process checks"]
+        width = max((len(c.id) for c in self.checks), default=0)
+        lines += [visible(f"  {c.mark} {c.id:<{width}} {c.figure:>6}  {c.detail}") for c in self.checks]
+        if self.overall is None:
+            return lines
+        by = self.judged_by + (f" at {self.endpoint}" if self.endpoint else "")
+        took = f" in {format_duration(self.duration)}" if self.duration is not None else ""
+        lines += ["", visible(f"rubric {self.rubric_id} v{self.rubric_version}, scored by {by}{took}")]
+        width = max((len(s.criterion) for s in self.scores), default=0)
+        for sc in self.scores:
+            cited = f"  [{' '.join(sc.steps)}]" if sc.steps else ""
+            lines.append(visible(f"  {sc.criterion:<{width}} {sc.score}/5  {sc.reason}{cited}"))
+        lines.append(f"  {'overall':<{width}} {self.overall}/5")
+        if self.comments:
+            lines += ["", *(visible(line) for line in self.comments.splitlines())]
+        for title, items in (
+            ("strengths", self.strengths),
+            ("weaknesses", self.weaknesses),
+            ("recommendations", self.recommendations),
+        ):
+            if items:
+                lines += ["", title, *(f"  - {visible(item)}" for item in items)]
+        return lines
 
 
 @dataclass(frozen=True, slots=True)
