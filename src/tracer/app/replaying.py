@@ -40,6 +40,18 @@ def verify_consent(path: Path) -> list[str] | None:
     return None if plan.trust.trusted else plan.lines()
 
 
+def insights_report(workspace: str) -> str:
+    """The text of ``tracer insights --repo WORKSPACE`` (ANSI styles), for the replay's ``I``.
+
+    Raises:
+        MissingExtra: DuckDB is not installed (``tracer[insights]``).
+        InsightsError: the index cannot be read or written.
+    """
+    from tracer.insights import gather, render  # DuckDB: only when asked for
+
+    return render(gather(repository=workspace), color=True, width=100)
+
+
 def build_app(path: Path) -> ReplayApp:
     """The replay app for the session at ``path``.
 
@@ -57,6 +69,7 @@ def build_app(path: Path) -> ReplayApp:
         append=append,
         verify_argv=verify_command(path),
         verify_consent=lambda: verify_consent(path),
+        insights=lambda: insights_report(source.header.workspace),
         keyframe_cache=cache_path("keyframes", source.header.session_id),
     )
 
