@@ -75,6 +75,7 @@ def cli() -> None:
 )
 @click.option("-l", "--login", is_flag=True, help="Start the shell as a login shell.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing at start and end.")
+@click.option("--no-redact", is_flag=True, help="Record secrets as they are (the header says so); masked by default.")
 def shell(
     output: str | None,
     task: str | None,
@@ -83,14 +84,25 @@ def shell(
     command: str | None,
     login: bool,
     quiet: bool,
+    no_redact: bool,
 ) -> None:
     """Start your shell and record it until it exits.
 
     Records every command line with its exit status, working directory, duration and output, every edit to
     the files of the repository as a unified diff, and `tracer note` thoughts; at the end, the final patch.
+    Secrets (tokens, keys, passwords; see docs/privacy.md) are masked before anything reaches the disk.
     Exits with the shell's own exit status.
     """
     from tracer.app.recording import RecordOptions, record
+    from tracer.config import load_config
+
+    config = load_config()
+    if config.rules or config.allowlist:
+        from tracer.redact import check_config
+
+        check_config(config)  # a bad rule is an error now, not in the middle of the recording
+    if config.retention_days is not None:
+        _apply_retention(config.retention_days, str(config.path), quiet)
 
     def on_start(path: Path, warning: str | None) -> None:
         if warning:
@@ -108,16 +120,43 @@ def shell(
             err=True,
         )
     options = RecordOptions(
-        shell=shell_path, command=command, output=output, task=task, test_command=test_command, login=login
+        shell=shell_path,
+        command=command,
+        output=output,
+        task=task,
+        test_command=test_command,
+        login=login,
+        redact=not no_redact,
+        config=config,
     )
     summary = record(options, on_start=on_start, on_warning=on_warning)
     if not quiet:
         counts = _counts(
             summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration
         )
+        masked = sum((summary.redactions or {}).values())
+        if masked:
+            counts += f", {_plural(masked, 'secret')} masked"
         stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
         click.echo(f"tracer: saved {_tilde(summary.path)}: {counts}{stopped}", err=True)
     sys.exit(summary.exit_status)
+
+
+def _apply_retention(days: int, where: str, quiet: bool) -> None:
+    """``retention_days``: delete the sessions older than that, and say so."""
+    import datetime as dt
+
+    from tracer.store.retention import older_than, remove
+
+    victims = older_than(dt.timedelta(days=days))
+    if victims:
+        n = remove(victims)
+        if not quiet:
+            click.echo(
+                f"tracer: deleted {_plural(n, 'session')} older than {_plural(days, 'day')} "
+                f"(retention_days in {_tilde(Path(where))})",
+                err=True,
+            )
 
 
 def _tilde(path: Path) -> str:
@@ -196,6 +235,7 @@ def show(session: str | None) -> None:
     if h.test_command:
         click.echo(f"tests     {h.test_command}")
     click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
+    click.echo(f"redaction {_redaction(h.redaction, s.end.redactions if s.end is not None else None)}")
     if s.interrupted:
         click.echo("status    the recording was interrupted (no session_end): everything recorded is shown")
     if s.problem:
@@ -235,6 +275,21 @@ def show(session: str | None) -> None:
         click.echo(f"verdict   {r.verdict}  ({_result_counts(r)}; `{r.command}`)")
 
 
+def _redaction(label: str | None, counts: dict[str, int] | None) -> str:
+    """What record-time redaction did, for ``tracer show``."""
+    if label is None:
+        return "none (recorded by a tracer that did not mask secrets: `tracer export` masks them)"
+    if label.startswith("off"):
+        return f"{label} (recorded with --no-redact: secrets are as typed; `tracer export` masks them)"
+    if counts is None:
+        return f"{label}: counts unknown (the recording was interrupted)"
+    total = sum(counts.values())
+    if not total:
+        return f"{label}: nothing masked"
+    parts = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
+    return f"{label}: {_plural(total, 'value')} masked ({parts})"
+
+
 def _result_counts(r: VerifyResult) -> str:
     return r.counts() or f"exit status {r.exit_status}"
 
@@ -253,17 +308,33 @@ def _result_counts(r: VerifyResult) -> str:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write here instead of standard output.",
+    help="Write here (mode 0600) instead of standard output.",
 )
-def export(session: str | None, fmt: str, output: str | None) -> None:
+@click.option("--preview", is_flag=True, help="Write nothing: list what would be masked, and where (never the values).")
+@click.option("--no-redact", is_flag=True, help="Export as recorded: only record-time masking applies.")
+def export(session: str | None, fmt: str, output: str | None, preview: bool, no_redact: bool) -> None:
     """Write a session as a trace JSON document, an asciicast v2 recording, or its final patch.
 
-    S is a session file, a session-id prefix, or nothing for the latest session.
+    Secrets, e-mail and IP addresses, your home directory, user and host name are masked first (see
+    docs/privacy.md); one line on standard error says how much. S is a session file, a session-id prefix, or
+    nothing for the latest session.
     """
     from tracer.store import read_session
     from tracer.store.export import export_asciicast, export_json, export_patch
 
     s = read_session(_resolve(session))
+    if preview or not no_redact:
+        from tracer.config import load_config
+        from tracer.redact import export_redactor
+
+        redactor = export_redactor(load_config(), s.header, collect=preview)
+        s = redactor.session(s)
+        if preview:
+            _print_preview(redactor.findings or [])
+            return
+        click.echo(f"tracer: export masked {redactor.summary()} ({redactor.rules.label})", err=True)
+    else:
+        click.echo("tracer: export not redacted (--no-redact): only what was masked at record time is hidden", err=True)
     chunks: Any
     if fmt == "json":
         chunks = [export_json(s)]
@@ -278,11 +349,88 @@ def export(session: str | None, fmt: str, output: str | None) -> None:
         out.flush()
     else:
         try:
-            with open(output, "w", encoding="utf-8") as f:
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            os.fchmod(fd, 0o600)  # private even when the file was there before
+            with open(fd, "w", encoding="utf-8") as f:
                 for chunk in chunks:
                     f.write(chunk)
         except OSError as e:
             raise TracerError(f"cannot write {output}: {e.strerror}") from e
+
+
+def _print_preview(findings: list[Any]) -> None:
+    """``tracer export --preview``: a line per masked value: when, in what, by which rule, and around it."""
+    if not findings:
+        click.echo("nothing would be masked")
+        return
+    click.echo(f"{'TIME':>8}  {'EVENT':<14} {'RULE':<24} CONTEXT (value replaced)")
+    for f in findings:
+        click.echo(f"{_format_duration(f.t / 1e6):>8}  {f.event:<14} {f.rule:<24} {f.context}")
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+    parts = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
+    click.echo(f"\n{_plural(len(findings), 'value')} would be masked ({parts}); nothing was written")
+
+
+@cli.command()
+@click.argument("sessions", metavar="S...", nargs=-1, required=True)
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+def rm(sessions: tuple[str, ...], yes: bool) -> None:
+    """Delete sessions and everything derived from them (cached summaries, replay keyframes).
+
+    Each S is a session file or a session-id prefix.
+    """
+    from tracer.store.retention import describe, remove
+
+    victims = [describe(_resolve(arg)) for arg in dict.fromkeys(sessions)]
+    if not yes:
+        names = ", ".join(v.session_id for v in victims[:5]) + (" …" if len(victims) > 5 else "")
+        _confirm(f"delete {_plural(len(victims), 'session')} ({names})?")
+    n = remove(victims)
+    click.echo(f"tracer: deleted {_plural(n, 'session')}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    "age",
+    required=True,
+    metavar="AGE",
+    help="Sessions started before this long ago: 30d, 12h, 2w; 0d: all.",
+)
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+def purge(age: str, dry_run: bool, yes: bool) -> None:
+    """Delete the sessions recorded before a given age, and everything derived from them.
+
+    `retention_days` in ~/.config/tracer/config.toml does the same at the start of each `tracer shell`.
+    """
+    from tracer.store import sessions_dir
+    from tracer.store.retention import older_than, parse_age, remove
+
+    victims = older_than(parse_age(age))
+    if not victims:
+        click.echo(f"no sessions older than {age} in {_tilde(sessions_dir())}", err=True)
+        return
+    if dry_run:
+        for v in victims:
+            when = _local_time(v.started.isoformat()) if v.started else "unreadable"
+            click.echo(f"{v.session_id:<26} {when}")
+        click.echo(f"tracer: would delete {_plural(len(victims), 'session')} (dry run: nothing deleted)", err=True)
+        return
+    if not yes:
+        _confirm(f"delete {_plural(len(victims), 'session')} older than {age} from {_tilde(sessions_dir())}?")
+    n = remove(victims)
+    click.echo(f"tracer: deleted {_plural(n, 'session')} older than {age}", err=True)
+
+
+def _confirm(question: str) -> None:
+    """Ask ``question``; stop (exit 1) unless the answer is yes. Without a terminal, ``--yes`` is needed."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question.rstrip('?')}: standard input is not a terminal, so pass --yes to confirm")
+    if not click.confirm(f"tracer: {question}", default=False, err=True):
+        _fail("nothing deleted", 1)
 
 
 @cli.command()

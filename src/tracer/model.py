@@ -136,6 +136,9 @@ class Header(Event):
         test_command: the command that decides the verdict (``--test-command``).
         os: ``platform.platform()`` of the recording machine.
         hostname: machine name; stays on the machine like everything else.
+        redaction: how secrets were masked at record time: the rule set (``"rules 1"``, with the user's own
+            rules: ``"rules 1 + 2 of ~/.config/tracer/config.toml"``), or ``"off"`` (``tracer shell
+            --no-redact``); ``None`` in sessions of tracers before 0.2, which masked nothing.
     """
 
     type: ClassVar[str] = "header"
@@ -159,6 +162,7 @@ class Header(Event):
     os: str | None = None
     hostname: str | None = None
     uuid: str | None = None
+    redaction: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,12 +386,15 @@ class SessionEnd(Event):
         reason: ``"exit"`` (the shell exited), or the signal that stopped the recorder (``"SIGTERM"``,
             ``"SIGHUP"``), or ``"error"``.
         warnings: problems met while recording (e.g. the disk filled up), one sentence each.
+        redactions: how many values record-time redaction masked, per rule id (``{"github-pat": 2}``); never
+            the values. ``None`` when redaction was off.
     """
 
     type: ClassVar[str] = "session_end"
     exit_status: int
     reason: str = "exit"
     warnings: tuple[str, ...] = field(default=())
+    redactions: dict[str, int] | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

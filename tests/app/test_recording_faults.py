@@ -122,7 +122,7 @@ def test_session_end_records_the_shell_exit_status(tmp_path: Path) -> None:
     )
     assert proc.returncode == 42
     session = read_session(out)
-    assert session.end == SessionEnd(t=session.end.t, exit_status=42, reason="exit")  # type: ignore[union-attr]
+    assert session.end == SessionEnd(t=session.end.t, exit_status=42, reason="exit", redactions={})  # type: ignore[union-attr]
     ((cmd),) = session.commands()
     assert (cmd.command, cmd.exit_status) == ("exit 42", 42)
 

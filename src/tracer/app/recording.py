@@ -35,6 +35,7 @@ from tracer.capture.integration import prepare_shell
 from tracer.capture.marks import MarkParser
 from tracer.capture.notes import SOCKET_ENV, NoteServer
 from tracer.capture.pty import Clock, PtyLoop, terminal_size
+from tracer.config import Config
 from tracer.errors import NoTerminal, TracerError
 from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd, rfc3339
 from tracer.store import SessionWriter, new_session_path
@@ -54,6 +55,8 @@ class RecordOptions:
         task, test_command: stored in the header.
         login: start the shell as a login shell.
         cwd: directory to record in (default: the current one).
+        redact: mask secrets before anything reaches the disk (``--no-redact`` turns it off).
+        config: the configuration in force (the user's redaction rules); ``None``: the defaults.
     """
 
     shell: str | None = None
@@ -63,6 +66,8 @@ class RecordOptions:
     test_command: str | None = None
     login: bool = False
     cwd: Path | None = None
+    redact: bool = True
+    config: Config | None = None
 
 
 @dataclass
@@ -84,6 +89,7 @@ class RecordingSummary:
     notes: int = 0
     duration: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    redactions: dict[str, int] | None = None
 
 
 class _Sink:
@@ -158,10 +164,23 @@ def record(
     workdir = Path(tempfile.mkdtemp(prefix="tracer-"))
     try:
         recorder = _Recorder(options, session_id, started, cwd, workdir, clock, on_warning)
-        recorder.writer = SessionWriter(path, on_warning=recorder.warn)
+        recorder.writer = SessionWriter(
+            path, on_warning=recorder.warn, redactor=_redactor_maker(options.config) if options.redact else None
+        )
         return recorder.run(shell, stdin_fd, stdout_fd, on_start)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _redactor_maker(config: Config | None) -> Callable[[], Any]:
+    """What makes the record-time redactor, in the writer thread: its rules load off the shell's way."""
+
+    def make() -> Any:
+        from tracer.redact import record_redactor
+
+        return record_redactor(config)
+
+    return make
 
 
 class _Recorder:
@@ -296,6 +315,7 @@ class _Recorder:
             os=_os_name(),
             hostname=os.uname().nodename,
             uuid=self.uuid,
+            redaction=None if self.options.redact else "off",
         )
 
     def run(
@@ -394,4 +414,5 @@ class _Recorder:
             notes=notes.count if notes is not None else 0,
             duration=end_t / 1e6,
             warnings=self.warnings,
+            redactions=dict(writer.redactor.counts) if writer.redactor is not None else None,
         )
