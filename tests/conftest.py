@@ -18,6 +18,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("TRACER_DIR", str(base / "sessions"))
     monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
     monkeypatch.setenv("TRACER_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("TRACER_CONFIG", str(base / "config.toml"))  # none: the user's own is never read
 
 
 _GIT_IDENTITY = {

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,17 @@ _STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
 CARRY = 512
 #: How far back from the end of a piece an open secret may start.
 OPEN_WINDOW = 1024
+#: Terminal escape sequences (CSI, OSC, charset and other two-byte ones): in output, glued to the text around
+#: them (``\x1b[36Chf_…``), they would hide a secret's word boundary.
+_ESCAPES = re.compile(
+    rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|[@-Z\\^_`a-z{|}~=>78])"
+)
+
+
+def _blank(m: re.Match[bytes]) -> bytes:
+    return b" " * (m.end() - m.start())
+
+
 #: Fields that hold no free text: ids, times, hashes, names of fixed vocabularies.
 _PLAIN_FIELDS = frozenset(
     [
@@ -155,7 +167,9 @@ class Redactor:
         carry = self._carry
         off = len(carry)
         text = carry + data
-        hits = self.rules.find(text, off)
+        # searched with its escape sequences blanked (same length: every offset stays), masked in the original
+        view = _ESCAPES.sub(_blank, text) if b"\x1b" in text else text
+        hits = self.rules.find(view, off)
         base = self._seen - off  # stream offset of text[0]
         for h in hits:
             spans.append((max(h.start, off) - off, h.end - off))
@@ -169,7 +183,7 @@ class Redactor:
                 self._counted = (start, end)
         self._seen += n
         if self._open_rules and data[-1] not in b" \t\r\n" and self._open is None:
-            self._open_ends(text, off, spans)
+            self._open_ends(view, off, spans)
         self._carry = text[-CARRY:]
         if not spans:
             return data

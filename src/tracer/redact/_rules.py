@@ -88,6 +88,8 @@ class Rule:
         replace: text that replaces the secret instead of a ``[REDACTED:…]`` placeholder (``~`` for the home
             directory).
         source: where the rule comes from.
+        global_allow: the global allowlist (gitleaks': paths, templates, placeholders) applies; not to what is
+            not a secret but says who (an e-mail, an address, a home directory, which are all paths or names).
     """
 
     id: str
@@ -107,6 +109,7 @@ class Rule:
     multiline: bool = False
     replace: str | None = None
     source: str = ""
+    global_allow: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,7 @@ def _rule_from(d: dict[str, Any], source: str) -> Rule:
         max_len=d.get("max_len", 256),
         multiline=d.get("multiline", False),
         source=d.get("source", source),
+        global_allow=d.get("global_allow", True),
     )
 
 
@@ -211,8 +215,8 @@ def _builtin_rules() -> tuple[tuple[Rule, ...], tuple[Any, ...], tuple[bytes, ..
     allow = theirs.get("allowlist", {})
     global_allow = (
         *(_Lazy(p) for p in allow.get("allow", ())),
-        _Lazy(r"^\[REDACTED:"),  # what tracer put there itself
-        _Lazy(r"^\*+$"),
+        # what tracer masked itself: stars, placeholders (line by line, with a diff's +/-), line ends
+        _Lazy(r"^(?:[\s*+-]|\[REDACTED:[A-Za-z0-9._-]+:\d+\])+$"),
     )
     stopwords = tuple(s.lower().encode() for s in allow.get("stopwords", ()))
     # vendored token shapes rank with tracer's specific rules: both before the generic ones
@@ -418,7 +422,9 @@ class RuleSet:
             return None
         if rule.check is not None and not CHECKS[rule.check](data, m):
             return None
-        if any(a.search(secret) for a in rule.allow) or any(a.search(secret) for a in self._allow):
+        if any(a.search(secret) for a in rule.allow) or (
+            rule.global_allow and any(a.search(secret) for a in self._allow)
+        ):
             return None
         if rule.allow_match and any(a.search(m.group(0)) for a in rule.allow_match):
             return None
@@ -525,6 +531,7 @@ def context_rules(context: dict[str, list[str]]) -> list[Rule]:
                 keywords=(raw.lower(),),
                 replace="~",
                 source="tracer (the recording's and this machine's home directory)",
+                global_allow=False,
             )
         )
     for kind, rid in (("user", "user-name"), ("host", "host-name")):
@@ -542,6 +549,7 @@ def context_rules(context: dict[str, list[str]]) -> list[Rule]:
                     secret_group=1,
                     keywords=(raw.lower(),),
                     source=f"tracer (this machine's {kind} name)",
+                    global_allow=False,
                 )
             )
     return rules
