@@ -27,6 +27,7 @@ _NOT_SECRET_KEY = re.compile(
     rb"policy|provider|store|manager|class|kind|mode|required|enabled|error|errors|valid|invalid|reset|changed)"
     rb"|tokenizer|tokens|tokenize|tokenized|tokenizers)$"
 )
+_VERSION_BEFORE = re.compile(rb"(?i)(?:version|release|ver|v)\W{0,3}$")
 _ENV_NAME = re.compile(rb"[A-Z0-9_]+")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
 _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -92,9 +93,11 @@ def high_entropy(text: bytes, m: Any) -> bool:
 
 def ipv4(text: bytes, m: Any) -> bool:
     """An IPv4 address that says where something is: each part 0–255, not part of a longer dotted number
-    (``1.2.3.4.5``, ``v1.2.3.4``), not 127.x, 0.0.0.0 or 255.255.255.255."""
+    (``1.2.3.4.5``), not a version (``v1.2.3.4``, ``version = 1.2.3.4``), not 127.x, 0.0.0.0 or 255.255.255.255."""
     s, e = m.span()
     if (s and text[s - 1] in b".") or (text[e : e + 2][:1] == b"." and text[e + 1 : e + 2].isdigit()):
+        return False
+    if _VERSION_BEFORE.search(text[max(0, s - 16) : s]):
         return False
     parts = m.group(0).split(b".")
     if any(int(p) > 255 or (len(p) > 1 and p.startswith(b"0")) for p in parts):

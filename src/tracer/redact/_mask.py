@@ -38,6 +38,10 @@ def _blank(m: re.Match[bytes]) -> bytes:
     return b" " * (m.end() - m.start())
 
 
+#: The bytes of a token's word; and how long a word a token prefix may open.
+_WORD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_WORD_MORE = re.compile(rb"[A-Za-z0-9_-]+")
+_PREFIX_MAX = 256
 #: Fields that hold no free text: ids, times, hashes, names of fixed vocabularies.
 _PLAIN_FIELDS = frozenset(
     [
@@ -128,7 +132,7 @@ class Redactor:
         self._carry = b""
         self._seen = 0  # output bytes before the current piece
         self._counted = (-1, -1)  # the stream span of the last secret counted in output
-        self._open: tuple[Rule, int] | None = None
+        self._open: tuple[Any, int] | None = None  # (what continues an open secret, how far it may go)
         self._open_rules = rules.open_rules
 
     @property
@@ -157,13 +161,13 @@ class Redactor:
             return data
         spans: list[tuple[int, int]] = []
         if self._open is not None:
-            rule, room = self._open
+            more, room = self._open
             self._open = None
-            m = rule.more.match(data, 0, min(n, room)) if rule.more is not None else None
+            m = more.match(data, 0, min(n, room))
             if m is not None and m.end() > 0:
                 spans.append((0, m.end()))
                 if m.end() == n and room > n:
-                    self._open = (rule, room - n)
+                    self._open = (more, room - n)
         carry = self._carry
         off = len(carry)
         text = carry + data
@@ -198,7 +202,12 @@ class Redactor:
         return out
 
     def _open_ends(self, text: bytes, off: int, spans: list[tuple[int, int]]) -> None:
-        """A secret cut off at the end of ``text``: mask what is there, and expect the rest."""
+        """A secret cut off at the end of ``text``: mask what is there, and expect the rest.
+
+        A rule's own ``open`` pattern says so (a key's value, a header's credentials, a JWT, a private key);
+        for the token shapes of gitleaks' list, a keyword that starts the last word (``ghp_``, ``xoxb-``,
+        ``AKIA``) does: the rest of that word is masked, and the word's continuation in the next piece.
+        """
         base = max(0, len(text) - OPEN_WINDOW)
         tail = text[base:]
         for rule in self._open_rules:
@@ -211,8 +220,18 @@ class Redactor:
                 continue
             if len(text) > max(s, off):
                 spans.append((max(s, off) - off, len(text) - off))
-            self._open = (rule, rule.max_len - taken)
+            self._open = (rule.more, rule.max_len - taken)
             return
+        start = len(text.rstrip(_WORD))
+        word = text[start:].lower()
+        if word and start >= len(text) - _PREFIX_MAX:
+            for prefix in self.rules.prefixes:
+                if word.startswith(prefix):
+                    s = start + len(prefix)
+                    if len(text) > max(s, off):
+                        spans.append((max(s, off) - off, len(text) - off))
+                    self._open = (_WORD_MORE, _PREFIX_MAX - (len(text) - s))
+                    return
 
     # -- text: placeholders ---------------------------------------------------------------------------------
 

@@ -88,6 +88,7 @@ class Rule:
         replace: text that replaces the secret instead of a ``[REDACTED:…]`` placeholder (``~`` for the home
             directory).
         source: where the rule comes from.
+        vendored: from gitleaks' list.
         global_allow: the global allowlist (gitleaks': paths, templates, placeholders) applies; not to what is
             not a secret but says who (an e-mail, an address, a home directory, which are all paths or names).
     """
@@ -110,6 +111,7 @@ class Rule:
     replace: str | None = None
     source: str = ""
     global_allow: bool = True
+    vendored: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +180,7 @@ def _builtin_data() -> tuple[dict[str, Any], dict[str, Any]]:
     return ours, theirs
 
 
-def _rule_from(d: dict[str, Any], source: str) -> Rule:
+def _rule_from(d: dict[str, Any], source: str, *, vendored: bool = False) -> Rule:
     def many(key: str) -> tuple[Any, ...]:
         return tuple(_Lazy(p) for p in d.get(key, ()))
 
@@ -201,6 +203,7 @@ def _rule_from(d: dict[str, Any], source: str) -> Rule:
         multiline=d.get("multiline", False),
         source=d.get("source", source),
         global_allow=d.get("global_allow", True),
+        vendored=vendored,
     )
 
 
@@ -211,7 +214,7 @@ def _builtin_rules() -> tuple[tuple[Rule, ...], tuple[Any, ...], tuple[bytes, ..
     ours, theirs = _builtin_data()
     specific = [_rule_from(d, "tracer") for d in ours["rules"] if not d.get("check") and d["id"] != "email"]
     generic = [_rule_from(d, "tracer") for d in ours["rules"] if d.get("check") or d["id"] == "email"]
-    vendored = [_rule_from(d, theirs.get("source", "gitleaks")) for d in theirs["rules"]]
+    vendored = [_rule_from(d, theirs.get("source", "gitleaks"), vendored=True) for d in theirs["rules"]]
     allow = theirs.get("allowlist", {})
     global_allow = (
         *(_Lazy(p) for p in allow.get("allow", ())),
@@ -323,6 +326,22 @@ _AFTER = 1024
 _AFTER_MULTILINE = 1 << 16
 
 
+#: Token prefixes of letters only that are distinctive enough (AWS key ids, Google API keys, Slack tokens).
+_ALPHA_PREFIXES = frozenset(
+    (b"akia", b"asia", b"abia", b"acca", b"aiza", b"xoxa", b"xoxb", b"xoxo", b"xoxr", b"xoxs", b"xapp")
+)
+#: Keywords with punctuation that begin ordinary words too (``api-server``, ``ext_modules``).
+_NOT_PREFIXES = frozenset(
+    (b"api-", b"pat.", b"sat.", b"ext_", b"ico-", b"pul-", b"v1.0-", b"q~", b"s.", b"sc_", b"secret_key", b"co_api_key")
+)
+
+
+def _is_prefix(keyword: bytes) -> bool:
+    if keyword in _NOT_PREFIXES:
+        return False
+    return keyword in _ALPHA_PREFIXES or keyword == b"hf_" or (len(keyword) >= 4 and not keyword.isalnum())
+
+
 class RuleSet:
     """Rules compiled for searching: their keywords in one automaton, their regexes in RE2.
 
@@ -350,6 +369,11 @@ class RuleSet:
                 self._by_keyword[index[k]].append(i)
         self._keywords = _Keywords(keywords)
         self.open_rules = [r for r in rules if r.open is not None]
+        #: Keywords that begin a token of gitleaks' record-time list (``ghp_``, ``xoxb-``, ``akia``): a word
+        #: of output that starts with one and is cut off at the end of a piece is a token arriving in pieces.
+        self.prefixes = tuple(
+            sorted({k for r in rules if r.stage == "record" and r.vendored for k in r.keywords if _is_prefix(k)})
+        )
 
     def _where(self, data: bytes) -> dict[int, list[tuple[int, int]]]:
         """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere)."""
