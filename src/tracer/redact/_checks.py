@@ -30,6 +30,7 @@ _NOT_SECRET_KEY = re.compile(
 _VERSION_BEFORE = re.compile(rb"(?i)(?:version|release|ver|v)\W{0,3}$")
 _ENV_NAME = re.compile(rb"[A-Z0-9_]+")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
+_WORDS = re.compile(rb"[a-z0-9]+(?:[_.-][a-z0-9]+)+|[A-Z0-9]+(?:[_.-][A-Z0-9]+)+")
 _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: Names whose values are digests or ids: random-looking, and public.
 _DIGEST_KEY = re.compile(
@@ -81,10 +82,14 @@ def high_entropy(text: bytes, m: Any) -> bool:
     """A random-looking value in an assignment (``high-entropy-assignment``): groups 1 name, 2 quote, 3 value.
 
     Never a digest or an id: not pure hexadecimal (git commit hashes, SHA-256 sums), not a UUID, not the value
-    of a name such as ``commit``, ``sha256``, ``integrity``, ``id``; it must mix letters and digits.
+    of a name such as ``commit``, ``sha256``, ``integrity``, ``id``; not a path or URL, not words joined by
+    ``_``, ``-`` or ``.`` in one case (``strict_rfc2965_unverifiable``, ``draft-fielding-uri-rfc2396bis-03``);
+    it must mix letters and digits.
     """
     key, value = m.group(1) or b"", m.group(3) or b""
     if _DIGEST_KEY.search(key) or _HEX.fullmatch(value) or _UUID.search(value):
+        return False
+    if value.startswith(b"/") or _WORDS.fullmatch(value):  # a path or URL; snake_case, kebab-case, CONSTANTS
         return False
     if not any(48 <= c <= 57 for c in value) or not any(c >= 65 for c in value):
         return False
