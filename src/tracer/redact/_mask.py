@@ -74,6 +74,8 @@ _PLAIN_FIELDS = frozenset(
 #: Fields that hold unified diffs: a secret spanning lines keeps each line's diff prefix.
 _DIFF_FIELDS = frozenset(("diff", "patch", "baseline_patch"))
 _CONTEXT = 48
+#: Output masked at once by :meth:`Redactor.session`.
+_RUN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,10 +316,42 @@ class Redactor:
         return dataclasses.replace(event, **changes) if changes else event
 
     def session(self, session: Session) -> Session:
-        """A copy of ``session`` with every event masked, in time order (so output is one stream)."""
+        """A copy of ``session`` with every event masked, in time order (so output is one stream).
+
+        Runs of output events are masked together (up to 1 MiB at a time, then cut back into their events:
+        masking keeps lengths), unless findings are kept (their times are each event's own).
+        """
+        events: list[Event] = []
+        run: list[Output] = []
+
+        def flush() -> None:
+            if len(run) == 1 or self.findings is not None:
+                events.extend(self.event(e) for e in run)
+            elif run:
+                data = self.output(b"".join(e.data for e in run), run[0].t)
+                pos = 0
+                for e in run:
+                    piece = data[pos : pos + len(e.data)]
+                    pos += len(e.data)
+                    events.append(e if piece == e.data else dataclasses.replace(e, data=piece))
+            run.clear()
+
+        size = 0
+        for e in session.events:
+            if type(e) is Output:
+                run.append(e)
+                size += len(e.data)
+                if size >= _RUN_BYTES:
+                    flush()
+                    size = 0
+                continue
+            flush()
+            size = 0
+            events.append(self.event(e))
+        flush()
         return Session(
             path=session.path,
             header=self.event(session.header),  # type: ignore[arg-type]
-            events=[self.event(e) for e in session.events],
+            events=events,
             problem=session.problem,
         )

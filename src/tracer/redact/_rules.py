@@ -112,6 +112,15 @@ class Rule:
     source: str = ""
     global_allow: bool = True
     vendored: bool = False
+    _groups: int = -1
+
+    @property
+    def groups(self) -> int:
+        """How many groups the regex has (kept: asked at every match)."""
+        n = self._groups
+        if n < 0:
+            n = self._groups = self.regex.groups
+        return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,7 +444,7 @@ class RuleSet:
         """The secret ``m`` (a match in ``data``, which starts at ``offset`` of the text) found, or ``None`` when
         a test or an allowlist keeps it."""
         group = rule.secret_group
-        groups = rule.regex.groups
+        groups = rule.groups
         if not group and groups:
             group = next((g for g in range(1, groups + 1) if m.start(g) >= 0 and m.end(g) > m.start(g)), 0)
         s, e = m.span(group)
