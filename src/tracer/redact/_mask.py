@@ -27,11 +27,10 @@ _STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
 CARRY = 512
 #: How far back from the end of a piece an open secret may start.
 OPEN_WINDOW = 1024
-#: Terminal escape sequences (CSI, OSC, charset and other two-byte ones): in output, glued to the text around
-#: them (``\x1b[36Chf_…``), they would hide a secret's word boundary.
-_ESCAPES = re.compile(
-    rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|[@-Z\\^_`a-z{|}~=>78])"
-)
+#: Terminal escape sequences (CSI, charset and other two-byte ones; an OSC's introducer and terminator, not its
+#: text: a window title may show a command line): in output, glued to the text around them
+#: (``\x1b[36Chf_…``), they would hide a secret's word boundary.
+_ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|\x07")
 
 
 def _blank(m: re.Match[bytes]) -> bytes:
@@ -173,9 +172,16 @@ class Redactor:
         carry = self._carry
         off = len(carry)
         text = carry + data
+        rules = self.rules
+        found = rules.occurrences(text)
+        if not found and found is not None and not rules.always and self._open is None:
+            # nothing to look for (nearly all bulk output): no regex runs, and no secret can be cut off here
+            self._carry = text[-CARRY:]
+            self._seen += n
+            return data if not spans else self._mask(data, spans)
         # searched with its escape sequences blanked (same length: every offset stays), masked in the original
         view = _ESCAPES.sub(_blank, text) if b"\x1b" in text else text
-        hits = self.rules.find(view, off)
+        hits = rules.find(view, off, found)
         base = self._seen - off  # stream offset of text[0]
         for h in hits:
             spans.append((max(h.start, off) - off, h.end - off))
@@ -193,15 +199,19 @@ class Redactor:
         self._carry = text[-CARRY:]
         if not spans:
             return data
-        masked = bytearray(data)
-        for s, e in spans:
-            masked[s:e] = masked[s:e].translate(_STARS)
-        out = bytes(masked)
+        out = self._mask(data, spans)
         if self.findings is not None:
             for h in hits:
                 s, e = max(h.start, off) - off, h.end - off
                 self.findings.append(Finding(h.rule.id, kind, t, _line_around(out, s, e)))
         return out
+
+    @staticmethod
+    def _mask(data: Any, spans: list[tuple[int, int]]) -> bytes:
+        masked = bytearray(data)
+        for s, e in spans:
+            masked[s:e] = masked[s:e].translate(_STARS)
+        return bytes(masked)
 
     def _open_ends(self, text: bytes, off: int, spans: list[tuple[int, int]]) -> None:
         """A secret cut off at the end of ``text``: mask what is there, and expect the rest.
@@ -225,10 +235,11 @@ class Redactor:
             self._open = (rule.more, rule.max_len - taken)
             return
         start = len(text.rstrip(_WORD))
-        word = text[start:].lower()
+        word = text[start:]
         if word and start >= len(text) - _PREFIX_MAX:
-            for prefix in self.rules.prefixes:
-                if word.startswith(prefix):
+            lowered = word.lower()
+            for prefix, caseless in self.rules.prefixes:
+                if (lowered if caseless else word).startswith(prefix):
                     s = start + len(prefix)
                     if len(text) > max(s, off):
                         spans.append((max(s, off) - off, len(text) - off))

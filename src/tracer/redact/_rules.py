@@ -78,7 +78,9 @@ class Rule:
         stage: ``"record"`` or ``"export"``.
         regex: the compiled regex (bytes); ``secret_group``: the group that is the secret (0: the first
             non-empty group, else the whole match).
-        keywords: lowercase bytes; the regex runs only on text holding one (empty: always).
+        keywords: the regex runs only on text holding one (empty: always): lowercase bytes matched in any
+            case, except those in ``exact`` (matched as they are: the regex itself takes them in one case only,
+            e.g. ``AKIA``; in random output a 4-letter keyword in any case occurs 16 times as often).
         entropy: the secret's entropy must be above this (bits per byte), ``None``: no limit.
         allow, allow_match, allow_line: a hit of one of these on the secret, the match or its line keeps it.
         stopwords: a secret holding one of these (any case) is kept.
@@ -98,6 +100,7 @@ class Rule:
     regex: Any
     secret_group: int = 0
     keywords: tuple[bytes, ...] = ()
+    exact: frozenset[bytes] = frozenset()
     entropy: float | None = None
     allow: tuple[Any, ...] = ()
     allow_match: tuple[Any, ...] = ()
@@ -189,17 +192,40 @@ def _builtin_data() -> tuple[dict[str, Any], dict[str, Any]]:
     return ours, theirs
 
 
+def _exact_case(regex: str, keyword: str) -> str | None:
+    """``keyword`` as the regex spells it, when the regex takes it in that case only (no ``(?i``, and the
+    keyword is a literal in it): then it can be searched for as it is."""
+    if "(?i" in regex:
+        return None
+    i = regex.lower().find(keyword.lower())
+    return regex[i : i + len(keyword)] if i >= 0 else None
+
+
+def _keywords(d: dict[str, Any]) -> tuple[tuple[bytes, ...], frozenset[bytes]]:
+    keywords, exact = [], set()
+    for k in d.get("keywords", ()):
+        spelled = _exact_case(d["regex"], k)
+        if spelled is not None:
+            exact.add(spelled.encode())
+            keywords.append(spelled.encode())
+        else:
+            keywords.append(k.lower().encode())
+    return tuple(keywords), frozenset(exact)
+
+
 def _rule_from(d: dict[str, Any], source: str, *, vendored: bool = False) -> Rule:
     def many(key: str) -> tuple[Any, ...]:
         return tuple(_Lazy(p) for p in d.get(key, ()))
 
     more = d.get("more")
+    keywords, exact = _keywords(d)
     return Rule(
         id=d["id"],
         stage=d.get("stage", "record"),
         regex=_Lazy(d["regex"]),
         secret_group=d.get("secret_group", 0),
-        keywords=tuple(k.lower().encode() for k in d.get("keywords", ())),
+        keywords=keywords,
+        exact=exact,
         entropy=d.get("entropy"),
         allow=many("allow"),
         allow_match=many("allow_match"),
@@ -278,7 +304,7 @@ class _Keywords:
     multi-pattern set (where Hyperscan is not installed), only which keywords occur.
     """
 
-    def __init__(self, keywords: list[bytes]) -> None:
+    def __init__(self, keywords: list[tuple[bytes, bool]]) -> None:
         self._hs: Any = None
         self._set: Any = None
         if not keywords:
@@ -289,23 +315,23 @@ class _Keywords:
             def compile_keywords() -> bytes:
                 db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 db.compile(
-                    expressions=keywords,
+                    expressions=[k for k, _ in keywords],
                     ids=list(range(len(keywords))),
                     elements=len(keywords),
-                    flags=hyperscan.HS_FLAG_CASELESS,
+                    flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, caseless in keywords],
                     literal=True,
                 )
                 return bytes(hyperscan.dumpb(db))
 
-            joined = b"\0".join([hyperscan.__version__.encode(), *keywords])
+            joined = b"\0".join([hyperscan.__version__.encode(), *(k + b"\1" * c for k, c in keywords)])
             key = b"%d:%08x:" % (len(joined), zlib.crc32(joined))
             name = f"keywords-{zlib.crc32(joined):08x}.hs"
             self._hs = hyperscan.loadb(_cached(name, key, compile_keywords), hyperscan.HS_MODE_BLOCK)
             self._hs.scratch = hyperscan.Scratch(self._hs)
         except Exception:  # not installed, or no wheel for this machine: RE2's set (~600 MB/s)
-            self._set = re2.Set.SearchSet(_options(caseless=True))
-            for k in keywords:
-                self._set.Add(re2.escape(k))
+            self._set = re2.Set.SearchSet(_options())
+            for k, caseless in keywords:
+                self._set.Add((b"(?i)" if caseless else b"") + re2.escape(k))
             self._set.Compile()
 
     def occurrences(self, data: bytes) -> list[tuple[int, int]] | None:
@@ -367,30 +393,50 @@ class RuleSet:
         self.label = label
         self._allow = allow
         self._stopwords = stopwords
-        keywords = sorted({k for r in rules for k in r.keywords})
+        keywords = sorted({(k, k not in r.exact) for r in rules for k in r.keywords})
         index = {k: i for i, k in enumerate(keywords)}
         self._by_keyword: list[list[int]] = [[] for _ in keywords]
-        self._always: list[int] = []
+        self.always: list[int] = []
         for i, r in enumerate(rules):
             if not r.keywords:
-                self._always.append(i)
+                self.always.append(i)
             for k in r.keywords:
-                self._by_keyword[index[k]].append(i)
+                self._by_keyword[index[(k, k not in r.exact)]].append(i)
         self._keywords = _Keywords(keywords)
         self.open_rules = [r for r in rules if r.open is not None]
-        #: Keywords that begin a token of gitleaks' record-time list (``ghp_``, ``xoxb-``, ``akia``): a word
-        #: of output that starts with one and is cut off at the end of a piece is a token arriving in pieces.
+        #: Keywords that begin a token of gitleaks' record-time list (``ghp_``, ``xoxb-``, ``AKIA``), each with
+        #: whether it is matched in any case: a word of output that starts with one and is cut off at the end of
+        #: a piece is a token arriving in pieces.
         self.prefixes = tuple(
-            sorted({k for r in rules if r.stage == "record" and r.vendored for k in r.keywords if _is_prefix(k)})
+            sorted(
+                {
+                    (k, k not in r.exact)
+                    for r in rules
+                    if r.stage == "record" and r.vendored
+                    for k in r.keywords
+                    if _is_prefix(k.lower())
+                }
+            )
         )
 
-    def _where(self, data: bytes) -> dict[int, list[tuple[int, int]]]:
-        """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere)."""
+    def occurrences(self, data: bytes) -> list[tuple[int, int]] | None:
+        """``(keyword index, end offset)`` of every keyword in ``data``; ``None`` when the scanner cannot tell
+        where (RE2's set): then :meth:`find` looks everywhere."""
+        return self._keywords.occurrences(data)
+
+    def _where(
+        self, data: bytes, found: list[tuple[int, int]] | None | bool = True
+    ) -> dict[int, list[tuple[int, int]]]:
+        """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere).
+        ``found``: :meth:`occurrences` of ``data`` when known already."""
         n = len(data)
         everywhere = [(0, n)]
-        where: dict[int, list[tuple[int, int]]] = {i: everywhere for i in self._always}
-        found = self._keywords.occurrences(data)
-        if found is None:  # no positions: the whole text, for every rule whose keyword occurs (as gitleaks does)
+        where: dict[int, list[tuple[int, int]]] = {i: everywhere for i in self.always}
+        if found is True:
+            found = self._keywords.occurrences(data)
+        if (
+            found is None or found is False
+        ):  # no positions: the whole text, for every rule whose keyword occurs (as gitleaks does)
             for k in self._keywords.present(data):
                 for i in self._by_keyword[k]:
                     where[i] = everywhere
@@ -417,9 +463,10 @@ class RuleSet:
         """The rules whose regexes must run on ``data`` (a keyword of theirs occurs, or they have none)."""
         return [self.rules[i] for i in sorted(self._where(data))]
 
-    def find(self, data: bytes, start: int = 0) -> list[Hit]:
-        """The secrets in ``data`` that end after ``start``, without overlaps, in order of position."""
-        where = self._where(data)
+    def find(self, data: bytes, start: int = 0, found: list[tuple[int, int]] | None | bool = True) -> list[Hit]:
+        """The secrets in ``data`` that end after ``start``, without overlaps, in order of position.
+        ``found``: :meth:`occurrences` of ``data`` when known already."""
+        where = self._where(data, found)
         if not where:
             return []
         starts: list[int] = []
@@ -561,7 +608,8 @@ def context_rules(context: dict[str, list[str]]) -> list[Rule]:
                 stage="export",
                 regex=re2.compile(rb"(" + re2.escape(raw) + rb")(?:[^A-Za-z0-9_.-]|\z)", _options()),
                 secret_group=1,
-                keywords=(raw.lower(),),
+                keywords=(raw,),
+                exact=frozenset((raw,)),
                 replace="~",
                 source="tracer (the recording's and this machine's home directory)",
                 global_allow=False,
@@ -580,7 +628,8 @@ def context_rules(context: dict[str, list[str]]) -> list[Rule]:
                         rb"(?:\A|[^A-Za-z0-9_-])(" + re2.escape(raw) + rb")(?:[^A-Za-z0-9_-]|\z)", _options()
                     ),
                     secret_group=1,
-                    keywords=(raw.lower(),),
+                    keywords=(raw,),
+                    exact=frozenset((raw,)),
                     source=f"tracer (this machine's {kind} name)",
                     global_allow=False,
                 )
