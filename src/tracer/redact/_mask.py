@@ -181,7 +181,7 @@ class Redactor:
             return data if not spans else self._mask(data, spans)
         # searched with its escape sequences blanked (same length: every offset stays), masked in the original
         view = _ESCAPES.sub(_blank, text) if b"\x1b" in text else text
-        hits = rules.find(view, off, found)
+        hits = rules.find_near(view, found, off)
         base = self._seen - off  # stream offset of text[0]
         for h in hits:
             spans.append((max(h.start, off) - off, h.end - off))

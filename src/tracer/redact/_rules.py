@@ -424,19 +424,13 @@ class RuleSet:
         where (RE2's set): then :meth:`find` looks everywhere."""
         return self._keywords.occurrences(data)
 
-    def _where(
-        self, data: bytes, found: list[tuple[int, int]] | None | bool = True
-    ) -> dict[int, list[tuple[int, int]]]:
+    def _where(self, data: bytes, found: list[tuple[int, int]] | None) -> dict[int, list[tuple[int, int]]]:
         """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere).
-        ``found``: :meth:`occurrences` of ``data`` when known already."""
+        ``found``: :meth:`occurrences` of ``data``."""
         n = len(data)
         everywhere = [(0, n)]
         where: dict[int, list[tuple[int, int]]] = {i: everywhere for i in self.always}
-        if found is True:
-            found = self._keywords.occurrences(data)
-        if (
-            found is None or found is False
-        ):  # no positions: the whole text, for every rule whose keyword occurs (as gitleaks does)
+        if found is None:  # no positions: the whole text, for every rule whose keyword occurs (as gitleaks does)
             for k in self._keywords.present(data):
                 for i in self._by_keyword[k]:
                     where[i] = everywhere
@@ -461,11 +455,14 @@ class RuleSet:
 
     def triggered(self, data: bytes) -> list[Rule]:
         """The rules whose regexes must run on ``data`` (a keyword of theirs occurs, or they have none)."""
-        return [self.rules[i] for i in sorted(self._where(data))]
+        return [self.rules[i] for i in sorted(self._where(data, self.occurrences(data)))]
 
-    def find(self, data: bytes, start: int = 0, found: list[tuple[int, int]] | None | bool = True) -> list[Hit]:
-        """The secrets in ``data`` that end after ``start``, without overlaps, in order of position.
-        ``found``: :meth:`occurrences` of ``data`` when known already."""
+    def find(self, data: bytes, start: int = 0) -> list[Hit]:
+        """The secrets in ``data`` that end after ``start``, without overlaps, in order of position."""
+        return self.find_near(data, self.occurrences(data), start)
+
+    def find_near(self, data: bytes, found: list[tuple[int, int]] | None, start: int = 0) -> list[Hit]:
+        """:meth:`find`, with the :meth:`occurrences` of the keywords in ``data`` known already."""
         where = self._where(data, found)
         if not where:
             return []
