@@ -161,17 +161,17 @@ class Redactor:
         if not n:
             return data
         spans: list[tuple[int, int]] = []
+        carry = self._carry
+        off = len(carry)
+        text = carry + data  # bytes, whatever ``data`` is (the writer hands over memoryviews)
         if self._open is not None:
             more, room = self._open
             self._open = None
-            m = more.match(data, 0, min(n, room))
-            if m is not None and m.end() > 0:
-                spans.append((0, m.end()))
-                if m.end() == n and room > n:
+            m = more.match(text, off, off + min(n, room))
+            if m is not None and m.end() > off:
+                spans.append((0, m.end() - off))
+                if m.end() - off == n and room > n:
                     self._open = (more, room - n)
-        carry = self._carry
-        off = len(carry)
-        text = carry + data
         rules = self.rules
         found = rules.occurrences(text)
         if not found and found is not None and not rules.always and self._open is None:

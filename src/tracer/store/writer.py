@@ -30,6 +30,7 @@ import collections
 import contextlib
 import dataclasses
 import errno
+import logging
 import os
 import threading
 import time
@@ -330,6 +331,7 @@ class SessionWriter:
         try:
             return redactor.output(data)
         except Exception as e:
+            logging.getLogger("tracer.redact").exception("masking %d bytes of output failed", len(data))
             self._warn_once(f"tracer: redaction failed on output ({e}); the output it could not check is masked whole")
             return bytes(data).translate(_ALL_STARS)
 
