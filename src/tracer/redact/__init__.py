@@ -14,6 +14,7 @@ Public API::
     export_redactor(config, header, collect=False) -> Redactor
     Redactor.output(bytes) / .text(str) / .event(Event) / .session(Session); .counts, .findings, .summary()
     check_config(config)                     compile the user's rules: ConfigError naming file and line
+    mask_whole(bytes)                        every byte *, line ends kept
     RULES_VERSION, Finding
 
 Rules come from ``rules/tracer.toml`` (tracer's), ``rules/gitleaks.toml`` (gitleaks' own list, MIT) and the
@@ -29,7 +30,7 @@ import re
 
 from tracer.config import Config
 from tracer.model import Header
-from tracer.redact._mask import Finding, Redactor
+from tracer.redact._mask import Finding, Redactor, mask_whole
 from tracer.redact._rules import RULES_VERSION, RuleSet, check_config, export_rules, record_rules
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "check_config",
     "export_context",
     "export_redactor",
+    "mask_whole",
     "record_redactor",
 ]
 

@@ -110,6 +110,11 @@ def _line_around(raw: bytes, start: int, end: int) -> str:
     )
 
 
+def mask_whole(data: Any) -> bytes:
+    """``data`` masked whole, one ``*`` per byte, line ends kept: for output no rule could be run on."""
+    return bytes(data).translate(_STARS)
+
+
 class Redactor:
     """Masks secrets in one session's events with one rule set, and counts what it masked.
 
@@ -208,6 +213,7 @@ class Redactor:
 
     @staticmethod
     def _mask(data: Any, spans: list[tuple[int, int]]) -> bytes:
+        """``data`` with each span masked, one ``*`` per byte (line ends kept)."""
         masked = bytearray(data)
         for s, e in spans:
             masked[s:e] = masked[s:e].translate(_STARS)

@@ -10,7 +10,6 @@ keywords it found. Most text — and nearly all bulk output — never meets a re
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
 import marshal
 import os
@@ -23,6 +22,7 @@ from typing import Any
 
 import re2
 
+from tracer._files import write_private
 from tracer.config import Config
 from tracer.errors import ConfigError
 from tracer.redact._checks import CHECKS, entropy
@@ -159,19 +159,7 @@ def _cached(name: str, key: bytes, build: Callable[[], bytes]) -> bytes:
     except OSError:
         pass
     value = build()
-    import tempfile
-
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(key + value)
-        os.replace(tmp, path)
-    except OSError:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    write_private(path, key + value)
     return value
 
 

@@ -65,8 +65,6 @@ FAST_LEVEL = -1
 #: A large frame that compresses less than this (content bytes / frame bytes) switches to FAST_LEVEL; one
 #: that compresses at least this, at either level, switches back.
 POOR_RATIO = 1.5
-#: Every byte but CR and LF becomes ``*``.
-_ALL_STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
 #: Frames from this size (content bytes) decide the level; smaller ones (interactive work) always get the
 #: normal level: their CPU is negligible and their ratio says little.
 LARGE_FRAME = 256 << 10
@@ -333,7 +331,9 @@ class SessionWriter:
         except Exception as e:
             logging.getLogger("tracer.redact").exception("masking %d bytes of output failed", len(data))
             self._warn_once(f"tracer: redaction failed on output ({e}); the output it could not check is masked whole")
-            return bytes(data).translate(_ALL_STARS)
+            from tracer.redact import mask_whole
+
+            return mask_whole(data)
 
     def _warn_once(self, message: str) -> None:
         if message in self._redaction_warnings:
