@@ -145,8 +145,8 @@ class SessionWriter:
         """Write ``header`` (in a frame of its own) and start writing what was queued before and after it.
 
         Events queued before :meth:`begin` wait in memory: the recorder starts the shell at once and writes
-        the header when the workspace baseline is known. With a redactor, the writer thread writes the header
-        once the redactor is ready (masked). Call once.
+        the header when the workspace baseline is known. With a redactor, the header is masked first (this waits
+        for the redactor, which is being built since the writer was made). Call once.
         """
         if self._redactor_ready is not None:
             self._redactor_ready.join()
@@ -329,8 +329,10 @@ class SessionWriter:
         try:
             return redactor.output(data)
         except Exception as e:
-            logging.getLogger("tracer.redact").exception("masking %d bytes of output failed", len(data))
-            self._warn_once(f"tracer: redaction failed on output ({e}); the output it could not check is masked whole")
+            logging.getLogger("tracer.redact").exception("masking %d bytes of output failed: %s", len(data), e)
+            self._warn_once(
+                "tracer: redaction failed on some output (see tracer's log); what it could not check is masked whole"
+            )
             from tracer.redact import mask_whole
 
             return mask_whole(data)
