@@ -17,7 +17,7 @@ import click
 
 import tracer
 from tracer.errors import TracerError, UsageError
-from tracer.model import VerifyResult, pair_commands, parse_rfc3339
+from tracer.model import JudgeResult, ProcessCheck, VerifyResult, pair_commands, parse_rfc3339
 
 
 def _fail(message: str, status: int) -> NoReturn:
@@ -273,6 +273,10 @@ def show(session: str | None) -> None:
     r = s.verify_result
     if r is not None:
         click.echo(f"verdict   {r.verdict}  ({_result_counts(r)}; `{r.command}`)")
+    judged = s.judge_result
+    if judged is not None:
+        for line in _judge_block(judged):
+            click.echo(line)
 
 
 def _redaction(label: str | None, counts: dict[str, int] | None) -> str:
@@ -531,6 +535,166 @@ def _print_verdict(r: VerifyResult) -> None:
         rows.append(("failing", ", ".join(failing[:10]) + (" …" if len(failing) > 10 else "")))
     for key, value in rows:
         click.echo(f"{key:<13} {value}")
+
+
+@cli.command()
+@click.argument("session", metavar="[S]", required=False)
+@click.option("--model", metavar="NAME", help="Ask this model (with --base-url) to score the session by the rubric.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="An OpenAI-compatible endpoint: http://127.0.0.1:8080/v1 (llama.cpp), http://127.0.0.1:11434/v1 (Ollama).",
+)
+@click.option(
+    "--command",
+    "judge_command",
+    metavar="CMD",
+    help="Ask this shell command instead: the session's trace JSON on its stdin, the scores as JSON on its stdout.",
+)
+@click.option("--rubric", type=click.Path(dir_okay=False, path_type=Path), help="A rubric file (TOML or JSON).")
+@click.option(
+    "--api-key-env",
+    metavar="VAR",
+    default="TRACER_JUDGE_API_KEY",
+    show_default=True,
+    help="The environment variable holding the endpoint's API key (none is sent when it is unset).",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up on the judge after this long.",
+)
+@click.option(
+    "--response-format",
+    type=click.Choice(["json_schema", "json_object", "none"]),
+    default="json_schema",
+    show_default=True,
+    help="How the endpoint is asked for JSON: structured outputs, JSON mode, or only the prompt.",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=1000),
+    default=100_000,
+    show_default=True,
+    metavar="N",
+    help="Cut long output until the session sent fits in N characters.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def judge(
+    session: str | None,
+    model: str | None,
+    base_url: str | None,
+    judge_command: str | None,
+    rubric: Path | None,
+    api_key_env: str,
+    timeout: float,
+    response_format: str,
+    max_chars: int,
+    as_json: bool,
+) -> None:
+    """Judge how the work was done: process checks always, a rubric judge's scores when asked.
+
+    The process checks come from the session's events (no model): reproduced before the first edit, tested
+    after the last, hypotheses noted and tested, repeated failures, dead ends, time to the first passing test,
+    verified and resolved. With --model and --base-url (any OpenAI-compatible endpoint: llama.cpp, Ollama, vLLM
+    or hosted) or --command, the session (long output cut) and the rubric go to that judge, whose scores must
+    cite the session's steps. The result is appended to the session (`tracer show` shows it); when the judge
+    fails or replies wrongly, nothing is stored. See docs/judge.md.
+    S is a session file, a session-id prefix, or nothing for the latest session.
+    """
+    from tracer.app.judging import JudgeOptions, judge_session
+
+    options = JudgeOptions(
+        model=model,
+        base_url=base_url,
+        command=judge_command,
+        rubric=rubric,
+        api_key_env=api_key_env,
+        timeout=timeout,
+        response_format=response_format,
+        max_chars=max_chars,
+    )
+    options.check()
+    path = _resolve(session)
+
+    def on_progress(line: str) -> None:
+        click.echo(f"tracer: {line}", err=True)
+
+    result = judge_session(path, options, on_progress=on_progress)
+    if as_json:
+        import dataclasses
+        import json
+
+        click.echo(json.dumps({"type": result.type, **dataclasses.asdict(result)}, indent=2))
+    else:
+        _print_judgement(result)
+
+
+def _check_mark(c: ProcessCheck) -> str:
+    return "·" if c.ok is None else "✓" if c.ok else "✗"
+
+
+def _check_figure(c: ProcessCheck) -> str:
+    if c.seconds is not None:
+        return _format_duration(c.seconds)
+    return "" if c.count is None else str(c.count)
+
+
+def _print_judgement(r: JudgeResult) -> None:
+    click.echo("process checks")
+    width = max((len(c.id) for c in r.checks), default=0)
+    for c in r.checks:
+        click.echo(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}")
+    if r.overall is None:
+        return
+    by = _judged_by(r) + (f" at {r.endpoint}" if r.endpoint else "")
+    took = f" in {_format_duration(r.duration)}" if r.duration is not None else ""
+    click.echo(f"\nrubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}")
+    width = max((len(s.criterion) for s in r.scores), default=0)
+    for s in r.scores:
+        cited = f"  [{' '.join(s.steps)}]" if s.steps else ""
+        click.echo(f"  {s.criterion:<{width}} {s.score}/5  {s.reason}{cited}")
+    click.echo(f"  {'overall':<{width}} {r.overall}/5")
+    if r.comments:
+        click.echo(f"\n{r.comments}")
+    for title, items in (
+        ("strengths", r.strengths),
+        ("weaknesses", r.weaknesses),
+        ("recommendations", r.recommendations),
+    ):
+        if items:
+            click.echo(f"\n{title}")
+            for item in items:
+                click.echo(f"  - {item}")
+
+
+def _judged_by(r: JudgeResult) -> str:
+    return f"model {r.judge}" if r.judge_kind == "model" else f"command `{r.judge}`"
+
+
+def _wrapped(label: str, items: list[str], width: int = 110) -> list[str]:
+    """``items`` after a 10-column label, on as many lines as they need."""
+    lines: list[str] = []
+    line = f"{label:<9}"
+    for item in items:
+        if len(line) + len(item) >= width and line.strip():
+            lines.append(line)
+            line = " " * 9
+        line += " " + item
+    return [*lines, line]
+
+
+def _judge_block(r: JudgeResult) -> list[str]:
+    """What `tracer show` says of the newest judgement: the overall score and its judge, the scores, the checks."""
+    lines = []
+    if r.overall is not None:
+        lines.append(f"judge     overall {r.overall}/5 by {_judged_by(r)} (rubric {r.rubric_id} v{r.rubric_version})")
+        lines += _wrapped("", [f"{s.criterion} {s.score}" for s in r.scores])
+    checks = [f"{_check_mark(c)} {c.id}" + (f" {fig}" if (fig := _check_figure(c)) else "") for c in r.checks]
+    return lines + _wrapped("checks", checks)
 
 
 def main() -> None:

@@ -13,9 +13,11 @@
     │   └── NoTerminal              standard input is not a terminal
     ├── NoteError                   ``tracer note`` outside a recorded shell, or the recorder did not answer
     ├── ConfigError                 the configuration file is invalid (names the file and the line)
-    └── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
-        ├── PatchDoesNotApply       no test command)
-        └── NoTestCommand
+    ├── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
+    │   ├── PatchDoesNotApply       no test command)
+    │   └── NoTestCommand
+    └── JudgeError                  ``tracer judge`` has no judgement to store: a bad rubric, a model or
+                                    command that failed or gave an invalid reply (see tracer.judge.errors)
 
 Expected outcomes are values, not exceptions: failing tests are a ``VerifyResult`` with verdict ``failed``.
 Library errors (msgpack, zstandard, watchdog, OSError) are wrapped where they enter tracer's code. Only the
@@ -84,3 +86,7 @@ class PatchDoesNotApply(VerifyError):
 
 class NoTestCommand(VerifyError):
     """No test command was given, configured, or found among the session's commands."""
+
+
+class JudgeError(TracerError):
+    """``tracer judge`` cannot reach a judgement; nothing is stored."""

@@ -80,7 +80,7 @@ def _wire(value: Any) -> Any:
     if isinstance(value, str):
         return wire_text(value)
     if isinstance(value, (tuple, list)):
-        return [v.to_dict() if isinstance(v, TestCase) else _wire(v) for v in value]
+        return [v.to_dict() if isinstance(v, _NESTED_TYPES) else _wire(v) for v in value]
     return value
 
 
@@ -377,6 +377,163 @@ class VerifyResult(Event):
         return ", ".join(f"{n} {what}" for what, n in pairs if n)
 
 
+def _nested_map(value: Any) -> dict[str, Any]:
+    """A nested record's map (a test case, a process check, …) with ``None`` left out and text wired."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(value):
+        v = getattr(value, f.name)
+        if v is not None:
+            out[f.name] = _wire(v)
+    return out
+
+
+def _nested_from(cls: type[Any], data: Any) -> Any:
+    """The nested record ``cls`` a stored map describes: unknown keys ignored, lists as tuples, bytes as text.
+
+    Raises:
+        TypeError: ``data`` is not a map, or a required field is missing.
+    """
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__} must be a map, not {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        if isinstance(value, list):
+            value = tuple(text_of(v) if isinstance(v, bytes) else v for v in value)
+        elif isinstance(value, bytes):
+            value = text_of(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRef:
+    """One step of a session that a process check rests on.
+
+    Attributes:
+        step: the step's id: ``c<N>`` the command of id N, ``e<N>`` the N-th edit (file change) in time order,
+            ``n<hex>`` a note (the first 8 hex digits of its original's id); see :mod:`tracer.store.steps`.
+        t: the step's moment, microseconds since session start (a command's start, an edit's or note's ``t``).
+    """
+
+    step: str
+    t: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reference as a map."""
+        return {"step": self.step, "t": self.t}
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessCheck:
+    """One process check of a judged session (``tracer judge``), computed from its events without a model.
+
+    Attributes:
+        id: the check's stable id, e.g. ``reproduced_before_edit``, ``repeated_failures`` (docs/judge.md lists them).
+        ok: the yes/no answer, ``None`` where it does not apply (no edits, no hypothesis noted) or the check is a
+            count.
+        count: how many times it happened, for the checks that count.
+        seconds: a duration (``time_to_first_pass``), in seconds.
+        evidence: the steps the answer rests on, in time order.
+        detail: one sentence saying what was found.
+    """
+
+    id: str
+    ok: bool | None = None
+    count: int | None = None
+    seconds: float | None = None
+    evidence: tuple[StepRef, ...] = ()
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The check as a map (``None`` fields left out)."""
+        return _nested_map(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ProcessCheck:
+        """The check a stored map describes. Raises TypeError on a malformed map."""
+        check: ProcessCheck = _nested_from(cls, data)
+        return dataclasses.replace(check, evidence=tuple(_nested_from(StepRef, e) for e in check.evidence))
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeScore:
+    """A rubric judge's score of one criterion.
+
+    Attributes:
+        criterion: the rubric criterion's id (``problem_understanding``, …).
+        score: 1 (poor) to 5 (excellent).
+        steps: ids of the steps the score rests on (as :attr:`StepRef.step`); each exists in the session.
+        reason: the judge's one or two sentences for the score.
+    """
+
+    criterion: str
+    score: int
+    steps: tuple[str, ...] = ()
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The score as a map."""
+        return _nested_map(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> JudgeScore:
+        """The score a stored map describes. Raises TypeError on a malformed map."""
+        score: JudgeScore = _nested_from(cls, data)
+        return score
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeResult(Event):
+    """The judgement of ``tracer judge``: process checks always, a rubric judge's scores when one was asked.
+
+    Attributes:
+        judged_at: wall-clock time of the judgement (RFC 3339, UTC).
+        checks: the process checks, computed from the session's events.
+        judge_kind: ``"checks"`` (process checks only), ``"model"`` (an OpenAI-compatible chat-completions
+            endpoint) or ``"command"`` (``--command``).
+        judge: the model's name, or the command line; ``None`` for checks only.
+        endpoint: the chat-completions URL the model was asked at (no credentials, no query), for model judges.
+        rubric_id, rubric_version: the rubric the scores follow; ``None`` for checks only.
+        scores: one score per rubric criterion, in the rubric's order.
+        overall: the overall score, 1 to 5.
+        comments: the judge's comments.
+        strengths, weaknesses, recommendations: short sentences, each list possibly empty.
+        duration: seconds the model or command took.
+    """
+
+    type: ClassVar[str] = "judge_result"
+    judged_at: str
+    checks: tuple[ProcessCheck, ...] = ()
+    judge_kind: str = "checks"
+    judge: str | None = None
+    endpoint: str | None = None
+    rubric_id: str | None = None
+    rubric_version: str | None = None
+    scores: tuple[JudgeScore, ...] = ()
+    overall: int | None = None
+    comments: str | None = None
+    strengths: tuple[str, ...] = ()
+    weaknesses: tuple[str, ...] = ()
+    recommendations: tuple[str, ...] = ()
+    duration: float | None = None
+
+    def check(self, check_id: str) -> ProcessCheck | None:
+        """The process check of that id, ``None`` when the result has none."""
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    def headline(self) -> str:
+        """One line for a verdict panel: ``"overall 4/5 (model qwen2.5), 5 of 7 checks ok"``."""
+        decided = [c for c in self.checks if c.ok is not None]
+        ok = sum(1 for c in decided if c.ok)
+        checks = f"{ok} of {len(decided)} checks ok"
+        if self.overall is None:
+            return checks
+        return f"overall {self.overall}/5 ({self.judge_kind} {self.judge}), {checks}"
+
+
 @dataclass(frozen=True, slots=True)
 class SessionEnd(Event):
     """The recording ended normally at ``t``.
@@ -410,8 +567,17 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Note,
         FinalPatch,
         VerifyResult,
+        JudgeResult,
         SessionEnd,
     )
+}
+
+_NESTED_TYPES = (TestCase, StepRef, ProcessCheck, JudgeScore)
+# Fields holding lists of nested records, and how each record is read back.
+_NESTED_FIELDS: dict[str, Any] = {
+    "tests": lambda tc: TestCase(**tc),
+    "checks": ProcessCheck.from_dict,
+    "scores": JudgeScore.from_dict,
 }
 
 
@@ -431,8 +597,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     for key, value in data.items():
         if key not in names:
             continue
-        if key == "tests":
-            value = tuple(TestCase(**tc) for tc in value)
+        if key in _NESTED_FIELDS:
+            value = tuple(_NESTED_FIELDS[key](item) for item in value)
         elif key == "reads" and value is not None:
             value = tuple(tuple(pair) for pair in value)
         elif isinstance(value, list):
@@ -586,7 +752,7 @@ class Session:
         end = self.end
         if end is not None:
             return end.t / 1e6
-        recorded = [e.t for e in self.events if not isinstance(e, (Note, VerifyResult))]
+        recorded = [e.t for e in self.events if not isinstance(e, (Note, VerifyResult, JudgeResult))]
         return max(recorded, default=0) / 1e6
 
     def commands(self) -> list[Command]:
@@ -653,3 +819,9 @@ class Session:
         """The newest verdict, ``None`` if the session was never verified."""
         results = self.of_type(VerifyResult)
         return max(results, key=lambda r: r.verified_at or "") if results else None
+
+    @property
+    def judge_result(self) -> JudgeResult | None:
+        """The newest judgement (``tracer judge``), ``None`` if the session was never judged."""
+        results = self.of_type(JudgeResult)
+        return max(results, key=lambda r: r.judged_at) if results else None

@@ -2,7 +2,7 @@
 
 - ``json``: one document described by ``schemas/trace.schema.json``, in the shape of the trace format our users
   exchange (``trace_id``, ``task``, ``environment``, ``events`` of ``terminal_command`` / ``edit`` /
-  ``thought``, ``artifacts``, ``qa``).
+  ``thought``, each with its step id as ``id`` (:mod:`tracer.store.steps`), ``artifacts``, ``qa``).
 - ``asciicast``: asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/): a header line, then
   ``[seconds, "o", text]`` lines; plays in ``asciinema play`` and the asciinema player. Resizes are ``"r"``
   events and notes ``"m"`` (marker) events.
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tracer.model import Command, FileChange, Note, Output, Resize, Session, parse_rfc3339, rfc3339
+from tracer.store.steps import command_step, edit_steps, note_steps
 
 FORMATS = ("json", "asciicast", "patch")
 TRACE_FORMAT_VERSION = "1.0"
@@ -39,10 +40,10 @@ def trace_document(session: Session) -> dict[str, Any]:
     items: list[tuple[int, int, dict[str, Any]]] = []
     for c in session.commands():
         items.append((c.start, 0, _command_item(session, c)))
-    for fc in session.file_changes():
-        items.append((fc.t, 1, _edit_item(session, fc)))
-    for n in session.notes():
-        items.append((n.t, 2, _thought_item(session, n)))
+    for step, fc in edit_steps(session):
+        items.append((fc.t, 1, _edit_item(session, step, fc)))
+    for step, n in note_steps(session):
+        items.append((n.t, 2, _thought_item(session, step, n)))
     items.sort(key=lambda x: (x[0], x[1]))
     final = session.final_patch
     result = session.verify_result
@@ -89,6 +90,7 @@ def trace_document(session: Session) -> dict[str, Any]:
 
 def _command_item(session: Session, c: Command) -> dict[str, Any]:
     return {
+        "id": command_step(c.id),
         "t": _at(session, c.start),
         "type": "terminal_command",
         "cmd": c.command,
@@ -99,8 +101,9 @@ def _command_item(session: Session, c: Command) -> dict[str, Any]:
     }
 
 
-def _edit_item(session: Session, fc: FileChange) -> dict[str, Any]:
+def _edit_item(session: Session, step: str, fc: FileChange) -> dict[str, Any]:
     item: dict[str, Any] = {
+        "id": step,
         "t": _at(session, fc.t),
         "type": "edit",
         "file_path": fc.path,
@@ -114,8 +117,9 @@ def _edit_item(session: Session, fc: FileChange) -> dict[str, Any]:
     return item
 
 
-def _thought_item(session: Session, n: Note) -> dict[str, Any]:
+def _thought_item(session: Session, step: str, n: Note) -> dict[str, Any]:
     return {
+        "id": step,
         "t": _at(session, n.t),
         "type": "thought",
         "raw": n.text,

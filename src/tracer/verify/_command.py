@@ -1,104 +1,37 @@
-"""Choosing the test command, recognising test runners in command lines, and adding pytest's JUnit option.
+"""Choosing the test command, cutting a command line after its test run, and adding pytest's JUnit option.
 
-A command line is read the way a POSIX shell splits it (``shlex`` with punctuation), cut into simple commands
-at ``&&``, ``||``, ``;``, ``|``, ``&`` and newlines. In each simple command, leading ``NAME=value``
-assignments and wrappers (``env``, ``time``, ``uv run``, ``poetry run``, ``npx``, ``bundle exec``, …) are
-skipped; the program and its arguments that remain decide whether it runs tests, and with which runner.
+Test runs are recognised in command lines by :mod:`tracer.commandline` (shared with the other services);
+its names are re-exported here.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import shlex
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from tracer.commandline import RUNNERS, TestProgram, simple_commands, test_program, test_programs
 from tracer.verify.errors import BadTestConfig, NoTestCommand
 
-#: Runners this package can read per-test results from (see ``_reports``), by program.
-RUNNERS = ("pytest", "unittest", "node", "go", "cargo", "jest", "vitest")
-
-_SEPARATORS = frozenset({"&&", "||", ";", ";;", "|", "|&", "&", "(", ")", "\n"})
-_REDIRECTIONS = frozenset({">", ">>", "<", "<<", "<<<", ">&", "<&", "&>", "&>>", ">|", "<>"})
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
-
-# Wrappers that run the command after them: name -> (number of words of the wrapper, options taking a value).
-_WRAPPERS: dict[tuple[str, ...], frozenset[str]] = {
-    ("env",): frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}),
-    ("time",): frozenset({"-f", "--format", "-o", "--output"}),
-    ("nice",): frozenset({"-n", "--adjustment"}),
-    ("nohup",): frozenset(),
-    ("command",): frozenset(),
-    ("exec",): frozenset({"-a"}),
-    ("stdbuf",): frozenset({"-i", "-o", "-e"}),
-    ("xvfb-run",): frozenset({"-s", "--server-args", "-n", "--server-num", "-e", "--error-file"}),
-    ("uv", "run"): frozenset(
-        {
-            "--with",
-            "--with-editable",
-            "--with-requirements",
-            "--python",
-            "-p",
-            "--package",
-            "--extra",
-            "--group",
-            "--env-file",
-            "--directory",
-            "--project",
-            "--index",
-            "--index-url",
-            "--extra-index-url",
-            "--find-links",
-            "-f",
-            "-w",
-        }
-    ),
-    ("uvx",): frozenset({"--with", "--from", "--python", "-p"}),
-    ("poetry", "run"): frozenset({"-C", "--directory", "-P", "--project"}),
-    ("pipenv", "run"): frozenset(),
-    ("pdm", "run"): frozenset({"-p", "--project"}),
-    ("hatch", "run"): frozenset(),
-    ("rye", "run"): frozenset(),
-    ("pixi", "run"): frozenset({"-e", "--environment", "--manifest-path"}),
-    ("conda", "run"): frozenset({"-n", "--name", "-p", "--prefix"}),
-    ("micromamba", "run"): frozenset({"-n", "--name", "-p", "--prefix"}),
-    ("bundle", "exec"): frozenset(),
-    ("npx",): frozenset({"-p", "--package"}),
-    ("pnpm", "exec"): frozenset(),
-    ("pnpm", "dlx"): frozenset(),
-    ("yarn", "dlx"): frozenset(),
-    ("yarn", "exec"): frozenset(),
-    ("bunx",): frozenset(),
-}
-_WRAPPER_FIRST = {key[0] for key in _WRAPPERS}
-# The timeout wrapper takes a duration before the command.
-_PYTHON = re.compile(r"python(\d+(\.\d+)*)?|py|pypy\d*")
-_PYTHON_OPTIONS_WITH_VALUE = frozenset({"-X", "-W", "-c", "--check-hash-based-pycs"})
+__all__ = [
+    "LOOKED_FOR",
+    "RUNNERS",
+    "TestProgram",
+    "find_test_command",
+    "runner_of",
+    "simple_commands",
+    "test_program",
+    "test_programs",
+    "through_last_test",
+    "with_junit_xml",
+]
 
 #: What :func:`find_test_command` looks for, in the words of its error message.
 LOOKED_FOR = (
     "pytest, python -m pytest, tox, nox, go test, cargo test, npm/yarn/pnpm test, node --test, "
     "make test/check, mvn test, gradle test, ./gradlew test, rspec, ctest"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class TestProgram:
-    """A simple command recognised as a test run.
-
-    Attributes:
-        runner: the runner whose output ``_reports`` can read (one of :data:`RUNNERS`), or ``None`` when the
-            program only runs some other runner (``tox``, ``make test``, ``npm test``, …).
-        words: the program and its arguments, wrappers and assignments removed.
-    """
-
-    __test__ = False  # not a pytest class
-
-    runner: str | None
-    words: tuple[str, ...]
 
 
 def find_test_command(
@@ -229,158 +162,6 @@ def through_last_test(line: str) -> str:
     last = tests[-1]
     kept = "".join(text + sep for text, sep in parts[:last]) + parts[last][0]
     return kept.strip()
-
-
-def simple_commands(line: str) -> list[list[str]]:
-    """The words of each simple command of a shell command line (redirections dropped).
-
-    ``"cd a && FOO=1 pytest -q 2>&1 | tee log"`` → ``[["cd", "a"], ["FOO=1", "pytest", "-q", "2"],
-    ["tee", "log"]]``. Lines that do not tokenise (an unclosed quote) are split on white space.
-    """
-    text = line.replace("\\\n", " ")
-    out: list[list[str]] = []
-    for physical in text.splitlines() or [""]:
-        lexer = shlex.shlex(physical, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        try:
-            tokens = list(lexer)
-        except ValueError:
-            tokens = physical.split()
-        current: list[str] = []
-        skip_next = False
-        for tok in tokens:
-            if skip_next:
-                skip_next = False
-                continue
-            if tok in _SEPARATORS:
-                if current:
-                    out.append(current)
-                current = []
-            elif tok in _REDIRECTIONS:
-                skip_next = True
-            else:
-                current.append(tok)
-        if current:
-            out.append(current)
-    return out
-
-
-def test_program(words: Sequence[str]) -> TestProgram | None:
-    """The test run that the simple command ``words`` starts, or ``None`` when it is not a test run."""
-    rest = _unwrap(list(words))
-    if not rest:
-        return None
-    prog = os.path.basename(rest[0])
-    args = rest[1:]
-    positional = [a for a in args if not a.startswith("-")]
-    first = positional[0] if positional else None
-    if prog in ("pytest", "py.test"):
-        return TestProgram("pytest", tuple(rest))
-    if _PYTHON.fullmatch(prog):
-        module = _python_module(args)
-        if module in ("pytest", "py.test"):
-            return TestProgram("pytest", tuple(rest))
-        if module == "unittest":
-            return TestProgram("unittest", tuple(rest))
-        if module in ("tox", "nox"):
-            return TestProgram(None, tuple(rest))
-        return None
-    if prog in ("tox", "nox", "rspec", "ctest", "phpunit", "prove"):
-        return TestProgram(None, tuple(rest))
-    if prog in ("jest", "vitest"):
-        return TestProgram(prog, tuple(rest))
-    if prog == "go" and first == "test":
-        return TestProgram("go", tuple(rest))
-    if prog == "cargo":
-        sub = [a for a in positional if not a.startswith("+")]
-        if sub[:1] == ["test"]:
-            return TestProgram("cargo", tuple(rest))
-        if sub[:1] == ["nextest"]:
-            return TestProgram(None, tuple(rest))
-        return None
-    if prog in ("npm", "yarn", "pnpm", "bun"):
-        if first in ("test", "t") or (first == "run" and positional[1:2] == ["test"]):
-            return TestProgram(None, tuple(rest))
-        return None
-    if prog in ("deno", "dotnet", "swift") and first == "test":
-        return TestProgram(None, tuple(rest))
-    if prog == "node":
-        return TestProgram("node", tuple(rest)) if "--test" in args else None
-    if prog in ("make", "gmake"):
-        targets = [a for a in positional if "=" not in a]
-        return TestProgram(None, tuple(rest)) if any(_is_test_target(t) for t in targets) else None
-    if prog in ("mvn", "mvnw", "gradle", "gradlew"):
-        goals = {g.rsplit(":", 1)[-1] for g in positional}
-        return TestProgram(None, tuple(rest)) if goals & {"test", "check", "verify"} else None
-    return None
-
-
-def _is_test_target(target: str) -> bool:
-    return target in ("test", "tests", "check") or target.startswith(("test-", "test_"))
-
-
-def _python_module(args: Sequence[str]) -> str | None:
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "-m":
-            return args[i + 1] if i + 1 < len(args) else None
-        if a.startswith("-m") and len(a) > 2:
-            return a[2:]
-        if not a.startswith("-"):
-            return None  # a script
-        i += 2 if a in _PYTHON_OPTIONS_WITH_VALUE else 1
-    return None
-
-
-def _unwrap(words: list[str]) -> list[str]:
-    """``words`` without leading assignments and wrappers (``env``, ``uv run``, ``timeout 60``, …)."""
-    i = 0
-    while i < len(words):
-        w = words[i]
-        if _ASSIGNMENT.match(w):
-            i += 1
-            continue
-        name = os.path.basename(w)
-        if name == "timeout":
-            i += 1
-            while i < len(words) and words[i].startswith("-"):
-                i += 2 if words[i] in ("-s", "--signal", "-k", "--kill-after") else 1
-            i += 1  # the duration
-            continue
-        if name not in _WRAPPER_FIRST:
-            break
-        matched = None
-        for key in _WRAPPERS:
-            if tuple(os.path.basename(x) if j == 0 else x for j, x in enumerate(words[i : i + len(key)])) == key:
-                matched = key
-                break
-        if matched is None:
-            break
-        i += len(matched)
-        with_value = _WRAPPERS[matched]
-        while i < len(words):
-            a = words[i]
-            if a == "--":
-                i += 1
-                break
-            if _ASSIGNMENT.match(a) and matched == ("env",):
-                i += 1
-            elif a.startswith("-"):
-                i += 2 if a in with_value else 1
-            else:
-                break
-    return words[i:]
-
-
-def test_programs(line: str) -> list[TestProgram]:
-    """Every test run among the simple commands of the command line ``line``, in order."""
-    found = []
-    for words in simple_commands(line):
-        prog = test_program(words)
-        if prog is not None:
-            found.append(prog)
-    return found
 
 
 def runner_of(command: str) -> str | None:
