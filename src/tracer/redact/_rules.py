@@ -30,9 +30,6 @@ from tracer.redact._checks import CHECKS, entropy
 #: Version of tracer's rule set (rules/tracer.toml with rules/gitleaks.toml); headers name it.
 RULES_VERSION = "1"
 
-#: Bytes that are never masked inside a secret: line ends, so that the screen's layout and line counts stay.
-_KEEP = b"\r\n"
-
 
 def _options(*, caseless: bool = False) -> Any:
     options = re2.Options()
@@ -155,11 +152,13 @@ def _cached(name: str, key: bytes, build: Callable[[], bytes]) -> bytes:
     try:
         blob = path.read_bytes()
         if blob.startswith(key):
-            return blob[len(key) :]
+            crc, value = blob[len(key) : len(key) + 4], blob[len(key) + 4 :]
+            if crc == zlib.crc32(value).to_bytes(4, "big"):  # whole, as written
+                return value
     except OSError:
         pass
     value = build()
-    write_private(path, key + value)
+    write_private(path, key + zlib.crc32(value).to_bytes(4, "big") + value)
     return value
 
 
