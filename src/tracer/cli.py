@@ -347,7 +347,7 @@ def export(session: str | None, fmt: str, output: str | None, preview: bool, no_
     else:
         chunks = export_asciicast(s)
     if output is None:
-        out = click.get_text_stream("stdout")
+        out = sys.stdout  # not click.get_text_stream: deprecated in click 8.5 (typed so that mypy rejects the call)
         for chunk in chunks:
             out.write(chunk)
         out.flush()
@@ -486,7 +486,7 @@ def verify(
     from tracer.app.verifying import verify_session
 
     path = _resolve(session)
-    err = click.get_binary_stream("stderr") if as_json else click.get_binary_stream("stdout")
+    err = sys.stderr.buffer if as_json else sys.stdout.buffer
 
     def on_output(data: bytes) -> None:
         err.write(data)
