@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,10 @@ def config_path() -> Path:
     env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env).expanduser()
-    import platformdirs  # here, not at import: most commands never read the configuration
+    if sys.platform.startswith("linux"):  # what platformdirs says on Linux, without its import (~3 ms)
+        base = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.expanduser("~/.config")
+        return Path(base) / "tracer" / "config.toml"
+    import platformdirs
 
     return platformdirs.user_config_path("tracer") / "config.toml"
 
@@ -184,8 +188,8 @@ def _parse(path: Path, text: str, data: dict[str, Any]) -> Config:
     return Config(path=path, retention_days=retention, rules=tuple(rules), allowlist=allowlist)
 
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
+_HEADER = r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(?:#.*)?$"
+_KEY = r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*="
 
 
 class _KeyLines:
@@ -200,8 +204,9 @@ class _KeyLines:
         self.tables: list[tuple[str, int, int]] = []  # (table, entry, line)
         table, entry = "", 0
         counts: dict[str, int] = {}
+        header, key = re.compile(_HEADER), re.compile(_KEY)  # (re caches them) only when there is a file
         for n, line in enumerate(self.lines, 1):
-            h = _HEADER.match(line)
+            h = header.match(line)
             if h:
                 table = h.group(2).replace(" ", "")
                 if h.group(1) == "[[":
@@ -211,7 +216,7 @@ class _KeyLines:
                     entry = 0
                 self.tables.append((table, entry, n))
                 continue
-            k = _KEY.match(line)
+            k = key.match(line)
             if k:
                 self.keys.append((table, entry, k.group(1).strip("\"'"), n))
 
