@@ -87,13 +87,26 @@ def parse_age(text: str) -> dt.timedelta:
     return dt.timedelta(days=n * 7) if unit == "w" else dt.timedelta(hours=n) if unit == "h" else dt.timedelta(days=n)
 
 
+def _named_start(path: Path) -> dt.datetime | None:
+    """When a session started, from its file name when tracer named it (``2026-11-21T10-30-00-8f3a.tracer``:
+    UTC); ``None`` for other names."""
+    try:
+        return dt.datetime.strptime(path.name[:19], "%Y-%m-%dT%H-%M-%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
 def older_than(age: dt.timedelta, directory: Path | None = None, now: dt.datetime | None = None) -> list[Victim]:
     """The sessions (in ``directory``, default the sessions directory) that started more than ``age`` ago,
-    oldest first. A session whose header cannot be read is judged by its file's modification time."""
+    oldest first. A session whose name says it started later is not opened (``retention_days`` runs at the
+    start of every ``tracer shell``); one whose header cannot be read is judged by its modification time."""
     now = now or dt.datetime.now(dt.UTC)
     cutoff = now - age
     victims = []
     for path in list_sessions(directory):
+        named = _named_start(path)
+        if named is not None and named > cutoff + dt.timedelta(days=1):  # a day's slack: -o may name it so
+            continue
         v = describe(path)
         started = v.started
         if started is None:
