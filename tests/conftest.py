@@ -17,6 +17,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     base = tmp_path_factory.mktemp("tracer-home")
     monkeypatch.setenv("TRACER_DIR", str(base / "sessions"))
     monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))  # the signing key
     monkeypatch.setenv("TRACER_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("TRACER_CONFIG", str(base / "config.toml"))  # none: the user's own is never read
 

@@ -88,6 +88,11 @@ def record_session(tmp_path: Path, fix: str, exit_status: int = 0) -> tuple[Path
     return repo, path, out
 
 
+def as_user(repo: Path) -> dict[str, str]:
+    """The environment of the user who recorded (``User``'s HOME is beside the project): their signing key."""
+    return {"XDG_DATA_HOME": str(repo.parent / "home" / ".local" / "share")}
+
+
 def tracer_cli(*args: str, cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **(env_extra or {})}
     return subprocess.run(
@@ -148,12 +153,20 @@ def test_record_replay_verify_a_real_fix(tmp_path: Path) -> None:
     assert all(b"\x1b]6973;" not in c.output for c in commands)
 
     status_before = git(repo, "status", "--porcelain")
-    verified = tracer_cli("verify", str(path), "--test-command", "python -m pytest -q -p no:cacheprovider", cwd=repo)
+    verified = tracer_cli(
+        "verify",
+        str(path),
+        "--test-command",
+        "python -m pytest -q -p no:cacheprovider",
+        cwd=repo,
+        env_extra=as_user(repo),
+    )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "PASSED" in verified.stdout
     assert git(repo, "status", "--porcelain") == status_before
     result = read_session(path).verify_result
     assert result is not None and result.verdict == "passed" and result.passed == 2
+    assert result.trusted and result.isolation is None  # signed by the user's recorder: theirs, not sandboxed
 
     shown = tracer_cli("show", str(path), cwd=repo, env_extra={"TRACER_DIR": str(path.parent)})
     assert "5 commands (1 failed), 1 edit in 1 file, 1 note" in shown.stdout
@@ -166,7 +179,7 @@ def test_a_wrong_fix_fails_verification(tmp_path: Path) -> None:
     assert "1 failed" in last_output
     repo = Path(read_session(path).header.workspace)
     # the test command comes from the session: the last test-like command
-    verified = tracer_cli("verify", str(path), cwd=repo)
+    verified = tracer_cli("verify", str(path), cwd=repo, env_extra=as_user(repo))
     assert verified.returncode == 1, verified.stdout + verified.stderr
     assert "FAILED" in verified.stdout
     assert read_session(path).verify_result.verdict == "failed"  # type: ignore[union-attr]

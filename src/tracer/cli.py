@@ -347,7 +347,7 @@ def export(session: str | None, fmt: str, output: str | None, preview: bool, no_
     else:
         chunks = export_asciicast(s)
     if output is None:
-        out = sys.stdout  # not click.get_text_stream: deprecated in click 8.5 (typed so that mypy rejects the call)
+        out = sys.stdout
         for chunk in chunks:
             out.write(chunk)
         out.flush()
@@ -469,6 +469,14 @@ def replay(session: str | None) -> None:
     help="Untracked file or directory the tests need (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-y", "--yes", is_flag=True, help="Run an untrusted session's tests without asking.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=None,
+    help="Run the tests in a bubblewrap sandbox (no network, only the worktree writable). Default: for "
+    "sessions that are not yours.",
+)
+@click.option("--image", metavar="IMAGE", help="Run the tests in a container of this local image (podman or docker).")
 def verify(
     session: str | None,
     test_command: str | None,
@@ -476,16 +484,31 @@ def verify(
     compare_base: bool,
     copy: tuple[str, ...],
     as_json: bool,
+    yes: bool,
+    sandbox: bool | None,
+    image: str | None,
 ) -> None:
     """Apply the final patch to a clean checkout of the start commit and run the tests: the verdict.
 
     Uses a temporary git worktree; your working tree is never touched. Exits 0 when the tests pass
     (or the patch resolves the failing tests), 1 when they fail or time out.
     S is a session file, a session-id prefix, or nothing for the latest session.
-    """
-    from tracer.app.verifying import verify_session
 
+    A session you did not record on this machine is untrusted: verify shows what it would run and asks
+    first (--yes runs it; without a terminal it stops), and runs its tests in a bubblewrap sandbox
+    (--no-sandbox runs them as you). See docs/verify.md.
+    """
+    from tracer.app.verifying import VerifyPlan, verify_session
+
+    if image is not None and sandbox:
+        raise UsageError("--sandbox and --image each isolate the tests: choose one")
     path = _resolve(session)
+
+    def confirm(plan: VerifyPlan) -> bool:
+        for line in plan.lines():
+            click.echo(f"tracer: {line}", err=True)
+        return click.confirm("tracer: run it?", default=False, err=True)
+
     err = sys.stderr.buffer if as_json else sys.stdout.buffer
 
     def on_output(data: bytes) -> None:
@@ -503,6 +526,10 @@ def verify(
         compare_base=compare_base,
         on_output=on_output,
         on_progress=on_progress,
+        confirm=confirm if sys.stdin.isatty() else None,
+        yes=yes,
+        sandbox=sandbox,
+        image=image,
     )
     if as_json:
         data = result.to_dict()
@@ -519,11 +546,13 @@ def _print_verdict(r: VerifyResult) -> None:
     click.echo("")
     rows = [
         ("verdict", r.verdict.upper()),
-        ("command", f"{r.command}  (from {r.command_source})"),
+        ("command", f"{r.command}  (from {r.command_origin or r.command_source})"),
         ("patch", r.patch_method or "-"),
         ("tests", _result_counts(r)),
         ("time", f"{r.duration or 0:.1f}s tests + {r.overhead or 0:.1f}s setup"),
     ]
+    if r.isolation is not None:
+        rows.append(("ran in", f"{r.isolation} image {r.image}" if r.image else f"a {r.isolation} sandbox"))
     if r.fail_to_pass is not None:
         rows.append(("FAIL_TO_PASS", ", ".join(r.fail_to_pass) or "-"))
         rows.append(("PASS_TO_FAIL", ", ".join(r.pass_to_fail or ()) or "-"))
@@ -695,6 +724,109 @@ def _judge_block(r: JudgeResult) -> list[str]:
         lines += _wrapped("", [f"{s.criterion} {s.score}" for s in r.scores])
     checks = [f"{_check_mark(c)} {c.id}" + (f" {fig}" if (fig := _check_figure(c)) else "") for c in r.checks]
     return lines + _wrapped("checks", checks)
+
+
+@cli.group()
+def dataset() -> None:
+    """Turn sessions into a dataset: Parquet or JSON Lines in the Hugging Face layout, plus SWE-bench files."""
+
+
+@dataset.command("build")
+@click.argument("out", metavar="OUT")
+@click.argument("sessions", nargs=-1, metavar="[S]...")
+@click.option("--all", "all_", is_flag=True, help="Every session (of the sessions directory, or under --from).")
+@click.option("--since", metavar="DATE", help="Only sessions started at or after DATE (YYYY-MM-DD or ISO 8601).")
+@click.option("--verified", is_flag=True, help="Only sessions whose latest `tracer verify` passed.")
+@click.option("--resolved", is_flag=True, help="Only sessions whose latest `tracer verify` verdict is resolved.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True)
+@click.option("--from", "source", metavar="URL", help="Read sessions from this directory or fsspec URL.")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already at OUT.")
+@click.option(  # the defaults are tracer.dataset.MAX_OUTPUT and MAX_TOOL_OUTPUT (not imported at start-up)
+    "--max-output",
+    type=int,
+    default=1 << 20,
+    show_default=True,
+    metavar="BYTES",
+    help="Output kept per command in `commands` (head and tail; 0 keeps all).",
+)
+@click.option(
+    "--max-tool-output",
+    type=int,
+    default=16 << 10,
+    show_default=True,
+    metavar="BYTES",
+    help="Output kept per tool result in `messages` (head and tail; 0 keeps all).",
+)
+def dataset_build(
+    out: str,
+    sessions: tuple[str, ...],
+    all_: bool,
+    since: str | None,
+    verified: bool,
+    resolved: bool,
+    fmt: str,
+    source: str | None,
+    overwrite: bool,
+    max_output: int,
+    max_tool_output: int,
+) -> None:
+    """Build a dataset of sessions at OUT, a directory or an fsspec URL (s3://, gs://, hf://, sftp://).
+
+    OUT gets data/<config>/*.parquet shards for the configs sessions, commands, edits, notes and messages (a
+    chat trajectory with tool calls), a README.md dataset card describing every column, and
+    swe-bench/instances.jsonl and predictions.jsonl. S is a session file or id prefix (with --from, a file name
+    or prefix there); --all takes every session. Needs pip install 'tracer[dataset]'.
+    """
+    from tracer.dataset import BuildOptions, Selection, build_dataset, parse_since
+
+    if verified and resolved:
+        raise UsageError("--verified and --resolved exclude each other: --resolved keeps the resolved sessions only")
+    selection = Selection(
+        sessions=sessions,
+        all=all_,
+        since=parse_since(since) if since else None,
+        verified=verified,
+        resolved=resolved,
+        source=source,
+    )
+    options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
+
+    back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
+
+    def on_progress(done: int, total: int) -> None:
+        if back or done == total:
+            click.echo(f"{back}tracer: {done}/{total} sessions read", err=True, nl=done == total)
+
+    report = build_dataset(out, selection, options, on_progress=on_progress)
+    for line in report.skipped:
+        click.echo(f"tracer: left out: {line}", err=True)
+    filtered = f", {report.filtered} not selected" if report.filtered else ""
+    click.echo(
+        f"tracer: built {out}: {_plural(report.sessions, 'session')}{filtered}, "
+        f"{_plural(report.swe_bench, 'SWE-bench instance')}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.argument("sessions", nargs=-1, required=True, metavar="S...")
+@click.argument("url", metavar="URL")
+def push(sessions: tuple[str, ...], url: str) -> None:
+    """Upload sessions to a directory or fsspec URL (s3://, gs://, hf://, sftp://) where a team collects them.
+
+    Each session is checked by reading it, and uploaded as <uuid>.tracer (pushing it again replaces that copy).
+    S is a session file or a session-id prefix. Needs pip install 'tracer[dataset]'.
+    """
+    from tracer.dataset import push_sessions
+
+    def on_pushed(path: str, target: str) -> None:
+        click.echo(f"tracer: pushed {_tilde(Path(path))} → {target}", err=True)
+
+    report = push_sessions(list(sessions), url, on_pushed=on_pushed)
+    for line in report.failed:
+        click.echo(f"tracer: not pushed: {line}", err=True)
+    if report.failed:
+        sys.exit(3)
 
 
 def main() -> None:

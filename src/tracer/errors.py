@@ -16,8 +16,10 @@
     ├── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
     │   ├── PatchDoesNotApply       no test command)
     │   └── NoTestCommand
-    └── JudgeError                  ``tracer judge`` has no judgement to store: a bad rubric, a model or
-                                    command that failed or gave an invalid reply (see tracer.judge.errors)
+    ├── JudgeError                  ``tracer judge`` has no judgement to store: a bad rubric, a model or
+    │                               command that failed or gave an invalid reply (see tracer.judge.errors)
+    ├── DatasetError                a dataset cannot be built, or sessions cannot be read from or pushed to a URL
+    └── MissingExtra                an optional library is not installed (names the extra: tracer[dataset])
 
 Expected outcomes are values, not exceptions: failing tests are a ``VerifyResult`` with verdict ``failed``.
 Library errors (msgpack, zstandard, watchdog, OSError) are wrapped where they enter tracer's code. Only the
@@ -90,3 +92,11 @@ class NoTestCommand(VerifyError):
 
 class JudgeError(TracerError):
     """``tracer judge`` cannot reach a judgement; nothing is stored."""
+
+
+class DatasetError(TracerError):
+    """A dataset cannot be written, or sessions cannot be read from or pushed to a URL (names the URL)."""
+
+
+class MissingExtra(TracerError):
+    """An optional library a command needs is not installed; the message names the extra that installs it."""

@@ -136,6 +136,9 @@ class Header(Event):
         test_command: the command that decides the verdict (``--test-command``).
         os: ``platform.platform()`` of the recording machine.
         hostname: machine name; stays on the machine like everything else.
+        uid: the user id that recorded the session.
+        host_id: the recording machine's id, 32 hex digits: a keyed hash of its ``/etc/machine-id`` (the id
+            itself never leaves the machine); ``None`` where the machine has none.
         redaction: how secrets were masked at record time: the rule set (``"rules 1"``, with the user's own
             rules: ``"rules 1 + 2 of ~/.config/tracer/config.toml"``), or ``"off"`` (``tracer shell
             --no-redact``); ``None`` in sessions of tracers before 0.2, which masked nothing.
@@ -162,6 +165,8 @@ class Header(Event):
     os: str | None = None
     hostname: str | None = None
     uuid: str | None = None
+    uid: int | None = None
+    host_id: str | None = None
     redaction: str | None = None
 
 
@@ -312,7 +317,9 @@ class FinalPatch(Event):
 
 @dataclass(frozen=True, slots=True)
 class TestCase:
-    """One test's outcome in a verify run: ``status`` is ``passed``, ``failed``, ``error`` or ``skipped``."""
+    """One test's outcome in a verify run: ``status`` is ``passed``, ``failed``, ``error`` or ``skipped``, or for
+    pytest ``xfailed`` (an expected failure: counted as skipped) or ``xpassed`` (an unexpected, non-strict
+    pass: counted as passed)."""
 
     __test__ = False  # not a pytest class
 
@@ -348,6 +355,14 @@ class VerifyResult(Event):
             between the unpatched and the patched start commit (SWE-bench's names).
         flagged: why the outcome is not to be believed as-is, e.g. "exited 0 but no test passed".
         output: the test command's combined output (text, ANSI kept, may be cut to a limit).
+        base_output: with ``--compare-base``: the unpatched run's output, as ``output``.
+        base_exit_status: with ``--compare-base``: the unpatched run's exit status (``None`` on timeout).
+        command_origin: where exactly the command came from, for a person: ``"--test-command"``,
+            ``"the test-like part of recorded command 7 of 9: `pytest -q | tail -3`"``, …
+        isolation: what the tests ran in: ``"bubblewrap"`` (a sandbox), ``"podman"`` or ``"docker"`` (a
+            container of ``image``); ``None`` when they ran as they are.
+        image: the container image the tests ran in (``--image``); ``qa.tests.image`` in a trace.
+        trusted: whether the session verified as recorded by this user on this machine (``None``: not asked).
     """
 
     type: ClassVar[str] = "verify_result"
@@ -370,6 +385,12 @@ class VerifyResult(Event):
     pass_to_fail: tuple[str, ...] | None = None
     flagged: str | None = None
     output: str = ""
+    base_output: str | None = None
+    base_exit_status: int | None = None
+    command_origin: str | None = None
+    isolation: str | None = None
+    image: str | None = None
+    trusted: bool | None = None
 
     def counts(self) -> str:
         """``"3 passed, 1 failed, 2 skipped"``: the counts the runner gave, zeros left out; ``""`` with none."""
@@ -543,6 +564,8 @@ class SessionEnd(Event):
         reason: ``"exit"`` (the shell exited), or the signal that stopped the recorder (``"SIGTERM"``,
             ``"SIGHUP"``), or ``"error"``.
         warnings: problems met while recording (e.g. the disk filled up), one sentence each.
+        mac: the recorder's signature of every byte of the file before the frame holding this event,
+            ``"blake2b-256:"`` and 64 hex digits (see ``tracer.store.signing``); ``None`` when unsigned.
         redactions: how many values record-time redaction masked, per rule id (``{"github-pat": 2}``); never
             the values. ``None`` when redaction was off.
     """
@@ -551,6 +574,7 @@ class SessionEnd(Event):
     exit_status: int
     reason: str = "exit"
     warnings: tuple[str, ...] = field(default=())
+    mac: str | None = None
     redactions: dict[str, int] | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tracer.model import VerifyResult
+from tracer.model import CommandEnd, CommandStart, FinalPatch, Header, SessionEnd, VerifyResult
+from tracer.store import SessionWriter
+from tracer.store.signing import host_id, user_key
 from tracer.verify import verify
 
 
@@ -92,3 +95,48 @@ def verify_patch(repo: Repo, final_patch: str, /, *, test_command: str, **kwargs
     }
     args.update(kwargs)
     return verify(**args)  # type: ignore[arg-type]
+
+
+def craft(
+    path: Path,
+    repo: Path,
+    patch: str,
+    *,
+    test_command: str | None = None,
+    commands: tuple[str, ...] = (),
+    mac: str | None = None,
+) -> Path:
+    """A session file as anyone could write it: this user's uid and host id in the header, but no signature,
+    or the forged ``mac`` (while this user has a key, and signs their own)."""
+    user_key(create=True)
+    header = Header(
+        t=0,
+        session_id=path.stem,
+        started_at="2026-01-01T00:00:00.000000Z",
+        tracer_version="0.2",
+        shell="/bin/bash",
+        shell_kind="bash",
+        mode="interactive",
+        term="xterm",
+        cols=80,
+        rows=24,
+        cwd=str(repo),
+        workspace=str(repo),
+        repo_root=str(repo),
+        head_commit=git(repo, "rev-parse", "HEAD").strip(),
+        test_command=test_command,
+        uid=os.getuid(),
+        host_id=host_id(),
+    )
+    writer = SessionWriter(path, header)
+    for i, line in enumerate(commands, 1):
+        writer.event(CommandStart(t=10 * i, id=i, command=line, cwd=str(repo)))
+        writer.event(CommandEnd(t=10 * i + 5, id=i, exit_status=0))
+    files = [line.split(" b/", 1)[1] for line in patch.splitlines() if line.startswith("diff --git ")]
+    writer.event(FinalPatch(t=1000, patch=patch, files=tuple(files)))
+    writer.close(SessionEnd(t=1001, exit_status=0, mac=mac))
+    return path
+
+
+def _files(patch: str) -> list[str]:
+    return [line.split(" b/", 1)[1] for line in patch.splitlines() if line.startswith("diff --git ")]

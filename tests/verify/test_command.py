@@ -14,7 +14,8 @@ from tracer.verify._command import test_programs as runs_of
 def find(
     commands: list[str], *, explicit: str | None = None, header: str | None = None, repo: Path | None = None
 ) -> tuple[str, str]:
-    return find_test_command(explicit=explicit, header=header, repo=repo, commands=commands)
+    found = find_test_command(explicit=explicit, header=header, repo=repo, commands=commands)
+    return found.command, found.source
 
 
 def write_config(repo: Path, text: str) -> Path:
@@ -186,9 +187,9 @@ def test_runner_of(line: str, runner: str | None) -> None:
 def test_the_junit_option_is_added_only_where_it_reaches_pytest(tmp_path: Path) -> None:
     xml = tmp_path / "my dir" / "junit.xml"
     quoted = f"'{xml}'"
-    assert with_junit_xml("pytest -q", xml) == f"pytest -q --junitxml={quoted} -o junit_family=xunit1"
+    assert with_junit_xml("pytest -q", xml) == f"pytest -q --junitxml={quoted} -o junit_family=xunit1 -rA"
     assert with_junit_xml("cd a && uv run pytest", xml) == (
-        f"cd a && uv run pytest --junitxml={quoted} -o junit_family=xunit1"
+        f"cd a && uv run pytest --junitxml={quoted} -o junit_family=xunit1 -rA"
     )
     for line in (
         "tox",
@@ -214,8 +215,29 @@ def test_the_junit_option_is_added_only_where_it_reaches_pytest(tmp_path: Path) 
         ("pytest||true", "pytest"),
         ("FOO=1 pytest -x", "FOO=1 pytest -x"),
         ("pytest 'unclosed", "pytest 'unclosed"),
+        # only the test-like part: what ran before it (a fix re-applied by sed, a stash) is not the test
+        ("pytest -q >/dev/null; sed -i 's/a - b/a + b/' calc.py ; pytest -q | tail -3", "pytest -q"),
+        ("git stash && pytest -q; git stash pop", "pytest -q"),
+        ("pip install -e . && pytest", "pytest"),
+        # ...but what prepares the shell for it is kept
+        ("source .venv/bin/activate && cd tests && PYTHONHASHSEED=0 pytest -x", None),
+        ("export CI=1; cd pkg && npm test", None),
+        ("cd a && make build && cd b && pytest", "cd b && pytest"),
     ],
 )
-def test_a_session_line_is_cut_after_its_test_run(line: str, expected: str) -> None:
-    command, source = find_test_command(explicit=None, header=None, repo=None, commands=["ls", line, "git status"])
-    assert (command, source) == (expected, "session")
+def test_a_session_line_gives_its_test_run(line: str, expected: str | None) -> None:
+    found = find_test_command(explicit=None, header=None, repo=None, commands=["ls", line, "git status"])
+    assert (found.command, found.source) == (expected or line, "session")
+    part = "" if expected is None or expected == line else "the test-like part of "
+    assert found.origin == f"{part}recorded command 2 of 3: `{line}`"
+
+
+def test_the_origin_of_each_source(tmp_path: Path) -> None:
+    repo = write_config(tmp_path / "r", '[tool.tracer]\ntest-command = "make check"\n')
+    assert find_test_command(explicit="x", header="y", repo=repo, commands=[]).origin == "--test-command"
+    assert find_test_command(explicit=None, header="y", repo=repo, commands=[]).origin == (
+        "the session header's test_command"
+    )
+    assert find_test_command(explicit=None, header=None, repo=repo, commands=[]).origin == (
+        f"[tool.tracer] test-command in {repo / 'pyproject.toml'}"
+    )

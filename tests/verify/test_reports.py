@@ -263,7 +263,7 @@ def test_pytest_verbose_lines_and_short_summary() -> None:
         "tests/test_a.py::test_one": "passed",
         "tests/test_a.py::TestK::test_two[1-2]": "failed",
         "tests/test_a.py::test_three": "skipped",
-        "tests/test_a.py::test_four": "skipped",
+        "tests/test_a.py::test_four": "xfailed",
         "tests/test_b.py": "error",
     }
 

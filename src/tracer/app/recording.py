@@ -39,6 +39,7 @@ from tracer.config import Config
 from tracer.errors import NoTerminal, TracerError
 from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd, rfc3339
 from tracer.store import SessionWriter, new_session_path
+from tracer.store.signing import host_id, user_key
 
 #: Environment variable naming the session file inside a recorded shell.
 SESSION_ENV = "TRACER_SESSION"
@@ -247,7 +248,7 @@ class _Recorder:
                 info = workspace_info(self.cwd, exclude=[self.writer.path])
             except TracerError as e:
                 self.warn(f"tracer: edits are not recorded: {e}")
-            self.writer.begin(self._header(shell, kind, cols, rows, info))
+            self.writer.begin(self._header(shell, kind, cols, rows, info), key=self._key())
             if info is not None:
                 assert self.tracker is not None
                 tracker = self.tracker
@@ -269,7 +270,7 @@ class _Recorder:
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
             if not self.writer.begun:
-                self.writer.begin(self._header(shell, kind, cols, rows, None))
+                self.writer.begin(self._header(shell, kind, cols, rows, None), key=self._key())
         finally:
             self.ready.set()
 
@@ -290,6 +291,15 @@ class _Recorder:
                 self.edits.start()
             except Exception as e:
                 self.part_failed("the file observer")(e)
+
+    def _key(self) -> bytes | None:
+        """The user's signing key (made on the first recording), or ``None`` with a warning: the session is then
+        recorded unsigned, and verify will treat it as someone else's."""
+        try:
+            return user_key(create=True)
+        except TracerError as e:
+            self.warn(f"tracer: this session is not signed ({e}); `tracer verify` will ask before running its tests")
+            return None
 
     def _header(self, shell: str, kind: str, cols: int, rows: int, info: Any) -> Header:
         interactive = self.options.command is None
@@ -315,6 +325,8 @@ class _Recorder:
             os=_os_name(),
             hostname=os.uname().nodename,
             uuid=self.uuid,
+            uid=os.getuid(),
+            host_id=host_id(),
             redaction=None if self.options.redact else "off",
         )
 
@@ -388,7 +400,7 @@ class _Recorder:
             if set_up.is_alive():
                 set_up.join()
             if not writer.begun:  # the shell could not even start
-                writer.begin(self._header(shell, kind, cols, rows, None))
+                writer.begin(self._header(shell, kind, cols, rows, None), key=self._key())
             if notes is not None:
                 notes.stop()
             if self.edits is not None:

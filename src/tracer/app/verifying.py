@@ -1,4 +1,12 @@
-"""Verifying a session (``tracer verify``): read it, pick the test command, run the verdict, append it.
+"""Verifying a session (``tracer verify``): read it, decide whether it may run, pick the test command, run the
+verdict, append it.
+
+A session this user recorded on this machine (``tracer.verify.assess``: signed, owned, same uid and host) runs
+as asked. Any other session is untrusted: what would run is described (:class:`VerifyPlan`), and it runs only
+after ``confirm`` says yes, or with ``yes``, or when the user gave the test command (``--test-command`` is
+consent for the command; the code under test is still the session's). Its tests run in a bubblewrap sandbox
+unless ``sandbox`` is false or an ``image`` is given; where bubblewrap cannot run, verify refuses rather than
+run them unconfined without being told to (``--no-sandbox``).
 
 The verdict is appended to the session file as a ``verify_result`` event (append-only), so ``tracer show``,
 ``tracer ls``, the replay and the JSON export all show it.
@@ -7,12 +15,66 @@ The verdict is appended to the session file as a ``verify_result`` event (append
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from tracer.errors import VerifyError
-from tracer.model import VerifyResult
-from tracer.store import append_events, read_session
-from tracer.verify import find_test_command, verify
+from tracer.errors import SessionError, VerifyError
+from tracer.model import FinalPatch, VerifyResult
+from tracer.store import append_events
+from tracer.verify import (
+    Container,
+    NeedsConsent,
+    Sandbox,
+    SandboxUnavailable,
+    TestCommand,
+    Trust,
+    assess,
+    find_container,
+    find_sandbox,
+    find_test_command,
+    verify,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPlan:
+    """What verify is about to run for a session: what a person confirms before an untrusted session runs.
+
+    Attributes:
+        path: the session file.
+        trust: whether the session is this user's, and why (not).
+        test: the test command and where it came from.
+        repo: the repository the worktree is made from; commit: the start commit.
+        final_files, baseline_files: paths the final patch and the baseline patch (uncommitted changes at the
+            start) change: code that runs with the tests.
+        final_patches: how many final patches the file holds (the last one is applied).
+        isolation: where the tests run, for a person ("a bubblewrap sandbox: …", "nothing: …").
+    """
+
+    path: Path
+    trust: Trust
+    test: TestCommand
+    repo: Path
+    commit: str
+    final_files: tuple[str, ...]
+    baseline_files: tuple[str, ...]
+    final_patches: int
+    isolation: str
+
+    def lines(self) -> list[str]:
+        """The plan for a terminal, one item a line; text from the session has its control characters escaped."""
+        out = [
+            f"session {visible(str(self.path))} is not trusted: {visible(self.trust.reason)}",
+            f"test command: {visible(self.test.command)}",
+            f"  from {visible(self.test.origin)}",
+            f"code under test: {visible(str(self.repo))} at {self.commit[:12]}",
+        ]
+        if self.baseline_files:
+            out.append(f"  + the session's starting changes to {_files(self.baseline_files)}")
+        last = f" (the last of {self.final_patches} in the file)" if self.final_patches > 1 else ""
+        out.append(f"  + the session's final patch{last} to {_files(self.final_files) or 'no file'}")
+        out.append(f"runs in: {self.isolation}")
+        return out
 
 
 def verify_session(
@@ -24,45 +86,160 @@ def verify_session(
     compare_base: bool = False,
     on_output: Callable[[bytes], None] | None = None,
     on_progress: Callable[[str], None] | None = None,
+    confirm: Callable[[VerifyPlan], bool] | None = None,
+    yes: bool = False,
+    sandbox: bool | None = None,
+    image: str | None = None,
 ) -> VerifyResult:
     """Verify the final patch of the session at ``path`` and append the result to it.
 
+    Args:
+        test_command: ``--test-command``: run this instead of the session's (consent for the command).
+        confirm: asks the user whether an untrusted session's plan may run (``None``: there is no one to ask,
+            e.g. no terminal).
+        yes: ``--yes``: run an untrusted session without asking.
+        sandbox: ``True`` (``--sandbox``) runs the tests in bubblewrap; ``False`` (``--no-sandbox``) never;
+            ``None``: sandboxed when the session is untrusted.
+        image: ``--image``: run the tests in a container of this local image instead.
+        (the others: see :func:`tracer.verify.verify`)
+
+    The result is appended to the session file; where that fails (a file of someone else's), ``on_progress``
+    says so and the result is still returned.
+
     Raises:
-        SessionError: the session cannot be read or appended to.
-        VerifyError: no start commit, the patch does not apply, no test command.
+        SessionError: the session cannot be read.
+        NeedsConsent: the session is untrusted, and nobody said yes.
+        SandboxUnavailable: a sandbox is needed (asked for, or the session is untrusted) and bubblewrap cannot
+            run here.
+        ContainerUnavailable: ``image`` cannot be run by any container engine here.
+        VerifyError: no start commit, no final patch, the patch does not apply, no test command.
     """
-    session = read_session(path)
+    trust = assess(path)
+    session = trust.session
     h = session.header
     if h.repo_root is None or h.head_commit is None:
         raise VerifyError(
-            f"session {h.session_id} has no start commit (it was not recorded in a git repository with a "
+            f"session {visible(str(path))} has no start commit (it was not recorded in a git repository with a "
             "commit), so there is no clean checkout to verify it on"
         )
     final = session.final_patch
     if final is None:
         raise VerifyError(
-            f"session {h.session_id} has no final patch (the recording was interrupted before the end): "
+            f"session {visible(str(path))} has no final patch (the recording was interrupted before the end): "
             "nothing to verify"
         )
-    command, source = find_test_command(
+    test = find_test_command(
         explicit=test_command,
         header=h.test_command,
         repo=Path(h.repo_root),
         commands=[c.command for c in session.commands()],
     )
+    isolation = _isolation(trust, sandbox, image)
+    plan = VerifyPlan(
+        path=path,
+        trust=trust,
+        test=test,
+        repo=Path(h.repo_root),
+        commit=h.head_commit,
+        final_files=final.files,
+        baseline_files=_patched_files(h.baseline_patch),
+        final_patches=len(session.of_type(FinalPatch)),
+        isolation=_describe(isolation),
+    )
+    if not trust.trusted and not yes and test.source != "flag":
+        if confirm is None:
+            raise NeedsConsent(
+                "; ".join(line.strip() for line in plan.lines())
+                + ". Nothing was run: it runs only when you confirm in a terminal, or with --yes (or give the "
+                "test command yourself with --test-command)"
+            )
+        if not confirm(plan):
+            raise NeedsConsent(f"nothing was run: you did not confirm the tests of session {visible(str(path))}")
     result = verify(
         repo=Path(h.repo_root),
         start_commit=h.head_commit,
         baseline_patch=h.baseline_patch,
         final_patch=final.patch,
-        test_command=command,
-        command_source=source,
+        test_command=test.command,
+        command_source=test.source,
         timeout=timeout,
         copy=copy,
         compare_base=compare_base,
         on_output=on_output,
         on_progress=on_progress,
         clock_t=int(session.duration * 1e6),
+        isolation=isolation,
+        command_origin=test.origin,
+        trusted=trust.trusted,
     )
-    append_events(path, [result])
+    try:
+        append_events(path, [result])
+    except SessionError as e:  # someone else's file: the verdict stands, it is only not kept in the file
+        if on_progress is not None:
+            on_progress(f"the result is not saved in the session file: {e}")
     return result
+
+
+def _isolation(trust: Trust, sandbox: bool | None, image: str | None) -> Sandbox | Container | None:
+    if image is not None:
+        return find_container(image)
+    if sandbox is None and not trust.trusted:
+        try:
+            return find_sandbox()
+        except SandboxUnavailable as e:
+            raise SandboxUnavailable(
+                f"{e}. This session is not trusted ({trust.reason}), so its tests run sandboxed unless you say "
+                "otherwise: fix bubblewrap, run them in a container (--image IMAGE), or run them unsandboxed, "
+                "as you, with --no-sandbox"
+            ) from e
+    return find_sandbox() if sandbox else None
+
+
+def _describe(isolation: Sandbox | Container | None) -> str:
+    if isinstance(isolation, Container):
+        return (
+            f"a {isolation.name} container of the local image {visible(isolation.image)}, without network, with the "
+            "worktree mounted"
+        )
+    if isolation is not None:
+        return (
+            "a bubblewrap sandbox: no network, everything read-only but the worktree and a private /tmp "
+            "(your files are readable)"
+        )
+    return "nothing: it runs as you, with your files and your network (--no-sandbox)"
+
+
+def _patched_files(patch: str) -> tuple[str, ...]:
+    """The ``b/`` paths of a ``git diff`` patch, in order."""
+    names = []
+    for line in patch.splitlines():
+        if line.startswith("diff --git "):
+            _, _, b = line.partition(" b/")
+            names.append(b)
+    return tuple(dict.fromkeys(names))
+
+
+def _files(names: Sequence[str]) -> str:
+    shown = ", ".join(visible(n) for n in names[:8])
+    return shown + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+
+
+def visible(text: str) -> str:
+    """``text`` safe for a terminal: control and format characters (C0, DEL, C1, bidirectional overrides, line
+    separators) and bytes that were not UTF-8 (lone surrogates) as backslash escapes, so a crafted command line
+    cannot hide itself behind a carriage return, an escape sequence or a right-to-left override."""
+    if text.isprintable():
+        return text
+    import unicodedata
+
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch != " " and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch)
+            out.append(named or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)

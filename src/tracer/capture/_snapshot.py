@@ -100,9 +100,11 @@ class TreeSnapshots:
         if not self._seeded:
             self._seeded = True
             if self._real_index is not None:
-                # No index yet (a fresh repository): git add builds one.
+                # No index yet (a fresh repository): git add builds one. The copy keeps the index's mtime: git
+                # re-hashes an entry whose mtime is not older than its index file's ("racy git"), and a copy
+                # dated now would hide a same-size change made in the second the user's index was written.
                 with contextlib.suppress(OSError):
-                    shutil.copyfile(self._real_index, self._index)
+                    shutil.copy2(self._real_index, self._index)
         env = _env(self._index)
         self.left_out = self._large_untracked(env)
         if self.left_out:  # drop what an earlier snapshot staged of them

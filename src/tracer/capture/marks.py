@@ -136,7 +136,7 @@ class MarkParser:
         return self._scan(buf, start)
 
     def flush(self) -> bytes:
-        """Return and forget the bytes held back (called at end of file, or after ~10 ms of silence)."""
+        """Return and forget the bytes held back (called at end of file, or when nothing more came for a while)."""
         held, self._held = self._held, b""
         return held
 

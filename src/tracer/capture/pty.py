@@ -74,8 +74,12 @@ READ_BURST = 64
 BURST_MIN_READ = 1024
 #: Input bytes queued for a child that is not reading before the loop stops reading the user's terminal.
 MAX_PENDING_INPUT = 1 << 20
-#: How long held-back bytes (a possible mark prefix) may wait for the next read (seconds).
-HOLD_TIMEOUT = 0.01
+#: How long held-back bytes (a possible mark prefix) may wait for the next read (seconds). Held bytes are always
+#: the beginning of an escape sequence (ESC, ``ESC ]``, ``ESC ] 6973 ; …``) that no terminal shows before its end,
+#: so holding them changes nothing on the screen: the bound only keeps their recorded time close. It is long
+#: enough that a mark whose two halves reach the PTY in two reads is still found when the writing process is
+#: descheduled between them on a busy machine (10 ms was not: marks then leaked into the output).
+HOLD_TIMEOUT = 0.5
 #: After the shell exits, how long to keep draining a PTY that other processes still hold open (seconds).
 DRAIN_AFTER_EXIT = 0.2
 

@@ -68,6 +68,9 @@ _PLAIN_FIELDS = frozenset(
         "command_source",
         "patch_method",
         "redaction",
+        "mac",
+        "host_id",
+        "judged_at",
     ]
 )
 #: Fields that hold unified diffs: a secret spanning lines keeps each line's diff prefix.

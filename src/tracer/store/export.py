@@ -85,6 +85,8 @@ def trace_document(session: Session) -> dict[str, Any]:
                 "output": result.output,
             }
         }
+        if result.image is not None:  # the container image the tests ran in (`tracer verify --image`)
+            doc["qa"]["tests"]["image"] = result.image
     return doc
 
 

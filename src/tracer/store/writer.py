@@ -49,6 +49,7 @@ from tracer.store.format import (
     compressor,
     parse_preamble,
 )
+from tracer.store.signing import Signer
 
 if TYPE_CHECKING:  # imported by the writer thread, through the factory: not on the way to the shell
     from tracer.redact import Redactor
@@ -98,6 +99,8 @@ class SessionWriter:
         on_warning: called (from the writer thread) with a one-sentence warning the first time writing fails.
         redactor: makes the record-time :class:`~tracer.redact.Redactor` (called once, in the writer thread);
             ``None``: nothing is masked (``tracer shell --no-redact``).
+        key: the user's signing key (:func:`tracer.store.signing.user_key`), with ``header``: the file is
+            signed (``session_end.mac``, see :mod:`tracer.store.signing`).
 
     Raises:
         SessionError: the file cannot be created.
@@ -110,6 +113,7 @@ class SessionWriter:
         *,
         on_warning: Callable[[str], None] | None = None,
         redactor: Callable[[], Redactor] | None = None,
+        key: bytes | None = None,
     ) -> None:
         self.path = path
         self._on_warning = on_warning
@@ -129,6 +133,7 @@ class SessionWriter:
         self._pending_frames: list[bytes] = []
         self._pending_bytes = 0
         self._dropped = 0
+        self._signer: Signer | None = None
         self.warnings: list[str] = []
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
@@ -139,14 +144,15 @@ class SessionWriter:
         self._thread = threading.Thread(target=self._run, name="tracer-writer", daemon=True)
         self.begun = False
         if header is not None:
-            self.begin(header)
+            self.begin(header, key=key)
 
-    def begin(self, header: Header) -> None:
+    def begin(self, header: Header, *, key: bytes | None = None) -> None:
         """Write ``header`` (in a frame of its own) and start writing what was queued before and after it.
 
         Events queued before :meth:`begin` wait in memory: the recorder starts the shell at once and writes
         the header when the workspace baseline is known. With a redactor, the header is masked first (this waits
-        for the redactor, which is being built since the writer was made). Call once.
+        for the redactor, which is being built since the writer was made). Call once. With ``key``, every byte
+        of the file is signed from the preamble on, and :meth:`close` writes the MAC in ``session_end``.
         """
         if self._redactor_ready is not None:
             self._redactor_ready.join()
@@ -158,6 +164,9 @@ class SessionWriter:
                     self._redaction_failed(e)
             if self.redactor is None:
                 header = dataclasses.replace(header, redaction="off (failed to start)")
+        if key is not None:
+            self._signer = Signer(key)
+            self._signer.update(PREAMBLE)
         self._write_frame(self._packer.pack(header.to_dict()))
         self.begun = True
         self._thread.start()
@@ -303,6 +312,11 @@ class SessionWriter:
                     event = item[0]
                     if isinstance(event, SessionEnd):  # the last event: every warning is known now
                         event = self._with_warnings(event)
+                        if self._signer is not None:  # alone in the last frame, signing every byte before it
+                            if buf:
+                                self._write_frame(buf)
+                                buf.clear()
+                            event = dataclasses.replace(event, mac=self._signer.mac())
                     try:
                         if redactor is not None:
                             event = redactor.event(event)
@@ -359,6 +373,8 @@ class SessionWriter:
 
     def _write_frame(self, content: bytes | bytearray) -> None:
         frame = self._compressor.compress(content)
+        if self._signer is not None:  # signed in file order (frames kept while the disk is full go first)
+            self._signer.update(frame)
         if self._pending_frames:
             self._retry_pending()
         if self._pending_frames:
@@ -453,3 +469,35 @@ def append_events(path: Path, events: Iterable[Event], *, redact: bool = True) -
             raise SessionError(f"cannot append to session file {path}: {e.strerror}") from e
     finally:
         os.close(fd)
+
+
+def write_session(path: Path, header: Header, events: Iterable[Event]) -> None:
+    """Write a whole session at once to a new file ``path`` (mode 0600): the preamble, the header alone in the
+    first frame, then ``events`` in frames of up to :data:`~tracer.store.format.FRAME_MAX_BYTES`. For copies of
+    sessions (a redacted copy to push), not for recording.
+
+    Raises:
+        SessionError: ``path`` exists already or cannot be written.
+    """
+    pack = _msgpack.packer().pack
+    compress = compressor().compress
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError as e:
+        raise SessionError(f"{path} exists already: a session copy is never written over a file") from e
+    except OSError as e:
+        raise SessionError(f"cannot create {path}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(PREAMBLE)
+            f.write(compress(pack(header.to_dict())))
+            content = bytearray()
+            for event in events:
+                content += pack(event.to_dict())
+                if len(content) >= FRAME_MAX_BYTES:
+                    f.write(compress(content))
+                    content.clear()
+            if content:
+                f.write(compress(content))
+    except OSError as e:
+        raise SessionError(f"cannot write {path}: {e.strerror}") from e

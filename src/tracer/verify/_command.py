@@ -6,9 +6,11 @@ its names are re-exported here.
 
 from __future__ import annotations
 
+import re
 import shlex
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tracer.commandline import RUNNERS, TestProgram, simple_commands, test_program, test_programs
@@ -17,13 +19,14 @@ from tracer.verify.errors import BadTestConfig, NoTestCommand
 __all__ = [
     "LOOKED_FOR",
     "RUNNERS",
+    "TestCommand",
     "TestProgram",
     "find_test_command",
     "runner_of",
     "simple_commands",
+    "test_part",
     "test_program",
     "test_programs",
-    "through_last_test",
     "with_junit_xml",
 ]
 
@@ -34,9 +37,28 @@ LOOKED_FOR = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class TestCommand:
+    """The test command that decides the verdict, and where it came from.
+
+    Attributes:
+        command: the shell command line to run.
+        source: ``"flag"``, ``"header"``, ``"config"`` or ``"session"``.
+        origin: where exactly, for a person: ``"--test-command"``, ``"the session header's test_command"``,
+            ``"[tool.tracer] test-command in /repo/pyproject.toml"``, or for a recorded command
+            ``"the test-like part of recorded command 7 of 9: `pytest -q | tail -3`"``.
+    """
+
+    __test__ = False  # not a pytest class
+
+    command: str
+    source: str
+    origin: str
+
+
 def find_test_command(
     *, explicit: str | None, header: str | None, repo: Path | None, commands: Sequence[str]
-) -> tuple[str, str]:
+) -> TestCommand:
     """The test command that decides the verdict, and where it came from.
 
     Looked for in this order: ``explicit`` (``--test-command``, source ``"flag"``), ``header`` (the session
@@ -44,8 +66,9 @@ def find_test_command(
     (``"config"``), and last the LAST test-like command line among ``commands`` (``"session"``): pytest,
     ``python -m pytest``, tox, nox, ``go test``, ``cargo test``, ``npm|yarn|pnpm test``, ``node --test``,
     ``make test|check``, ``mvn test``, ``gradle test``, ``./gradlew test``, rspec, ctest, jest, vitest (also
-    behind ``VAR=value`` assignments and wrappers such as ``uv run`` or ``poetry run``, and as one part of
-    ``cd x && pytest``). Blank strings count as absent.
+    behind ``VAR=value`` assignments and wrappers such as ``uv run`` or ``poetry run``). Of a recorded line only
+    its test-like part is taken (:func:`test_part`): ``pytest -q >/dev/null; sed -i … ; pytest -q | tail -3``
+    gives ``pytest -q``. Blank strings count as absent.
 
     Args:
         explicit: the ``--test-command`` option, or ``None``.
@@ -53,23 +76,25 @@ def find_test_command(
         repo: the repository directory whose ``pyproject.toml`` may configure the command, or ``None``.
         commands: the session's command lines, in the order they ran.
 
-    Returns:
-        ``(command, source)``, source one of ``"flag"``, ``"header"``, ``"config"``, ``"session"``.
-
     Raises:
         BadTestConfig: ``repo/pyproject.toml`` is not valid TOML, or its test-command is not a string.
         NoTestCommand: nothing found; the message lists what was looked for and says to pass --test-command.
     """
     if explicit and explicit.strip():
-        return explicit.strip(), "flag"
+        return TestCommand(explicit.strip(), "flag", "--test-command")
     if header and header.strip():
-        return header.strip(), "header"
+        return TestCommand(header.strip(), "header", "the session header's test_command")
     configured = _configured_command(repo) if repo is not None else None
     if configured:
-        return configured, "config"
-    for line in reversed(commands):
+        assert repo is not None
+        return TestCommand(configured, "config", f"[tool.tracer] test-command in {repo / 'pyproject.toml'}")
+    for i in range(len(commands) - 1, -1, -1):
+        line = commands[i]
         if test_programs(line):
-            return through_last_test(line), "session"
+            part = test_part(line)
+            which = "" if part == line.strip() else "the test-like part of "
+            shown = line.strip() if len(line.strip()) <= 200 else line.strip()[:200] + "…"
+            return TestCommand(part, "session", f"{which}recorded command {i + 1} of {len(commands)}: `{shown}`")
     where = f"{repo / 'pyproject.toml'}" if repo is not None else "pyproject.toml (no repository known)"
     raise NoTestCommand(
         "no test command to run: none was given with --test-command, the session header names none, "
@@ -145,23 +170,42 @@ def _top_level_parts(line: str) -> list[tuple[str, str]]:
     return parts
 
 
-def through_last_test(line: str) -> str:
-    """The command line cut after its last test run, so the tests' exit status is the line's.
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+#: Programs that only prepare the shell for the command after them (kept before a recorded test run).
+_SETUP = frozenset({"cd", "pushd", "export", "source", ".", "set", "unset", "ulimit", "umask", "shopt", "workon"})
 
-    ``"pytest -q; git diff"`` → ``"pytest -q"``; ``"cd pkg && pytest -q | tee log"`` →
-    ``"cd pkg && pytest -q"``. Lines over several physical lines, or that cannot be split safely, are returned
-    whole (stripped).
+
+def test_part(line: str) -> str:
+    """The test run of a recorded command line: its last test-like simple command, with the ``cd``, ``export``,
+    ``source`` … that lead to it, and without what comes after it.
+
+    ``"pytest -q >/dev/null; sed -i 's/a/b/' x.py; pytest -q | tail -3"`` → ``"pytest -q"`` (the ``sed`` would
+    re-apply the fix on the unpatched base); ``"cd pkg && pytest -q | tee log"`` → ``"cd pkg && pytest -q"``
+    (the pipe would make ``tee``'s status the line's). Lines over several physical lines, or that cannot be
+    split safely, are returned whole (stripped).
     """
     stripped = line.strip()
     if "\n" in stripped:
         return stripped
     parts = _top_level_parts(stripped)
     tests = [i for i, (text, _) in enumerate(parts) if test_programs(text)]
-    if not tests or tests[-1] == len(parts) - 1:
+    if not tests:
         return stripped
-    last = tests[-1]
-    kept = "".join(text + sep for text, sep in parts[:last]) + parts[last][0]
+    last = first = tests[-1]
+    while first > 0 and parts[first - 1][1] in ("&&", ";") and _is_setup(parts[first - 1][0]):
+        first -= 1
+    kept = "".join(text + sep for text, sep in parts[first:last]) + parts[last][0]
     return kept.strip()
+
+
+def _is_setup(text: str) -> bool:
+    words = simple_commands(text)
+    if len(words) != 1 or not words[0]:
+        return False
+    w = words[0]
+    if all(_ASSIGNMENT.match(x) for x in w):
+        return True
+    return w[0] in _SETUP or (w[0] in ("conda", "micromamba") and w[1:2] == ["activate"]) or w[:2] == ["nvm", "use"]
 
 
 def runner_of(command: str) -> str | None:
@@ -171,7 +215,11 @@ def runner_of(command: str) -> str | None:
 
 
 def with_junit_xml(command: str, path: Path) -> str | None:
-    """``command`` with ``--junitxml=PATH`` (and ``-o junit_family=xunit1``) added for pytest, or ``None``.
+    """``command`` with ``--junitxml=PATH -o junit_family=xunit1 -rA`` added for pytest, or ``None``.
+
+    ``-rA`` makes pytest's short summary name every test with its outcome (``PASSED tests/test_a.py::test_x``),
+    as SWE-bench's harness runs pytest: these lines are pytest's own verdict per test (see
+    ``_reports.pytest_report``).
 
     The options are appended to the command line, so they are added only when the line is one physical line
     whose last simple command runs pytest directly (not through tox or make), without a trailing comment,
@@ -198,4 +246,4 @@ def with_junit_xml(command: str, path: Path) -> str | None:
         return None
     if any(w.startswith(("--junitxml", "--junit-xml")) for w in last.words):
         return None
-    return f"{stripped} --junitxml={shlex.quote(str(path))} -o junit_family=xunit1"
+    return f"{stripped} --junitxml={shlex.quote(str(path))} -o junit_family=xunit1 -rA"

@@ -19,16 +19,20 @@ Formats read:
 Test names are made the same way in every run, so that runs on the patched and unpatched commit compare:
 ``file::Class::test`` for pytest, ``package::TestName`` for go, ``source::path::name`` for cargo,
 ``suite > test`` for node, ``file::describe > test`` for jest/vitest (paths relative to the worktree).
-Statuses are those of :class:`tracer.model.TestCase`: ``passed``, ``failed``, ``error``, ``skipped``.
+Statuses are those of :class:`tracer.model.TestCase`: ``passed``, ``failed``, ``error``, ``skipped``, and for
+pytest ``xfailed`` and ``xpassed`` (counted as skipped and passed).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import posixpath
 import re
+import stat
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,7 +41,7 @@ from tracer.model import TestCase
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)")
 _MAX_LINE = 64 * 1024  # characters of one output line kept for parsing
-_RANK = {"error": 3, "failed": 2, "passed": 1, "skipped": 0}
+_RANK = {"error": 5, "failed": 4, "xpassed": 3, "passed": 2, "xfailed": 1, "skipped": 0}
 
 
 @dataclass(slots=True)
@@ -68,9 +72,9 @@ class TestReport:
         return cls(
             runner=runner,
             tests=unique,
-            passed=counts["passed"],
+            passed=counts["passed"] + counts["xpassed"],
             failed=counts["failed"],
-            skipped=counts["skipped"],
+            skipped=counts["skipped"] + counts["xfailed"],
             errors=counts["error"],
         )
 
@@ -92,32 +96,75 @@ def _unique(tests: Iterable[TestCase]) -> list[TestCase]:
 # ---------------------------------------------------------------------------------------------- JUnit XML
 
 
-def parse_junit_xml(path: Path) -> TestReport | None:
-    """The pytest report of the JUnit XML file ``path``, ``None`` if it is missing or not JUnit XML."""
+#: Bytes of a JUnit XML report read at most (the file is written by the code under test).
+JUNIT_LIMIT = 64 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class JunitCase:
+    """One ``<testcase>`` of a pytest JUnit XML report.
+
+    Attributes:
+        name: the pytest node id rebuilt from ``file``, ``classname`` and ``name`` (rootdir-relative).
+        status: ``passed``, ``failed``, ``error``, ``skipped`` or ``xfailed``.
+        duration: seconds.
+        collected: it names a test (it has a ``file``), not a module that failed to be collected.
+    """
+
+    name: str
+    status: str
+    duration: float | None
+    collected: bool
+
+
+def read_junit_xml(path: Path) -> list[JunitCase] | None:
+    """The test cases of the JUnit XML file ``path``; ``None`` if it is missing, not a regular file, larger than
+    :data:`JUNIT_LIMIT`, or not JUnit XML. A symbolic link is not followed (the code under test wrote it)."""
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > JUNIT_LIMIT:
+            return None
+        data = f.read(JUNIT_LIMIT + 1)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
         return None
     if root.tag not in ("testsuites", "testsuite"):
         return None
-    tests = []
+    cases = []
     for case in root.iter("testcase"):
-        tags = {child.tag for child in case}
+        children = list(case)
+        tags = {child.tag for child in children}
         if "failure" in tags:
             status = "failed"
         elif "error" in tags:
             status = "error"
         elif "skipped" in tags:
-            status = "skipped"
+            xfail = any(c.tag == "skipped" and c.get("type") == "pytest.xfail" for c in children)
+            status = "xfailed" if xfail else "skipped"
         else:
             status = "passed"
         try:
             duration: float | None = float(case.get("time", ""))
         except ValueError:
             duration = None
-        name = _pytest_nodeid(case.get("classname", ""), case.get("name", ""), case.get("file"))
-        tests.append(TestCase(name=name, status=status, duration=duration))
-    return TestReport.of_tests("pytest", tests)
+        file = case.get("file")
+        name = _pytest_nodeid(case.get("classname", ""), case.get("name", ""), file)
+        cases.append(JunitCase(name, status, duration, file is not None))
+    return cases
+
+
+def parse_junit_xml(path: Path) -> TestReport | None:
+    """The pytest report of the JUnit XML file ``path`` alone, ``None`` if it cannot be read
+    (see :func:`read_junit_xml`)."""
+    cases = read_junit_xml(path)
+    if cases is None:
+        return None
+    return TestReport.of_tests("pytest", [TestCase(c.name, c.status, c.duration) for c in cases])
 
 
 def _pytest_nodeid(classname: str, name: str, file: str | None) -> str:
@@ -143,14 +190,17 @@ class _LineParser(Protocol):
 _PYTEST_COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?|rerun)")
 _PYTEST_CLOSING = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+|no tests ran) in [\d.]+s(?: \([\d:.]+\))?\s*=*$")
 _PYTEST_VERBOSE = re.compile(r"^(\S+::\S.*?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)(?: \(.*\))?(?:\s+\[\s*\d+%\])?$")
-_PYTEST_SHORT = re.compile(r"^(FAILED|ERROR) (\S+::\S.*?|\S+\.py)(?: - .*)?$")
+# The short test summary (``-r``): ``STATUS nodeid`` and, for some, `` - message``. ``SKIPPED [3] file:line: why``
+# names no test; ``SUBPASSED(…)``/``SUBFAILED(…)`` lines (pytest 9's subtests) are read by the test's own line.
+_PYTEST_SHORT = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (?!\[\d+\] )(\S.*)$")
+_PYTEST_ROOTDIR = re.compile(r"^rootdir: (.+?)(?:, (?:configfile|testpaths|inifile): .*)?$")
 _PYTEST_STATUS = {
     "PASSED": "passed",
-    "XPASS": "passed",
+    "XPASS": "xpassed",
     "FAILED": "failed",
     "ERROR": "error",
     "SKIPPED": "skipped",
-    "XFAIL": "skipped",
+    "XFAIL": "xfailed",
 }
 
 
@@ -158,7 +208,7 @@ class _Pytest:
     def __init__(self) -> None:
         self.counts: dict[str, int] | None = None
         self.tests: list[TestCase] = []
-        self.short: list[TestCase] = []
+        self.short: list[tuple[str, str]] = []  # (status, the rest of the line: node id and maybe " - message")
 
     def feed(self, line: str) -> None:
         s = line.strip()
@@ -175,22 +225,85 @@ class _Pytest:
             return
         m = _PYTEST_SHORT.match(s)
         if m:
-            self.short.append(TestCase(m.group(2), _PYTEST_STATUS[m.group(1)]))
+            self.short.append((_PYTEST_STATUS[m.group(1)], m.group(2)))
+
+    def summary(self, known: Iterable[str]) -> list[TestCase]:
+        """The short summary's tests; a line's node id is the longest of ``known`` (and of the ``-v`` lines'
+        names) that it starts with, else the text before `` - `` (a parameter id may hold spaces and dashes)."""
+        names = sorted({*known, *(t.name for t in self.tests)}, key=len, reverse=True)
+        out = []
+        for status, rest in self.short:
+            name = next((n for n in names if rest == n or rest.startswith(n + " - ") or rest.startswith(n + " ")), None)
+            out.append(TestCase(name or rest.split(" - ", 1)[0].rstrip(), status))
+        return out
 
     def report(self) -> TestReport | None:
         if self.counts is None:
             return None
-        if self.tests:
-            return TestReport.of_tests("pytest", [*self.tests, *self.short])
         c = self.counts
+        short = self.summary(())
+        named = sum(c.get(k, 0) for k in ("passed", "failed", "error", "xfailed", "xpassed"))
+        if self.tests or (short and len({t.name for t in short}) >= named):  # -v lines, or -rA: all named
+            return TestReport.of_tests("pytest", [*self.tests, *short])
         return TestReport(
             runner="pytest",
-            tests=_unique(self.short),
+            tests=_unique(short),
             passed=c.get("passed", 0) + c.get("xpassed", 0),
             failed=c.get("failed", 0),
             skipped=c.get("skipped", 0) + c.get("xfailed", 0),
             errors=c.get("error", 0),
         )
+
+
+def pytest_report(cases: Sequence[JunitCase], parser: _Pytest) -> TestReport:
+    """Per-test results from pytest's JUnit XML report and its terminal output (``-rA``), as pytest prints them.
+
+    The terminal is pytest's own word, and what SWE-bench's harness reads: a test's status is that of its
+    short-summary line (a test that passed with skipped subtests is ``PASSED`` there, while its JUnit case
+    holds a ``<skipped>``; a failed subtest makes the test ``FAILED``). Names are as pytest prints them,
+    relative to the directory it ran in: JUnit's node ids are relative to the rootdir, so where the two differ
+    (``cd tests && pytest`` with the rootdir above), JUnit names are moved by the difference the tests named
+    in both show. Tests only in the JUnit report (skipped ones: ``SKIPPED [1] file:line`` names no test) keep
+    their JUnit status; JUnit's cases for modules that failed to be collected are dropped when the terminal
+    names errors itself.
+    """
+    printed = parser.summary(())
+    if not printed and not parser.tests:
+        return TestReport.of_tests("pytest", [TestCase(c.name, c.status, c.duration) for c in cases])
+    shown = parser.summary(_moved(c.name, None) for c in cases)
+    cwd = _invocation_dir(cases, [*shown, *parser.tests])
+    junit = {_moved(c.name, cwd): c for c in cases if c.collected or not printed}
+    shown = parser.summary(junit)
+    named = {t.name for t in (*shown, *parser.tests)}
+    tests = [*parser.tests, *shown]
+    tests = [TestCase(t.name, t.status, junit[t.name].duration if t.name in junit else None) for t in tests]
+    tests += [TestCase(n, c.status, c.duration) for n, c in junit.items() if n not in named]
+    return TestReport.of_tests("pytest", tests)
+
+
+def _invocation_dir(cases: Sequence[JunitCase], printed: Sequence[TestCase]) -> str | None:
+    """Where pytest ran, relative to its rootdir, from a test named in both reports (``None``: the rootdir)."""
+    names = {t.name for t in printed}
+    for c in cases:
+        if not c.collected:
+            continue
+        if c.name in names:
+            return None
+        file, sep, rest = c.name.partition("::")
+        for t in printed:
+            pfile, psep, prest = t.name.partition("::")
+            if (psep, prest) == (sep, rest) and not pfile.startswith("../") and file.endswith("/" + pfile):
+                return file[: -len(pfile) - 1]
+    return None
+
+
+def _moved(name: str, cwd: str | None) -> str:
+    """The node id ``name`` (relative to the rootdir) relative to ``cwd`` (relative to the rootdir), as pytest's
+    ``cwd_relative_nodeid`` makes it."""
+    if not cwd:
+        return name
+    file, sep, rest = name.partition("::")
+    return posixpath.relpath(file, cwd) + sep + rest
 
 
 _UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in [\d.]+s$")
@@ -571,6 +684,33 @@ def parse_jest_json(text: str, root: str = "", runner: str = "jest") -> TestRepo
     return TestReport.of_tests(runner, tests)
 
 
+def harness_name(name: str, runner: str | None) -> str:
+    """The name SWE-bench's harness (its log parsers) gives the test tracer calls ``name``.
+
+    tracer's names are unique within a run; the harness' are what its parsers cut out of one line:
+
+    - pytest: ``-rA`` lines split on white space, so a parametrized id holding a space is cut there:
+      ``tests/t.py::test_x[a b]`` is ``tests/t.py::test_x[a`` (SWE-bench issue #290; its grading prefix-matches
+      such cut ids);
+    - cargo: the test's path without its binary's source (``src/lib.rs::tests::adds`` is ``tests::adds``);
+    - go: the test without its package (``example.com/m/calc::TestAdd`` is ``TestAdd``);
+    - node (TAP): the point's own title after the number, with its dash (``suite > case`` is ``- case``).
+
+    Lists meant for the harness go through this function; tracer keeps its own names, which do not collide
+    across files, binaries and packages.
+    """
+    if runner == "pytest":
+        return name.split(None, 1)[0] if name.strip() else name
+    if runner == "cargo":
+        head, sep, rest = name.partition("::")
+        return rest if sep and (head.endswith(".rs") or head.startswith("doc-tests ")) else name
+    if runner == "go":
+        return name.partition("::")[2] or name
+    if runner == "node":
+        return "- " + name.rsplit(" > ", 1)[-1]
+    return name
+
+
 # ------------------------------------------------------------------------------------------------ facade
 
 
@@ -626,9 +766,11 @@ class OutputParser:
             self._line(self._partial)
             self._partial = b""
         if junit is not None:
-            report = parse_junit_xml(junit)
-            if report is not None:
-                return report
+            cases = read_junit_xml(junit)
+            if cases is not None:
+                pytest = self._parsers["pytest"]
+                assert isinstance(pytest, _Pytest)
+                return pytest_report(cases, pytest)
         if self.runner is None:
             report = parse_jest_json(output, self.root)
             if report is not None:

@@ -15,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,7 @@ def run_test_command(
     env: Mapping[str, str],
     timeout: float,
     on_output: Callable[[bytes], None],
+    argv: Sequence[str] | None = None,
 ) -> RunOutcome:
     """Run ``command`` in ``cwd`` and wait at most ``timeout`` seconds for it.
 
@@ -69,6 +70,8 @@ def run_test_command(
         env: its whole environment.
         timeout: seconds before the process group is ended (the outcome then has ``timed_out``).
         on_output: called with each chunk of output (bytes) as it is read.
+        argv: what to start instead of ``[shell(), "-c", command]`` (the same command in a sandbox or a
+            container).
 
     Raises:
         VerifyError: the shell cannot be started.
@@ -77,7 +80,7 @@ def run_test_command(
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
-            [shell(), "-c", command],
+            list(argv) if argv is not None else [shell(), "-c", command],
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,

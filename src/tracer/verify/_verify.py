@@ -12,8 +12,9 @@ from pathlib import Path
 from tracer.model import VerifyResult, utc_now
 from tracer.verify import _worktree
 from tracer.verify._command import runner_of, with_junit_xml
+from tracer.verify._isolation import Container, Sandbox
 from tracer.verify._reports import OutputParser, TestReport
-from tracer.verify._run import RunOutcome, run_test_command
+from tracer.verify._run import RunOutcome, run_test_command, shell
 from tracer.verify.errors import NoStartCommit
 
 #: Environment variables removed from the test command's environment: they would point git at the user's
@@ -35,6 +36,9 @@ def verify(
     on_output: Callable[[bytes], None] | None = None,
     on_progress: Callable[[str], None] | None = None,
     clock_t: int = 0,
+    isolation: Sandbox | Container | None = None,
+    command_origin: str | None = None,
+    trusted: bool | None = None,
 ) -> VerifyResult:
     """Run ``test_command`` on ``start_commit`` + ``baseline_patch`` + ``final_patch`` and judge the outcome.
 
@@ -46,8 +50,9 @@ def verify(
     in its own process group, with the user's environment plus ``PYTHONDONTWRITEBYTECODE=1`` and, when the
     worktree (or the directory the command runs in) has a ``src/`` directory, that directory first on
     ``PYTHONPATH`` (so an editable install of the user's checkout does not shadow the patched code).
-    pytest gets ``--junitxml`` added when the command line ends with a direct pytest call (not through tox
-    or make).
+    pytest gets ``--junitxml`` and ``-rA`` added when the command line ends with a direct pytest call (not
+    through tox or make). With ``isolation``, the command runs in the sandbox or container it names, where only
+    the worktree and the run's report directory are writable (see ``_isolation``).
 
     The verdict:
 
@@ -83,11 +88,14 @@ def verify(
         on_progress: called with one line of what is happening (``"creating worktree at 1a2b3c4"``,
             ``"applying patch (git apply)"``, ``"running: pytest -q"``, ``"removing worktree"``).
         clock_t: the ``t`` of the result (microseconds since the session's start).
+        isolation: a bubblewrap sandbox or a container image to run the tests in; ``None`` runs them as they are.
+        command_origin: where exactly the command came from, kept in the result (see ``TestCommand.origin``).
+        trusted: whether the session was recorded by this user on this machine, kept in the result.
 
     Returns:
         the :class:`tracer.model.VerifyResult`; ``duration`` is the seconds the test command(s) ran (both
         runs with ``compare_base``), ``overhead`` the seconds spent on everything else, ``output`` the patched
-        run's output (the last MiB, as text).
+        run's output and ``base_output`` the unpatched run's (the last MiB of each, as text).
 
     Raises:
         NoStartCommit: ``start_commit`` is empty.
@@ -123,8 +131,8 @@ def verify(
                 patched, final_patch, baseline=baseline_patch, commit=commit, progress=progress
             )
             _worktree.copy_into(repo, patched / subdir, copy, progress=progress)
-            progress(f"running: {test_command}")
-            outcome, report = _run(test_command, patched, subdir, scratch / "junit.xml", timeout, on_output)
+            progress(f"running{_inside(isolation)}: {test_command}")
+            outcome, report = _run(test_command, patched, subdir, scratch / "reports", timeout, on_output, isolation)
             ran += outcome.duration
         # The base's worktree is made only now: its files are newer than anything the patched run built, so
         # mtime-based build tools sharing a build directory (CARGO_TARGET_DIR, ccache) rebuild for it.
@@ -132,8 +140,8 @@ def verify(
             with _worktree.worktree(top, commit, scratch / "base" / top.name, progress=progress) as base:
                 _worktree.apply_baseline(base, baseline_patch, commit=commit)
                 _worktree.copy_into(repo, base / subdir, copy, progress=progress)
-                progress(f"running on the unpatched base: {test_command}")
-                base_outcome = _run(test_command, base, subdir, scratch / "base.xml", timeout, on_output)
+                progress(f"running on the unpatched base{_inside(isolation)}: {test_command}")
+                base_outcome = _run(test_command, base, subdir, scratch / "base-reports", timeout, on_output, isolation)
                 ran += base_outcome[0].duration
     verdict, flagged = _judge(outcome, report, timeout)
     transitions: dict[str, tuple[str, ...] | None] = {
@@ -144,9 +152,6 @@ def verify(
     if base_outcome is not None and verdict != "timeout":
         verdict, more, transitions = _compare(test_command, base_outcome, (outcome, report))
         flagged = _join(flagged, more)
-    text = outcome.output.decode("utf-8", errors="replace")
-    if outcome.cut:
-        text = f"[tracer: the first {outcome.cut} bytes of output were cut]\n" + _skip_partial(text)
     return VerifyResult(
         t=clock_t,
         verdict=verdict,
@@ -167,35 +172,67 @@ def verify(
         pass_to_pass=transitions["pass_to_pass"],
         pass_to_fail=transitions["pass_to_fail"],
         flagged=flagged,
-        output=text,
+        output=_text(outcome),
+        base_output=_text(base_outcome[0]) if base_outcome is not None else None,
+        base_exit_status=base_outcome[0].exit_status if base_outcome is not None else None,
+        command_origin=command_origin,
+        isolation=None if isolation is None else isolation.name,
+        image=isolation.image if isinstance(isolation, Container) else None,
+        trusted=trusted,
     )
+
+
+def _text(outcome: RunOutcome) -> str:
+    """A run's output as text, with a line saying how much was cut from its front."""
+    text = outcome.output.decode("utf-8", errors="replace")
+    if outcome.cut:
+        text = f"[tracer: the first {outcome.cut} bytes of output were cut]\n" + _skip_partial(text)
+    return text
+
+
+def _inside(isolation: Sandbox | Container | None) -> str:
+    if isinstance(isolation, Container):
+        return f" in {isolation.name} image {isolation.image}"
+    return " in a bubblewrap sandbox" if isolation is not None else ""
 
 
 def _run(
     command: str,
     worktree: Path,
     subdir: Path,
-    junit: Path,
+    reports: Path,
     timeout: float,
     on_output: Callable[[bytes], None] | None,
+    isolation: Sandbox | Container | None,
 ) -> tuple[RunOutcome, TestReport]:
+    """One run of the test command in ``worktree``; pytest's JUnit report goes to the new directory ``reports``
+    (writable by the run, like the worktree, and nothing else is when ``isolation`` is given)."""
+    reports.mkdir()
+    junit = reports / "junit.xml"
     cwd = worktree / subdir
     runner = runner_of(command)
     injected = with_junit_xml(command, junit) if runner == "pytest" else None
     parser = OutputParser(runner, str(worktree))
+    line = injected or command
+    env = _test_env(os.environ, worktree, cwd)
 
     def received(chunk: bytes) -> None:
         parser.feed(chunk)
         if on_output is not None:
             on_output(chunk)
 
-    outcome = run_test_command(
-        injected or command,
-        cwd=cwd,
-        env=_test_env(os.environ, worktree, cwd),
-        timeout=timeout,
-        on_output=received,
-    )
+    argv: list[str] | None = None
+    container = None
+    if isinstance(isolation, Container):
+        container = f"tracer-verify-{os.urandom(6).hex()}"
+        argv = isolation.argv(line, cwd=cwd, writable=[worktree, reports], env=env, container=container)
+    elif isolation is not None:
+        argv = isolation.argv(line, shell=shell(), cwd=cwd, writable=[worktree, reports])
+    try:
+        outcome = run_test_command(line, cwd=cwd, env=env, timeout=timeout, on_output=received, argv=argv)
+    finally:
+        if isinstance(isolation, Container) and container is not None:
+            isolation.remove(container)
     text = outcome.output.decode("utf-8", errors="replace")
     report = parser.finish(output=text, junit=junit if injected else None)
     return outcome, report

@@ -230,10 +230,11 @@ def apply_final(worktree: Path, patch: str, *, baseline: str, commit: str, progr
         ]
         data = patch.encode("utf-8", "surrogateescape")
         dry = run([*argv, "--dry-run"], cwd=worktree, input=data, check=False)
-        if dry.returncode == 0:
-            run(argv, cwd=worktree, input=data, check=True)
+        done = run(argv, cwd=worktree, input=data, check=False) if dry.returncode == 0 else dry
+        if done.returncode == 0:
             return "patch"
-        patch_failure = dry.stdout.decode(errors="replace") + dry.stderr.decode(errors="replace")
+        # a dry run can pass where the real one fails: a file below a symbolic link the patch itself makes
+        patch_failure = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
         tried = f"git apply, git apply --3way and patch --fuzz={_FUZZ}"
     else:
         tried = "git apply and git apply --3way (patch is not installed)"

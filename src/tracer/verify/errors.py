@@ -13,7 +13,10 @@ of tracer's errors::
     ├── BaselineDoesNotApply         the uncommitted changes of the session's start do not apply
     ├── CopyNotFound                 a path given to copy into the worktree does not exist
     ├── BadTestConfig                ``[tool.tracer]`` of pyproject.toml cannot be read
-    └── WorktreeError                git cannot create the temporary worktree
+    ├── WorktreeError                git cannot create the temporary worktree
+    ├── NeedsConsent                 an untrusted session's command was not confirmed (no terminal, no --yes)
+    ├── SandboxUnavailable           bubblewrap is missing or cannot make namespaces here
+    └── ContainerUnavailable         no container engine runs, or the image is not in the local store
 
 A failing test run is not an error: it is a :class:`tracer.model.VerifyResult` with verdict ``failed``.
 """
@@ -26,12 +29,15 @@ __all__ = [
     "BadTestConfig",
     "BaselineDoesNotApply",
     "CommitNotFound",
+    "ContainerUnavailable",
     "CopyNotFound",
+    "NeedsConsent",
     "NoStartCommit",
     "NoTestCommand",
     "NotAGitRepository",
     "PatchDoesNotApply",
     "RepoNotFound",
+    "SandboxUnavailable",
     "VerifyError",
     "WorktreeError",
 ]
@@ -67,3 +73,15 @@ class BadTestConfig(VerifyError):
 
 class WorktreeError(VerifyError):
     """git could not create the temporary worktree the tests run in."""
+
+
+class NeedsConsent(VerifyError):
+    """An untrusted session's test command was not confirmed: declined, or no terminal to ask on and no ``--yes``."""
+
+
+class SandboxUnavailable(VerifyError):
+    """The sandbox was asked for (or is the default for an untrusted session) but bubblewrap cannot run here."""
+
+
+class ContainerUnavailable(VerifyError):
+    """``--image`` was given but no container engine can run it (none installed or answering, image not local)."""

@@ -1,0 +1,214 @@
+"""One session → its rows in every config (plain dicts whose keys and types are those of :mod:`.columns`).
+
+Everything here works on one :class:`~tracer.model.Session` already read (and redacted) by the caller, so the
+memory a dataset build needs is bounded by one session. Timestamps are integer microseconds since the Unix
+epoch (UTC); the sinks turn them into Arrow timestamps or RFC 3339 text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tracer.dataset._text import content_text, cut_text, name_text, plain_output
+from tracer.dataset.messages import TOOLS_JSON, trajectory
+from tracer.model import Command, Event, FileChange, Note, Session, parse_rfc3339
+
+#: Export-time redaction: one call per event (the header included), returning the event to export.
+Redact = Callable[[Event], Event]
+
+#: The namespace of the UUIDs derived for sessions recorded before tracer gave each session a UUID.
+SESSION_NAMESPACE = uuid.UUID("6f1e5d1c-3b7a-5c2e-9a41-7d3c2b1e0f15")
+
+
+def identity(event: Event) -> Event:
+    """The redaction that changes nothing (``--no-redact``)."""
+    return event
+
+
+def session_uuid(session: Session) -> str:
+    """The session's globally unique id: :attr:`Header.uuid`, or for sessions recorded before tracer 0.2 a UUID 5
+    derived from everything the header holds (stable: the header is never rewritten, so every build and every
+    copy of the file derives the same id)."""
+    h = session.header
+    if h.uuid:
+        return h.uuid
+    fields = dataclasses.asdict(h)
+    fields.pop("uuid", None)
+    return str(uuid.uuid5(SESSION_NAMESPACE, json.dumps(fields, sort_keys=True, ensure_ascii=True)))
+
+
+def redacted(session: Session, redact: Redact) -> Session:
+    """``session`` with ``redact`` applied to its header and to each of its events (a new session)."""
+    if redact is identity:
+        return session
+    header = redact(session.header)
+    assert type(header) is type(session.header)
+    events = [redact(e) for e in session.events]
+    return Session(path=session.path, header=header, events=events, problem=session.problem)
+
+
+def patch_from_commit(session: Session) -> str:
+    """The patch that turns a clean checkout of the start commit into the final state: the baseline patch (the
+    changes present at start) followed by the final patch. ``git apply`` and ``patch -p1`` both apply the
+    patches of one input in order, so a file changed by both is changed twice, as it was."""
+    baseline = session.header.baseline_patch
+    final = session.final_patch
+    patch = final.patch if final is not None else ""
+    if baseline and patch and not baseline.endswith("\n"):
+        baseline += "\n"
+    return baseline + patch
+
+
+def _us(when: str) -> int:
+    """RFC 3339 text as integer microseconds since the Unix epoch."""
+    d = parse_rfc3339(when)
+    return (int(d.timestamp()) * 1_000_000) + d.microsecond
+
+
+def _count(n: int | None) -> int:
+    return -1 if n is None else n
+
+
+@dataclass(slots=True)
+class SessionRows:
+    """The rows one session contributes to each config (``config name -> rows``)."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    session_id: str
+
+
+def session_rows(session: Session, *, output_limit: int, command_output_limit: int) -> SessionRows:
+    """Every config's rows for ``session`` (already redacted).
+
+    Args:
+        output_limit: bytes of a command's output kept in a ``bash`` tool result of the ``messages`` trajectory
+            (head and tail, the cut said; <= 0: all).
+        command_output_limit: the same for the ``output`` column of the ``commands`` config.
+    """
+    h = session.header
+    sid = session_uuid(session)
+    start = _us(h.started_at)
+    commands = session.commands()
+    changes = session.file_changes()
+    notes = session.notes()
+    outputs = {c.id: plain_output(c.output) for c in commands}
+    final = session.final_patch
+    result = session.verify_result
+    repository = getattr(h, "repository", None)
+    session_row: dict[str, Any] = {
+        "session_id": sid,
+        "session_name": name_text(h.session_id),
+        "started_at": start,
+        "duration": session.duration,
+        "task": None if h.task is None else content_text(h.task),
+        "repository": repository,
+        "workspace": name_text(h.workspace),
+        "base_commit": h.head_commit,
+        "branch": None if h.branch is None else name_text(h.branch),
+        "baseline_patch": content_text(h.baseline_patch),
+        "final_patch": content_text(final.patch) if final is not None else "",
+        "patch_from_commit": content_text(patch_from_commit(session)),
+        "files": [name_text(f) for f in final.files] if final is not None else [],
+        "test_command": None if h.test_command is None else name_text(h.test_command),
+        "verdict": result.verdict if result is not None else None,
+        "verified_at": _us(result.verified_at) if result is not None and result.verified_at else None,
+        "fail_to_pass": _names(result.fail_to_pass) if result is not None else None,
+        "pass_to_pass": _names(result.pass_to_pass) if result is not None else None,
+        "pass_to_fail": _names(result.pass_to_fail) if result is not None else None,
+        "tests_passed": _count(result.passed) if result is not None else -1,
+        "tests_failed": _count(result.failed) if result is not None else -1,
+        "tests_skipped": _count(result.skipped) if result is not None else -1,
+        "tests_errors": _count(result.errors) if result is not None else -1,
+        "commands": len(commands),
+        "failed_commands": sum(1 for c in commands if c.failed),
+        "edits": len(changes),
+        "notes": len(notes),
+        "interrupted": session.interrupted,
+        "problem": session.problem,
+        "shell": name_text(h.shell),
+        "shell_kind": h.shell_kind,
+        "os": h.os,
+        "tracer_version": h.tracer_version,
+    }
+    return SessionRows(
+        session_id=sid,
+        rows={
+            "sessions": [session_row],
+            "commands": [_command_row(sid, start, c, cut_text(outputs[c.id], command_output_limit)) for c in commands],
+            "edits": [_edit_row(sid, start, fc) for fc in changes],
+            "notes": [_note_row(sid, start, n) for n in notes],
+            "messages": [
+                {
+                    "session_id": sid,
+                    "messages": trajectory(session, commands, outputs, changes, notes, output_limit=output_limit),
+                    "tools": TOOLS_JSON,
+                    "task": session_row["task"],
+                    "repository": repository,
+                    "base_commit": h.head_commit,
+                    "verdict": session_row["verdict"],
+                }
+            ],
+        },
+    )
+
+
+def _names(names: tuple[str, ...] | None) -> list[str] | None:
+    return None if names is None else [content_text(n) for n in names]
+
+
+def _command_row(sid: str, start: int, c: Command, output: str) -> dict[str, Any]:
+    return {
+        "session_id": sid,
+        "command_id": c.id,
+        "start_us": c.start,
+        "end_us": -1 if c.end is None else c.end,
+        "started_at": start + c.start,
+        "duration": c.duration,
+        "command": name_text(c.command),
+        "cwd": name_text(c.cwd),
+        "exit_status": _count(c.exit_status),
+        "finished": c.exit_status is not None,
+        "output": output,
+        "output_bytes": len(c.output),
+    }
+
+
+def _edit_row(sid: str, start: int, fc: FileChange) -> dict[str, Any]:
+    return {
+        "session_id": sid,
+        "t_us": fc.t,
+        "time": start + fc.t,
+        "path": name_text(fc.path),
+        "op": fc.op,
+        "old_path": None if fc.old_path is None else name_text(fc.old_path),
+        "diff": content_text(fc.diff),
+        "before_hash": fc.before_hash,
+        "after_hash": fc.after_hash,
+        "before_mode": fc.before_mode,
+        "after_mode": fc.after_mode,
+        "size": fc.size,
+        "binary": fc.binary,
+        "oversized": fc.oversized,
+        "command_id": _count(fc.command_id),
+        "added": fc.added,
+        "removed": fc.removed,
+    }
+
+
+def _note_row(sid: str, start: int, n: Note) -> dict[str, Any]:
+    return {
+        "session_id": sid,
+        "note_id": n.id,
+        "t_us": n.t,
+        "time": start + n.t,
+        "text": content_text(n.text),
+        "tags": [content_text(t) for t in n.tags],
+        "source": n.source,
+        "command_id": _count(n.command_id),
+        "written_at": _us(n.written_at) if n.written_at else None,
+    }
