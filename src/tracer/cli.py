@@ -7,6 +7,7 @@ a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import sys
@@ -287,11 +288,9 @@ def _redaction(label: str | None, counts: dict[str, int] | None) -> str:
         return f"{label} (recorded with --no-redact: secrets are as typed; `tracer export` masks them)"
     if counts is None:
         return f"{label}: counts unknown (the recording was interrupted)"
-    total = sum(counts.values())
-    if not total:
-        return f"{label}: nothing masked"
-    parts = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
-    return f"{label}: {_plural(total, 'value')} masked ({parts})"
+    from tracer.redact import describe_counts
+
+    return f"{label}: {describe_counts(counts)} masked"
 
 
 def _result_counts(r: VerifyResult) -> str:
@@ -370,11 +369,12 @@ def _print_preview(findings: list[Any]) -> None:
     click.echo(f"{'TIME':>8}  {'EVENT':<14} {'RULE':<24} CONTEXT (value replaced)")
     for f in findings:
         click.echo(f"{_format_duration(f.t / 1e6):>8}  {f.event:<14} {f.rule:<24} {f.context}")
+    from tracer.redact import describe_counts
+
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.rule] = counts.get(f.rule, 0) + 1
-    parts = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])))
-    click.echo(f"\n{_plural(len(findings), 'value')} would be masked ({parts}); nothing was written")
+    click.echo(f"\n{describe_counts(counts)} would be masked; nothing was written")
 
 
 @cli.command()
@@ -757,6 +757,7 @@ def dataset() -> None:
     metavar="BYTES",
     help="Output kept per tool result in `messages` (head and tail; 0 keeps all).",
 )
+@click.option("--no-redact", is_flag=True, help="Sessions as recorded: only record-time masking applies.")
 def dataset_build(
     out: str,
     sessions: tuple[str, ...],
@@ -769,6 +770,7 @@ def dataset_build(
     overwrite: bool,
     max_output: int,
     max_tool_output: int,
+    no_redact: bool,
 ) -> None:
     """Build a dataset of sessions at OUT, a directory or an fsspec URL (s3://, gs://, hf://, sftp://).
 
@@ -789,7 +791,10 @@ def dataset_build(
         resolved=resolved,
         source=source,
     )
+    redaction = _export_redaction(no_redact)
     options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
+    if redaction is not None:
+        options = dataclasses.replace(options, redact=redaction, redaction=f"export-time redaction, {redaction.label}")
 
     back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
 
@@ -798,6 +803,7 @@ def dataset_build(
             click.echo(f"{back}tracer: {done}/{total} sessions read", err=True, nl=done == total)
 
     report = build_dataset(out, selection, options, on_progress=on_progress)
+    _said_redaction(redaction)
     for line in report.skipped:
         click.echo(f"tracer: left out: {line}", err=True)
     filtered = f", {report.filtered} not selected" if report.filtered else ""
@@ -811,22 +817,44 @@ def dataset_build(
 @cli.command()
 @click.argument("sessions", nargs=-1, required=True, metavar="S...")
 @click.argument("url", metavar="URL")
-def push(sessions: tuple[str, ...], url: str) -> None:
+@click.option("--no-redact", is_flag=True, help="Sessions as recorded: only record-time masking applies.")
+def push(sessions: tuple[str, ...], url: str, no_redact: bool) -> None:
     """Upload sessions to a directory or fsspec URL (s3://, gs://, hf://, sftp://) where a team collects them.
 
     Each session is checked by reading it, and uploaded as <uuid>.tracer (pushing it again replaces that copy).
     S is a session file or a session-id prefix. Needs pip install 'tracer[dataset]'.
     """
-    from tracer.dataset import push_sessions
+    from tracer.dataset import identity, push_sessions
 
     def on_pushed(path: str, target: str) -> None:
         click.echo(f"tracer: pushed {_tilde(Path(path))} → {target}", err=True)
 
-    report = push_sessions(list(sessions), url, on_pushed=on_pushed)
+    redaction = _export_redaction(no_redact)
+    report = push_sessions(list(sessions), url, redact=redaction or identity, on_pushed=on_pushed)
+    _said_redaction(redaction)
     for line in report.failed:
         click.echo(f"tracer: not pushed: {line}", err=True)
     if report.failed:
         sys.exit(3)
+
+
+def _export_redaction(no_redact: bool) -> Any:
+    """Export-time redaction for many sessions (a :class:`tracer.redact.SessionRedaction`), ``None`` with
+    ``--no-redact``."""
+    if no_redact:
+        return None
+    from tracer.config import load_config
+    from tracer.redact import SessionRedaction
+
+    return SessionRedaction(load_config())
+
+
+def _said_redaction(redaction: Any) -> None:
+    """The one line every export prints: how much export-time redaction masked."""
+    if redaction is None:
+        click.echo("tracer: not redacted (--no-redact): only what was masked at record time is hidden", err=True)
+    else:
+        click.echo(f"tracer: masked {redaction.summary()} ({redaction.label})", err=True)
 
 
 def main() -> None:

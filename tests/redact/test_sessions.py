@@ -198,3 +198,24 @@ def test_no_redact_records_secrets_as_typed_and_says_so(tmp_path: Path) -> None:
     for rule in ("github-pat", "private-key", "jwt", "url-credentials", "aws-access-token", "email"):
         assert rule.encode() in preview, rule
     planted.assert_absent(preview, planted.secrets + planted.identity, where="the preview")
+
+
+def test_datasets_and_pushed_sessions_are_masked_too(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    planted = plant(_user_name())
+    path, _, env = record(tmp_path, "bash", planted)
+    everything = planted.secrets + planted.identity
+    out = tmp_path / "dataset"
+    proc = tracer(env, "dataset", "build", str(out), str(path), "--format", "jsonl")
+    assert proc.returncode == 0, proc.stderr
+    assert b"tracer: masked" in proc.stderr
+    written = b"".join(f.read_bytes() for f in sorted(out.rglob("*")) if f.is_file())
+    assert b"[REDACTED:openai-api-key:" in written
+    planted.assert_absent(written, everything, where="a dataset")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    proc = tracer(env, "push", str(path), str(shared))
+    assert proc.returncode == 0, proc.stderr
+    (pushed,) = shared.glob("*.tracer")
+    raw = b"".join(content for _, content in iter_frames(pushed))
+    planted.assert_absent(raw, everything, where="a pushed session")

@@ -12,6 +12,7 @@ Public API::
 
     record_redactor(config) -> Redactor      one per recording (the writer thread owns it)
     export_redactor(config, header, collect=False) -> Redactor
+    SessionRedaction(config)                 export-time redaction of many sessions, one call per event
     Redactor.output(bytes) / .text(str) / .event(Event) / .session(Session); .counts, .findings, .summary()
     check_config(config)                     compile the user's rules: ConfigError naming file and line
     mask_whole(bytes)                        every byte *, line ends kept
@@ -29,8 +30,8 @@ import os
 import re
 
 from tracer.config import Config
-from tracer.model import Header
-from tracer.redact._mask import Finding, Redactor, mask_whole
+from tracer.model import Event, Header
+from tracer.redact._mask import Finding, Redactor, describe_counts, mask_whole
 from tracer.redact._rules import RULES_VERSION, RuleSet, check_config, export_rules, record_rules
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
     "Finding",
     "Redactor",
     "RuleSet",
+    "SessionRedaction",
     "check_config",
+    "describe_counts",
     "export_context",
     "export_redactor",
     "mask_whole",
@@ -92,3 +95,41 @@ def export_redactor(config: Config | None = None, header: Header | None = None, 
         ConfigError: a user rule or allowlist entry does not compile (names the file and line).
     """
     return Redactor(export_rules(config, export_context(header)), collect=collect)
+
+
+class SessionRedaction:
+    """Export-time redaction of one session after another, one call per event, each session's header first
+    (what ``tracer dataset build`` and ``tracer push`` take): a header starts a new :func:`export_redactor`
+    (its home, user and host; its placeholders' numbers), its events go through it.
+
+    Attributes:
+        counts: masked values per rule, over every session so far. label: the rule set.
+
+    Raises:
+        ConfigError: (when made) a user rule or allowlist entry does not compile.
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config
+        check_config(config or Config())
+        self.counts: dict[str, int] = {}
+        self._redactor: Redactor | None = None
+        self.label = export_redactor(config).rules.label
+
+    def __call__(self, event: Event) -> Event:
+        """``event`` masked; a :class:`~tracer.model.Header` begins a session."""
+        if isinstance(event, Header) or self._redactor is None:
+            self._add_counts()
+            self._redactor = export_redactor(self.config, event if isinstance(event, Header) else None)
+        return self._redactor.event(event)
+
+    def _add_counts(self) -> None:
+        if self._redactor is not None:
+            for rule, n in self._redactor.counts.items():
+                self.counts[rule] = self.counts.get(rule, 0) + n
+            self._redactor.counts.clear()
+
+    def summary(self) -> str:
+        """``"12 values (email 7, home-dir 5)"`` over every session so far, or ``"nothing"``."""
+        self._add_counts()
+        return describe_counts(self.counts)

@@ -113,6 +113,15 @@ def _line_around(raw: bytes, start: int, end: int) -> str:
     )
 
 
+def describe_counts(counts: dict[str, int]) -> str:
+    """``"7 values (email 3, github-pat 2, home-dir 2)"`` (most first), or ``"nothing"``."""
+    total = sum(counts.values())
+    if not total:
+        return "nothing"
+    parts = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if n)
+    return f"{total} value{'s' if total != 1 else ''} ({parts})"
+
+
 def mask_whole(data: Any) -> bytes:
     """``data`` masked whole, one ``*`` per byte, line ends kept: for output no rule could be run on."""
     return bytes(data).translate(_STARS)
@@ -151,11 +160,7 @@ class Redactor:
 
     def summary(self) -> str:
         """``"7 values (email 3, github-pat 2, home-dir 2)"``, or ``"nothing"``."""
-        if not self.counts:
-            return "nothing"
-        n = self.total
-        parts = ", ".join(f"{rule} {count}" for rule, count in sorted(self.counts.items(), key=lambda x: (-x[1], x[0])))
-        return f"{n} value{'s' if n != 1 else ''} ({parts})"
+        return describe_counts(self.counts)
 
     def _count(self, rule: Rule) -> None:
         self.counts[rule.id] = self.counts.get(rule.id, 0) + 1

@@ -581,7 +581,10 @@ GENERIC_USERS = frozenset(
 def context_rules(context: dict[str, list[str]]) -> list[Rule]:
     """Rules that mask what says whose machine a session comes from: ``context["home"]`` (home directories,
     replaced by ``~``), ``context["user"]`` (user names, as whole words, except :data:`GENERIC_USERS`) and
-    ``context["host"]`` (host names, as whole words; not ``localhost``)."""
+    ``context["host"]`` (host names, as whole words; not ``localhost``).
+
+    They have no keywords (RE2 finds a literal by itself, fast): the keyword scanner of an export stays the same
+    for every session, and loads from its cache."""
     rules = []
     homes = sorted({h.rstrip("/") for h in context.get("home", ()) if h and h.rstrip("/") not in ("", "/")}, key=len)
     for home in reversed(homes):  # the longest first: /home/alice/x before /home/alice
@@ -592,8 +595,6 @@ def context_rules(context: dict[str, list[str]]) -> list[Rule]:
                 stage="export",
                 regex=re2.compile(rb"(" + re2.escape(raw) + rb")(?:[^A-Za-z0-9_.-]|\z)", _options()),
                 secret_group=1,
-                keywords=(raw,),
-                exact=frozenset((raw,)),
                 replace="~",
                 source="tracer (the recording's and this machine's home directory)",
                 global_allow=False,
@@ -612,8 +613,6 @@ def context_rules(context: dict[str, list[str]]) -> list[Rule]:
                         rb"(?:\A|[^A-Za-z0-9_-])(" + re2.escape(raw) + rb")(?:[^A-Za-z0-9_-]|\z)", _options()
                     ),
                     secret_group=1,
-                    keywords=(raw,),
-                    exact=frozenset((raw,)),
                     source=f"tracer (this machine's {kind} name)",
                     global_allow=False,
                 )
