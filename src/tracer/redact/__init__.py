@@ -111,10 +111,9 @@ class SessionRedaction:
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config
-        check_config(config or Config())
         self.counts: dict[str, int] = {}
         self._redactor: Redactor | None = None
-        self.label = export_redactor(config).rules.label
+        self.label = export_redactor(config).rules.label  # (compiles the user's rules: a bad one raises now)
 
     def __call__(self, event: Event) -> Event:
         """``event`` masked; a :class:`~tracer.model.Header` begins a session."""
