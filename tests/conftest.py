@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pexpect
 import pytest
@@ -36,6 +38,17 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | _GIT_IDENTITY
     out = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, input=input).stdout
     return out.decode()
+
+
+def stored_maps(path: Path) -> list[dict[str, Any]]:
+    """Every event of the session file at ``path`` as stored: the msgpack maps, for checks against the schemas."""
+    import io
+
+    import msgpack
+
+    from tracer.store import iter_frames
+
+    return [m for _, frame in iter_frames(path) for m in msgpack.Unpacker(io.BytesIO(frame), raw=False)]
 
 
 def tree_of(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -101,6 +114,7 @@ class User:
             cwd=str(cwd),
             env=self.env,
             encoding="utf-8",
+            codec_errors="replace",  # a title or a listing may name a file that is not UTF-8
             dimensions=(rows, cols),
             timeout=30,
         )
@@ -109,3 +123,19 @@ class User:
         """The one session file recorded so far."""
         (path,) = self.sessions.glob("*.tracer")
         return path
+
+
+def shell_user(tmp_path: Path, shell: str, prompt: str) -> User:
+    """A :class:`User` whose ``$SHELL`` is ``shell`` (bash, zsh or fish; the test is skipped when it is not
+    installed), with startup files that show ``prompt``."""
+    path = shutil.which(shell)
+    if path is None:
+        pytest.skip(f"{shell} is not installed")
+    files = {
+        ".bashrc": f"PS1='{prompt}'\n",
+        ".zshrc": f"PS1='{prompt}'\n",
+        ".config/fish/config.fish": f"function fish_prompt; printf '{prompt}'; end\n",
+        # fish scans man pages on its first start, holding the terminal open: pretend it ran before
+        ".local/share/fish/generated_completions/.keep": "",
+    }
+    return User(tmp_path, files, shell=path)

@@ -7,6 +7,7 @@ A small Python project in a real git repository; a real bash with the user's own
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -16,10 +17,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import User, git, make_repo
-from tracer.store import read_session
-from tracer.store.export import trace_document
-from tracer.store.reader import _events
+from tests.conftest import User, git, make_repo, stored_maps
+from tracer.store import SessionReader, read_session
+from tracer.store.export import export_json
 from tracer.store.schema import validate_event, validate_trace
 
 PROMPT = "TRACER-TEST$ "
@@ -145,9 +145,10 @@ def test_record_replay_verify_a_real_fix(tmp_path: Path) -> None:
     subprocess.run(["git", "apply", "--check", "-"], cwd=clean, input=final.patch, text=True, check=True)
 
     # every event of the real recording validates against its schema, and so does the export
-    for _, event in _events(path):
+    for event in stored_maps(path):
         validate_event(event)
-    validate_trace(trace_document(session))
+    with SessionReader(path) as reader:
+        validate_trace(json.loads(b"".join(export_json(reader))))
 
     # no marker bytes reached the screen or the recording
     assert all(b"\x1b]6973;" not in c.output for c in commands)

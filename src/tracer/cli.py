@@ -7,6 +7,7 @@ a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import os
@@ -18,11 +19,11 @@ import click
 
 import tracer
 from tracer.errors import TracerError, UsageError
-from tracer.model import JudgeResult, ProcessCheck, VerifyResult, pair_commands, parse_rfc3339
+from tracer.model import JudgeResult, ProcessCheck, VerifyResult, pair_commands, parse_rfc3339, visible
 
 
 def _fail(message: str, status: int) -> NoReturn:
-    click.echo(f"tracer: {message}", err=True)
+    click.echo(f"tracer: {visible(message)}", err=True)
     sys.exit(status)
 
 
@@ -105,14 +106,18 @@ def shell(
     if config.retention_days is not None:
         _apply_retention(config.retention_days, str(config.path), quiet)
 
+    def say(text: str) -> None:  # the terminal may be gone (its window closed): nothing to tell then
+        with contextlib.suppress(OSError):
+            click.echo(text, err=True)
+
     def on_start(path: Path, warning: str | None) -> None:
         if warning:
-            click.echo(warning, err=True)
+            say(warning)
         if not quiet and command is None:
-            click.echo(f"tracer: recording to {_tilde(path)}  (exit the shell to stop)", err=True)
+            say(f"tracer: recording to {_tilde(path)}  (exit the shell to stop)")
 
     def on_warning(message: str) -> None:
-        click.echo(f"\r\n{message}\r", err=True)
+        say(f"\r\n{message}\r")
 
     if os.environ.get("TRACER_SESSION") and command is None:
         click.echo(
@@ -131,15 +136,22 @@ def shell(
         config=config,
     )
     summary = record(options, on_start=on_start, on_warning=on_warning)
-    if not quiet:
-        counts = _counts(
-            summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration
+    counts = _counts(summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration)
+    masked = sum((summary.redactions or {}).values())
+    if masked:
+        counts += f", {_plural(masked, 'secret')} masked"
+    stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
+    lost = summary.unwritten
+    if lost is None:
+        if not quiet:
+            say(f"tracer: saved {_tilde(summary.path)}: {counts}{stopped}")
+    else:  # (said even with -q: recorded work was lost) the shell's own status stays the exit status
+        if not quiet:
+            say(f"tracer: recorded {counts}{stopped}")
+        say(
+            f"tracer: warning: {_tilde(summary.path)} is INCOMPLETE: {lost.reason}, so {lost.describe()} "
+            f"(from {_format_duration(lost.since / 1e6)} on) could not be written"
         )
-        masked = sum((summary.redactions or {}).values())
-        if masked:
-            counts += f", {_plural(masked, 'secret')} masked"
-        stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
-        click.echo(f"tracer: saved {_tilde(summary.path)}: {counts}{stopped}", err=True)
     sys.exit(summary.exit_status)
 
 
@@ -181,13 +193,15 @@ def list_() -> None:
     """List sessions, newest first: id, start, duration, commands, failures, edits, notes, verdict.
 
     Sessions are read from $TRACER_DIR, else the user data directory (~/.local/share/tracer/sessions).
-    The verdict is the latest `tracer verify` result, or "interrupted" for a recording that was cut short.
+    The verdict is the latest `tracer verify` result, "interrupted" for a recording that was cut short, or
+    "damaged" for a file of which a part cannot be read. A file that cannot be read at all gets one line
+    saying why.
     """
     from tracer.store import list_sessions, session_summary, sessions_dir
 
     paths = list_sessions()
     if not paths:
-        click.echo(f"no sessions in {_tilde(sessions_dir())} yet: record one with `tracer shell`", err=True)
+        click.echo(f"no sessions in {visible(_tilde(sessions_dir()))} yet: record one with `tracer shell`", err=True)
         return
     click.echo(
         f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT"
@@ -196,12 +210,12 @@ def list_() -> None:
         try:
             s = session_summary(path)
         except TracerError as e:
-            click.echo(f"{path.name.removesuffix('.tracer'):<26} unreadable: {e}")
+            click.echo(f"{visible(path.name.removesuffix('.tracer')):<26} unreadable: {visible(str(e))}")
             continue
-        verdict = s.verdict or ("interrupted" if s.interrupted else "-")
+        verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
         click.echo(
-            f"{s.session_id:<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
-            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {verdict}"
+            f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
+            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {visible(verdict)}"
         )
 
 
@@ -217,30 +231,35 @@ def show(session: str | None) -> None:
 
     S is a session file, a session-id prefix, or nothing for the latest session.
     """
-    from tracer.store import read_session
+    from tracer.store import read_outline
 
     path = _resolve(session)
-    s = read_session(path)
+    s = read_outline(path)  # everything but output and diffs: bounded memory whatever the session's size
     h = s.header
     summary = s.summary()
     cmds, failed, edits, files, notes = summary.commands, summary.failed, summary.edits, summary.files, summary.notes
-    click.echo(f"session   {h.session_id}  ({_tilde(path)})")
+    click.echo(f"session   {visible(h.session_id)}  ({visible(_tilde(path))})")
     click.echo(f"started   {_local_time(h.started_at)}  for {_format_duration(s.duration)}")
     if h.task:
-        click.echo(f"task      {h.task}")
+        click.echo(f"task      {visible(h.task)}")
     where = (
         h.workspace + (f"  at {h.head_commit[:12]}" if h.head_commit else "") + (f" ({h.branch})" if h.branch else "")
     )
-    click.echo(f"workspace {where}")
-    click.echo(f"shell     {h.shell} ({h.shell_kind}), {h.cols}x{h.rows}")
+    click.echo(f"workspace {visible(where)}")
+    click.echo(f"shell     {visible(h.shell)} ({visible(h.shell_kind)}), {h.cols}x{h.rows}")
     if h.test_command:
-        click.echo(f"tests     {h.test_command}")
+        click.echo(f"tests     {visible(h.test_command)}")
     click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
     click.echo(f"redaction {_redaction(h.redaction, s.end.redactions if s.end is not None else None)}")
-    if s.interrupted:
+    end = s.end
+    if end is None:
         click.echo("status    the recording was interrupted (no session_end): everything recorded is shown")
+    elif end.reason != "exit":
+        click.echo(f"status    {_stopped_by(end.reason)}; the shell's exit status was {end.exit_status}")
+    for warning in end.warnings if end is not None else ():
+        click.echo(f"warning   {visible(warning.removeprefix('tracer: '))}")
     if s.problem:
-        click.echo(f"problem   {s.problem}")
+        click.echo(f"problem   {visible(s.problem)}")
     commands, _ = pair_commands(s.events)  # lines and statuses only: no output is copied
     if commands:
         click.echo("\ncommands")
@@ -249,21 +268,22 @@ def show(session: str | None) -> None:
             status = "" if c.exit_status is None else f"{c.exit_status:>3}"
             dur = "" if c.duration is None else _format_duration(c.duration)
             first, *more = c.command.splitlines() or [""]
-            click.echo(f"  {mark} {status:>3} {dur:>7}  {first}" + (" …" if more else ""))
+            click.echo(f"  {mark} {status:>3} {dur:>7}  {visible(first)}" + (" …" if more else ""))
     changes = s.file_changes()
     if changes:
         click.echo("\nedits")
         for fc in changes:
             what = f"{fc.old_path} → {fc.path}" if fc.old_path else fc.path
             size = f"+{fc.added} -{fc.removed}" if not (fc.binary or fc.oversized) else f"{fc.size} bytes"
-            click.echo(f"  {fc.op:<7} {what}  {size}")
+            click.echo(f"  {visible(fc.op):<7} {visible(what)}  {size}")
     notes_now = s.notes()
     if notes_now:
         click.echo("\nnotes")
         for n in notes_now:
             tags = f" [{', '.join(n.tags)}]" if n.tags else ""
             click.echo(
-                f"  {_format_duration(n.t / 1e6):>7}  {n.text}{tags}" + ("  (replay)" if n.source == "replay" else "")
+                f"  {_format_duration(n.t / 1e6):>7}  {visible(n.text + tags)}"
+                + ("  (replay)" if n.source == "replay" else "")
             )
     final = s.final_patch
     if final is not None:
@@ -273,24 +293,34 @@ def show(session: str | None) -> None:
         )
     r = s.verify_result
     if r is not None:
-        click.echo(f"verdict   {r.verdict}  ({_result_counts(r)}; `{r.command}`)")
+        click.echo(f"verdict   {visible(r.verdict)}  ({visible(_result_counts(r))}; `{visible(r.command)}`)")
     judged = s.judge_result
     if judged is not None:
         for line in _judge_block(judged):
-            click.echo(line)
+            click.echo(visible(line))
+
+
+def _stopped_by(reason: str) -> str:
+    """Why a recording stopped, from ``session_end.reason`` (``"SIGTERM"``, ``"SIGHUP"``, ``"error"``)."""
+    if reason.startswith("SIG"):
+        return f"the recording was stopped by {visible(reason)}"
+    if reason == "error":
+        return "the recording was stopped by an error of tracer's (see the warnings)"
+    return f"the recording stopped: {visible(reason)}"
 
 
 def _redaction(label: str | None, counts: dict[str, int] | None) -> str:
     """What record-time redaction did, for ``tracer show``."""
     if label is None:
         return "none (recorded by a tracer that did not mask secrets: `tracer export` masks them)"
+    label = visible(label)  # from the file: escaped like all its text
     if label.startswith("off"):
         return f"{label} (recorded with --no-redact: secrets are as typed; `tracer export` masks them)"
     if counts is None:
         return f"{label}: counts unknown (the recording was interrupted)"
     from tracer.redact import describe_counts
 
-    return f"{label}: {describe_counts(counts)} masked"
+    return f"{label}: {visible(describe_counts(counts))} masked"
 
 
 def _result_counts(r: VerifyResult) -> str:
@@ -320,45 +350,57 @@ def export(session: str | None, fmt: str, output: str | None, preview: bool, no_
 
     Secrets, e-mail and IP addresses, your home directory, user and host name are masked first (see
     docs/privacy.md); one line on standard error says how much. S is a session file, a session-id prefix, or
-    nothing for the latest session.
+    nothing for the latest session. The export is streamed: its memory does not grow with the session. Of a
+    damaged or interrupted session, everything readable is exported, and one line on standard error says what is
+    missing.
     """
-    from tracer.store import read_session
+    from tracer.store import SessionReader
     from tracer.store.export import export_asciicast, export_json, export_patch
 
-    s = read_session(_resolve(session))
-    if preview or not no_redact:
-        from tracer.config import load_config
-        from tracer.redact import export_redactor
+    exporter = {"json": export_json, "asciicast": export_asciicast, "patch": export_patch}[fmt]
+    with SessionReader(_resolve(session)) as reader:
+        source: Any = reader  # what the exporter reads: the session, or (by default) the session masked
+        redactor = None
+        if preview or not no_redact:
+            from tracer.config import load_config
+            from tracer.redact import export_redactor
+            from tracer.store.redacted import RedactedReader
 
-        redactor = export_redactor(load_config(), s.header, collect=preview)
-        s = redactor.session(s)
-        if preview:
-            _print_preview(redactor.findings or [])
-            return
-        click.echo(f"tracer: export masked {redactor.summary()} ({redactor.rules.label})", err=True)
-    else:
-        click.echo("tracer: export not redacted (--no-redact): only what was masked at record time is hidden", err=True)
-    chunks: Any
-    if fmt == "json":
-        chunks = [export_json(s)]
-    elif fmt == "patch":
-        chunks = [export_patch(s)]
-    else:
-        chunks = export_asciicast(s)
-    if output is None:
-        out = sys.stdout
-        for chunk in chunks:
-            out.write(chunk)
-        out.flush()
-    else:
-        try:
-            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-            os.fchmod(fd, 0o600)  # private even when the file was there before
-            with open(fd, "w", encoding="utf-8") as f:
-                for chunk in chunks:
-                    f.write(chunk)
-        except OSError as e:
-            raise TracerError(f"cannot write {output}: {e.strerror}") from e
+            redactor = export_redactor(load_config(), reader.header, collect=preview)
+            source = RedactedReader(reader, redactor)
+            if preview:
+                for _ in source.events():  # one pass masks (and notes) everything
+                    pass
+                _print_preview(redactor.findings or [])
+                return
+        if output is None:
+            out = sys.stdout.buffer
+            for chunk in exporter(source):
+                out.write(chunk)
+            out.flush()
+        else:
+            try:
+                fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+                os.fchmod(fd, 0o600)  # private even when the file was there before
+                with open(fd, "wb") as f:
+                    for chunk in exporter(source):
+                        f.write(chunk)
+            except OSError as e:
+                raise TracerError(f"cannot write {output}: {e.strerror}") from e
+        if redactor is None:
+            click.echo(
+                "tracer: export not redacted (--no-redact): only what was masked at record time is hidden", err=True
+            )
+        else:
+            click.echo(f"tracer: export masked {redactor.summary()} ({redactor.rules.label})", err=True)
+        if reader.problem:
+            click.echo(f"tracer: partial export: {visible(reader.problem)}", err=True)
+        elif not reader.ended:
+            click.echo(
+                "tracer: partial export: the recording was interrupted (the session has no end): what would have "
+                "come after its last event is missing",
+                err=True,
+            )
 
 
 def _print_preview(findings: list[Any]) -> None:
@@ -516,7 +558,7 @@ def verify(
         err.flush()
 
     def on_progress(line: str) -> None:
-        click.echo(f"tracer: {line}", err=True)
+        click.echo(f"tracer: {visible(line)}", err=True)
 
     result = verify_session(
         path,
@@ -563,7 +605,7 @@ def _print_verdict(r: VerifyResult) -> None:
     if failing:
         rows.append(("failing", ", ".join(failing[:10]) + (" …" if len(failing) > 10 else "")))
     for key, value in rows:
-        click.echo(f"{key:<13} {value}")
+        click.echo(f"{key:<13} {visible(value)}")
 
 
 @cli.command()
@@ -650,7 +692,7 @@ def judge(
     path = _resolve(session)
 
     def on_progress(line: str) -> None:
-        click.echo(f"tracer: {line}", err=True)
+        click.echo(f"tracer: {visible(line)}", err=True)
 
     result = judge_session(path, options, on_progress=on_progress)
     if as_json:
@@ -676,19 +718,19 @@ def _print_judgement(r: JudgeResult) -> None:
     click.echo("process checks")
     width = max((len(c.id) for c in r.checks), default=0)
     for c in r.checks:
-        click.echo(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}")
+        click.echo(visible(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}"))
     if r.overall is None:
         return
     by = _judged_by(r) + (f" at {r.endpoint}" if r.endpoint else "")
     took = f" in {_format_duration(r.duration)}" if r.duration is not None else ""
-    click.echo(f"\nrubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}")
+    click.echo("\n" + visible(f"rubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}"))
     width = max((len(s.criterion) for s in r.scores), default=0)
     for s in r.scores:
         cited = f"  [{' '.join(s.steps)}]" if s.steps else ""
-        click.echo(f"  {s.criterion:<{width}} {s.score}/5  {s.reason}{cited}")
+        click.echo(visible(f"  {s.criterion:<{width}} {s.score}/5  {s.reason}{cited}"))
     click.echo(f"  {'overall':<{width}} {r.overall}/5")
     if r.comments:
-        click.echo(f"\n{r.comments}")
+        click.echo("\n" + "\n".join(visible(line) for line in r.comments.splitlines()))
     for title, items in (
         ("strengths", r.strengths),
         ("weaknesses", r.weaknesses),
@@ -697,7 +739,7 @@ def _print_judgement(r: JudgeResult) -> None:
         if items:
             click.echo(f"\n{title}")
             for item in items:
-                click.echo(f"  - {item}")
+                click.echo(f"  - {visible(item)}")
 
 
 def _judged_by(r: JudgeResult) -> str:
@@ -875,6 +917,8 @@ def main() -> None:
         _fail(str(e), e.exit_status)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except MemoryError:
+        _fail("out of memory (the limit of `ulimit -v`, or the machine's): free some memory and try again", 3)
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)

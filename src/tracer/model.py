@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -74,6 +76,78 @@ def text_of(value: str | bytes) -> str:
     """The text a stored text field holds (the inverse of :func:`wire_text`): ``bytes`` are decoded as UTF-8,
     bytes that are not UTF-8 becoming lone surrogates (``surrogateescape``)."""
     return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape")
+
+
+_C_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\a": "\\a",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\v": "\\v",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def quote_text(text: str) -> str:
+    """``text`` quoted as git quotes a path (``core.quotePath=false``): ``"new\\376.txt"``.
+
+    Between double quotes, ``"`` and ``\\`` are escaped with a backslash, control characters as ``\\n``,
+    ``\\t``… or three octal digits, and each byte that is not UTF-8 (a lone surrogate of
+    :func:`text_of`) as three octal digits; other characters stay as they are. Exports use it for text that is
+    not valid UTF-8, which JSON cannot carry.
+    """
+    out = ['"']
+    for c in text:
+        code = ord(c)
+        if c in _C_ESCAPES:
+            out.append(_C_ESCAPES[c])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\{code:03o}")
+        elif 0xD800 <= code <= 0xDFFF:  # a byte that was not UTF-8 (U+DC80..U+DCFF), or a stray surrogate
+            raw = bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else c.encode("utf-8", "surrogatepass")
+            out.extend(f"\\{b:03o}" for b in raw)
+        else:
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
+def visible(text: str) -> str:
+    """``text`` (from a session file, or naming one) safe to print on a terminal, as ``ls`` and git print names:
+    control and format characters (C0, DEL, C1: ESC, CSI, OSC…; bidirectional overrides, line separators) and
+    bytes that were not UTF-8 (lone surrogates) as backslash escapes (``\\n``, ``\\x1b``, ``\\xfe``,
+    ``\\u202e``), so a crafted session cannot move the cursor, clear the screen, set the title, write the clipboard
+    (OSC 52), or hide a command line behind a carriage return or a right-to-left override. Everything tracer
+    prints from a session goes through here."""
+    if text.isprintable():
+        return text
+    import unicodedata
+
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch != " " and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch)
+            out.append(named or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def is_utf8(text: str) -> bool:
+    """True when ``text`` holds no lone surrogate, i.e. it is valid Unicode that UTF-8 can encode."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _wire(value: Any) -> Any:
@@ -408,27 +482,6 @@ def _nested_map(value: Any) -> dict[str, Any]:
     return out
 
 
-def _nested_from(cls: type[Any], data: Any) -> Any:
-    """The nested record ``cls`` a stored map describes: unknown keys ignored, lists as tuples, bytes as text.
-
-    Raises:
-        TypeError: ``data`` is not a map, or a required field is missing.
-    """
-    if not isinstance(data, dict):
-        raise TypeError(f"{cls.__name__} must be a map, not {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in names:
-            continue
-        if isinstance(value, list):
-            value = tuple(text_of(v) if isinstance(v, bytes) else v for v in value)
-        elif isinstance(value, bytes):
-            value = text_of(value)
-        kwargs[key] = value
-    return cls(**kwargs)
-
-
 @dataclass(frozen=True, slots=True)
 class StepRef:
     """One step of a session that a process check rests on.
@@ -472,12 +525,6 @@ class ProcessCheck:
         """The check as a map (``None`` fields left out)."""
         return _nested_map(self)
 
-    @classmethod
-    def from_dict(cls, data: Any) -> ProcessCheck:
-        """The check a stored map describes. Raises TypeError on a malformed map."""
-        check: ProcessCheck = _nested_from(cls, data)
-        return dataclasses.replace(check, evidence=tuple(_nested_from(StepRef, e) for e in check.evidence))
-
 
 @dataclass(frozen=True, slots=True)
 class JudgeScore:
@@ -498,12 +545,6 @@ class JudgeScore:
     def to_dict(self) -> dict[str, Any]:
         """The score as a map."""
         return _nested_map(self)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> JudgeScore:
-        """The score a stored map describes. Raises TypeError on a malformed map."""
-        score: JudgeScore = _nested_from(cls, data)
-        return score
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,6 +605,9 @@ class SessionEnd(Event):
         reason: ``"exit"`` (the shell exited), or the signal that stopped the recorder (``"SIGTERM"``,
             ``"SIGHUP"``), or ``"error"``.
         warnings: problems met while recording (e.g. the disk filled up), one sentence each.
+        concurrent_sessions: ids of other sessions that recorded the same workspace (or a directory inside or
+            around it) at the same time: a file change cannot be told apart by who made it, so their edits are
+            in this session's too, and this session's in theirs.
         mac: the recorder's signature of every byte of the file before the frame holding this event,
             ``"blake2b-256:"`` and 64 hex digits (see ``tracer.store.signing``); ``None`` when unsigned.
         redactions: how many values record-time redaction masked, per rule id (``{"github-pat": 2}``); never
@@ -574,6 +618,7 @@ class SessionEnd(Event):
     exit_status: int
     reason: str = "exit"
     warnings: tuple[str, ...] = field(default=())
+    concurrent_sessions: tuple[str, ...] = field(default=())
     mac: str | None = None
     redactions: dict[str, int] | None = None
 
@@ -596,46 +641,247 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
+#: Records nested in events (as maps, in lists): read back by event_from_dict's checks like events.
 _NESTED_TYPES = (TestCase, StepRef, ProcessCheck, JudgeScore)
-# Fields holding lists of nested records, and how each record is read back.
-_NESTED_FIELDS: dict[str, Any] = {
-    "tests": lambda tc: TestCase(**tc),
-    "checks": ProcessCheck.from_dict,
-    "scores": JudgeScore.from_dict,
-}
 
 
-def event_from_dict(data: dict[str, Any]) -> Event:
-    """Build the event a map describes (the inverse of :meth:`Event.to_dict`).
+class MalformedEvent(ValueError):
+    """A map read from a session file is not a valid event.
 
-    Unknown keys are ignored (newer recorders may add fields); lists become tuples; ``bytes`` in a text field
-    become text (:func:`text_of`).
+    Attributes:
+        field: the field that is wrong, as a path (``"tags"``, ``"tests[3].name"``); ``""`` for the map itself.
+        reason: what is wrong with it (``"must be an integer, not text ('80')"``).
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"field {field!r} {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+#: The largest ``t`` an event may carry (microseconds): 100 years, so ``started_at + t`` is always a date.
+MAX_T = 100 * 366 * 86_400 * 1_000_000
+#: Terminal sizes are what the kernel's window size holds: 1 to 65535 cells.
+MAX_CELLS = 0xFFFF
+#: Years a header's ``started_at`` may name: with :data:`MAX_T`, every moment of a session stays in range.
+STARTED_AT_YEARS = (1970, 9800)
+
+
+def event_from_dict(data: Any) -> Event:
+    """Build the event a map describes (the inverse of :meth:`Event.to_dict`), checking every field.
+
+    Each field must have the type its dataclass annotation says (``int`` fields take no ``bool``; ``float``
+    fields take integers too; tuples are msgpack arrays, lists or tuples); text fields also take ``bytes``
+    (:func:`text_of`); ``t`` and sizes and counts are not negative; ``t`` is at most :data:`MAX_T`; ``cols`` and
+    ``rows`` are 1 to :data:`MAX_CELLS`; a header's ``started_at`` is an RFC 3339 time in the years
+    :data:`STARTED_AT_YEARS`; ``reads`` are pairs of non-negative integers. Unknown keys are ignored (newer
+    recorders may add fields). The checks are compiled once per class from its annotations.
 
     Raises:
-        KeyError: the map has no ``type`` or an unknown one.
-        TypeError: a required field is missing.
+        KeyError: the map's ``type`` is text but no event type tracer knows (a newer tracer's).
+        MalformedEvent: ``data`` is not a map, has no ``type``, lacks a required field or a field is wrong;
+            it names the field.
     """
-    cls = EVENT_TYPES[data["type"]]
-    names = _FIELD_NAMES[cls]
+    if not isinstance(data, dict):
+        raise MalformedEvent("", f"is not a map but {_describe(data)}")
+    kind = data.get("type")
+    if kind == "output" and len(data) == 3:  # the most common event, in its most common form: checked inline
+        t, out = data.get("t"), data.get("data")
+        if type(t) is int and 0 <= t <= MAX_T and type(out) is bytes:
+            return Output(t, out)
+    if not isinstance(kind, str):
+        raise MalformedEvent("type", "is missing" if kind is None else f"must be text, not {_describe(kind)}")
+    cls = EVENT_TYPES[kind]
+    checks = _CHECKS.get(cls) or _CHECKS.setdefault(cls, _compile(cls))
+    return cls(**_fields_of(checks, data, ""))
+
+
+#: A field's check: ``(value, path) -> the value as the dataclass holds it``, or :class:`MalformedEvent`.
+_Check = Callable[[Any, str], Any]
+_MISSING = object()
+
+
+def _describe(value: Any) -> str:
+    """``value`` in a few words for an error message: its msgpack kind and a short, cut repr."""
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "text", bytes: "bytes", dict: "a map"}
+    if value is None:
+        return "nil"
+    kind = kinds.get(type(value), "a list" if isinstance(value, (list, tuple)) else type(value).__name__)
+    if isinstance(value, (list, tuple)) and len(value) <= 4 and all(type(v) in (int, bool) for v in value):
+        return f"{kind} {list(value)}"
+    if isinstance(value, (dict, list, tuple)):
+        return f"{kind} of {len(value)}"
+    cut = isinstance(value, (str, bytes)) and len(value) > 40
+    shown = repr(value[:40] if cut else value)  # never the repr of a whole 500 MB field
+    return f"{kind} ({shown[:60]}…)" if cut or len(shown) > 60 else f"{kind} ({shown})"
+
+
+def _fields_of(checks: tuple[tuple[str, _Check, bool], ...], data: dict[str, Any], prefix: str) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in names:
+    for name, check, required in checks:
+        value = data.get(name, _MISSING)
+        if value is _MISSING:
+            if required:
+                raise MalformedEvent(prefix + name, "is missing")
             continue
-        if key in _NESTED_FIELDS:
-            value = tuple(_NESTED_FIELDS[key](item) for item in value)
-        elif key == "reads" and value is not None:
-            value = tuple(tuple(pair) for pair in value)
-        elif isinstance(value, list):
-            value = tuple(text_of(v) if isinstance(v, bytes) else v for v in value)
-        elif isinstance(value, bytes) and key != "data":
-            value = text_of(value)
-        kwargs[key] = value
-    return cls(**kwargs)
+        kwargs[name] = check(value, prefix + name)
+    return kwargs
 
 
-_FIELD_NAMES: dict[type[Event], frozenset[str]] = {
-    cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
-}
+def _check_type(kind: type, what: str) -> _Check:
+    def check(value: Any, path: str) -> Any:
+        if type(value) is not kind:  # exactly: a bool is no integer here
+            raise MalformedEvent(path, f"must be {what}, not {_describe(value)}")
+        return value
+
+    return check
+
+
+_any_int = _check_type(int, "an integer")
+_check_bytes = _check_type(bytes, "bytes (msgpack bin)")
+_check_bool = _check_type(bool, "true or false")
+
+
+def _check_int(low: int, high: int | None) -> _Check:
+    def check(value: Any, path: str) -> int:
+        number: int = _any_int(value, path)
+        if number < low or (high is not None and number > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise MalformedEvent(path, f"must be {bound}, not {number}")
+        return number
+
+    return check
+
+
+def _check_float(value: Any, path: str) -> float:
+    if type(value) not in (float, int) or not (0 <= value < float("inf")):
+        what = _describe(value) if type(value) not in (float, int) else repr(value)
+        raise MalformedEvent(path, f"must be a number of seconds (0 or more), not {what}")
+    return float(value)
+
+
+def _check_text(value: Any, path: str) -> str:
+    if type(value) is str:
+        return value
+    if type(value) is bytes:
+        return text_of(value)
+    raise MalformedEvent(path, f"must be text, not {_describe(value)}")
+
+
+def _check_started_at(value: Any, path: str) -> str:
+    text = _check_text(value, path)
+    try:
+        when = parse_rfc3339(text)
+    except ValueError:
+        when = None
+    if when is None or not STARTED_AT_YEARS[0] <= when.year <= STARTED_AT_YEARS[1]:
+        shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
+        raise MalformedEvent(path, f"must be an RFC 3339 date and time (2026-11-21T10:30:00Z), not {shown}")
+    return text
+
+
+def _check_reads(value: Any, path: str) -> tuple[tuple[int, int], ...]:
+    if type(value) not in (tuple, list):
+        raise MalformedEvent(path, f"must be a list of [offset, microseconds] pairs, not {_describe(value)}")
+    for i, pair in enumerate(value):
+        if (
+            type(pair) not in (tuple, list)
+            or len(pair) != 2
+            or type(pair[0]) is not int
+            or type(pair[1]) is not int
+            or pair[0] < 0
+            or pair[1] < 0
+        ):
+            raise MalformedEvent(f"{path}[{i}]", f"must be a pair of integers (0 or more), not {_describe(pair)}")
+    return tuple((end, delay) for end, delay in value)
+
+
+def _check_counts(value: Any, path: str) -> dict[str, int]:
+    """A map of names to counts (``session_end.redactions``: rule id → values masked)."""
+    if type(value) is not dict:
+        raise MalformedEvent(path, f"must be a map of names to counts, not {_describe(value)}")
+    count = _check_int(0, None)
+    return {_check_text(k, f"{path} (a key)"): count(v, f"{path}.{k!s:.40}") for k, v in value.items()}
+
+
+def _check_tuple(item: _Check, what: str) -> _Check:
+    def check(value: Any, path: str) -> tuple[Any, ...]:
+        if type(value) not in (tuple, list):
+            raise MalformedEvent(path, f"must be a list of {what}, not {_describe(value)}")
+        return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+    return check
+
+
+def _check_optional(check: _Check) -> _Check:
+    def optional(value: Any, path: str) -> Any:
+        return None if value is None else check(value, path)
+
+    return optional
+
+
+def _check_record(cls: type) -> _Check:
+    """The check of a record nested in an event (a test case, a process check…): a map of its fields."""
+    fields = ", ".join(f.name for f in dataclasses.fields(cls))
+
+    def check(value: Any, path: str) -> Any:
+        if type(value) is not dict:
+            raise MalformedEvent(path, f"must be a map ({fields}), not {_describe(value)}")
+        checks = _CHECKS.get(cls) or _CHECKS.setdefault(cls, _compile(cls))
+        return cls(**_fields_of(checks, value, path + "."))
+
+    return check
+
+
+#: Fields whose integers are counts, sizes or ids: never negative.
+_COUNTS = frozenset({"size", "added", "removed", "id", "command_id", "passed", "failed", "skipped", "errors", "count"})
+
+
+def _compile(cls: type) -> tuple[tuple[str, _Check, bool], ...]:
+    """The checks of each field of ``cls``, from its annotations (``from __future__ import annotations`` makes them
+    text: they are resolved here, once per class, on first use: not on the way to the shell's prompt)."""
+    hints = typing.get_type_hints(cls)
+    checks = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        optional = False
+        args = typing.get_args(hint)
+        if type(None) in args:  # X | None
+            optional = True
+            (hint,) = (a for a in args if a is not type(None))
+        check = _check_for(f.name, hint)
+        if optional:
+            check = _check_optional(check)
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        checks.append((f.name, check, required))
+    return tuple(checks)
+
+
+def _check_for(name: str, hint: Any) -> _Check:
+    if name == "started_at":
+        return _check_started_at
+    if name == "reads":
+        return _check_reads
+    if hint is int:
+        if name == "t":
+            return _check_int(0, MAX_T)
+        if name in ("cols", "rows"):
+            return _check_int(1, MAX_CELLS)
+        return _check_int(0, None) if name in _COUNTS else _any_int
+    simple = {str: _check_text, bytes: _check_bytes, bool: _check_bool, float: _check_float}
+    if hint in simple:
+        return simple[hint]
+    if hint in _NESTED_TYPES:
+        return _check_record(hint)
+    if typing.get_origin(hint) is dict:
+        return _check_counts
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        return _check_tuple(_check_for(name, item), f"maps ({item.__name__})" if item in _NESTED_TYPES else "text")
+    raise TypeError(f"no check for the annotation {hint!r} of field {name!r}")  # a new field type: add its check
+
+
+_CHECKS: dict[type, tuple[tuple[str, _Check, bool], ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -676,6 +922,7 @@ class Summary:
     Attributes:
         duration: seconds. edits: file changes; files: distinct paths changed.
         verdict: the newest verify verdict, ``None`` if never verified.
+        damaged: a part of the file could not be read (:attr:`Session.problem`).
     """
 
     session_id: str
@@ -688,6 +935,7 @@ class Summary:
     notes: int
     verdict: str | None
     interrupted: bool
+    damaged: bool = False
 
 
 def pair_commands(events: list[Event]) -> tuple[list[Command], dict[int, tuple[int, int]]]:
@@ -738,6 +986,29 @@ def pair_commands(events: list[Event]) -> tuple[list[Command], dict[int, tuple[i
     return commands, spans
 
 
+def current_notes(notes: list[Note]) -> list[Note]:
+    """The notes as they stand now: edits applied (newest wins), tombstones removed; in time order.
+
+    Args:
+        notes: every note event of a session, in time order (stable: file order breaks ties).
+
+    Originals are placed first, then edits and tombstones in the order they were written (``written_at``, then
+    file order), whatever their ``t``.
+    """
+    current: dict[str, Note] = {n.id: n for n in notes if not n.replaces}
+    origin: dict[str, str] = {n: n for n in current}  # note id -> id of the original it stands for
+    changes = sorted((n for n in notes if n.replaces), key=lambda n: n.written_at or "")
+    for n in changes:
+        assert n.replaces is not None
+        root = origin.get(n.replaces, n.replaces)
+        origin[n.id] = root
+        if n.deleted:
+            current.pop(root, None)
+        elif root in current:
+            current[root] = n
+    return sorted(current.values(), key=lambda n: n.t)
+
+
 @dataclass(slots=True)
 class Session:
     """Everything read from one session file, in time order.
@@ -746,14 +1017,18 @@ class Session:
         path: the file it was read from (as given).
         header: the first event.
         events: every event after the header, ordered by ``t`` (stable: file order breaks ties).
-        problem: why reading stopped early (a truncated or corrupt frame), with file and byte offset;
-            ``None`` when the whole file was read.
+        problem: what could not be read (a truncated or corrupt frame, malformed events that were skipped),
+            with the file and where; ``None`` when the whole file was read.
+        output_until: when the output events were left out (an outline, see
+            :func:`tracer.store.read_outline`), the ``t`` of the last of them, so :attr:`duration` stays right;
+            else 0.
     """
 
     path: str
     header: Header
     events: list[Event]
     problem: str | None = None
+    output_until: int = 0
 
     def of_type(self, cls: type[Event]) -> list[Any]:
         """The events of one class, in time order."""
@@ -777,7 +1052,7 @@ class Session:
         if end is not None:
             return end.t / 1e6
         recorded = [e.t for e in self.events if not isinstance(e, (Note, VerifyResult, JudgeResult))]
-        return max(recorded, default=0) / 1e6
+        return max(max(recorded, default=0), self.output_until) / 1e6
 
     def commands(self) -> list[Command]:
         """Commands paired with their ends and their output, in order of start."""
@@ -791,24 +1066,8 @@ class Session:
         ]
 
     def notes(self) -> list[Note]:
-        """The notes as they stand now: edits applied (newest wins), tombstones removed; in time order.
-
-        Originals are placed first, then edits and tombstones in the order they were written
-        (``written_at``, then file order), whatever their ``t``.
-        """
-        all_notes = self.of_type(Note)
-        current: dict[str, Note] = {n.id: n for n in all_notes if not n.replaces}
-        origin: dict[str, str] = {n: n for n in current}  # note id -> id of the original it stands for
-        changes = sorted((n for n in all_notes if n.replaces), key=lambda n: n.written_at or "")
-        for n in changes:
-            assert n.replaces is not None
-            root = origin.get(n.replaces, n.replaces)
-            origin[n.id] = root
-            if n.deleted:
-                current.pop(root, None)
-            elif root in current:
-                current[root] = n
-        return sorted(current.values(), key=lambda n: n.t)
+        """The notes as they stand now (see :func:`current_notes`), in time order."""
+        return current_notes(self.of_type(Note))
 
     def file_changes(self) -> list[FileChange]:
         """The recorded edits, in time order."""
@@ -836,6 +1095,7 @@ class Session:
             notes=len(self.notes()),
             verdict=result.verdict if result is not None else None,
             interrupted=self.interrupted,
+            damaged=self.problem is not None,
         )
 
     @property

@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import User, make_repo
+from tests.conftest import User, make_repo, shell_user
 from tracer.model import Resize, Session
 from tracer.store import read_session
 
@@ -138,20 +138,7 @@ def test_one_command_mode_outside_git_snapshots_the_directory_before_the_command
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, shell: str) -> None:
-    path_to_shell = shutil.which(shell)
-    if path_to_shell is None:
-        pytest.skip(f"{shell} is not installed")
-    user = User(
-        tmp_path,
-        {
-            ".bashrc": f"PS1='{PROMPT}'\n",
-            ".zshrc": f"PS1='{PROMPT}'\n",
-            ".config/fish/config.fish": f"function fish_prompt; printf '{PROMPT}'; end\n",
-            # fish scans man pages on its first start, holding the terminal open: pretend it ran before
-            ".local/share/fish/generated_completions/.keep": "",
-        },
-        shell=path_to_shell,
-    )
+    user = shell_user(tmp_path, shell, PROMPT)
     sessions = user.sessions
     child = user.tracer_shell(tmp_path)
     child.expect_exact(PROMPT)
@@ -168,3 +155,24 @@ def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, sh
         ("exit", 0),
     ]
     assert b"TWO" in session.commands()[2].output
+
+
+def test_the_closing_line_counts_files_as_tracer_show_does(tmp_path: Path) -> None:
+    """ "Files" is the number of distinct paths edited, in the closing line and in `tracer show` alike (here 3
+    edits in 2 files, though the final patch changes only one of them)."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n"})
+    script = "echo x > scratch.txt; sleep 0.5; rm scratch.txt; sleep 0.5; echo b >> a.txt; sleep 0.5"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-c", script], cwd=repo, env=user.env, capture_output=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    closing = proc.stderr.decode()
+    assert "3 edits in 2 files" in closing, closing
+    shown = subprocess.run(
+        [sys.executable, "-m", "tracer", "show"], env=user.env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "3 edits in 2 files" in shown, shown
+    (path,) = user.sessions.glob("*.tracer")
+    final = read_session(path).final_patch
+    assert final is not None and final.files == ("a.txt",)

@@ -5,6 +5,7 @@ In every case the user's recorded work survives and no shell or child process is
 
 from __future__ import annotations
 
+import io
 import os
 import resource
 import signal
@@ -180,3 +181,88 @@ def test_the_log_directory_is_made_only_when_something_is_logged_and_a_bad_one_s
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "file" / "below")}  # cannot be created
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
+
+
+def test_a_terminal_that_hangs_up_ends_the_recording_cleanly(tmp_path: Path) -> None:
+    """The user closes the terminal window: the recorder gets SIGHUP and cannot restore a terminal that is gone;
+    the session still ends normally and tracer logs no error of its own."""
+    child, sessions, _ = start(tmp_path)
+    recorder = psutil.Process(child.pid)
+    child.close(force=False)  # the terminal's master side closes: a hangup
+    assert wait_until(lambda: not alive(recorder.pid))
+    session = read_session(session_file(sessions))
+    assert session.end is not None and session.end.reason == "SIGHUP"
+    assert not (tmp_path / "home" / ".state" / "tracer" / "tracer.log").exists()
+
+
+def test_a_disk_full_at_the_end_is_told_in_the_closing_line_and_the_shell_status_stays(tmp_path: Path) -> None:
+    # RLIMIT_FSIZE: the session file cannot grow past 64 KiB (EFBIG), so what comes after is never written
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+
+    out = tmp_path / "s.tracer"
+    script = "head -c 300000 /dev/urandom | base64; echo done; exit 3"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-o", str(out), "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        preexec_fn=limit,
+        timeout=120,
+    )
+    assert proc.returncode == 3  # the shell's own status
+    stderr = proc.stderr.decode()
+    assert "saved" not in stderr, stderr
+    (closing,) = [line for line in stderr.splitlines() if "INCOMPLETE" in line]
+    assert "could not be written" in closing and "KiB of output" in closing and "the session's end" in closing
+    session = read_session(out)  # what reached the disk is readable, and says it was cut short
+    assert session.interrupted and session.end is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_real_full_disk_loses_the_last_commands_and_says_so(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+        user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n"})
+        user.env["TRACER_DIR"] = str(disk)
+        child = user.tracer_shell(repo)
+        child.logfile_read = screen = io.StringIO()
+        child.expect_exact(PROMPT)
+        child.sendline("echo one")
+        child.expect_exact(PROMPT)
+        child.sendline(f"cat /dev/zero > {disk}/fill; echo filled")  # the disk the session is written to
+        child.expect_exact("filled")
+        child.expect_exact(PROMPT)
+        child.sendline("head -c 30000 /dev/urandom | base64; echo two")  # more than the last page holds
+        child.expect_exact("two")
+        child.expect_exact(PROMPT)
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+        child.close()
+        text = screen.getvalue()
+        assert child.exitstatus == 0 and "saved" not in text
+        assert text.count("the disk is full; recording continues in memory") == 1  # said at once, on the terminal
+        closing = text[text.index("INCOMPLETE") :]
+        assert closing.startswith("INCOMPLETE: the disk is full") and "the session's end" in closing, closing
+        (path,) = disk.glob("*.tracer")
+        session = read_session(path)
+        assert session.interrupted and session.commands()[0].command == "echo one"
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_thread_that_dies_of_an_exception_logs_it_never_prints_it(tmp_path: Path) -> None:
+    # as the recorder's set-up thread did with a directory name that is not UTF-8: a traceback over the shell
+    log = logged_silently(
+        tmp_path,
+        "import threading\n"
+        "def set_up(): raise UnicodeEncodeError('utf-8', 'caf\\udce9', 3, 4, 'surrogates not allowed')\n"
+        "t = threading.Thread(target=set_up, name='tracer-setup')\n"
+        "t.start(); t.join()\n",
+    )
+    assert "uncaught exception in thread tracer-setup" in log and "surrogates not allowed" in log

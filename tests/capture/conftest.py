@@ -51,6 +51,13 @@ _RC_FILE = {
 }
 
 
+def exit_line(kind: str, line: str = "exit", status: int = 0) -> tuple[str, int | None]:
+    """How the line that ends the shell is recorded: fish ends it (fish_postexec runs for ``exit``) with the shell's
+    exit status; bash and zsh show no prompt after it, so it stays open (the recorder ends it with the shell's
+    status)."""
+    return (line, status if kind == "fish" else None)
+
+
 def pair_commands(marks: list[Mark]) -> list[tuple[str | None, int | None]]:
     """Pair marks into commands, as the recorder does (see the module docstring)."""
     out: list[tuple[str | None, int | None]] = []

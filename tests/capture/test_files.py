@@ -105,8 +105,9 @@ def record(tmp_path: Path) -> Iterator[Callable[..., Recording]]:
     assert not leaked, leaked
 
 
-def ready(rec: Recording) -> None:
-    """Wait until the observer watches: a probe file's event arrives, then clear the events."""
+def ready(rec: Recording, *, forget: bool = True) -> None:
+    """Wait until the observer watches: a probe file's event arrives, then clear the events (unless not
+    ``forget``)."""
     for attempt in range(100):
         probe = rec.root / f"probe{attempt}.ready"
         probe.write_text("x")
@@ -118,7 +119,8 @@ def ready(rec: Recording) -> None:
             break
     rec.wait_until(lambda evs: any(e.path == probe.name and e.op == "delete" for e in evs))
     time.sleep(SETTLE)  # let any late event of the probes arrive before the test starts counting
-    rec.events.clear()
+    if forget:
+        rec.events.clear()
 
 
 def test_script_write_gives_one_modify_with_git_form_diff(record: Callable[..., Recording]) -> None:
@@ -376,3 +378,43 @@ def test_outside_git_a_directory_of_large_files_is_not_read_whole(
     rec.stop()
     warnings = rec.recorder.warnings
     assert len(warnings) == 1 and "were not snapshotted" in warnings[0] and "git repository" in warnings[0]
+
+
+def test_outside_git_files_past_the_snapshot_budget_are_edits_only_when_they_change(
+    record: Callable[..., Recording], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files the start snapshot did not read (a temp dir of big files) are never edits unless written."""
+    import tracer.capture.files as files
+
+    monkeypatch.setattr(files, "SNAPSHOT_READ_BYTES", 3 << 20)  # 3 MiB instead of 256 MiB, for speed
+    big = b"x" * (2 << 20)
+    rec = record({"a.txt": "a\n", "big1.bin": big, "big2.bin": big, "big3.bin": big, "big4.bin": big}, git_repo=False)
+    ready(rec)
+    os.close(os.open(rec.root / "big2.bin", os.O_WRONLY))  # opened for writing and closed: nothing written
+    os.utime(rec.root / "big3.bin")  # touched: a change of its times only
+    with open(rec.root / "big4.bin", "ab") as f:
+        f.write(b"more")
+    (rec.root / "a.txt").write_text("a\nb\n")
+    rec.wait_until(lambda evs: {e.path for e in evs} >= {"a.txt", "big3.bin", "big4.bin"})
+    rec.stop()  # the last comparison with the start: still nothing about big1/big2
+    by_path = {e.path: e for e in rec.events}
+    assert sorted(by_path) == ["a.txt", "big3.bin", "big4.bin"], [(e.op, e.path) for e in rec.events]
+    for name in ("big3.bin", "big4.bin"):  # there at start, content never read: a change of unknown content
+        e = by_path[name]
+        assert (e.op, e.oversized, e.before_hash, e.diff) == ("modify", True, None, ""), e
+    final = rec.recorder.final_patch()
+    assert "a.txt" in final.files and not [f for f in final.files if f.startswith("big")]
+    assert sorted(o.split(":")[0] for o in final.omitted) == ["big3.bin", "big4.bin"]
+
+
+def test_outside_git_files_past_the_snapshot_file_count_are_not_edits(
+    record: Callable[..., Recording], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracer.capture.files as files
+
+    monkeypatch.setattr(files, "SNAPSHOT_FILES", 5)
+    rec = record({f"f{i:02}.txt": f"{i}\n" for i in range(20)}, git_repo=False)
+    ready(rec, forget=False)  # every event from the start counts
+    (rec.root / "new.txt").write_text("new\n")
+    rec.stop()
+    assert [(e.op, e.path) for e in rec.events if not e.path.startswith("probe")] == [("create", "new.txt")]

@@ -47,10 +47,12 @@ def test_bash_gets_an_init_file_that_runs_the_users_files(workdir: Path) -> None
     launch = prepare_shell("bash", nonce=NONCE, workdir=workdir)
     script = workdir / "tracer.bash"
     assert launch.argv == [bash, "--init-file", str(script), "-i"]
-    assert launch.env == {"TRACER_NONCE": NONCE}
+    assert launch.env == {}  # the nonce is never in the environment: in a file of the private workdir
     assert (launch.kind, launch.warning) == ("bash", None)
     assert stat.S_IMODE(script.stat().st_mode) == 0o600
-    assert script.read_text().startswith("__tracer_login=0\n")
+    assert (workdir / "nonce").read_text() == NONCE + "\n" and stat.S_IMODE((workdir / "nonce").stat().st_mode) == 0o600
+    assert script.read_text().startswith(f"__tracer_login=0\n__tracer_nonce_file='{workdir}/nonce'\n")
+    assert NONCE not in script.read_text() and NONCE not in " ".join(launch.argv)
     prepare_shell(bash, nonce=NONCE, workdir=workdir, login=True)
     assert script.read_text().startswith("__tracer_login=1\n")
 
@@ -63,7 +65,7 @@ def test_zsh_gets_a_zdotdir(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     launch = prepare_shell(zsh, nonce=NONCE, workdir=workdir, login=True)
     zdotdir = workdir / "zsh"
     assert launch.argv == [zsh, "-l", "-i"]
-    assert launch.env == {"TRACER_NONCE": NONCE, "ZDOTDIR": str(zdotdir)}
+    assert launch.env == {"ZDOTDIR": str(zdotdir)}
     assert sorted(p.name for p in zdotdir.iterdir()) == [".zlogin", ".zprofile", ".zshenv", ".zshrc", "tracer.zsh"]
     monkeypatch.setenv("ZDOTDIR", "/home/ann/.config/zsh")
     launch = prepare_shell(zsh, nonce=NONCE, workdir=workdir)
@@ -85,7 +87,8 @@ def test_fish_gets_an_init_command(tmp_path: Path) -> None:
         "-C",
         "source 'TMP/it\\'s a \\\\ dir/tracer.fish'".replace("TMP", str(tmp_path)),
     ]
-    assert launch.env == {"TRACER_NONCE": NONCE}
+    assert launch.env == {}
+    assert (workdir / "nonce").read_text() == NONCE + "\n"
 
 
 def test_other_shells_record_output_only(workdir: Path) -> None:

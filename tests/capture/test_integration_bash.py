@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from tests.capture.conftest import PROMPT, StartShell
+import pytest
+
+from tests.capture.conftest import PROMPT, Shell, StartShell
 
 #: A small stand-in for bash-preexec (not packaged here), built on the same mechanisms: a DEBUG trap that
 #: fires once per command line after the prompt, and PROMPT_COMMAND hooks first and last.
@@ -149,31 +151,39 @@ HISTORY_LINES = [
 ]
 
 
-def test_history_file_is_written_exactly_as_without_tracer(start_shell: StartShell) -> None:
-    files = {".bash_history": "old one\necho one\nold two\n"}
-    histories = []
+def histories(
+    start_shell: StartShell, rc: str, lines: list[str], last: str = "exit", files: dict[str, str] | None = None
+) -> tuple[str, str, Shell]:
+    """The history file bash writes for ``lines`` and then ``last`` (the line that ends the shell), plain and
+    hooked; and the hooked shell."""
+    out = []
     for hooks in (False, True):
-        sh = start_shell("bash", HISTORY_RC, files=files, hooks=hooks)
+        sh = start_shell("bash", rc, files=files, hooks=hooks)
         sh.prompt()
-        for line in HISTORY_LINES:
+        for line in lines:
             sh.run(line)
-        sh.finish()
-        histories.append((sh.home / ".bash_history").read_text())
-        if hooks:
-            assert sh.commands() == [
-                ("echo one", 0),
-                (" echo secret", 0),
-                ("echo two", 0),
-                ("echo one", 0),
-                ("echo one", 0),
-                ("ls -d /", 0),
-                ("  echo secret two", 0),
-                ("for i in 1; do echo $i; done", 0),
-                ("echo two", 0),
-                ("history | wc -l", 0),
-                ("exit", None),
-            ]
-    plain, hooked = histories
+        assert sh.finish(last) == 0
+        out.append((sh.home / ".bash_history").read_text())
+    return out[0], out[1], sh
+
+
+def test_history_file_is_written_exactly_as_without_tracer(start_shell: StartShell) -> None:
+    plain, hooked, sh = histories(
+        start_shell, HISTORY_RC, HISTORY_LINES, files={".bash_history": "old one\necho one\nold two\n"}
+    )
+    assert sh.commands() == [
+        ("echo one", 0),
+        (" echo secret", 0),
+        ("echo two", 0),
+        ("echo one", 0),
+        ("echo one", 0),
+        ("ls -d /", 0),
+        ("  echo secret two", 0),
+        ("for i in 1; do echo $i; done", 0),
+        ("echo two", 0),
+        ("history | wc -l", 0),
+        ("exit", None),
+    ]
     assert hooked == plain
     assert "secret" not in plain and "ls -d" not in plain
 
@@ -227,3 +237,92 @@ def test_non_login_shell_does_not_run_the_login_files(start_shell: StartShell) -
     sh.prompt()
     sh.finish()
     assert b"BASHRC-READ" in sh.output() and b"PROFILE-READ" not in sh.output()
+
+
+def test_lines_that_do_not_parse_are_commands_with_status_2(start_shell: StartShell) -> None:
+    # bash prints its error and sets $? to 2, but never expands PS0 for them
+    sh = start_shell("bash", "HISTFILE=~/.bash_history\nHISTCONTROL=ignoreboth\n")
+    sh.prompt()
+    for line in ("echo )", "if then fi", "# only a comment", "echo ok", " echo )", "echo ok", "echo ok", "fi"):
+        sh.run(line)
+    sh.finish()
+    assert sh.commands() == [
+        ("echo )", 2),
+        ("if then fi", 2),
+        ("echo ok", 0),
+        (" echo )", 2),
+        ("echo ok", 0),
+        ("echo ok", 0),
+        ("fi", 2),
+        ("exit", None),
+    ]
+    assert b"syntax error" in sh.output()
+    # and the history is the user's: the space-prefixed line and the duplicates are not in it
+    assert (sh.home / ".bash_history").read_text() == "echo )\nif then fi\n# only a comment\necho ok\nfi\nexit\n"
+
+
+EXIT_RC = "HISTFILE=~/.bash_history\nHISTCONTROL=ignorespace\nHISTIGNORE='exit:ls*'\n"
+
+
+@pytest.mark.parametrize("last", ["exit", " echo bye; exit", "ls >/dev/null; exit"])
+def test_the_line_that_ends_the_shell_stays_out_of_history_as_without_tracer(
+    start_shell: StartShell, last: str
+) -> None:
+    plain, hooked, _ = histories(start_shell, EXIT_RC, ["echo one", "ls -d /", " echo two"], last)
+    assert hooked == plain == "echo one\n"
+
+
+def test_the_users_exit_trap_still_runs_after_ours(start_shell: StartShell) -> None:
+    sh = start_shell("bash", EXIT_RC + "trap 'echo \"user-trap-saw-$?\"' EXIT\n")
+    sh.prompt()
+    sh.run("trap 'echo \"user-trap2-saw-$?\"' EXIT")  # set again, interactively
+    sh.run("echo one")
+    assert sh.finish("exit 5") == 5
+    assert b"user-trap2-saw-5" in sh.output() and b"user-trap-saw" not in sh.output()
+    assert (sh.home / ".bash_history").read_text() == "trap 'echo \"user-trap2-saw-$?\"' EXIT\necho one\nexit 5\n"
+
+
+#: What bash-preexec does to history settings, in a stand-in (not packaged here): when it installs (at the first
+#: prompt) it takes `ignorespace` out of HISTCONTROL and turns `ignoreboth` into `ignoredups`, by editing the
+#: text of the value; from 0.4 on it then deletes space-prefixed lines from history itself, in its DEBUG trap,
+#: when it took `ignorespace` out (``DELETES=1``); earlier versions leave them in history (``DELETES=``).
+BASH_PREEXEC_HISTORY = r"""
+__bp_hist_installed= __bp_ignorespace=
+__bp_adjust_histcontrol() {
+    local hc
+    if [[ -n $DELETES && ( $HISTCONTROL == *ignorespace* || $HISTCONTROL == *ignoreboth* ) ]]; then
+        __bp_ignorespace=yes
+    fi
+    hc=${HISTCONTROL//ignorespace:}
+    hc=${hc//:ignorespace}
+    hc=${hc//ignorespace}
+    if [[ $hc == *ignoreboth* ]]; then
+        hc=${hc//ignoreboth:}
+        hc=${hc//:ignoreboth}
+        hc=${hc//ignoreboth}
+        hc=ignoredups${hc:+:}$hc
+    fi
+    HISTCONTROL=$hc
+}
+__bp_forget_spaced() {
+    if [[ -n $__bp_ignorespace && $1 == " "* ]]; then
+        local n
+        n=$(HISTTIMEFORMAT= builtin history 1)
+        n=${n#"${n%%[0-9]*}"}
+        builtin history -d "${n%%[!0-9]*}"
+    fi
+}
+preexec_functions+=(__bp_forget_spaced)
+precmd_functions+=(__bp_install_once)
+__bp_install_once() { [[ -n $__bp_hist_installed ]] || { __bp_hist_installed=1; __bp_adjust_histcontrol; }; }
+"""
+
+
+@pytest.mark.parametrize("deletes", ["1", ""], ids=["bash-preexec-0.4+", "bash-preexec-older"])
+def test_history_with_bash_preexec_is_as_without_tracer(start_shell: StartShell, deletes: str) -> None:
+    files = {"bash-preexec.sh": BASH_PREEXEC + BASH_PREEXEC_HISTORY}
+    rc = f"HISTFILE=~/.bash_history\nHISTCONTROL=ignoreboth\nDELETES={deletes}\nsource ~/bash-preexec.sh\n"
+    lines = ["echo one", " echo spaced", "echo one", "echo two", " echo spaced two"]
+    plain, hooked, _ = histories(start_shell, rc, lines, files=files)
+    assert hooked == plain
+    assert ("spaced" in plain) == (not deletes)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.capture.conftest import PROMPT, StartShell
+from tests.capture.conftest import PROMPT, StartShell, exit_line
 
 SHELLS = ["bash", "zsh", "fish"]
 
@@ -38,7 +38,7 @@ def test_users_startup_file_runs_and_nonce_is_not_inherited(start_shell: StartSh
     sh.run("hi")
     sh.run("sh -c 'echo child=${TRACER_NONCE-un''set}'")
     sh.finish()
-    assert sh.commands() == [("hi", 0), ("sh -c 'echo child=${TRACER_NONCE-un''set}'", 0), ("exit", None)]
+    assert sh.commands() == [("hi", 0), ("sh -c 'echo child=${TRACER_NONCE-un''set}'", 0), exit_line(kind)]
     outputs = sh.outputs()
     assert b"hi-from-alias" in outputs["hi"]
     assert b"child=unset" in outputs["sh -c 'echo child=${TRACER_NONCE-un''set}'"]
@@ -69,12 +69,13 @@ def test_lists_pipes_background_and_exit_statuses(start_shell: StartShell, kind:
         ("sleep 0.1 &", 0),
         ("wait", 0),
         ("cd /tmp", 0),
-        ("exit", None),
+        exit_line(kind),
     ]
     assert b"ABC" in sh.outputs()["echo abc | tr a-z A-Z"]
     marks = sh.parse()[1]
-    assert marks[-1].kind == "start" and marks[-1].cwd == "/tmp"  # `exit`, run in /tmp
-    assert marks[-2].kind == "end" and marks[-2].cwd == "/tmp"
+    last_start = max(i for i, m in enumerate(marks) if m.kind == "start")
+    assert marks[last_start].cwd == "/tmp"  # `exit`, run in /tmp
+    assert marks[last_start - 1].kind == "end" and marks[last_start - 1].cwd == "/tmp"
 
 
 @pytest.mark.parametrize("kind", SHELLS)
@@ -92,7 +93,7 @@ def test_multi_line_and_pasted_commands(start_shell: StartShell, kind: str) -> N
         sh.run("cat <<EOF\rhere doc\rEOF")
         expected.append(("cat <<EOF\nhere doc\nEOF", 0))
     sh.finish()
-    assert sh.commands() == [*expected, ("exit", None)]
+    assert sh.commands() == [*expected, exit_line(kind)]
     assert re.search(rb"n1\r\nn2\r\n", sh.outputs()[recorded])
     assert b"two" in sh.outputs()["echo two"] and b"three" not in sh.outputs()["echo two"]
 
@@ -110,7 +111,7 @@ def test_bracketed_paste(start_shell: StartShell, kind: str) -> None:
     # bash runs the pasted lines one by one (without a prompt between them): one command each; zsh and
     # fish run the pasted text as one command line.
     pasted = [("echo p1", 0), ("echo p2", 0)] if kind == "bash" else [("echo p1\necho p2\n", 0)]
-    assert sh.commands() == [*pasted, ("true", 0), ("exit", None)]
+    assert sh.commands() == [*pasted, ("true", 0), exit_line(kind)]
     assert b"p1" in sh.outputs()[pasted[0][0]]
 
 
@@ -140,7 +141,7 @@ def test_ctrl_c_at_the_prompt_and_during_a_command(start_shell: StartShell, kind
     sh.run("true")
     sh.finish()
     commands = [c for c in sh.commands() if c != ("echo typed-after", 0)]
-    assert commands == [(SLOW.format(30), 130), ("true", 0), ("exit", None)]
+    assert commands == [(SLOW.format(30), 130), ("true", 0), exit_line(kind)]
 
 
 @pytest.mark.parametrize("kind", SHELLS)
@@ -154,7 +155,7 @@ def test_ctrl_z_and_fg(start_shell: StartShell, kind: str) -> None:
     sh.run("fg")
     sh.finish()
     commands = sh.commands()
-    assert commands == [(SLOW.format(1), 148 if kind != "fish" else 0), ("fg", 0), ("exit", None)]
+    assert commands == [(SLOW.format(1), 148 if kind != "fish" else 0), ("fg", 0), exit_line(kind)]
 
 
 @pytest.mark.parametrize("kind", SHELLS)
@@ -168,7 +169,7 @@ def test_password_prompt_input_is_not_in_the_output(start_shell: StartShell, kin
     sh.send("hunter2\r")
     sh.prompt()
     sh.finish()
-    assert sh.commands() == [(PASSWORD[kind], 0), ("exit", None)]
+    assert sh.commands() == [(PASSWORD[kind], 0), exit_line(kind)]
     assert b"len=7" in sh.outputs()[PASSWORD[kind]]
     assert b"hunter2" not in sh.output()
 
@@ -185,7 +186,7 @@ def test_forged_marks_in_program_output_create_no_command(start_shell: StartShel
     sh.prompt()
     sh.run("cat forged.txt")
     sh.finish()
-    assert sh.commands() == [("cat forged.txt", 0), ("exit", None)]
+    assert sh.commands() == [("cat forged.txt", 0), exit_line(kind)]
     assert forged[:-2] in sh.outputs()["cat forged.txt"]
 
 
@@ -205,7 +206,7 @@ def test_nested_shell_commands_are_output_of_the_outer_command(start_shell: Star
     sh.prompt()
     sh.run("echo outer")
     sh.finish()
-    assert sh.commands() == [(kind, 0), ("echo outer", 0), ("exit", None)]
+    assert sh.commands() == [(kind, 0), ("echo outer", 0), exit_line(kind)]
     assert b"inner" in sh.outputs()[kind]
     assert b"not found" not in sh.output()
 
@@ -234,4 +235,4 @@ def test_exit_status_of_the_shell(start_shell: StartShell, kind: str) -> None:
     sh = start_shell(kind)
     sh.prompt()
     assert sh.finish("exit 5") == 5
-    assert sh.commands() == [("exit 5", None)]
+    assert sh.commands() == [exit_line(kind, "exit 5", 5)]

@@ -145,3 +145,48 @@ def test_hooks_removed_by_the_user_come_back(start_shell: StartShell) -> None:
         ("true", 0),
         ("exit", None),
     ]
+
+
+def test_lines_that_do_not_parse_are_commands(start_shell: StartShell) -> None:
+    # zsh prints its error and sets $? to 1, but never runs preexec for them; zshaddhistory sees them
+    rc = HISTORY_RC + "setopt interactive_comments\n"
+    histories = []
+    for hooks in (False, True):
+        sh = start_shell("zsh", rc, hooks=hooks)
+        sh.prompt()
+        for line in ("echo )", "echo ok", " echo )", "# only a comment", "", "fi"):
+            sh.run(line)
+        sh.finish()
+        histories.append((sh.home / ".zsh_history").read_text())
+    assert sh.commands() == [("echo )", 1), ("echo ok", 0), (" echo )", 1), ("fi", 1), ("exit", None)]
+    assert b"parse error" in sh.output()
+    plain, hooked = histories
+    assert hooked == plain  # (zshaddhistory is only listened to: the history is the user's)
+
+
+@pytest.mark.parametrize("eol_mark", [None, "<EOL>", ""])
+def test_the_end_of_line_padding_is_the_prompts_not_the_commands_output(
+    start_shell: StartShell, eol_mark: str | None
+) -> None:
+    # PROMPT_SP (zsh's default) prints PROMPT_EOL_MARK and a line of spaces before each prompt, before precmd
+    rc = "setopt prompt_sp prompt_cr\n" + (f"PROMPT_EOL_MARK='{eol_mark}'\n" if eol_mark is not None else "")
+    sh = start_shell("zsh", rc)
+    sh.prompt()
+    sh.run("printf no-newline")
+    sh.run("echo hi")
+    sh.run("cd /tmp")
+    sh.run("PROMPT_EOL_MARK='<NEW>'")  # the user changes it: the next prompts show theirs
+    sh.run("printf again")
+    sh.finish()
+    outputs = sh.outputs()
+    assert outputs["printf no-newline"] == b"no-newline"
+    assert outputs["echo hi"] == b"hi\r\n"
+    assert outputs["cd /tmp"] == b""
+    assert outputs["printf again"] == b"again"
+    shown = sh.output()  # the padding is still in the stream, as the terminal shows it
+    assert b"no-newline" + (b"<EOL>" if eol_mark == "<EOL>" else b"") in shown
+    assert b"again<NEW>" + b" " * 150 in shown
+    marks = sh.parse()[1]
+    cd_start = next(i for i, m in enumerate(marks) if m.command == "cd /tmp")
+    cd_end = next(m for m in marks[cd_start:] if m.kind == "end")
+    assert cd_end.cwd == "/tmp"  # the end mark in PROMPT_EOL_MARK follows `cd`

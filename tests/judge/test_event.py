@@ -6,17 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import stored_maps
 from tests.judge.conftest import HEADER
 from tracer.model import (
     JudgeResult,
     JudgeScore,
+    MalformedEvent,
     ProcessCheck,
     SessionEnd,
     StepRef,
     event_from_dict,
 )
 from tracer.store import SessionWriter, append_events, read_session
-from tracer.store.reader import _events
 from tracer.store.schema import SchemaViolation, validate_event
 
 RESULT = JudgeResult(
@@ -51,7 +52,7 @@ def test_a_result_is_appended_and_read_back_as_it_was(tmp_path: Path) -> None:
     session = read_session(path)
     assert session.of_type(JudgeResult) == [RESULT, older]
     assert session.judge_result == RESULT  # the newest by judged_at, whatever the file order
-    for _, event in _events(path):
+    for event in stored_maps(path):
         validate_event(event)
     assert RESULT.check("repeated_failures") == ProcessCheck("repeated_failures", count=0)
     assert RESULT.check("nonsense") is None
@@ -77,7 +78,7 @@ def test_the_schema_refuses_a_score_out_of_range() -> None:
 )
 def test_malformed_nested_records_are_reported_not_a_crash(tmp_path: Path, bad: dict[str, object]) -> None:
     data = {"type": "judge_result", "t": 1, "judged_at": "2026-11-21T10:35:00Z", **bad}
-    with pytest.raises(TypeError):
+    with pytest.raises(MalformedEvent, match=r"field '(checks|scores)"):
         event_from_dict(data)
     path = tmp_path / "s.tracer"
     SessionWriter(path, HEADER).close(SessionEnd(t=1, exit_status=0))
@@ -88,7 +89,8 @@ def test_malformed_nested_records_are_reported_not_a_crash(tmp_path: Path, bad: 
 
     append_events(path, [Raw(t=1, judged_at="x")])
     session = read_session(path)  # the events before it stay readable; the malformed one is not taken
-    assert session.of_type(JudgeResult) == [] and "malformed event" in (session.problem or "")
+    assert session.of_type(JudgeResult) == [] and "judge_result event at byte" in (session.problem or "")
+    assert "is malformed: field '" in (session.problem or "")
 
 
 def test_newer_fields_in_nested_records_are_ignored() -> None:

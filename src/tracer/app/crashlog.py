@@ -1,8 +1,9 @@
 """Where tracer's own bugs go: a traceback log, so the user sees one line and the details are kept.
 
 The log is ``$XDG_STATE_HOME/tracer/tracer.log`` (default ``~/.local/state/tracer/tracer.log``). The
-``tracer`` loggers and Python's warnings go there too (:func:`route_logging`): nothing tracer or a library it
-uses reports may ever reach the user's terminal, which is in raw mode during a recording.
+``tracer`` loggers, Python's warnings and the tracebacks of threads that die of an exception go there too
+(:func:`route_logging`): nothing tracer or a library it uses reports may ever reach the user's terminal, which
+is in raw mode during a recording.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -63,14 +65,17 @@ _HANDLER = "tracer-log-file"
 
 
 def route_logging() -> None:
-    """Send the ``tracer`` loggers' records (warnings and worse) and Python's warnings (:mod:`warnings`, e.g. a
-    library's ``RuntimeWarning`` from the file observer's thread) to the log file, never to the terminal.
+    """Send the ``tracer`` loggers' records (warnings and worse), Python's warnings (:mod:`warnings`, e.g. a
+    library's ``RuntimeWarning`` from the file observer's thread) and the traceback of any thread that dies of an
+    exception (:data:`threading.excepthook`: Python prints it on standard error, over the user's shell) to the
+    log file, never to the terminal.
 
     The file is opened only when something is logged. Calling it again changes nothing.
     """
     logger = logging.getLogger("tracer")
     if any(h.get_name() == _HANDLER for h in logger.handlers):
         return
+    threading.excepthook = _log_thread_exception
     handler = _LogFile(_log_path(create=False), delay=True, encoding="utf-8")
     handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s %(levelname)s %(message)s"))
     handler.set_name(_HANDLER)
@@ -80,3 +85,10 @@ def route_logging() -> None:
         routed = logging.getLogger(name)
         routed.propagate = False
         routed.addHandler(handler)
+
+
+def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    """A thread died of an exception: its traceback goes to the log (never to the terminal)."""
+    if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
+        name = args.thread.name if args.thread is not None else "a thread"
+        log_exception(f"uncaught exception in thread {name}", args.exc_value)

@@ -10,6 +10,11 @@ it is done the shell's input is held (keys wait in the kernel's terminal buffer)
 no file can change through the shell — before the baseline is taken. With ``-c`` there is no input to hold
 (the command runs as soon as the shell starts), so the baseline is taken first, then the command is started.
 
+The recorder's private files (notes socket, hook files, nonce file, git index copies) live in its directory of
+the per-user runtime directory (:mod:`tracer.capture.runtime`). Once the shell runs, the recorder publishes
+which workspace it records, removes the directories of recorders that were killed, and warns about, and
+tells, live recorders of the same workspace (each session would record the other's edits as its own).
+
 Shutdown order (also on SIGTERM/SIGHUP): the shell ends → the PTY is drained → edits still pending are
 recorded → the final patch → ``session_end`` → the file is closed. A failure in any recording part is logged and
 that part dropped; the user's shell keeps running (``tracer`` must never take the user's work with it).
@@ -20,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,12 +37,13 @@ from tracer.app.malloc import keep_freed_memory
 from tracer.capture.commands import CommandTracker
 from tracer.capture.integration import prepare_shell
 from tracer.capture.marks import MarkParser
-from tracer.capture.notes import SOCKET_ENV, NoteServer
+from tracer.capture.notes import SOCKET_ENV, NoteServer, announce
 from tracer.capture.pty import Clock, PtyLoop, terminal_size
+from tracer.capture.runtime import RecorderDir, RecorderInfo, overlaps, sweep
 from tracer.config import Config
 from tracer.errors import NoTerminal, TracerError
 from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd, rfc3339
-from tracer.store import SessionWriter, new_session_path
+from tracer.store import SessionWriter, Unwritten, new_session_path
 from tracer.store.signing import host_id, user_key
 
 #: Environment variable naming the session file inside a recorded shell.
@@ -76,7 +81,9 @@ class RecordingSummary:
     """What a finished recording holds, for the closing line.
 
     Attributes:
-        duration: seconds recorded. edits: number of file changes; files: distinct paths changed.
+        duration: seconds recorded. edits: number of file changes; files: distinct paths they changed (as
+            ``tracer show`` counts them). unwritten: what the session file lacks because writing failed (a full
+            disk); ``None`` when it is whole.
     """
 
     path: Path
@@ -90,6 +97,7 @@ class RecordingSummary:
     notes: int = 0
     duration: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    unwritten: Unwritten | None = None
     redactions: dict[str, int] | None = None
 
 
@@ -162,15 +170,15 @@ def record(
     session_id, path = new_session_path(options.output, started)
     path = path.resolve()
     shell = options.shell or _default_shell()
-    workdir = Path(tempfile.mkdtemp(prefix="tracer-"))
+    rundir = RecorderDir()  # notes socket, hook files, index copies; swept by later recorders after a SIGKILL
     try:
-        recorder = _Recorder(options, session_id, started, cwd, workdir, clock, on_warning)
+        recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning)
         recorder.writer = SessionWriter(
             path, on_warning=recorder.warn, redactor=_redactor_maker(options.config) if options.redact else None
         )
         return recorder.run(shell, stdin_fd, stdout_fd, on_start)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        rundir.remove()
 
 
 def _redactor_maker(config: Config | None) -> Callable[[], Any]:
@@ -195,7 +203,7 @@ class _Recorder:
         session_id: str,
         started: dt.datetime,
         cwd: Path,
-        workdir: Path,
+        rundir: RecorderDir,
         clock: Callable[[], int],
         on_warning: Callable[[str], None] | None,
     ) -> None:
@@ -203,13 +211,18 @@ class _Recorder:
         self.session_id = session_id
         self.started = started
         self.cwd = cwd
-        self.workdir = workdir
+        self.rundir = rundir
+        self.workdir = rundir.path
+        self.socket: str | None = None
+        self.concurrent: dict[str, None] = {}  # ids of sessions recording the same workspace (ordered set)
+        self.workspace = cwd  # the directory whose edits are recorded (known after the set-up)
         self.clock = clock
         self.on_warning = on_warning
         self.warnings: list[str] = []
         self.tracker: CommandTracker | None = None
         self.edits: Any = None  # tracer.capture.files.EditRecorder, imported by _set_up (not at start-up)
         self.edit_count = 0
+        self.edited: set[str] = set()  # distinct paths of the file changes
         self.ready = threading.Event()
         self.uuid = _uuid4()
 
@@ -229,8 +242,45 @@ class _Recorder:
 
         return report
 
+    def _meet_peers(self) -> None:
+        """Publish this recorder, sweep dead recorders' directories, and warn about (and warn) the live ones that
+        record the same workspace, or one inside or around it: each session records the other's edits too.
+        Runs once the shell (or the command) runs: none of it is on the way to the prompt."""
+        base = self.rundir.base
+        if base is None:
+            return
+        ws = os.fspath(self.workspace)
+        try:
+            self.rundir.publish(
+                RecorderInfo(os.getpid(), self.session_id, os.fspath(self.writer.path), ws, socket=self.socket)
+            )
+            for other in sweep(base, own=self.rundir.path):
+                if overlaps(other.workspace, ws):
+                    self._concurrent(
+                        other.session_id,
+                        f"session {other.session_id} (tracer pid {other.pid}) is already recording {other.workspace}",
+                    )
+                    if other.socket is not None:
+                        announce(other.socket, self.session_id, os.getpid(), ws)
+        except Exception as e:
+            self.part_failed("the search for other recorders")(e)
+
+    def _peer_started(self, session_id: str, pid: int, workspace: str) -> None:
+        """Another recorder of the same workspace started after this one (it said so on the notes socket)."""
+        self._concurrent(session_id, f"session {session_id} (tracer pid {pid}) started recording {workspace} too")
+
+    def _concurrent(self, session_id: str, what: str) -> None:
+        if session_id in self.concurrent:
+            return
+        self.concurrent[session_id] = None
+        self.warn(
+            f"tracer: {what}: a file change cannot be told apart by who made it, so edits made in either shell "
+            "are recorded by both sessions"
+        )
+
     def _record_edit(self, change: FileChange) -> None:
         self.edit_count += 1
+        self.edited.add(change.path)
         self.writer.event(change)
 
     def _set_up(self, shell: str, kind: str, cols: int, rows: int) -> None:
@@ -245,7 +295,7 @@ class _Recorder:
             from tracer.capture.workspace import workspace_info
 
             try:
-                info = workspace_info(self.cwd, exclude=[self.writer.path])
+                info = workspace_info(self.cwd, exclude=[self.writer.path], tmp_dir=self.workdir)
             except TracerError as e:
                 self.warn(f"tracer: edits are not recorded: {e}")
             self.writer.begin(self._header(shell, kind, cols, rows, info), key=self._key())
@@ -259,6 +309,7 @@ class _Recorder:
                         clock=self.clock,
                         current_command=lambda: tracker.command_at(self.clock()),
                         exclude=[self.writer.path, self.workdir],
+                        tmp_dir=self.workdir,
                     )
                     if self.options.command is None:
                         edits.start()
@@ -273,6 +324,9 @@ class _Recorder:
                 self.writer.begin(self._header(shell, kind, cols, rows, None), key=self._key())
         finally:
             self.ready.set()
+        self.workspace = info.workspace if info is not None else self.cwd
+        if self.options.command is None:
+            self._meet_peers()  # (with one command: once it runs, see _start_watching)
 
     def _spawned(self, set_up: threading.Thread) -> None:
         """The shell (or command) runs: the rest of the start-up, off its way. Output moves through large
@@ -285,12 +339,14 @@ class _Recorder:
 
     def _start_watching(self) -> None:
         """With one command: start the file observer once the command runs (its edits up to then are caught
-        up from the baseline), so that watchdog's import and the watches are not on the way to its start."""
+        up from the baseline), so that watchdog's import and the watches are not on the way to its start; then
+        meet the other recorders."""
         if self.edits is not None:
             try:
                 self.edits.start()
             except Exception as e:
                 self.part_failed("the file observer")(e)
+        self._meet_peers()
 
     def _key(self) -> bytes | None:
         """The user's signing key (made on the first recording), or ``None`` with a warning: the session is then
@@ -358,8 +414,10 @@ class _Recorder:
                 emit=writer.event,
                 clock=clock,
                 current_command=lambda: tracker.current,
+                on_peer=self._peer_started,
             )
             notes.start()
+            self.socket = os.fspath(notes.path)
         except TracerError as e:
             self.warn(f"tracer: notes cannot be taken: {e}")
             notes = None
@@ -413,7 +471,15 @@ class _Recorder:
             if final is not None:
                 writer.event(final)
             end_t = clock()
-            writer.close(SessionEnd(t=end_t, exit_status=exit_status, reason=reason, warnings=tuple(self.warnings)))
+            writer.close(
+                SessionEnd(
+                    t=end_t,
+                    exit_status=exit_status,
+                    reason=reason,
+                    warnings=tuple(self.warnings),
+                    concurrent_sessions=tuple(self.concurrent),
+                )
+            )
         return RecordingSummary(
             path=path,
             session_id=self.session_id,
@@ -422,9 +488,10 @@ class _Recorder:
             commands=tracker.count,
             failed=tracker.failed,
             edits=self.edit_count,
-            files=len(final.files) if final is not None else 0,
+            files=len(self.edited),
             notes=notes.count if notes is not None else 0,
             duration=end_t / 1e6,
             warnings=self.warnings,
+            unwritten=writer.unwritten,
             redactions=dict(writer.redactor.counts) if writer.redactor is not None else None,
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracer.errors import SessionError, VerifyError
-from tracer.model import FinalPatch, VerifyResult
+from tracer.model import FinalPatch, VerifyResult, visible
 from tracer.store import append_events
 from tracer.verify import (
     Container,
@@ -222,24 +222,3 @@ def _patched_files(patch: str) -> tuple[str, ...]:
 def _files(names: Sequence[str]) -> str:
     shown = ", ".join(visible(n) for n in names[:8])
     return shown + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-
-
-def visible(text: str) -> str:
-    """``text`` safe for a terminal: control and format characters (C0, DEL, C1, bidirectional overrides, line
-    separators) and bytes that were not UTF-8 (lone surrogates) as backslash escapes, so a crafted command line
-    cannot hide itself behind a carriage return, an escape sequence or a right-to-left override."""
-    if text.isprintable():
-        return text
-    import unicodedata
-
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch != " " and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch)
-            out.append(named or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
-        else:
-            out.append(ch)
-    return "".join(out)

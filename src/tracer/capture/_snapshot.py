@@ -67,6 +67,7 @@ class TreeSnapshots:
             :attr:`left_out`), so that a data set lying in the work tree is not hashed into the object
             database at every start and end; ``None`` keeps everything.
         baseline_tree: files this tree holds are never left out (leaving them out would look like a deletion).
+        tmp_dir: where to put the private index (in a directory of its own); default the system's temp dir.
 
     Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
     """
@@ -79,6 +80,7 @@ class TreeSnapshots:
         *,
         large: int | None = None,
         baseline_tree: str | None = None,
+        tmp_dir: Path | None = None,
     ) -> None:
         self._root = repo_root
         self._real_index = index_file
@@ -87,7 +89,7 @@ class TreeSnapshots:
         self._baseline_tree = baseline_tree
         #: Untracked files over ``large`` bytes that the last snapshot left out: path -> (size, mtime in ns).
         self.left_out: dict[str, tuple[int, int]] = {}
-        self._dir = Path(tempfile.mkdtemp(prefix="tracer-index-"))
+        self._dir = Path(tempfile.mkdtemp(prefix="index-" if tmp_dir else "tracer-index-", dir=tmp_dir))
         self._index = self._dir / "index"
         self._seeded = False
 

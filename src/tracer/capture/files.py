@@ -37,7 +37,15 @@ from tracer._proc import CommandFailed, git_env, run
 from tracer.capture import workspace as _workspace
 from tracer.capture._edits_diff import file_diff
 from tracer.capture._edits_ignore import IgnoreRules
-from tracer.capture._gitobjects import MODE_GITLINK, CatFile, FileState, read_file_state
+from tracer.capture._gitobjects import (
+    MODE_EXEC,
+    MODE_FILE,
+    MODE_GITLINK,
+    MODE_LINK,
+    CatFile,
+    FileState,
+    read_file_state,
+)
 from tracer.capture._snapshot import TreeSnapshots, fs_path, raw_changes, tree_patch
 from tracer.capture.workspace import WorkspaceInfo
 from tracer.errors import RecordingError, TracerError
@@ -87,11 +95,30 @@ class _Change:
 
 @dataclass(slots=True)
 class _Baseline:
-    """Outside git: the directory as it was at start (content kept for small files)."""
+    """Outside git: the directory as it was at start (content kept for small files).
+
+    ``stats`` holds every file met, read or not (:func:`_stat_key`); ``files`` the states of those that were read.
+    ``started_ns`` is the wall-clock time the snapshot began: a file the snapshot did not reach (past
+    :data:`SNAPSHOT_FILES`) whose inode has not changed since (``st_ctime``) is as it was at start.
+    """
 
     files: dict[str, FileState] = field(default_factory=dict)
-    stats: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # size, mtime_ns, st_mode
+    stats: dict[str, tuple[int, ...]] = field(default_factory=dict)
     complete: bool = True
+    started_ns: int = 0
+
+    def unchanged(self, rel: str, st: os.stat_result) -> bool:
+        """Whether the file ``rel``, now ``st``, is known to be as it was at start without reading it."""
+        known = self.stats.get(rel)
+        if known is not None:
+            return known == _stat_key(st)
+        return not self.complete and st.st_ctime_ns < self.started_ns
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, ...]:
+    """What tells that a file changed without reading it: size, mtime, ctime, mode and inode (a write, a chmod
+    or a replacement changes one of them; ``touch -r`` keeps the mtime but not the ctime)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino)
 
 
 class EditRecorder:
@@ -107,6 +134,7 @@ class EditRecorder:
         size_limit: bytes; larger files get hashes and sizes only (``oversized``), no diff.
         quiet: seconds a path must be quiet before its change is read (debounce).
         final_file_limit: bytes; files over it are left out of the final patch and listed as omitted.
+        tmp_dir: a private directory for the copy of the git index (default: the system's temp dir).
 
     Lifecycle: :meth:`start` once, :meth:`stop` once, then :meth:`final_patch`.
     """
@@ -122,6 +150,7 @@ class EditRecorder:
         size_limit: int = 1 << 20,
         quiet: float = QUIET,
         final_file_limit: int = FINAL_FILE_LIMIT,
+        tmp_dir: Path | None = None,
     ) -> None:
         self._info = info
         self._root = Path(info.workspace)
@@ -148,6 +177,7 @@ class EditRecorder:
                 excluded,
                 large=_workspace.LARGE_UNTRACKED,
                 baseline_tree=info.baseline_tree,
+                tmp_dir=tmp_dir,
             )
             if self._git
             else None
@@ -423,8 +453,10 @@ class EditRecorder:
         self._load_baselines([f for f in files if f not in self._state])
         changes: list[_Change] = []
         for rel, p in files.items():
-            new = read_file_state(fs_path(self._root, rel), self._size_limit)
             old = self._state.get(rel)
+            if not self._git and (old is None or isinstance(old, _Unread)) and self._unchanged_plain(rel):
+                continue  # content never read (too large for the snapshot), and nothing wrote it since
+            new = read_file_state(fs_path(self._root, rel), self._size_limit)
             if old is None and new is None:
                 continue
             if old is not None and new is not None and old.mode == new.mode and old.sha == new.sha:
@@ -466,7 +498,7 @@ class EditRecorder:
             op=op,
             diff=text,
             old_path=c.old_path,
-            before_hash=old.sha if old else None,
+            before_hash=old.sha if old and old.sha else None,  # (no sha: its content at start was not read)
             after_hash=new.sha if new else None,
             before_mode=old.mode if old else None,
             after_mode=new.mode if new else None,
@@ -489,8 +521,15 @@ class EditRecorder:
         if not rels:
             return
         if not self._git:
+            base = self._baseline_dir
             for rel in rels:
-                self._state[rel] = self._baseline_dir.files.get(rel)
+                state = base.files.get(rel)
+                if state is None and rel in base.stats:  # there at start, content not read
+                    size, _, _, st_mode, _ = base.stats[rel]
+                    link = stat.S_ISLNK(st_mode)
+                    mode = MODE_LINK if link else MODE_EXEC if st_mode & stat.S_IXUSR else MODE_FILE
+                    state = _Unread(mode, "", size, None)
+                self._state[rel] = state
             return
         found = self._ls_tree(rels)
         for rel in rels:
@@ -541,7 +580,7 @@ class EditRecorder:
         if self._git:
             out += [p for p in self._ls_tree([rel]) if p not in self._state]
         else:
-            out += [p for p in self._baseline_dir.files if p.startswith(prefix) and p not in self._state]
+            out += [p for p in self._baseline_dir.stats if p.startswith(prefix) and p not in self._state]
         return out
 
     def _walk(self, top: str) -> list[str]:
@@ -567,6 +606,7 @@ class EditRecorder:
 
     def _snapshot_plain(self) -> None:
         base = self._baseline_dir
+        base.started_ns = time.time_ns()
         kept = 0
         hashed = 0
         for rel in self._walk(""):
@@ -580,7 +620,9 @@ class EditRecorder:
             except OSError:
                 continue
             if hashed + st.st_size > SNAPSHOT_READ_BYTES and st.st_size > self._size_limit:
-                # a directory of large files (a home directory, /tmp) is not read whole at start
+                # a directory of large files (a home directory, /tmp) is not read whole at start; its size,
+                # times and inode tell later whether it changed
+                base.stats[rel] = _stat_key(st)
                 if base.complete:
                     base.complete = False
                     self._warnings.append(
@@ -595,7 +637,7 @@ class EditRecorder:
             hashed += state.size
             kept += len(state.data or b"")
             base.files[rel] = state
-            base.stats[rel] = (st.st_size, st.st_mtime_ns, st.st_mode)
+            base.stats[rel] = _stat_key(st)
 
     def _reconcile_at_end(self) -> None:
         """Emit what the events missed: compare the final working tree with the baseline and the state."""
@@ -630,24 +672,37 @@ class EditRecorder:
                 st = os.lstat(fs_path(self._root, rel))
             except OSError:
                 continue
-            if base.stats.get(rel) != (st.st_size, st.st_mtime_ns, st.st_mode):
+            if not base.unchanged(rel, st):
                 changed.add(rel)
-        changed |= {p for p in base.files if p not in seen}
+        changed |= {p for p in base.stats if p not in seen}
         return changed
+
+    def _unchanged_plain(self, rel: str) -> bool:
+        """Outside git: whether ``rel``, whose content at start was not read, is still as it was then."""
+        try:
+            st = os.lstat(fs_path(self._root, rel))
+        except OSError:
+            return rel not in self._baseline_dir.stats  # gone, and it was not there at start either
+        return self._baseline_dir.unchanged(rel, st)
 
     def _final_patch_plain(self, t: int) -> FinalPatch:
         changes: list[_Change] = []
+        omitted: list[str] = []
         for rel in sorted(self._state):
             new = self._state[rel]
+            if isinstance(new, _Unread):  # as at start
+                continue
             old = self._baseline_dir.files.get(rel)
             if old is None and new is None:
+                continue
+            if old is None and rel in self._baseline_dir.stats:
+                omitted.append(f"{rel}: changed, but its content at start was not kept (over the snapshot's budget)")
                 continue
             if old is not None and new is not None and (old.mode, old.sha) == (new.mode, new.sha):
                 continue
             changes.append(_Change(rel, old, new, t, None))
         texts: list[str] = []
         files: list[str] = []
-        omitted: list[str] = []
         for c in _pair_renames(changes):
             old_path = c.old_path or c.path
             try:
@@ -665,6 +720,12 @@ class EditRecorder:
 
 class _Unloaded(FileState):
     """A baseline tree entry whose content was not read yet: ``sha`` is the git object id."""
+
+    __slots__ = ()
+
+
+class _Unread(FileState):
+    """Outside git: a file that was there at start but whose content the snapshot did not read (``sha`` is "")."""
 
     __slots__ = ()
 

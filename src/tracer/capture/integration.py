@@ -14,10 +14,15 @@ in :mod:`tracer.capture.marks` (protocol) and in the scripts themselves (``shell
   fish_prompt.
 - any other shell: ``SHELL -i`` with a warning: output is recorded, commands are not.
 
-In every case the nonce travels in ``TRACER_NONCE``, which the hook script unsets before the user's
-programs can inherit it (fish: after the user's config has run). ``exec bash`` (or zsh, fish) inside
-the session replaces the hooked shell by an unhooked one: the ``exec`` command stays open until the end,
-and everything after it is recorded as its output.
+The nonce travels in a file, ``<workdir>/nonce`` (0600, in the recorder's private directory), whose path
+the hook script is given in its own text; the script reads the nonce into a shell variable that is not
+exported and empties the file at once, with builtins only (bash: in the ``--init-file``, before the user's
+``~/.bashrc``; zsh: in our ``.zshenv``, before the user's; fish: in the ``-C`` script, after the user's
+config). So once the shell has started, the nonce is in no environment (``/proc/<shell>/environ`` keeps the
+*initial* environment for good, even after ``unset``), no argument list and no file: a program the shell
+runs cannot write a mark that counts. ``exec bash`` (or zsh, fish) inside the session replaces the hooked
+shell by an unhooked one: the ``exec`` command stays open until the end, and everything after it is
+recorded as its output.
 """
 
 from __future__ import annotations
@@ -48,8 +53,8 @@ class ShellLaunch:
 
     Attributes:
         argv: the program (absolute path) and its arguments.
-        env: variables to add to (or override in) the user's environment, e.g. ``TRACER_NONCE`` and, for
-            zsh, ``ZDOTDIR``.
+        env: variables to add to (or override in) the user's environment (for zsh, ``ZDOTDIR``); never the
+            nonce.
         kind: ``"bash"``, ``"zsh"``, ``"fish"``, or ``"other"`` (no hooks: output only).
         warning: a line to show the user once at start (``None`` when all is well), e.g.
             ``"tracer: csh is not supported: recording output only, no commands"``.
@@ -78,7 +83,7 @@ def prepare_shell(shell: str, *, nonce: str, workdir: Path, login: bool = False)
             up on ``PATH``.
         nonce: the session's mark nonce, 32 lowercase hex characters (see :mod:`tracer.capture.marks`).
         workdir: a private (0700) directory that the recorder creates and removes after the shell exited;
-            the hook files are written there.
+            the hook files and the nonce file are written there.
         login: start a login shell (bash emulates one: it runs the login files, but ``logout`` and
             ``~/.bash_logout`` do not apply).
 
@@ -94,24 +99,29 @@ def prepare_shell(shell: str, *, nonce: str, workdir: Path, login: bool = False)
         raise ValueError(f"mark nonce {nonce!r} is not 32 lowercase hex characters")
     path = _resolve(shell)
     kind = shell_kind(path)
-    env = {"TRACER_NONCE": nonce}
+    env: dict[str, str] = {}
+    nonce_file = workdir / "nonce"
     try:
         if kind == "bash":
             too_old = _bash_too_old(path)
             if too_old is None:
                 script = workdir / "tracer.bash"
-                _write(script, f"__tracer_login={int(login)}\n" + _script("tracer.bash"))
+                _write(nonce_file, nonce + "\n")
+                head = f"__tracer_login={int(login)}\n__tracer_nonce_file={_sh_quote(str(nonce_file))}\n"
+                _write(script, head + _script("tracer.bash"))
                 return ShellLaunch([path, "--init-file", str(script), "-i"], env, "bash", None)
             return _other(path, f"tracer: {path} is bash {too_old}, older than 4.4")
         if kind == "zsh":
             zdotdir = workdir / "zsh"
             zdotdir.mkdir(mode=0o700, exist_ok=True)
             script = zdotdir / "tracer.zsh"
+            _write(nonce_file, nonce + "\n")
             _write(script, _script("tracer.zsh"))
             for stage in _ZSH_STAGES:
+                head = f"__tracer_nonce_file={_sh_quote(str(nonce_file))}\n" if stage == "zshenv" else ""
                 _write(
                     zdotdir / f".{stage}",
-                    f"__tracer_stage={stage}\nbuiltin source {_sh_quote(str(script))}\n",
+                    f"{head}__tracer_stage={stage}\nbuiltin source {_sh_quote(str(script))}\n",
                 )
             env["ZDOTDIR"] = str(zdotdir)
             if "ZDOTDIR" in os.environ:
@@ -120,7 +130,8 @@ def prepare_shell(shell: str, *, nonce: str, workdir: Path, login: bool = False)
             return ShellLaunch(argv, env, "zsh", None)
         if kind == "fish":
             script = workdir / "tracer.fish"
-            _write(script, _script("tracer.fish"))
+            _write(nonce_file, nonce + "\n")
+            _write(script, f"set -g __tracer_nonce_file {_fish_quote(str(nonce_file))}\n" + _script("tracer.fish"))
             argv = [path, "-i", "-C", f"source {_fish_quote(str(script))}"]
             if login:
                 argv.insert(1, "-l")
@@ -172,7 +183,7 @@ def _script(name: str) -> str:
 def _write(path: Path, text: str) -> None:
     """Write a hook file, readable by the user only."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
         f.write(text)
 
 

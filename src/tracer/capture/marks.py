@@ -4,11 +4,11 @@ The protocol
 ============
 
 The recorder starts the user's shell with a hook script (see :mod:`tracer.capture.integration`) and a
-per-session random **nonce** (32 lowercase hex characters) in the environment variable ``TRACER_NONCE``.
-The hook script reads the nonce, then unsets it, so that programs started in the session (and nested
-shells) never see it and cannot forge marks. The hooks write two kinds of marks into the output stream, as
-OSC (Operating System Command) sequences, so that command boundaries fall at exact byte positions of the
-output::
+per-session random **nonce** (32 lowercase hex characters) in a private file that the hook script reads and
+empties at once, so that programs started in the session (and nested shells) never see it and cannot forge
+marks: it is in no environment, argument list or file once the shell has started. The hooks write two kinds
+of marks into the output stream, as OSC (Operating System Command) sequences, so that command boundaries fall
+at exact byte positions of the output::
 
     ESC ] 6973 ; <nonce> ; C ; <base64 command line> ; <base64 cwd> BEL    command start (preexec)
     ESC ] 6973 ; <nonce> ; D ; <exit status> ; <base64 cwd> BEL            prompt / command end (precmd)

@@ -4,6 +4,9 @@ The recorder listens on a socket in its private (0700) runtime directory and exp
 ``TRACER_SOCKET``. A client sends one JSON line, ``{"text": str, "tags": [str]}``, and reads one JSON line
 back: ``{"ok": true, "id": "<note id>"}`` or ``{"ok": false, "error": "<sentence>"}``. The recorder stamps the
 note with the moment it arrived and the command running then, so the note sits exactly where it was written.
+
+The same socket tells a recorder that another one started recording the same workspace (:func:`announce`):
+``{"peer": {"session_id": str, "pid": int, "workspace": str}}``, answered ``{"ok": true}``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from tracer.errors import NoteError
@@ -34,6 +37,8 @@ class NoteServer:
         emit: receives each :class:`Note` (the session writer's ``event``).
         clock: microseconds since the session started.
         current_command: id of the running command, ``None`` at the prompt.
+        on_peer: called (on the server's thread) with the session id, pid and workspace of a recorder that
+            announced itself (:func:`announce`).
 
     Raises:
         NoteError: the socket cannot be created.
@@ -46,8 +51,10 @@ class NoteServer:
         emit: Callable[[Note], None],
         clock: Callable[[], int],
         current_command: Callable[[], int | None],
+        on_peer: Callable[[str, int, str], None] | None = None,
     ) -> None:
         self.path = path
+        self._on_peer = on_peer
         self._emit = emit
         self._clock = clock
         self._current = current_command
@@ -100,6 +107,9 @@ class NoteServer:
                 break
             data += chunk
         request = json.loads(data)
+        peer = request.get("peer")
+        if isinstance(peer, dict):
+            return self._peer(peer)
         text = request.get("text")
         tags = request.get("tags", [])
         if not isinstance(text, str) or not text.strip():
@@ -119,6 +129,46 @@ class NoteServer:
         self.count += 1
         return {"ok": True, "id": note.id}
 
+    def _peer(self, peer: dict[str, object]) -> dict[str, object]:
+        session_id, pid, workspace = peer.get("session_id"), peer.get("pid"), peer.get("workspace")
+        if not (isinstance(session_id, str) and isinstance(pid, int) and isinstance(workspace, str)):
+            return {"ok": False, "error": "a peer needs session_id, pid and workspace"}
+        if self._on_peer is not None:
+            self._on_peer(session_id[:200], pid, workspace[:4096])
+        return {"ok": True}
+
+
+def announce(socket_path: str, session_id: str, pid: int, workspace: str, *, timeout: float = 1.0) -> bool:
+    """Tell the recorder listening on ``socket_path`` that this one (``session_id``, ``pid``) records ``workspace``
+    too. Returns whether it took the message; never raises."""
+    request = {"peer": {"session_id": session_id, "pid": pid, "workspace": workspace}}
+    try:
+        return bool(_exchange(socket_path, request, timeout).get("ok"))
+    except (OSError, ValueError):
+        return False
+
+
+def _exchange(path: str, request: Mapping[str, object], timeout: float) -> dict[str, object]:
+    """Send one JSON line to the recorder on ``path`` and read its one-line answer.
+
+    Raises:
+        OSError: the recorder cannot be reached. ValueError: its answer is not a JSON object.
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    answer = json.loads(reply)
+    if not isinstance(answer, dict):
+        raise ValueError("the answer is not a JSON object")
+    return answer
+
 
 def send_note(text: str, tags: Sequence[str] = (), *, socket_path: str | None = None, timeout: float = 5.0) -> str:
     """Send a note to the recorder of the shell this runs in; return the note's id.
@@ -137,22 +187,11 @@ def send_note(text: str, tags: Sequence[str] = (), *, socket_path: str | None = 
             f"(${SOCKET_ENV} is not set): start one with `tracer shell`"
         )
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(path)
-            sock.sendall(json.dumps({"text": text, "tags": list(tags)}).encode() + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
+        answer = _exchange(path, {"text": text, "tags": list(tags)}, timeout)
     except OSError as e:
         raise NoteError(
             f"the recorder of this shell does not answer on {path} ({e.strerror or e}): was its `tracer shell` stopped?"
         ) from e
-    try:
-        answer = json.loads(reply)
     except ValueError as e:
         raise NoteError(f"the recorder on {path} gave an unreadable answer") from e
     if not answer.get("ok"):

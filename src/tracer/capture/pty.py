@@ -80,6 +80,8 @@ MAX_PENDING_INPUT = 1 << 20
 #: enough that a mark whose two halves reach the PTY in two reads is still found when the writing process is
 #: descheduled between them on a busy machine (10 ms was not: marks then leaked into the output).
 HOLD_TIMEOUT = 0.5
+#: Errors of a write to the user's terminal that mean it hung up (the window was closed).
+_HUNG_UP = (errno.EIO, errno.EPIPE)
 #: After the shell exits, how long to keep draining a PTY that other processes still hold open (seconds).
 DRAIN_AFTER_EXIT = 0.2
 
@@ -322,6 +324,7 @@ class PtyLoop:
         self.size = terminal_size(stdin_fd) or terminal_size(stdout_fd) or size or (80, 24)
         self.pid: int | None = None
         self._stop_signal: int | None = None
+        self._terminal_gone = False
         self._winch = False
         self._sigchld = True
 
@@ -365,12 +368,30 @@ class PtyLoop:
             self._emit_plain(self.clock(), held)
 
     def _emit_plain(self, t: int, data: bytes) -> None:
-        _write_all(self.stdout_fd, data)
+        self._show(data)
         if self.sink is not None:
             try:
                 self.sink.output(t, data)
             except Exception as e:
                 self._sink_failed(e)
+
+    def _show(self, data: bytes | bytearray) -> None:
+        """Write ``data`` to the user's terminal, unless it is gone (hung up: the window was closed)."""
+        if self._terminal_gone:
+            return
+        try:
+            _write_all(self.stdout_fd, data)
+        except OSError as e:
+            if e.errno not in _HUNG_UP:
+                raise
+            self._terminal_lost()
+
+    def _terminal_lost(self) -> None:
+        """The user's terminal hung up: show nothing more, and end the shell as a closed terminal would (SIGHUP);
+        its output is still recorded to the end."""
+        self._terminal_gone = True
+        if self._stop_signal is None:
+            self._stop_signal = signal.SIGHUP
 
     # -- control -------------------------------------------------------------------------------------------
 
@@ -429,7 +450,8 @@ class PtyLoop:
             return self._loop(master, wake_r)
         finally:
             if saved_attrs is not None:
-                termios.tcsetattr(self.stdin_fd, termios.TCSAFLUSH, saved_attrs)
+                with contextlib.suppress(termios.error, OSError):  # the terminal is gone (hung up): nothing to restore
+                    termios.tcsetattr(self.stdin_fd, termios.TCSAFLUSH, saved_attrs)
             signal.set_wakeup_fd(old_wakeup)
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
@@ -477,7 +499,6 @@ class PtyLoop:
         buf = bytearray(READ_SIZE)
         view = memoryview(buf)
         screen = bytearray()  # cleaned output of the current burst, for the user's terminal
-        stdout_fd = self.stdout_fd
         feed = self.marks.feed
         readv = os.readv
         clock = self.clock
@@ -520,6 +541,7 @@ class PtyLoop:
             ready: list[tuple[int, int]] = []
             if (
                 relay is not None
+                and not self._terminal_gone
                 and exit_status is None
                 and self._stop_signal is None
                 and not pending_input
@@ -527,7 +549,7 @@ class PtyLoop:
             ):
                 # the steady state, in C, until something needs a decision here
                 why, data, reads, tail_t, tail, err = relay.run(
-                    master, stdout_fd, self.stdin_fd if stdin_open else -1, wake_r, origin_ns, 10 if gated else -1
+                    master, self.stdout_fd, self.stdin_fd if stdin_open else -1, wake_r, origin_ns, 10 if gated else -1
                 )
                 if reads:
                     got_output = True
@@ -536,7 +558,7 @@ class PtyLoop:
                     got_output = True
                     clean, marks = feed(tail)
                     if clean:
-                        _write_all(stdout_fd, clean)
+                        self._show(clean)
                     self._record(tail_t, clean, marks)
                 elif why == _relay.R_WAKE:
                     self._on_wake(tail)
@@ -549,7 +571,9 @@ class PtyLoop:
                     exit_status = _decode_status(os.waitpid(self.pid, 0)[1])
                     return self._finish(exit_status, reason)
                 elif why == _relay.R_ERROR:
-                    raise OSError(err, os.strerror(err))
+                    if err not in _HUNG_UP:  # (the master's EIO is R_EOF: this is the user's terminal)
+                        raise OSError(err, os.strerror(err))
+                    self._terminal_lost()
             else:
                 holding = False
                 timeout_ms: float | None = None
@@ -597,13 +621,13 @@ class PtyLoop:
                             screen += clean
                             if n < BURST_MIN_READ:
                                 if screen:
-                                    _write_all(stdout_fd, screen)
+                                    self._show(screen)
                                     screen.clear()
                                 self._record(t, clean, marks)
                                 break
                             self._record(t, clean, marks)
                         if screen:
-                            _write_all(stdout_fd, screen)
+                            self._show(screen)
                             screen.clear()
                         if n == 0:  # EIO or empty read: every slave fd is closed
                             self._release_held()

@@ -61,12 +61,13 @@ def _git(args: Sequence[str], cwd: Path) -> tuple[int, str]:
     return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape").strip()
 
 
-def workspace_info(start: Path, *, exclude: Sequence[Path] = ()) -> WorkspaceInfo:
+def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path | None = None) -> WorkspaceInfo:
     """Find the workspace of ``start`` and take its baseline.
 
     Args:
         start: the directory the recording starts in.
         exclude: paths to keep out of the baseline (e.g. the session directory when it is inside).
+        tmp_dir: a private directory for the copy of the git index (default: the system's temp dir).
 
     Returns:
         The workspace and, in a git repository, its ``HEAD``, branch, baseline tree and baseline patch.
@@ -96,7 +97,7 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = ()) -> WorkspaceInf
         rel = os.path.relpath(Path(p).absolute(), root)
         if not rel.startswith(".."):
             excluded.append(rel.replace(os.sep, "/"))
-    snaps = TreeSnapshots(root, index, excluded, large=LARGE_UNTRACKED)
+    snaps = TreeSnapshots(root, index, excluded, large=LARGE_UNTRACKED, tmp_dir=tmp_dir)
     cat = CatFile(root)
     try:
         tree = snaps.snapshot()

@@ -12,44 +12,23 @@ from __future__ import annotations
 
 import re
 
-_ESCAPES = {9: "\\t", 10: "\\n", 13: "\\r", 34: '\\"', 92: "\\\\"}
+from tracer.model import is_utf8, quote_text
 
 
 def name_text(text: str) -> str:
     """``text`` itself when it is valid UTF-8, else git's quoted form of its bytes (see the module docstring)."""
-    if _is_utf8(text):
+    if is_utf8(text):
         return text
     try:
-        raw = text.encode("utf-8", "surrogateescape")
+        text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a surrogate no file name decodes to: only a crafted file holds one
         return content_text(text)
-    out: list[str] = []
-    for ch in raw.decode("utf-8", "surrogateescape"):
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\{code - 0xDC00:03o}")
-        elif code in _ESCAPES:
-            out.append(_ESCAPES[code])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\{code:03o}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _is_utf8(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return quote_text(text)
 
 
 def content_text(text: str) -> str:
     """``text`` with lone surrogates (bytes that were not UTF-8) replaced by U+FFFD."""
-    return text if _is_utf8(text) else _SURROGATE.sub("\ufffd", text)
+    return text if is_utf8(text) else _SURROGATE.sub("\ufffd", text)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

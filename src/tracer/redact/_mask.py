@@ -152,6 +152,7 @@ class Redactor:
         self._counted = (-1, -1)  # the stream span of the last secret counted in output
         self._open: tuple[Any, int] | None = None  # (what continues an open secret, how far it may go)
         self._open_rules = rules.open_rules
+        self._counting = True
 
     @property
     def total(self) -> int:
@@ -163,7 +164,14 @@ class Redactor:
         return describe_counts(self.counts)
 
     def _count(self, rule: Rule) -> None:
-        self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
+        if self._counting:
+            self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
+
+    def restart_output(self) -> None:
+        """The next piece of output does not follow the last one (a reader went back): no context is carried
+        over, and no secret is open."""
+        self._carry = b""
+        self._open = None
 
     # -- output: a stream of bytes, masked in place with one * per byte ---------------------------------------
 
@@ -213,7 +221,7 @@ class Redactor:
         if not spans:
             return data
         out = self._mask(data, spans)
-        if self.findings is not None:
+        if self.findings is not None and self._counting:
             for h in hits:
                 s, e = max(h.start, off) - off, h.end - off
                 self.findings.append(Finding(h.rule.id, kind, t, _line_around(out, s, e)))
@@ -310,16 +318,27 @@ class Redactor:
             pos = h.end
             self._count(h.rule)
         out += raw[pos:]
-        if self.findings is not None:
+        if self.findings is not None and self._counting:
             result = bytes(out)
             self.findings.extend(Finding(rule.id, kind, t, _line_around(result, s, e)) for rule, s, e in where)
         return out.decode("utf-8", "surrogateescape")
 
     # -- events ---------------------------------------------------------------------------------------------
 
-    def event(self, event: Event) -> Event:
+    def event(self, event: Event, *, count: bool = True) -> Event:
         """``event`` with every secret in it masked (the same object when there is none): output bytes with
-        :meth:`output`, every text field with :meth:`text` (ids, times and hashes excepted)."""
+        :meth:`output`, every text field with :meth:`text` (ids, times and hashes excepted).
+
+        Args:
+            count: add what is masked to :attr:`counts` and :attr:`findings` (not for an event masked before).
+        """
+        self._counting = count
+        try:
+            return self._event(event)
+        finally:
+            self._counting = True
+
+    def _event(self, event: Event) -> Event:
         if isinstance(event, (Output, Input)):
             data = self.output(event.data, event.t, event.type)
             return event if data is event.data else dataclasses.replace(event, data=data)

@@ -12,10 +12,10 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from tracer.errors import SessionError, SessionNotFound, UsageError
+from tracer.errors import CorruptSession, NotASession, SessionError, SessionNotFound, UnsupportedVersion, UsageError
 from tracer.model import Summary
 from tracer.store.cache import cache_path, load_cache, save_cache
-from tracer.store.reader import read_session
+from tracer.store.reader import read_outline
 
 SUFFIX = ".tracer"
 
@@ -77,19 +77,34 @@ def new_session_path(output: str | os.PathLike[str] | None, started: dt.datetime
 
 
 def list_sessions(directory: Path | None = None) -> list[Path]:
-    """Session files in the sessions directory, newest first (by file name, i.e. start time)."""
+    """Every ``*.tracer`` entry of the sessions directory, newest first (by file name, i.e. start time).
+
+    Entries that are not regular files (a FIFO, a directory, a dangling symbolic link) are listed too: whoever
+    reads them says what is wrong with each.
+
+    Raises:
+        SessionError: the directory cannot be listed.
+    """
     directory = directory or sessions_dir()
     try:
-        files = [p for p in directory.iterdir() if p.name.endswith(SUFFIX) and p.is_file()]
+        names = [entry.name for entry in os.scandir(directory) if entry.name.endswith(SUFFIX)]
     except FileNotFoundError:
         return []
     except OSError as e:
         raise SessionError(f"cannot list the sessions directory {directory}: {e.strerror}") from e
-    return sorted(files, key=lambda p: (p.name, p.stat().st_mtime), reverse=True)
+    return [directory / name for name in sorted(names, reverse=True)]
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def resolve_session(arg: str | None, directory: Path | None = None) -> Path:
-    """The session file ``arg`` names: an existing path, else a unique id prefix, else (``None``) the latest.
+    """The session file ``arg`` names: a path (it exists, holds a ``/`` or ends in ``.tracer``), else a unique id
+    prefix, else (``None``) the latest regular file of the sessions directory.
 
     Raises:
         SessionNotFound: nothing matches, or there is no session yet.
@@ -100,9 +115,9 @@ def resolve_session(arg: str | None, directory: Path | None = None) -> Path:
         sessions = list_sessions(directory)
         if not sessions:
             raise SessionNotFound(f"no sessions in {directory} yet: record one with `tracer shell`")
-        return sessions[0]
+        return next((p for p in sessions if _is_file(p)), sessions[0])
     path = Path(arg).expanduser()
-    if path.exists() or os.sep in arg or arg.endswith(SUFFIX):
+    if os.sep in arg or arg.endswith(SUFFIX) or os.path.lexists(path):  # lexists: False, never an error
         return path
     matches = [p for p in list_sessions(directory) if p.name.startswith(arg)]
     if not matches:
@@ -117,26 +132,36 @@ def session_summary(path: Path) -> Summary:
     """The summary of the session at ``path``, cached in the user cache directory (see tracer.store.cache).
 
     The cache entry is keyed by the file's size and modification time, so an appended note or verdict (which
-    changes both) is seen at once; a miss reads the whole session once.
+    changes both) is seen at once; a miss reads the session's outline once (:func:`read_outline`).
+
+    A file that cannot be read for what it holds is remembered the same way (its error is raised again).
 
     Raises:
-        SessionNotFound, NotASession, UnsupportedVersion, CorruptSession: as :func:`read_session`.
+        SessionNotFound, NotASession, UnsupportedVersion, SessionError, CorruptSession: as :func:`read_outline`.
     """
     try:
         st = path.stat()
     except OSError:
-        return read_session(path).summary()  # raises the reader's clear error
+        return read_outline(path).summary()  # raises the reader's clear error
     key = [_SUMMARY_VERSION, st.st_size, st.st_mtime_ns]
-    where = cache_path("summaries", str(path.resolve()))
+    where = cache_path("summaries", os.path.realpath(path))
     cached = load_cache(where)
     if isinstance(cached, dict) and cached.get("key") == key:
+        if isinstance(cached.get("unreadable"), str):
+            raise CorruptSession(cached["unreadable"])
         try:
             return Summary(**cached["summary"])
         except (TypeError, KeyError):
             pass
-    summary = read_session(path).summary()
+    try:
+        summary = read_outline(path).summary()
+    except (CorruptSession, NotASession, UnsupportedVersion) as e:
+        # what is wrong is in the file itself: remembered, so a bad file (a bomb takes seconds to refuse) does not
+        # slow down every `tracer ls`; errors of the surroundings (permissions, I/O) are not
+        save_cache(where, {"key": key, "unreadable": str(e)})
+        raise
     save_cache(where, {"key": key, "summary": dataclasses.asdict(summary)})
     return summary
 
 
-_SUMMARY_VERSION = 1
+_SUMMARY_VERSION = 2

@@ -31,10 +31,10 @@ try:
 except ImportError:  # not CPython
     from hashlib import blake2b
 
-from tracer.errors import SessionError, SessionNotFound, TracerError
+from tracer.errors import SessionError, TracerError
 from tracer.model import Event, Header, Session, SessionEnd, event_from_dict
 from tracer.store import _msgpack
-from tracer.store.reader import iter_frames
+from tracer.store.reader import iter_frames, open_session_file
 
 #: Bytes of the user's key.
 KEY_SIZE = 32
@@ -174,12 +174,7 @@ def read_signed(path: Path, key: bytes) -> Signed:
     """
     import hmac  # not at start-up: it loads OpenSSL
 
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError as e:
-        raise SessionNotFound(f"no session file {path}: check the path, or run `tracer ls`") from e
-    except OSError as e:
-        raise SessionError(f"cannot read session file {path}: {e.strerror or e}") from e
+    f = os.fdopen(open_session_file(path), "rb")  # a regular file only: never blocks on a FIFO
     with f:
         st = os.fstat(f.fileno())
         owner, mode = st.st_uid, stat.S_IMODE(st.st_mode)
@@ -192,8 +187,8 @@ def read_signed(path: Path, key: bytes) -> Signed:
             for offset, content in frames:
                 found = list(_msgpack.unpack_all(content))
                 end = next((m for m in found if m.get("type") == SessionEnd.type and "mac" in m), None)
-                if end is None:
-                    maps.extend(found)
+                if end is None:  # output is not kept: verify reads the commands, the patches and the header
+                    maps.extend(m for m in found if m.get("type") not in ("output", "input"))
                     continue
                 _feed(signer, f.fileno(), 0, offset)
                 if not isinstance(end.get("mac"), str) or not hmac.compare_digest(end["mac"], signer.mac()):

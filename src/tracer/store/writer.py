@@ -21,6 +21,8 @@ still masked, and nothing is held back from the disk). ``session_end`` gets the 
 
 A failed write (a full disk) never stops the recording: the file is cut back to the last whole frame, the frame
 is kept in memory and retried, one warning goes to ``on_warning``, and the warning ends up in ``session_end``.
+What could still not be written when the file is closed (or was dropped past :data:`MAX_PENDING`) is told by
+:attr:`SessionWriter.unwritten`, so the recorder never says "saved" of a file that lacks its end.
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracer.errors import NotASession, SessionError, SessionNotFound, UnsupportedVersion
-from tracer.model import FORMAT_VERSION, Event, Header, SessionEnd
+from tracer.model import FORMAT_VERSION, Event, Header, Output, SessionEnd
 from tracer.store import _msgpack
 from tracer.store.format import (
     FRAME_MAX_AGE,
@@ -69,6 +72,65 @@ POOR_RATIO = 1.5
 #: Frames from this size (content bytes) decide the level; smaller ones (interactive work) always get the
 #: normal level: their CPU is negligible and their ratio says little.
 LARGE_FRAME = 256 << 10
+
+
+@dataclass
+class Unwritten:
+    """What a session file lacks because writing it failed (a full disk, a file size limit).
+
+    Attributes:
+        reason: why, e.g. ``"the disk is full"``.
+        since: ``t`` (microseconds) of the earliest event that was not written.
+        events: events not written, by type (``"command_start"``, ``"file_change"``, ``"session_end"``…).
+        output_bytes: bytes of terminal output not written.
+    """
+
+    reason: str
+    since: int
+    events: dict[str, int] = field(default_factory=dict)
+    output_bytes: int = 0
+
+    def describe(self) -> str:
+        """What is missing, in words: ``"2 commands, 1 edit, 3.5 KiB of output, the final patch and the
+        session's end"``."""
+        e = self.events
+        starts, ends = e.get("command_start", 0), e.get("command_end", 0)
+        parts = ["the header"] if e.get("header") else []
+        if starts:
+            parts.append(_plural(starts, "command"))
+        if ends > starts:
+            parts.append(f"the exit status of {_plural(ends - starts, 'command')}")
+        for kind, word in (("file_change", "edit"), ("note", "note")):
+            if e.get(kind):
+                parts.append(_plural(e[kind], word))
+        if self.output_bytes:
+            parts.append(f"{self.output_bytes / 1024:.1f} KiB of output")
+        if e.get("final_patch"):
+            parts.append("the final patch")
+        if e.get("session_end"):
+            parts.append("the session's end")
+        if not parts:
+            parts.append(_plural(sum(e.values()), "event"))
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+@dataclass
+class _Contents:
+    """What one frame holds, in case it cannot be written."""
+
+    since: int | None = None
+    events: collections.Counter[str] = field(default_factory=collections.Counter)
+    output_bytes: int = 0
+
+    def add(self, kind: str, t: int, size: int = 0) -> None:
+        self.since = t if self.since is None else min(self.since, t)
+        self.events[kind] += 1
+        if kind == Output.type:
+            self.output_bytes += size
 
 
 class _FrameCompressor:
@@ -130,11 +192,14 @@ class SessionWriter:
         self._closing = False
         self._compressor = _FrameCompressor()
         self._packer = _msgpack.packer()
-        self._pending_frames: list[bytes] = []
+        self._pending_frames: list[tuple[bytes, _Contents]] = []
         self._pending_bytes = 0
-        self._dropped = 0
+        self._lost: list[_Contents] = []  # frames dropped, or still pending at close
+        self._why = ""
         self._signer: Signer | None = None
         self.warnings: list[str] = []
+        #: Set by :meth:`close` when some events could not be written (``None``: the file is whole).
+        self.unwritten: Unwritten | None = None
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
         except OSError as e:
@@ -167,7 +232,9 @@ class SessionWriter:
         if key is not None:
             self._signer = Signer(key)
             self._signer.update(PREAMBLE)
-        self._write_frame(self._packer.pack(header.to_dict()))
+        contents = _Contents()
+        contents.add(header.type, header.t)
+        self._write_frame(self._packer.pack(header.to_dict()), contents)
         self.begun = True
         self._thread.start()
 
@@ -214,6 +281,7 @@ class SessionWriter:
         self._closing = True
         self._wake.set()
         self._thread.join()
+        self.unwritten = self._unwritten()
         # no fsync: the file is as safe as any other the user just wrote (in the page cache, written back by the
         # kernel); a crash of tracer loses nothing written. fsync would make the user wait for the disk at the end
         # of every recording (tens of milliseconds, more for large sessions), as script and asciinema do not.
@@ -224,6 +292,7 @@ class SessionWriter:
     def _run(self) -> None:
         redactor = self.redactor
         buf = bytearray()
+        contents = _Contents()  # what buf holds
         frame_started: float | None = None
         out_t: int | None = None
         out_chunks: list[bytes | memoryview] = []
@@ -241,6 +310,7 @@ class SessionWriter:
             if len(out_reads) > 1:
                 ev["reads"] = out_reads
             buf.extend(self._packer.pack(ev))
+            contents.add(Output.type, out_t, out_size)
             out_t, out_chunks, out_reads, out_size = None, [], [], 0
 
         def event_for(t: int) -> int:
@@ -287,13 +357,18 @@ class SessionWriter:
                 if close_full_frame():
                     frame_started = time.monotonic()
 
+        def write_frame() -> None:
+            nonlocal contents
+            self._write_frame(buf, contents)  # compressed straight from the buffer: no copy
+            buf.clear()
+            contents = _Contents()
+
         def close_full_frame() -> bool:
             """Write the frame when it holds FRAME_MAX_BYTES; True when it did."""
             if len(buf) + out_size < FRAME_MAX_BYTES:
                 return False
             flush_output()
-            self._write_frame(buf)  # compressed straight from the buffer: no copy
-            buf.clear()
+            write_frame()
             return True
 
         while True:
@@ -314,13 +389,13 @@ class SessionWriter:
                         event = self._with_warnings(event)
                         if self._signer is not None:  # alone in the last frame, signing every byte before it
                             if buf:
-                                self._write_frame(buf)
-                                buf.clear()
+                                write_frame()
                             event = dataclasses.replace(event, mac=self._signer.mac())
                     try:
                         if redactor is not None:
                             event = redactor.event(event)
                         buf.extend(self._packer.pack(event.to_dict()))
+                        contents.add(event.type, event.t)
                     except Exception as e:  # a bad event must not stop the writer: skip it, say so
                         self._packer = _msgpack.packer()
                         self._skipped(item[0], e)
@@ -329,11 +404,11 @@ class SessionWriter:
             if frame_started is not None and (closing or time.monotonic() - frame_started >= FRAME_MAX_AGE):
                 flush_output()
                 if buf:
-                    self._write_frame(buf)  # compressed straight from the buffer: no copy
-                    buf.clear()
+                    write_frame()
                 frame_started = None
             if closing and not queue:
                 self._retry_pending()
+                self._lost += [c for _, c in self._pending_frames]
                 return
             self._wake.wait(0.05)
             self._wake.clear()
@@ -360,8 +435,12 @@ class SessionWriter:
 
     def _with_warnings(self, end: SessionEnd) -> SessionEnd:
         warnings = tuple(dict.fromkeys((*end.warnings, *self.warnings, *self._redaction_warnings)))
-        if self._dropped:
-            warnings += (f"{self._dropped} bytes of output were dropped while the disk was full",)
+        dropped = self._unwritten()
+        if dropped is not None:
+            warnings += (
+                f"tracer: {dropped.describe()} recorded from {dropped.since / 1e6:.1f}s on were dropped while the "
+                f"session file could not be written ({dropped.reason})",
+            )
         redactions = dict(self.redactor.counts) if self.redactor is not None else None
         return dataclasses.replace(end, warnings=warnings, redactions=redactions)
 
@@ -371,30 +450,45 @@ class SessionWriter:
         if self._on_warning is not None:
             self._on_warning(message)
 
-    def _write_frame(self, content: bytes | bytearray) -> None:
+    def _write_frame(self, content: bytes | bytearray, contents: _Contents) -> None:
         frame = self._compressor.compress(content)
         if self._signer is not None:  # signed in file order (frames kept while the disk is full go first)
             self._signer.update(frame)
         if self._pending_frames:
             self._retry_pending()
         if self._pending_frames:
-            self._keep(frame)
+            self._keep(frame, contents)
             return
         if not self._write(frame):
-            self._keep(frame)
+            self._keep(frame, contents)
 
-    def _keep(self, frame: bytes) -> None:
+    def _keep(self, frame: bytes, contents: _Contents) -> None:
         if self._pending_bytes + len(frame) > MAX_PENDING:
-            self._dropped += len(frame)
+            self._lost.append(contents)
             return
-        self._pending_frames.append(frame)
+        self._pending_frames.append((frame, contents))
         self._pending_bytes += len(frame)
 
     def _retry_pending(self) -> None:
         while self._pending_frames:
-            if not self._write(self._pending_frames[0]):
+            if not self._write(self._pending_frames[0][0]):
                 return
-            self._pending_bytes -= len(self._pending_frames.pop(0))
+            self._pending_bytes -= len(self._pending_frames.pop(0)[0])
+
+    def _unwritten(self) -> Unwritten | None:
+        """What the lost frames held, all together; ``None`` when nothing was lost."""
+        lost = [c for c in self._lost if c.since is not None]
+        if not lost:
+            return None
+        events: collections.Counter[str] = collections.Counter()
+        for c in lost:
+            events.update(c.events)
+        return Unwritten(
+            reason=self._why or "writing failed",
+            since=min(c.since for c in lost if c.since is not None),
+            events=dict(events),
+            output_bytes=sum(c.output_bytes for c in lost),
+        )
 
     def _write(self, data: bytes) -> bool:
         """Write ``data`` whole or not at all (the file is cut back on failure). True when written."""
@@ -413,9 +507,10 @@ class SessionWriter:
         return True
 
     def _warn(self, e: OSError) -> None:
-        if self.warnings:
+        if self._why:
             return
-        why = "the disk is full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else e.strerror
+        why = "the disk is full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else (e.strerror or "writing failed")
+        self._why = why = why[:1].lower() + why[1:]  # "file too large"
         message = (
             f"tracer: cannot write {self.path}: {why}; recording continues in memory "
             "(up to 64 MiB) and will be written when space is free"

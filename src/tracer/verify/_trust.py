@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tracer.errors import TracerError
 from tracer.model import Session
-from tracer.store import read_session
+from tracer.store import read_outline
 from tracer.store.signing import host_id, key_path, read_signed, user_key
 
 
@@ -30,7 +30,8 @@ class Trust:
     Attributes:
         trusted: this user recorded it on this machine, and it is unchanged since.
         reason: one sentence saying why (or why not): ``"recorded by you on this machine (signature checks)"``.
-        session: what verify reads: the signed part when trusted, else the whole file.
+        session: what verify reads: the signed part when trusted, else the whole file; without output (and,
+            untrusted, without diffs): verify reads the header, the command lines and the patches.
     """
 
     trusted: bool
@@ -47,7 +48,7 @@ def assess(path: Path) -> Trust:
     untrusted = _why_untrusted(path)
     if isinstance(untrusted, Session):
         return Trust(True, "recorded by you on this machine (its signature checks)", untrusted)
-    return Trust(False, untrusted, read_session(path))
+    return Trust(False, untrusted, read_outline(path))  # no output or diffs: verify reads neither
 
 
 def _why_untrusted(path: Path) -> Session | str:

@@ -21,10 +21,17 @@
 # code dropped __tracer_precmd from PROMPT_COMMAND (an interactive `PROMPT_COMMAND=...`), PS0 writes the D of
 # the previous command (from $?) before the next C: statuses stay right, the prompt falls in the output.
 #
-# History: every command line must reach history for `history 1` to see it, so ignorespace/ignoreboth are
-# taken out of HISTCONTROL and HISTIGNORE is emptied; precmd deletes the entry again (before the user's
-# PROMPT_COMMAND, which may run `history -a`) when the user's settings say it should not be kept, so
-# HISTFILE ends up as without tracer. With history off (`set +o history`) the command line is unknown ("").
+# A line that does not parse (`echo )`, `if then fi`) never expands PS0, but it enters history and sets $? to
+# 2: precmd sees the history number (HISTCMD) advance without a command having run and writes its C mark late,
+# from the history entry (a line holding only a comment is no command).
+#
+# History: every command line must reach history for `history 1` to see it, so ignorespace, ignoredups and
+# ignoreboth are disguised in HISTCONTROL as "<item>.tracer" (items bash does not know, so they do nothing;
+# code that edits the value, as bash-preexec does when it takes ignorespace out, edits them too and so tells
+# us what the user's setup now wants), and HISTIGNORE is emptied. Precmd deletes each new entry again (before
+# the user's PROMPT_COMMAND, which may run `history -a`) when the user's settings say it should not be kept,
+# and an EXIT trap does the same for the line that ends the shell (`exit`), so HISTFILE ends up as without
+# tracer. erasedups is left as it is. With history off (`set +o history`) the command line is unknown ("").
 #
 # Guards and state are plain (not exported) shell variables, also under `set -a`: a nested bash reads the
 # user's ~/.bashrc only and installs nothing, so its commands are the output of the outer `bash` command.
@@ -32,11 +39,19 @@
 # without our nonce, so that nested shells do not fail on it.) `exec bash` replaces the hooked shell by an
 # unhooked one: the `exec bash` command stays open, and what follows is its output.
 #
-# The header line written by tracer before this text sets __tracer_login (1: emulate a login shell).
+# The header lines written by tracer before this text set __tracer_login (1: emulate a login shell) and
+# __tracer_nonce_file (where the nonce is, for this shell only).
 
-# Read the nonce and take it out of the environment before anything else runs.
-__tracer_nonce=${TRACER_NONCE-}
-unset TRACER_NONCE
+# Read the nonce before anything else runs, and empty its file at once (builtins only: no process sees it):
+# from here on it is in no environment, argument list or file, only in this shell's unexported variable.
+__tracer_nonce=
+__tracer_dir=/nonexistent
+if [[ -n ${__tracer_nonce_file-} ]]; then
+    IFS= builtin read -r __tracer_nonce 2>/dev/null <"$__tracer_nonce_file"
+    : 2>/dev/null >|"$__tracer_nonce_file"
+    __tracer_dir=${__tracer_nonce_file%/*} # tracer's private directory, for our own scratch files
+fi
+builtin unset __tracer_nonce_file
 case $__tracer_nonce in
     *[!0-9a-f]* | '') __tracer_nonce= ;;
 esac
@@ -68,24 +83,29 @@ __tracer_b64() {
     __tracer_b64_out=$out
 }
 
-# __tracer_last_entry: the last history entry (text as typed), into __tracer_entry / __tracer_entry_no.
+# __tracer_last_entry [2]: the last history entry (text as typed) into __tracer_entry / __tracer_entry_no;
+# with 2, the entry before it too, into __tracer_prev (unset when there is none).
 __tracer_last_entry() {
-    local line
-    line=$(HISTTIMEFORMAT= builtin history 1)
+    local out re='^ *([0-9]+)[ *] (.*)$'
+    out=$(HISTTIMEFORMAT= builtin history "${1-1}")
     __tracer_entry=
     __tracer_entry_no=
-    # `history` prints "%5d%c %s": the number, '*' (modified) or ' ', a space, the line.
-    if [[ $line =~ ^\ *([0-9]+)[\ *]\ (.*)$ ]]; then
+    builtin unset __tracer_prev
+    # `history` prints "%5d%c %s" per entry: the number, '*' (modified) or ' ', a space, the line(s).
+    if [[ ${1-1} == 2 && $out =~ ^(.*)$'\n'( *[0-9]+[\ *]\ .*)$ ]]; then
+        out=${BASH_REMATCH[2]}
+        [[ ${BASH_REMATCH[1]} =~ $re ]] && __tracer_prev=${BASH_REMATCH[2]}
+    fi
+    if [[ $out =~ $re ]]; then
         __tracer_entry_no=${BASH_REMATCH[1]}
         __tracer_entry=${BASH_REMATCH[2]}
     fi
 }
 
 # __tracer_preexec [STATUS RAN]: print the C mark. Runs in the PS0 command substitution (a subshell), with
-# $? (the previous command's status) and whether a command started since the last precmd. Also runs from
-# precmd (no arguments), when a command line ran without our PS0.
+# $? (the previous command's status) and whether a command started since the last precmd.
 __tracer_preexec() {
-    local cmd= cmd64
+    local cmd=
     # No precmd ended the previous command: lines of one paste run one after the other without a prompt,
     # or the user's code dropped __tracer_precmd from PROMPT_COMMAND. End it here.
     if [[ -n ${1-} && ( ${2-} == 1 || ${PROMPT_COMMAND[*]-} != *__tracer_precmd* ) ]]; then
@@ -95,7 +115,13 @@ __tracer_preexec() {
         __tracer_last_entry
         cmd=$__tracer_entry
     fi
-    __tracer_b64 "$cmd"
+    __tracer_start_mark "$cmd"
+}
+
+# __tracer_start_mark LINE: print the C mark of LINE.
+__tracer_start_mark() {
+    local cmd64
+    __tracer_b64 "$1"
     cmd64=$__tracer_b64_out
     __tracer_b64 "$PWD"
     builtin printf '\e]6973;%s;C;%s;%s\a' "$__tracer_nonce" "$cmd64" "$__tracer_b64_out"
@@ -107,60 +133,119 @@ __tracer_mark() {
     builtin printf '\e]6973;%s;D;%s;%s\a' "$__tracer_nonce" "$2" "$__tracer_b64_out"
 }
 
-# __tracer_is_ignored TEXT PREVIOUS: whether the user's HISTCONTROL/HISTIGNORE would have kept TEXT out.
+# __tracer_is_ignored: whether the user's HISTCONTROL/HISTIGNORE would have kept __tracer_entry out of
+# history (__tracer_prev: the entry before it, for ignoredups and HISTIGNORE's `&`).
 __tracer_is_ignored() {
-    [[ -n $__tracer_ignorespace && $1 == [[:space:]]* ]] && return 0
+    [[ -n $__tracer_ignorespace && $__tracer_entry == [[:space:]]* ]] && return 0
+    [[ -n $__tracer_ignoredups && -n ${__tracer_prev+set} && $__tracer_entry == "$__tracer_prev" ]] && return 0
     [[ -z $__tracer_histignore ]] && return 1
-    local first=${1%%$'\n'*} pat
+    local pat
     local IFS=:
     local -a pats
     builtin read -r -d '' -a pats <<<"$__tracer_histignore" || :
     for pat in "${pats[@]}"; do
         pat=${pat%$'\n'}
         if [[ $pat == '&' ]]; then
-            [[ $first == "$2" ]] && return 0
-        elif [[ -n $pat && $first == $pat ]]; then
+            [[ -z $__tracer_erasedups && -n ${__tracer_prev+set} && $__tracer_entry == "$__tracer_prev" ]] && return 0
+        elif [[ -n $pat && $__tracer_entry == $pat ]]; then
             return 0
         fi
     done
     return 1
 }
 
-# After a command: delete its history entry if the user's settings say it should not be kept.
-__tracer_forget_ignored() {
-    [[ -n $__tracer_ignorespace || -n $__tracer_histignore ]] || return 0
-    [[ -o history ]] || return 0
-    local prev=
-    if [[ -n $__tracer_histignore && :$__tracer_histignore: == *:\&:* ]]; then
-        local out
-        out=$(HISTTIMEFORMAT= builtin history 2)
-        [[ $out =~ ^\ *[0-9]+[\ *]\ ([^$'\n']*) ]] && prev=${BASH_REMATCH[1]}
+# __tracer_new_entry: whether the last history entry is the line read since the last prompt (its number is the
+# one HISTCMD gave then: nobody deleted it, and erasedups did not move it), fetched into __tracer_entry (and
+# __tracer_prev when the user's settings compare with it).
+__tracer_new_entry() {
+    __tracer_entry=
+    [[ -o history ]] || return 1
+    if [[ -n $__tracer_ignoredups || ( -z $__tracer_erasedups && :$__tracer_histignore: == *:\&:* ) ]]; then
+        __tracer_last_entry 2
+    else
+        __tracer_last_entry
     fi
-    __tracer_last_entry
-    if [[ -n $__tracer_entry_no ]] && __tracer_is_ignored "$__tracer_entry" "$prev"; then
+    [[ -n $__tracer_entry_no && $__tracer_entry_no == "$__tracer_histno" ]]
+}
+
+# Delete the fetched new entry if the user's settings say it should not be kept.
+__tracer_forget_ignored() {
+    if [[ -n $__tracer_ignorespace || -n $__tracer_ignoredups || -n $__tracer_histignore ]] && __tracer_is_ignored; then
         builtin history -d "$__tracer_entry_no"
     fi
 }
 
-# Take ignorespace out of HISTCONTROL and empty HISTIGNORE, remembering what the user asked for.
+# The EXIT trap: the line that ends the shell (`exit`) gets no prompt, so its entry is handled here, before
+# bash writes HISTFILE; then the user's own EXIT trap runs, with $? as it was.
+__tracer_exit() {
+    local __tracer_status=$?
+    if [[ -n ${__tracer_nonce-} ]] && __tracer_new_entry; then
+        __tracer_forget_ignored
+    fi
+    return "$__tracer_status"
+}
+
+# Put __tracer_exit first in the EXIT trap, before the user's own (read back through a file of our directory:
+# no command substitution, so no process), unless it is there already.
+__tracer_install_exit_trap() {
+    local text= file=$__tracer_dir/exit-trap
+    builtin trap -p EXIT 2>/dev/null >|"$file" || return 0
+    IFS= builtin read -r -d '' text <"$file"
+    [[ $text == "trap -- '__tracer_exit"* ]] && return 0
+    local -a words=()
+    [[ -n $text ]] && builtin eval "words=($text)" # trap -- 'CODE' EXIT
+    builtin trap -- "__tracer_exit${words[2]:+; ${words[2]}}" EXIT
+}
+
+# Disguise ignorespace/ignoredups/ignoreboth in HISTCONTROL and take the patterns out of HISTIGNORE,
+# remembering what the user asked for. A value that is not as we left it was set or edited by the user's setup:
+# it says what they want now (a disguised item is theirs; what an edit left of one, e.g. ".tracer", is dropped).
+# With erasedups, what drops duplicates (ignoredups, HISTIGNORE's `&`) stays in effect: emulating it after
+# erasedups has run would not give the same history (bash counts the lines of the session differently).
 __tracer_adjust_history() {
+    local changed=
     if [[ ${HISTCONTROL-} != "${__tracer_histcontrol_set-}" ]]; then
-        __tracer_ignorespace=
-        local item new=
+        changed=1
+        local item items=() new=
         local IFS=:
+        __tracer_erasedups=
         for item in ${HISTCONTROL-}; do
             case $item in
-                ignorespace) __tracer_ignorespace=1 ;;
-                ignoreboth) __tracer_ignorespace=1 new+=${new:+:}ignoredups ;;
-                *) new+=${new:+:}$item ;;
+                ignorespace.tracer | ignoredups.tracer | ignoreboth.tracer) item=${item%.tracer} ;;
+                *.tracer) continue ;;
             esac
+            items+=("$item")
+            [[ $item == erasedups ]] && __tracer_erasedups=1
         done
-        [[ -n $__tracer_ignorespace ]] && HISTCONTROL=$new
+        __tracer_ignorespace=
+        __tracer_ignoredups=
+        for item in "${items[@]}"; do
+            case $item in
+                ignorespace) __tracer_ignorespace=1 item=ignorespace.tracer ;;
+                ignoredups) [[ -n $__tracer_erasedups ]] || __tracer_ignoredups=1 item=ignoredups.tracer ;;
+                ignoreboth)
+                    __tracer_ignorespace=1
+                    if [[ -n $__tracer_erasedups ]]; then
+                        item=ignorespace.tracer:ignoredups
+                    else
+                        __tracer_ignoredups=1 item=ignoreboth.tracer
+                    fi
+                    ;;
+            esac
+            [[ :$new: == *:"$item":* ]] || new+=${new:+:}$item
+        done
+        [[ $new != "${HISTCONTROL-}" ]] && HISTCONTROL=$new
         __tracer_histcontrol_set=${HISTCONTROL-}
     fi
-    if [[ -n ${HISTIGNORE-} ]]; then
-        __tracer_histignore=$HISTIGNORE
-        HISTIGNORE=
+    if [[ -n $changed || ${HISTIGNORE-} != "${__tracer_histignore_set-}" ]]; then
+        [[ ${HISTIGNORE-} != "${__tracer_histignore_set-}" ]] && __tracer_histignore=${HISTIGNORE-}
+        # `&` stays with erasedups (see above); the other patterns are applied by precmd.
+        if [[ -n $__tracer_erasedups && :$__tracer_histignore: == *:\&:* ]]; then
+            HISTIGNORE='&'
+        elif [[ -n ${HISTIGNORE-} ]]; then
+            HISTIGNORE=
+        fi
+        __tracer_histignore_set=${HISTIGNORE-}
     fi
 }
 
@@ -206,14 +291,25 @@ __tracer_precmd() {
 __tracer_prompt() {
     local cmdno=${__tracer_cmdno_format@P} ran=${__tracer_ran[0]}
     __tracer_ran[0]=0
-    if [[ $cmdno != "$__tracer_cmdno" ]]; then
-        # A command line ran since the last prompt; without our PS0, write its C mark now.
+    if [[ $cmdno != "$__tracer_cmdno" || ${HISTCMD-} != "$__tracer_histno" ]]; then
+        # A line was read since the last prompt (the command number moves when it ran, the history number
+        # when it entered history).
+        local new=0 # (history is read only when needed: a subshell per prompt otherwise)
+        if ((!ran)) || [[ -n $__tracer_ignorespace$__tracer_ignoredups$__tracer_histignore ]]; then
+            __tracer_new_entry && new=1
+        fi
+        if ((!ran)) && [[ $cmdno != "$__tracer_cmdno" ]]; then
+            __tracer_start_mark "$__tracer_entry"  # it ran without our PS0 (a framework rebuilt PS0): C now
+        elif ((!ran && new && __tracer_status == 2)) && [[ ! $__tracer_entry =~ ^[[:space:]]*(#|$) ]]; then
+            __tracer_start_mark "$__tracer_entry"  # it did not parse (bash said why, $? is 2): a command too
+        fi
+        ((new)) && __tracer_forget_ignored
         __tracer_cmdno=$cmdno
-        ((ran)) || __tracer_preexec
-        __tracer_forget_ignored
+        __tracer_install_exit_trap
     fi
     __tracer_mark D "$__tracer_status"
     __tracer_install
+    __tracer_histno=${HISTCMD-}
 }
 
 # The user's startup files, at top level (so their `declare`s stay global).
@@ -239,14 +335,19 @@ if [[ -n $__tracer_nonce && -z ${__tracer_installed-} ]]; then
     __tracer_installed=1
     __tracer_ignorespace=
     __tracer_histignore=
+    __tracer_histignore_set=__tracer_unset
+    __tracer_erasedups=
     __tracer_histcontrol_set=__tracer_unset
     __tracer_cmdno_format='\#'
+    __tracer_ignoredups=
     # PS0 sets __tracer_ran[0] in the shell itself (an array element: never exported, even by `set -a`)
     # and prints the C mark from a subshell.
     __tracer_ps0='${__tracer_nonce:+$(__tracer_preexec "$?" "${__tracer_ran[0]}")}${PS0:0:$((__tracer_ran[0]=1,0))}'
     __tracer_ran=(0)
     __tracer_cmdno=${__tracer_cmdno_format@P}
     __tracer_install
+    __tracer_install_exit_trap
+    __tracer_histno=${HISTCMD-}
     if [[ -n ${__tracer_allexport-} ]]; then
         builtin unset __tracer_allexport
         builtin set -a

@@ -9,6 +9,12 @@
 #   preexec  __tracer_preexec in preexec_functions: $1 is the line as typed (also when the history
 #            options keep it out of history); $3 when history is off.
 #   precmd   __tracer_precmd first in precmd_functions: reads $? first, prints the D mark, returns $?.
+#   PROMPT_EOL_MARK  begins with a D mark too (%{...%}: no width), status %?, cwd kept up to date by a chpwd
+#            hook: zsh prints it, with its line of spaces (PROMPT_SP), before precmd runs, so the command
+#            ends where that padding starts. The user's mark follows ours; one they set is taken up at the
+#            next prompt. The precmd D that follows is then a D with no command open, which changes nothing.
+#   zshaddhistory  remembers the line read; preexec forgets it. A line that does not parse never reaches
+#            preexec: precmd writes its C mark late from it (a blank or comment-only line is no command).
 # Each hook puts the other back if the user's code removed it (preexec then writes the missing D first).
 # A HISTFILE that a global rc file put into our directory (${ZDOTDIR:-$HOME}/.zsh_history) is moved back
 # to the user's directory. Our variables are not exported: a nested zsh reads the user's files only.
@@ -16,8 +22,13 @@
 case ${__tracer_stage-} in
     zshenv)
         typeset -g __tracer_zdotdir=$ZDOTDIR
-        typeset -g __tracer_nonce=${TRACER_NONCE-}
-        unset TRACER_NONCE
+        # The nonce, from the file our .zshenv names; the file is emptied at once (builtins only): from here
+        # on the nonce is in no environment, argument list or file, only in this unexported variable.
+        typeset -g __tracer_nonce=
+        if [[ -n ${__tracer_nonce_file-} ]]; then
+            { IFS= builtin read -r __tracer_nonce <$__tracer_nonce_file; : >|$__tracer_nonce_file } 2>/dev/null
+        fi
+        unset __tracer_nonce_file
         [[ ${#__tracer_nonce} == 32 && $__tracer_nonce != *[^0-9a-f]* ]] || __tracer_nonce=
         if (( ${+TRACER_ZDOTDIR} )); then
             typeset -g __tracer_user_zdotdir=$TRACER_ZDOTDIR __tracer_user_zdotdir_set=1
@@ -83,10 +94,44 @@ if [[ $__tracer_stage == zlogin || ( $__tracer_stage == zshrc && ! -o login ) ]]
         REPLY=$out
     }
 
+    # __tracer_start_mark LINE: print the C mark of LINE.
+    __tracer_start_mark() {
+        local REPLY cmd64
+        __tracer_b64 "$1"
+        cmd64=$REPLY
+        __tracer_b64 "$PWD"
+        builtin printf '\e]6973;%s;C;%s;%s\a' "$__tracer_nonce" "$cmd64" "$REPLY"
+    }
+
+    # zshaddhistory: every line read, as typed (with its newline), also one that does not parse, which never
+    # reaches preexec. Changes nothing (status 0: the line is saved as the user's settings say).
+    __tracer_addhistory() {
+        __tracer_line=${1%$'\n'}
+        return 0
+    }
+
+    # PROMPT_EOL_MARK is where zsh starts what it prints before a prompt (PROMPT_SP: the mark and a line of
+    # spaces, so that output without a final newline stays visible), before precmd runs. Ours begins with a D
+    # mark (status from %?, cwd as of the last prompt or `cd`), invisible (%{...%}), then the user's mark, so
+    # the command ends exactly where that padding starts: the padding is the prompt's, not the command's output.
+    __tracer_set_eol() {
+        emulate -L zsh
+        local REPLY
+        if (( ! ${+PROMPT_EOL_MARK} )); then
+            __tracer_eol_user='%B%S%#%s%b'  # zsh's default
+        elif [[ $PROMPT_EOL_MARK != "$__tracer_eol_set" ]]; then
+            __tracer_eol_user=$PROMPT_EOL_MARK
+        fi
+        __tracer_b64 "$PWD"
+        __tracer_eol_set="%{"$'\e'"]6973;$__tracer_nonce;D;%?;$REPLY"$'\a'"%}$__tracer_eol_user"
+        typeset -g PROMPT_EOL_MARK=$__tracer_eol_set
+    }
+
     __tracer_preexec() {
         local __tracer_status=$?
         emulate -L zsh
-        local REPLY cmd=$1 cmd64
+        local REPLY cmd=$1
+        __tracer_line=
         [[ -z $cmd ]] && cmd=$3
         if (( ! ${precmd_functions[(Ie)__tracer_precmd]} )); then
             # The user's code dropped our precmd: end the previous command here, and put it back.
@@ -94,31 +139,40 @@ if [[ $__tracer_stage == zlogin || ( $__tracer_stage == zshrc && ! -o login ) ]]
             builtin printf '\e]6973;%s;D;%s;%s\a' "$__tracer_nonce" "$__tracer_status" "$REPLY"
             __tracer_install
         fi
-        __tracer_b64 "$cmd"
-        cmd64=$REPLY
-        __tracer_b64 "$PWD"
-        builtin printf '\e]6973;%s;C;%s;%s\a' "$__tracer_nonce" "$cmd64" "$REPLY"
+        __tracer_start_mark "$cmd"
     }
 
     __tracer_precmd() {
         local __tracer_status=$?
         emulate -L zsh
         local REPLY
+        if [[ -n $__tracer_line ]]; then
+            # A line was read but never ran: it did not parse (zsh said why) or it ran without our preexec;
+            # a command all the same, its C mark late (a blank or comment-only line is no command).
+            if [[ $__tracer_line == *[^[:space:]]* && ! ( -o interactive_comments && $__tracer_line =~ '^[[:space:]]*#' ) ]]; then
+                __tracer_start_mark "$__tracer_line"
+            fi
+            __tracer_line=
+        fi
         __tracer_b64 "$PWD"
         builtin printf '\e]6973;%s;D;%s;%s\a' "$__tracer_nonce" "$__tracer_status" "$REPLY"
         __tracer_install
         return __tracer_status
     }
 
-    # Keep our precmd first (it must read $? before anything else) and our preexec present.
+    # Keep our precmd first (it must read $? before anything else) and our other hooks present.
     __tracer_install() {
         [[ ${precmd_functions[1]-} == __tracer_precmd ]] ||
             precmd_functions=(__tracer_precmd ${precmd_functions:#__tracer_precmd})
         (( ${preexec_functions[(Ie)__tracer_preexec]} )) || preexec_functions+=(__tracer_preexec)
+        (( ${zshaddhistory_functions[(Ie)__tracer_addhistory]} )) || zshaddhistory_functions+=(__tracer_addhistory)
+        (( ${chpwd_functions[(Ie)__tracer_set_eol]} )) || chpwd_functions+=(__tracer_set_eol)
+        __tracer_set_eol
     }
 
     if [[ -n $__tracer_nonce ]]; then
-        typeset -ga precmd_functions preexec_functions
+        typeset -ga precmd_functions preexec_functions zshaddhistory_functions chpwd_functions
+        typeset -g __tracer_line= __tracer_eol_user= __tracer_eol_set=
         __tracer_install
     fi
 else

@@ -1,0 +1,134 @@
+"""Recorders among themselves: the private directories a killed recorder leaves are removed by the next one, and
+two recorders of the same workspace find each other, say so on both terminals, and mark both sessions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import User, make_repo
+from tracer.capture.runtime import process_start
+from tracer.store import read_session
+
+PROMPT = "RUN$ "
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR with a short path (a Unix socket's path is limited to 107 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="trt", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def user_in(tmp_path: Path, runtime: Path) -> User:
+    user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n"})
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    user.env |= {"XDG_RUNTIME_DIR": str(runtime), "TMPDIR": str(temp)}
+    return user
+
+
+def prompt(child: pexpect.spawn) -> None:
+    child.expect_exact(PROMPT)
+
+
+def test_the_directories_of_a_killed_recorder_are_removed_by_the_next_one(tmp_path: Path, runtime: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    user = user_in(tmp_path, runtime)
+    child = user.tracer_shell(repo)
+    prompt(child)
+    child.sendline("echo b >> a.txt")  # the edit recorder's copy of the git index is made
+    prompt(child)
+    recorder = child.pid
+    own = runtime / "tracer" / f"{recorder}-{process_start(recorder)}"
+    assert (own / "notes.sock").exists() and list(own.glob("index-*"))  # the git index copy's directory
+    os.kill(recorder, signal.SIGKILL)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert own.exists()  # what a SIGKILL leaves: one directory, nothing in the temp dir
+    assert list((tmp_path / "temp").iterdir()) == []
+    # a directory named after a live process that started at another time: a dead recorder whose pid was reused
+    reused = runtime / "tracer" / f"{os.getpid()}-1"
+    reused.mkdir()
+    # and one of a live recorder (this process, with its real start time): kept
+    live = runtime / "tracer" / f"{os.getpid()}-{process_start(os.getpid())}"
+    live.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-c", "true"], cwd=repo, env=user.env, timeout=60
+    )
+    assert proc.returncode == 0
+    assert sorted(p.name for p in (runtime / "tracer").iterdir()) == [live.name]
+    assert list((tmp_path / "temp").iterdir()) == []
+
+
+def test_two_recorders_of_one_workspace_warn_on_both_terminals_and_mark_both_sessions(
+    tmp_path: Path, runtime: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    user = user_in(tmp_path, runtime)
+    first = user.tracer_shell(repo)
+    prompt(first)
+    first.sendline("true")  # its set-up is done: it has published itself
+    prompt(first)
+    second = user.tracer_shell(repo)
+    second.expect(r"session (\S+) \(tracer pid (\d+)\) is already recording")
+    first_id, first_pid = second.match.group(1), int(second.match.group(2))
+    assert first_pid == first.pid
+    first.expect(r"session (\S+) \(tracer pid (\d+)\) started recording")
+    second_id, second_pid = first.match.group(1), int(first.match.group(2))
+    assert second_pid == second.pid
+    second.sendline("echo b >> a.txt; echo edited")  # (the warning and the first prompt come in either order)
+    second.expect_exact("edited")
+    prompt(second)
+    # a recorder of another directory, meanwhile, is left alone
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-c", "true"], cwd=elsewhere, env=user.env, capture_output=True
+    )
+    assert proc.returncode == 0 and b"recording" not in proc.stderr, proc.stderr
+    for child in (second, first):
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+        child.close()
+    recorded = [read_session(p) for p in user.sessions.glob("*.tracer")]
+    sessions = {s.header.session_id: s for s in recorded if s.header.cwd == str(repo)}
+    assert set(sessions) == {first_id, second_id}
+    for me, other in ((first_id, second_id), (second_id, first_id)):
+        end = sessions[me].end
+        assert end is not None and end.concurrent_sessions == (other,)
+        assert any(other in w and "recorded by both sessions" in w for w in end.warnings)
+        # what a concurrent recording means: the other shell's edit is in both
+        assert [(c.path, c.op) for c in sessions[me].file_changes()] == [("a.txt", "modify")]
+
+
+def test_a_program_in_the_recorded_shell_cannot_forge_a_command(tmp_path: Path, runtime: Path) -> None:
+    """What a script run in the session can read (its environment, the shell's initial environment and
+    arguments, every file of the recorder's directory, the temp dir and HOME) holds no nonce: the mark it
+    forges from what it found is output, not a command."""
+    from tests.capture.test_nonce import PROBE
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    user = user_in(tmp_path, runtime)
+    child = user.tracer_shell(tmp_path)
+    prompt(child)
+    line = f"{sys.executable} {probe} {tmp_path / 'dump'} {runtime} {tmp_path / 'temp'} {user.home}"
+    child.sendline(line)
+    prompt(child)
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    session = read_session(next(user.sessions.glob("*.tracer")))
+    assert [c.command for c in session.commands()] == [line, "exit"]
+    assert len((tmp_path / "dump").read_bytes()) > 1000
