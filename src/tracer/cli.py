@@ -363,11 +363,14 @@ def export(session: str | None, fmt: str, output: str | None, preview: bool, no_
         redactor = None
         if preview or not no_redact:
             from tracer.config import load_config
+            from tracer.model import FinalPatch
             from tracer.redact import export_redactor
             from tracer.store.redacted import RedactedReader
 
             redactor = export_redactor(load_config(), reader.header, collect=preview)
-            source = RedactedReader(reader, redactor)
+            # a patch export writes the final patch alone: what it does not write need not be masked
+            only = (FinalPatch,) if fmt == "patch" and not preview else None
+            source = RedactedReader(reader, redactor, only)
             if preview:
                 for _ in source.events():  # one pass masks (and notes) everything
                     pass

@@ -37,6 +37,11 @@ def _blank(m: re.Match[bytes]) -> bytes:
     return b" " * (m.end() - m.start())
 
 
+def _blank_escapes(text: bytes) -> bytes:
+    """``text`` with its terminal escape sequences turned into as many spaces (every offset stays)."""
+    return _ESCAPES.sub(_blank, text) if b"\x1b" in text else text
+
+
 #: The bytes of a token's word; and how long a word a token prefix may open.
 _WORD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 _WORD_MORE = re.compile(rb"[A-Za-z0-9_-]+")
@@ -200,9 +205,10 @@ class Redactor:
             self._carry = text[-CARRY:]
             self._seen += n
             return data if not spans else self._mask(data, spans)
-        # searched with its escape sequences blanked (same length: every offset stays), masked in the original
-        view = _ESCAPES.sub(_blank, text) if b"\x1b" in text else text
-        hits = rules.find_near(view, found, off)
+        # searched with its escape sequences blanked (same length: every offset stays), masked in the original;
+        # blanked only where a rule runs (colored output holds an escape every few bytes)
+        escapes = b"\x1b" in text
+        hits = rules.find_near(text, found, off, _blank_escapes if escapes else None)
         base = self._seen - off  # stream offset of text[0]
         for h in hits:
             spans.append((max(h.start, off) - off, h.end - off))
@@ -216,7 +222,9 @@ class Redactor:
                 self._counted = (start, end)
         self._seen += n
         if self._open_rules and data[-1] not in b" \t\r\n" and self._open is None:
-            self._open_ends(view, off, spans)
+            base = max(0, len(text) - OPEN_WINDOW)
+            tail = text[base:]
+            self._open_ends(_blank_escapes(tail) if escapes else tail, base, off, spans)
         self._carry = text[-CARRY:]
         if not spans:
             return data
@@ -235,37 +243,36 @@ class Redactor:
             masked[s:e] = masked[s:e].translate(_STARS)
         return bytes(masked)
 
-    def _open_ends(self, text: bytes, off: int, spans: list[tuple[int, int]]) -> None:
+    def _open_ends(self, tail: bytes, base: int, off: int, spans: list[tuple[int, int]]) -> None:
         """A secret cut off at the end of ``text``: mask what is there, and expect the rest.
 
         A rule's own ``open`` pattern says so (a key's value, a header's credentials, a JWT, a private key);
         for the token shapes of gitleaks' list, a keyword that starts the last word (``ghp_``, ``xoxb-``,
         ``AKIA``) does: the rest of that word is masked, and the word's continuation in the next piece.
         """
-        base = max(0, len(text) - OPEN_WINDOW)
-        tail = text[base:]
+        end = base + len(tail)  # the end of the text; ``tail`` is its last bytes, from ``base``
         for rule in self._open_rules:
             m = rule.open.search(tail)
             if m is None or m.end() != len(tail):
                 continue
             s = base + m.start(1)
-            taken = len(text) - s
+            taken = end - s
             if taken >= rule.max_len:
                 continue
-            if len(text) > max(s, off):
-                spans.append((max(s, off) - off, len(text) - off))
+            if end > max(s, off):
+                spans.append((max(s, off) - off, end - off))
             self._open = (rule.more, rule.max_len - taken)
             return
-        start = len(text.rstrip(_WORD))
-        word = text[start:]
-        if word and start >= len(text) - _PREFIX_MAX:
+        start = base + len(tail.rstrip(_WORD))
+        word = tail[start - base :]
+        if word and start >= end - _PREFIX_MAX:
             lowered = word.lower()
             for prefix, caseless in self.rules.prefixes:
                 if (lowered if caseless else word).startswith(prefix):
                     s = start + len(prefix)
-                    if len(text) > max(s, off):
-                        spans.append((max(s, off) - off, len(text) - off))
-                    self._open = (_WORD_MORE, _PREFIX_MAX - (len(text) - s))
+                    if end > max(s, off):
+                        spans.append((max(s, off) - off, end - off))
+                    self._open = (_WORD_MORE, _PREFIX_MAX - (end - s))
                     return
 
     # -- text: placeholders ---------------------------------------------------------------------------------

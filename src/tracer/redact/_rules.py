@@ -88,6 +88,7 @@ class Rule:
             directory).
         source: where the rule comes from.
         vendored: from gitleaks' list.
+        literal: bytes every match holds (the home directory, the name): without them, the rule is not run.
         global_allow: the global allowlist (gitleaks': paths, templates, placeholders) applies; not to what is
             not a secret but says who (an e-mail, an address, a home directory, which are all paths or names).
     """
@@ -112,7 +113,13 @@ class Rule:
     source: str = ""
     global_allow: bool = True
     vendored: bool = False
+    literal: bytes | None = None
     _groups: int = -1
+
+    def present(self, data: bytes) -> bool:
+        """Whether this rule can match in ``data`` at all: a rule made from a literal (a home directory, a user
+        name) is looked for with ``in`` first, at memory speed."""
+        return self.literal is None or self.literal in data
 
     @property
     def groups(self) -> int:
@@ -364,6 +371,20 @@ def _is_prefix(keyword: bytes) -> bool:
     return keyword in _ALPHA_PREFIXES or keyword == b"hf_" or (len(keyword) >= 4 and not keyword.isalnum())
 
 
+#: How much of a text one regex call is given when a rule runs everywhere, and how far pieces overlap (a hit in
+#: the overlap is found twice: the second overlaps the first and is dropped). google-re2 copies the text it is
+#: given at every call, once per match: over a whole 512 KiB piece of output, a rule with many candidates spent
+#: its time copying.
+_PIECE = 16 << 10
+_OVERLAP = 512
+
+
+def _pieces(n: int) -> list[tuple[int, int]]:
+    if n <= _PIECE + _OVERLAP:
+        return [(0, n)]
+    return [(lo, min(n, lo + _PIECE + _OVERLAP)) for lo in range(0, n, _PIECE)]
+
+
 class RuleSet:
     """Rules compiled for searching: their keywords in one automaton, their regexes in RE2.
 
@@ -415,8 +436,8 @@ class RuleSet:
         """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere).
         ``found``: :meth:`occurrences` of ``data``."""
         n = len(data)
-        everywhere = [(0, n)]
-        where: dict[int, list[tuple[int, int]]] = {i: everywhere for i in self.always}
+        everywhere = _pieces(n)
+        where: dict[int, list[tuple[int, int]]] = {i: everywhere for i in self.always if self.rules[i].present(data)}
         if found is None:  # no positions: the whole text, for every rule whose keyword occurs (as gitleaks does)
             for k in self._keywords.present(data):
                 for i in self._by_keyword[k]:
@@ -448,18 +469,35 @@ class RuleSet:
         """The secrets in ``data`` that end after ``start``, without overlaps, in order of position."""
         return self.find_near(data, self.occurrences(data), start)
 
-    def find_near(self, data: bytes, found: list[tuple[int, int]] | None, start: int = 0) -> list[Hit]:
-        """:meth:`find`, with the :meth:`occurrences` of the keywords in ``data`` known already."""
+    def find_near(
+        self,
+        data: bytes,
+        found: list[tuple[int, int]] | None,
+        start: int = 0,
+        prepare: Callable[[bytes], bytes] | None = None,
+    ) -> list[Hit]:
+        """:meth:`find`, with the :meth:`occurrences` of the keywords in ``data`` known already.
+
+        Args:
+            prepare: what each piece of ``data`` a regex runs on goes through first, keeping its length
+                (blanking terminal escape sequences): done only where a rule runs.
+        """
         where = self._where(data, found)
         if not where:
             return []
         starts: list[int] = []
         hits: list[Hit] = []
+        prepared: dict[tuple[int, int], bytes] = {}  # rules running everywhere share their pieces
         for i in sorted(where):
             rule = self.rules[i]
             for lo, hi in where[i]:
-                # a slice, not pos/endpos: RE2's binding copies the text it is given at every call
-                window = data if (lo, hi) == (0, len(data)) else data[lo:hi]
+                window = prepared.get((lo, hi))
+                if window is None:
+                    # a slice, not pos/endpos: RE2's binding copies the text it is given at every call
+                    window = data if (lo, hi) == (0, len(data)) else data[lo:hi]
+                    if prepare is not None:
+                        window = prepare(window)
+                    prepared[(lo, hi)] = window
                 for m in rule.regex.finditer(window):
                     hit = self._hit(rule, window, m, lo)
                     if hit is None or hit.end <= start:
@@ -596,6 +634,7 @@ def context_rules(context: dict[str, list[str]]) -> list[Rule]:
                 regex=re2.compile(rb"(" + re2.escape(raw) + rb")(?:[^A-Za-z0-9_.-]|\z)", _options()),
                 secret_group=1,
                 replace="~",
+                literal=raw,
                 source="tracer (the recording's and this machine's home directory)",
                 global_allow=False,
             )
@@ -613,6 +652,7 @@ def context_rules(context: dict[str, list[str]]) -> list[Rule]:
                         rb"(?:\A|[^A-Za-z0-9_-])(" + re2.escape(raw) + rb")(?:[^A-Za-z0-9_-]|\z)", _options()
                     ),
                     secret_group=1,
+                    literal=raw,
                     source=f"tracer (this machine's {kind} name)",
                     global_allow=False,
                 )

@@ -26,11 +26,14 @@ class RedactedReader:
         reader: an open session reader (its other attributes — ``path``, ``end``, ``problem``, ``ended`` —
             are passed through).
         redactor: export-time redaction for this session (:func:`tracer.redact.export_redactor`).
+        only: the event types the export writes (``(FinalPatch,)`` for ``--format patch``): the others are
+            passed on as they are, unmasked and uncounted, since nothing of them is written. ``None``: all.
     """
 
-    def __init__(self, reader: SessionReader, redactor: Redactor) -> None:
+    def __init__(self, reader: SessionReader, redactor: Redactor, only: tuple[type[Event], ...] | None = None) -> None:
         self._reader = reader
         self.redactor = redactor
+        self._only = only
         masked = redactor.event(reader.header)
         assert isinstance(masked, Header)
         self.header = masked
@@ -42,7 +45,11 @@ class RedactedReader:
 
     def events(self, start: int = PREAMBLE_SIZE, stop: int | None = None) -> Iterator[tuple[Ref, int, Event]]:
         """:meth:`SessionReader.events`, each event masked."""
+        only = self._only
         for ref, size, event in self._reader.events(start, stop):
+            if only is not None and not isinstance(event, only):
+                yield ref, size, event
+                continue
             if ref <= self._last:  # a new pass, or a seek back: the output read next does not follow the last
                 self.redactor.restart_output()
             self._last = ref
