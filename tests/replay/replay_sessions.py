@@ -4,8 +4,10 @@ can replace :func:`build_demo` once the recorder exists)."""
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 from tracer.model import (
+    Command,
     CommandEnd,
     CommandStart,
     Event,
@@ -191,3 +193,25 @@ def build_demo(cols: int = 80, rows: int = 24, interrupted: bool = False) -> Ses
     else:
         b.end()
     return b
+
+
+def write_session(session: Session, path: Path) -> Path:
+    """Write ``session`` as a session file at ``path`` with tracer's own writer (output coalesced as recorded)."""
+    from tracer.store import SessionWriter
+
+    writer = SessionWriter(path, session.header)
+    end = SessionEnd(t=session.events[-1].t if session.events else 0, exit_status=0)
+    for e in session.events:
+        if isinstance(e, Output):
+            writer.output(e.t, e.data)
+        elif isinstance(e, SessionEnd):
+            end = e
+        else:
+            writer.event(e)
+    writer.close(end)
+    return path
+
+
+def commands_of(session: Session) -> list[Command]:
+    """The session's commands with their output (the model's pairing)."""
+    return session.commands()

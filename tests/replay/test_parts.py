@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from replay_sessions import CORE_AFTER, CORE_BEFORE, SECOND, build_demo, unified_diff
 
-from tracer.model import Command, CommandEnd, CommandStart, Output, VerifyResult
+from tracer.model import Command, CommandEnd, CommandStart, Output, Session, VerifyResult
 from tracer.replay.diffs import render_patch, split_files
-from tracer.replay.search import SessionSearch, strip_ansi
-from tracer.replay.timeline import (
-    Verdict,
-    format_clock,
-    format_duration,
-    index_commands,
-    patch_counts,
-    running_command,
-)
+from tracer.replay.lines import MAX_LINE, OutputLines
+from tracer.replay.search import Hit, SessionSearch, strip_ansi
+from tracer.replay.source import BLOCK, MemorySource, SessionIndex
+from tracer.replay.timeline import Verdict, format_clock, format_duration, patch_counts, running_command
+
+
+def index_of(session: Session) -> SessionIndex:
+    return MemorySource(session).scan()
+
+
+def find(index: SessionIndex, query: str, start: int = 0, limit: int = 10_000) -> list[Hit]:
+    search = SessionSearch(index, limit=limit)
+    hits = search.command_hits(query) if query else []
+    search.scan(query, start, lambda found, done: hits.extend(found))
+    return sorted(hits, key=lambda h: h.key)
 
 
 def test_strip_ansi() -> None:
@@ -24,35 +30,72 @@ def test_strip_ansi() -> None:
 
 def test_search_finds_command_lines_and_output_at_their_moment() -> None:
     session = build_demo().session()
-    search = SessionSearch(session.events)
-    hits = search.find("ASSERTIONerror")
+    index = index_of(session)
+    hits = find(index, "ASSERTIONerror")
     assert len(hits) == 1
     hit = hits[0]
     assert (hit.where, hit.command_id) == ("output", 2)
     assert hit.line[hit.start : hit.end] == "AssertionError"
     chunk = next(e for e in session.events if isinstance(e, Output) and b"AssertionError" in e.data)
     assert hit.t == chunk.t
-    vim = search.find("vim slugify")
-    assert [h.where for h in vim] == ["output", "command"] or [h.where for h in vim] == ["command", "output"]
-    assert search.find("") == []
-    assert search.find("not there at all") == []
+    assert index.stream.data(0, hit.count).endswith(chunk.data)  # the moment shows the chunk, not more
+    vim = find(index, "vim slugify")
+    assert sorted(h.where for h in vim) == ["command", "output"]
+    assert find(index, "") == []
+    assert find(index, "not there at all") == []
+
+
+def test_search_finds_text_split_by_colours_and_starts_where_asked() -> None:
+    session = build_demo().session()
+    index = index_of(session)
+    hits = find(index, "1 failed, 2 passed")  # "1 failed" and "2 passed" are in different colours
+    assert [h.line[h.start : h.end] for h in hits] == ["1 failed, 2 passed"]
+    found: list[Hit] = []
+    middle = index.stream.total_bytes // 2
+    SessionSearch(index).scan("pytest", middle, lambda hits, done: found.extend(hits))
+    assert [h.position >= middle for h in found] == sorted([h.position >= middle for h in found], reverse=True)
 
 
 def test_search_limit() -> None:
+    header = build_demo().header
     events = [Output(t=i, data=b"x\r\n") for i in range(50)]
-    assert len(SessionSearch(events, limit=10).find("x")) == 10
+    assert len(find(index_of(Session("x", header, events)), "x", limit=10)) == 10
 
 
-def test_index_commands_matches_the_model_without_copying_output() -> None:
+def test_commands_are_at_their_place_in_the_stream_and_own_their_output() -> None:
     session = build_demo(interrupted=True).session()
-    index = index_commands(session.events)
+    index = index_of(session)
     expected = session.commands()
     assert [(c.id, c.command, c.start, c.end, c.exit_status) for c in index.commands] == [
         (c.id, c.command, c.start, c.end, c.exit_status) for c in expected
     ]
     assert all(c.output == b"" for c in index.commands)
     for c in expected:
-        assert index.output(session.events, c.id) == c.output
+        assert index.stream.reader.read(*index.output_range(c.id)) == c.output
+
+
+def test_output_lines_are_found_without_reading_the_output() -> None:
+    header = build_demo().header
+    lines = [f"line {i} " + "x" * (i % 300) for i in range(20_000)]
+    data = "\r\n".join(lines).encode() + b"\r\n50%\r100% done"
+    events = [Output(t=1, data=data[i : i + 4000]) for i in range(0, len(data), 4000)]
+    index = index_of(Session("x", header, events))
+    assert index.stream.total_bytes > 20 * BLOCK
+    view = OutputLines(index.stream, 0, index.stream.total_bytes)
+    assert view.count == len(lines) + 1
+    for i in (0, 1, 5000, 19_999, 7, 12_345):
+        assert view.text(i) == lines[i]
+    assert view.text(len(lines)) == "100% done"
+    position = data.index(b"line 12345 ")
+    assert view.line_of(position) == 12_345
+    middle = OutputLines(index.stream, position, index.stream.total_bytes)
+    assert middle.text(0) == lines[12_345] and middle.count == len(lines) - 12_345 + 1
+    long = b"a" * (MAX_LINE * 3) + b"\r\n" + b"b" * 10 + b"\r" * 1 + b"c" * (MAX_LINE * 2) + b"\rend\r\n"
+    index = index_of(Session("x", header, [Output(t=1, data=long)]))
+    view = OutputLines(index.stream, 0, len(long))
+    assert view.count == 2
+    assert view.text(0).startswith("aaa") and view.text(0).endswith("…")
+    assert view.text(1) == "end"
 
 
 def test_running_command() -> None:
@@ -102,10 +145,26 @@ def test_unmatched_end_and_restarted_commands() -> None:
         CommandEnd(t=5, id=2, exit_status=0),
         CommandEnd(t=6, id=7, exit_status=0),  # an end without a start
     ]
-    index = index_commands(events)  # type: ignore[arg-type]
+    index = index_of(Session("x", build_demo().header, events))  # type: ignore[arg-type]
     assert [c.id for c in index.commands] == [1, 2]
-    assert index.output(events, 1) == b"one"  # type: ignore[arg-type]
-    assert index.output(events, 2) == b"two"  # type: ignore[arg-type]
+    assert index.stream.reader.read(*index.output_range(1)) == b"one"
+    assert index.stream.reader.read(*index.output_range(2)) == b"two"
+
+
+def test_a_fast_command_starts_before_its_output_at_the_same_time() -> None:
+    events = [
+        Output(t=5, data=b"$ "),
+        Output(t=9, data=b"true\r\n"),
+        CommandStart(t=9, id=1, command="true", cwd="/"),
+        Output(t=9, data=b"done\r\n"),
+        CommandEnd(t=9, id=1, exit_status=0),
+        Output(t=9, data=b"$ "),
+    ]
+    index = index_of(Session("x", build_demo().header, events))  # type: ignore[arg-type]
+    start, end = index.moments[1]
+    assert index.stream.data(0, start) == b"$ true\r\n"
+    assert end is not None and index.stream.data(0, end) == b"$ true\r\ndone\r\n"
+    assert index.stream.count_at(9) == len(index.stream)  # by time, everything at t=9 is shown
 
 
 def test_a_verdict_gives_the_runner_counts_else_the_test_command() -> None:
@@ -116,3 +175,17 @@ def test_a_verdict_gives_the_runner_counts_else_the_test_command() -> None:
     uncounted = VerifyResult(t=5, verdict="passed", command="make check", exit_status=0)
     assert uncounted.counts() == ""
     assert Verdict.from_result(uncounted).detail == "make check"
+
+
+def test_a_hostile_session_cannot_make_the_index_large() -> None:
+    from tracer.model import Resize
+    from tracer.replay.source import MAX_READS, MAX_RESIZES
+
+    data = b"x" * 200_000
+    flood = Output(t=1, data=data, reads=tuple((i + 1, i) for i in range(len(data))))  # a read per byte
+    resizes = [Resize(t=2, cols=80 + i % 2, rows=24) for i in range(MAX_RESIZES + 10)]
+    index = index_of(Session("x", build_demo().header, [flood, *resizes]))  # type: ignore[list-item]
+    assert len(index.stream) <= MAX_READS + 1 + MAX_RESIZES
+    assert index.stream.reader.read(0, len(data)) == data
+    assert len(index.stream.resizes) == MAX_RESIZES
+    assert index.session.problem is not None and "10 events" in index.session.problem

@@ -1,8 +1,9 @@
-"""Replaying a session (``tracer replay``): read it and run the Textual app on it.
+"""Replaying a session (``tracer replay``): run the Textual app on the session file.
 
+The app reads the file itself, a frame at a time, and never holds its output (a 250 MB session stays light).
 Notes added in the replay are appended to the session file; ``v`` runs ``tracer verify`` on it in a subprocess.
-The terminal keyframes built on the first open are cached (``~/.cache/tracer/keyframes/``), so later opens seek
-at once.
+The session's index and the terminal keyframes built on the first open are cached (``~/.cache/tracer/index/``,
+``~/.cache/tracer/keyframes/``), so later opens show the timeline and seek at once.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tracer.model import Event
-from tracer.replay import ReplayApp
-from tracer.store import append_events, read_session
+from tracer.replay import FileSource, ReplayApp
+from tracer.store import append_events
 from tracer.store.cache import cache_path
+
+
+def verify_command(path: Path) -> list[str]:
+    """The command that verifies the session at ``path``: this tracer's own entry point, run by this Python.
+
+    ``-P`` keeps the working directory off the import path (Python ≥ 3.11), so modules there (a ``click.py``)
+    cannot stand in for tracer's; the environment (``PYTHONPATH``, a venv, an editable install) still counts.
+    """
+    return [sys.executable, "-P", "-m", "tracer", "verify", str(path)]
 
 
 def build_app(path: Path) -> ReplayApp:
@@ -23,17 +33,17 @@ def build_app(path: Path) -> ReplayApp:
     Raises:
         SessionError: the session cannot be read at all (a corrupt frame after the header is shown in the app).
     """
-    session = read_session(path)
+    source = FileSource(path)
+    source.cache = cache_path("index", source.header.session_id)
 
     def append(events: Sequence[Event]) -> None:
         append_events(path, events)
 
     return ReplayApp(
-        session,
+        source,
         append=append,
-        verify_argv=[sys.executable, "-m", "tracer", "verify", str(path)],
-        keyframe_cache=cache_path("keyframes", session.header.session_id),
-        reload=lambda: read_session(path),
+        verify_argv=verify_command(path),
+        keyframe_cache=cache_path("keyframes", source.header.session_id),
     )
 
 

@@ -2,128 +2,116 @@
 
 Layout: the timeline (commands, edits, notes, final patch, verdict) on the left; on the right the views
 (Screen: the terminal at the current moment; Output: the selected command's output; Diff: the selected edit
-or the final patch; Verify: a verify run's live output) above the notes near the current moment; the seek
-bar and clock at the bottom.
+or the final patch; Verify: a verify run's live output) above the notes near the current moment; the player
+(seek bar and clock) at the bottom.
 
-The app reads the session it is given and writes only through ``append`` (new notes). Heavy work (pairing
-commands, listing the output, building keyframes, search) runs in thread workers, so the first screen
-shows at once even for a session with 100 MB of output.
+Each feature lives in its widget, which owns its state, its keys and its messages: :class:`Player` (the moment,
+playback), :class:`Timeline` (rows, stepping between commands, edits and notes), :class:`ScreenView` (the screen,
+keyframes), :class:`CommandView` (a command's output, paged), :class:`NotesPane` (notes), :class:`SearchBar`
+(search) and :class:`VerifyPanel` (verify). The app composes them, routes each feature's app-wide keys
+(``APP_BINDINGS``) to it whatever has the focus, and passes the current moment and selection between them. A new
+panel is a widget of its own file with its ``APP_BINDINGS`` and messages, named in ``_FEATURES`` and composed in
+:meth:`ReplayApp.compose`; the app handles its messages (``on_<widget>_<message>``) to move the others.
+
+The app reads the session through a :class:`~tracer.replay.source.SessionSource` and writes only through
+``append`` (new notes). The session is indexed in a worker without holding its output (see
+:mod:`tracer.replay.source`), so the first screen shows at once and a 250 MB session stays light.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import signal
-import subprocess
-import threading
-import time
-import uuid
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
+from textual.actions import parse
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
-from tracer.errors import TracerError
-from tracer.model import Command, Event, FileChange, FinalPatch, Note, Session, utc_now
-from tracer.replay.keyframes import KeyframeIndex, ScreenStream, Seeker
-from tracer.replay.search import Hit, SessionSearch
-from tracer.replay.timeline import (
-    CommandIndex,
-    Item,
-    Verdict,
-    build_items,
-    current_index,
-    format_clock,
-    format_duration,
-    index_commands,
-    running_command,
-)
+from tracer.model import Command, Event, FileChange, FinalPatch, Note, Session, VerifyResult
+from tracer.replay import pacing
+from tracer.replay.keyframes import KeyframeIndex
+from tracer.replay.lines import OutputLines
+from tracer.replay.search import Hit
+from tracer.replay.source import SessionIndex, SessionSource, open_source
+from tracer.replay.terminal import prepare
+from tracer.replay.timeline import Item, Verdict, build_items, current_index, format_clock, format_duration
 from tracer.replay.widgets import (
-    Clock,
+    IDLE_CAPS,
+    SPEEDS,
     CommandView,
     DiffView,
     HelpScreen,
-    NoteDialog,
-    NoteDraft,
     NotesPane,
+    Player,
     ScreenView,
     SearchBar,
-    SeekBar,
     Timeline,
     VerifyPanel,
 )
-from tracer.store.cache import load_cache, save_cache
-
-#: Playback speeds offered by ``[``/``]`` (and ``-``/``+``).
-SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-#: Idle-time caps offered by ``i`` (seconds; ``None``: no cap).
-IDLE_CAPS = (0.5, 1.0, 2.0, 5.0, None)
-#: Playback frames per second.
-_FPS = 30
-#: Seconds moved by shift+←/→.
-_JUMP = 5.0
 
 AppendFn = Callable[[list[Event]], None]
 
+#: The features whose keys work wherever the focus is: widget id -> its class (its ``APP_BINDINGS``).
+_FEATURES: dict[str, type[Widget]] = {
+    "player": Player,
+    "timeline": Timeline,
+    "notes": NotesPane,
+    "search": SearchBar,
+    "verify": VerifyPanel,
+}
+
+
+def _routed(features: dict[str, type[Widget]]) -> list[BindingType]:
+    """Each feature's app-wide bindings, as app bindings that run the action on the feature's widget."""
+    out: list[BindingType] = []
+    for widget_id, feature in features.items():
+        for binding in getattr(feature, "APP_BINDINGS", []):
+            assert isinstance(binding, Binding)
+            action = f"feature({widget_id!r}, {binding.action!r})"
+            out.append(dataclasses.replace(binding, action=action))
+    return out
+
 
 class ReplayApp(App[None]):
-    """Replays ``session``; notes added here are saved with ``append``; ``v`` runs ``verify_argv``.
+    """Replays a session; notes added here are saved with ``append``; ``v`` runs ``verify_argv``.
 
     Args:
-        session: the session read from its file (see :class:`tracer.model.Session`).
+        session: the session: a :class:`~tracer.model.Session` in memory, a session file's path, or a source.
         append: appends events to the session file; may raise :class:`~tracer.errors.SessionError` (shown,
             never fatal). ``None``: the replay is read-only and notes cannot be added.
-        verify_argv: the command ``v`` runs (e.g. ``[python, -m, tracer, verify, PATH]``): exit status 0
+        verify_argv: the command ``v`` runs (e.g. ``[python, -P, -m, tracer, verify, PATH]``): exit status 0
             means passed, 1 failed, anything else error. ``None``: no verify.
         backend: terminal emulator backend (``"avt"``, ``"pyte"``; ``None``: the fastest available).
         idle_time_limit: longest pause played back (seconds; ``None``: play pauses as recorded).
         speed: initial playback speed, one of :data:`SPEEDS`.
         keyframe_bytes: output bytes between keyframes (``None``: the backend's default).
+        keyframe_cache: where the keyframes are cached between runs (``None``: not cached).
+
+    Raises:
+        SessionNotFound, NotASession, UnsupportedVersion, CorruptSession: a session file cannot be read at all.
     """
 
     TITLE = "tracer replay"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_play", "Play/pause"),
-        Binding("left", "prev_command", "Prev command", key_display="←"),
-        Binding("right", "next_command", "Next command", key_display="→"),
-        Binding("shift+left", "jump(-1)", "Back 5 s", show=False),
-        Binding("shift+right", "jump(1)", "Forward 5 s", show=False),
-        Binding("home", "seek_start", "Start", show=False),
-        Binding("end", "seek_end", "End", show=False),
-        Binding("c", "next_edit", "Next edit", show=False),
-        Binding("C", "prev_edit", "Prev edit", show=False),
-        Binding("m", "next_note", "Next note", show=False),
-        Binding("M", "prev_note", "Prev note", show=False),
-        Binding("left_square_bracket,minus", "slower", "Slower", key_display="["),
-        Binding("right_square_bracket,plus,equals_sign", "faster", "Faster", key_display="]"),
-        Binding("i", "cycle_idle_cap", "Idle cap", show=False),
-        Binding("a", "add_note", "Note"),
-        Binding("e", "edit_note", "Edit note", show=False),
-        Binding("d", "delete_note", "Delete note", show=False),
-        Binding("slash", "search", "Search", key_display="/"),
-        Binding("n", "next_hit", "Next hit", show=False),
-        Binding("N", "prev_hit", "Prev hit", show=False),
-        Binding("v", "verify", "Verify"),
+        *_routed(_FEATURES),
         Binding("1", "show_view('screen')", "Screen", show=False),
         Binding("2", "show_view('output')", "Output", show=False),
         Binding("3", "show_view('diff')", "Diff", show=False),
         Binding("4", "show_view('verify')", "Verify log", show=False),
         Binding("z", "zoom", "Zoom view", show=False),
-        Binding("question_mark", "help", "All keys", key_display="?"),
+        Binding("question_mark", "help", "Keys", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -166,22 +154,11 @@ class ReplayApp(App[None]):
         color: $text-muted;
         background: $panel;
     }
-    #bar {
-        height: 2;
-    }
     """
-
-    class KeyframesProgress(Message):
-        """The keyframe build fed ``done`` of ``total`` output items."""
-
-        def __init__(self, done: int, total: int) -> None:
-            super().__init__()
-            self.done = done
-            self.total = total
 
     def __init__(
         self,
-        session: Session,
+        session: Session | Path | str | SessionSource,
         *,
         append: AppendFn | None = None,
         verify_argv: Sequence[str] | None = None,
@@ -190,57 +167,31 @@ class ReplayApp(App[None]):
         speed: float = 1.0,
         keyframe_bytes: int | None = None,
         keyframe_cache: Path | None = None,
-        reload: Callable[[], Session] | None = None,
     ) -> None:
         super().__init__()
-        self.keyframe_cache = keyframe_cache
-        self._reload = reload
-        self.session = session
+        self.source = session if isinstance(session, SessionSource) else open_source(session)
+        self.header = self.source.header
         self._append = append
         self.verify_argv = list(verify_argv) if verify_argv is not None else None
         self.backend = backend
         self.keyframe_bytes = keyframe_bytes
-        self.idle_cap: float | None = idle_time_limit
-        self.speed = speed if speed in SPEEDS else 1.0
-        self.interrupted = session.interrupted
-        self.duration = round(session.duration * 1e6)
-        self.position = 0
-        self.playing = False
+        self.keyframe_cache = keyframe_cache
+        self.index: SessionIndex | None = None
         self.ready = False
-
-        self.commands: list[Command] = []
-        self._command_index = CommandIndex([], {})
-        self._command_starts: list[int] = []
-        self._edits: list[FileChange] = []
-        self._edit_times: list[int] = []
-        self._note_events: list[Note] = session.of_type(Note)
-        self.notes: list[Note] = Session(session.path, session.header, list(self._note_events)).notes()
         self.items: list[Item] = []
-        self._item_times: list[int] = []
-        self._stream: ScreenStream | None = None
-        self.keyframes: KeyframeIndex | None = None
-        self._seeker: Seeker | None = None
-        self._seek_pending = False
-        self._last_tick = 0.0
-        self._follow = True
-
-        self._search: SessionSearch | None = None
-        self.search_query: str | None = None
-        self.hits: list[Hit] = []
-        self.hit_index: int | None = None
-
+        self._moments: list[tuple[int, int]] = []
         self.replay_verdict: Verdict | None = None
-        self.verify_process: subprocess.Popen[bytes] | None = None
-        self._verify_lock = threading.Lock()
+        # the feature widgets live as long as the app (a running verify is killed after they are unmounted)
+        self.player = Player(idle_time_limit=idle_time_limit, speed=speed, id="player")
+        self.verify_panel = VerifyPanel(self.verify_argv, id="verify")
 
     # --- layout -------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header()
-        banner = self._banner_text()
-        yield Static(banner, id="banner", classes="-shown" if banner else "")
+        yield Static("", id="banner")
         with Horizontal(id="main"):
-            yield Timeline(id="timeline")
+            yield Timeline(lambda: (self.player.count, self.player.t), id="timeline")
             with Vertical(id="right"):
                 with TabbedContent(id="views", initial="tab-screen"):
                     with TabPane("Screen", id="tab-screen"):
@@ -250,279 +201,197 @@ class ReplayApp(App[None]):
                     with TabPane("Diff", id="tab-diff"):
                         yield DiffView(id="diff")
                     with TabPane("Verify", id="tab-verify"):
-                        yield VerifyPanel(id="verify")
-                yield NotesPane(id="notes")
+                        yield self.verify_panel
+                yield NotesPane(self._append, id="notes")
         yield Static("", id="status")
-        with Horizontal(id="bar"):
-            yield SeekBar(id="seekbar")
-            yield Clock(id="clock")
+        yield self.player
         yield SearchBar(id="search")
-        yield Footer()
-
-    def _banner_text(self) -> str:
-        lines = []
-        if self.interrupted:
-            lines.append(
-                "⚠ This recording was interrupted (it has no end mark): everything recorded up to "
-                f"{format_clock(self.duration)} is shown."
-            )
-        if self.session.problem:
-            lines.append(
-                f"⚠ The session file is damaged: {self.session.problem}. Showing the "
-                f"{len(self.session.events)} events read before that point."
-            )
-        return "\n".join(lines)
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        header = self.session.header
+        header = self.header
         self.sub_title = header.session_id + (f" — {header.task}" if header.task else "")
+        # The tabs are clicked, never focused: ←/→ keep stepping commands whatever was clicked.
+        self.query_one(Tabs).can_focus = False
         self.query_one(Timeline).focus()
         self.query_one(ScreenView).show([Text(" " * header.cols) for _ in range(header.rows)], None)
-        self.query_one(SeekBar).set_marks(self.duration, [])
-        self.query_one(NotesPane).set_notes(self.notes)
-        self._update_clock()
-        self._set_status("Loading session…")
-        self._timer = self.set_interval(1 / _FPS, self._tick, name="playback", pause=True)
+        self._set_status("Reading the session…")
         self.call_after_refresh(self._load)  # the first frame is drawn before the heavy work starts
 
     # --- loading ------------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
-        index = index_commands(self.session.events)
-        edits = self.session.file_changes()
-        items = self._compute_items(index.commands, edits)
-        stream = ScreenStream.from_events(self.session.header, self.session.events)
-        keyframes = None
-        if self.keyframe_cache is not None and self.backend in (None, "avt"):
-            keyframes = KeyframeIndex.from_cache(stream, load_cache(self.keyframe_cache), self.keyframe_bytes)
-        if keyframes is None:
-            keyframes = KeyframeIndex(stream, self.backend, every_bytes=self.keyframe_bytes)
-        self.call_from_thread(self._loaded, index, edits, items, stream, keyframes)
-
-    def _loaded(
-        self,
-        index: CommandIndex,
-        edits: list[FileChange],
-        items: list[Item],
-        stream: ScreenStream,
-        keyframes: KeyframeIndex,
-    ) -> None:
-        self._command_index = index
-        self.commands = index.commands
-        self._command_starts = [c.start for c in self.commands]
-        self._edits = edits
-        self._edit_times = [e.t for e in edits]
-        self._stream = stream
-        self.keyframes = keyframes
-        self._seeker = Seeker(keyframes)
-        self._apply_items(items)
-        self.ready = True
-        self._set_status("")
-        self.set_position(self.position)
-        if not keyframes.complete:
-            self.call_after_refresh(self._build_keyframes, keyframes)  # after the first screen is drawn
-
-    @work(thread=True, exclusive=True, group="keyframes")
-    def _build_keyframes(self, index: KeyframeIndex) -> None:
         from textual.worker import get_current_worker
 
         worker = get_current_worker()
+        last = [0.0]
 
-        def progress(done: int, total: int) -> None:
-            if self._seek_pending or done == total:  # only a waiting seek needs to hear about it
-                self.post_message(self.KeyframesProgress(done, total))
+        def progress(done: float) -> None:
+            if done - last[0] >= 0.05:
+                last[0] = done
+                self.call_from_thread(self._set_status, f"Reading the session… {done:.0%}")
 
-        # Sleeping 1 ms per 64 KiB (~3 ms of emulation) leaves the UI thread the GIL for its frames.
-        index.build(cancelled=lambda: worker.is_cancelled, progress=progress, yield_every=0.001)
-        if index.complete and self.keyframe_cache is not None:
-            data = index.to_cache()
-            if data is not None:
-                save_cache(self.keyframe_cache, data)
+        prepare()  # the terminals' tables, here rather than on the UI thread's first screen
+        index = self.source.scan(progress, cancelled=pacing.pausing(lambda: worker.is_cancelled))
+        if index is not None and not worker.is_cancelled:
+            self.call_from_thread(self._loaded, index)
 
-    def on_replay_app_keyframes_progress(self, message: KeyframesProgress) -> None:
-        if self._seek_pending:
-            self._show_screen()
+    def _loaded(self, index: SessionIndex) -> None:
+        self.index = index
+        session = index.session
+        self._show_banner(index)
+        self.query_one(NotesPane).load(session, index.commands)
+        self.query_one(SearchBar).set_index(index)
+        self.query_one(ScreenView).load(index.stream, self.backend, self.keyframe_bytes, self.keyframe_cache)
+        if session.verify_result is not None:
+            self.replay_verdict = None
+        self._rebuild_items()
+        self.ready = True
+        self._set_status("")
+        player = self.player
+        marks = [(c.start, "failed" if c.failed else "command") for c in index.commands]
+        marks += [(e.t, "edit") for e in session.file_changes()]
+        marks += [(n.t, "note") for n in self.notes]
+        player.set_stream(index.stream.times, index.duration, marks)
+        self._moved(player.t, player.count, True)
 
-    def _compute_items(self, commands: list[Command], edits: list[FileChange]) -> list[Item]:
-        verdict = self.replay_verdict
-        if verdict is None and self.session.verify_result is not None:
-            verdict = Verdict.from_result(self.session.verify_result)
-        return build_items(commands, edits, self.notes, self.session.final_patch, verdict, self.duration)
+    def _show_banner(self, index: SessionIndex) -> None:
+        lines = []
+        session = index.session
+        if session.interrupted:
+            lines.append(
+                "⚠ This recording was interrupted (it has no end mark): everything recorded up to "
+                f"{format_clock(index.duration)} is shown."
+            )
+        if session.problem:
+            lines.append(f"⚠ The session file is damaged: {session.problem}. Showing what was read before it.")
+        banner = self.query_one("#banner", Static)
+        banner.update("\n".join(lines))
+        banner.set_class(bool(lines), "-shown")
 
     def _rebuild_items(self) -> None:
-        self._apply_items(self._compute_items(self.commands, self._edits))
+        index = self.index
+        if index is None:
+            return
+        session = index.session
+        verdict = self.replay_verdict
+        if verdict is None and session.verify_result is not None:
+            verdict = Verdict.from_result(session.verify_result)
+        moments = index.moments
 
-    def _apply_items(self, items: list[Item]) -> None:
+        def moment_of(ref: Command | FileChange | Note | FinalPatch) -> int:
+            return moments[ref.id][0] if isinstance(ref, Command) else index.moment_of(ref)
+
+        end = (len(index.stream), index.duration)
+        items = build_items(
+            index.commands, session.file_changes(), self.notes, session.final_patch, verdict, end, moment_of
+        )
         timeline = self.query_one(Timeline)
         selected = self.items[timeline.selected] if timeline.selected is not None and self.items else None
         self.items = items
-        self._item_times = [item.t for item in items]
-        timeline.placeholder = "Nothing was recorded." if not items else ""
+        self._moments = [item.moment for item in items]
         timeline.set_items(items)
         if selected is not None:
-            same = [i for i, item in enumerate(items) if item.ref is selected.ref]
-            if same:
-                timeline.select(same[0], notify=False)
-        marks: list[tuple[int, str]] = [(c.start, "failed" if c.failed else "command") for c in self.commands]
-        marks += [(t, "edit") for t in self._edit_times]
-        marks += [(n.t, "note") for n in self.notes]
-        self.query_one(SeekBar).set_marks(self.duration, marks)
-        self.query_one(NotesPane).set_notes(self.notes)
-        timeline.set_current(current_index(items, self._item_times, self.position))
+            for i, item in enumerate(items):
+                if item.ref is selected.ref or item.ref == selected.ref:
+                    timeline.select(i, scroll=False, notify=False)
+                    break
+        player = self.player
+        timeline.set_current(current_index(self._moments, (player.count, player.t)))
 
-    # --- position -----------------------------------------------------------------------------------
+    # --- the moment ---------------------------------------------------------------------------------
 
-    def set_position(self, t: int, *, follow: bool = True) -> None:
-        """Go to moment ``t`` (microseconds since session start, clamped to the session)."""
-        self.position = max(0, min(int(t), self.duration))
-        self._show_screen()
-        self.query_one(SeekBar).set_position(self.position)
-        self.query_one(NotesPane).set_position(self.position)
-        self._update_clock()
+    @property
+    def position(self) -> int:
+        """The current moment's time (microseconds since session start)."""
+        return self.player.t
+
+    @property
+    def moment(self) -> int:
+        """The current moment in the stream (items shown)."""
+        return self.player.count
+
+    @property
+    def duration(self) -> int:
+        """The session's length (microseconds; 0 until it is read)."""
+        return self.index.duration if self.index is not None else 0
+
+    @property
+    def commands(self) -> list[Command]:
+        """The session's commands (without their output)."""
+        return self.index.commands if self.index is not None else []
+
+    @property
+    def notes(self) -> list[Note]:
+        """The notes as they stand now."""
+        return self.query_one(NotesPane).notes
+
+    @property
+    def keyframes(self) -> KeyframeIndex | None:
+        """The screen's keyframes (``None`` until the session is read)."""
+        return self.query_one(ScreenView).keyframes
+
+    @property
+    def hits(self) -> list[Hit]:
+        """The search's hits so far."""
+        return self.query_one(SearchBar).hits
+
+    @property
+    def hit_index(self) -> int | None:
+        """The hit shown."""
+        return self.query_one(SearchBar).hit_index
+
+    @property
+    def search_query(self) -> str | None:
+        """The text searched for."""
+        return self.query_one(SearchBar).searched
+
+    def set_position(self, t: int, follow: bool = True) -> None:
+        """Go to time ``t`` (microseconds; clamped to the session)."""
+        self.player.seek(t, follow)
+
+    def on_player_moved(self, message: Player.Moved) -> None:
+        with contextlib.suppress(NoMatches):  # NoMatches: the app is closing, its widgets are gone
+            self._moved(message.t, message.count, message.follow)
+
+    def _moved(self, t: int, count: int, follow: bool) -> None:
+        if self.index is None:
+            return
         timeline = self.query_one(Timeline)
-        current = current_index(self.items, self._item_times, self.position)
+        timeline.moved((count, t))
+        current = current_index(self._moments, (count, t))
         timeline.set_current(current)
         if follow and current is not None:
             timeline.select(current)
-
-    def _show_screen(self) -> None:
-        seeker, index = self._seeker, self.keyframes
-        if seeker is None or index is None:
-            return
-        view = self.query_one(ScreenView)
-        if not index.complete and seeker.cost(self.position) > 4 * index.every_bytes:
-            self._seek_pending = True
-            done = 100 * index.built // max(1, len(index.stream))
-            view.border_title = f"indexing the output… {done}%  (the screen shows this moment when done)"
-            return
-        self._seek_pending = False
-        terminal = seeker.seek(self.position)
-        view.show(terminal.lines(), terminal.cursor)
-        view.border_title = f"{terminal.cols}×{terminal.rows}" + (" · alternate screen" if terminal.alternate else "")
-
-    def _update_clock(self) -> None:
-        self.query_one(Clock).set_state(self.position, self.duration, self.playing, self.speed, self.idle_cap)
+        self.query_one(NotesPane).set_position(t)
+        self.query_one(SearchBar).position = self.index.stream.offsets[count]
+        self.query_one(ScreenView).show_moment(count)
 
     def _set_status(self, text: str | Text) -> None:
         self.query_one("#status", Static).update(text)
 
-    def on_seek_bar_seeked(self, message: SeekBar.Seeked) -> None:
-        self.set_position(message.t)
+    # --- feature keys ---------------------------------------------------------------------------------
 
-    # --- playback -----------------------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
+            pacing.hold()  # background work steps aside while this is answered
+        await super().on_event(event)
 
-    def _tick(self) -> None:
-        now = time.monotonic()
-        elapsed, self._last_tick = now - self._last_tick, now
-        if not self.playing or not self.ready:
-            return
-        target = self.position + elapsed * self.speed * 1e6
-        stream = self._stream
-        if self.idle_cap is not None and stream is not None and stream.times:
-            times = stream.times
-            i = bisect_right(times, self.position)
-            previous = times[i - 1] if i > 0 else 0
-            following = times[i] if i < len(times) else self.duration
-            cap = self.idle_cap * 1e6
-            if following - previous > cap and target > previous + cap:
-                target = max(target, following)
-        if target >= self.duration:
-            target = self.duration
-            self._set_playing(False)
-        try:
-            self.set_position(round(target))
-        except NoMatches:  # the app is closing: its widgets are gone
-            self._timer.stop()
+    async def action_feature(self, widget_id: str, action: str) -> None:
+        """Run ``action`` on the feature widget ``widget_id`` (its app-wide keys come here)."""
+        await self.run_action(action, self.query_one(f"#{widget_id}"))
 
-    def _set_playing(self, playing: bool) -> None:
-        self.playing = playing
-        if playing:
-            self._last_tick = time.monotonic()
-            self._timer.resume()
-        else:
-            self._timer.pause()
-        self._update_clock()
-
-    def action_toggle_play(self) -> None:
-        """Play or pause (at the end, play starts again from the beginning)."""
-        if not self.playing and self.position >= self.duration:
-            self.set_position(0)
-        self._set_playing(not self.playing)
-
-    def action_faster(self) -> None:
-        """Double the playback speed (up to 16×)."""
-        i = SPEEDS.index(self.speed) if self.speed in SPEEDS else 2
-        self.speed = SPEEDS[min(i + 1, len(SPEEDS) - 1)]
-        self._update_clock()
-
-    def action_slower(self) -> None:
-        """Halve the playback speed (down to 0.25×)."""
-        i = SPEEDS.index(self.speed) if self.speed in SPEEDS else 2
-        self.speed = SPEEDS[max(i - 1, 0)]
-        self._update_clock()
-
-    def action_cycle_idle_cap(self) -> None:
-        """Next idle-time cap: 0.5 s, 1 s, 2 s, 5 s, off."""
-        i = IDLE_CAPS.index(self.idle_cap) if self.idle_cap in IDLE_CAPS else 1
-        self.idle_cap = IDLE_CAPS[(i + 1) % len(IDLE_CAPS)]
-        self._update_clock()
-
-    def action_seek_start(self) -> None:
-        """Go to the start."""
-        self.set_position(0)
-
-    def action_seek_end(self) -> None:
-        """Go to the end."""
-        self.set_position(self.duration)
-
-    def action_jump(self, direction: int) -> None:
-        """Move 5 s back (``-1``) or forward (``1``)."""
-        self.set_position(self.position + direction * round(_JUMP * 1e6))
-
-    def _step(self, times: list[int], forward: bool, what: str) -> None:
-        if forward:
-            i = bisect_right(times, self.position)
-            if i < len(times):
-                self.set_position(times[i])
-                return
-        else:
-            i = bisect_left(times, self.position) - 1
-            if i >= 0:
-                self.set_position(times[i])
-                return
-        self.notify(f"No {'next' if forward else 'previous'} {what}.", timeout=2)
-
-    def action_next_command(self) -> None:
-        """Go to the start of the next command."""
-        self._step(self._command_starts, True, "command")
-
-    def action_prev_command(self) -> None:
-        """Go to the start of the previous command."""
-        self._step(self._command_starts, False, "command")
-
-    def action_next_edit(self) -> None:
-        """Go to the next edit and show its diff."""
-        self._step(self._edit_times, True, "edit")
-        self._show_selected_diff()
-
-    def action_prev_edit(self) -> None:
-        """Go to the previous edit and show its diff."""
-        self._step(self._edit_times, False, "edit")
-        self._show_selected_diff()
-
-    def _show_selected_diff(self) -> None:
-        timeline = self.query_one(Timeline)
-        if timeline.selected is not None and self.items[timeline.selected].kind in ("edit", "patch"):
-            self.action_show_view("diff")
-
-    def action_next_note(self) -> None:
-        """Go to the next note."""
-        self._step([n.t for n in self.notes], True, "note")
-
-    def action_prev_note(self) -> None:
-        """Go to the previous note."""
-        self._step([n.t for n in self.notes], False, "note")
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "feature" and len(parameters) == 2:
+            widget_id, inner = parameters
+            try:
+                widget = self.query_one(f"#{widget_id}")
+            except Exception:
+                return True
+            _, name, params = parse(str(inner))
+            return widget.check_action(name, params)
+        return True
 
     # --- timeline and views -------------------------------------------------------------------------
 
@@ -531,7 +400,7 @@ class ReplayApp(App[None]):
 
     def on_timeline_activated(self, message: Timeline.Activated) -> None:
         item = message.item
-        self.set_position(item.t, follow=False)
+        self.player.go_to(item.count, item.t, follow=False)
         self.query_one(Timeline).select(message.index, notify=False)
         self._show_item(item)
         if item.kind in ("edit", "patch"):
@@ -541,6 +410,8 @@ class ReplayApp(App[None]):
 
     def _show_item(self, item: Item) -> None:
         ref = item.ref
+        notes = self.query_one(NotesPane)
+        notes.selected = ref if isinstance(ref, Note) else None
         if isinstance(ref, Command):
             self._show_command(ref)
         elif isinstance(ref, FileChange):
@@ -568,7 +439,7 @@ class ReplayApp(App[None]):
 
     def _show_command(self, command: Command) -> None:
         view = self.query_one(CommandView)
-        if view.command_id == command.id:
+        if view.command_id == command.id or self.index is None:
             return
         title = Text(no_wrap=True, end="")
         if command.exit_status is None:
@@ -580,13 +451,8 @@ class ReplayApp(App[None]):
         title.append(f"{format_duration(command.duration)}  ", "#8b949e")
         title.append(f"{command.cwd} $ ", "#8b949e")
         title.append(command.command.replace("\n", " ⏎ "), "bold")
-        view.show(command.id, title, self.command_output(command))
+        view.show(command.id, title, OutputLines(self.index.stream, *self.index.output_range(command.id)))
         self._highlight_hit_in_output()
-
-    def command_output(self, command: Command) -> bytes:
-        """The bytes ``command`` printed (gathered from the events when asked: the timeline's commands carry
-        none, so that opening a 100 MB session copies nothing)."""
-        return command.output or self._command_index.output(self.session.events, command.id)
 
     def action_show_view(self, view: str) -> None:
         """Show one of the views: ``screen``, ``output``, ``diff`` or ``verify``."""
@@ -598,283 +464,91 @@ class ReplayApp(App[None]):
             self.screen.minimize()
             return
         active = self.query_one(TabbedContent).active
-        widget = {
-            "tab-screen": ScreenView,
-            "tab-output": CommandView,
-            "tab-diff": DiffView,
-            "tab-verify": VerifyPanel,
-        }.get(active)
-        if widget is not None:
-            self.screen.maximize(self.query_one(widget))
+        view_id = {"tab-screen": "screen", "tab-output": "output", "tab-diff": "diff", "tab-verify": "verify"}.get(
+            active
+        )
+        if view_id is not None:
+            self.screen.maximize(self.query_one(f"#{view_id}"))
 
     # --- notes --------------------------------------------------------------------------------------
 
-    def _selected_note(self) -> Note | None:
-        timeline = self.query_one(Timeline)
-        if timeline.selected is not None and self.items and self.items[timeline.selected].kind == "note":
-            ref = self.items[timeline.selected].ref
-            assert isinstance(ref, Note)
-            return ref
-        return self.query_one(NotesPane).current
-
-    def action_add_note(self) -> None:
-        """Write a note at the current moment (saved into the session)."""
-        if self._append is None:
-            self.notify("This replay is read-only: notes cannot be saved.", severity="warning")
-            return
-        t = self.position
-        running = running_command(self.commands, self._command_starts, t)
-
-        def save(draft: NoteDraft | None) -> None:
-            if draft is not None:
-                note = Note(
-                    t=t,
-                    id=uuid.uuid4().hex,
-                    text=draft.text,
-                    tags=draft.tags,
-                    source="replay",
-                    command_id=running.id if running else None,
-                    written_at=utc_now(),
-                )
-                self._save_note(note, "Note saved.")
-
-        self.push_screen(NoteDialog(f"New note at {format_clock(t)}"), save)
-
-    def action_edit_note(self) -> None:
-        """Edit the selected note (or the one at the current moment): saves a new version."""
-        target = self._selected_note()
-        if target is None or self._append is None:
-            self.notify("No note to edit here." if target is None else "This replay is read-only.", timeout=3)
-            return
-
-        def save(draft: NoteDraft | None) -> None:
-            if draft is not None:
-                note = Note(
-                    t=target.t,
-                    id=uuid.uuid4().hex,
-                    text=draft.text,
-                    tags=draft.tags,
-                    source="replay",
-                    command_id=target.command_id,
-                    replaces=target.id,
-                    written_at=utc_now(),
-                )
-                self._save_note(note, "Note updated.")
-
-        self.push_screen(NoteDialog(f"Edit note at {format_clock(target.t)}", target.text, target.tags), save)
-
-    def action_delete_note(self) -> None:
-        """Delete the selected note (or the one at the current moment): saves a tombstone."""
-        target = self._selected_note()
-        if target is None or self._append is None:
-            self.notify("No note to delete here." if target is None else "This replay is read-only.", timeout=3)
-            return
-        tombstone = Note(
-            t=target.t,
-            id=uuid.uuid4().hex,
-            text="",
-            tags=(),
-            source="replay",
-            command_id=target.command_id,
-            replaces=target.id,
-            deleted=True,
-            written_at=utc_now(),
-        )
-        self._save_note(tombstone, "Note deleted.")
-
-    def _save_note(self, note: Note, done: str) -> None:
-        assert self._append is not None
-        try:
-            self._append([note])
-        except (TracerError, OSError) as e:
-            self.notify(str(e), title="The note was not saved", severity="error", timeout=8)
-            return
-        self._note_events.append(note)
-        self._note_events.sort(key=lambda n: n.t)
-        self.notes = Session(self.session.path, self.session.header, list(self._note_events)).notes()
+    def on_notes_pane_changed(self, message: NotesPane.Changed) -> None:
         self._rebuild_items()
-        self.notify(done, timeout=2)
 
     # --- search -------------------------------------------------------------------------------------
-
-    def action_search(self) -> None:
-        """Search command lines and output (``n``/``N``: next/previous hit)."""
-        self.query_one(SearchBar).open()
-
-    def on_search_bar_search(self, message: SearchBar.Search) -> None:
-        self.query_one(Timeline).focus()
-        query = message.query.strip()
-        if not query:
-            self._clear_search()
-            return
-        self._set_status(f"Searching for “{query}”…")
-        self._run_search(query)
 
     def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
         self.query_one(Timeline).focus()
 
-    @work(thread=True, exclusive=True, group="search")
-    def _run_search(self, query: str) -> None:
-        from textual.worker import get_current_worker
-
-        worker = get_current_worker()
-        if self._search is None:
-            self._search = SessionSearch(self.session.events)
-        hits = self._search.find(query, cancelled=lambda: worker.is_cancelled)
-        if not worker.is_cancelled:
-            self.call_from_thread(self._search_done, query, hits)
-
-    def _search_done(self, query: str, hits: list[Hit]) -> None:
-        self.search_query = query
-        self.hits = hits
-        self.query_one(ScreenView).highlight(query)
-        if not hits:
-            self.hit_index = None
-            self.query_one(Timeline).set_hit(None)
-            self._set_status(Text(f"No match for “{query}”.", style="#f85149"))
+    def on_search_bar_updated(self, message: SearchBar.Updated) -> None:
+        self._set_status(message.status)
+        bar = self.query_one(SearchBar)
+        self.query_one(ScreenView).highlight(bar.searched)
+        hit = message.hit
+        timeline = self.query_one(Timeline)
+        if bar.searched is None:
+            self.query_one(CommandView).highlight(None)
+            timeline.set_hit(None)
             return
-        at = bisect_left([h.t for h in hits], self.position)
-        self._show_hit(at if at < len(hits) else 0)
-
-    def _clear_search(self) -> None:
-        self.search_query = None
-        self.hits = []
-        self.hit_index = None
-        self.query_one(ScreenView).highlight(None)
-        self.query_one(CommandView).highlight(None)
-        self.query_one(Timeline).set_hit(None)
-        self._set_status("")
-
-    def _show_hit(self, i: int) -> None:
-        self.hit_index = i
-        hit = self.hits[i]
-        self.set_position(hit.t)
+        if hit is None:
+            return
+        self.player.go_to(hit.count, hit.t)
+        row = None
         if hit.command_id is not None:
-            for index, item in enumerate(self.items):
+            for i, item in enumerate(self.items):
                 if item.kind == "command" and isinstance(item.ref, Command) and item.ref.id == hit.command_id:
-                    timeline = self.query_one(Timeline)
-                    timeline.set_hit(index)
-                    timeline.select(index)
+                    row = i
                     break
-        else:
-            self.query_one(Timeline).set_hit(None)
+        timeline.set_hit(row)
+        if row is not None:
+            timeline.select(row)
         self._highlight_hit_in_output()
-        status = Text.assemble(
-            (f"“{self.search_query}” {i + 1}/{len(self.hits)}", "bold #e3b341"),
-            f"  {format_clock(hit.t)}  {hit.where}: ",
-            hit.line.strip()[:200],
-            "   (n/N: next/previous, / new search)",
-        )
-        self._set_status(status)
 
     def _highlight_hit_in_output(self) -> None:
         view = self.query_one(CommandView)
-        if self.search_query is None or self.hit_index is None:
+        bar = self.query_one(SearchBar)
+        if bar.searched is None or bar.hit_index is None:
             view.highlight(None)
             return
-        hit = self.hits[self.hit_index]
-        line = None
-        if hit.where == "output" and hit.command_id == view.command_id:
-            line = view.find_line(self.search_query, hit.start, hit.end)
-        view.highlight(self.search_query, line, hit.start, hit.end)
-
-    def action_next_hit(self) -> None:
-        """Go to the next search hit."""
-        if not self.hits:
-            self.notify("No search hits: press / to search.", timeout=2)
-            return
-        self._show_hit(0 if self.hit_index is None else (self.hit_index + 1) % len(self.hits))
-
-    def action_prev_hit(self) -> None:
-        """Go to the previous search hit."""
-        if not self.hits:
-            self.notify("No search hits: press / to search.", timeout=2)
-            return
-        self._show_hit(len(self.hits) - 1 if self.hit_index is None else (self.hit_index - 1) % len(self.hits))
+        hit = bar.hits[bar.hit_index]
+        line = view.line_of(hit.position) if hit.where == "output" and hit.command_id == view.command_id else None
+        view.highlight(bar.searched, line, hit.start, hit.end)
 
     # --- verify -------------------------------------------------------------------------------------
 
-    def action_verify(self) -> None:
-        """Run verify on the session's final patch, its output live in the Verify view."""
-        if self.verify_argv is None:
-            self.notify("Verify is not available in this replay.", severity="warning")
-            return
-        if self.verify_process is not None and self.verify_process.poll() is None:
-            self.notify("Verify is already running.", timeout=2)
-            return
+    def on_verify_panel_started(self, message: VerifyPanel.Started) -> None:
         self.action_show_view("verify")
-        self.query_one(VerifyPanel).start(self.verify_argv)
         self.replay_verdict = Verdict("running", None, "started just now with v", source="replay")
         self._rebuild_items()
         self._set_status("Verifying… (q quits and stops it)")
-        self._run_verify(self.verify_argv)
 
-    @work(thread=True, exclusive=True, group="verify")
-    def _run_verify(self, argv: list[str]) -> None:
-        panel = self.query_one(VerifyPanel)
-        try:
-            with self._verify_lock:
-                process = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-                self.verify_process = process
-        except OSError as e:
-            self.call_from_thread(panel.add_output, f"cannot start {argv[0]}: {e}")
-            self.call_from_thread(self._verify_done, None)
-            return
-        assert process.stdout is not None
-        for raw in iter(process.stdout.readline, b""):
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if not self._call_ui(panel.add_output, line):
-                break
-        process.stdout.close()
-        status = process.wait()
-        self._call_ui(self._verify_done, status)
-
-    def _call_ui(self, callback: Callable[..., object], *args: object) -> bool:
-        """Run ``callback`` on the UI thread; False when the app is gone."""
-        if not self.is_running:
-            return False
-        try:
-            self.call_from_thread(callback, *args)
-        except RuntimeError:
-            return False
-        return True
-
-    def _verify_done(self, status: int | None) -> None:
-        verdict = "passed" if status == 0 else "failed" if status == 1 else "error"
+    def on_verify_panel_finished(self, message: VerifyPanel.Finished) -> None:
         self.replay_verdict = self._recorded_verdict() or Verdict(
-            verdict, status, "from v in this replay", source="replay"
+            message.verdict, message.exit_status, "from v in this replay", source="replay"
         )
-        self.query_one(VerifyPanel).finish(verdict, status)
         self._rebuild_items()
-        self._set_status(Text(f"verify: {verdict}", style="bold #56d364" if status == 0 else "bold #f85149"))
+        ok = message.verdict == "passed"
+        self._set_status(Text(f"verify: {message.verdict}", style="bold #56d364" if ok else "bold #f85149"))
 
     def _recorded_verdict(self) -> Verdict | None:
         """The verify result that the run just appended to the session (counts and all), if it can be read."""
-        if self._reload is None:
+        appended = self.source.appended()
+        notes = [e for e in appended if isinstance(e, Note)]
+        self.query_one(NotesPane).add_events(notes)
+        results = [e for e in appended if isinstance(e, VerifyResult)]
+        if not results:
             return None
-        try:
-            result = self._reload().verify_result
-        except (TracerError, OSError):
-            return None
-        before = self.session.verify_result
-        if result is None or (before is not None and (result.verified_at or "") <= (before.verified_at or "")):
-            return None
+        result = max(results, key=lambda r: r.verified_at or "")
         return dataclasses.replace(Verdict.from_result(result), source="replay")
 
+    @property
+    def verify_process(self) -> Any:
+        """The verify command's process, while one runs."""
+        return self.verify_panel.process
+
     def kill_verify(self) -> None:
-        """Kill the running verify command's whole process group at once (SIGKILL), if one runs."""
-        with self._verify_lock:
-            process = self.verify_process
-            if process is not None and process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        """Kill a running verify command (its whole process group)."""
+        self.verify_panel.kill()
 
     async def action_quit(self) -> None:
         """Quit (a running verify is killed first)."""
@@ -913,11 +587,10 @@ class ReplayApp(App[None]):
             assert isinstance(binding, Binding)
             if binding.action in ("quit",):
                 continue
-            action = binding.action
             yield SystemCommand(
                 binding.description,
                 f"{binding.description} ({binding.key_display or binding.key})",
-                partial(self.run_action, action),
+                partial(self.run_action, binding.action),
             )
 
 

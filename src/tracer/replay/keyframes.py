@@ -1,31 +1,38 @@
 """Seeking in a session's terminal output without replaying it from the start.
 
-:class:`ScreenStream` lists what changes the screen (output bytes, split at the recorded read boundaries,
-and resizes) with their times. :class:`KeyframeIndex` feeds the stream once, in the background, to a
-terminal and saves a snapshot every :attr:`~tracer.replay.terminal.Terminal.keyframe_bytes` of output (and
-at least every ``every_us`` of session time). :class:`Seeker` shows the screen at any moment: it restores
-the nearest earlier keyframe and feeds forward, or simply feeds forward when that is shorter (playback).
+:class:`KeyframeIndex` feeds the :class:`~tracer.replay.source.ScreenStream` once, in the background, to a terminal
+and saves a snapshot every :attr:`~tracer.replay.terminal.Terminal.keyframe_bytes` of output (and at least every
+``every_us`` of session time), and right after every resize. :class:`Seeker` shows the screen at any moment (a
+count of stream items): it restores the nearest earlier keyframe and feeds forward, or simply feeds forward when
+that is shorter (playback).
 
-Keyframes live in memory only (the session's event types are fixed by :mod:`tracer.model`).
+A snapshot holds the screen, its modes and the cursor, not the scrollback. The scrollback only shows when the
+window grows (lines come back from it), so a restored terminal is exact until the next resize, and the index has a
+keyframe right after each resize, built by feeding straight through it: a seek never feeds through a resize from a
+restored state when the index is built that far (:attr:`Seeker.exact` says whether it had to).
+
+Until the index reaches a moment, :meth:`Seeker.approximate` shows it at once from the last
+:data:`APPROXIMATE_BYTES` of output before it, fed to a blank terminal: right for output that scrolls, possibly
+wrong in colours, modes or a full-screen program's screen, which the exact screen replaces once the index gets
+there.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import zlib
-from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tracer.model import Event, Header, Output, Resize
+from tracer.replay.source import SLICE, ScreenStream
 from tracer.replay.terminal import Terminal, TerminalState, available_backends, make_terminal
 
-#: Largest slice fed to the emulator in one call (bytes), so a background build never holds the GIL long.
-_SLICE = 64 * 1024
 #: Version of the data :meth:`KeyframeIndex.to_cache` writes.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+#: Output bytes before a moment that :meth:`Seeker.approximate` feeds.
+APPROXIMATE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,98 +50,6 @@ class Keyframe:
     state: TerminalState
 
 
-class ScreenStream:
-    """What changes the screen, in time order.
-
-    Attributes:
-        cols, rows: the size at the start (from the header).
-        times: microseconds since session start, one per item, non-decreasing.
-        items: output bytes, or ``(cols, rows)`` for a resize.
-        offsets: ``offsets[i]`` is the number of output bytes before item ``i`` (``len(items) + 1`` entries).
-    """
-
-    def __init__(self, cols: int, rows: int) -> None:
-        self.cols = cols
-        self.rows = rows
-        self.times: list[int] = []
-        self.items: list[bytes | tuple[int, int]] = []
-        self.offsets: list[int] = [0]
-
-    @classmethod
-    def from_events(cls, header: Header, events: Iterable[Event]) -> ScreenStream:
-        """Collect the ``output`` and ``resize`` events; an output that coalesced several PTY reads
-        (:attr:`Output.reads`) becomes one item per read, at the read's own time."""
-        stream = cls(header.cols, header.rows)
-        times, items, offsets = stream.times, stream.items, stream.offsets
-        total = 0
-        last_t = 0
-        for e in events:
-            kind = type(e)
-            if kind is Output:
-                assert isinstance(e, Output)
-                if e.reads:
-                    start = 0
-                    for end, delay in e.reads:
-                        if end > start:
-                            last_t = max(last_t, e.t + delay)
-                            times.append(last_t)
-                            items.append(e.data[start:end])
-                            total += end - start
-                            offsets.append(total)
-                            start = end
-                    if start < len(e.data):
-                        times.append(max(last_t, e.t))
-                        items.append(e.data[start:])
-                        total += len(e.data) - start
-                        offsets.append(total)
-                elif e.data:
-                    last_t = max(last_t, e.t)
-                    times.append(last_t)
-                    items.append(e.data)
-                    total += len(e.data)
-                    offsets.append(total)
-            elif kind is Resize:
-                assert isinstance(e, Resize)
-                last_t = max(last_t, e.t)
-                times.append(last_t)
-                items.append((e.cols, e.rows))
-                offsets.append(total)
-        return stream
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @property
-    def total_bytes(self) -> int:
-        """Output bytes in the whole stream."""
-        return self.offsets[-1]
-
-    def fingerprint(self) -> list[int]:
-        """A cheap identity of the stream (size, length, total bytes, last time, a CRC of its ends), so a
-        cached index is used only for the stream it was built from."""
-        crc = 0
-        for item in (self.items[:1] + self.items[-1:]) if self.items else []:
-            crc = zlib.crc32(item if isinstance(item, bytes) else bytes(item), crc)
-        return [self.cols, self.rows, len(self.items), self.total_bytes, self.times[-1] if self.times else 0, crc]
-
-    def count_at(self, t: int) -> int:
-        """How many items happened at or before ``t`` (microseconds)."""
-        return bisect_right(self.times, t)
-
-    def apply(self, terminal: Terminal, start: int, stop: int) -> None:
-        """Feed items ``start`` (included) to ``stop`` (excluded) to ``terminal``."""
-        items = self.items
-        for i in range(start, stop):
-            item = items[i]
-            if isinstance(item, tuple):
-                terminal.resize(*item)
-            elif len(item) <= _SLICE:
-                terminal.feed(item)
-            else:
-                for j in range(0, len(item), _SLICE):
-                    terminal.feed(item[j : j + _SLICE])
-
-
 class KeyframeIndex:
     """Snapshots of the terminal along a :class:`ScreenStream`, built once (see :meth:`build`).
 
@@ -143,7 +58,8 @@ class KeyframeIndex:
     Args:
         stream: the stream to index.
         backend: terminal backend (``None``: the fastest available).
-        every_bytes: output bytes between keyframes (default: the backend's ``keyframe_bytes``).
+        every_bytes: output bytes between keyframes (default: the backend's ``keyframe_bytes``; more for terminals
+            so large that their snapshots would cost more than 1/32 of the output they stand for).
         every_us: session time between keyframes when some output (1 KiB or more) happened in between.
     """
 
@@ -155,15 +71,20 @@ class KeyframeIndex:
         every_us: int = 30_000_000,
     ) -> None:
         self.stream = stream
-        blank = make_terminal(stream.cols, stream.rows, backend)
+        blank = self._terminal(backend)
         self.backend = blank.backend
         self.every_bytes = every_bytes or blank.keyframe_bytes
+        self._adaptive = every_bytes is None
         self.every_us = every_us
         self._lock = threading.Lock()
         self._keyframes = [Keyframe(0, 0, blank.snapshot())]
         self._counts = [0]
         self._built = 0  # items fed by the build so far
         self.complete = len(stream) == 0
+
+    def _terminal(self, backend: str | None) -> Terminal:
+        s = self.stream
+        return make_terminal(s.cols, s.rows, backend, scrollback=s.scrollback, clusters=s.clusters)
 
     @property
     def built(self) -> int:
@@ -179,35 +100,48 @@ class KeyframeIndex:
         progress: Callable[[int, int], None] | None = None,
         yield_every: float = 0.0,
     ) -> None:
-        """Feed the whole stream once and keep a keyframe every ``every_bytes`` (or ``every_us``).
+        """Feed the whole stream once and keep a keyframe every ``every_bytes`` (or ``every_us``), and after every
+        resize.
 
-        Meant for a background thread. Stops early, leaving the index usable but incomplete, when
-        ``cancelled()`` turns true. ``progress(items_done, items_total)`` is called after each keyframe.
-        ``yield_every``: seconds to sleep after each 64 KiB fed, so that a UI thread gets the GIL.
+        Meant for a background thread (it reads the output with its own reader). Stops early, leaving the index
+        usable but incomplete, when ``cancelled()`` turns true. ``progress(items_done, items_total)`` is called
+        after each keyframe. ``yield_every``: seconds to sleep after each 64 KiB fed, so that a UI thread gets
+        the GIL.
         """
-        stream = self.stream
-        terminal = make_terminal(stream.cols, stream.rows, self.backend)
-        offsets, times = stream.offsets, stream.times
+        stream = self.stream.copy()
+        terminal = self._terminal(self.backend)
+        offsets, times, resizes = stream.offsets, stream.times, stream.resizes
         last_offset, last_t = 0, 0
-        last_yield = 0
+        every = self.every_bytes
         n = len(stream)
         i = 0
         while i < n:
             if cancelled():
                 return
-            stream.apply(terminal, i, i + 1)
-            i += 1
+            # feed up to the next resize, keyframe or slice, whichever comes first
+            stop = i + 1
+            if i not in resizes:
+                limit = min(last_offset + every, offsets[i] + SLICE)
+                stop = min(n, max(i + 1, bisect_right(offsets, limit, i + 1, n + 1) - 1))
+                stop = min(stop, bisect_left(times, last_t + self.every_us, i, n) + 1)  # a keyframe due by time
+                resize = stream.resize_between(i, stop)
+                if resize is not None:
+                    stop = resize
+            stream.apply(terminal, i, stop)
+            i = stop
             self._built = i
-            if yield_every and offsets[i] - last_yield >= _SLICE:
+            if yield_every:
                 time.sleep(yield_every)
-                last_yield = offsets[i]
             fed = offsets[i] - last_offset
-            if fed >= self.every_bytes or (fed >= 1024 and times[i - 1] - last_t >= self.every_us):
-                keyframe = Keyframe(i, times[i - 1], terminal.snapshot())
+            if (i - 1) in resizes or fed >= every or (fed >= 1024 and times[i - 1] - last_t >= self.every_us):
+                state = terminal.snapshot()
+                keyframe = Keyframe(i, times[i - 1], state)
                 with self._lock:
                     self._keyframes.append(keyframe)
                     self._counts.append(i)
                 last_offset, last_t = offsets[i], times[i - 1]
+                if self._adaptive:
+                    every = max(self.every_bytes, 32 * _state_size(state))
                 if progress is not None:
                     progress(i, n)
         self.complete = True
@@ -229,6 +163,7 @@ class KeyframeIndex:
             "stream": self.stream.fingerprint(),
             "every_bytes": self.every_bytes,
             "frames": frames,
+            "clusters": self.stream.clusters.to_data(),
         }
 
     @classmethod
@@ -246,12 +181,13 @@ class KeyframeIndex:
                 return None
             index = cls(stream, "avt", every_bytes=data["every_bytes"])
             keyframes = [
-                Keyframe(count, t, TerminalState("avt", cols, rows, bytes(pending), (dump, bool(alternate))))
+                Keyframe(count, t, TerminalState("avt", cols, rows, bytes(pending), (str(dump), bool(alternate))))
                 for count, t, cols, rows, pending, dump, alternate in data["frames"]
             ]
+            clusters = [str(x) for x in data["clusters"]]
+            if not keyframes or keyframes[0].count != 0 or not stream.clusters.load(clusters):
+                return None
         except (KeyError, TypeError, ValueError):
-            return None
-        if not keyframes or keyframes[0].count != 0:
             return None
         index._keyframes = keyframes
         index._counts = [k.count for k in keyframes]
@@ -265,21 +201,34 @@ class KeyframeIndex:
             return self._keyframes[bisect_right(self._counts, count) - 1]
 
 
+def _state_size(state: TerminalState) -> int:
+    data = state.data
+    return len(data[0]) if isinstance(data, tuple) and isinstance(data[0], str) else 0
+
+
 class Seeker:
     """The terminal at any moment of a stream, using a :class:`KeyframeIndex`.
 
-    Not thread-safe: use it from one thread (the UI's).
+    Not thread-safe: use it from one thread (the UI's), with the stream's reader of that thread.
+
+    Attributes:
+        exact: whether the terminal shows its moment exactly: False when the last :meth:`seek` had to feed through
+            a resize from a restored keyframe (the index is not built that far yet; see the module's docstring).
     """
 
     def __init__(self, index: KeyframeIndex) -> None:
         self.index = index
         self.stream = index.stream
-        self.terminal = make_terminal(self.stream.cols, self.stream.rows, index.backend)
+        self.terminal = index._terminal(index.backend)
         self.count = 0  # items applied to self.terminal
+        self._straight = True  # fed from the blank start, never restored: its scrollback is whole
+        self.exact = True
 
-    def cost(self, t: int) -> int:
-        """Output bytes :meth:`seek` would feed to reach ``t`` (microseconds) with the keyframes built now."""
-        target = self.stream.count_at(t)
+    def _clean(self, start: int, target: int, straight: bool) -> bool:
+        return straight or self.stream.resize_between(start, target) is None
+
+    def cost(self, target: int) -> int:
+        """Output bytes :meth:`seek` would feed to reach ``target`` items with the keyframes built now."""
         offsets = self.stream.offsets
         keyframe = self.index.nearest(target)
         from_keyframe = offsets[target] - offsets[keyframe.count]
@@ -287,24 +236,48 @@ class Seeker:
             return min(offsets[target] - offsets[self.count], from_keyframe)
         return from_keyframe
 
-    def seek(self, t: int) -> Terminal:
-        """Bring the terminal to moment ``t`` (microseconds: every item at or before ``t`` applied).
+    def seek(self, target: int) -> Terminal:
+        """Bring the terminal to the moment after ``target`` stream items.
 
         Returns:
             The terminal (the same object each time; read it before the next seek).
         """
-        target = self.stream.count_at(t)
+        target = max(0, min(target, len(self.stream)))
         if target == self.count:
             return self.terminal
         offsets = self.stream.offsets
         keyframe = self.index.nearest(target)
-        forward = offsets[target] - offsets[self.count] if self.count <= target else None
-        if forward is None or forward > offsets[target] - offsets[keyframe.count]:
+        restore_exact = self._clean(keyframe.count, target, keyframe.count == 0)
+        options = [(not restore_exact, offsets[target] - offsets[keyframe.count], "restore")]
+        if self.count <= target:
+            forward_exact = self.exact and self._clean(self.count, target, self._straight)
+            options.append((not forward_exact, offsets[target] - offsets[self.count], "forward"))
+        inexact, _, way = min(options)
+        if way == "restore":
             self.terminal.restore(keyframe.state)
             self.count = keyframe.count
+            self._straight = keyframe.count == 0
+        self.exact = not inexact
         self.stream.apply(self.terminal, self.count, target)
         self.count = target
         return self.terminal
 
+    def approximate(self, target: int) -> Terminal:
+        """The moment after ``target`` items as :data:`APPROXIMATE_BYTES` of output before it show it on a blank
+        terminal (cheap whatever the index has built; see the module's docstring). A terminal of its own."""
+        stream = self.stream
+        cols, rows = stream.size_at(target)
+        terminal = make_terminal(cols, rows, self.index.backend, clusters=stream.clusters)
+        stop = stream.offsets[target]
+        start = max(0, stop - APPROXIMATE_BYTES)
+        resize = stream.resize_between(0, target)
+        if resize is not None:
+            start = max(start, stream.offsets[resize])
+        if start > 0:
+            head = stream.reader.read(start, min(stop, start + 4096))
+            start += head.find(b"\n") + 1  # from the start of a line (or where it was)
+        stream.feed(terminal, start, stop)
+        return terminal
 
-__all__ = ["Keyframe", "KeyframeIndex", "ScreenStream", "Seeker"]
+
+__all__ = ["APPROXIMATE_BYTES", "Keyframe", "KeyframeIndex", "ScreenStream", "Seeker"]

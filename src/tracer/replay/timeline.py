@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from tracer.model import (
-    Command,
-    Event,
-    FileChange,
-    FinalPatch,
-    Note,
-    Output,
-    VerifyResult,
-    pair_commands,
-)
+from tracer.model import Command, FileChange, FinalPatch, Note, VerifyResult
 
 ItemKind = Literal["command", "edit", "note", "patch", "verify"]
 
@@ -51,11 +43,18 @@ class Item:
         kind: what the row shows.
         t: microseconds since session start (the moment a click seeks to).
         ref: the thing itself.
+        count: its moment in the stream (stream items before it; see :class:`tracer.replay.source.SessionIndex`).
     """
 
     kind: ItemKind
     t: int
     ref: Command | FileChange | Note | FinalPatch | Verdict
+    count: int = 0
+
+    @property
+    def moment(self) -> tuple[int, int]:
+        """``(count, t)``: the order of moments."""
+        return (self.count, self.t)
 
 
 def build_items(
@@ -64,53 +63,31 @@ def build_items(
     notes: list[Note],
     final_patch: FinalPatch | None,
     verdict: Verdict | None,
-    end: int,
+    end: tuple[int, int],
+    moment_of: Callable[[Command | FileChange | Note | FinalPatch], int] = lambda ref: 0,
 ) -> list[Item]:
-    """All rows, ordered by time (commands before edits before notes at the same moment); the verdict last.
+    """All rows, ordered by moment (commands before edits before notes at the same moment); the verdict last.
 
     Args:
-        end: microseconds since start of the session's end (where the verdict row seeks to).
+        end: ``(count, t)`` of the session's end (where the verdict row seeks to).
+        moment_of: the stream count of a row's thing.
     """
-    items = [Item("command", c.start, c) for c in commands]
-    items += [Item("edit", e.t, e) for e in edits]
-    items += [Item("note", n.t, n) for n in notes]
+    items = [Item("command", c.start, c, moment_of(c)) for c in commands]
+    items += [Item("edit", e.t, e, moment_of(e)) for e in edits]
+    items += [Item("note", n.t, n, moment_of(n)) for n in notes]
     if final_patch is not None:
-        items.append(Item("patch", final_patch.t, final_patch))
-    items.sort(key=lambda i: (i.t, _KIND_ORDER[i.kind]))
+        items.append(Item("patch", final_patch.t, final_patch, moment_of(final_patch)))
+    items.sort(key=lambda i: (i.count, i.t, _KIND_ORDER[i.kind]))
     if verdict is not None:
-        items.append(Item("verify", max(end, items[-1].t if items else 0), verdict))
+        last = max([end, *(i.moment for i in items[-1:])])
+        items.append(Item("verify", last[1], verdict, last[0]))
     return items
 
 
-@dataclass(slots=True)
-class CommandIndex:
-    """The session's commands without their output, and where each one's output lies in the events.
-
-    Attributes:
-        commands: as :meth:`tracer.model.Session.commands` gives them, but with ``output=b""``.
-        spans: command id -> ``(first, stop)``: indices into the events between which its output lies.
-    """
-
-    commands: list[Command]
-    spans: dict[int, tuple[int, int]]
-
-    def output(self, events: list[Event], command_id: int) -> bytes:
-        """The bytes the command printed (what :attr:`tracer.model.Command.output` holds)."""
-        first, stop = self.spans.get(command_id, (0, 0))
-        return b"".join(e.data for e in events[first:stop] if isinstance(e, Output))
-
-
-def index_commands(events: list[Event]) -> CommandIndex:
-    """Pair command starts and ends in one pass, without copying any output (cheap for 100 MB sessions).
-
-    Output belongs to the running command, as in :meth:`tracer.model.Session.commands`.
-    """
-    return CommandIndex(*pair_commands(events))
-
-
-def current_index(items: list[Item], times: list[int], t: int) -> int | None:
-    """Index of the last row at or before ``t`` (``times``: each row's ``t``), ``None`` before the first."""
-    i = bisect_right(times, t) - 1
+def current_index(moments: list[tuple[int, int]], moment: tuple[int, int]) -> int | None:
+    """Index of the last row at or before ``moment`` (``moments``: each row's ``(count, t)``), ``None`` before the
+    first."""
+    i = bisect_right(moments, moment) - 1
     return i if i >= 0 else None
 
 
@@ -162,7 +139,6 @@ def format_duration(seconds: float | None) -> str:
 
 
 __all__ = [
-    "CommandIndex",
     "Item",
     "ItemKind",
     "Verdict",
@@ -170,7 +146,6 @@ __all__ = [
     "current_index",
     "format_clock",
     "format_duration",
-    "index_commands",
     "patch_counts",
     "running_command",
 ]

@@ -22,6 +22,8 @@ class LinesView(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("down", "scroll_down", "Scroll down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+home", "scroll_home", "Top", show=False),
+        Binding("ctrl+end", "scroll_end", "Bottom", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -34,6 +36,12 @@ class LinesView(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(name=name, id=id, classes=classes)
         self.line_count = 0
         self.content_width = 0
+
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
 
     def set_extent(self, width: int, lines: int) -> None:
         """Set the scrollable size (cells × lines) and redraw."""

@@ -3,6 +3,7 @@ draw as fast as 10)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.style import Style
@@ -37,25 +38,31 @@ _VERDICT_STYLES = {
 }
 
 
-def render_item(item: Item) -> Text:
-    """One timeline row (without the gutter): time, mark, and what happened."""
+#: Row widths (cells) from which the time column, then the exit status and duration columns, are shown: below
+#: them a narrow timeline gives the command line the room.
+_WITH_TIME, _WITH_DETAILS = 44, 36
+
+
+def render_item(item: Item, width: int = 80) -> Text:
+    """One timeline row (without the gutter) for a timeline ``width`` cells wide: time, mark, and what happened
+    (the time, exit status and duration columns left out where they would crowd out the command line)."""
     row = Text(no_wrap=True, end="")
     ref = item.ref
-    if item.kind != "verify":
-        row.append(f"{format_clock(item.t):>8} ", _DIM)
-    else:
-        row.append(" " * 9)
+    if width >= _WITH_TIME:
+        row.append(f"{format_clock(item.t):>8} " if item.kind != "verify" else " " * 9, _DIM)
     if isinstance(ref, Command):
+        details = width >= _WITH_DETAILS
         if ref.exit_status is None:
             row.append("… ", _RUNNING)
-            row.append("    ")
+            row.append("    " if details else "")
         elif ref.failed:
             row.append("✗ ", _FAIL)
-            row.append(f"{ref.exit_status:<3} ", _FAIL)
+            row.append(f"{ref.exit_status:<3} " if details else f"{ref.exit_status} ", _FAIL)
         else:
             row.append("✓ ", _OK)
-            row.append(f"{ref.exit_status:<3} ", _DIM)
-        row.append(f"{format_duration(ref.duration):>6} ", _DIM)
+            row.append(f"{ref.exit_status:<3} " if details else "", _DIM)
+        if details:
+            row.append(f"{format_duration(ref.duration):>6} ", _DIM)
         first, _, more = ref.command.partition("\n")
         row.append(first + (" …" if more else ""), _FAIL if ref.failed else None)
     elif isinstance(ref, FileChange):
@@ -93,10 +100,21 @@ def render_item(item: Item) -> Text:
 
 
 class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
-    """The session's rows in time order; the row at the current moment is marked ``▶``.
+    """The session's rows in order of their moments; the row at the current moment is marked ``▶``.
 
-    Up/down move the selection (and show that row's output or diff), enter or a click seeks to it.
+    Up/down move the selection (and show that row's output or diff), enter or a click goes to it; ←/→, c/C and
+    m/M go to the next or previous command, edit or note from the current moment (wherever the focus is).
     """
+
+    #: Keys that work wherever the focus is (the app routes them here).
+    APP_BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "step('command', -1)", "Prev command", key_display="←", group=Binding.Group("Commands")),
+        Binding("right", "step('command', 1)", "Next command", key_display="→", group=Binding.Group("Commands")),
+        Binding("c", "step('edit', 1)", "Next edit", show=False),
+        Binding("C", "step('edit', -1)", "Prev edit", show=False),
+        Binding("m", "step('note', 1)", "Next note", show=False),
+        Binding("M", "step('note', -1)", "Prev note", show=False),
+    ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor_up", "Previous row", show=False),
@@ -134,14 +152,19 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             self.index = index
             self.item = item
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
+    def __init__(self, now: Callable[[], tuple[int, int]] | None = None, *, id: str | None = None) -> None:
+        """``now()``: the current moment ``(count, t)`` (the player's; by default :attr:`moment`, which the app
+        keeps)."""
+        super().__init__(id=id)
+        self._now = now
+        self._stepped: tuple[int, int] | None = None  # where the last step went, until the moment gets there
         self.items: list[Item] = []
         self.selected: int | None = None
         self.current: int | None = None
         self.hit: int | None = None
         self._cache: dict[int, Text] = {}
         self.placeholder = "Loading…"
+        self.moment = (0, 0)
 
     def set_items(self, items: list[Item]) -> None:
         """Replace the rows; keeps the selection on the same moment where it can."""
@@ -199,7 +222,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width, base)
         row = self._cache.get(index)
         if row is None:
-            row = render_item(self.items[index])
+            row = render_item(self.items[index], width)
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[index] = row
@@ -215,6 +238,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, len(self.items))
+        self._cache.clear()
 
     def on_click(self, event: events.Click) -> None:
         index = int(self.scroll_y) + event.y
@@ -243,6 +267,25 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
     def action_activate(self) -> None:
         if self.selected is not None and self.items:
             self.post_message(self.Activated(self.selected, self.items[self.selected]))
+
+    def moved(self, moment: tuple[int, int]) -> None:
+        """The current moment is now ``moment`` (``(count, t)``)."""
+        self.moment = moment
+        self._stepped = None
+
+    def action_step(self, kind: str, direction: int) -> None:
+        """Go to the next (``direction`` 1) or previous (-1) row of ``kind`` from the current moment (or from where
+        the last step went, when keys come faster than the moment moves)."""
+        now = self._stepped or (self._now() if self._now is not None else self.moment)
+        rows = range(len(self.items)) if direction > 0 else range(len(self.items) - 1, -1, -1)
+        for i in rows:
+            item = self.items[i]
+            if item.kind == kind and (item.moment > now if direction > 0 else item.moment < now):
+                self._stepped = item.moment
+                self.select(i, notify=False)
+                self.post_message(self.Activated(i, item))
+                return
+        self.notify(f"No {'next' if direction > 0 else 'previous'} {kind}.", timeout=2)
 
 
 __all__ = ["Timeline", "render_item"]
