@@ -12,6 +12,7 @@
     ├── RecordingError              ``tracer shell`` cannot start or keep recording
     │   └── NoTerminal              standard input is not a terminal
     ├── NoteError                   ``tracer note`` outside a recorded shell, or the recorder did not answer
+    ├── ConfigError                 the configuration file is invalid (names the file and the line)
     ├── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
     │   ├── PatchDoesNotApply       no test command)
     │   └── NoTestCommand
@@ -72,6 +73,11 @@ class NoTerminal(RecordingError):
 
 class NoteError(TracerError):
     """A note cannot be added: not inside a recorded shell, or the recorder did not answer."""
+
+
+class ConfigError(TracerError):
+    """tracer's configuration file (``~/.config/tracer/config.toml``) is invalid: the message names the file, the
+    line, and what to change."""
 
 
 class VerifyError(TracerError):

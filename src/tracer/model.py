@@ -223,6 +223,9 @@ class Header(Event):
         uid: the user id that recorded the session.
         host_id: the recording machine's id, 32 hex digits: a keyed hash of its ``/etc/machine-id`` (the id
             itself never leaves the machine); ``None`` where the machine has none.
+        redaction: how secrets were masked at record time: the rule set (``"rules 1"``, with the user's own
+            rules: ``"rules 1 + 2 of ~/.config/tracer/config.toml"``), or ``"off"`` (``tracer shell
+            --no-redact``); ``None`` in sessions of tracers before 0.2, which masked nothing.
     """
 
     type: ClassVar[str] = "header"
@@ -248,6 +251,7 @@ class Header(Event):
     uuid: str | None = None
     uid: int | None = None
     host_id: str | None = None
+    redaction: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,6 +668,8 @@ class SessionEnd(Event):
             in this session's too, and this session's in theirs.
         mac: the recorder's signature of every byte of the file before the frame holding this event,
             ``"blake2b-256:"`` and 64 hex digits (see ``tracer.store.signing``); ``None`` when unsigned.
+        redactions: how many values record-time redaction masked, per rule id (``{"github-pat": 2}``); never
+            the values. ``None`` when redaction was off.
     """
 
     type: ClassVar[str] = "session_end"
@@ -672,6 +678,7 @@ class SessionEnd(Event):
     warnings: tuple[str, ...] = field(default=())
     concurrent_sessions: tuple[str, ...] = field(default=())
     mac: str | None = None
+    redactions: dict[str, int] | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -847,6 +854,14 @@ def _check_reads(value: Any, path: str) -> tuple[tuple[int, int], ...]:
     return tuple((end, delay) for end, delay in value)
 
 
+def _check_counts(value: Any, path: str) -> dict[str, int]:
+    """A map of names to counts (``session_end.redactions``: rule id → values masked)."""
+    if type(value) is not dict:
+        raise MalformedEvent(path, f"must be a map of names to counts, not {_describe(value)}")
+    count = _check_int(0, None)
+    return {_check_text(k, f"{path} (a key)"): count(v, f"{path}.{k!s:.40}") for k, v in value.items()}
+
+
 def _check_tuple(item: _Check, what: str) -> _Check:
     def check(value: Any, path: str) -> tuple[Any, ...]:
         if type(value) not in (tuple, list):
@@ -916,6 +931,8 @@ def _check_for(name: str, hint: Any) -> _Check:
         return simple[hint]
     if hint in _NESTED_TYPES:
         return _check_record(hint)
+    if typing.get_origin(hint) is dict:
+        return _check_counts
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
         return _check_tuple(_check_for(name, item), f"maps ({item.__name__})" if item in _NESTED_TYPES else "text")

@@ -8,14 +8,13 @@ not there, and its owner rebuilds what it holds.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
+from tracer._files import write_private
 from tracer.store import _msgpack
 
 
@@ -47,17 +46,8 @@ def load_cache(path: Path) -> Any | None:
 
 def save_cache(path: Path, value: Any) -> bool:
     """Write ``value`` (msgpack-able) to ``path`` atomically, privately. True when written."""
-    tmp: str | None = None
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = _msgpack.packer().pack(value)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        return True
-    except (OSError, TypeError, ValueError):
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    except (TypeError, ValueError):
         return False
+    return write_private(path, data)
