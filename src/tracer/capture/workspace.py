@@ -43,6 +43,9 @@ class WorkspaceInfo:
         index_file: the repository's index file (it may not exist yet); ``None`` outside git.
         left_out: untracked files over :data:`LARGE_UNTRACKED` bytes kept out of the baseline (a data set in the
             work tree is not hashed into the object database, nor put in the header): path -> (size, mtime ns).
+        baseline_omitted: changes present at start that ``baseline_patch`` leaves out, ``"path: why"`` (the patch
+            would be over :data:`tracer.capture._snapshot.PATCH_BYTES`): verify cannot rebuild the start state
+            of those files.
     """
 
     workspace: Path
@@ -54,6 +57,7 @@ class WorkspaceInfo:
     git_dir: Path | None = None
     index_file: Path | None = None
     left_out: dict[str, tuple[int, int]] = field(default_factory=dict)
+    baseline_omitted: tuple[str, ...] = ()
 
 
 def _git(args: Sequence[str], cwd: Path) -> tuple[int, str]:
@@ -102,7 +106,7 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path |
     try:
         tree = snaps.snapshot()
         base = f"{head_commit}^{{tree}}" if head_commit else empty_tree(root)
-        patch = tree_patch(root, base, tree, cat, renames=False).text
+        baseline = tree_patch(root, base, tree, cat, renames=False)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
@@ -113,9 +117,10 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path |
         repo_root=root,
         head_commit=head_commit,
         branch=branch if status == 0 and branch else None,
-        baseline_patch=patch,
+        baseline_patch=baseline.text,
         baseline_tree=tree,
         git_dir=git_dir,
         index_file=index,
         left_out=dict(snaps.left_out),
+        baseline_omitted=baseline.omitted,
     )
