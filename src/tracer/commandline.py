@@ -1,4 +1,5 @@
-"""Reading shell command lines: their simple commands, the wrappers in front of a program, and test runs.
+"""Reading shell command lines: their simple commands, the wrappers in front of a program, and test runs; and
+the summary a test run prints (:func:`tests_outcome`), for a line whose exit status is not the tests'.
 
 A command line is read the way a POSIX shell splits it (``shlex`` with punctuation), cut into simple commands
 at ``&&``, ``||``, ``;``, ``|``, ``&`` and newlines. In each simple command, leading ``NAME=value``
@@ -246,4 +247,68 @@ def test_programs(line: str) -> list[TestProgram]:
     return found
 
 
-__all__ = ["RUNNERS", "TestProgram", "simple_commands", "test_program", "test_programs", "unwrap"]
+#: How much of the end of a test run's output :func:`tests_outcome` reads (bytes).
+SUMMARY_TAIL = 8192
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+# pytest's last line (also -q's): "1 failed, 2 passed, 1 skipped in 0.12s", "=== 3 passed in 1.2s ===",
+# "no tests ran in 0.01s"; rspec's "3 examples, 1 failure"
+_COUNTS_IN = re.compile(r"^[= ]*((?:\d+ [a-z]+(?:, )?)+|no tests ran) in [\d.]+ ?s(?:econds)?\b")
+_RSPEC = re.compile(r"^\d+ examples?, (\d+) failures?")
+_CARGO = re.compile(r"^test result: (ok|FAILED)\.")
+_GO = re.compile(r"^(ok|FAIL)(?:\s|$)")
+_JEST = re.compile(r"^\s*Tests:?\s+(.*\d+ (?:failed|passed).*)$")  # jest "Tests:", vitest "Tests"
+_NODE = re.compile(r"^# (pass|fail) (\d+)$")
+_UNITTEST_BAD = re.compile(r"^FAILED \((?:failures|errors)=\d+")
+_UNITTEST_OK = re.compile(r"^OK(?: \(.*\))?$")
+_MOCHA = re.compile(r"^\s*(\d+) (passing|failing)\b")
+
+
+def tests_outcome(output: str) -> bool | None:
+    """What the summary at the end of a test run's output says: ``True`` the tests passed, ``False`` some
+    failed (or errored), ``None`` there is no summary tracer knows.
+
+    For a line whose exit status is not the tests' (``pytest -q | tail -3``, ``pytest; git diff``). Reads the
+    last :data:`SUMMARY_TAIL` bytes, ANSI sequences removed, bottom up, for the summaries of pytest, unittest,
+    ``go test``, ``cargo test``, jest, vitest, ``node --test``, mocha and rspec (behind tox, make or npm too).
+    """
+    lines = _ANSI.sub("", output[-SUMMARY_TAIL:]).replace("\r", "\n").splitlines()
+    go_ok = False
+    for raw in reversed(lines):
+        line = raw.strip()
+        if m := _COUNTS_IN.match(line):
+            counts = dict((word, int(n)) for n, word in re.findall(r"(\d+) ([a-z]+)", m.group(1)))
+            if counts.get("failed") or counts.get("error") or counts.get("errors"):
+                return False
+            return True if counts.get("passed") else None
+        if m := _CARGO.match(line):
+            return m.group(1) == "ok" and not any(_CARGO.match(x.strip()) and "FAILED" in x for x in lines)
+        if m := _JEST.match(raw):
+            return None if "failed" not in m.group(1) and "passed" not in m.group(1) else "failed" not in m.group(1)
+        if m := _RSPEC.match(line):
+            return m.group(1) == "0"
+        if (m := _NODE.match(line)) and m.group(1) == "fail":
+            return m.group(2) == "0"
+        if _UNITTEST_BAD.match(line):
+            return False
+        if _UNITTEST_OK.match(line) and any(x.startswith("Ran ") for x in lines):
+            return True
+        if m := _MOCHA.match(raw):
+            return m.group(2) == "passing" and not any(_MOCHA.match(x) and "failing" in x for x in lines)
+        if m := _GO.match(line):
+            if m.group(1) == "FAIL":
+                return False
+            go_ok = True
+    return True if go_ok else None
+
+
+__all__ = [
+    "RUNNERS",
+    "SUMMARY_TAIL",
+    "TestProgram",
+    "simple_commands",
+    "test_program",
+    "test_programs",
+    "tests_outcome",
+    "unwrap",
+]

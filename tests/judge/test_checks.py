@@ -140,3 +140,20 @@ def test_verified_and_resolved_come_from_tracer_verify(careful: Recorded, sloppy
         assert c["resolved"].detail == (
             "verdict passed (2 passed)" if resolved else "verdict failed (1 passed, 1 failed)"
         )
+
+
+def test_test_runs_piped_into_tail_are_judged_by_the_summary_they_print(tmp_path: Path) -> None:
+    """`pytest | tail -3` exits with tail's status: the runner's summary line says whether the tests passed."""
+    from tests.judge.conftest import Recording, _printf_fixed
+
+    r = Recording(tmp_path, "piped")
+    assert "1 failed, 1 passed" in r.run(f"{PYTEST} 2>&1 | tail -3")  # c1: fails, exit status 0 (tail's)
+    r.edit(_printf_fixed())  # c2, e1
+    assert "2 passed" in r.run(f"{PYTEST} | tail -1")  # c3: passes
+    session = r.exit().session()
+    assert [c.exit_status for c in session.commands()[:3]] == [0, 0, 0]
+    checks = checks_of(session)
+    assert checks["reproduced_before_edit"].ok is True
+    assert "c1 failed (the summary it printed)" in checks["reproduced_before_edit"].detail
+    assert checks["tested_after_last_edit"].ok is True
+    assert checks["time_to_first_pass"].ok is True and checks["time_to_first_pass"].evidence[0].step == "c3"

@@ -9,7 +9,9 @@ The words used here (docs/judge.md says the same for users):
 - A test run's exit status **is the tests'** when the line is the session's test command or its last simple
   command runs the tests (``cd pkg && pytest`` yes; ``pytest | tee log`` or ``pytest; git diff`` no). It
   **failed** when that status is 1–125 (126, 127 and ≥ 128 are "cannot run", "not found" and signals) and
-  **passed** when it is 0.
+  **passed** when it is 0. When the status is not the tests' (``pytest -q | tail -3``), the summary the runner
+  printed at the end of the output decides (:func:`tracer.commandline.tests_outcome`: ``1 failed, 2 passed
+  in 0.3s``, ``test result: ok.``, …); without one, the run neither passed nor failed.
 - An **edit** is a recorded file change, except those made while a test run was running (between its start
   and its end: a test run's own by-products, caches and reports). Times decide, not the change's
   ``command_id``: a write by a quick command (``printf … >> file``) can reach the file observer before the
@@ -29,8 +31,19 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from tracer.commandline import simple_commands, test_program
-from tracer.model import Command, FileChange, Note, ProcessCheck, Session, StepRef, VerifyResult, pair_commands
+from tracer.commandline import SUMMARY_TAIL, simple_commands, test_program, tests_outcome
+from tracer.model import (
+    Command,
+    Event,
+    FileChange,
+    Note,
+    Output,
+    ProcessCheck,
+    Session,
+    StepRef,
+    VerifyResult,
+    pair_commands,
+)
 from tracer.store.steps import command_step, edit_steps, note_steps
 
 #: The ids of the process checks, in the order they are computed and shown.
@@ -61,20 +74,24 @@ def is_test_file(path: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """A test run: its command, step id, and whether its exit status is the tests'."""
+    """A test run: its command, step id, whether its exit status is the tests', and else what the summary at the
+    end of its output said (``None``: nothing)."""
 
     command: Command
     step: str
     own_status: bool
+    summary: bool | None = None
 
     @property
     def failed(self) -> bool:
+        if not self.own_status:
+            return self.summary is False
         status = self.command.exit_status
-        return self.own_status and status is not None and 1 <= status <= 125
+        return status is not None and 1 <= status <= 125
 
     @property
     def passed(self) -> bool:
-        return self.own_status and self.command.exit_status == 0
+        return self.command.exit_status == 0 if self.own_status else self.summary is True
 
     @property
     def finished(self) -> bool:
@@ -101,7 +118,7 @@ class _Facts:
     """What the checks read from a session, computed once."""
 
     def __init__(self, session: Session) -> None:
-        self.commands, _ = pair_commands(session.events)  # no output is copied
+        self.commands, spans = pair_commands(session.events)  # no output is copied
         self.verify: VerifyResult | None = session.verify_result
         named = session.header.test_command or (self.verify.command if self.verify is not None else None)
         test_command = named.strip() if named else None
@@ -113,7 +130,9 @@ class _Facts:
                 continue
             programs = [test_program(words) for words in simple_commands(line)]
             if any(programs):
-                self.runs.append(_Run(c, command_step(c.id), programs[-1] is not None))
+                own = programs[-1] is not None
+                summary = None if own else tests_outcome(_output_tail(session.events, *spans[c.id]))
+                self.runs.append(_Run(c, command_step(c.id), own, summary))
         self.run_starts = [r.command.start for r in self.runs]
         self.edits = [_Edit(step, fc) for step, fc in edit_steps(session) if not self.during_a_run(fc.t)]
         self.edit_times = [e.change.t for e in self.edits]
@@ -129,6 +148,25 @@ class _Facts:
     def edits_between(self, start: int, end: int) -> int:
         """How many edits happened at ``start`` ≤ t < ``end`` (microseconds)."""
         return bisect.bisect_left(self.edit_times, end) - bisect.bisect_left(self.edit_times, start)
+
+
+def _how(run: _Run) -> str:
+    """How a test run's outcome is known: ``exit status 1``, or ``its summary``."""
+    return f"exit status {run.command.exit_status}" if run.own_status else "the summary it printed"
+
+
+def _output_tail(events: list[Event], first: int, stop: int) -> str:
+    """The last :data:`~tracer.commandline.SUMMARY_TAIL` bytes of the output between ``events[first:stop]``, as
+    text."""
+    parts: list[bytes] = []
+    size = 0
+    for e in reversed(events[first:stop]):
+        if isinstance(e, Output):
+            parts.append(e.data)
+            size += len(e.data)
+            if size >= SUMMARY_TAIL:
+                break
+    return b"".join(reversed(parts))[-SUMMARY_TAIL:].decode("utf-8", "replace")
 
 
 def _is_hypothesis(note: Note) -> bool:
@@ -174,8 +212,7 @@ def _reproduced_before_edit(facts: _Facts) -> ProcessCheck:
         ok=True,
         count=len(failing),
         evidence=(last.ref(), first.ref()),
-        detail=f"{last.step} failed (exit status {last.command.exit_status}) before the first edit of code, "
-        f"{first.step}",
+        detail=f"{last.step} failed ({_how(last)}) before the first edit of code, {first.step}",
     )
 
 
