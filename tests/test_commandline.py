@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,8 @@ def test_a_collection_error_is_a_failure_and_no_tests_is_nothing(tmp_path: Path)
 @pytest.mark.parametrize("failing", [False, True])
 def test_unittest_summaries(tmp_path: Path, failing: bool) -> None:
     (tmp_path / "test_u.py").write_text(
-        f"import unittest\n\nclass T(unittest.TestCase):\n    def test_x(self):\n        self.assertTrue({not failing})\n"
+        "import unittest\n\n\nclass T(unittest.TestCase):\n"
+        f"    def test_x(self):\n        self.assertTrue({not failing})\n"
     )
     assert outcome_of(output([sys.executable, "-m", "unittest", "-v"], tmp_path)) is (not failing)
 
@@ -61,9 +63,10 @@ def test_cargo_test_summaries(tmp_path: Path) -> None:
     (crate / "src").mkdir(parents=True)
     (crate / "Cargo.toml").write_text('[package]\nname = "c"\nversion = "0.1.0"\nedition = "2021"\n')
     (crate / "src" / "lib.rs").write_text(
-        '#[cfg(test)]\nmod t {\n    #[test]\n    fn ok() {}\n    #[test]\n    fn bad() { assert!(std::env::var("FAIL").is_err()); }\n}\n'
+        "#[cfg(test)]\nmod t {\n    #[test]\n    fn ok() {}\n"
+        '    #[test]\n    fn bad() { assert!(std::env::var("FAIL").is_err()); }\n}\n'
     )
-    env = {**__import__("os").environ, "CARGO_TARGET_DIR": str(tmp_path / "target")}
+    env = {**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")}
     assert outcome_of(output(["cargo", "test", "--offline", "-q"], crate, env)) is True
     assert outcome_of(output(["cargo", "test", "--offline", "-q"], crate, {**env, "FAIL": "1"})) is False
 
