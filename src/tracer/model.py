@@ -213,6 +213,10 @@ class Header(Event):
         uid: the user id that recorded the session.
         host_id: the recording machine's id, 32 hex digits: a keyed hash of its ``/etc/machine-id`` (the id
             itself never leaves the machine); ``None`` where the machine has none.
+        repository: the URL of the repository's remote (the current branch's upstream remote, else ``origin``,
+            else the first), with any user name, password or token and any query removed; ``None`` outside git,
+            without a remote, or in sessions of tracers before 0.2.
+        editor: ``$VISUAL``, else ``$EDITOR``, of the recording shell's environment; ``None`` when neither is set.
     """
 
     type: ClassVar[str] = "header"
@@ -238,6 +242,8 @@ class Header(Event):
     uuid: str | None = None
     uid: int | None = None
     host_id: str | None = None
+    repository: str | None = None
+    editor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

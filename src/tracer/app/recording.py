@@ -364,6 +364,8 @@ class _Recorder:
             uuid=self.uuid,
             uid=os.getuid(),
             host_id=host_id(),
+            repository=info.remote_url if info is not None else None,
+            editor=os.environ.get("VISUAL") or os.environ.get("EDITOR") or None,
         )
 
     def run(

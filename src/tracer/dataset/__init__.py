@@ -25,7 +25,7 @@ from tracer.dataset.build import (
 )
 from tracer.dataset.columns import CONFIGS
 from tracer.dataset.push import PushReport, push_sessions
-from tracer.dataset.rows import Redact, identity, session_uuid
+from tracer.dataset.rows import Redact, identity
 
 __all__ = [
     "CONFIGS",
@@ -41,5 +41,4 @@ __all__ = [
     "identity",
     "parse_since",
     "push_sessions",
-    "session_uuid",
 ]

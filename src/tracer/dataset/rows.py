@@ -7,9 +7,6 @@ epoch (UTC); the sinks turn them into Arrow timestamps or RFC 3339 text.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,29 +14,15 @@ from typing import Any
 from tracer.dataset._text import content_text, cut_text, name_text, plain_output
 from tracer.dataset.messages import TOOLS_JSON, trajectory
 from tracer.model import Command, Event, FileChange, Note, Session, parse_rfc3339
+from tracer.store.facts import patch_from_commit, session_uuid
 
 #: Export-time redaction: one call per event (the header included), returning the event to export.
 Redact = Callable[[Event], Event]
-
-#: The namespace of the UUIDs derived for sessions recorded before tracer gave each session a UUID.
-SESSION_NAMESPACE = uuid.UUID("6f1e5d1c-3b7a-5c2e-9a41-7d3c2b1e0f15")
 
 
 def identity(event: Event) -> Event:
     """The redaction that changes nothing (``--no-redact``)."""
     return event
-
-
-def session_uuid(session: Session) -> str:
-    """The session's globally unique id: :attr:`Header.uuid`, or for sessions recorded before tracer 0.2 a UUID 5
-    derived from everything the header holds (stable: the header is never rewritten, so every build and every
-    copy of the file derives the same id)."""
-    h = session.header
-    if h.uuid:
-        return h.uuid
-    fields = dataclasses.asdict(h)
-    fields.pop("uuid", None)
-    return str(uuid.uuid5(SESSION_NAMESPACE, json.dumps(fields, sort_keys=True, ensure_ascii=True)))
 
 
 def redacted(session: Session, redact: Redact) -> Session:
@@ -50,18 +33,6 @@ def redacted(session: Session, redact: Redact) -> Session:
     assert type(header) is type(session.header)
     events = [redact(e) for e in session.events]
     return Session(path=session.path, header=header, events=events, problem=session.problem)
-
-
-def patch_from_commit(session: Session) -> str:
-    """The patch that turns a clean checkout of the start commit into the final state: the baseline patch (the
-    changes present at start) followed by the final patch. ``git apply`` and ``patch -p1`` both apply the
-    patches of one input in order, so a file changed by both is changed twice, as it was."""
-    baseline = session.header.baseline_patch
-    final = session.final_patch
-    patch = final.patch if final is not None else ""
-    if baseline and patch and not baseline.endswith("\n"):
-        baseline += "\n"
-    return baseline + patch
 
 
 def _us(when: str) -> int:
@@ -91,15 +62,16 @@ def session_rows(session: Session, *, output_limit: int, command_output_limit: i
         command_output_limit: the same for the ``output`` column of the ``commands`` config.
     """
     h = session.header
-    sid = session_uuid(session)
+    sid = session_uuid(h)
     start = _us(h.started_at)
     commands = session.commands()
     changes = session.file_changes()
     notes = session.notes()
     outputs = {c.id: plain_output(c.output) for c in commands}
     final = session.final_patch
+    final_text = final.patch if final is not None else ""
     result = session.verify_result
-    repository = getattr(h, "repository", None)
+    repository = h.repository
     session_row: dict[str, Any] = {
         "session_id": sid,
         "session_name": name_text(h.session_id),
@@ -111,8 +83,8 @@ def session_rows(session: Session, *, output_limit: int, command_output_limit: i
         "base_commit": h.head_commit,
         "branch": None if h.branch is None else name_text(h.branch),
         "baseline_patch": content_text(h.baseline_patch),
-        "final_patch": content_text(final.patch) if final is not None else "",
-        "patch_from_commit": content_text(patch_from_commit(session)),
+        "final_patch": content_text(final_text),
+        "patch_from_commit": content_text(patch_from_commit(h.baseline_patch, final_text)),
         "files": [name_text(f) for f in final.files] if final is not None else [],
         "test_command": None if h.test_command is None else name_text(h.test_command),
         "verdict": result.verdict if result is not None else None,
