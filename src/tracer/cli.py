@@ -278,7 +278,7 @@ def _result_counts(r: VerifyResult) -> str:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["json", "asciicast", "patch"]),
+    type=click.Choice(["json", "jsonl", "asciicast", "asciicast-v3", "patch"]),  # tracer.store.export.FORMATS
     default="json",
     show_default=True,
 )
@@ -288,17 +288,26 @@ def _result_counts(r: VerifyResult) -> str:
     type=click.Path(dir_okay=False, writable=True),
     help="Write here instead of standard output.",
 )
-def export(session: str | None, fmt: str, output: str | None) -> None:
-    """Write a session as a trace JSON document, an asciicast v2 recording, or its final patch.
+@click.option(
+    "--from-commit",
+    is_flag=True,
+    help="With --format patch: the changes present at start, then the final patch: what git apply takes on a "
+    "clean checkout of the start commit.",
+)
+def export(session: str | None, fmt: str, output: str | None, from_commit: bool) -> None:
+    """Write a session as a trace JSON document, JSON Lines of its events, an asciicast v2 or v3 recording, or
+    its final patch.
 
     S is a session file, a session-id prefix, or nothing for the latest session. The export is streamed: its
     memory does not grow with the session. Of a damaged or interrupted session, everything readable is
-    exported, and one line on standard error says what is missing.
+    exported, and one line on standard error says what is missing. docs/export.md describes each format.
     """
     from tracer.store import SessionReader
-    from tracer.store.export import export_asciicast, export_json, export_patch
+    from tracer.store.export import exporter as exporter_of
 
-    exporter = {"json": export_json, "asciicast": export_asciicast, "patch": export_patch}[fmt]
+    if from_commit and fmt != "patch":
+        raise UsageError(f"--from-commit goes with --format patch (the patch from the start commit), not {fmt}")
+    exporter = exporter_of(fmt, from_commit=from_commit)
     with SessionReader(_resolve(session)) as reader:
         if output is None:
             out = sys.stdout.buffer

@@ -111,6 +111,7 @@ def test_the_rows_hold_what_was_recorded(built: Path, corpus: Corpus) -> None:
     assert fix["tests_passed"] == 2 and fix["tests_failed"] == 0
     assert fix["test_command"] == "python -m pytest -q -p no:cacheprovider tests"
     assert fix["tracer_version"] and fix["shell_kind"] == "command"
+    assert fix["repository"] == "https://github.com/team/calc.git"  # the remote's URL, its token removed
 
     notes = rows(built, "notes")
     assert [(n["text"], n["tags"], n["source"]) for n in notes if n["session_id"] == fix["session_id"]] == [
@@ -128,22 +129,33 @@ def test_the_rows_hold_what_was_recorded(built: Path, corpus: Corpus) -> None:
     assert "\r" not in seq["output"] and seq["output_bytes"] >= len(seq["output"])
 
 
-@pytest.mark.parametrize("name", ["dirty", "fix"])
+@pytest.mark.parametrize("name", ["dirty", "fix", "nocommit"])
 def test_patch_from_commit_rebuilds_the_final_tree(built: Path, corpus: Corpus, name: str, tmp_path: Path) -> None:
+    """The dataset's `patch_from_commit` and `tracer export --format patch --from-commit` are one patch, which `git
+    apply` takes on a clean checkout of the start commit (an empty `git init` before the first commit) and which
+    rebuilds the final tree byte for byte: a clean start, a dirty one, a repository without commits."""
     session_id = read_session(corpus.sessions[name]).header.uuid
     (row,) = [r for r in rows(built, "sessions") if r["session_id"] == session_id]
+    exported = tracer("export", str(corpus.sessions[name]), "-f", "patch", "--from-commit", cwd=tmp_path)
+    assert exported.stdout == row["patch_from_commit"]
     checkout = tmp_path / "checkout"
-    git(corpus.repos[name], "worktree", "add", "-q", "--detach", str(checkout), row["base_commit"])
+    if row["base_commit"] is None:
+        git(tmp_path, "init", "-q", str(checkout))
+    else:
+        git(corpus.repos[name], "worktree", "add", "-q", "--detach", str(checkout), row["base_commit"])
     try:
-        git(checkout, "apply", input=row["patch_from_commit"].encode())
+        git(checkout, "apply", input=os.fsencode(exported.stdout))
         expected = tree_of(corpus.repos[name])
         if name == "dirty":  # the name that is not UTF-8: the patch keeps git's quoting, the tree has the byte
             assert os.fsencode(os.fsdecode(b"new\xfe.txt")) in {os.fsencode(p) for p in tree_of(checkout)}
+        if name == "nocommit":
+            assert expected["start.txt"][0] == b"there at start\nchanged\n"
         rebuilt = tree_of(checkout)
-        rebuilt.pop(".git")  # the worktree's link to its repository
+        rebuilt.pop(".git", None)  # a worktree's link to its repository
         assert rebuilt == expected
     finally:
-        git(corpus.repos[name], "worktree", "remove", "--force", str(checkout))
+        if row["base_commit"] is not None:
+            git(corpus.repos[name], "worktree", "remove", "--force", str(checkout))
 
 
 def test_the_messages_are_a_tool_calling_trajectory(built: Path, corpus: Corpus) -> None:
@@ -202,7 +214,8 @@ def test_swe_bench_files_load_with_swebenchs_own_loaders(built: Path, corpus: Co
     assert len(selected) == 3
     fix = next(i for i in instances if i["problem_statement"] == "fix: add(1, 2) is -1")
     assert json.loads(fix["FAIL_TO_PASS"]) == ["tests/test_calc.py::test_add", "tests/test_calc.py::test_zero"]
-    assert fix["repo"] == "calc" and fix["instance_id"].startswith("calc-")
+    # owner/name from the remote's URL, recorded without its token
+    assert fix["repo"] == "team/calc" and fix["instance_id"].startswith("team__calc-")
     assert "calc.py" in fix["patch"] and "tests/test_calc.py" not in fix["patch"]
     assert "def test_zero" in fix["test_patch"]
     prediction = next(p for p in predictions if p["instance_id"] == fix["instance_id"])

@@ -64,7 +64,9 @@ def run_driver(files: list[Path], work: Path) -> list[dict[str, Any]]:
     )
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
-    assert len(rows) == 9 * len(files) + 1, proc.stderr.decode(errors="replace")[-3000:]
+    assert len(rows) == 11 * len(files) + 1, proc.stderr.decode(errors="replace")[
+        -3000:
+    ]  # ls, show, 5 exports, verify, judge, dataset build, replay
     return rows
 
 
