@@ -21,6 +21,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))  # the signing key
     monkeypatch.setenv("TRACER_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("TRACER_CONFIG", str(base / "config.toml"))  # none: the user's own is never read
 
 
 _GIT_IDENTITY = {

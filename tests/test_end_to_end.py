@@ -202,7 +202,9 @@ def test_replay_opens_the_real_recording(tmp_path: Path) -> None:
     asyncio.run(drive())
 
 
-@pytest.mark.parametrize("command", ["note", "ls", "show", "export", "replay", "verify", "shell", "judge"])
+@pytest.mark.parametrize(
+    "command", ["note", "ls", "show", "export", "replay", "verify", "shell", "judge", "rm", "purge"]
+)
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     out = tracer_cli(command, "--help", cwd=tmp_path)
     assert out.returncode == 0 and "Usage:" in out.stdout and len(out.stdout) > 200

@@ -8,32 +8,23 @@ a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 import tracer
 from tracer.errors import TracerError, UsageError
-from tracer.model import JudgeResult, ProcessCheck, VerifyResult, pair_commands, parse_rfc3339, visible
+from tracer.model import JudgeResult, VerifyResult, format_duration, pair_commands, parse_rfc3339, visible
 
 
 def _fail(message: str, status: int) -> NoReturn:
     click.echo(f"tracer: {visible(message)}", err=True)
     sys.exit(status)
-
-
-def _format_duration(seconds: float) -> str:
-    """``6m12s``, ``1h02m``, ``3.4s``."""
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    s = round(seconds)
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
 def _plural(n: int, word: str) -> str:
@@ -43,7 +34,7 @@ def _plural(n: int, word: str) -> str:
 def _counts(commands: int, failed: int, edits: int, files: int, notes: int, duration: float) -> str:
     return (
         f"{_plural(commands, 'command')} ({failed} failed), {_plural(edits, 'edit')} in "
-        f"{_plural(files, 'file')}, {_plural(notes, 'note')}, {_format_duration(duration)}"
+        f"{_plural(files, 'file')}, {_plural(notes, 'note')}, {format_duration(duration)}"
     )
 
 
@@ -76,6 +67,7 @@ def cli() -> None:
 )
 @click.option("-l", "--login", is_flag=True, help="Start the shell as a login shell.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing at start and end.")
+@click.option("--no-redact", is_flag=True, help="Record secrets as they are (the header says so); masked by default.")
 def shell(
     output: str | None,
     task: str | None,
@@ -84,14 +76,25 @@ def shell(
     command: str | None,
     login: bool,
     quiet: bool,
+    no_redact: bool,
 ) -> None:
     """Start your shell and record it until it exits.
 
     Records every command line with its exit status, working directory, duration and output, every edit to
     the files of the repository as a unified diff, and `tracer note` thoughts; at the end, the final patch.
+    Secrets (tokens, keys, passwords; see docs/privacy.md) are masked before anything reaches the disk.
     Exits with the shell's own exit status.
     """
     from tracer.app.recording import RecordOptions, record
+    from tracer.config import load_config
+
+    config = load_config()
+    if config.rules or config.allowlist:
+        from tracer.redact import check_config
+
+        check_config(config)  # a bad rule is an error now, not in the middle of the recording
+    if config.retention_days is not None:
+        _apply_retention(config.retention_days, str(config.path), quiet)
 
     def say(text: str) -> None:  # the terminal may be gone (its window closed): nothing to tell then
         with contextlib.suppress(OSError):
@@ -113,10 +116,20 @@ def shell(
             err=True,
         )
     options = RecordOptions(
-        shell=shell_path, command=command, output=output, task=task, test_command=test_command, login=login
+        shell=shell_path,
+        command=command,
+        output=output,
+        task=task,
+        test_command=test_command,
+        login=login,
+        redact=not no_redact,
+        config=config,
     )
     summary = record(options, on_start=on_start, on_warning=on_warning)
     counts = _counts(summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration)
+    masked = sum((summary.redactions or {}).values())
+    if masked:
+        counts += f", {_plural(masked, 'secret')} masked"
     stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
     lost = summary.unwritten
     if lost is None:
@@ -127,9 +140,27 @@ def shell(
             say(f"tracer: recorded {counts}{stopped}")
         say(
             f"tracer: warning: {_tilde(summary.path)} is INCOMPLETE: {lost.reason}, so {lost.describe()} "
-            f"(from {_format_duration(lost.since / 1e6)} on) could not be written"
+            f"(from {format_duration(lost.since / 1e6)} on) could not be written"
         )
     sys.exit(summary.exit_status)
+
+
+def _apply_retention(days: int, where: str, quiet: bool) -> None:
+    """``retention_days``: delete the sessions older than that, and say so."""
+    import datetime as dt
+
+    from tracer.app.retention import remove_sessions
+    from tracer.store.retention import older_than
+
+    victims = older_than(dt.timedelta(days=days))
+    if victims:
+        n = remove_sessions(victims, forget=False)
+        if not quiet:
+            click.echo(
+                f"tracer: deleted {_plural(n, 'session')} older than {_plural(days, 'day')} "
+                f"(retention_days in {_tilde(Path(where))})",
+                err=True,
+            )
 
 
 def _tilde(path: Path) -> str:
@@ -174,7 +205,7 @@ def list_() -> None:
             continue
         verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
         click.echo(
-            f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {_format_duration(s.duration):>8} "
+            f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {format_duration(s.duration):>8} "
             f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {visible(verdict)}"
         )
 
@@ -199,7 +230,7 @@ def show(session: str | None) -> None:
     summary = s.summary()
     cmds, failed, edits, files, notes = summary.commands, summary.failed, summary.edits, summary.files, summary.notes
     click.echo(f"session   {visible(h.session_id)}  ({visible(_tilde(path))})")
-    click.echo(f"started   {_local_time(h.started_at)}  for {_format_duration(s.duration)}")
+    click.echo(f"started   {_local_time(h.started_at)}  for {format_duration(s.duration)}")
     if h.task:
         click.echo(f"task      {visible(h.task)}")
     where = (
@@ -210,6 +241,7 @@ def show(session: str | None) -> None:
     if h.test_command:
         click.echo(f"tests     {visible(h.test_command)}")
     click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
+    click.echo(f"redaction {_redaction(h.redaction, s.end.redactions if s.end is not None else None)}")
     end = s.end
     if end is None:
         click.echo("status    the recording was interrupted (no session_end): everything recorded is shown")
@@ -225,7 +257,7 @@ def show(session: str | None) -> None:
         for c in commands:
             mark = "?" if c.exit_status is None else ("✓" if c.exit_status == 0 else "✗")
             status = "" if c.exit_status is None else f"{c.exit_status:>3}"
-            dur = "" if c.duration is None else _format_duration(c.duration)
+            dur = "" if c.duration is None else format_duration(c.duration)
             first, *more = c.command.splitlines() or [""]
             click.echo(f"  {mark} {status:>3} {dur:>7}  {visible(first)}" + (" …" if more else ""))
     changes = s.file_changes()
@@ -241,7 +273,7 @@ def show(session: str | None) -> None:
         for n in notes_now:
             tags = f" [{', '.join(n.tags)}]" if n.tags else ""
             click.echo(
-                f"  {_format_duration(n.t / 1e6):>7}  {visible(n.text + tags)}"
+                f"  {format_duration(n.t / 1e6):>7}  {visible(n.text + tags)}"
                 + ("  (replay)" if n.source == "replay" else "")
             )
     final = s.final_patch
@@ -268,6 +300,20 @@ def _stopped_by(reason: str) -> str:
     return f"the recording stopped: {visible(reason)}"
 
 
+def _redaction(label: str | None, counts: dict[str, int] | None) -> str:
+    """What record-time redaction did, for ``tracer show``."""
+    if label is None:
+        return "none (recorded by a tracer that did not mask secrets: `tracer export` masks them)"
+    label = visible(label)  # from the file: escaped like all its text
+    if label.startswith("off"):
+        return f"{label} (recorded with --no-redact: secrets are as typed; `tracer export` masks them)"
+    if counts is None:
+        return f"{label}: counts unknown (the recording was interrupted)"
+    from tracer.redact import describe_counts
+
+    return f"{label}: {visible(describe_counts(counts))} masked"
+
+
 def _result_counts(r: VerifyResult) -> str:
     return r.counts() or f"exit status {r.exit_status}"
 
@@ -286,7 +332,7 @@ def _result_counts(r: VerifyResult) -> str:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write here instead of standard output.",
+    help="Write here (mode 0600) instead of standard output.",
 )
 @click.option(
     "--from-commit",
@@ -294,13 +340,19 @@ def _result_counts(r: VerifyResult) -> str:
     help="With --format patch: the changes present at start, then the final patch: what git apply takes on a "
     "clean checkout of the start commit.",
 )
-def export(session: str | None, fmt: str, output: str | None, from_commit: bool) -> None:
+@click.option("--preview", is_flag=True, help="Write nothing: list what would be masked, and where (never the values).")
+@click.option("--no-redact", is_flag=True, help="Export as recorded: only record-time masking applies.")
+def export(
+    session: str | None, fmt: str, output: str | None, from_commit: bool, preview: bool, no_redact: bool
+) -> None:
     """Write a session as a trace JSON document, JSON Lines of its events, an asciicast v2 or v3 recording, or
-    its final patch.
+    its final patch (docs/export.md describes each format).
 
-    S is a session file, a session-id prefix, or nothing for the latest session. The export is streamed: its
-    memory does not grow with the session. Of a damaged or interrupted session, everything readable is
-    exported, and one line on standard error says what is missing. docs/export.md describes each format.
+    Secrets, e-mail and IP addresses, your home directory, user and host name are masked first (see
+    docs/privacy.md); one line on standard error says how much. S is a session file, a session-id prefix, or
+    nothing for the latest session. The export is streamed: its memory does not grow with the session. Of a
+    damaged or interrupted session, everything readable is exported, and one line on standard error says what is
+    missing.
     """
     from tracer.store import SessionReader
     from tracer.store.export import exporter as exporter_of
@@ -309,18 +361,43 @@ def export(session: str | None, fmt: str, output: str | None, from_commit: bool)
         raise UsageError(f"--from-commit goes with --format patch (the patch from the start commit), not {fmt}")
     exporter = exporter_of(fmt, from_commit=from_commit)
     with SessionReader(_resolve(session)) as reader:
+        source: Any = reader  # what the exporter reads: the session, or (by default) the session masked
+        redactor = None
+        if preview or not no_redact:
+            from tracer.config import load_config
+            from tracer.model import FinalPatch
+            from tracer.redact import export_redactor
+            from tracer.store.redacted import RedactedReader
+
+            redactor = export_redactor(load_config(), reader.header, collect=preview)
+            # a patch export writes the final patch alone: what it does not write need not be masked
+            only = (FinalPatch,) if fmt == "patch" and not preview else None
+            source = RedactedReader(reader, redactor, only)
+            if preview:
+                for _ in source.events():  # one pass masks (and notes) everything
+                    pass
+                _print_preview(redactor.findings or [])
+                return
         if output is None:
             out = sys.stdout.buffer
-            for chunk in exporter(reader):
+            for chunk in exporter(source):
                 out.write(chunk)
             out.flush()
         else:
             try:
-                with open(output, "wb") as f:
-                    for chunk in exporter(reader):
+                fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+                os.fchmod(fd, 0o600)  # private even when the file was there before
+                with open(fd, "wb") as f:
+                    for chunk in exporter(source):
                         f.write(chunk)
             except OSError as e:
                 raise TracerError(f"cannot write {output}: {e.strerror}") from e
+        if redactor is None:
+            click.echo(
+                "tracer: export not redacted (--no-redact): only what was masked at record time is hidden", err=True
+            )
+        else:
+            click.echo(f"tracer: export masked {redactor.summary()} ({redactor.rules.label})", err=True)
         if reader.problem:
             click.echo(f"tracer: partial export: {visible(reader.problem)}", err=True)
         elif not reader.ended:
@@ -329,6 +406,84 @@ def export(session: str | None, fmt: str, output: str | None, from_commit: bool)
                 "come after its last event is missing",
                 err=True,
             )
+
+
+def _print_preview(findings: list[Any]) -> None:
+    """``tracer export --preview``: a line per masked value: when, in what, by which rule, and around it."""
+    if not findings:
+        click.echo("nothing would be masked")
+        return
+    click.echo(f"{'TIME':>8}  {'EVENT':<14} {'RULE':<24} CONTEXT (value replaced)")
+    for f in findings:
+        click.echo(f"{format_duration(f.t / 1e6):>8}  {f.event:<14} {f.rule:<24} {f.context}")
+    from tracer.redact import describe_counts
+
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.rule] = counts.get(f.rule, 0) + 1
+    click.echo(f"\n{describe_counts(counts)} would be masked; nothing was written")
+
+
+@cli.command()
+@click.argument("sessions", metavar="S...", nargs=-1, required=True)
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+def rm(sessions: tuple[str, ...], yes: bool) -> None:
+    """Delete sessions and everything derived from them (cached summaries, replay keyframes, insights rows).
+
+    Each S is a session file or a session-id prefix.
+    """
+    from tracer.app.retention import remove_sessions
+    from tracer.store.retention import describe
+
+    victims = [describe(_resolve(arg)) for arg in dict.fromkeys(sessions)]
+    if not yes:
+        names = ", ".join(v.session_id for v in victims[:5]) + (" …" if len(victims) > 5 else "")
+        _confirm(f"delete {_plural(len(victims), 'session')} ({names})?")
+    n = remove_sessions(victims)
+    click.echo(f"tracer: deleted {_plural(n, 'session')}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    "age",
+    required=True,
+    metavar="AGE",
+    help="Sessions started before this long ago: 30d, 12h, 2w; 0d: all.",
+)
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+def purge(age: str, dry_run: bool, yes: bool) -> None:
+    """Delete the sessions recorded before a given age, and everything derived from them.
+
+    `retention_days` in ~/.config/tracer/config.toml does the same at the start of each `tracer shell`.
+    """
+    from tracer.app.retention import remove_sessions
+    from tracer.store import sessions_dir
+    from tracer.store.retention import older_than, parse_age
+
+    victims = older_than(parse_age(age))
+    if not victims:
+        click.echo(f"no sessions older than {age} in {_tilde(sessions_dir())}", err=True)
+        return
+    if dry_run:
+        for v in victims:
+            when = _local_time(v.started.isoformat()) if v.started else "unreadable"
+            click.echo(f"{v.session_id:<26} {when}")
+        click.echo(f"tracer: would delete {_plural(len(victims), 'session')} (dry run: nothing deleted)", err=True)
+        return
+    if not yes:
+        _confirm(f"delete {_plural(len(victims), 'session')} older than {age} from {_tilde(sessions_dir())}?")
+    n = remove_sessions(victims)
+    click.echo(f"tracer: deleted {_plural(n, 'session')} older than {age}", err=True)
+
+
+def _confirm(question: str) -> None:
+    """Ask ``question``; stop (exit 1) unless the answer is yes. Without a terminal, ``--yes`` is needed."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question.rstrip('?')}: standard input is not a terminal, so pass --yes to confirm")
+    if not click.confirm(f"tracer: {question}", default=False, err=True):
+        _fail("nothing deleted", 1)
 
 
 @cli.command()
@@ -434,6 +589,64 @@ def verify(
     else:
         _print_verdict(result)
     sys.exit(0 if result.verdict in ("passed", "resolved") else 1)
+
+
+@cli.command()
+@click.option(
+    "--since",
+    metavar="7d|30d|DATE",
+    help="The period: 12h, 7d, 2w, 30d, 6m, 1y, or a date (2026-11-01). Default: 30d. Compared with the period "
+    "of the same length before it.",
+)
+@click.option(
+    "--repo", "repo", metavar="PATH", help="Only the sessions of this repository (a directory or a remote URL)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--dataset",
+    metavar="DIR",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Read a dataset of `tracer dataset build` (Parquet) instead of your sessions.",
+)
+@click.option("--rebuild", is_flag=True, help="Build the index anew from the session files.")
+def insights(since: str | None, repo: str | None, as_json: bool, dataset: Path | None, rebuild: bool) -> None:
+    """What your sessions say, for a period against the one before it.
+
+    Sessions, time recorded, commands and failures, edits, notes, verify verdicts; the debugging loop (failing
+    test → passing test, edit → test cycles, sessions that ended on a failing test); the commands most run and
+    most failing; failures grouped by error pattern with a suggestion; failing tests; and per repository.
+
+    Everything stays on this machine. The sessions are indexed into a DuckDB database in the cache directory
+    (~/.cache/tracer/insights/), a cache rebuilt from them at will. Needs pip install 'tracer[insights]'.
+    """
+    from tracer.insights import gather, render, repository_of
+
+    err = sys.stderr
+    show_progress = not as_json and err.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if total >= 50 and (done % 50 == 0 or done == total):
+            err.write(f"\rtracer: indexing sessions {done:,}/{total:,}" + ("\n" if done == total else ""))
+            err.flush()
+
+    result = gather(
+        since=since,
+        repository=None if repo is None else repository_of(repo),
+        dataset=dataset,
+        rebuild=rebuild,
+        progress=progress if show_progress else None,
+    )
+    if as_json:
+        import json
+
+        click.echo(json.dumps(result.to_dict(), indent=2))  # ASCII: no control character of a session escapes
+        return
+    out = sys.stdout
+    color = out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    import shutil
+
+    width = shutil.get_terminal_size().columns if out.isatty() else 80
+    click.echo(render(result, color=color, width=width), nl=False, color=color)
 
 
 def _print_verdict(r: VerifyResult) -> None:
@@ -556,46 +769,9 @@ def judge(
         _print_judgement(result)
 
 
-def _check_mark(c: ProcessCheck) -> str:
-    return "·" if c.ok is None else "✓" if c.ok else "✗"
-
-
-def _check_figure(c: ProcessCheck) -> str:
-    if c.seconds is not None:
-        return _format_duration(c.seconds)
-    return "" if c.count is None else str(c.count)
-
-
 def _print_judgement(r: JudgeResult) -> None:
-    click.echo("process checks")
-    width = max((len(c.id) for c in r.checks), default=0)
-    for c in r.checks:
-        click.echo(visible(f"  {_check_mark(c)} {c.id:<{width}} {_check_figure(c):>6}  {c.detail}"))
-    if r.overall is None:
-        return
-    by = _judged_by(r) + (f" at {r.endpoint}" if r.endpoint else "")
-    took = f" in {_format_duration(r.duration)}" if r.duration is not None else ""
-    click.echo("\n" + visible(f"rubric {r.rubric_id} v{r.rubric_version}, scored by {by}{took}"))
-    width = max((len(s.criterion) for s in r.scores), default=0)
-    for s in r.scores:
-        cited = f"  [{' '.join(s.steps)}]" if s.steps else ""
-        click.echo(visible(f"  {s.criterion:<{width}} {s.score}/5  {s.reason}{cited}"))
-    click.echo(f"  {'overall':<{width}} {r.overall}/5")
-    if r.comments:
-        click.echo("\n" + "\n".join(visible(line) for line in r.comments.splitlines()))
-    for title, items in (
-        ("strengths", r.strengths),
-        ("weaknesses", r.weaknesses),
-        ("recommendations", r.recommendations),
-    ):
-        if items:
-            click.echo(f"\n{title}")
-            for item in items:
-                click.echo(f"  - {visible(item)}")
-
-
-def _judged_by(r: JudgeResult) -> str:
-    return f"model {r.judge}" if r.judge_kind == "model" else f"command `{r.judge}`"
+    for line in r.report():
+        click.echo(line)
 
 
 def _wrapped(label: str, items: list[str], width: int = 110) -> list[str]:
@@ -614,9 +790,9 @@ def _judge_block(r: JudgeResult) -> list[str]:
     """What `tracer show` says of the newest judgement: the overall score and its judge, the scores, the checks."""
     lines = []
     if r.overall is not None:
-        lines.append(f"judge     overall {r.overall}/5 by {_judged_by(r)} (rubric {r.rubric_id} v{r.rubric_version})")
+        lines.append(f"judge     overall {r.overall}/5 by {r.judged_by} (rubric {r.rubric_id} v{r.rubric_version})")
         lines += _wrapped("", [f"{s.criterion} {s.score}" for s in r.scores])
-    checks = [f"{_check_mark(c)} {c.id}" + (f" {fig}" if (fig := _check_figure(c)) else "") for c in r.checks]
+    checks = [f"{c.mark} {c.id}" + (f" {c.figure}" if c.figure else "") for c in r.checks]
     return lines + _wrapped("checks", checks)
 
 
@@ -651,6 +827,7 @@ def dataset() -> None:
     metavar="BYTES",
     help="Output kept per tool result in `messages` (head and tail; 0 keeps all).",
 )
+@click.option("--no-redact", is_flag=True, help="Sessions as recorded: only record-time masking applies.")
 def dataset_build(
     out: str,
     sessions: tuple[str, ...],
@@ -663,6 +840,7 @@ def dataset_build(
     overwrite: bool,
     max_output: int,
     max_tool_output: int,
+    no_redact: bool,
 ) -> None:
     """Build a dataset of sessions at OUT, a directory or an fsspec URL (s3://, gs://, hf://, sftp://).
 
@@ -683,7 +861,12 @@ def dataset_build(
         resolved=resolved,
         source=source,
     )
+    redaction = _export_redaction(no_redact)
     options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
+    if redaction is not None:
+        options = dataclasses.replace(
+            options, redact=redaction, redaction=f"export-time redaction, {redaction.label}", masked=redaction.summary
+        )
 
     back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
 
@@ -692,6 +875,7 @@ def dataset_build(
             click.echo(f"{back}tracer: {done}/{total} sessions read", err=True, nl=done == total)
 
     report = build_dataset(out, selection, options, on_progress=on_progress)
+    _said_redaction(redaction)
     for line in report.skipped:
         click.echo(f"tracer: left out: {line}", err=True)
     filtered = f", {report.filtered} not selected" if report.filtered else ""
@@ -705,22 +889,44 @@ def dataset_build(
 @cli.command()
 @click.argument("sessions", nargs=-1, required=True, metavar="S...")
 @click.argument("url", metavar="URL")
-def push(sessions: tuple[str, ...], url: str) -> None:
+@click.option("--no-redact", is_flag=True, help="Sessions as recorded: only record-time masking applies.")
+def push(sessions: tuple[str, ...], url: str, no_redact: bool) -> None:
     """Upload sessions to a directory or fsspec URL (s3://, gs://, hf://, sftp://) where a team collects them.
 
     Each session is checked by reading it, and uploaded as <uuid>.tracer (pushing it again replaces that copy).
     S is a session file or a session-id prefix. Needs pip install 'tracer[dataset]'.
     """
-    from tracer.dataset import push_sessions
+    from tracer.dataset import identity, push_sessions
 
     def on_pushed(path: str, target: str) -> None:
         click.echo(f"tracer: pushed {_tilde(Path(path))} → {target}", err=True)
 
-    report = push_sessions(list(sessions), url, on_pushed=on_pushed)
+    redaction = _export_redaction(no_redact)
+    report = push_sessions(list(sessions), url, redact=redaction or identity, on_pushed=on_pushed)
+    _said_redaction(redaction)
     for line in report.failed:
         click.echo(f"tracer: not pushed: {line}", err=True)
     if report.failed:
         sys.exit(3)
+
+
+def _export_redaction(no_redact: bool) -> Any:
+    """Export-time redaction for many sessions (a :class:`tracer.redact.SessionRedaction`), ``None`` with
+    ``--no-redact``."""
+    if no_redact:
+        return None
+    from tracer.config import load_config
+    from tracer.redact import SessionRedaction
+
+    return SessionRedaction(load_config())
+
+
+def _said_redaction(redaction: Any) -> None:
+    """The one line every export prints: how much export-time redaction masked."""
+    if redaction is None:
+        click.echo("tracer: not redacted (--no-redact): only what was masked at record time is hidden", err=True)
+    else:
+        click.echo(f"tracer: masked {redaction.summary()} ({redaction.label})", err=True)
 
 
 def main() -> None:

@@ -12,13 +12,16 @@
     ├── RecordingError              ``tracer shell`` cannot start or keep recording
     │   └── NoTerminal              standard input is not a terminal
     ├── NoteError                   ``tracer note`` outside a recorded shell, or the recorder did not answer
+    ├── ConfigError                 the configuration file is invalid (names the file and the line)
     ├── VerifyError                 verify cannot reach a verdict (no start commit, patch does not apply,
     │   ├── PatchDoesNotApply       no test command)
     │   └── NoTestCommand
     ├── JudgeError                  ``tracer judge`` has no judgement to store: a bad rubric, a model or
     │                               command that failed or gave an invalid reply (see tracer.judge.errors)
     ├── DatasetError                a dataset cannot be built, or sessions cannot be read from or pushed to a URL
-    └── MissingExtra                an optional library is not installed (names the extra: tracer[dataset])
+    ├── MissingExtra                an optional library is not installed (names the extra: tracer[dataset])
+    └── InsightsError               ``tracer insights`` cannot build or read its index (the index in use by
+                                    another tracer, a bad error-patterns file or dataset)
 
 Expected outcomes are values, not exceptions: failing tests are a ``VerifyResult`` with verdict ``failed``.
 Library errors (msgpack, zstandard, watchdog, OSError) are wrapped where they enter tracer's code. Only the
@@ -72,6 +75,11 @@ class NoteError(TracerError):
     """A note cannot be added: not inside a recorded shell, or the recorder did not answer."""
 
 
+class ConfigError(TracerError):
+    """tracer's configuration file (``~/.config/tracer/config.toml``) is invalid: the message names the file, the
+    line, and what to change."""
+
+
 class VerifyError(TracerError):
     """``tracer verify`` cannot reach a verdict."""
 
@@ -94,3 +102,8 @@ class DatasetError(TracerError):
 
 class MissingExtra(TracerError):
     """An optional library a command needs is not installed; the message names the extra that installs it."""
+
+
+class InsightsError(TracerError):
+    """``tracer insights`` cannot build or read its index, its error patterns or the dataset it was pointed at
+    (DuckDB missing is a :class:`MissingExtra`)."""

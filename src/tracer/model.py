@@ -48,6 +48,16 @@ def parse_rfc3339(text: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(text)
 
 
+def format_duration(seconds: float) -> str:
+    """A duration as people read it in a listing: ``3.4s`` (under 10 s), ``42s``, ``6m12s``, ``1h02m``."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    s = round(seconds)
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
 def utc_now() -> str:
     """The current wall-clock time, as :func:`rfc3339` writes it."""
     return rfc3339(_dt.datetime.now(_dt.UTC))
@@ -213,6 +223,9 @@ class Header(Event):
         uid: the user id that recorded the session.
         host_id: the recording machine's id, 32 hex digits: a keyed hash of its ``/etc/machine-id`` (the id
             itself never leaves the machine); ``None`` where the machine has none.
+        redaction: how secrets were masked at record time: the rule set (``"rules 1"``, with the user's own
+            rules: ``"rules 1 + 2 of ~/.config/tracer/config.toml"``), or ``"off"`` (``tracer shell
+            --no-redact``); ``None`` in sessions of tracers before 0.2, which masked nothing.
         repository: the URL of the repository's remote (the current branch's upstream remote, else ``origin``,
             else the first), with any user name, password or token and any query removed; ``None`` outside git,
             without a remote, or in sessions of tracers before 0.2.
@@ -242,6 +255,7 @@ class Header(Event):
     uuid: str | None = None
     uid: int | None = None
     host_id: str | None = None
+    redaction: str | None = None
     repository: str | None = None
     editor: str | None = None
 
@@ -324,8 +338,9 @@ class FileChange(Event):
         size: size of the new content in bytes (``0`` after a delete).
         binary: the content is not text (it holds NUL bytes or is not UTF-8-like).
         oversized: the content is over the size limit; hashes and size only.
-        command_id: the command running when the change was seen (or that ended at most 100 ms before: the
-            observer hears of writes asynchronously), ``None`` for edits between commands.
+        command_id: the command running when the change was seen, or whose start mark came at most 30 ms
+            after it, or that ended at most 100 ms before it (the observer hears of writes asynchronously, the
+            marks come through the PTY); ``None`` for edits between commands.
         added, removed: counts of added and removed lines in ``diff``.
     """
 
@@ -527,6 +542,18 @@ class ProcessCheck:
         """The check as a map (``None`` fields left out)."""
         return _nested_map(self)
 
+    @property
+    def mark(self) -> str:
+        """``✓`` (yes), ``✗`` (no) or ``·`` (does not apply, or a count)."""
+        return "·" if self.ok is None else "✓" if self.ok else "✗"
+
+    @property
+    def figure(self) -> str:
+        """Its duration or count as text (``"4m10s"``, ``"2"``), ``""`` when it has neither."""
+        if self.seconds is not None:
+            return format_duration(self.seconds)
+        return "" if self.count is None else str(self.count)
+
 
 @dataclass(frozen=True, slots=True)
 class JudgeScore:
@@ -597,6 +624,41 @@ class JudgeResult(Event):
             return checks
         return f"overall {self.overall}/5 ({self.judge_kind} {self.judge}), {checks}"
 
+    @property
+    def judged_by(self) -> str:
+        """``model NAME`` or ``command `CMD```; ``process checks`` for checks only."""
+        if self.judge_kind == "model":
+            return f"model {self.judge}"
+        return f"command `{self.judge}`" if self.judge_kind == "command" else "process checks"
+
+    def report(self) -> list[str]:
+        """The whole judgement as lines of text for a terminal: the process checks (mark, id, figure, detail), then
+        the rubric's scores with their reasons and cited steps, the overall score, comments, strengths, weaknesses
+        and recommendations. Text from the judge or the session has its control characters escaped."""
+        lines = ["process checks"]
+        width = max((len(c.id) for c in self.checks), default=0)
+        lines += [visible(f"  {c.mark} {c.id:<{width}} {c.figure:>6}  {c.detail}") for c in self.checks]
+        if self.overall is None:
+            return lines
+        by = self.judged_by + (f" at {self.endpoint}" if self.endpoint else "")
+        took = f" in {format_duration(self.duration)}" if self.duration is not None else ""
+        lines += ["", visible(f"rubric {self.rubric_id} v{self.rubric_version}, scored by {by}{took}")]
+        width = max((len(s.criterion) for s in self.scores), default=0)
+        for sc in self.scores:
+            cited = f"  [{' '.join(sc.steps)}]" if sc.steps else ""
+            lines.append(visible(f"  {sc.criterion:<{width}} {sc.score}/5  {sc.reason}{cited}"))
+        lines.append(f"  {'overall':<{width}} {self.overall}/5")
+        if self.comments:
+            lines += ["", *(visible(line) for line in self.comments.splitlines())]
+        for title, items in (
+            ("strengths", self.strengths),
+            ("weaknesses", self.weaknesses),
+            ("recommendations", self.recommendations),
+        ):
+            if items:
+                lines += ["", title, *(f"  - {visible(item)}" for item in items)]
+        return lines
+
 
 @dataclass(frozen=True, slots=True)
 class SessionEnd(Event):
@@ -612,6 +674,8 @@ class SessionEnd(Event):
             in this session's too, and this session's in theirs.
         mac: the recorder's signature of every byte of the file before the frame holding this event,
             ``"blake2b-256:"`` and 64 hex digits (see ``tracer.store.signing``); ``None`` when unsigned.
+        redactions: how many values record-time redaction masked, per rule id (``{"github-pat": 2}``); never
+            the values. ``None`` when redaction was off.
     """
 
     type: ClassVar[str] = "session_end"
@@ -620,6 +684,7 @@ class SessionEnd(Event):
     warnings: tuple[str, ...] = field(default=())
     concurrent_sessions: tuple[str, ...] = field(default=())
     mac: str | None = None
+    redactions: dict[str, int] | None = None
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -795,6 +860,14 @@ def _check_reads(value: Any, path: str) -> tuple[tuple[int, int], ...]:
     return tuple((end, delay) for end, delay in value)
 
 
+def _check_counts(value: Any, path: str) -> dict[str, int]:
+    """A map of names to counts (``session_end.redactions``: rule id → values masked)."""
+    if type(value) is not dict:
+        raise MalformedEvent(path, f"must be a map of names to counts, not {_describe(value)}")
+    count = _check_int(0, None)
+    return {_check_text(k, f"{path} (a key)"): count(v, f"{path}.{k!s:.40}") for k, v in value.items()}
+
+
 def _check_tuple(item: _Check, what: str) -> _Check:
     def check(value: Any, path: str) -> tuple[Any, ...]:
         if type(value) not in (tuple, list):
@@ -864,6 +937,8 @@ def _check_for(name: str, hint: Any) -> _Check:
         return simple[hint]
     if hint in _NESTED_TYPES:
         return _check_record(hint)
+    if typing.get_origin(hint) is dict:
+        return _check_counts
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
         return _check_tuple(_check_for(name, item), f"maps ({item.__name__})" if item in _NESTED_TYPES else "text")

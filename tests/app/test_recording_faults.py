@@ -125,7 +125,7 @@ def test_session_end_records_the_shell_exit_status(tmp_path: Path) -> None:
     session = read_session(out)
     end = session.end
     assert end is not None and end.mac is not None  # signed (tests/verify/test_trust.py)
-    assert end == SessionEnd(t=end.t, exit_status=42, reason="exit", mac=end.mac)
+    assert end == SessionEnd(t=end.t, exit_status=42, reason="exit", mac=end.mac, redactions={})
     ((cmd),) = session.commands()
     assert (cmd.command, cmd.exit_status) == ("exit 42", 42)
 

@@ -46,3 +46,27 @@ def test_an_edit_seen_just_after_a_command_ended_is_that_commands() -> None:
     assert tracker.command_at(3_500) == 1  # the observer heard of sed's write after its end mark
     assert tracker.command_at(3_000 + 100_000) == 1
     assert tracker.command_at(3_000 + 100_001) is None  # later: an edit between commands
+
+
+def test_an_edit_seen_just_before_a_start_mark_is_that_commands() -> None:
+    """A shell builtin writes at once (``printf x >> f``): the file observer can see the write before the start
+    mark has come through the PTY. Asked after the quiet period, the tracker knows that start."""
+    tracker = CommandTracker(lambda e: None)
+    tracker.start(1_000, "pytest -q", "/")
+    tracker.end(20_000, 1)
+    tracker.start(60_000, "printf x >> f", "/")
+    assert tracker.command_at(59_500) == 2  # seen 0.5 ms before the start mark arrived
+    assert tracker.command_at(60_000 - 30_000) == 2
+    assert tracker.command_at(60_000 - 30_001) == 1  # earlier: within the first command's grace
+    tracker.end(61_000, 0)
+    assert tracker.command_at(10_000) == 1  # while it ran
+    assert tracker.command_at(61_000 + 100_000) == 2
+    assert tracker.command_at(61_000 + 100_001) is None
+
+
+def test_a_command_left_without_an_end_ran_until_the_next_start() -> None:
+    tracker = CommandTracker(lambda e: None)
+    tracker.start(1_000, "exec bash", "/")
+    tracker.start(500_000, "ls", "/")
+    assert tracker.command_at(400_000) == 1
+    assert tracker.command_at(600_000) == 2

@@ -38,7 +38,7 @@ class Recording:
             self.info,
             emit=self._emit,
             clock=lambda: int((time.monotonic() - self._t0) * 1e6),
-            current_command=lambda: self.command,
+            command_at=lambda t: self.command,
             **kwargs,  # type: ignore[arg-type]
         )
         self.arrived: list[float] = []
@@ -418,3 +418,29 @@ def test_outside_git_files_past_the_snapshot_file_count_are_not_edits(
     (rec.root / "new.txt").write_text("new\n")
     rec.stop()
     assert [(e.op, e.path) for e in rec.events if not e.path.startswith("probe")] == [("create", "new.txt")]
+
+
+def test_a_write_seen_before_its_commands_start_mark_is_that_commands(tmp_path: Path) -> None:
+    """The observer can hear of a write before the command's start mark comes through the PTY: whose edit it
+    is, is asked when the path is read (after its quiet period), not when the write is heard of."""
+    from tests.conftest import make_repo
+    from tracer.capture.commands import CommandTracker
+
+    repo = make_repo(tmp_path / "repo", {"f.txt": "a\n"})
+    tracker = CommandTracker(lambda e: None)
+    t0 = time.monotonic()
+    clock = lambda: int((time.monotonic() - t0) * 1e6)  # noqa: E731
+    events: list[FileChange] = []
+    rec = EditRecorder(workspace_info(repo), emit=events.append, clock=clock, command_at=tracker.command_at)
+    rec.start()
+    try:
+        tracker.start(clock(), "pytest -q", str(repo))
+        tracker.end(clock(), 1)
+        (repo / "f.txt").write_text("a\nb\n")  # the write of `printf b >> f.txt`, a builtin, at once
+        tracker.start(clock(), "printf b >> f.txt", str(repo))  # its start mark, a moment later
+        deadline = time.monotonic() + DEADLINE
+        while not events and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        rec.stop()
+    assert [(e.path, e.command_id) for e in events] == [("f.txt", 2)]

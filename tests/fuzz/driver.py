@@ -4,17 +4,18 @@
 
 For each file: ``ls`` (of a sessions directory holding just it), ``show``, ``export`` in each format, ``verify
 --test-command true --no-sandbox`` (with a signing key of the user's, so the signature check reads every file),
-``judge`` (its process checks), ``dataset build --format jsonl``, and the replay's loading path
-(:func:`tracer.app.replaying.build_app`); then one ``ls`` of a directory holding all of them. The commands run
+``judge`` (its process checks), ``dataset build --format jsonl``, ``insights`` (its index of a directory holding
+just it), and the replay's loading path (:func:`tracer.app.replaying.build_app`); then one ``ls`` and one
+``insights`` of a directory holding all of them. The commands run
 through ``tracer.cli.main``, as ``python -m tracer`` runs them, with standard output and error captured as UTF-8
 streams that refuse what is not UTF-8 (as a terminal's are).
 
 A run goes wrong when it: exits with another status than 0, 1, 2 or 3; prints a traceback, "internal error" or
 "out of memory"; runs longer than ``--seconds`` (a hang); prints a control character (other than a newline) from
-``ls``, ``show``, ``judge`` or in a message; or exports a JSON document or a line (asciicast, JSON Lines) that
-does not parse.
-Each run is one JSON line on standard output: ``{"file", "command", "status", "wrong", "seconds"}`` (``wrong``:
-``null`` or what went wrong). The caller sets the process's memory limit (``resource.setrlimit``).
+``ls``, ``show``, ``judge``, ``insights`` or in a message; or exports a JSON document or a line (asciicast, JSON
+Lines) that does not parse. Each run is one JSON line on standard output: ``{"file", "command", "status", "wrong",
+"seconds"}`` (``wrong``: ``null`` or what went wrong). The caller sets the process's memory limit
+(``resource.setrlimit``).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def check(command: str, status: int, stdout: bytes, stderr: bytes, escaped: str 
         return stderr.decode("utf-8", "replace")
     if RAW_CONTROL.search(stderr):
         return f"a control character in a message: {stderr!r}"
-    if command in ("ls", "show", "judge") and RAW_CONTROL.search(stdout):
+    if command in ("ls", "show", "judge", "insights") and RAW_CONTROL.search(stdout):
         return f"a control character in the output: {stdout[:2000]!r}"
     if status == 0 and command == "export json":
         try:
@@ -163,6 +164,7 @@ def main() -> None:
             ("verify", ["verify", str(path), "--test-command", "true", "--no-sandbox", "--timeout", "30"]),
             ("judge", ["judge", str(path)]),
             ("dataset build", ["dataset", "build", str(work / f"dataset-{n}"), str(path), "--format", "jsonl"]),
+            ("insights", ["insights", "--since", "100y"]),
         ]
         for command, argv in runs:
             status, stdout, stderr, escaped = run_cli(argv, args.seconds)
@@ -175,6 +177,8 @@ def main() -> None:
     if wrong is None and listed != len(args.files):
         wrong = f"ls of all {len(args.files)} files listed {listed}: {stdout.decode('utf-8', 'replace')}"
     say("(all)", "ls", status, wrong)
+    status, stdout, stderr, escaped = run_cli(["insights", "--since", "100y"], args.seconds)
+    say("(all)", "insights", status, check("insights", status, stdout, stderr, escaped))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ files git cannot hold (a FIFO, a device, a directory, links, a file nobody may r
 by damaging a valid session (wrong types in any field, garbage objects, bombs, deep nesting, control characters,
 bytes that are not UTF-8, bit flips, truncations). Each batch runs in one process (``tests.fuzz.driver``) limited
 in memory and time, which runs ``ls``, ``show``, ``export`` in all formats, ``verify --test-command true``,
-``judge``, ``dataset build`` and the replay's loading path on every file and reports any traceback, hang,
+``judge``, ``dataset build``, ``insights`` and the replay's loading path on every file and reports any traceback, hang,
 "internal error", control character on the terminal, export that does not parse, or exit status other than 0, 1,
 2 and 3.
 """
@@ -64,9 +64,8 @@ def run_driver(files: list[Path], work: Path) -> list[dict[str, Any]]:
     )
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
-    assert len(rows) == 11 * len(files) + 1, proc.stderr.decode(errors="replace")[
-        -3000:
-    ]  # ls, show, 5 exports, verify, judge, dataset build, replay
+    # per file: ls, show, 5 exports, verify, judge, dataset build, insights, replay loading; then ls and insights
+    assert len(rows) == 12 * len(files) + 2, proc.stderr.decode(errors="replace")[-3000:]
     return rows
 
 

@@ -14,6 +14,7 @@ import os
 import threading
 import traceback
 from pathlib import Path
+from typing import Any
 
 
 def _log_path(*, create: bool = True) -> Path:
@@ -23,8 +24,17 @@ def _log_path(*, create: bool = True) -> Path:
     return base / "tracer.log"
 
 
+def _open_private(path: Path) -> int:
+    """The log opened for appending, created with mode 0600 (it may quote what the user ran)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+
+
 class _LogFile(logging.FileHandler):
-    """A file handler that makes the log's directory only when it first writes (nothing at start-up)."""
+    """A file handler that makes the log's directory only when it first writes (nothing at start-up), and the
+    log file private (0600)."""
+
+    def _open(self) -> Any:
+        return open(_open_private(Path(self.baseFilename)), "a", encoding=self.encoding)
 
     def emit(self, record: logging.LogRecord) -> None:
         """Write ``record``; a log that cannot be written is dropped, never reported on the terminal."""
@@ -43,7 +53,7 @@ def log_exception(context: str, error: BaseException) -> Path | None:
     """Append a traceback to tracer's log (``~/.local/state/tracer/tracer.log``); return the log's path."""
     try:
         path = _log_path()
-        with open(path, "a", encoding="utf-8") as f:
+        with open(_open_private(path), "a", encoding="utf-8") as f:
             f.write(f"--- {dt.datetime.now(dt.UTC).isoformat()} {context}\n")
             f.write("".join(traceback.format_exception(error)))
         return path

@@ -40,6 +40,7 @@ from tracer.capture.marks import MarkParser
 from tracer.capture.notes import SOCKET_ENV, NoteServer, announce
 from tracer.capture.pty import Clock, PtyLoop, terminal_size
 from tracer.capture.runtime import RecorderDir, RecorderInfo, overlaps, sweep
+from tracer.config import Config
 from tracer.errors import NoTerminal, TracerError
 from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd, rfc3339
 from tracer.store import SessionWriter, Unwritten, new_session_path
@@ -60,6 +61,8 @@ class RecordOptions:
         task, test_command: stored in the header.
         login: start the shell as a login shell.
         cwd: directory to record in (default: the current one).
+        redact: mask secrets before anything reaches the disk (``--no-redact`` turns it off).
+        config: the configuration in force (the user's redaction rules); ``None``: the defaults.
     """
 
     shell: str | None = None
@@ -69,6 +72,8 @@ class RecordOptions:
     test_command: str | None = None
     login: bool = False
     cwd: Path | None = None
+    redact: bool = True
+    config: Config | None = None
 
 
 @dataclass
@@ -93,6 +98,7 @@ class RecordingSummary:
     duration: float = 0.0
     warnings: list[str] = field(default_factory=list)
     unwritten: Unwritten | None = None
+    redactions: dict[str, int] | None = None
 
 
 class _Sink:
@@ -167,10 +173,23 @@ def record(
     rundir = RecorderDir()  # notes socket, hook files, index copies; swept by later recorders after a SIGKILL
     try:
         recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning)
-        recorder.writer = SessionWriter(path, on_warning=recorder.warn)
+        recorder.writer = SessionWriter(
+            path, on_warning=recorder.warn, redactor=_redactor_maker(options.config) if options.redact else None
+        )
         return recorder.run(shell, stdin_fd, stdout_fd, on_start)
     finally:
         rundir.remove()
+
+
+def _redactor_maker(config: Config | None) -> Callable[[], Any]:
+    """What makes the record-time redactor, in the writer thread: its rules load off the shell's way."""
+
+    def make() -> Any:
+        from tracer.redact import record_redactor
+
+        return record_redactor(config)
+
+    return make
 
 
 class _Recorder:
@@ -288,7 +307,7 @@ class _Recorder:
                         info,
                         emit=self._record_edit,
                         clock=self.clock,
-                        current_command=lambda: tracker.command_at(self.clock()),
+                        command_at=tracker.command_at,
                         exclude=[self.writer.path, self.workdir],
                         tmp_dir=self.workdir,
                     )
@@ -364,6 +383,7 @@ class _Recorder:
             uuid=self.uuid,
             uid=os.getuid(),
             host_id=host_id(),
+            redaction=None if self.options.redact else "off",
             repository=info.remote_url if info is not None else None,
             editor=os.environ.get("VISUAL") or os.environ.get("EDITOR") or None,
         )
@@ -475,4 +495,5 @@ class _Recorder:
             duration=end_t / 1e6,
             warnings=self.warnings,
             unwritten=writer.unwritten,
+            redactions=dict(writer.redactor.counts) if writer.redactor is not None else None,
         )

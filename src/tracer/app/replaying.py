@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tracer.app.verifying import verify_plan
+from tracer.errors import TracerError
 from tracer.model import Event
 from tracer.replay import FileSource, ReplayApp
 from tracer.store import append_events
@@ -25,6 +27,29 @@ def verify_command(path: Path) -> list[str]:
     cannot stand in for tracer's; the environment (``PYTHONPATH``, a venv, an editable install) still counts.
     """
     return [sys.executable, "-P", "-m", "tracer", "verify", str(path)]
+
+
+def verify_consent(path: Path) -> list[str] | None:
+    """What the replay's ``v`` must ask before it verifies the session at ``path``: ``None`` when the session is
+    this user's own (or verify will stop with its own message anyway), else the plan's lines (see
+    :class:`tracer.app.verifying.VerifyPlan`)."""
+    try:
+        plan, _, _ = verify_plan(path)
+    except TracerError:
+        return None  # no start commit, no test command, no sandbox…: verify says so when it runs
+    return None if plan.trust.trusted else plan.lines()
+
+
+def insights_report(workspace: str) -> str:
+    """The text of ``tracer insights --repo WORKSPACE`` (ANSI styles), for the replay's ``I``.
+
+    Raises:
+        MissingExtra: DuckDB is not installed (``tracer[insights]``).
+        InsightsError: the index cannot be read or written.
+    """
+    from tracer.insights import gather, render  # DuckDB: only when asked for
+
+    return render(gather(repository=workspace), color=True, width=100)
 
 
 def build_app(path: Path) -> ReplayApp:
@@ -43,6 +68,8 @@ def build_app(path: Path) -> ReplayApp:
         source,
         append=append,
         verify_argv=verify_command(path),
+        verify_consent=lambda: verify_consent(path),
+        insights=lambda: insights_report(source.header.workspace),
         keyframe_cache=cache_path("keyframes", source.header.session_id),
     )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracer.errors import SessionError, VerifyError
-from tracer.model import FinalPatch, VerifyResult, visible
+from tracer.model import FinalPatch, Session, VerifyResult, visible
 from tracer.store import append_events
 from tracer.verify import (
     Container,
@@ -77,6 +77,55 @@ class VerifyPlan:
         return out
 
 
+def verify_plan(
+    path: Path, *, test_command: str | None = None, sandbox: bool | None = None, image: str | None = None
+) -> tuple[VerifyPlan, Session, Sandbox | Container | None]:
+    """What :func:`verify_session` would run for the session at ``path``, without running anything.
+
+    Returns:
+        the plan (whether the session is trusted, the test command and where it came from, the code under test,
+        where it would run), the session as read for it (trusted: its signed part only), and the isolation.
+
+    Raises:
+        SessionError: the session cannot be read.
+        SandboxUnavailable, ContainerUnavailable: the isolation asked for (or needed) cannot run here.
+        VerifyError: no start commit, no final patch, no test command.
+    """
+    trust = assess(path)
+    session = trust.session
+    h = session.header
+    if h.repo_root is None or h.head_commit is None:
+        raise VerifyError(
+            f"session {visible(str(path))} has no start commit (it was not recorded in a git repository with a "
+            "commit), so there is no clean checkout to verify it on"
+        )
+    final = session.final_patch
+    if final is None:
+        raise VerifyError(
+            f"session {visible(str(path))} has no final patch (the recording was interrupted before the end): "
+            "nothing to verify"
+        )
+    test = find_test_command(
+        explicit=test_command,
+        header=h.test_command,
+        repo=Path(h.repo_root),
+        commands=[c.command for c in session.commands()],
+    )
+    isolation = _isolation(trust, sandbox, image)
+    plan = VerifyPlan(
+        path=path,
+        trust=trust,
+        test=test,
+        repo=Path(h.repo_root),
+        commit=h.head_commit,
+        final_files=final.files,
+        baseline_files=_patched_files(h.baseline_patch),
+        final_patches=len(session.of_type(FinalPatch)),
+        isolation=_describe(isolation),
+    )
+    return plan, session, isolation
+
+
 def verify_session(
     path: Path,
     *,
@@ -114,38 +163,10 @@ def verify_session(
         ContainerUnavailable: ``image`` cannot be run by any container engine here.
         VerifyError: no start commit, no final patch, the patch does not apply, no test command.
     """
-    trust = assess(path)
-    session = trust.session
-    h = session.header
-    if h.repo_root is None or h.head_commit is None:
-        raise VerifyError(
-            f"session {visible(str(path))} has no start commit (it was not recorded in a git repository with a "
-            "commit), so there is no clean checkout to verify it on"
-        )
+    plan, session, isolation = verify_plan(path, test_command=test_command, sandbox=sandbox, image=image)
+    trust, test, h = plan.trust, plan.test, session.header
     final = session.final_patch
-    if final is None:
-        raise VerifyError(
-            f"session {visible(str(path))} has no final patch (the recording was interrupted before the end): "
-            "nothing to verify"
-        )
-    test = find_test_command(
-        explicit=test_command,
-        header=h.test_command,
-        repo=Path(h.repo_root),
-        commands=[c.command for c in session.commands()],
-    )
-    isolation = _isolation(trust, sandbox, image)
-    plan = VerifyPlan(
-        path=path,
-        trust=trust,
-        test=test,
-        repo=Path(h.repo_root),
-        commit=h.head_commit,
-        final_files=final.files,
-        baseline_files=_patched_files(h.baseline_patch),
-        final_patches=len(session.of_type(FinalPatch)),
-        isolation=_describe(isolation),
-    )
+    assert final is not None and h.repo_root is not None and h.head_commit is not None
     if not trust.trusted and not yes and test.source != "flag":
         if confirm is None:
             raise NeedsConsent(

@@ -16,6 +16,11 @@ from tracer.model import CommandEnd, CommandStart, Event
 
 #: An edit seen this long (microseconds) after a command ended is still that command's (see command_at).
 EDIT_GRACE_US = 100_000
+#: An edit seen up to this long (microseconds) before a command's start mark arrived is that command's (see
+#: command_at).
+EDIT_LEAD_US = 30_000
+#: How many of the latest commands command_at looks at.
+_RECENT = 64
 
 
 class CommandMark(Protocol):
@@ -48,7 +53,8 @@ class CommandTracker:
         self._lock = threading.Lock()
         self._next_id = 1
         self._open: int | None = None
-        self._last_end: tuple[int, int] | None = None  # (command id, t) of the latest end
+        # [id, start, end] of the latest commands, in order of start; end None while open or never said
+        self._spans: list[list[int | None]] = []
         self.cwd: str | None = None
         self.count = 0
         self.failed = 0
@@ -58,21 +64,36 @@ class CommandTracker:
         """Id of the command running now, ``None`` at the prompt."""
         return self._open
 
-    def command_at(self, now: int, grace: int = EDIT_GRACE_US) -> int | None:
-        """The command an edit seen at ``now`` (microseconds) belongs to: the running one, else the one that
-        ended at most ``grace`` microseconds before.
+    def command_at(self, t: int, grace: int = EDIT_GRACE_US, lead: int = EDIT_LEAD_US) -> int | None:
+        """The command an edit seen at ``t`` (microseconds) belongs to: the one running at ``t``; else one whose
+        start mark arrived at most ``lead`` microseconds after ``t``; else one that ended at most ``grace``
+        microseconds before ``t``; else ``None`` (an edit between commands).
 
-        The file observer hears of a write asynchronously (inotify, then watchdog's thread), so the write of a
-        short command — ``sed -i`` takes a few milliseconds — is often seen just after the command's end mark
-        arrived through the PTY. Edits between commands come from programs outside the terminal (an IDE),
-        which rarely save within the same tenth of a second.
+        The file observer hears of a write asynchronously (inotify, then watchdog's thread), and the marks come
+        through the PTY: the write of a short command — ``sed -i`` takes a few milliseconds — is often seen just
+        after the command's end mark arrived, and a write right at a command's start (a shell builtin such as
+        ``printf >> f``) can be seen just before its start mark. Edits between commands come from programs
+        outside the terminal (an IDE), which rarely save within such a moment of a command. Ask once ``lead``
+        has passed since ``t`` (the file observer asks after its quiet period), so that a start that came just
+        after the edit is known. Commands pasted together, whose end and next start fall within ``grace`` and
+        ``lead`` of one edit, are told apart only by that order.
         """
-        running = self._open
-        if running is not None:
-            return running
-        last = self._last_end
-        if last is not None and now - last[1] <= grace:
-            return last[0]
+        with self._lock:
+            spans = self._spans[-_RECENT:]
+        for i in range(len(spans) - 1, -1, -1):
+            cid, start, end = spans[i]
+            assert cid is not None and start is not None
+            if end is None and i + 1 < len(spans):
+                end = spans[i + 1][1]  # left without an end: it ran until the next start
+            if start <= t and (end is None or t <= end):
+                return cid
+        for cid, start, _ in spans:
+            assert start is not None
+            if t < start <= t + lead:
+                return cid
+        for cid, _, end in reversed(spans):
+            if end is not None and end <= t <= end + grace:
+                return cid
         return None
 
     def start(self, t: int, command: str, cwd: str) -> int:
@@ -85,6 +106,8 @@ class CommandTracker:
             cid = self._next_id
             self._next_id += 1
             self._open = cid
+            self._spans.append([cid, t, None])
+            del self._spans[:-_RECENT]
             self.count += 1
             self.cwd = cwd
         self._emit(CommandStart(t=t, id=cid, command=command, cwd=cwd))
@@ -99,7 +122,8 @@ class CommandTracker:
                     self.cwd = cwd
                 return
             self._open = None
-            self._last_end = (cid, t)
+            if self._spans and self._spans[-1][0] == cid:
+                self._spans[-1][2] = t
             if exit_status != 0:
                 self.failed += 1
             if cwd:

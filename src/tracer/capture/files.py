@@ -77,7 +77,7 @@ class _Pending:
     first: float  # monotonic seconds of the first event in this window
     last: float  # monotonic seconds of the latest event
     t: int  # clock() at the latest event (microseconds since session start)
-    command: int | None  # current_command() at the first event
+    seen: int  # clock() at the first event: whose command it is is asked when the path is read (command_at)
     is_dir: bool = False
     partner: str | None = None  # the other end of a move: both are read in the same batch
 
@@ -129,7 +129,10 @@ class EditRecorder:
         emit: called with each :class:`FileChange`, only from the recorder's own threads (it should just
             enqueue).
         clock: microseconds since the session started (the ``t`` of events).
-        current_command: the id of the command running now, ``None`` between commands.
+        command_at: the id of the command an edit seen at ``t`` microseconds belongs to, ``None`` between
+            commands (:meth:`tracer.capture.commands.CommandTracker.command_at`); asked when the path is read,
+            after its quiet period, so that a command whose start mark came through the PTY just after the
+            observer saw its write is known.
         exclude: paths never recorded (e.g. the session directory), with everything below them.
         size_limit: bytes; larger files get hashes and sizes only (``oversized``), no diff.
         quiet: seconds a path must be quiet before its change is read (debounce).
@@ -145,7 +148,7 @@ class EditRecorder:
         *,
         emit: Callable[[FileChange], None],
         clock: Callable[[], int],
-        current_command: Callable[[], int | None] = lambda: None,
+        command_at: Callable[[int], int | None] = lambda t: None,
         exclude: Iterable[Path] = (),
         size_limit: int = 1 << 20,
         quiet: float = QUIET,
@@ -157,7 +160,7 @@ class EditRecorder:
         self._root_str = str(self._root)
         self._emit = emit
         self._clock = clock
-        self._current_command = current_command
+        self._command_at = command_at
         self._size_limit = size_limit
         self._quiet = quiet
         self._final_limit = final_file_limit
@@ -297,15 +300,15 @@ class EditRecorder:
         partner = self._relative(other_end) if other_end is not None else None
         if partner is not None and self._rules.quick(partner):
             partner = None
-        self._mark(rel, is_dir, self._current_command(), partner)
+        self._mark(rel, is_dir, partner)
 
-    def _mark(self, rel: str, is_dir: bool, command: int | None, partner: str | None = None) -> None:
+    def _mark(self, rel: str, is_dir: bool, partner: str | None = None) -> None:
         now = time.monotonic()
         t = self._clock()
         with self._cond:
             p = self._pending.get(rel)
             if p is None:
-                self._pending[rel] = _Pending(now, now, t, command, is_dir, partner)
+                self._pending[rel] = _Pending(now, now, t, t, is_dir, partner)
                 if len(self._pending) == 1:
                     self._cond.notify_all()
             else:
@@ -379,9 +382,8 @@ class EditRecorder:
         if self._git:
             self._guard(self._catch_up)
         else:
-            command = self._current_command()
             for rel in self._changed_since_snapshot():
-                self._mark(rel, False, command)
+                self._mark(rel, False)
 
     def _catch_up(self) -> None:
         assert self._snaps is not None and self._info.baseline_tree is not None
@@ -390,10 +392,9 @@ class EditRecorder:
             changes = raw_changes(self._root, self._info.baseline_tree, tree, renames=False)
         except CommandFailed as e:
             raise RecordingError(f"cannot compare {self._root} with its baseline ({e})") from e
-        command = self._current_command()
         for c in changes:
             if MODE_GITLINK not in (c.old_mode, c.new_mode) and not self._rules.quick(c.new_path):
-                self._mark(c.new_path, False, command)
+                self._mark(c.new_path, False)
 
     def _next_batch(self) -> tuple[dict[str, _Pending], bool]:
         """Wait for ripe paths (quiet long enough) or the stop request; return them and whether to stop."""
@@ -464,7 +465,7 @@ class EditRecorder:
             old = self._loaded(rel, old)
             if old is not None and new is not None and old.mode == new.mode and old.sha == new.sha:
                 continue
-            changes.append(_Change(rel, old, new, p.t, p.command))
+            changes.append(_Change(rel, old, new, p.t, self._command_at(p.seen)))
         if any(c.path.rsplit("/", 1)[-1] == ".gitignore" for c in changes):
             self._rules.forget()
         for change in _pair_renames(changes):
@@ -641,7 +642,6 @@ class EditRecorder:
 
     def _reconcile_at_end(self) -> None:
         """Emit what the events missed: compare the final working tree with the baseline and the state."""
-        command = self._current_command()
         t = self._clock()
         paths: set[str] = {p for p in self._state if not isinstance(self._state[p], _Unloaded)}
         if self._git:
@@ -659,7 +659,7 @@ class EditRecorder:
         else:
             paths |= self._changed_since_snapshot()
         if paths:
-            self._process({p: _Pending(0.0, 0.0, t, command) for p in sorted(paths)}, trusted=self._git)
+            self._process({p: _Pending(0.0, 0.0, t, t) for p in sorted(paths)}, trusted=self._git)
 
     def _changed_since_snapshot(self) -> set[str]:
         """Outside git: files whose size, mtime or mode differ from the snapshot, or that are gone."""

@@ -101,6 +101,8 @@ class BuildOptions:
         shard_bytes: size at which a shard is closed (bytes).
         redact: export-time redaction, one call per event.
         redaction: what ``redact`` does, in words (for the card).
+        masked: what ``redact`` masked, in words (counts per rule, never a value), asked once every session is
+            written, for the card; ``None``: the card says nothing of it.
     """
 
     fmt: str = "parquet"
@@ -111,6 +113,7 @@ class BuildOptions:
     shard_bytes: int = SHARD_BYTES
     redact: Redact = identity
     redaction: str = "none"
+    masked: Callable[[], str] | None = None
 
 
 @dataclass(slots=True)
@@ -173,7 +176,7 @@ def build_dataset(
         selection=selection.describe(),
         built_at=utc_now(),
         tracer_version=tracer.__version__,
-        redaction=options.redaction,
+        redaction=options.redaction if options.masked is None else f"{options.redaction}: masked {options.masked()}",
         swe_bench=report.swe_bench,
         skipped=len(report.skipped),
     )

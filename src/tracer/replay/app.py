@@ -38,7 +38,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane, Tabs
 
-from tracer.model import Command, Event, FileChange, FinalPatch, Note, Session, VerifyResult
+from tracer.model import Command, Event, FileChange, FinalPatch, JudgeResult, Note, Session, VerifyResult
 from tracer.replay import pacing
 from tracer.replay.keyframes import KeyframeIndex
 from tracer.replay.lines import OutputLines
@@ -54,6 +54,7 @@ from tracer.replay.widgets import (
     HelpScreen,
     NotesPane,
     Player,
+    ReportScreen,
     ScreenView,
     SearchBar,
     Timeline,
@@ -90,6 +91,10 @@ class ReplayApp(App[None]):
         session: the session: a :class:`~tracer.model.Session` in memory, a session file's path, or a source.
         append: appends events to the session file; may raise :class:`~tracer.errors.SessionError` (shown,
             never fatal). ``None``: the replay is read-only and notes cannot be added.
+        insights: makes the text of ``I``, the insights of the session's repository (ANSI styles kept; called in
+            a worker thread; may raise :class:`~tracer.errors.TracerError`). ``None``: no insights.
+        verify_consent: asked before ``v`` runs: ``None`` when the run needs no yes, else the lines a dialog shows
+            (an untrusted session); a yes adds ``--yes`` to ``verify_argv``. ``None``: never asked.
         verify_argv: the command ``v`` runs (e.g. ``[python, -P, -m, tracer, verify, PATH]``): exit status 0
             means passed, 1 failed, anything else error. ``None``: no verify.
         backend: terminal emulator backend (``"avt"``, ``"pyte"``; ``None``: the fastest available).
@@ -111,6 +116,7 @@ class ReplayApp(App[None]):
         Binding("3", "show_view('diff')", "Diff", show=False),
         Binding("4", "show_view('verify')", "Verify log", show=False),
         Binding("z", "zoom", "Zoom view", show=False),
+        Binding("I", "insights", "Insights", show=False),
         Binding("question_mark", "help", "Keys", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -162,6 +168,8 @@ class ReplayApp(App[None]):
         *,
         append: AppendFn | None = None,
         verify_argv: Sequence[str] | None = None,
+        verify_consent: Callable[[], list[str] | None] | None = None,
+        insights: Callable[[], str] | None = None,
         backend: str | None = None,
         idle_time_limit: float | None = 2.0,
         speed: float = 1.0,
@@ -173,6 +181,7 @@ class ReplayApp(App[None]):
         self.header = self.source.header
         self._append = append
         self.verify_argv = list(verify_argv) if verify_argv is not None else None
+        self._insights = insights
         self.backend = backend
         self.keyframe_bytes = keyframe_bytes
         self.keyframe_cache = keyframe_cache
@@ -183,7 +192,7 @@ class ReplayApp(App[None]):
         self.replay_verdict: Verdict | None = None
         # the feature widgets live as long as the app (a running verify is killed after they are unmounted)
         self.player = Player(idle_time_limit=idle_time_limit, speed=speed, id="player")
-        self.verify_panel = VerifyPanel(self.verify_argv, id="verify")
+        self.verify_panel = VerifyPanel(self.verify_argv, consent=verify_consent, id="verify")
 
     # --- layout -------------------------------------------------------------------------------------
 
@@ -285,7 +294,14 @@ class ReplayApp(App[None]):
 
         end = (len(index.stream), index.duration)
         items = build_items(
-            index.commands, session.file_changes(), self.notes, session.final_patch, verdict, end, moment_of
+            index.commands,
+            session.file_changes(),
+            self.notes,
+            session.final_patch,
+            verdict,
+            end,
+            moment_of,
+            judgement=session.judge_result,
         )
         timeline = self.query_one(Timeline)
         selected = self.items[timeline.selected] if timeline.selected is not None and self.items else None
@@ -407,6 +423,8 @@ class ReplayApp(App[None]):
             self.action_show_view("diff")
         elif item.kind == "verify":
             self.action_show_view("verify")
+        elif isinstance(item.ref, JudgeResult):
+            self.push_screen(ReportScreen("tracer judge", "\n".join(item.ref.report())))
 
     def _show_item(self, item: Item) -> None:
         ref = item.ref
@@ -580,6 +598,13 @@ class ReplayApp(App[None]):
     def action_help(self) -> None:
         """List every key."""
         self.push_screen(HelpScreen(self.key_rows()))
+
+    def action_insights(self) -> None:
+        """Show the insights of the session's repository (``tracer insights --repo``)."""
+        if self._insights is None:
+            self.notify("Insights are not available in this replay.", severity="warning")
+            return
+        self.push_screen(ReportScreen(f"tracer insights — {self.header.workspace}", load=self._insights))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

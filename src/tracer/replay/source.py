@@ -42,6 +42,7 @@ from tracer.model import (
     CommandStart,
     Event,
     Header,
+    JudgeResult,
     Note,
     Output,
     Resize,
@@ -541,7 +542,7 @@ class IndexBuilder:
         if end_event is not None:
             duration = end_event.t
         else:
-            recorded = [e.t for e in events if not isinstance(e, (Note, VerifyResult))]
+            recorded = [e.t for e in events if not isinstance(e, (Note, VerifyResult, JudgeResult))]
             duration = max([stream.times[-1] if len(stream.times) else 0, *recorded])
         return SessionIndex(session, stream, commands, moments, ranges, duration, event_counts)
 

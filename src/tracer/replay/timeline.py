@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from tracer.model import Command, FileChange, FinalPatch, Note, VerifyResult
+from tracer.model import Command, FileChange, FinalPatch, JudgeResult, Note, VerifyResult
 
-ItemKind = Literal["command", "edit", "note", "patch", "verify"]
+ItemKind = Literal["command", "edit", "note", "patch", "verify", "judge"]
 
-_KIND_ORDER = {"command": 0, "edit": 1, "note": 2, "patch": 3, "verify": 4}
+_KIND_ORDER = {"command": 0, "edit": 1, "note": 2, "patch": 3, "verify": 4, "judge": 5}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class Item:
 
     kind: ItemKind
     t: int
-    ref: Command | FileChange | Note | FinalPatch | Verdict
+    ref: Command | FileChange | Note | FinalPatch | Verdict | JudgeResult
     count: int = 0
 
     @property
@@ -65,12 +65,15 @@ def build_items(
     verdict: Verdict | None,
     end: tuple[int, int],
     moment_of: Callable[[Command | FileChange | Note | FinalPatch], int] = lambda ref: 0,
+    judgement: JudgeResult | None = None,
 ) -> list[Item]:
-    """All rows, ordered by moment (commands before edits before notes at the same moment); the verdict last.
+    """All rows, ordered by moment (commands before edits before notes at the same moment); the verdict and the
+    judgement last.
 
     Args:
-        end: ``(count, t)`` of the session's end (where the verdict row seeks to).
+        end: ``(count, t)`` of the session's end (where the verdict and judgement rows seek to).
         moment_of: the stream count of a row's thing.
+        judgement: the newest ``tracer judge`` result, if any.
     """
     items = [Item("command", c.start, c, moment_of(c)) for c in commands]
     items += [Item("edit", e.t, e, moment_of(e)) for e in edits]
@@ -78,9 +81,11 @@ def build_items(
     if final_patch is not None:
         items.append(Item("patch", final_patch.t, final_patch, moment_of(final_patch)))
     items.sort(key=lambda i: (i.count, i.t, _KIND_ORDER[i.kind]))
+    last = max([end, *(i.moment for i in items[-1:])])
     if verdict is not None:
-        last = max([end, *(i.moment for i in items[-1:])])
         items.append(Item("verify", last[1], verdict, last[0]))
+    if judgement is not None:
+        items.append(Item("judge", last[1], judgement, last[0]))
     return items
 
 

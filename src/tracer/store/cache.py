@@ -8,19 +8,18 @@ not there, and its owner rebuilds what it holds.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
+from tracer._files import write_private
 from tracer.store import _msgpack
 
 
-def cache_path(kind: str, key: str) -> Path:
-    """Where the cache of ``kind`` (``"keyframes"``) for ``key`` (a session id) lives."""
+def cache_dir(kind: str) -> Path:
+    """The directory of the caches of ``kind`` (``"keyframes"``, ``"insights"``); not created here."""
     base = os.environ.get("TRACER_CACHE_DIR")
     if base:
         root = Path(base)
@@ -28,8 +27,13 @@ def cache_path(kind: str, key: str) -> Path:
         import platformdirs  # here, not at start-up: a recording never needs it
 
         root = platformdirs.user_cache_path("tracer")
+    return root / kind
+
+
+def cache_path(kind: str, key: str) -> Path:
+    """Where the cache of ``kind`` (``"keyframes"``) for ``key`` (a session id) lives."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
-    return root / kind / f"{safe}.msgpack"
+    return cache_dir(kind) / f"{safe}.msgpack"
 
 
 def load_cache(path: Path) -> Any | None:
@@ -42,17 +46,8 @@ def load_cache(path: Path) -> Any | None:
 
 def save_cache(path: Path, value: Any) -> bool:
     """Write ``value`` (msgpack-able) to ``path`` atomically, privately. True when written."""
-    tmp: str | None = None
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         data = _msgpack.packer().pack(value)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        return True
-    except (OSError, TypeError, ValueError):
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    except (TypeError, ValueError):
         return False
+    return write_private(path, data)

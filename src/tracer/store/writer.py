@@ -12,6 +12,13 @@ Frames of output that barely compresses (base64, compressed or random bytes: und
 times less CPU) until a large frame compresses well again: output nobody could shrink much does not take CPU
 from the shell's programs.
 
+Record-time redaction (:mod:`tracer.redact`) happens in the writer thread, before a byte is written: given a
+``redactor`` factory, a thread builds the redactor as soon as the writer exists (its rules load while the shell
+starts), :meth:`SessionWriter.begin` masks the header with it, and the writer thread masks every event and
+every output event as it is packed (length-preserving: ``reads`` offsets stay
+right; the redactor keeps the last bytes of output in memory as context, so a secret cut across events is
+still masked, and nothing is held back from the disk). ``session_end`` gets the counts per rule.
+
 A failed write (a full disk) never stops the recording: the file is cut back to the last whole frame, the frame
 is kept in memory and retried, one warning goes to ``on_warning``, and the warning ends up in ``session_end``.
 What could still not be written when the file is closed (or was dropped past :data:`MAX_PENDING`) is told by
@@ -25,13 +32,14 @@ import collections
 import contextlib
 import dataclasses
 import errno
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.errors import NotASession, SessionError, SessionNotFound, UnsupportedVersion
 from tracer.model import FORMAT_VERSION, Event, Header, Output, SessionEnd
@@ -45,6 +53,9 @@ from tracer.store.format import (
     parse_preamble,
 )
 from tracer.store.signing import Signer
+
+if TYPE_CHECKING:  # imported by the writer thread, through the factory: not on the way to the shell
+    from tracer.redact import Redactor
 
 #: Output chunks closer than this (microseconds) to the first chunk of an event are coalesced into it.
 COALESCE_US = 20_000
@@ -148,6 +159,8 @@ class SessionWriter:
         header: the session's header, written at once in a frame of its own; or ``None`` to give it later
             with :meth:`begin` (events queued meanwhile are kept).
         on_warning: called (from the writer thread) with a one-sentence warning the first time writing fails.
+        redactor: makes the record-time :class:`~tracer.redact.Redactor` (called once, in the writer thread);
+            ``None``: nothing is masked (``tracer shell --no-redact``).
         key: the user's signing key (:func:`tracer.store.signing.user_key`), with ``header``: the file is
             signed (``session_end.mac``, see :mod:`tracer.store.signing`).
 
@@ -161,10 +174,19 @@ class SessionWriter:
         header: Header | None = None,
         *,
         on_warning: Callable[[str], None] | None = None,
+        redactor: Callable[[], Redactor] | None = None,
         key: bytes | None = None,
     ) -> None:
         self.path = path
         self._on_warning = on_warning
+        self.redactor: Redactor | None = None
+        self._redaction_warnings: list[str] = []
+        self._redactor_ready: threading.Thread | None = None
+        if redactor is not None:
+            self._redactor_ready = threading.Thread(
+                target=self._build_redactor, args=(redactor,), name="tracer-redact", daemon=True
+            )
+            self._redactor_ready.start()
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
         self._wake = threading.Event()
         self._closing = False
@@ -193,9 +215,20 @@ class SessionWriter:
         """Write ``header`` (in a frame of its own) and start writing what was queued before and after it.
 
         Events queued before :meth:`begin` wait in memory: the recorder starts the shell at once and writes
-        the header when the workspace baseline is known. Call once. With ``key``, every byte of the file is
-        signed from the preamble on, and :meth:`close` writes the MAC in ``session_end``.
+        the header when the workspace baseline is known. With a redactor, the header is masked first (this waits
+        for the redactor, which is being built since the writer was made). Call once. With ``key``, every byte
+        of the file is signed from the preamble on, and :meth:`close` writes the MAC in ``session_end``.
         """
+        if self._redactor_ready is not None:
+            self._redactor_ready.join()
+            if self.redactor is not None:
+                try:
+                    header = self.redactor.event(header)  # type: ignore[assignment]
+                    header = dataclasses.replace(header, redaction=self.redactor.rules.label)
+                except Exception as e:
+                    self._redaction_failed(e)
+            if self.redactor is None:
+                header = dataclasses.replace(header, redaction="off (failed to start)")
         if key is not None:
             self._signer = Signer(key)
             self._signer.update(PREAMBLE)
@@ -204,6 +237,18 @@ class SessionWriter:
         self._write_frame(self._packer.pack(header.to_dict()), contents)
         self.begun = True
         self._thread.start()
+
+    def _build_redactor(self, make: Callable[[], Redactor]) -> None:
+        try:
+            self.redactor = make()
+        except Exception as e:
+            self._redaction_failed(e)
+
+    def _redaction_failed(self, e: Exception) -> None:
+        """A bug in the redactor (a user rule that does not compile is caught before the recording): say so, and
+        record unmasked — the alternative is to lose the session."""
+        self.redactor = None
+        self._warn_once(f"tracer: redaction could not start ({e}); this session is recorded unmasked")
 
     # -- producers (any thread) -------------------------------------------------------------------------
 
@@ -245,6 +290,7 @@ class SessionWriter:
     # -- the writer thread ------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        redactor = self.redactor
         buf = bytearray()
         contents = _Contents()  # what buf holds
         frame_started: float | None = None
@@ -258,6 +304,8 @@ class SessionWriter:
             if out_t is None:
                 return
             data = out_chunks[0] if len(out_chunks) == 1 else b"".join(out_chunks)
+            if redactor is not None:
+                data = self._masked(redactor, data)
             ev = {"type": "output", "t": out_t, "data": data}
             if len(out_reads) > 1:
                 ev["reads"] = out_reads
@@ -344,6 +392,8 @@ class SessionWriter:
                                 write_frame()
                             event = dataclasses.replace(event, mac=self._signer.mac())
                     try:
+                        if redactor is not None:
+                            event = redactor.event(event)
                         buf.extend(self._packer.pack(event.to_dict()))
                         contents.add(event.type, event.t)
                     except Exception as e:  # a bad event must not stop the writer: skip it, say so
@@ -363,15 +413,36 @@ class SessionWriter:
             self._wake.wait(0.05)
             self._wake.clear()
 
+    def _masked(self, redactor: Redactor, data: Any) -> Any:
+        """``data`` masked; if the redactor fails (a bug), every byte of it masked: no secret reaches the disk."""
+        try:
+            return redactor.output(data)
+        except Exception as e:
+            logging.getLogger("tracer.redact").exception("masking %d bytes of output failed: %s", len(data), e)
+            self._warn_once(
+                "tracer: redaction failed on some output (see tracer's log); what it could not check is masked whole"
+            )
+            from tracer.redact import mask_whole
+
+            return mask_whole(data)
+
+    def _warn_once(self, message: str) -> None:
+        if message in self._redaction_warnings:
+            return
+        self._redaction_warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
     def _with_warnings(self, end: SessionEnd) -> SessionEnd:
-        warnings = tuple(dict.fromkeys(tuple(end.warnings) + tuple(self.warnings)))
+        warnings = tuple(dict.fromkeys((*end.warnings, *self.warnings, *self._redaction_warnings)))
         dropped = self._unwritten()
         if dropped is not None:
             warnings += (
                 f"tracer: {dropped.describe()} recorded from {dropped.since / 1e6:.1f}s on were dropped while the "
                 f"session file could not be written ({dropped.reason})",
             )
-        return dataclasses.replace(end, warnings=warnings)
+        redactions = dict(self.redactor.counts) if self.redactor is not None else None
+        return dataclasses.replace(end, warnings=warnings, redactions=redactions)
 
     def _skipped(self, event: Event, error: Exception) -> None:
         message = f"tracer: a {event.type} event at {event.t} µs could not be written ({error}); it was skipped"
@@ -449,14 +520,24 @@ class SessionWriter:
             self._on_warning(message)
 
 
-def append_events(path: Path, events: Iterable[Event]) -> None:
+def append_events(path: Path, events: Iterable[Event], *, redact: bool = True) -> None:
     """Append ``events`` to an existing session file as one new frame (append-only: nothing is rewritten).
+
+    With ``redact`` (the default), the record-time rules (and the user's, from the configuration file) mask
+    secrets in them first, as in a recording: a note written during replay, a verify run's output.
 
     Raises:
         SessionNotFound: ``path`` does not exist.
         NotASession / UnsupportedVersion: ``path`` is not a session this tracer writes.
         SessionError: the file cannot be written.
+        ConfigError: the configuration file is invalid.
     """
+    if redact:
+        from tracer.config import load_config
+        from tracer.redact import record_redactor
+
+        redactor = record_redactor(load_config())
+        events = [redactor.event(e) for e in events]
     content = b"".join(_msgpack.packer().pack(e.to_dict()) for e in events)
     if not content:
         return

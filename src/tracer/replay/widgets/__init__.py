@@ -11,6 +11,7 @@ from tracer.replay.widgets._lines_view import LinesView
 from tracer.replay.widgets._note_dialog import TAGS, NoteDialog, NoteDraft
 from tracer.replay.widgets._notes_pane import NotesPane
 from tracer.replay.widgets._player import IDLE_CAPS, SPEEDS, Player
+from tracer.replay.widgets._report_screen import ReportScreen
 from tracer.replay.widgets._screen_view import ScreenView
 from tracer.replay.widgets._search_bar import SearchBar
 from tracer.replay.widgets._seek_bar import MARK_KINDS, SeekBar
@@ -32,6 +33,7 @@ __all__ = [
     "NoteDraft",
     "NotesPane",
     "Player",
+    "ReportScreen",
     "ScreenView",
     "SearchBar",
     "SeekBar",

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tracer.model import Command, FileChange, FinalPatch, Note
+from tracer.model import Command, FileChange, FinalPatch, JudgeResult, Note
 from tracer.replay.timeline import Item, Verdict, format_clock, format_duration, patch_counts
 
 _OK = Style(color="#56d364", bold=True)
@@ -23,6 +23,7 @@ _FAIL = Style(color="#f85149", bold=True)
 _RUNNING = Style(color="#e3b341", bold=True)
 _DIM = Style(color="#8b949e")
 _EDIT = Style(color="#d2a8ff")
+_JUDGE = Style(color="#79c0ff", bold=True)
 _LIVE = Style(color="#39c5cf")
 _REPLAY = Style(color="#ff7ab2")
 _NOW = Style(color="#e3b341", bold=True)
@@ -49,7 +50,7 @@ def render_item(item: Item, width: int = 80) -> Text:
     row = Text(no_wrap=True, end="")
     ref = item.ref
     if width >= _WITH_TIME:
-        row.append(f"{format_clock(item.t):>8} " if item.kind != "verify" else " " * 9, _DIM)
+        row.append(f"{format_clock(item.t):>8} " if item.kind not in ("verify", "judge") else " " * 9, _DIM)
     if isinstance(ref, Command):
         details = width >= _WITH_DETAILS
         if ref.exit_status is None:
@@ -96,6 +97,10 @@ def render_item(item: Item, width: int = 80) -> Text:
             row.append(f" (exit {ref.exit_status})", _DIM)
         if ref.detail:
             row.append(f"  {ref.detail}", _DIM)
+    elif isinstance(ref, JudgeResult):
+        row.append("⚖ ", _JUDGE)
+        row.append("judge: ", _JUDGE)
+        row.append(ref.headline(), _DIM)
     return row
 
 

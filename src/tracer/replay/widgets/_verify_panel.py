@@ -1,4 +1,8 @@
-"""Verify (``v``): runs the verify command in a worker, its output live here, then its verdict."""
+"""Verify (``v``): runs the verify command in a worker, its output live here, then its verdict.
+
+A session this user did not record on this machine runs its tests only after a yes: the panel asks in a
+dialog, showing what would run and where, and runs the command with ``--yes`` once confirmed.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ from textual.message import Message
 from textual.widgets import RichLog
 
 from tracer.replay.palette import rgb_text
+from tracer.replay.widgets._confirm_dialog import ConfirmDialog
+
+#: What the panel asks before a verify run: ``None`` when nothing needs a yes (the session is the user's own),
+#: else the lines that say what would run and where (called from a worker thread; may take a moment).
+ConsentCheck = Callable[[], "list[str] | None"]
 
 
 class VerifyPanel(RichLog, inherit_bindings=False):
@@ -24,6 +33,8 @@ class VerifyPanel(RichLog, inherit_bindings=False):
 
     Owns the verify run: ``v`` starts ``argv`` (exit status 0: passed, 1: failed, anything else: error) in its own
     process group, which :meth:`kill` (and quitting) kills whole. Posts :class:`Started` and :class:`Finished`.
+    With ``consent``, ``v`` first asks it whether the run needs a yes; if so, a dialog shows its lines, and a yes
+    runs ``argv`` with ``--yes`` (a no runs nothing).
     Scrolls with up/down/page keys; left/right are left to the app (they step commands).
     """
 
@@ -55,9 +66,12 @@ class VerifyPanel(RichLog, inherit_bindings=False):
             self.verdict = verdict
             self.exit_status = exit_status
 
-    def __init__(self, argv: Sequence[str] | None = None, *, id: str | None = None) -> None:
+    def __init__(
+        self, argv: Sequence[str] | None = None, *, consent: ConsentCheck | None = None, id: str | None = None
+    ) -> None:
         super().__init__(id=id, wrap=False, markup=False, highlight=False)
         self.argv = list(argv) if argv is not None else None
+        self.consent = consent
         self.lines_written: list[str] = []
         self.process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -70,11 +84,36 @@ class VerifyPanel(RichLog, inherit_bindings=False):
         if self.process is not None and self.process.poll() is None:
             self.notify("Verify is already running.", timeout=2)
             return
+        if self.consent is None:
+            self._start(self.argv)
+        else:
+            self._ask(self.consent, self.argv)
+
+    @work(thread=True, exclusive=True, group="verify")
+    def _ask(self, consent: ConsentCheck, argv: list[str]) -> None:
+        lines = consent()
+        self._call_ui(self._asked, lines, argv)
+
+    def _asked(self, lines: list[str] | None, argv: list[str]) -> None:
+        if lines is None:
+            self._start(argv)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._start([*argv, "--yes"])
+            else:
+                self.notify("Verify did not run: you did not confirm.", timeout=3)
+
+        question = "\n".join(lines) + "\n\nRun these tests?"
+        self.app.push_screen(ConfirmDialog(question, "Run"), answer)
+
+    def _start(self, argv: list[str]) -> None:
         self.clear()
         self.lines_written = []
-        self.write(Text("$ " + " ".join(self.argv), style="bold"))
+        self.write(Text("$ " + " ".join(argv), style="bold"))
         self.post_message(self.Started())
-        self._run(self.argv)
+        self._run(argv)
 
     @work(thread=True, exclusive=True, group="verify")
     def _run(self, argv: list[str]) -> None:

@@ -1,0 +1,194 @@
+"""The redaction engine (issue 13): how fast, and how often it masks what is not a secret.
+
+- record-time masking of output, in MB/s, on the PTY benchmark's workloads (``seq 1 3000000``, base64 of 50 MB
+  of random bytes, a 67 MB base64 text file), in pieces of 512 KiB as the writer hands them over;
+- the export-time pass (every rule) in MB/s over a session of ordinary output with a few secrets in it;
+- false positives: the fraction of bytes of the corpus of ordinary terminal output (tests/redact/corpus.py)
+  each stage masks, and by which rules (e-mail addresses in it are true positives, reported apart).
+
+Recording throughput with redaction on and off is measured by bench_pty.py in one interleaved run::
+
+    python bench/bench_pty.py --rounds 5 --skip latency,phases --wrappers bare,tracer \\
+        --wrapper "tracer-no-redact=$(dirname $(which python))/tracer shell -q --no-redact -c {cmd} -o {out}.tracer"
+
+    python bench/bench_redact.py [--mb 60]
+
+Results go to ``bench/results/redact-<time>.json``; a Markdown table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # tests.redact.corpus
+
+from tests.redact.corpus import build, masked_bytes  # noqa: E402
+
+from tracer.model import CommandEnd, CommandStart, Header, Note, Output, Session, SessionEnd  # noqa: E402
+from tracer.redact import export_redactor, record_redactor  # noqa: E402
+from tracer.store import SessionWriter  # noqa: E402
+
+PIECE = 512 << 10
+
+
+def workloads(mb: int) -> dict[str, bytes]:
+    """The PTY benchmark's outputs, as a terminal shows them (CRLF)."""
+    seq = "".join(f"{i}\r\n" for i in range(1, 3_000_001)).encode()
+    b64 = base64.encodebytes(os.urandom(mb * 750_000)).replace(b"\n", b"\r\n")
+    return {"seq": seq, "base64": b64}
+
+
+def record_rate(data: bytes, rounds: int = 3) -> float:
+    """MB/s of record-time masking over ``data`` in 512 KiB pieces (the best of ``rounds``)."""
+    pieces = [data[i : i + PIECE] for i in range(0, len(data), PIECE)]
+    best = float("inf")
+    for _ in range(rounds):
+        r = record_redactor()
+        t0 = time.perf_counter()
+        for p in pieces:
+            r.output(p)
+        best = min(best, time.perf_counter() - t0)
+    return len(data) / best / 1e6
+
+
+def writer_cpu(data: bytes, redact: bool, folder: Path, rounds: int = 3) -> float:
+    """CPU seconds (every thread of this process) the session writer takes to record ``data`` handed over as
+    the PTY loop's C part does (batches of 1 MiB, a read per 16 KiB), redaction on or off: the best of
+    ``rounds``. Unlike wall time on a shared machine, this does not move with the load."""
+    header = Header(
+        t=0, session_id="w", started_at="2026-01-01T00:00:00.000000Z", tracer_version="0", shell="sh",
+        shell_kind="other", mode="command", term="xterm", cols=80, rows=24, cwd="/", workspace="/",
+    )  # fmt: skip
+    best = float("inf")
+    for i in range(rounds):
+        path = folder / f"w-{redact}-{i}.tracer"
+        writer = SessionWriter(path, redactor=record_redactor if redact else None)
+        writer.begin(header)
+        t0 = time.process_time()
+        t = 0
+        for start in range(0, len(data), 1 << 20):
+            batch = data[start : start + (1 << 20)]
+            reads = [(min(end, len(batch)), t + end // 1000) for end in range(16384, len(batch) + 16384, 16384)]
+            writer.output_batch(batch, reads)
+            t += 50_000
+        writer.close(SessionEnd(t=t, exit_status=0))
+        best = min(best, time.process_time() - t0)
+        path.unlink()
+    return best
+
+
+def session_of(corpus: dict[str, bytes], mb: int) -> Session:
+    """A session of ``mb`` MB: the corpus's pieces as commands' output, over and over, and a note per command."""
+    header = Header(
+        t=0, session_id="bench", started_at="2026-01-01T00:00:00.000000Z", tracer_version="0", shell="/bin/bash",
+        shell_kind="bash", mode="interactive", term="xterm", cols=80, rows=24, cwd="/home/bench/src/app",
+        workspace="/home/bench/src/app",
+    )  # fmt: skip
+    events: list[Any] = []
+    t, n, size = 1, 0, 0
+    while size < mb << 20:
+        for name, data in corpus.items():
+            n += 1
+            events.append(CommandStart(t=t, id=n, command=name, cwd="/home/bench/src/app"))
+            for i in range(0, len(data), 4096):
+                t += 10
+                events.append(Output(t=t, data=data[i : i + 4096]))
+            events.append(CommandEnd(t=t + 1, id=n, exit_status=0))
+            events.append(Note(t=t + 2, id=f"n{n}", text=f"looked at {name}; next: the parser"))
+            size += len(data)
+            t += 100
+    return Session(path="bench.tracer", header=header, events=events)
+
+
+def export_rate(session: Session, rounds: int = 3) -> tuple[float, dict[str, int]]:
+    size = sum(len(e.data) for e in session.events if isinstance(e, Output))
+    best, counts = float("inf"), {}
+    for _ in range(rounds):
+        r = export_redactor(None, session.header)
+        t0 = time.perf_counter()
+        r.session(session)
+        best = min(best, time.perf_counter() - t0)
+        counts = r.counts
+    return size / best / 1e6, counts
+
+
+def false_positives(corpus: dict[str, bytes]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    total = sum(len(d) for d in corpus.values())
+    for stage, make in (("record", record_redactor), ("export", export_redactor)):
+        masked = emails = 0
+        rules: dict[str, int] = {}
+        for data in corpus.values():
+            r = make()
+            n = masked_bytes(data, r.output(data))
+            if set(r.counts) == {"email"}:
+                emails += n
+            else:
+                masked += n
+            for k, v in r.counts.items():
+                rules[k] = rules.get(k, 0) + v
+        out[stage] = {"bytes": total, "masked": masked, "emails": emails, "fraction": masked / total, "rules": rules}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mb", type=int, default=60, help="size of the export session and the base64 workload (MB)")
+    args = ap.parse_args()
+    os.environ.setdefault("TRACER_CACHE_DIR", tempfile.mkdtemp(prefix="bench-redact-"))
+    corpus = build(Path(tempfile.mkdtemp(prefix="bench-corpus-")))
+    loads = workloads(args.mb)
+    text = b"".join(corpus.values())
+    loads["text (corpus)"] = (text * (args.mb * 1_000_000 // len(text) + 1))[: args.mb * 1_000_000]
+    try:
+        import hyperscan  # noqa: F401
+
+        scanner = "hyperscan"
+    except ImportError:
+        scanner = "re2 set"
+    results: dict[str, Any] = {"when": dt.datetime.now(dt.UTC).isoformat(), "keyword scanner": scanner}
+    results["record MB/s"] = {name: record_rate(data) for name, data in loads.items()}
+    folder = Path(tempfile.mkdtemp(prefix="bench-writer-"))
+    results["writer CPU s (off, on)"] = {
+        name: (writer_cpu(data, False, folder), writer_cpu(data, True, folder))
+        for name, data in loads.items()
+        if name != "text (corpus)"
+    }
+    rate, counts = export_rate(session_of(corpus, args.mb))
+    results["export MB/s"] = rate
+    results["export counts"] = counts
+    results["false positives"] = false_positives(corpus)
+    results["load"] = os.getloadavg()
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"redact-{dt.datetime.now():%Y%m%d-%H%M%S}.json").write_text(json.dumps(results, indent=2))
+    print(f"keyword scanner: {scanner}; load {results['load'][0]:.1f}\n")
+    print("| record-time masking of output | MB/s |\n|---|---:|")
+    for name, mbs in results["record MB/s"].items():
+        print(f"| {name} | {mbs:,.0f} |")
+    print("\n| session writer's CPU (recording) | redaction off | on | on / off |\n|---|---:|---:|---:|")
+    for name, (off, on) in results["writer CPU s (off, on)"].items():
+        print(
+            f"| {name} ({len(loads[name]) / 1e6:.0f} MB) | {off * 1e3:.0f} ms | {on * 1e3:.0f} ms | {on / off:.2f}x |"
+        )
+    print(f"\nexport-time pass (every rule), {args.mb} MB session of ordinary output: **{rate:,.0f} MB/s**")
+    print("\n| false positives | bytes | masked | fraction | rules |\n|---|---:|---:|---:|---|")
+    for stage, fp in results["false positives"].items():
+        print(
+            f"| {stage} | {fp['bytes']:,} | {fp['masked']:,} | {fp['fraction']:.4%} | "
+            f"{', '.join(f'{k} {v}' for k, v in sorted(fp['rules'].items()))} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

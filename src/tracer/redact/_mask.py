@@ -1,0 +1,408 @@
+"""Masking: what replaces a secret in output bytes and in text, and the running state of one session.
+
+- In output (the bytes a terminal was sent), a secret becomes one ``*`` per byte, line ends kept, so replayed
+  screens keep their layout and each read's offsets stay right. Output is a stream: the last bytes of each
+  piece are kept (in memory only) as context for the next, so a secret cut in two by a read or an event
+  boundary is still found; a secret cut off at the very end of a piece (typed, or arriving slowly) is masked
+  at once as far as it goes (a rule's ``open``), and what continues it in the next piece too (``more``).
+- Elsewhere (command lines, diffs, notes, patches) a secret becomes ``[REDACTED:rule:N]``: the same ``N`` for
+  the same value within a session, from a map of digests kept in memory, never stored. A secret that spans
+  lines is replaced line by line, keeping each line's end (and, in a diff, each line's ``+``/``-``/space), so
+  line counts and diff hunks stay valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tracer.model import Event, Input, Output, Session
+from tracer.redact._rules import Hit, Rule, RuleSet
+
+#: Every byte becomes ``*`` except CR and LF.
+_STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
+#: Bytes of output kept as context for the next piece (the longest single-piece secret it must complete).
+CARRY = 512
+#: How far back from the end of a piece an open secret may start.
+OPEN_WINDOW = 1024
+#: Terminal escape sequences (CSI, charset and other two-byte ones; an OSC's introducer and terminator, not its
+#: text: a window title may show a command line): in output, glued to the text around them
+#: (``\x1b[36Chf_…``), they would hide a secret's word boundary.
+_ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|\x07")
+
+
+def _blank(m: re.Match[bytes]) -> bytes:
+    return b" " * (m.end() - m.start())
+
+
+def _blank_escapes(text: bytes) -> bytes:
+    """``text`` with its terminal escape sequences turned into as many spaces (every offset stays)."""
+    return _ESCAPES.sub(_blank, text) if b"\x1b" in text else text
+
+
+#: The bytes of a token's word; and how long a word a token prefix may open.
+_WORD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_WORD_MORE = re.compile(rb"[A-Za-z0-9_-]+")
+_PREFIX_MAX = 256
+#: Fields that hold no free text: ids, times, hashes, names of fixed vocabularies.
+_PLAIN_FIELDS = frozenset(
+    [
+        "session_id",
+        "started_at",
+        "uuid",
+        "tracer_version",
+        "head_commit",
+        "shell_kind",
+        "mode",
+        "term",
+        "id",
+        "op",
+        "before_hash",
+        "after_hash",
+        "before_mode",
+        "after_mode",
+        "source",
+        "replaces",
+        "written_at",
+        "verdict",
+        "verified_at",
+        "runner",
+        "reason",
+        "command_source",
+        "patch_method",
+        "redaction",
+        "mac",
+        "host_id",
+        "judged_at",
+    ]
+)
+#: Fields that hold unified diffs: a secret spanning lines keeps each line's diff prefix.
+_DIFF_FIELDS = frozenset(("diff", "patch", "baseline_patch"))
+_CONTEXT = 48
+#: Output masked at once by :meth:`Redactor.session`.
+_RUN_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Where something was masked, for ``tracer export --preview``: never the value.
+
+    Attributes:
+        rule: the rule's id. event: the event type (``output``, ``command_start``…).
+        t: the event's time, microseconds since the session started.
+        context: the text around it, with the value (and any other secret near it) already replaced, control
+            characters escaped.
+    """
+
+    rule: str
+    event: str
+    t: int
+    context: str
+
+
+def _printable(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _line_around(raw: bytes, start: int, end: int) -> str:
+    lo = max(raw.rfind(b"\n", 0, start) + 1, start - _CONTEXT)
+    nl = raw.find(b"\n", end)
+    hi = min(nl if nl >= 0 else len(raw), end + _CONTEXT)
+    return (
+        ("…" if lo > 0 and raw[lo - 1 : lo] != b"\n" else "")
+        + _printable(raw[lo:hi]).strip()
+        + ("…" if hi < len(raw) and raw[hi : hi + 1] != b"\n" else "")
+    )
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``"7 values (email 3, github-pat 2, home-dir 2)"`` (most first), or ``"nothing"``."""
+    total = sum(counts.values())
+    if not total:
+        return "nothing"
+    parts = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if n)
+    return f"{total} value{'s' if total != 1 else ''} ({parts})"
+
+
+def mask_whole(data: Any) -> bytes:
+    """``data`` masked whole, one ``*`` per byte, line ends kept: for output no rule could be run on."""
+    return bytes(data).translate(_STARS)
+
+
+class Redactor:
+    """Masks secrets in one session's events with one rule set, and counts what it masked.
+
+    One redactor per session and per thread: it keeps the output stream's context and the placeholders' numbers.
+
+    Args:
+        rules: what to look for.
+        collect: keep a :class:`Finding` per masked value (for a preview).
+
+    Attributes:
+        counts: masked values per rule id (every occurrence counts).
+        findings: with ``collect``, where each was.
+    """
+
+    def __init__(self, rules: RuleSet, *, collect: bool = False) -> None:
+        self.rules = rules
+        self.counts: dict[str, int] = {}
+        self.findings: list[Finding] | None = [] if collect else None
+        self._numbers: dict[bytes, int] = {}
+        self._last: dict[str, int] = {}
+        self._carry = b""
+        self._seen = 0  # output bytes before the current piece
+        self._counted = (-1, -1)  # the stream span of the last secret counted in output
+        self._open: tuple[Any, int] | None = None  # (what continues an open secret, how far it may go)
+        self._open_rules = rules.open_rules
+        self._counting = True
+
+    @property
+    def total(self) -> int:
+        """How many values were masked."""
+        return sum(self.counts.values())
+
+    def summary(self) -> str:
+        """``"7 values (email 3, github-pat 2, home-dir 2)"``, or ``"nothing"``."""
+        return describe_counts(self.counts)
+
+    def _count(self, rule: Rule) -> None:
+        if self._counting:
+            self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
+
+    def restart_output(self) -> None:
+        """The next piece of output does not follow the last one (a reader went back): no context is carried
+        over, and no secret is open."""
+        self._carry = b""
+        self._open = None
+
+    # -- output: a stream of bytes, masked in place with one * per byte ---------------------------------------
+
+    def output(self, data: Any, t: int = 0, kind: str = "output") -> Any:
+        """``data`` (the next piece of output) with its secrets masked: the same object when nothing is masked,
+        else new ``bytes`` of the same length."""
+        n = len(data)
+        if not n:
+            return data
+        spans: list[tuple[int, int]] = []
+        carry = self._carry
+        off = len(carry)
+        text = carry + data  # bytes, whatever ``data`` is (the writer hands over memoryviews)
+        if self._open is not None:
+            more, room = self._open
+            self._open = None
+            m = more.match(text, off, off + min(n, room))
+            if m is not None and m.end() > off:
+                spans.append((0, m.end() - off))
+                if m.end() - off == n and room > n:
+                    self._open = (more, room - n)
+        rules = self.rules
+        found = rules.occurrences(text)
+        if not found and found is not None and not rules.always and self._open is None:
+            # nothing to look for (nearly all bulk output): no regex runs, and no secret can be cut off here
+            self._carry = text[-CARRY:]
+            self._seen += n
+            return data if not spans else self._mask(data, spans)
+        # searched with its escape sequences blanked (same length: every offset stays), masked in the original;
+        # blanked only where a rule runs (colored output holds an escape every few bytes)
+        escapes = b"\x1b" in text
+        hits = rules.find_near(text, found, off, _blank_escapes if escapes else None)
+        base = self._seen - off  # stream offset of text[0]
+        for h in hits:
+            spans.append((max(h.start, off) - off, h.end - off))
+            # a secret growing piece by piece (typed) is found again in each piece: count it once
+            start, end = base + h.start, base + h.end
+            counted_start, counted_end = self._counted
+            if start < counted_end and end > counted_start:
+                self._counted = (min(start, counted_start), max(end, counted_end))
+            else:
+                self._count(h.rule)
+                self._counted = (start, end)
+        self._seen += n
+        if self._open_rules and data[-1] not in b" \t\r\n" and self._open is None:
+            base = max(0, len(text) - OPEN_WINDOW)
+            tail = text[base:]
+            self._open_ends(_blank_escapes(tail) if escapes else tail, base, off, spans)
+        self._carry = text[-CARRY:]
+        if not spans:
+            return data
+        out = self._mask(data, spans)
+        if self.findings is not None and self._counting:
+            for h in hits:
+                s, e = max(h.start, off) - off, h.end - off
+                self.findings.append(Finding(h.rule.id, kind, t, _line_around(out, s, e)))
+        return out
+
+    @staticmethod
+    def _mask(data: Any, spans: list[tuple[int, int]]) -> bytes:
+        """``data`` with each span masked, one ``*`` per byte (line ends kept)."""
+        masked = bytearray(data)
+        for s, e in spans:
+            masked[s:e] = masked[s:e].translate(_STARS)
+        return bytes(masked)
+
+    def _open_ends(self, tail: bytes, base: int, off: int, spans: list[tuple[int, int]]) -> None:
+        """A secret cut off at the end of ``text``: mask what is there, and expect the rest.
+
+        A rule's own ``open`` pattern says so (a key's value, a header's credentials, a JWT, a private key);
+        for the token shapes of gitleaks' list, a keyword that starts the last word (``ghp_``, ``xoxb-``,
+        ``AKIA``) does: the rest of that word is masked, and the word's continuation in the next piece.
+        """
+        end = base + len(tail)  # the end of the text; ``tail`` is its last bytes, from ``base``
+        for rule in self._open_rules:
+            m = rule.open.search(tail)
+            if m is None or m.end() != len(tail):
+                continue
+            s = base + m.start(1)
+            taken = end - s
+            if taken >= rule.max_len:
+                continue
+            if end > max(s, off):
+                spans.append((max(s, off) - off, end - off))
+            self._open = (rule.more, rule.max_len - taken)
+            return
+        start = base + len(tail.rstrip(_WORD))
+        word = tail[start - base :]
+        if word and start >= end - _PREFIX_MAX:
+            lowered = word.lower()
+            for prefix, caseless in self.rules.prefixes:
+                if (lowered if caseless else word).startswith(prefix):
+                    s = start + len(prefix)
+                    if end > max(s, off):
+                        spans.append((max(s, off) - off, end - off))
+                    self._open = (_WORD_MORE, _PREFIX_MAX - (end - s))
+                    return
+
+    # -- text: placeholders ---------------------------------------------------------------------------------
+
+    def _placeholder(self, rule: Rule, secret: bytes) -> bytes:
+        if rule.replace is not None:
+            return rule.replace.encode()
+        import hashlib
+
+        key = hashlib.blake2b(rule.id.encode() + b"\0" + secret, digest_size=16).digest()
+        n = self._numbers.get(key)
+        if n is None:
+            n = self._numbers[key] = self._last[rule.id] = self._last.get(rule.id, 0) + 1
+        return f"[REDACTED:{rule.id}:{n}]".encode()
+
+    def _replacement(self, h: Hit, raw: bytes, diff: bool) -> bytes:
+        secret = raw[h.start : h.end]
+        placeholder = self._placeholder(h.rule, secret)
+        if b"\n" not in secret:
+            return placeholder
+        pieces = []
+        for i, piece in enumerate(secret.split(b"\n")):
+            prefix = piece[:1] if diff and i and piece[:1] in (b"+", b"-", b" ") else b""
+            rest = piece[len(prefix) :]
+            cr = b"\r" if rest.endswith(b"\r") else b""
+            pieces.append(prefix + placeholder + cr if rest.strip() else piece)
+        return b"\n".join(pieces)
+
+    def text(self, text: str, *, diff: bool = False, t: int = 0, kind: str = "") -> str:
+        """``text`` with each secret replaced by its placeholder (the same object when nothing is masked).
+
+        Args:
+            diff: ``text`` is a unified diff: a secret spanning lines keeps each line's ``+``/``-``/space.
+            t, kind: the event's time and type, for :attr:`findings`.
+        """
+        if not text:
+            return text
+        raw = text.encode("utf-8", "surrogateescape")
+        hits = self.rules.find(raw)
+        if not hits:
+            return text
+        out = bytearray()
+        pos = 0
+        where: list[tuple[Rule, int, int]] = []
+        for h in hits:
+            out += raw[pos : h.start]
+            replacement = self._replacement(h, raw, diff)
+            where.append((h.rule, len(out), len(out) + len(replacement)))
+            out += replacement
+            pos = h.end
+            self._count(h.rule)
+        out += raw[pos:]
+        if self.findings is not None and self._counting:
+            result = bytes(out)
+            self.findings.extend(Finding(rule.id, kind, t, _line_around(result, s, e)) for rule, s, e in where)
+        return out.decode("utf-8", "surrogateescape")
+
+    # -- events ---------------------------------------------------------------------------------------------
+
+    def event(self, event: Event, *, count: bool = True) -> Event:
+        """``event`` with every secret in it masked (the same object when there is none): output bytes with
+        :meth:`output`, every text field with :meth:`text` (ids, times and hashes excepted).
+
+        Args:
+            count: add what is masked to :attr:`counts` and :attr:`findings` (not for an event masked before).
+        """
+        self._counting = count
+        try:
+            return self._event(event)
+        finally:
+            self._counting = True
+
+    def _event(self, event: Event) -> Event:
+        if isinstance(event, (Output, Input)):
+            data = self.output(event.data, event.t, event.type)
+            return event if data is event.data else dataclasses.replace(event, data=data)
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(event):
+            name = f.name
+            if name in _PLAIN_FIELDS:
+                continue
+            value = getattr(event, name)
+            if isinstance(value, str):
+                new: Any = self.text(value, diff=name in _DIFF_FIELDS, t=event.t, kind=event.type)
+            elif isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+                items = tuple(self.text(v, t=event.t, kind=event.type) for v in value)
+                new = value if all(a is b for a, b in zip(items, value, strict=True)) else items
+            else:
+                continue
+            if new is not value:
+                changes[name] = new
+        return dataclasses.replace(event, **changes) if changes else event
+
+    def session(self, session: Session) -> Session:
+        """A copy of ``session`` with every event masked, in time order (so output is one stream).
+
+        Runs of output events are masked together (up to 1 MiB at a time, then cut back into their events:
+        masking keeps lengths), unless findings are kept (their times are each event's own).
+        """
+        events: list[Event] = []
+        run: list[Output] = []
+
+        def flush() -> None:
+            if len(run) == 1 or self.findings is not None:
+                events.extend(self.event(e) for e in run)
+            elif run:
+                data = self.output(b"".join(e.data for e in run), run[0].t)
+                pos = 0
+                for e in run:
+                    piece = data[pos : pos + len(e.data)]
+                    pos += len(e.data)
+                    events.append(e if piece == e.data else dataclasses.replace(e, data=piece))
+            run.clear()
+
+        size = 0
+        for e in session.events:
+            if type(e) is Output:
+                run.append(e)
+                size += len(e.data)
+                if size >= _RUN_BYTES:
+                    flush()
+                    size = 0
+                continue
+            flush()
+            size = 0
+            events.append(self.event(e))
+        flush()
+        return Session(
+            path=session.path,
+            header=self.event(session.header),  # type: ignore[arg-type]
+            events=events,
+            problem=session.problem,
+        )

@@ -1,0 +1,661 @@
+"""Rules as data, compiled into a rule set that finds secrets in bytes: keywords first, then regexes.
+
+A rule (gitleaks' model: id, regex, keywords, entropy, allowlists) comes from ``rules/tracer.toml``,
+``rules/gitleaks.toml`` (gitleaks' own list, MIT) or the user's configuration file. A :class:`RuleSet` looks
+for every keyword of its rules in one pass over the text (Hyperscan where it is installed: several GB/s; else
+RE2's multi-pattern set), and runs the regexes (RE2: linear time, whatever the text) only of the rules whose
+keywords it found. Most text — and nearly all bulk output — never meets a regex.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import marshal
+import os
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import re2
+
+from tracer._files import write_private
+from tracer.config import Config
+from tracer.errors import ConfigError
+from tracer.redact._checks import CHECKS, entropy
+
+#: Version of tracer's rule set (rules/tracer.toml with rules/gitleaks.toml); headers name it.
+RULES_VERSION = "1"
+
+
+def _options(*, caseless: bool = False) -> Any:
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1  # bytes in, bytes out: every byte is one character
+    options.log_errors = False  # RE2 would print its errors on the terminal
+    options.case_sensitive = not caseless
+    options.max_mem = 64 << 20
+    return options
+
+
+def compile_regex(pattern: str) -> Any:
+    """``pattern`` (RE2 syntax) compiled for bytes.
+
+    Raises:
+        re2.error: it does not compile.
+    """
+    return re2.compile(pattern.encode("utf-8"), _options())
+
+
+class _Lazy:
+    """A built-in regex, compiled when first used: most rules never meet their keywords in a session, and
+    compiling all of them would cost ~50 ms at the start of every recording."""
+
+    __slots__ = ("_pattern", "_regex")
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = pattern
+        self._regex: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        regex = self._regex
+        if regex is None:
+            regex = self._regex = compile_regex(self._pattern)
+        return getattr(regex, name)
+
+
+@dataclass(eq=False, slots=True)
+class Rule:
+    """One compiled rule.
+
+    Attributes:
+        id: the rule's name in counts and placeholders (``github-pat``).
+        stage: ``"record"`` or ``"export"``.
+        regex: the compiled regex (bytes); ``secret_group``: the group that is the secret (0: the first
+            non-empty group, else the whole match).
+        keywords: the regex runs only on text holding one (empty: always): lowercase bytes matched in any
+            case, except those in ``exact`` (matched as they are: the regex itself takes them in one case only,
+            e.g. ``AKIA``; in random output a 4-letter keyword in any case occurs 16 times as often).
+        entropy: the secret's entropy must be above this (bits per byte), ``None``: no limit.
+        allow, allow_match, allow_line: a hit of one of these on the secret, the match or its line keeps it.
+        stopwords: a secret holding one of these (any case) is kept.
+        check: a test in code the match must also pass (see ``_checks.py``).
+        open, more, max_len: a secret cut off at the end of a piece of output, and what continues it.
+        multiline: the secret may span lines.
+        replace: text that replaces the secret instead of a ``[REDACTED:…]`` placeholder (``~`` for the home
+            directory).
+        source: where the rule comes from.
+        vendored: from gitleaks' list.
+        literal: bytes every match holds (the home directory, the name): without them, the rule is not run.
+        global_allow: the global allowlist (gitleaks': paths, templates, placeholders) applies; not to what is
+            not a secret but says who (an e-mail, an address, a home directory, which are all paths or names).
+    """
+
+    id: str
+    stage: str
+    regex: Any
+    secret_group: int = 0
+    keywords: tuple[bytes, ...] = ()
+    exact: frozenset[bytes] = frozenset()
+    entropy: float | None = None
+    allow: tuple[Any, ...] = ()
+    allow_match: tuple[Any, ...] = ()
+    allow_line: tuple[Any, ...] = ()
+    stopwords: tuple[bytes, ...] = ()
+    check: str | None = None
+    open: Any = None
+    more: Any = None
+    max_len: int = 256
+    multiline: bool = False
+    replace: str | None = None
+    source: str = ""
+    global_allow: bool = True
+    vendored: bool = False
+    literal: bytes | None = None
+    _groups: int = -1
+
+    def present(self, data: bytes) -> bool:
+        """Whether this rule can match in ``data`` at all: a rule made from a literal (a home directory, a user
+        name) is looked for with ``in`` first, at memory speed."""
+        return self.literal is None or self.literal in data
+
+    @property
+    def groups(self) -> int:
+        """How many groups the regex has (kept: asked at every match)."""
+        n = self._groups
+        if n < 0:
+            n = self._groups = self.regex.groups
+        return n
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A secret found: ``rule`` and the byte span ``[start, end)`` of the secret in the text searched."""
+
+    rule: Rule
+    start: int
+    end: int
+
+
+_RULE_FILES = ("tracer.toml", "gitleaks.toml")
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("TRACER_CACHE_DIR")
+    if base:
+        return Path(base) / "rules"
+    import platformdirs
+
+    return platformdirs.user_cache_path("tracer") / "rules"
+
+
+def _cached(name: str, key: bytes, build: Callable[[], bytes]) -> bytes:
+    """``build()``'s bytes, kept in the cache directory under ``name`` while ``key`` stays the same: parsing
+    the rule files and compiling their keywords costs ~40 ms, reading the result back ~1 ms. A cache that
+    cannot be read or written is rebuilt, never an error."""
+    path = _cache_dir() / name
+    try:
+        blob = path.read_bytes()
+        if blob.startswith(key):
+            crc, value = blob[len(key) : len(key) + 4], blob[len(key) + 4 :]
+            if crc == zlib.crc32(value).to_bytes(4, "big"):  # whole, as written
+                return value
+    except OSError:
+        pass
+    value = build()
+    write_private(path, key + zlib.crc32(value).to_bytes(4, "big") + value)
+    return value
+
+
+@functools.cache
+def _builtin_data() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rule files, parsed (through the cache: tomllib takes ~25 ms for them)."""
+    folder = resources.files("tracer.redact").joinpath("rules")
+    files = [folder.joinpath(name) for name in _RULE_FILES]
+    stats = [os.stat(str(f)) for f in files]
+    key = repr([RULES_VERSION, *((st.st_mtime_ns, st.st_size) for st in stats)]).encode()
+
+    def parse() -> bytes:
+        import tomllib
+
+        return marshal.dumps(tuple(tomllib.loads(f.read_text("utf-8")) for f in files))
+
+    ours, theirs = marshal.loads(_cached("rules.marshal", key, parse))
+    return ours, theirs
+
+
+def _exact_case(regex: str, keyword: str) -> str | None:
+    """``keyword`` as the regex spells it, when the regex takes it in that case only (no ``(?i``, and the
+    keyword is a literal in it): then it can be searched for as it is."""
+    if "(?i" in regex:
+        return None
+    i = regex.lower().find(keyword.lower())
+    return regex[i : i + len(keyword)] if i >= 0 else None
+
+
+def _keywords(d: dict[str, Any]) -> tuple[tuple[bytes, ...], frozenset[bytes]]:
+    keywords, exact = [], set()
+    for k in d.get("keywords", ()):
+        spelled = _exact_case(d["regex"], k)
+        if spelled is not None:
+            exact.add(spelled.encode())
+            keywords.append(spelled.encode())
+        else:
+            keywords.append(k.lower().encode())
+    return tuple(keywords), frozenset(exact)
+
+
+def _rule_from(d: dict[str, Any], source: str, *, vendored: bool = False) -> Rule:
+    def many(key: str) -> tuple[Any, ...]:
+        return tuple(_Lazy(p) for p in d.get(key, ()))
+
+    more = d.get("more")
+    keywords, exact = _keywords(d)
+    return Rule(
+        id=d["id"],
+        stage=d.get("stage", "record"),
+        regex=_Lazy(d["regex"]),
+        secret_group=d.get("secret_group", 0),
+        keywords=keywords,
+        exact=exact,
+        entropy=d.get("entropy"),
+        allow=many("allow"),
+        allow_match=many("allow_match"),
+        allow_line=many("allow_line"),
+        stopwords=tuple(s.lower().encode() for s in d.get("stopwords", ())),
+        check=d.get("check"),
+        open=_Lazy(d["open"]) if d.get("open") else None,
+        more=_Lazy(f"(?:{more})+") if more else None,
+        max_len=d.get("max_len", 256),
+        multiline=d.get("multiline", False),
+        source=d.get("source", source),
+        global_allow=d.get("global_allow", True),
+        vendored=vendored,
+    )
+
+
+@functools.cache
+def _builtin_rules() -> tuple[tuple[Rule, ...], tuple[Any, ...], tuple[bytes, ...]]:
+    """tracer's rules, then gitleaks': ``(rules, global allow regexes, global stopwords)``, in priority order:
+    the specific shapes of both files first, tracer's generic rules (assignments, e-mail, addresses) last."""
+    ours, theirs = _builtin_data()
+    specific = [_rule_from(d, "tracer") for d in ours["rules"] if not d.get("check") and d["id"] != "email"]
+    generic = [_rule_from(d, "tracer") for d in ours["rules"] if d.get("check") or d["id"] == "email"]
+    vendored = [_rule_from(d, theirs.get("source", "gitleaks"), vendored=True) for d in theirs["rules"]]
+    allow = theirs.get("allowlist", {})
+    global_allow = (
+        *(_Lazy(p) for p in allow.get("allow", ())),
+        # what tracer masked itself: stars, placeholders (line by line, with a diff's +/-), line ends
+        _Lazy(r"^(?:[\s*+-]|\[REDACTED:[A-Za-z0-9._-]+:\d+\])+$"),
+    )
+    stopwords = tuple(s.lower().encode() for s in allow.get("stopwords", ()))
+    # vendored token shapes rank with tracer's specific rules: both before the generic ones
+    return (*specific, *vendored, *generic), global_allow, stopwords
+
+
+def _user_rules(config: Config, stage: str) -> list[Rule]:
+    rules = []
+    for r in config.rules:
+        if stage == "record" and r.stage != "record":
+            continue
+        try:
+            regex = compile_regex(r.regex)
+        except re2.error as e:
+            raise ConfigError(
+                f"{config.where(r.line)}: the regex of rule {r.name!r} does not compile ({e}): "
+                "it must be RE2 syntax (no look-around, no back-references)"
+            ) from e
+        rules.append(
+            Rule(
+                id=r.name,
+                stage=r.stage,
+                regex=regex,
+                keywords=tuple(k.lower().encode() for k in r.keywords),
+                source=f"user ({config.path})",
+            )
+        )
+    return rules
+
+
+def _user_allow(config: Config) -> list[Any]:
+    allow = []
+    for pattern, line in config.allowlist:
+        try:
+            allow.append(compile_regex(pattern))
+        except re2.error as e:
+            raise ConfigError(
+                f"{config.where(line)}: the allowlist entry {pattern!r} does not compile ({e}): it must be RE2 syntax"
+            ) from e
+    return allow
+
+
+class _Keywords:
+    """Where a list of keywords (lowercase bytes) occur in a text, in any case: one pass over the text.
+
+    With Hyperscan, every occurrence with its end offset (so that regexes run only near them); with RE2's
+    multi-pattern set (where Hyperscan is not installed), only which keywords occur.
+    """
+
+    def __init__(self, keywords: list[tuple[bytes, bool]]) -> None:
+        self._hs: Any = None
+        self._set: Any = None
+        if not keywords:
+            return
+        try:
+            import hyperscan
+
+            def compile_keywords() -> bytes:
+                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                db.compile(
+                    expressions=[k for k, _ in keywords],
+                    ids=list(range(len(keywords))),
+                    elements=len(keywords),
+                    flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, caseless in keywords],
+                    literal=True,
+                )
+                return bytes(hyperscan.dumpb(db))
+
+            version = str(getattr(hyperscan, "__version__", ""))  # (its type stubs leave it out)
+            joined = b"\0".join([version.encode(), *(k + b"\1" * c for k, c in keywords)])
+            key = b"%d:%08x:" % (len(joined), zlib.crc32(joined))
+            name = f"keywords-{zlib.crc32(joined):08x}.hs"
+            self._hs = hyperscan.loadb(_cached(name, key, compile_keywords), hyperscan.HS_MODE_BLOCK)
+            self._hs.scratch = hyperscan.Scratch(self._hs)
+        except Exception:  # not installed, or no wheel for this machine: RE2's set (~600 MB/s)
+            self._set = re2.Set.SearchSet(_options())
+            for k, caseless in keywords:
+                self._set.Add((b"(?i)" if caseless else b"") + re2.escape(k))
+            self._set.Compile()
+
+    def occurrences(self, data: bytes) -> list[tuple[int, int]] | None:
+        """``(keyword index, end offset)`` of each occurrence; ``None`` when only :meth:`present` can tell."""
+        if self._hs is None:
+            return None if self._set is not None else []
+        found: list[tuple[int, int]] = []
+        self._hs.scan(data, match_event_handler=_collect, context=found)
+        return found
+
+    def present(self, data: bytes) -> list[int]:
+        """Indices of the keywords that occur in ``data``."""
+        if self._set is not None:
+            return self._set.Match(data) or []
+        found = self.occurrences(data) or []
+        return sorted({k for k, _ in found})
+
+
+def _collect(kid: int, start: int, end: int, flags: int, found: list[tuple[int, int]]) -> None:
+    found.append((kid, end))
+
+
+#: Bytes around a keyword that a rule's regex looks at: before it (a name before ``token``) and after it (the
+#: secret). A private key's body may be longer: its rule looks further (``multiline``).
+_BEFORE = 512
+_AFTER = 1024
+_AFTER_MULTILINE = 1 << 16
+
+
+#: Token prefixes of letters only that are distinctive enough (AWS key ids, Google API keys, Slack tokens).
+_ALPHA_PREFIXES = frozenset(
+    (b"akia", b"asia", b"abia", b"acca", b"aiza", b"xoxa", b"xoxb", b"xoxo", b"xoxr", b"xoxs", b"xapp")
+)
+#: Keywords with punctuation that begin ordinary words too (``api-server``, ``ext_modules``).
+_NOT_PREFIXES = frozenset(
+    (b"api-", b"pat.", b"sat.", b"ext_", b"ico-", b"pul-", b"v1.0-", b"q~", b"s.", b"sc_", b"secret_key", b"co_api_key")
+)
+
+
+def _is_prefix(keyword: bytes) -> bool:
+    if keyword in _NOT_PREFIXES:
+        return False
+    return keyword in _ALPHA_PREFIXES or keyword == b"hf_" or (len(keyword) >= 4 and not keyword.isalnum())
+
+
+#: How much of a text one regex call is given when a rule runs everywhere, and how far pieces overlap (a hit in
+#: the overlap is found twice: the second overlaps the first and is dropped). google-re2 copies the text it is
+#: given at every call, once per match: over a whole 512 KiB piece of output, a rule with many candidates spent
+#: its time copying.
+_PIECE = 16 << 10
+_OVERLAP = 512
+
+
+def _pieces(n: int) -> list[tuple[int, int]]:
+    if n <= _PIECE + _OVERLAP:
+        return [(0, n)]
+    return [(lo, min(n, lo + _PIECE + _OVERLAP)) for lo in range(0, n, _PIECE)]
+
+
+class RuleSet:
+    """Rules compiled for searching: their keywords in one automaton, their regexes in RE2.
+
+    Not safe to share between threads (the keyword scanner has scratch space of its own): make one per thread.
+
+    Args:
+        rules: in priority order: where two hits overlap, the earlier rule's wins.
+        allow, stopwords: the global allowlist (on the secret).
+        label: what headers and messages call this rule set (``"rules 1"``).
+    """
+
+    def __init__(self, rules: list[Rule], allow: list[Any], stopwords: tuple[bytes, ...], label: str) -> None:
+        self.rules = rules
+        self.label = label
+        self._allow = allow
+        self._stopwords = stopwords
+        keywords = sorted({(k, k not in r.exact) for r in rules for k in r.keywords})
+        index = {k: i for i, k in enumerate(keywords)}
+        self._by_keyword: list[list[int]] = [[] for _ in keywords]
+        self.always: list[int] = []
+        for i, r in enumerate(rules):
+            if not r.keywords:
+                self.always.append(i)
+            for k in r.keywords:
+                self._by_keyword[index[(k, k not in r.exact)]].append(i)
+        self._keywords = _Keywords(keywords)
+        self.open_rules = [r for r in rules if r.open is not None]
+        #: Keywords that begin a token of gitleaks' record-time list (``ghp_``, ``xoxb-``, ``AKIA``), each with
+        #: whether it is matched in any case: a word of output that starts with one and is cut off at the end of
+        #: a piece is a token arriving in pieces.
+        self.prefixes = tuple(
+            sorted(
+                {
+                    (k, k not in r.exact)
+                    for r in rules
+                    if r.stage == "record" and r.vendored
+                    for k in r.keywords
+                    if _is_prefix(k.lower())
+                }
+            )
+        )
+
+    def occurrences(self, data: bytes) -> list[tuple[int, int]] | None:
+        """``(keyword index, end offset)`` of every keyword in ``data``; ``None`` when the scanner cannot tell
+        where (RE2's set): then :meth:`find` looks everywhere."""
+        return self._keywords.occurrences(data)
+
+    def _where(self, data: bytes, found: list[tuple[int, int]] | None) -> dict[int, list[tuple[int, int]]]:
+        """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere).
+        ``found``: :meth:`occurrences` of ``data``."""
+        n = len(data)
+        everywhere = _pieces(n)
+        where: dict[int, list[tuple[int, int]]] = {i: everywhere for i in self.always if self.rules[i].present(data)}
+        if found is None:  # no positions: the whole text, for every rule whose keyword occurs (as gitleaks does)
+            for k in self._keywords.present(data):
+                for i in self._by_keyword[k]:
+                    where[i] = everywhere
+            return where
+        ends: dict[int, list[int]] = {}
+        for k, end in found:
+            for i in self._by_keyword[k]:
+                ends.setdefault(i, []).append(end)
+        for i, positions in ends.items():
+            if i in where:
+                continue
+            after = _AFTER_MULTILINE if self.rules[i].multiline else _AFTER
+            ranges: list[tuple[int, int]] = []
+            for end in sorted(positions):
+                lo, hi = max(0, end - _BEFORE), min(n, end + after)
+                if ranges and lo <= ranges[-1][1]:
+                    ranges[-1] = (ranges[-1][0], hi)
+                else:
+                    ranges.append((lo, hi))
+            where[i] = ranges
+        return where
+
+    def triggered(self, data: bytes) -> list[Rule]:
+        """The rules whose regexes must run on ``data`` (a keyword of theirs occurs, or they have none)."""
+        return [self.rules[i] for i in sorted(self._where(data, self.occurrences(data)))]
+
+    def find(self, data: bytes, start: int = 0) -> list[Hit]:
+        """The secrets in ``data`` that end after ``start``, without overlaps, in order of position."""
+        return self.find_near(data, self.occurrences(data), start)
+
+    def find_near(
+        self,
+        data: bytes,
+        found: list[tuple[int, int]] | None,
+        start: int = 0,
+        prepare: Callable[[bytes], bytes] | None = None,
+    ) -> list[Hit]:
+        """:meth:`find`, with the :meth:`occurrences` of the keywords in ``data`` known already.
+
+        Args:
+            prepare: what each piece of ``data`` a regex runs on goes through first, keeping its length
+                (blanking terminal escape sequences): done only where a rule runs.
+        """
+        where = self._where(data, found)
+        if not where:
+            return []
+        starts: list[int] = []
+        hits: list[Hit] = []
+        prepared: dict[tuple[int, int], bytes] = {}  # rules running everywhere share their pieces
+        for i in sorted(where):
+            rule = self.rules[i]
+            for lo, hi in where[i]:
+                window = prepared.get((lo, hi))
+                if window is None:
+                    # a slice, not pos/endpos: RE2's binding copies the text it is given at every call
+                    window = data if (lo, hi) == (0, len(data)) else data[lo:hi]
+                    if prepare is not None:
+                        window = prepare(window)
+                    prepared[(lo, hi)] = window
+                for m in rule.regex.finditer(window):
+                    hit = self._hit(rule, window, m, lo)
+                    if hit is None or hit.end <= start:
+                        continue
+                    j = bisect.bisect_left(starts, hit.start)
+                    if (j and hits[j - 1].end > hit.start) or (j < len(hits) and hits[j].start < hit.end):
+                        continue  # overlaps a hit of a rule that ranks higher
+                    starts.insert(j, hit.start)
+                    hits.insert(j, hit)
+        return hits
+
+    def _hit(self, rule: Rule, data: bytes, m: Any, offset: int) -> Hit | None:
+        """The secret ``m`` (a match in ``data``, which starts at ``offset`` of the text) found, or ``None`` when
+        a test or an allowlist keeps it."""
+        group = rule.secret_group
+        groups = rule.groups
+        if not group and groups:
+            group = next((g for g in range(1, groups + 1) if m.start(g) >= 0 and m.end(g) > m.start(g)), 0)
+        s, e = m.span(group)
+        if s < 0 or e <= s:
+            return None
+        secret = data[s:e]
+        if rule.entropy is not None and entropy(secret) <= rule.entropy:
+            return None
+        if rule.check is not None and not CHECKS[rule.check](data, m):
+            return None
+        if any(a.search(secret) for a in rule.allow) or (
+            rule.global_allow and any(a.search(secret) for a in self._allow)
+        ):
+            return None
+        if rule.allow_match and any(a.search(m.group(0)) for a in rule.allow_match):
+            return None
+        if rule.allow_line:
+            line = data[data.rfind(b"\n", 0, s) + 1 : (data.find(b"\n", e) + 1 or len(data) + 1) - 1]
+            if any(a.search(line) for a in rule.allow_line):
+                return None
+        lowered = secret.lower()
+        if any(w in lowered for w in rule.stopwords) or any(w in lowered for w in self._stopwords):
+            return None
+        return Hit(rule, offset + s, offset + e)
+
+
+def check_config(config: Config) -> None:
+    """Compile the user's rules and allowlist: a clear error now rather than later.
+
+    Raises:
+        ConfigError: one does not compile (names the file and the line).
+    """
+    _user_rules(config, "export")
+    _user_allow(config)
+
+
+def record_rules(config: Config | None = None) -> RuleSet:
+    """The rules masked at record time: every rule of stage ``record`` (precise token shapes, private keys,
+    JWTs, credentials in URLs and headers, values of sensitive names), and the user's record-stage rules.
+
+    Raises:
+        ConfigError: a user rule or allowlist entry does not compile.
+    """
+    config = config or Config()
+    builtin, allow, stopwords = _builtin_rules()
+    rules = [r for r in builtin if r.stage == "record"]
+    user = _user_rules(config, "record")
+    label = f"rules {RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
+    return RuleSet(user + rules, [*allow, *_user_allow(config)], stopwords, label)
+
+
+def export_rules(config: Config | None = None, context: dict[str, list[str]] | None = None) -> RuleSet:
+    """Every rule: those of record time, gitleaks' whole list, high-entropy values in assignments, e-mail, IPv4
+    and IPv6 addresses, the user's rules; and the rules made from ``context`` (:func:`context_rules`).
+
+    Raises:
+        ConfigError: a user rule or allowlist entry does not compile.
+    """
+    config = config or Config()
+    builtin, allow, stopwords = _builtin_rules()
+    user = _user_rules(config, "export")
+    ctx = context_rules(context or {})
+    label = f"rules {RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
+    # the home directory before the user name it holds; both after the secrets, before e-mail and addresses
+    specific = [r for r in builtin if r.check is None and r.id != "email"]
+    generic = [r for r in builtin if r not in specific]
+    return RuleSet(user + specific + ctx + generic, [*allow, *_user_allow(config)], stopwords, label)
+
+
+#: Account names that say nothing of who someone is: not masked (masking every "root" would garble text).
+GENERIC_USERS = frozenset(
+    [
+        "root",
+        "admin",
+        "administrator",
+        "user",
+        "users",
+        "ubuntu",
+        "debian",
+        "fedora",
+        "centos",
+        "ec2-user",
+        "vagrant",
+        "runner",
+        "ci",
+        "build",
+        "builder",
+        "nobody",
+        "guest",
+        "test",
+        "dev",
+        "developer",
+        "docker",
+        "app",
+        "www-data",
+        "node",
+        "jenkins",
+        "gitlab-runner",
+    ]
+)
+
+
+def context_rules(context: dict[str, list[str]]) -> list[Rule]:
+    """Rules that mask what says whose machine a session comes from: ``context["home"]`` (home directories,
+    replaced by ``~``), ``context["user"]`` (user names, as whole words, except :data:`GENERIC_USERS`) and
+    ``context["host"]`` (host names, as whole words; not ``localhost``).
+
+    They have no keywords (RE2 finds a literal by itself, fast): the keyword scanner of an export stays the same
+    for every session, and loads from its cache."""
+    rules = []
+    homes = sorted({h.rstrip("/") for h in context.get("home", ()) if h and h.rstrip("/") not in ("", "/")}, key=len)
+    for home in reversed(homes):  # the longest first: /home/alice/x before /home/alice
+        raw = os.fsencode(home)
+        rules.append(
+            Rule(
+                id="home-dir",
+                stage="export",
+                regex=re2.compile(rb"(" + re2.escape(raw) + rb")(?:[^A-Za-z0-9_.-]|\z)", _options()),
+                secret_group=1,
+                replace="~",
+                literal=raw,
+                source="tracer (the recording's and this machine's home directory)",
+                global_allow=False,
+            )
+        )
+    for kind, rid in (("user", "user-name"), ("host", "host-name")):
+        names = {n for n in context.get(kind, ()) if len(n) >= 3 and n.lower() not in GENERIC_USERS}
+        names.discard("localhost")
+        for name in sorted(names, key=len, reverse=True):
+            raw = os.fsencode(name)
+            rules.append(
+                Rule(
+                    id=rid,
+                    stage="export",
+                    regex=re2.compile(
+                        rb"(?:\A|[^A-Za-z0-9_-])(" + re2.escape(raw) + rb")(?:[^A-Za-z0-9_-]|\z)", _options()
+                    ),
+                    secret_group=1,
+                    literal=raw,
+                    source=f"tracer (this machine's {kind} name)",
+                    global_allow=False,
+                )
+            )
+    return rules

@@ -1,0 +1,59 @@
+"""A session reader whose header and events come masked by export-time redaction: what every export reads.
+
+The exporters (:mod:`tracer.store.export`) stream a session through a :class:`~tracer.store.reader.SessionReader`,
+in passes (an index first, then the events in the document's order, seeking back to each command's output).
+:class:`RedactedReader` stands in for the reader: the same attributes, with :attr:`header` and every event of
+:meth:`events` masked by one :class:`~tracer.redact.Redactor`. Memory stays bounded by the largest event: nothing
+is kept between events but the redactor's own small state. What a later pass reads again is masked again, the
+same way (the same placeholders), but counted once; where a pass goes back, the output stream starts anew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from tracer.model import Event, Header
+from tracer.redact import Redactor
+from tracer.store.format import PREAMBLE_SIZE
+from tracer.store.reader import Ref, SessionReader
+
+
+class RedactedReader:
+    """``reader`` as the exporters read it, masked by ``redactor`` (see the module's docstring).
+
+    Args:
+        reader: an open session reader (its other attributes — ``path``, ``end``, ``problem``, ``ended`` —
+            are passed through).
+        redactor: export-time redaction for this session (:func:`tracer.redact.export_redactor`).
+        only: the event types the export writes (``(FinalPatch,)`` for ``--format patch``): the others are
+            passed on as they are, unmasked and uncounted, since nothing of them is written. ``None``: all.
+    """
+
+    def __init__(self, reader: SessionReader, redactor: Redactor, only: tuple[type[Event], ...] | None = None) -> None:
+        self._reader = reader
+        self.redactor = redactor
+        self._only = only
+        masked = redactor.event(reader.header)
+        assert isinstance(masked, Header)
+        self.header = masked
+        self._counted: Ref = (-1, -1)  # events up to here were masked (and counted) by an earlier pass
+        self._last: Ref = (-1, -1)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def events(self, start: int = PREAMBLE_SIZE, stop: int | None = None) -> Iterator[tuple[Ref, int, Event]]:
+        """:meth:`SessionReader.events`, each event masked."""
+        only = self._only
+        for ref, size, event in self._reader.events(start, stop):
+            if only is not None and not isinstance(event, only):
+                yield ref, size, event
+                continue
+            if ref <= self._last:  # a new pass, or a seek back: the output read next does not follow the last
+                self.redactor.restart_output()
+            self._last = ref
+            first = ref > self._counted
+            if first:
+                self._counted = ref
+            yield ref, size, self.redactor.event(event, count=first)

@@ -1,0 +1,100 @@
+"""The user's rules and allowlist in ~/.config/tracer/config.toml: applied at the right stage, and every
+mistake in the file a clear error naming the file and the line, before anything is recorded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.redact.conftest import rnd
+from tracer.config import load_config
+from tracer.errors import ConfigError
+from tracer.redact import check_config, export_redactor, record_redactor
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_no_file_means_defaults(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "missing.toml")
+    assert config.rules == () and config.retention_days is None
+
+
+def test_user_rules_and_allowlist(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+retention_days = 30
+
+[redact]
+allowlist = ['^sk_live_ALLOWED']
+
+[[redact.rules]]
+name = "acme-token"
+regex = 'acme_[a-z0-9]{24}'
+keywords = ["acme_"]
+
+[[redact.rules]]
+name = "ticket"
+regex = 'TICKET-[0-9]{6}'
+stage = "export"
+""",
+    )
+    config = load_config(path)
+    assert config.retention_days == 30 and [r.name for r in config.rules] == ["acme-token", "ticket"]
+    acme = "acme_" + rnd(24, "abcdefghijklmnopqrstuvwxyz0123456789")
+    text = f"token {acme} for TICKET-123456, test key sk_live_ALLOWED{rnd(16)}"
+    recorded = record_redactor(config).text(text)
+    assert "[REDACTED:acme-token:1]" in recorded and "TICKET-123456" in recorded and "sk_live_ALLOWED" in recorded
+    exported = export_redactor(config).text(text)
+    assert "[REDACTED:ticket:1]" in exported
+    assert record_redactor(config).rules.label == f"rules 1 + 1 of {path}"
+
+
+@pytest.mark.parametrize(
+    "text, line, needle",
+    [
+        ("retention_days = 30\n[redact\n", 2, "not valid TOML"),
+        ("retention_days = 'soon'\n", 1, "retention_days must be a whole number"),
+        ("colour = 'blue'\n", 1, "unknown setting 'colour'"),
+        ("[redact]\nallowlist = ['(unclosed']\n", 2, "allowlist entry '(unclosed' does not compile"),
+        (
+            "\n[[redact.rules]]\nname = 'ok'\nregex = 'a+'\n\n[[redact.rules]]\nname = 'bad'\nregex = '(?<=x)y'\n",
+            8,
+            "rule 'bad'",
+        ),
+        ("[[redact.rules]]\nname = 'x'\nregex = 'a'\nkeyword = ['a']\n", 4, "unknown key 'keyword'"),
+        ("[[redact.rules]]\nname = 'x'\nregex = 'a'\nstage = 'later'\n", 4, "stage of rule 'x'"),
+        ("[[redact.rules]]\nregex = 'a'\n", 1, "a rule needs a name"),
+    ],
+)
+def test_a_mistake_names_the_file_and_the_line(tmp_path: Path, text: str, line: int, needle: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        check_config(load_config(path))
+    message = str(e.value)
+    assert str(path) in message and needle in message
+    assert f"line {line}" in message, message
+
+
+def test_a_bad_rule_stops_tracer_shell_before_it_records(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[redact.rules]]\nname = 'bad'\nregex = 'a(b'\n")
+    env = {**os.environ, "TRACER_CONFIG": str(path), "TRACER_DIR": str(tmp_path / "sessions")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-c", "echo hi"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"tracer: {path}, line 3: the regex of rule 'bad' does not compile")
+    assert not (tmp_path / "sessions").exists() or not list((tmp_path / "sessions").iterdir())

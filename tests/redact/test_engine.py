@@ -1,0 +1,215 @@
+"""The rule engine: each kind of secret found (random values), code and digests left alone, output masked as a
+stream whatever its cuts, placeholders stable within a session, diffs still valid, both keyword scanners alike."""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+import sys
+
+import pytest
+import unidiff
+
+from tests.redact.conftest import ALNUM, jwt, pem_lines, rnd
+from tracer.model import FileChange, Header, Output
+from tracer.redact import RULES_VERSION, Redactor, export_redactor, record_redactor
+from tracer.redact._rules import record_rules
+
+
+def secrets_by_rule() -> list[tuple[str, str, str]]:
+    """``(rule id, text, secret)`` for every kind of secret record time masks, with fresh random values."""
+    ghp, aws_secret, pw = "ghp_" + rnd(36), rnd(40, ALNUM + "/+"), rnd(8) + "9" + rnd(7)
+    token = jwt()
+    return [
+        ("github-pat", f"export GITHUB_TOKEN={ghp}", ghp),
+        ("github-fine-grained-pat", "x github_pat_" + (s := rnd(82, ALNUM + "_")) + " y", "github_pat_" + s),
+        ("gitlab-pat", f"glpat-{(g := rnd(20))}", f"glpat-{g}"),
+        ("aws-access-token", f"AWS_ACCESS_KEY_ID={(a := 'AKIA' + rnd(16, string.ascii_uppercase + '234567'))}", a),
+        ("aws-secret-access-key", f"aws_secret_access_key = {aws_secret}", aws_secret),
+        ("slack-bot-token", f"SLACK={(sl := f'xoxb-{rnd(11, string.digits)}-{rnd(12, string.digits)}-{rnd(24)}')}", sl),
+        ("stripe-access-token", f"key: {(st := 'sk_live_' + rnd(24))}\n", st),
+        ("npm-access-token", f"//registry.npmjs.org/:_authToken={(n := 'npm_' + rnd(36))}\n", n),
+        ("pypi-upload-token", f"password = {(py := 'pypi-AgEIcHlwaS5vcmc' + rnd(60, ALNUM + '_-'))}", py),
+        ("openai-api-key", f"OPENAI={(o := f'sk-proj-{rnd(74)}T3BlbkFJ{rnd(74)}')}\n", o),
+        ("huggingface-access-token", f"hf {(h := 'hf_' + rnd(34, string.ascii_letters))} ok", h),
+        ("gcp-api-key", f"key={(gc := 'AIza' + rnd(35, ALNUM + '_-'))}\n", gc),
+        ("jwt", f"INFO token={token} 200", token),
+        ("authorization-header", f"curl -H 'Authorization: Bearer {(b := rnd(40))}' x", b),
+        ("url-credentials", f"git clone https://bob:{pw}@git.example.org/r.git", pw),
+        ("secret-assignment", f"DB_PASSWORD={pw}", pw),
+        ("secret-assignment", f'"client_secret": "{pw}"', pw),
+        ("secret-assignment", f"mysql --password={pw} db", pw),
+        ("secret-assignment", f"GET /cb?access_token={pw}&x=1", pw),
+    ]
+
+
+@pytest.mark.parametrize("rule, text, secret", secrets_by_rule(), ids=lambda x: x if isinstance(x, str) else "")
+def test_each_kind_of_secret_is_masked_at_record_time(rule: str, text: str, secret: str) -> None:
+    r = record_redactor()
+    masked = r.text(text)
+    assert secret not in masked
+    assert f"[REDACTED:{rule}:1]" in masked, masked
+    assert r.counts == {rule: 1}
+
+
+def test_private_key_body_is_masked_line_by_line() -> None:
+    lines = pem_lines()
+    text = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END OPENSSH PRIVATE KEY-----\n"
+    masked = record_redactor().text(text)
+    assert masked.count("\n") == text.count("\n")
+    assert masked.startswith("-----BEGIN OPENSSH PRIVATE KEY-----\n[REDACTED:private-key:1]\n")
+    assert not any(line in masked for line in lines)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password=password",  # a keyword argument in code
+        "token = get_token()",
+        "def login(user: str, password: str) -> None:",
+        "self.secret = secret",
+        "password = args.password",
+        "TOKEN_FILE=/run/secrets/token",
+        "the token expired, log in again",
+        "Password: ",
+        "export GITHUB_TOKEN=$GITHUB_TOKEN",
+        'api_key = os.environ["API_KEY"]',
+        "postgres://user:${PGPASSWORD}@db/app",
+        "commit 3f2a9c1e4b5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f",
+        "id: 123e4567-e89b-42d3-a456-426614174000",
+        "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "tokenizer = AutoTokenizer.from_pretrained(name)",
+    ],
+)
+def test_code_placeholders_and_digests_are_left_alone(text: str) -> None:
+    assert record_redactor().text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "commit 3f2a9c1e4b5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f",
+        "sha = 3f2a9c1e4b5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f",
+        "request_id = 123e4567-e89b-42d3-a456-426614174000",
+        'integrity: "sha512-' + "A" * 10 + rnd(60) + '=="',
+        "version = 1.2.3.4",
+        "at 10:30:00 and std::vector<a::b>",
+    ],
+)
+def test_hashes_uuids_versions_and_times_are_not_masked_at_export(text: str) -> None:
+    assert export_redactor().text(text) == text
+
+
+def test_export_masks_email_addresses_and_high_entropy_values() -> None:
+    value = rnd(32)
+    r = export_redactor()
+    domain = f"corp-{rnd(5, string.ascii_lowercase)}.io"
+    masked = r.text(f"mail ada.l@{domain} from 192.168.7.21 and fe80::1ff:fe23:4567:890a; salt = {value}")
+    assert "@" not in masked and "192.168" not in masked and "fe80" not in masked and value not in masked
+    assert set(r.counts) == {"email", "ipv4", "ipv6", "high-entropy-assignment"}
+
+
+def test_the_same_value_gets_the_same_placeholder_within_a_session() -> None:
+    a, b = "ghp_" + rnd(36), "ghp_" + rnd(36)
+    r = record_redactor()
+    assert r.text(f"{a} {b} {a}") == "[REDACTED:github-pat:1] [REDACTED:github-pat:2] [REDACTED:github-pat:1]"
+    assert r.text(f"later: {b}") == "later: [REDACTED:github-pat:2]"
+    assert r.counts == {"github-pat": 4}
+
+
+def test_a_secret_cut_anywhere_in_output_is_still_masked_and_counted_once() -> None:
+    ghp = "ghp_" + rnd(36)
+    stream = f"\x1b[32m$\x1b[0m echo {ghp}\r\n{ghp}\r\n".encode()
+    for cut in range(1, len(stream)):
+        r = record_redactor()
+        out = r.output(stream[:cut]) + r.output(stream[cut:])
+        assert len(out) == len(stream) and out.count(b"\r\n") == 2
+        assert ghp[4:].encode()[:8] not in out, cut
+        assert sum(r.counts.values()) == 2, (cut, r.counts)
+
+
+def test_a_secret_typed_byte_by_byte_is_masked_as_it_comes() -> None:
+    pw = rnd(12) + "7"
+    line = f"export DB_PASSWORD={pw}\r\n".encode()
+    r = record_redactor()
+    out = b"".join(r.output(line[i : i + 1]) for i in range(len(line)))
+    assert out == b"export DB_PASSWORD=" + b"*" * len(pw) + b"\r\n"
+    assert r.counts == {"secret-assignment": 1}
+
+
+def test_a_long_jwt_and_a_private_key_arriving_in_pieces_are_masked_whole() -> None:
+    token = jwt() + rnd(900, ALNUM + "_-")  # longer than the context kept between pieces
+    lines = pem_lines(40)
+    stream = (
+        f"token={token}\r\n-----BEGIN PRIVATE KEY-----\r\n" + "\r\n".join(lines) + "\r\n-----END PRIVATE KEY-----\r\n"
+    ).encode()
+    r = record_redactor()
+    out = b"".join(r.output(stream[i : i + 100]) for i in range(0, len(stream), 100))
+    assert len(out) == len(stream)
+    assert token.encode()[20:40] not in out
+    assert not any(line.encode() in out for line in lines)
+    assert b"-----END PRIVATE KEY-----\r\n" in out
+
+
+def test_output_events_keep_their_length_and_reads() -> None:
+    ghp = "ghp_" + rnd(36)
+    event = Output(t=5, data=f"{ghp}\r\n".encode(), reads=((10, 0), (42, 3)))
+    masked = record_redactor().event(event)
+    assert isinstance(masked, Output) and masked.reads == event.reads and len(masked.data) == len(event.data)
+    clean = Output(t=5, data=b"hello\r\n")
+    assert record_redactor().event(clean) is clean  # nothing masked: the very same event, no copy
+
+
+def test_a_secret_in_a_diff_keeps_the_diff_valid() -> None:
+    lines = pem_lines(6)
+    key = "ghp_" + rnd(36)
+    diff = (
+        "diff --git a/k.pem b/k.pem\nnew file mode 100644\n--- /dev/null\n+++ b/k.pem\n@@ -0,0 +1,9 @@\n"
+        "+-----BEGIN RSA PRIVATE KEY-----\n"
+        + "".join(f"+{line}\n" for line in lines)
+        + "+-----END RSA PRIVATE KEY-----\n"
+        f"+token: {key}\n"
+    )
+    change = FileChange(t=1, path="k.pem", op="create", diff=diff, added=9, after_hash="a" * 40)
+    masked = record_redactor().event(change)
+    assert isinstance(masked, FileChange) and masked.after_hash == change.after_hash
+    (patched,) = unidiff.PatchSet(masked.diff)
+    assert patched.added == 9
+    assert key not in masked.diff and not any(line in masked.diff for line in lines)
+
+
+def test_header_text_is_masked_and_ids_are_kept() -> None:
+    token = "glpat-" + rnd(20)
+    header = Header(
+        t=0, session_id="s", started_at="2026-01-01T00:00:00.000000Z", tracer_version="0", shell="bash",
+        shell_kind="bash", mode="interactive", term="xterm", cols=80, rows=24, cwd="/w", workspace="/w",
+        head_commit="3f2a9c1e4b5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f", task=f"rotate {token}",
+    )  # fmt: skip
+    masked = record_redactor().event(header)
+    assert isinstance(masked, Header)
+    assert masked.task == "rotate [REDACTED:gitlab-pat:1]" and masked.head_commit == header.head_commit
+
+
+def test_both_keyword_scanners_find_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [t for _, t, _ in secrets_by_rule()]
+    stream = "\r\n".join(texts).encode()
+
+    def masked(r: Redactor) -> tuple[list[str], bytes]:
+        out = b"".join(bytes(r.output(stream[i : i + 37])) for i in range(0, len(stream), 37))
+        return [r.text(t) for t in texts], out
+
+    with_hyperscan = masked(record_redactor())
+    monkeypatch.setitem(sys.modules, "hyperscan", None)  # not installed: RE2's multi-pattern set instead
+    assert masked(Redactor(record_rules())) == with_hyperscan
+
+
+def test_every_rule_compiles() -> None:
+    rules = record_rules().rules + export_redactor().rules.rules
+    for rule in rules:
+        assert rule.regex.groups >= 0, rule.id  # compiles (lazily) with RE2
+        for allow in (*rule.allow, *rule.allow_match, *rule.allow_line):
+            assert allow.groups >= 0
+    assert export_redactor().rules.label == f"rules {RULES_VERSION}"
+    stages = {r.stage for r in record_rules().rules}
+    assert stages == {"record"}
+    assert dataclasses.is_dataclass(rules[0])
