@@ -862,7 +862,11 @@ def dataset_build(
         source=source,
     )
     redaction = _export_redaction(no_redact)
-    options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
+    from tracer.judge import process_checks  # the dataset does not judge: it is given the checks to compute
+
+    options = BuildOptions(
+        fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output, checks=process_checks
+    )
     if redaction is not None:
         options = dataclasses.replace(
             options, redact=redaction, redaction=f"export-time redaction, {redaction.label}", masked=redaction.summary

@@ -18,7 +18,8 @@ from tests.conftest import git, tree_of
 from tests.dataset.conftest import Corpus, tracer
 from tracer.dataset import BuildOptions, Selection, build_dataset
 from tracer.dataset.columns import CONFIGS
-from tracer.store import read_session
+from tracer.model import JudgeResult, JudgeScore, ProcessCheck, utc_now
+from tracer.store import append_events, read_session
 
 CONFIG_NAMES = list(CONFIGS)
 
@@ -82,8 +83,43 @@ def test_pandas_reads_exit_statuses_as_integers(built: Path) -> None:
     assert str(frame["started_at"].dtype).startswith("datetime64[us, UTC]")
     assert sorted(frame["exit_status"].tolist()) == [0, 0, 0, 0, 0, 1, 3]
     sessions = pd.read_parquet(built / "data" / "sessions")
-    for column in ("tests_passed", "tests_failed", "commands", "edits"):
+    for column in ("tests_passed", "tests_failed", "commands", "edits", "judge_overall", "dead_ends"):
         assert str(sessions[column].dtype) == "int32", column
+
+
+def test_judge_columns_from_the_judgement_or_computed_at_build(built: Path, corpus: Corpus, tmp_path: Path) -> None:
+    """A judged session's columns come from its newest judgement; one never judged gets its process checks computed
+    by the build (by tracer.judge's own function, which the command line hands to the dataset)."""
+    sessions = by_task(built)
+    fix, dirty = sessions["fix: add(1, 2) is -1"], sessions["a dirty start"]
+    assert fix["judge_kind"] == "checks" and fix["judged_at"] is not None  # `tracer judge` ran on it
+    assert (fix["judge_name"], fix["judge_rubric"], fix["judge_overall"], fix["judge_scores"]) == (None, None, -1, [])
+    assert (fix["hypotheses_noted"], fix["repeated_failures"], fix["reproduced_before_edit"]) == (1, 0, None)
+    assert fix["time_to_first_pass_s"] is not None and fix["time_to_first_pass_s"] > 0
+    assert dirty["judge_kind"] is None and dirty["judged_at"] is None  # never judged: the checks computed
+    assert (dirty["hypotheses_noted"], dirty["hypotheses_tested"], dirty["dead_ends"]) == (0, -1, 0)
+    assert dirty["time_to_first_pass_s"] is None
+
+    # a rubric judge's scores, in a copy of the session
+    copy = tmp_path / "judged.tracer"
+    copy.write_bytes(corpus.sessions["dirty"].read_bytes())
+    scores = (JudgeScore("problem_understanding", 4), JudgeScore("use_of_evidence", 2))
+    judgement = JudgeResult(
+        t=1, judged_at=utc_now(), judge_kind="model", judge="qwen2.5", rubric_id="tracer-debugging",
+        rubric_version="1", scores=scores, overall=3, checks=(ProcessCheck("dead_ends", count=2),),
+    )  # fmt: skip
+    append_events(copy, [judgement])
+    out = tmp_path / "one"
+    build_dataset(str(out), Selection(sessions=(str(copy),)))
+    (row,) = rows(out, "sessions")
+    assert (row["judge_kind"], row["judge_name"], row["judge_rubric"], row["judge_overall"]) == (
+        "model", "qwen2.5", "tracer-debugging@1", 3
+    )  # fmt: skip
+    assert row["judge_scores"] == [
+        {"criterion": "problem_understanding", "score": 4},
+        {"criterion": "use_of_evidence", "score": 2},
+    ]
+    assert (row["dead_ends"], row["hypotheses_noted"], row["tested_after_last_edit"]) == (2, -1, None)
 
 
 def test_duckdb_queries_the_shards(built: Path) -> None:

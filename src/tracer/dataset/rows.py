@@ -7,17 +7,21 @@ epoch (UTC); the sinks turn them into Arrow timestamps or RFC 3339 text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tracer.dataset._text import content_text, cut_text, name_text, plain_output
 from tracer.dataset.messages import TOOLS_JSON, trajectory
-from tracer.model import Command, Event, FileChange, Note, Session, parse_rfc3339
+from tracer.model import Command, Event, FileChange, JudgeResult, Note, ProcessCheck, Session, parse_rfc3339
 from tracer.store.facts import patch_from_commit, session_uuid
 
 #: Export-time redaction: one call per event (the header included), returning the event to export.
 Redact = Callable[[Event], Event]
+
+#: The process checks of a session (``tracer.judge.process_checks``, passed in by the caller: the dataset does not
+#: judge), for the sessions never judged.
+Checks = Callable[[Session], Sequence[ProcessCheck]]
 
 
 def identity(event: Event) -> Event:
@@ -53,13 +57,17 @@ class SessionRows:
     session_id: str
 
 
-def session_rows(session: Session, *, output_limit: int, command_output_limit: int) -> SessionRows:
+def session_rows(
+    session: Session, *, output_limit: int, command_output_limit: int, checks: Checks | None = None
+) -> SessionRows:
     """Every config's rows for ``session`` (already redacted).
 
     Args:
         output_limit: bytes of a command's output kept in a ``bash`` tool result of the ``messages`` trajectory
             (head and tail, the cut said; <= 0: all).
         command_output_limit: the same for the ``output`` column of the ``commands`` config.
+        checks: computes the process checks of a session never judged (the judged ones have theirs); ``None``:
+            such a session's check columns hold -1 and null.
     """
     h = session.header
     sid = session_uuid(h)
@@ -106,6 +114,7 @@ def session_rows(session: Session, *, output_limit: int, command_output_limit: i
         "shell_kind": h.shell_kind,
         "os": h.os,
         "tracer_version": h.tracer_version,
+        **_judge_columns(session.judge_result, session, checks),
     }
     return SessionRows(
         session_id=sid,
@@ -127,6 +136,37 @@ def session_rows(session: Session, *, output_limit: int, command_output_limit: i
             ],
         },
     )
+
+
+def _judge_columns(judged: JudgeResult | None, session: Session, checks: Checks | None) -> dict[str, Any]:
+    """The ``judge_*`` and process check columns: from the newest judgement, else the checks computed now."""
+    found = {c.id: c for c in (judged.checks if judged is not None else checks(session) if checks else ())}
+
+    def ok(check_id: str) -> bool | None:
+        check = found.get(check_id)
+        return None if check is None else check.ok
+
+    def count(check_id: str) -> int:
+        check = found.get(check_id)
+        return _count(None if check is None else check.count)
+
+    first_pass = found.get("time_to_first_pass")
+    rubric = judged is not None and judged.rubric_id is not None
+    return {
+        "judged_at": _us(judged.judged_at) if judged is not None else None,
+        "judge_kind": judged.judge_kind if judged is not None else None,
+        "judge_name": None if judged is None or judged.judge is None else name_text(judged.judge),
+        "judge_rubric": f"{judged.rubric_id}@{judged.rubric_version or ''}" if judged is not None and rubric else None,
+        "judge_overall": _count(judged.overall if judged is not None else None),
+        "judge_scores": [{"criterion": sc.criterion, "score": sc.score} for sc in judged.scores] if judged else [],
+        "reproduced_before_edit": ok("reproduced_before_edit"),
+        "tested_after_last_edit": ok("tested_after_last_edit"),
+        "hypotheses_noted": count("hypotheses_noted"),
+        "hypotheses_tested": count("hypotheses_tested"),
+        "repeated_failures": count("repeated_failures"),
+        "dead_ends": count("dead_ends"),
+        "time_to_first_pass_s": first_pass.seconds if first_pass is not None else None,
+    }
 
 
 def _names(names: tuple[str, ...] | None) -> list[str] | None:
