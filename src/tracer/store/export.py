@@ -387,7 +387,7 @@ class _Index:
     notes: list[tuple[str, int, Ref]] = dataclasses.field(default_factory=list)  # the current notes, time order
     final_patch: tuple[int, Ref] | None = None
     runs: list[Ref] = dataclasses.field(default_factory=list)  # every verify run, newest first
-    result: VerifyResult | None = None  # the newest verify run
+    result: VerifyResult | None = None  # the newest verify run (runs[0])
     judgement: JudgeResult | None = None  # the newest judgement
     end: SessionEnd | None = None
 
@@ -399,7 +399,6 @@ def _index(reader: SessionReader) -> _Index:
     light: list[Event] = []  # edits and notes, content left out
     refs: dict[int, Ref] = {}
     runs: list[tuple[str, int, Ref]] = []
-    result_at: tuple[str, int] = ("", 0)
     judged: tuple[str, int] = ("", 0)
     for ref, _, e in reader.events():
         kind = type(e)
@@ -423,11 +422,7 @@ def _index(reader: SessionReader) -> _Index:
                 index.final_patch = (e.t, ref)
         elif kind is VerifyResult:
             assert isinstance(e, VerifyResult)
-            at = (e.verified_at or "", e.t)
-            runs.append((*at, ref))
-            # the newest verified_at; among equals the first in time order (as Session.verify_result)
-            if index.result is None or at[0] > result_at[0] or (at[0] == result_at[0] and at[1] < result_at[1]):
-                index.result, result_at = e, at
+            runs.append((e.verified_at or "", e.t, ref))
         elif kind is JudgeResult:
             assert isinstance(e, JudgeResult)
             if index.judgement is None or e.judged_at > judged[0] or (e.judged_at == judged[0] and e.t < judged[1]):
@@ -440,7 +435,10 @@ def _index(reader: SessionReader) -> _Index:
     index.edits = [(step, fc.t, refs[id(fc)]) for step, fc in edit_steps(outline)]
     index.notes = [(step, n.t, refs[id(n)]) for step, n in note_steps(outline)]
     runs.sort(key=lambda r: (r[1], r[2]))  # time order, as a whole session holds them
-    index.runs = [ref for _, _, ref in sorted(runs, key=lambda r: r[0], reverse=True)]
+    index.runs = [ref for _, _, ref in sorted(runs, key=lambda r: r[0], reverse=True)]  # as _newest_first
+    if index.runs:
+        newest = _Cursor(reader).seek(index.runs[0])
+        index.result = newest if isinstance(newest, VerifyResult) else None
     return index
 
 
