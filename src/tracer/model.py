@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -513,8 +514,8 @@ class StepRef:
     t: int
 
     def to_dict(self) -> dict[str, Any]:
-        """The reference as a map."""
-        return {"step": self.step, "t": self.t}
+        """The reference as a map (text wired, as every event's)."""
+        return _nested_map(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,8 +739,9 @@ def event_from_dict(data: Any) -> Event:
     fields take integers too; tuples are msgpack arrays, lists or tuples); text fields also take ``bytes``
     (:func:`text_of`); ``t`` and sizes and counts are not negative; ``t`` is at most :data:`MAX_T`; ``cols`` and
     ``rows`` are 1 to :data:`MAX_CELLS`; a header's ``started_at`` is an RFC 3339 time in the years
-    :data:`STARTED_AT_YEARS`; ``reads`` are pairs of non-negative integers. Unknown keys are ignored (newer
-    recorders may add fields). The checks are compiled once per class from its annotations.
+    :data:`STARTED_AT_YEARS` and its ``uuid`` a UUID (read in lowercase); ``reads`` are pairs of non-negative
+    integers. Unknown keys are ignored (newer recorders may add fields). The checks are compiled once per class
+    from its annotations.
 
     Raises:
         KeyError: the map's ``type`` is text but no event type tracer knows (a newer tracer's).
@@ -844,6 +846,17 @@ def _check_started_at(value: Any, path: str) -> str:
     return text
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _check_uuid(value: Any, path: str) -> str:
+    text = _check_text(value, path).lower()
+    if not _UUID.fullmatch(text):
+        shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
+        raise MalformedEvent(path, f"must be a UUID (8-4-4-4-12 hexadecimal digits), not {shown}")
+    return text
+
+
 def _check_reads(value: Any, path: str) -> tuple[tuple[int, int], ...]:
     if type(value) not in (tuple, list):
         raise MalformedEvent(path, f"must be a list of [offset, microseconds] pairs, not {_describe(value)}")
@@ -924,6 +937,8 @@ def _compile(cls: type) -> tuple[tuple[str, _Check, bool], ...]:
 def _check_for(name: str, hint: Any) -> _Check:
     if name == "started_at":
         return _check_started_at
+    if name == "uuid":
+        return _check_uuid
     if name == "reads":
         return _check_reads
     if hint is int:

@@ -206,3 +206,30 @@ def test_a_damaged_session_can_still_be_verified(base: list[list[Any]], tmp_path
     rows = run_driver([path], tmp_path / "work")
     assert_nothing_wrong(rows)
     assert {r["command"]: r["status"] for r in rows}["verify"] == 0
+
+
+def _spoiled(value: Any, bad: str, skip: frozenset[str] = frozenset()) -> Any:
+    """``value`` (an event map) with ``bad`` added to every text in it, nested records and lists included."""
+    if isinstance(value, str):
+        return value + bad
+    if isinstance(value, list):
+        return [_spoiled(v, bad) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in skip else _spoiled(v, bad) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("bad", ["\udc82x\udcfe", "\x1b]52;c;aGk=\x07\x1b[2J\r\u202e"], ids=["not-utf8", "escapes"])
+def test_every_read_command_holds_when_every_text_of_every_event_is_hostile(tmp_path: Path, bad: str) -> None:
+    """Each text field (paths, command lines, ids, notes, test names, judge scores…), nested records included,
+    carries bytes that are not UTF-8 or sequences that would take over a terminal: every command still reads
+    the session whole, and prints or exports it without a traceback or a raw escape sequence."""
+    keep = frozenset({"type", "started_at", "uuid"})  # checked fields: a bad one makes the header unreadable
+    header = {k: v if k in keep else _spoiled(v, bad) for k, v in craft.HEADER.items()}
+    events = [_spoiled(m, bad, skip=frozenset({"type"})) for m in craft.maps(craft.rich_events())]
+    path = craft.write(tmp_path / "hostile.tracer", craft.session([header], events))
+    from tracer.store import read_session
+
+    session = read_session(path)
+    assert session.problem is None and len(session.events) == len(events)  # nothing was skipped
+    assert_nothing_wrong(run_driver([path], tmp_path / "work"))

@@ -103,6 +103,7 @@ def test_malformed_events_are_counted_after_the_first(tmp_path: Path) -> None:
         ({"cols": "80"}, "field 'cols' must be an integer, not text ('80')"),
         ({"started_at": "yesterday"}, "field 'started_at' must be an RFC 3339 date"),
         ({"started_at": "9999-12-31T23:59:59Z"}, "field 'started_at' must be an RFC 3339 date"),
+        ({"uuid": "not\udce5-a-uuid"}, "field 'uuid' must be a UUID (8-4-4-4-12 hexadecimal digits), not 'not\\udce5"),
         ({"session_id": ...}, "field 'session_id' is missing"),
         ({"baseline_patch": None}, "field 'baseline_patch' must be text, not nil"),
     ],

@@ -193,16 +193,16 @@ def add_session(batch: Batch, session: Session, *, key: str, path: str, rules: R
             name(c.cwd),
             status,
             c.exit_status is not None,
-            program,
+            name(program),
             is_test,
             rule,
             detail,
         )
     for fc in changes:
-        batch.add("edits", key, fc.t, name(fc.path), fc.op, _id(fc.command_id), fc.added, fc.removed)
+        batch.add("edits", key, fc.t, name(fc.path), name(fc.op, 16), _id(fc.command_id), fc.added, fc.removed)
     for n in notes:
         tags = [t for t in (text(tag, 100) for tag in n.tags) if t is not None]
-        batch.add("notes", key, n.id[:64], n.t, text(n.text), tags, n.source, _id(n.command_id))
+        batch.add("notes", key, name(n.id, 64), n.t, text(n.text), tags, name(n.source, 16), _id(n.command_id))
     batch.add(
         "sessions",
         key,
@@ -213,16 +213,16 @@ def add_session(batch: Batch, session: Session, *, key: str, path: str, rules: R
         text(h.task),
         name(getattr(h, "repository", None)),
         name(h.workspace),
-        h.head_commit,
+        name(h.head_commit, 64),
         name(h.branch),
-        result.verdict if result is not None else None,
+        name(result.verdict, 16) if result is not None else None,
         len(commands),
         failed,
         len(changes),
         len(notes),
         session.interrupted,
         text(session.problem),
-        h.shell_kind,
+        name(h.shell_kind, 16),
         text(h.tracer_version, 100),
     )
     batch.sessions += 1
