@@ -234,3 +234,26 @@ def test_large_untracked_files_stay_out_of_the_baseline_and_the_patch(
     assert set(final.files) == {"a.txt", "grows.txt"}
     assert [o.split(":")[0] for o in final.omitted] == ["new.bin"]  # data.bin did not change
     assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]
+
+
+def test_patches_stay_under_their_total_limit_and_say_what_they_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file has its limit, and the patch a total one too (PATCH_BYTES, half of what a reader takes in one
+    event): past it, files are left out and named, so the final patch and the header stay readable."""
+    from tests.conftest import make_repo
+    from tracer.capture import _snapshot
+
+    monkeypatch.setattr(_snapshot, "PATCH_BYTES", 6000)
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n", "b.txt": "b\n"})
+    (repo / "a.txt").write_text("A\n" * 1000)  # ~2 KB of patch, at start
+    (repo / "b.txt").write_text("B\n" * 2000)  # ~4 KB: together over the limit
+    run = Run(repo)
+    assert "a.txt" in run.info.baseline_patch and "b.txt" not in run.info.baseline_patch
+    assert run.info.baseline_omitted == ("b.txt: its part of the patch would take it over the 6000-byte limit",)
+    (repo / "c.txt").write_text("C\n" * 1000)
+    (repo / "d.txt").write_text("D\n" * 2000)
+    run.rec.stop()
+    final = run.rec.final_patch()
+    assert len(final.patch) <= 6000
+    assert [o.split(":")[0] for o in final.omitted] == ["d.txt"] and "d.txt" not in final.files

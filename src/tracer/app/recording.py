@@ -298,6 +298,12 @@ class _Recorder:
                 info = workspace_info(self.cwd, exclude=[self.writer.path], tmp_dir=self.workdir)
             except TracerError as e:
                 self.warn(f"tracer: edits are not recorded: {e}")
+            if info is not None and info.baseline_omitted:
+                self.warn(
+                    "tracer: the changes present at start to "
+                    + "; ".join(info.baseline_omitted)
+                    + ": they are not in the session, so verify cannot rebuild those files as they were"
+                )
             self.writer.begin(self._header(shell, kind, cols, rows, info), key=self._key())
             if info is not None:
                 assert self.tracker is not None

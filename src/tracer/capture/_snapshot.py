@@ -258,6 +258,12 @@ def _sizes(repo_root: Path, ids: Sequence[str]) -> dict[str, int]:
     return sizes
 
 
+#: The largest patch :func:`tree_patch` writes (bytes of text): half of what a reader takes in one event
+#: (``tracer.store._msgpack.MAX_EVENT_BYTES``), so that a final patch or a header with its baseline patch is
+#: always readable; files past it are left out and listed as omitted.
+PATCH_BYTES = 256 << 20
+
+
 @dataclass(frozen=True, slots=True)
 class TreePatch:
     """A patch between two trees: text, the paths it changes, and what was left out (``"path: why"``)."""
@@ -276,12 +282,14 @@ def tree_patch(
     renames: bool,
     file_limit: int | None = None,
     exclude: Sequence[str] = (),
+    total_limit: int | None = None,
 ) -> TreePatch:
     """``git diff --binary`` from tree ``a`` to tree ``b``, as text ``git apply`` takes.
 
     Gitlinks (submodules, nested repositories), editor scratch files and the ``exclude`` paths (with
     everything below them) are left out. Files whose new content is over ``file_limit`` bytes are left out
-    and listed in ``omitted``.
+    and listed in ``omitted``, and so are the files whose sections would take the patch over ``total_limit``
+    bytes (default :data:`PATCH_BYTES`), in the order git lists them.
 
     Raises:
         CommandFailed: git failed.
@@ -322,12 +330,26 @@ def tree_patch(
                 texts.append(_own_section(c, cat))
     else:  # unexpected shape: write every section ourselves
         texts = [_own_section(c, cat) for c in changes]
+    budget = PATCH_BYTES if total_limit is None else total_limit
+    kept: list[str] = []
     files: list[str] = []
-    for c in changes:
+    for c, section in zip(changes, texts, strict=True):
+        size = len(section) if section.isascii() else len(section.encode("utf-8", "surrogatepass"))
+        if size > budget:
+            omitted.append(f"{c.new_path}: its part of the patch would take it over {_limit_words(total_limit)}")
+            continue
+        budget -= size
+        kept.append(section)
         if c.status == "R":
             files.append(c.old_path)
         files.append(c.new_path)
-    return TreePatch("".join(texts), tuple(files), tuple(omitted))
+    return TreePatch("".join(kept), tuple(files), tuple(omitted))
+
+
+def _limit_words(total_limit: int | None) -> str:
+    """The patch limit in words: ``"the 256 MiB limit"``."""
+    limit = PATCH_BYTES if total_limit is None else total_limit
+    return f"the {limit >> 20} MiB limit" if limit >= 1 << 20 else f"the {limit}-byte limit"
 
 
 def _sections(patch: bytes) -> list[bytes]:

@@ -46,6 +46,9 @@ class WorkspaceInfo:
             work tree is not hashed into the object database, nor put in the header): path -> (size, mtime ns).
         remote_url: the URL of the repository's remote (:func:`public_url` of the current branch's upstream remote,
             else of ``origin``, else of the first); ``None`` without a remote.
+        baseline_omitted: changes present at start that ``baseline_patch`` leaves out, ``"path: why"`` (the patch
+            would be over :data:`tracer.capture._snapshot.PATCH_BYTES`): verify cannot rebuild the start state
+            of those files.
     """
 
     workspace: Path
@@ -58,6 +61,7 @@ class WorkspaceInfo:
     index_file: Path | None = None
     left_out: dict[str, tuple[int, int]] = field(default_factory=dict)
     remote_url: str | None = None
+    baseline_omitted: tuple[str, ...] = ()
 
 
 def _git(args: Sequence[str], cwd: Path) -> tuple[int, str]:
@@ -107,7 +111,7 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path |
     try:
         tree = snaps.snapshot()
         base = f"{head_commit}^{{tree}}" if head_commit else empty_tree(root)
-        patch = tree_patch(root, base, tree, cat, renames=False).text
+        baseline = tree_patch(root, base, tree, cat, renames=False)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
@@ -118,12 +122,13 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path |
         repo_root=root,
         head_commit=head_commit,
         branch=branch or None,
-        baseline_patch=patch,
+        baseline_patch=baseline.text,
         baseline_tree=tree,
         git_dir=git_dir,
         index_file=index,
         left_out=dict(snaps.left_out),
         remote_url=_remote_url(root, branch),
+        baseline_omitted=baseline.omitted,
     )
 
 
