@@ -101,7 +101,8 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=250, help="MB of output in the session (default 250)")
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--tracer", action="append", default=[], metavar="NAME=CMD", help="a tracer to measure")
-    parser.add_argument("--formats", default="json,asciicast,patch")
+    parser.add_argument("--formats", default="json,jsonl,asciicast,asciicast-v3,patch,patch --from-commit")
+    parser.add_argument("--no-redact", action="store_true", help="export with --no-redact (the exporters alone)")
     args = parser.parse_args()
     tracers = [t.split("=", 1) for t in args.tracer] or [["this", f"{shlex.quote(sys.executable)} -m tracer"]]
 
@@ -119,8 +120,9 @@ def main() -> None:
         rows = []
         for name, command in tracers:
             base = shlex.split(command)
+            extra = ["--no-redact"] if args.no_redact else []
             runs = [
-                (f"export {fmt}", ["export", str(path), "-f", fmt, "-o", f"{tmp}/out"])
+                (f"export {fmt}", ["export", str(path), "-f", *fmt.split(), "-o", f"{tmp}/out", *extra])
                 for fmt in args.formats.split(",")
             ]
             runs += [("show", ["show", str(path)]), ("ls", ["ls"])]
@@ -137,12 +139,21 @@ def main() -> None:
                         "status": status,
                     }
                 )
-                print(f"{name:<8} {label:<18} peak RSS {peak:8.1f} MB   {wall:6.2f} s   exit {status}")
+                print(f"{name:<8} {label:<27} peak RSS {peak:8.1f} MB   {wall:6.2f} s   exit {status}")
         results = Path(__file__).parent / "results"
         results.mkdir(exist_ok=True)
         out = results / f"export-{time.strftime('%Y%m%dT%H%M%S')}.json"
         out.write_text(
-            json.dumps({"mb": args.mb, "commands": args.commands, "load": os.getloadavg(), "rows": rows}, indent=2)
+            json.dumps(
+                {
+                    "mb": args.mb,
+                    "commands": args.commands,
+                    "no_redact": args.no_redact,
+                    "load": os.getloadavg(),
+                    "rows": rows,
+                },
+                indent=2,
+            )
         )
         print(f"results: {out}")
 

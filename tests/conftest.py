@@ -139,3 +139,6 @@ def shell_user(tmp_path: Path, shell: str, prompt: str) -> User:
         ".local/share/fish/generated_completions/.keep": "",
     }
     return User(tmp_path, files, shell=path)
+
+
+from tests.corpus import corpus  # noqa: E402, F401  (the recorded sessions, one per test run, for every package)

@@ -107,7 +107,7 @@ def test_verify_without_a_start_commit(tmp_path: Path) -> None:
     assert_one_line_error(tracer("verify", str(path), cwd=tmp_path), 3, "no start commit")
 
 
-@pytest.mark.parametrize("fmt", ["json", "asciicast", "patch"])
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "asciicast", "asciicast-v3", "patch"])
 def test_export_formats(tmp_path: Path, fmt: str) -> None:
     path = recorded(tmp_path, command="printf 'caf\\xc3\\xa9\\n'")
     proc = tracer("export", str(path), "--format", fmt, cwd=tmp_path)
@@ -127,11 +127,27 @@ def test_export_formats(tmp_path: Path, fmt: str) -> None:
         lines = [json.loads(line) for line in proc.stdout.splitlines()]
         assert lines[0]["version"] == 2 and lines[0]["width"] == 80
         assert "".join(e[2] for e in lines[1:] if e[1] == "o") == "café\r\n"
+    elif fmt == "asciicast-v3":
+        from tests.store.asciicast import check_v3
+
+        header, events = check_v3(proc.stdout)
+        assert header["term"]["cols"] == 80 and "".join(d for _, code, d in events if code == "o") == "café\r\n"
+    elif fmt == "jsonl":
+        import json
+
+        from tracer.store.schema import validate_event
+
+        for line in proc.stdout.splitlines():
+            event = json.loads(line)
+            del event["trace_id"], event["time"]
+            validate_event(event)
 
 
 def test_usage_error_exit_status(tmp_path: Path) -> None:
     proc = tracer("export", "--format", "pdf", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = tracer("export", "--format", "json", "--from-commit", cwd=tmp_path)
+    assert proc.returncode == 2 and "--from-commit goes with --format patch" in proc.stderr
 
 
 def test_ls_sees_what_was_appended_since_the_last_listing(tmp_path: Path) -> None:

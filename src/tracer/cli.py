@@ -324,7 +324,7 @@ def _result_counts(r: VerifyResult) -> str:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["json", "asciicast", "patch"]),
+    type=click.Choice(["json", "jsonl", "asciicast", "asciicast-v3", "patch"]),  # tracer.store.export.FORMATS
     default="json",
     show_default=True,
 )
@@ -334,10 +334,19 @@ def _result_counts(r: VerifyResult) -> str:
     type=click.Path(dir_okay=False, writable=True),
     help="Write here (mode 0600) instead of standard output.",
 )
+@click.option(
+    "--from-commit",
+    is_flag=True,
+    help="With --format patch: the changes present at start, then the final patch: what git apply takes on a "
+    "clean checkout of the start commit.",
+)
 @click.option("--preview", is_flag=True, help="Write nothing: list what would be masked, and where (never the values).")
 @click.option("--no-redact", is_flag=True, help="Export as recorded: only record-time masking applies.")
-def export(session: str | None, fmt: str, output: str | None, preview: bool, no_redact: bool) -> None:
-    """Write a session as a trace JSON document, an asciicast v2 recording, or its final patch.
+def export(
+    session: str | None, fmt: str, output: str | None, from_commit: bool, preview: bool, no_redact: bool
+) -> None:
+    """Write a session as a trace JSON document, JSON Lines of its events, an asciicast v2 or v3 recording, or
+    its final patch (docs/export.md describes each format).
 
     Secrets, e-mail and IP addresses, your home directory, user and host name are masked first (see
     docs/privacy.md); one line on standard error says how much. S is a session file, a session-id prefix, or
@@ -346,9 +355,11 @@ def export(session: str | None, fmt: str, output: str | None, preview: bool, no_
     missing.
     """
     from tracer.store import SessionReader
-    from tracer.store.export import export_asciicast, export_json, export_patch
+    from tracer.store.export import exporter as exporter_of
 
-    exporter = {"json": export_json, "asciicast": export_asciicast, "patch": export_patch}[fmt]
+    if from_commit and fmt != "patch":
+        raise UsageError(f"--from-commit goes with --format patch (the patch from the start commit), not {fmt}")
+    exporter = exporter_of(fmt, from_commit=from_commit)
     with SessionReader(_resolve(session)) as reader:
         source: Any = reader  # what the exporter reads: the session, or (by default) the session masked
         redactor = None
@@ -851,9 +862,15 @@ def dataset_build(
         source=source,
     )
     redaction = _export_redaction(no_redact)
-    options = BuildOptions(fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output)
+    from tracer.judge import process_checks  # the dataset does not judge: it is given the checks to compute
+
+    options = BuildOptions(
+        fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output, checks=process_checks
+    )
     if redaction is not None:
-        options = dataclasses.replace(options, redact=redaction, redaction=f"export-time redaction, {redaction.label}")
+        options = dataclasses.replace(
+            options, redact=redaction, redaction=f"export-time redaction, {redaction.label}", masked=redaction.summary
+        )
 
     back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
 

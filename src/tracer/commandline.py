@@ -95,21 +95,60 @@ class TestProgram:
     words: tuple[str, ...]
 
 
+def _line_words(line: str) -> list[list[str]]:
+    """The words of each physical line of ``line`` as a POSIX shell splits them (quotes removed, operators such as
+    ``&&``, ``|``, ``;``, ``>`` words of their own; a backslash-newline joins two lines). A line that does not
+    tokenise (an unclosed quote) is split at white space."""
+    out = []
+    for physical in line.replace("\\\n", " ").splitlines() or [""]:
+        lexer = shlex.shlex(_without_comment(physical), posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        lexer.commenters = ""  # shlex would start a comment at any '#', even inside a word (a#b, a URL's #frag)
+        try:
+            out.append(list(lexer))
+        except ValueError:
+            out.append(physical.split())
+    return out
+
+
+def _without_comment(physical: str) -> str:
+    """One physical line without its comment: from an unquoted ``#`` that begins a word, as the shell reads it."""
+    quote = ""
+    escaped = False
+    for i, ch in enumerate(physical):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or physical[i - 1] in " \t;&|()<>"):
+            return physical[:i]
+    return physical
+
+
+def shell_words(line: str) -> list[str]:
+    """The command line ``line`` split into words as a POSIX shell splits it: ``"pytest -q 'a b'|tail"`` →
+    ``["pytest", "-q", "a b", "|", "tail"]``; the lines of a multi-line command are separated by a ``"\\n"``
+    word. An unclosed quote: the line is split at white space. Never fails."""
+    words: list[str] = []
+    for i, tokens in enumerate(_line_words(line)):
+        if i:
+            words.append("\n")
+        words += tokens
+    return words
+
+
 def simple_commands(line: str) -> list[list[str]]:
     """The words of each simple command of a shell command line (redirections dropped).
 
     ``"cd a && FOO=1 pytest -q 2>&1 | tee log"`` → ``[["cd", "a"], ["FOO=1", "pytest", "-q", "2"],
     ["tee", "log"]]``. Lines that do not tokenise (an unclosed quote) are split on white space.
     """
-    text = line.replace("\\\n", " ")
     out: list[list[str]] = []
-    for physical in text.splitlines() or [""]:
-        lexer = shlex.shlex(physical, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        try:
-            tokens = list(lexer)
-        except ValueError:
-            tokens = physical.split()
+    for tokens in _line_words(line):
         current: list[str] = []
         skip_next = False
         for tok in tokens:

@@ -227,6 +227,10 @@ class Header(Event):
         redaction: how secrets were masked at record time: the rule set (``"rules 1"``, with the user's own
             rules: ``"rules 1 + 2 of ~/.config/tracer/config.toml"``), or ``"off"`` (``tracer shell
             --no-redact``); ``None`` in sessions of tracers before 0.2, which masked nothing.
+        repository: the URL of the repository's remote (the current branch's upstream remote, else ``origin``,
+            else the first), with any user name, password or token and any query removed; ``None`` outside git,
+            without a remote, or in sessions of tracers before 0.2.
+        editor: ``$VISUAL``, else ``$EDITOR``, of the recording shell's environment; ``None`` when neither is set.
     """
 
     type: ClassVar[str] = "header"
@@ -253,6 +257,8 @@ class Header(Event):
     uid: int | None = None
     host_id: str | None = None
     redaction: str | None = None
+    repository: str | None = None
+    editor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

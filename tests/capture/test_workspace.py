@@ -99,3 +99,25 @@ def test_a_change_racily_clean_in_the_index_is_in_the_baseline(tmp_path: Path) -
     info = workspace_info(repo)
     assert git(repo, "diff-files", "--name-only") == "b.txt\n"  # git itself sees it (and writes no index)
     assert "+tab\there" in info.baseline_patch
+
+
+def test_the_remote_url_is_the_upstreams_without_credentials(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "main")
+    assert workspace_info(tmp_path).remote_url is None  # no remote
+    git(tmp_path, "remote", "add", "backup", "https://backup.example/team/calc.git")
+    assert workspace_info(tmp_path).remote_url == "https://backup.example/team/calc.git"  # the only one
+    git(tmp_path, "remote", "add", "origin", "https://ghp_s3cret@github.com/team/calc.git?private_token=x")
+    assert workspace_info(tmp_path).remote_url == "https://github.com/team/calc.git"  # origin, token removed
+    git(tmp_path, "remote", "add", "fork", "https://me:pa55@example.org:8443/me/calc")
+    git(tmp_path, "config", "branch.main.remote", "fork")  # the branch's upstream wins
+    assert workspace_info(tmp_path).remote_url == "https://example.org:8443/me/calc"
+
+
+def test_public_url_keeps_what_holds_no_secret() -> None:
+    from tracer.capture.workspace import public_url
+
+    assert public_url("git@github.com:team/calc.git") == "git@github.com:team/calc.git"
+    assert public_url("ssh://git@host.example/team/calc") == "ssh://host.example/team/calc"
+    assert public_url("/srv/git/calc.git") == "/srv/git/calc.git"
+    assert public_url("https://user:pw@[::1]:99/x#frag") == "https://[::1]:99/x"
+    assert public_url("http://tok:en@host:notaport/p?q=1") == "http://host:notaport/p"

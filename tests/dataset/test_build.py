@@ -18,7 +18,8 @@ from tests.conftest import git, tree_of
 from tests.dataset.conftest import Corpus, tracer
 from tracer.dataset import BuildOptions, Selection, build_dataset
 from tracer.dataset.columns import CONFIGS
-from tracer.store import read_session
+from tracer.model import JudgeResult, JudgeScore, ProcessCheck, utc_now
+from tracer.store import append_events, read_session
 
 CONFIG_NAMES = list(CONFIGS)
 
@@ -82,8 +83,43 @@ def test_pandas_reads_exit_statuses_as_integers(built: Path) -> None:
     assert str(frame["started_at"].dtype).startswith("datetime64[us, UTC]")
     assert sorted(frame["exit_status"].tolist()) == [0, 0, 0, 0, 0, 1, 3]
     sessions = pd.read_parquet(built / "data" / "sessions")
-    for column in ("tests_passed", "tests_failed", "commands", "edits"):
+    for column in ("tests_passed", "tests_failed", "commands", "edits", "judge_overall", "dead_ends"):
         assert str(sessions[column].dtype) == "int32", column
+
+
+def test_judge_columns_from_the_judgement_or_computed_at_build(built: Path, corpus: Corpus, tmp_path: Path) -> None:
+    """A judged session's columns come from its newest judgement; one never judged gets its process checks computed
+    by the build (by tracer.judge's own function, which the command line hands to the dataset)."""
+    sessions = by_task(built)
+    fix, dirty = sessions["fix: add(1, 2) is -1"], sessions["a dirty start"]
+    assert fix["judge_kind"] == "checks" and fix["judged_at"] is not None  # `tracer judge` ran on it
+    assert (fix["judge_name"], fix["judge_rubric"], fix["judge_overall"], fix["judge_scores"]) == (None, None, -1, [])
+    assert (fix["hypotheses_noted"], fix["repeated_failures"], fix["reproduced_before_edit"]) == (1, 0, None)
+    assert fix["time_to_first_pass_s"] is not None and fix["time_to_first_pass_s"] > 0
+    assert dirty["judge_kind"] is None and dirty["judged_at"] is None  # never judged: the checks computed
+    assert (dirty["hypotheses_noted"], dirty["hypotheses_tested"], dirty["dead_ends"]) == (0, -1, 0)
+    assert dirty["time_to_first_pass_s"] is None
+
+    # a rubric judge's scores, in a copy of the session
+    copy = tmp_path / "judged.tracer"
+    copy.write_bytes(corpus.sessions["dirty"].read_bytes())
+    scores = (JudgeScore("problem_understanding", 4), JudgeScore("use_of_evidence", 2))
+    judgement = JudgeResult(
+        t=1, judged_at=utc_now(), judge_kind="model", judge="qwen2.5", rubric_id="tracer-debugging",
+        rubric_version="1", scores=scores, overall=3, checks=(ProcessCheck("dead_ends", count=2),),
+    )  # fmt: skip
+    append_events(copy, [judgement])
+    out = tmp_path / "one"
+    build_dataset(str(out), Selection(sessions=(str(copy),)))
+    (row,) = rows(out, "sessions")
+    assert (row["judge_kind"], row["judge_name"], row["judge_rubric"], row["judge_overall"]) == (
+        "model", "qwen2.5", "tracer-debugging@1", 3
+    )  # fmt: skip
+    assert row["judge_scores"] == [
+        {"criterion": "problem_understanding", "score": 4},
+        {"criterion": "use_of_evidence", "score": 2},
+    ]
+    assert (row["dead_ends"], row["hypotheses_noted"], row["tested_after_last_edit"]) == (2, -1, None)
 
 
 def test_duckdb_queries_the_shards(built: Path) -> None:
@@ -111,6 +147,7 @@ def test_the_rows_hold_what_was_recorded(built: Path, corpus: Corpus) -> None:
     assert fix["tests_passed"] == 2 and fix["tests_failed"] == 0
     assert fix["test_command"] == "python -m pytest -q -p no:cacheprovider tests"
     assert fix["tracer_version"] and fix["shell_kind"] == "command"
+    assert fix["repository"] == "https://github.com/team/calc.git"  # the remote's URL, its token removed
 
     notes = rows(built, "notes")
     assert [(n["text"], n["tags"], n["source"]) for n in notes if n["session_id"] == fix["session_id"]] == [
@@ -128,22 +165,33 @@ def test_the_rows_hold_what_was_recorded(built: Path, corpus: Corpus) -> None:
     assert "\r" not in seq["output"] and seq["output_bytes"] >= len(seq["output"])
 
 
-@pytest.mark.parametrize("name", ["dirty", "fix"])
+@pytest.mark.parametrize("name", ["dirty", "fix", "nocommit"])
 def test_patch_from_commit_rebuilds_the_final_tree(built: Path, corpus: Corpus, name: str, tmp_path: Path) -> None:
+    """The dataset's `patch_from_commit` and `tracer export --format patch --from-commit` are one patch, which `git
+    apply` takes on a clean checkout of the start commit (an empty `git init` before the first commit) and which
+    rebuilds the final tree byte for byte: a clean start, a dirty one, a repository without commits."""
     session_id = read_session(corpus.sessions[name]).header.uuid
     (row,) = [r for r in rows(built, "sessions") if r["session_id"] == session_id]
+    exported = tracer("export", str(corpus.sessions[name]), "-f", "patch", "--from-commit", cwd=tmp_path)
+    assert exported.stdout == row["patch_from_commit"]
     checkout = tmp_path / "checkout"
-    git(corpus.repos[name], "worktree", "add", "-q", "--detach", str(checkout), row["base_commit"])
+    if row["base_commit"] is None:
+        git(tmp_path, "init", "-q", str(checkout))
+    else:
+        git(corpus.repos[name], "worktree", "add", "-q", "--detach", str(checkout), row["base_commit"])
     try:
-        git(checkout, "apply", input=row["patch_from_commit"].encode())
+        git(checkout, "apply", input=os.fsencode(exported.stdout))
         expected = tree_of(corpus.repos[name])
         if name == "dirty":  # the name that is not UTF-8: the patch keeps git's quoting, the tree has the byte
             assert os.fsencode(os.fsdecode(b"new\xfe.txt")) in {os.fsencode(p) for p in tree_of(checkout)}
+        if name == "nocommit":
+            assert expected["start.txt"][0] == b"there at start\nchanged\n"
         rebuilt = tree_of(checkout)
-        rebuilt.pop(".git")  # the worktree's link to its repository
+        rebuilt.pop(".git", None)  # a worktree's link to its repository
         assert rebuilt == expected
     finally:
-        git(corpus.repos[name], "worktree", "remove", "--force", str(checkout))
+        if row["base_commit"] is not None:
+            git(corpus.repos[name], "worktree", "remove", "--force", str(checkout))
 
 
 def test_the_messages_are_a_tool_calling_trajectory(built: Path, corpus: Corpus) -> None:
@@ -202,7 +250,8 @@ def test_swe_bench_files_load_with_swebenchs_own_loaders(built: Path, corpus: Co
     assert len(selected) == 3
     fix = next(i for i in instances if i["problem_statement"] == "fix: add(1, 2) is -1")
     assert json.loads(fix["FAIL_TO_PASS"]) == ["tests/test_calc.py::test_add", "tests/test_calc.py::test_zero"]
-    assert fix["repo"] == "calc" and fix["instance_id"].startswith("calc-")
+    # owner/name from the remote's URL, recorded without its token
+    assert fix["repo"] == "team/calc" and fix["instance_id"].startswith("team__calc-")
     assert "calc.py" in fix["patch"] and "tests/test_calc.py" not in fix["patch"]
     assert "def test_zero" in fix["test_patch"]
     prediction = next(p for p in predictions if p["instance_id"] == fix["instance_id"])

@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.dataset.conftest import Corpus, SftpServer, tracer
-from tracer.dataset import session_uuid
 from tracer.store import read_session
+from tracer.store.facts import session_uuid
 from tracer.store.writer import write_session
 
 
 def uuids(corpus: Corpus) -> set[str]:
-    return {session_uuid(read_session(p)) for p in corpus.sessions.values()}
+    return {session_uuid(read_session(p).header) for p in corpus.sessions.values()}
 
 
 def test_push_then_build_from_sftp(corpus: Corpus, sftp_server: SftpServer, tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_push_then_build_from_sftp(corpus: Corpus, sftp_server: SftpServer, tmp_
     tracer("push", names[0], url, cwd=tmp_path, env=sftp_server.env)
     assert len(list(remote.iterdir())) == 4
     # what arrived is a session tracer reads, the same session
-    copy = read_session(remote / f"{session_uuid(read_session(names[0]))}.tracer")
+    copy = read_session(remote / f"{session_uuid(read_session(names[0]).header)}.tracer")
     original = read_session(names[0])
     assert copy.header == original.header and copy.events == original.events
 
@@ -89,7 +89,7 @@ def test_push_and_build_with_a_local_directory(corpus: Corpus, tmp_path: Path) -
     tracer("dataset", "build", str(out), "--all", "--from", str(shared), cwd=tmp_path)
     assert len(pq.read_table(out / "data" / "sessions")) == 2
     # one session by its file name prefix
-    fix = f"{session_uuid(read_session(corpus.sessions['fix']))}"
+    fix = f"{session_uuid(read_session(corpus.sessions['fix']).header)}"
     one = tmp_path / "one"
     tracer("dataset", "build", str(one), fix[:8], "--from", str(shared), cwd=tmp_path)
     assert pq.read_table(one / "data" / "sessions").column("session_id").to_pylist() == [fix]
@@ -99,8 +99,8 @@ def test_a_session_without_uuid_keeps_its_derived_id_through_push(corpus: Corpus
     session = read_session(corpus.sessions["nocommit"])
     old = tmp_path / "old.tracer"  # as tracer 0.1 wrote it: no uuid in the header
     write_session(old, dataclasses.replace(session.header, uuid=None), session.events)
-    derived = session_uuid(read_session(old))
-    assert derived == session_uuid(read_session(old)) != session.header.uuid
+    derived = session_uuid(read_session(old).header)
+    assert derived == session_uuid(read_session(old).header) != session.header.uuid
     shared = tmp_path / "shared"
     tracer("push", str(old), str(shared), cwd=tmp_path)
     copy = read_session(shared / f"{derived}.tracer")

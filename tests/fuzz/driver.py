@@ -12,9 +12,10 @@ streams that refuse what is not UTF-8 (as a terminal's are).
 
 A run goes wrong when it: exits with another status than 0, 1, 2 or 3; prints a traceback, "internal error" or
 "out of memory"; runs longer than ``--seconds`` (a hang); prints a control character (other than a newline) from
-``ls``, ``show``, ``judge``, ``insights`` or in a message; or exports a JSON document or asciicast line that does
-not parse. Each run is one JSON line on standard output: ``{"file", "command", "status", "wrong", "seconds"}``
-(``wrong``: ``null`` or what went wrong). The caller sets the process's memory limit (``resource.setrlimit``).
+``ls``, ``show``, ``judge``, ``insights`` or in a message; or exports a JSON document or a line (asciicast, JSON
+Lines) that does not parse. Each run is one JSON line on standard output: ``{"file", "command", "status", "wrong",
+"seconds"}`` (``wrong``: ``null`` or what went wrong). The caller sets the process's memory limit
+(``resource.setrlimit``).
 """
 
 from __future__ import annotations
@@ -88,12 +89,12 @@ def check(command: str, status: int, stdout: bytes, stderr: bytes, escaped: str 
             json.loads(stdout)
         except ValueError as e:
             return f"the JSON export does not parse: {e}"
-    if status == 0 and command == "export asciicast":
+    if status == 0 and command in ("export asciicast", "export asciicast-v3", "export jsonl"):
         try:
             for line in stdout.splitlines():
                 json.loads(line)
         except ValueError as e:
-            return f"an asciicast line does not parse: {e}"
+            return f"a line of the {command.split()[1]} export does not parse: {e}"
     return None
 
 
@@ -157,7 +158,9 @@ def main() -> None:
             ("show", ["show", str(path)]),
             ("export json", ["export", str(path), "-f", "json"]),
             ("export asciicast", ["export", str(path), "-f", "asciicast"]),
-            ("export patch", ["export", str(path), "-f", "patch"]),
+            ("export asciicast-v3", ["export", str(path), "-f", "asciicast-v3"]),
+            ("export jsonl", ["export", str(path), "-f", "jsonl"]),
+            ("export patch", ["export", str(path), "-f", "patch", "--from-commit"]),
             ("verify", ["verify", str(path), "--test-command", "true", "--no-sandbox", "--timeout", "30"]),
             ("judge", ["judge", str(path)]),
             ("dataset build", ["dataset", "build", str(work / f"dataset-{n}"), str(path), "--format", "jsonl"]),

@@ -64,7 +64,8 @@ def run_driver(files: list[Path], work: Path) -> list[dict[str, Any]]:
     )
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
-    assert len(rows) == 10 * len(files) + 2, proc.stderr.decode(errors="replace")[-3000:]
+    # per file: ls, show, 5 exports, verify, judge, dataset build, insights, replay loading; then ls and insights
+    assert len(rows) == 12 * len(files) + 2, proc.stderr.decode(errors="replace")[-3000:]
     return rows
 
 

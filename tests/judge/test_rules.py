@@ -19,6 +19,7 @@ from tracer.model import (
     CommandStart,
     Event,
     FileChange,
+    JudgeResult,
     Note,
     Output,
     ProcessCheck,
@@ -188,6 +189,16 @@ def test_the_document_fits_its_budget_and_stays_a_trace() -> None:
     assert all("characters cut" in o and "\x1b" not in o for o in outputs)
     whole = judge_document(session, max_chars=10_000_000)
     assert len(whole["events"][0]["output"]) < 4100  # one string is cut to 4,000 characters whatever the budget
+
+
+def test_a_judge_is_not_shown_an_earlier_judgement() -> None:
+    b = Build()
+    b.command(0, "pytest", 1)
+    b.events.append(JudgeResult(t=20_000, judged_at="2026-11-21T11:00:00Z", judge_kind="model", judge="m", overall=5))
+    assert b.session().judge_result is not None
+    document = judge_document(b.session())
+    validate_trace(document)
+    assert document["qa"]["judge"] is None
 
 
 def test_text_that_is_not_utf8_goes_as_replacement_characters(tmp_path: Path) -> None:

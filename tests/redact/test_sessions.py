@@ -10,8 +10,10 @@ The session file is decompressed frame by frame and searched as bytes; every exp
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import secrets
 import shutil
 import string
@@ -155,15 +157,19 @@ def test_no_secret_reaches_the_session_file_nor_any_export(tmp_path: Path, kind:
 
     # every export format: none of the secrets, nor the e-mail, IP, home directory, user name
     everything = planted.secrets + planted.identity
-    for fmt in ("json", "asciicast", "patch"):
-        out = tmp_path / f"export.{fmt}"
-        proc = tracer(env, "export", str(path), "--format", fmt, "-o", str(out))
+    for fmt in ("json", "jsonl", "asciicast", "asciicast-v3", "patch", "patch --from-commit"):
+        out = tmp_path / f"export.{fmt.replace(' ', '')}"
+        proc = tracer(env, "export", str(path), "--format", *fmt.split(), "-o", str(out))
         assert proc.returncode == 0, proc.stderr
         assert b"tracer: export masked" in proc.stderr
         assert os.stat(out).st_mode & 0o777 == 0o600
-        planted.assert_absent(out.read_bytes(), everything, where=f"the {fmt} export of a {kind} session")
+        written = out.read_bytes()
+        if fmt == "jsonl":  # output is base64 there: searched decoded
+            lines = [json.loads(line) for line in written.splitlines()]
+            written += b"".join(base64.b64decode(e["data"]) for e in lines if e["type"] == "output")
+        planted.assert_absent(written, everything, where=f"the {fmt} export of a {kind} session")
     doc = json.loads((tmp_path / "export.json").read_text())
-    assert doc["task"]["repository"].startswith("~/")
+    assert doc["task"]["workspace"].startswith("~/") and doc["task"]["repository"] is None  # no remote at start
 
     # --no-redact keeps what only export-time rules mask, never what record time masked
     proc = tracer(env, "export", str(path), "--format", "json", "--no-redact")
@@ -212,6 +218,8 @@ def test_datasets_and_pushed_sessions_are_masked_too(tmp_path: Path) -> None:
     written = b"".join(f.read_bytes() for f in sorted(out.rglob("*")) if f.is_file())
     assert b"[REDACTED:openai-api-key:" in written
     planted.assert_absent(written, everything, where="a dataset")
+    card = (out / "README.md").read_text()  # what export time masked, rule by rule, never a value
+    assert re.search(r"- redaction: export-time redaction, .*: masked \d+ values \(.*home-dir \d+", card)
     shared = tmp_path / "shared"
     shared.mkdir()
     proc = tracer(env, "push", str(path), str(shared))

@@ -164,6 +164,17 @@ def test_simple_commands_split_at_shell_operators() -> None:
     ]
     assert simple_commands("make \\\n  test") == [["make", "test"]]
     assert simple_commands("echo 'unclosed") == [["echo", "'unclosed"]]
+    assert simple_commands("curl http://h/#frag # a comment") == [["curl", "http://h/#frag"]]  # '#' starts a word
+
+
+def test_shell_words_are_the_words_a_shell_reads() -> None:
+    from tracer.commandline import shell_words
+
+    assert shell_words("pytest -q 'a b'|tail -3") == ["pytest", "-q", "a b", "|", "tail", "-3"]
+    assert shell_words('echo "#x" a#b \\#c # gone') == ["echo", "#x", "a#b", "#c"]
+    assert shell_words("make \\\n  test\ngit diff") == ["make", "test", "\n", "git", "diff"]
+    assert shell_words("echo 'unclosed") == ["echo", "'unclosed"]  # split at white space, never an error
+    assert shell_words("") == []
 
 
 @pytest.mark.parametrize(

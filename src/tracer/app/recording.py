@@ -390,6 +390,8 @@ class _Recorder:
             uid=os.getuid(),
             host_id=host_id(),
             redaction=None if self.options.redact else "off",
+            repository=info.remote_url if info is not None else None,
+            editor=os.environ.get("VISUAL") or os.environ.get("EDITOR") or None,
         )
 
     def run(

@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture._gitobjects import CatFile
@@ -22,7 +23,7 @@ from tracer.errors import RecordingError
 #: Untracked files over this many bytes stay out of the baseline and the final patch (listed as omitted).
 LARGE_UNTRACKED = 64 << 20
 
-__all__ = ["WorkspaceInfo", "workspace_info"]
+__all__ = ["WorkspaceInfo", "public_url", "workspace_info"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class WorkspaceInfo:
         index_file: the repository's index file (it may not exist yet); ``None`` outside git.
         left_out: untracked files over :data:`LARGE_UNTRACKED` bytes kept out of the baseline (a data set in the
             work tree is not hashed into the object database, nor put in the header): path -> (size, mtime ns).
+        remote_url: the URL of the repository's remote (:func:`public_url` of the current branch's upstream remote,
+            else of ``origin``, else of the first); ``None`` without a remote.
         baseline_omitted: changes present at start that ``baseline_patch`` leaves out, ``"path: why"`` (the patch
             would be over :data:`tracer.capture._snapshot.PATCH_BYTES`): verify cannot rebuild the start state
             of those files.
@@ -57,6 +60,7 @@ class WorkspaceInfo:
     git_dir: Path | None = None
     index_file: Path | None = None
     left_out: dict[str, tuple[int, int]] = field(default_factory=dict)
+    remote_url: str | None = None
     baseline_omitted: tuple[str, ...] = ()
 
 
@@ -96,6 +100,7 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path |
     status, head = _git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], root)
     head_commit = head if status == 0 and head else None
     status, branch = _git(["symbolic-ref", "-q", "--short", "HEAD"], root)
+    branch = branch if status == 0 and branch else ""
     excluded = []
     for p in exclude:
         rel = os.path.relpath(Path(p).absolute(), root)
@@ -116,11 +121,49 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path |
         workspace=root,
         repo_root=root,
         head_commit=head_commit,
-        branch=branch if status == 0 and branch else None,
+        branch=branch or None,
         baseline_patch=baseline.text,
         baseline_tree=tree,
         git_dir=git_dir,
         index_file=index,
         left_out=dict(snaps.left_out),
+        remote_url=_remote_url(root, branch),
         baseline_omitted=baseline.omitted,
     )
+
+
+def _remote_url(root: Path, branch: str) -> str | None:
+    """The URL of the remote of ``branch``'s upstream, else of ``origin``, else of the first remote (by name), as
+    :func:`public_url` writes it; ``None`` without a remote (or when git cannot say)."""
+    status, out = _git(["config", "-z", "--get-regexp", r"^(remote\..*\.url|branch\..*\.remote)$"], root)
+    if status != 0:
+        return None
+    urls: dict[str, str] = {}
+    upstream = None
+    for entry in out.split("\0"):
+        key, _, value = entry.partition("\n")
+        if key.startswith("remote.") and key.endswith(".url"):
+            urls.setdefault(key[len("remote.") : -len(".url")], value)
+        elif branch and key == f"branch.{branch}.remote":
+            upstream = value
+    name = next((n for n in (upstream, "origin", *sorted(urls)) if n in urls), None)
+    return public_url(urls[name]) if name is not None else None
+
+
+def public_url(url: str) -> str:
+    """``url`` without what may be a credential: the user name, password or token of a URL (``https://TOKEN@host/``,
+    ``https://user:pass@host/``) and its query and fragment (``?access_token=…``). A scp-like address
+    (``git@github.com:org/repo.git``) and a local path are kept as they are: they hold no secret."""
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a port that is not a number: keep what cannot be a credential
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2].split('?')[0].split('#')[0]}"
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

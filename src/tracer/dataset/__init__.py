@@ -5,6 +5,7 @@ Public API::
 
     build_dataset(out, Selection(...), BuildOptions(...)) -> BuildReport     tracer dataset build
     push_sessions([S, ...], url) -> PushReport                               tracer push
+    trace_features() -> datasets.Features                                    load trace exports with datasets
     CONFIGS                                                                  the configs and their columns
 
 Everything that leaves the machine here goes through export-time redaction: a ``redact`` callable applied to
@@ -25,7 +26,8 @@ from tracer.dataset.build import (
 )
 from tracer.dataset.columns import CONFIGS
 from tracer.dataset.push import PushReport, push_sessions
-from tracer.dataset.rows import Redact, identity, session_uuid
+from tracer.dataset.rows import Redact, identity
+from tracer.dataset.traces import trace_features
 
 __all__ = [
     "CONFIGS",
@@ -41,5 +43,5 @@ __all__ = [
     "identity",
     "parse_since",
     "push_sessions",
-    "session_uuid",
+    "trace_features",
 ]

@@ -29,7 +29,7 @@ from tracer.dataset import _fs
 from tracer.dataset._sinks import ROW_GROUP_BYTES, SHARD_BYTES, SINKS
 from tracer.dataset.card import CardFacts, dataset_card
 from tracer.dataset.columns import CONFIGS
-from tracer.dataset.rows import Redact, identity, redacted, session_rows
+from tracer.dataset.rows import Checks, Redact, identity, redacted, session_rows
 from tracer.dataset.swebench import instance, prediction
 from tracer.errors import DatasetError, SessionError, UsageError
 from tracer.model import Session, parse_rfc3339, utc_now
@@ -101,6 +101,10 @@ class BuildOptions:
         shard_bytes: size at which a shard is closed (bytes).
         redact: export-time redaction, one call per event.
         redaction: what ``redact`` does, in words (for the card).
+        masked: what ``redact`` masked, in words (counts per rule, never a value), asked once every session is
+            written, for the card; ``None``: the card says nothing of it.
+        checks: computes the process checks of a session never judged (``tracer.judge.process_checks``: the
+            caller passes it, the dataset does not judge); ``None``: such sessions' check columns hold -1 and null.
     """
 
     fmt: str = "parquet"
@@ -111,6 +115,8 @@ class BuildOptions:
     shard_bytes: int = SHARD_BYTES
     redact: Redact = identity
     redaction: str = "none"
+    masked: Callable[[], str] | None = None
+    checks: Checks | None = None
 
 
 @dataclass(slots=True)
@@ -173,7 +179,7 @@ def build_dataset(
         selection=selection.describe(),
         built_at=utc_now(),
         tracer_version=tracer.__version__,
-        redaction=options.redaction,
+        redaction=options.redaction if options.masked is None else f"{options.redaction}: masked {options.masked()}",
         swe_bench=report.swe_bench,
         skipped=len(report.skipped),
     )
@@ -202,7 +208,12 @@ def _add_session(
         return
     try:
         session = redacted(session, options.redact)
-        rows = session_rows(session, output_limit=options.max_tool_output, command_output_limit=options.max_output)
+        rows = session_rows(
+            session,
+            output_limit=options.max_tool_output,
+            command_output_limit=options.max_output,
+            checks=options.checks,
+        )
         inst = instance(session)
         prepared = {name: sinks[name].prepare(rows.rows[name]) for name in sinks}
     except (ValueError, TypeError) as e:  # a field a hostile file made malformed

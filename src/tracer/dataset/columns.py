@@ -153,6 +153,79 @@ SESSIONS = (
     _c("shell_kind", "string", "bash, zsh, fish, command (`tracer shell -c`), or other (output only, no commands)."),
     _c("os", "string", "The recording machine's platform (`platform.platform()`).", null=True),
     _c("tracer_version", "string", "The version of tracer that recorded the session."),
+    _c(
+        "judged_at",
+        "timestamp",
+        "When the newest `tracer judge` judgement was made (UTC); null if the session was never judged.",
+        null=True,
+    ),
+    _c(
+        "judge_kind",
+        "string",
+        "The newest judgement's kind: checks (process checks only), model or command; null if never judged.",
+        null=True,
+    ),
+    _c("judge_name", "string", "The model's name, or the judge command; null without a rubric judge.", null=True),
+    _c(
+        "judge_rubric",
+        "string",
+        "The rubric the scores follow, as `id@version`; null without a rubric judge.",
+        null=True,
+    ),
+    _c("judge_overall", "int32", "The rubric judge's overall score, 1 to 5; -1 without one."),
+    _c(
+        "judge_scores",
+        ListOf(
+            Struct(
+                (
+                    _c("criterion", "string", "The rubric criterion's id (`problem_understanding`, …)."),
+                    _c("score", "int32", "1 (poor) to 5 (excellent)."),
+                )
+            )
+        ),
+        "The rubric judge's score of each criterion, in the rubric's order; empty without a rubric judge.",
+    ),
+    _c(
+        "reproduced_before_edit",
+        "bool",
+        "Process check: a test run failed before the first edit of code; null where it does not apply (no edit of "
+        "code). From the newest judgement, else computed when the dataset was built (docs/judge.md).",
+        null=True,
+    ),
+    _c(
+        "tested_after_last_edit",
+        "bool",
+        "Process check: a test run started after the last edit and finished; null where it does not apply (no edit).",
+        null=True,
+    ),
+    _c(
+        "hypotheses_noted",
+        "int32",
+        "Process check: hypotheses noted (notes tagged or starting `hypothesis`); -1 when unknown.",
+    ),
+    _c(
+        "hypotheses_tested",
+        "int32",
+        "Process check: hypotheses followed by a finished test run before the next one; -1 when none was noted "
+        "(or unknown).",
+    ),
+    _c(
+        "repeated_failures",
+        "int32",
+        "Process check: commands that failed again the same way with no edit in between (loops); -1 when unknown.",
+    ),
+    _c(
+        "dead_ends",
+        "int32",
+        "Process check: edits that returned a file to earlier content (undoing edits); -1 when unknown.",
+    ),
+    _c(
+        "time_to_first_pass_s",
+        "float64",
+        "Process check: seconds from the start to the end of the first test run that passed after the first edit; "
+        "null when none passed.",
+        null=True,
+    ),
 )
 
 COMMANDS = (

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracer.dataset import _fs
-from tracer.dataset.rows import Redact, identity, redacted, session_uuid
+from tracer.dataset.rows import Redact, identity, redacted
 from tracer.errors import SessionError
 from tracer.store import read_session, resolve_session
+from tracer.store.facts import session_uuid
 from tracer.store.writer import write_session
 
 
@@ -58,7 +59,7 @@ def push_sessions(
             except SessionError as e:
                 report.failed.append(str(e))
                 continue
-            sid = session_uuid(session)
+            sid = session_uuid(session.header)
             session = redacted(session, redact)
             copy = Path(scratch) / f"{sid}.tracer"
             write_session(copy, dataclasses.replace(session.header, uuid=sid), session.events)

@@ -7,39 +7,26 @@ epoch (UTC); the sinks turn them into Arrow timestamps or RFC 3339 text.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tracer.dataset._text import content_text, cut_text, name_text, plain_output
 from tracer.dataset.messages import TOOLS_JSON, trajectory
-from tracer.model import Command, Event, FileChange, Note, Session, parse_rfc3339
+from tracer.model import Command, Event, FileChange, JudgeResult, Note, ProcessCheck, Session, parse_rfc3339
+from tracer.store.facts import patch_from_commit, session_uuid
 
 #: Export-time redaction: one call per event (the header included), returning the event to export.
 Redact = Callable[[Event], Event]
 
-#: The namespace of the UUIDs derived for sessions recorded before tracer gave each session a UUID.
-SESSION_NAMESPACE = uuid.UUID("6f1e5d1c-3b7a-5c2e-9a41-7d3c2b1e0f15")
+#: The process checks of a session (``tracer.judge.process_checks``, passed in by the caller: the dataset does not
+#: judge), for the sessions never judged.
+Checks = Callable[[Session], Sequence[ProcessCheck]]
 
 
 def identity(event: Event) -> Event:
     """The redaction that changes nothing (``--no-redact``)."""
     return event
-
-
-def session_uuid(session: Session) -> str:
-    """The session's globally unique id: :attr:`Header.uuid`, or for sessions recorded before tracer 0.2 a UUID 5
-    derived from everything the header holds (stable: the header is never rewritten, so every build and every
-    copy of the file derives the same id)."""
-    h = session.header
-    if h.uuid:
-        return h.uuid
-    fields = dataclasses.asdict(h)
-    fields.pop("uuid", None)
-    return str(uuid.uuid5(SESSION_NAMESPACE, json.dumps(fields, sort_keys=True, ensure_ascii=True)))
 
 
 def redacted(session: Session, redact: Redact) -> Session:
@@ -50,18 +37,6 @@ def redacted(session: Session, redact: Redact) -> Session:
     assert type(header) is type(session.header)
     events = [redact(e) for e in session.events]
     return Session(path=session.path, header=header, events=events, problem=session.problem)
-
-
-def patch_from_commit(session: Session) -> str:
-    """The patch that turns a clean checkout of the start commit into the final state: the baseline patch (the
-    changes present at start) followed by the final patch. ``git apply`` and ``patch -p1`` both apply the
-    patches of one input in order, so a file changed by both is changed twice, as it was."""
-    baseline = session.header.baseline_patch
-    final = session.final_patch
-    patch = final.patch if final is not None else ""
-    if baseline and patch and not baseline.endswith("\n"):
-        baseline += "\n"
-    return baseline + patch
 
 
 def _us(when: str) -> int:
@@ -82,24 +57,29 @@ class SessionRows:
     session_id: str
 
 
-def session_rows(session: Session, *, output_limit: int, command_output_limit: int) -> SessionRows:
+def session_rows(
+    session: Session, *, output_limit: int, command_output_limit: int, checks: Checks | None = None
+) -> SessionRows:
     """Every config's rows for ``session`` (already redacted).
 
     Args:
         output_limit: bytes of a command's output kept in a ``bash`` tool result of the ``messages`` trajectory
             (head and tail, the cut said; <= 0: all).
         command_output_limit: the same for the ``output`` column of the ``commands`` config.
+        checks: computes the process checks of a session never judged (the judged ones have theirs); ``None``:
+            such a session's check columns hold -1 and null.
     """
     h = session.header
-    sid = session_uuid(session)
+    sid = session_uuid(h)
     start = _us(h.started_at)
     commands = session.commands()
     changes = session.file_changes()
     notes = session.notes()
     outputs = {c.id: plain_output(c.output) for c in commands}
     final = session.final_patch
+    final_text = final.patch if final is not None else ""
     result = session.verify_result
-    repository = getattr(h, "repository", None)
+    repository = h.repository
     session_row: dict[str, Any] = {
         "session_id": sid,
         "session_name": name_text(h.session_id),
@@ -111,8 +91,8 @@ def session_rows(session: Session, *, output_limit: int, command_output_limit: i
         "base_commit": h.head_commit,
         "branch": None if h.branch is None else name_text(h.branch),
         "baseline_patch": content_text(h.baseline_patch),
-        "final_patch": content_text(final.patch) if final is not None else "",
-        "patch_from_commit": content_text(patch_from_commit(session)),
+        "final_patch": content_text(final_text),
+        "patch_from_commit": content_text(patch_from_commit(h.baseline_patch, final_text)),
         "files": [name_text(f) for f in final.files] if final is not None else [],
         "test_command": None if h.test_command is None else name_text(h.test_command),
         "verdict": result.verdict if result is not None else None,
@@ -134,6 +114,7 @@ def session_rows(session: Session, *, output_limit: int, command_output_limit: i
         "shell_kind": h.shell_kind,
         "os": h.os,
         "tracer_version": h.tracer_version,
+        **_judge_columns(session.judge_result, session, checks),
     }
     return SessionRows(
         session_id=sid,
@@ -155,6 +136,37 @@ def session_rows(session: Session, *, output_limit: int, command_output_limit: i
             ],
         },
     )
+
+
+def _judge_columns(judged: JudgeResult | None, session: Session, checks: Checks | None) -> dict[str, Any]:
+    """The ``judge_*`` and process check columns: from the newest judgement, else the checks computed now."""
+    found = {c.id: c for c in (judged.checks if judged is not None else checks(session) if checks else ())}
+
+    def ok(check_id: str) -> bool | None:
+        check = found.get(check_id)
+        return None if check is None else check.ok
+
+    def count(check_id: str) -> int:
+        check = found.get(check_id)
+        return _count(None if check is None else check.count)
+
+    first_pass = found.get("time_to_first_pass")
+    rubric = judged is not None and judged.rubric_id is not None
+    return {
+        "judged_at": _us(judged.judged_at) if judged is not None else None,
+        "judge_kind": judged.judge_kind if judged is not None else None,
+        "judge_name": None if judged is None or judged.judge is None else name_text(judged.judge),
+        "judge_rubric": f"{judged.rubric_id}@{judged.rubric_version or ''}" if judged is not None and rubric else None,
+        "judge_overall": _count(judged.overall if judged is not None else None),
+        "judge_scores": [{"criterion": sc.criterion, "score": sc.score} for sc in judged.scores] if judged else [],
+        "reproduced_before_edit": ok("reproduced_before_edit"),
+        "tested_after_last_edit": ok("tested_after_last_edit"),
+        "hypotheses_noted": count("hypotheses_noted"),
+        "hypotheses_tested": count("hypotheses_tested"),
+        "repeated_failures": count("repeated_failures"),
+        "dead_ends": count("dead_ends"),
+        "time_to_first_pass_s": first_pass.seconds if first_pass is not None else None,
+    }
 
 
 def _names(names: tuple[str, ...] | None) -> list[str] | None:

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tracer.dataset._text import content_text, name_text
-from tracer.dataset.rows import session_uuid
 from tracer.model import Session
+from tracer.store.facts import patch_from_commit, session_uuid
 
 #: ``model_name_or_path`` of the predictions: the patch a person made, recorded by tracer.
 MODEL_NAME = "human-tracer"
@@ -61,7 +61,7 @@ def split_patch(patch: str) -> tuple[str, str]:
 def repo_name(session: Session) -> str:
     """``owner/name`` from the repository's remote URL when the session has one, else the workspace's directory
     name."""
-    remote = getattr(session.header, "repository", None)
+    remote = session.header.repository
     if remote:
         path = urlsplit(remote).path if "://" in remote else remote.split(":", 1)[-1]
         parts = [p for p in path.removesuffix(".git").split("/") if p]
@@ -78,14 +78,11 @@ def instance(session: Session) -> dict[str, Any] | None:
         return None
     final = session.final_patch
     code, tests = split_patch(content_text(final.patch) if final is not None else "")
-    baseline = content_text(h.baseline_patch)
-    if baseline and code and not baseline.endswith("\n"):
-        baseline += "\n"
-    patch = baseline + code
+    patch = patch_from_commit(content_text(h.baseline_patch), code)
     if not patch and not tests:
         return None
     repo = repo_name(session)
-    sid = session_uuid(session)
+    sid = session_uuid(h)
     result = session.verify_result
     return {
         "repo": repo,

@@ -126,7 +126,9 @@ def judge_document(
     Returns:
         A JSON-ready dict following ``schemas/trace.schema.json``.
     """
-    clean = _map_strings(trace_document(session), lambda s: redact(plain_text(utf8_safe(s))))
+    whole = trace_document(session)
+    whole["qa"]["judge"] = None  # an earlier judgement is not evidence: each judge sees the work alone
+    clean = _map_strings(whole, lambda s: redact(plain_text(utf8_safe(s))))
     limit = STRING_LIMIT
     while True:
         document: dict[str, Any] = _map_strings(clean, functools.partial(_cut_to, limit))
