@@ -286,6 +286,27 @@ def test_programs(line: str) -> list[TestProgram]:
     return found
 
 
+def status_is_the_tests(line: str) -> bool:
+    """True when the exit status of the command line ``line`` is its tests': its last simple command runs tests
+    (``cd pkg && pytest`` yes; ``pytest | tail -3`` and ``pytest; git diff`` no)."""
+    parts = simple_commands(line)
+    return bool(parts) and test_program(parts[-1]) is not None
+
+
+def test_run_outcome(line: str, exit_status: int | None, output: str) -> bool | None:
+    """Whether the test run ``line`` passed (``True``) or failed (``False``); ``None`` when nothing says.
+
+    The exit status decides where it is the tests' (:func:`status_is_the_tests`): 0 passed, 1 to 125 failed
+    (126, 127 and 128 or more are "cannot run", "not found" and signals: nothing is known of the tests). Else the
+    summary at the end of ``output`` decides (:func:`tests_outcome`). ``exit_status`` ``None``: it never ended.
+    """
+    if exit_status is None:
+        return None
+    if status_is_the_tests(line):
+        return True if exit_status == 0 else False if 1 <= exit_status <= 125 else None
+    return tests_outcome(output)
+
+
 #: How much of the end of a test run's output :func:`tests_outcome` reads (bytes).
 SUMMARY_TAIL = 8192
 
@@ -346,8 +367,10 @@ __all__ = [
     "SUMMARY_TAIL",
     "TestProgram",
     "simple_commands",
+    "status_is_the_tests",
     "test_program",
     "test_programs",
+    "test_run_outcome",
     "tests_outcome",
     "unwrap",
 ]

@@ -139,3 +139,19 @@ def test_a_longer_period_holds_both(corpus: Corpus) -> None:
     assert month.previous.sessions == 0
     since = (dt.datetime.now() - dt.timedelta(days=9, hours=12)).isoformat(timespec="seconds")  # local time
     assert corpus.gather(since=since).current.sessions == month.current.sessions - 1  # not the 10-day-old copy
+
+
+def test_test_runs_piped_into_tail_count_by_the_summary_they_print(tmp_path: Path) -> None:
+    """`pytest | tail -3` exits with tail's status; the summary pytest printed says the run failed, then passed:
+    the debugging loop sees both (and a session ending on such a failure is abandoned)."""
+    from tests.judge.conftest import PYTEST, Recording, _printf_fixed
+    from tracer.insights import gather
+
+    r = Recording(tmp_path, "piped")
+    assert "1 failed" in r.run(f"{PYTEST} 2>&1 | tail -3")
+    r.edit(_printf_fixed())
+    assert "2 passed" in r.run(f"{PYTEST} | tail -1")
+    r.exit()
+    loop = gather(since="1d", sessions=r.user.sessions, index=tmp_path / "index.duckdb").debugging
+    assert (loop.test_runs, loop.sessions_with_failures, loop.loops, loop.abandoned) == (2, 1, 1, 0)
+    assert loop.median_seconds is not None and loop.median_seconds > 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tracer.commandline import SUMMARY_TAIL, test_run_outcome
 from tracer.errors import InsightsError
 from tracer.insights._index import MEMORY_LIMIT, require_duckdb
 from tracer.insights._patterns import Rules
@@ -65,7 +66,14 @@ def open_dataset(directory: Path, rules: Rules) -> Any:
         program, is_test = command_kind(command)
         return {"program": program, "is_test": is_test}
 
+    def tests_failed(command: str, exit_status: int, output: str) -> bool | None:
+        outcome = test_run_outcome(command, None if exit_status < 0 else exit_status, output[-SUMMARY_TAIL:])
+        return None if outcome is None else not outcome
+
     con.create_function("tracer_command_kind", kind, ["VARCHAR"], "STRUCT(program VARCHAR, is_test BOOLEAN)")
+    con.create_function(
+        "tracer_tests_failed", tests_failed, ["VARCHAR", "INTEGER", "VARCHAR"], "BOOLEAN", null_handling="special"
+    )
     con.create_function(
         "tracer_failure",
         failure,

@@ -31,7 +31,7 @@ from tracer.insights._sql import sql
 from tracer.store.cache import cache_dir
 
 #: Version of the index's tables; an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: A batch is written once it holds this many rows or sessions.
 BATCH_ROWS = 50_000
 BATCH_SESSIONS = 1_000

@@ -19,7 +19,7 @@ import re
 import uuid
 from typing import Any
 
-from tracer.commandline import simple_commands, test_programs, unwrap
+from tracer.commandline import SUMMARY_TAIL, simple_commands, test_programs, test_run_outcome, unwrap
 from tracer.insights._patterns import HEAD_BYTES, TAIL_BYTES, Rules
 from tracer.model import Event, FileChange, Output, Session, is_utf8, pair_commands, parse_rfc3339, quote_text
 
@@ -58,6 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "finished",
         "program",
         "is_test",
+        "tests_failed",
         "error_rule",
         "error_detail",
     ),
@@ -175,13 +176,21 @@ def add_session(batch: Batch, session: Session, *, key: str, path: str, rules: R
     for c in commands:
         status = -1 if c.exit_status is None else c.exit_status
         rule = detail = None
+        output: bytes | None = None
         if c.failed:
             failed += 1
-            failure = rules.classify(_head_and_tail(events, *spans[c.id]), status, c.command)
+            output = _head_and_tail(events, *spans[c.id])
+            failure = rules.classify(output, status, c.command)
             rule, detail = failure.rule, text(failure.detail)
             for test in failure.tests:
                 batch.add("failed_tests", key, c.id, text(test))
         program, is_test = command_kind(c.command)
+        tests_failed = None
+        if is_test:
+            if output is None:
+                output = _head_and_tail(events, *spans[c.id])
+            outcome = test_run_outcome(c.command, c.exit_status, output[-SUMMARY_TAIL:].decode("utf-8", "replace"))
+            tests_failed = None if outcome is None else not outcome
         batch.add(
             "commands",
             key,
@@ -195,6 +204,7 @@ def add_session(batch: Batch, session: Session, *, key: str, path: str, rules: R
             c.exit_status is not None,
             name(program),
             is_test,
+            tests_failed,
             rule,
             detail,
         )

@@ -18,9 +18,10 @@ CREATE TABLE sessions (
 );
 CREATE TABLE commands (
     session_id VARCHAR, command_id INTEGER, start_us BIGINT, end_us BIGINT, duration DOUBLE, command VARCHAR,
-    cwd VARCHAR, exit_status INTEGER, finished BOOLEAN, program VARCHAR, is_test BOOLEAN, error_rule VARCHAR,
-    error_detail VARCHAR
+    cwd VARCHAR, exit_status INTEGER, finished BOOLEAN, program VARCHAR, is_test BOOLEAN, tests_failed BOOLEAN,
+    error_rule VARCHAR, error_detail VARCHAR
 );
+COMMENT ON COLUMN commands.tests_failed IS 'For a test run: whether its tests failed (from its exit status when that is the tests'', else from the summary its runner printed: `pytest | tail -3`); NULL when nothing says, and for other commands.';
 CREATE TABLE failed_tests (session_id VARCHAR, command_id INTEGER, test VARCHAR);
 CREATE TABLE edits (
     session_id VARCHAR, t_us BIGINT, path VARCHAR, op VARCHAR, command_id INTEGER, added INTEGER, removed INTEGER
@@ -69,7 +70,7 @@ INSERT INTO sessions SELECT
 INSERT INTO commands SELECT
     unnest($session_id), unnest($command_id), unnest($start_us), unnest($end_us), unnest($duration),
     unnest($command), unnest($cwd), unnest($exit_status), unnest($finished), unnest($program), unnest($is_test),
-    unnest($error_rule), unnest($error_detail);
+    unnest($tests_failed), unnest($error_rule), unnest($error_detail);
 
 -- name: insert_failed_tests
 INSERT INTO failed_tests SELECT unnest($session_id), unnest($command_id), unnest($test);
@@ -138,13 +139,14 @@ GROUP BY ALL
 ORDER BY day;
 
 -- name: debugging
--- Per session with tests: the first failing test run (red), the first passing one after it (green), the last
--- test run's status; and the edit -> test cycles: test runs with an edit since the previous test run (each edit
--- joined to the first test run after it).
+-- Per session with tests: the first failing test run (red), the first passing one after it (green), whether
+-- the last test run that said failed; and the edit -> test cycles: test runs with an edit since the previous
+-- test run (each edit joined to the first test run after it). A test run passed or failed by `tests_failed`
+-- (its exit status, or the summary it printed when the status is not the tests').
 WITH s AS (SELECT session_id FROM period_sessions($since, $until, $repo)),
 tests AS (
-    SELECT c.session_id, c.start_us, c.end_us, c.exit_status,
-           min(c.start_us) FILTER (WHERE c.exit_status > 0) OVER (PARTITION BY c.session_id) AS red_start
+    SELECT c.session_id, c.start_us, c.end_us, c.tests_failed,
+           min(c.start_us) FILTER (WHERE c.tests_failed) OVER (PARTITION BY c.session_id) AS red_start
     FROM commands c SEMI JOIN s ON c.session_id = s.session_id
     WHERE c.is_test AND c.finished
 ),
@@ -152,9 +154,9 @@ per_session AS (
     SELECT session_id,
            count(*) AS runs,
            any_value(red_start) AS red_start,
-           arg_max(exit_status, start_us) AS last_status,
+           arg_max(tests_failed, start_us) FILTER (WHERE tests_failed IS NOT NULL) AS last_failed,
            min(end_us) FILTER (WHERE start_us = red_start) AS red_end,
-           min(end_us) FILTER (WHERE exit_status = 0 AND start_us > red_start) AS green_end
+           min(end_us) FILTER (WHERE NOT tests_failed AND start_us > red_start) AS green_end
     FROM tests
     GROUP BY ALL
 ),
@@ -171,21 +173,21 @@ SELECT
     median(green_end - red_end) / 1e6 AS median_seconds,
     max(green_end - red_end) / 1e6 AS max_seconds,
     (SELECT cycles FROM cycles) AS cycles,
-    count(*) FILTER (WHERE last_status > 0) AS abandoned
+    count(*) FILTER (WHERE last_failed) AS abandoned
 FROM per_session;
 
 -- name: abandoned
 -- Sessions whose last test run failed: the work stopped without a passing test. Newest first.
 WITH s AS (SELECT * FROM period_sessions($since, $until, $repo)),
 last_test AS (
-    SELECT session_id, arg_max(exit_status, start_us) AS last_status
+    SELECT session_id, arg_max(tests_failed, start_us) AS last_failed
     FROM commands
-    WHERE is_test AND finished AND session_id IN (SELECT session_id FROM s)
+    WHERE is_test AND finished AND tests_failed IS NOT NULL AND session_id IN (SELECT session_id FROM s)
     GROUP BY ALL
 )
 SELECT s.session_id, s.session_name, s.started_at, s.task, coalesce(s.repository, s.workspace) AS repository
 FROM s JOIN last_test l ON s.session_id = l.session_id
-WHERE l.last_status > 0
+WHERE l.last_failed
 ORDER BY s.started_at DESC, s.session_name
 LIMIT $limit;
 
@@ -263,11 +265,14 @@ FROM read_parquet($sessions);
 CREATE TEMP TABLE classified AS
 SELECT session_id, command_id, start_us, end_us, duration, command, cwd, exit_status, finished,
        tracer_command_kind(command) AS kind,
-       CASE WHEN exit_status > 0 THEN tracer_failure(output, exit_status, command) END AS failure
+       CASE WHEN exit_status > 0 THEN tracer_failure(output, exit_status, command) END AS failure,
+       tracer_tests_failed(command, exit_status, output) AS tests_failed
 FROM read_parquet($commands);
 CREATE TEMP TABLE commands AS
 SELECT session_id, command_id, start_us, end_us, duration, command, cwd, exit_status, finished,
-       kind.program AS program, kind.is_test AS is_test, failure.rule AS error_rule, failure.detail AS error_detail
+       kind.program AS program, kind.is_test AS is_test, CASE WHEN kind.is_test THEN tests_failed END AS tests_failed,
+       failure.rule AS error_rule,
+       failure.detail AS error_detail
 FROM classified;
 CREATE TEMP TABLE failed_tests AS
 SELECT session_id, command_id, unnest(failure.tests) AS test FROM classified WHERE failure IS NOT NULL;
