@@ -7,6 +7,7 @@ days old (the period before)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
