@@ -1,5 +1,28 @@
-"""``python -m tracer``: the same as the ``tracer`` command."""
+"""The ``tracer`` command (and ``python -m tracer``): ``tracer shell`` starts without click, the rest through it.
 
-from tracer.cli import main
+A recording's start-up is on the way to the user's shell, so a ``tracer shell`` command line that
+:func:`tracer.cli_shell.parse_shell_args` understands runs straight away; every other command line (and ``tracer
+shell --help``, or one with a mistake) goes to the click group in :mod:`tracer.cli`.
+"""
 
-main()
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    """Entry point of the ``tracer`` script."""
+    args = sys.argv[1:]
+    if args[:1] == ["shell"]:
+        from tracer import cli_shell
+
+        params = cli_shell.parse_shell_args(args[1:])
+        if params is not None:
+            cli_shell.main_shell(params)
+    from tracer.cli import main as cli_main
+
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

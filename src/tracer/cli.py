@@ -1,41 +1,30 @@
 """The ``tracer`` command line: parse, call one service, print, exit.
 
-This is the only module that prints or exits. Every tracer error becomes one line on standard error and its
+This module and :mod:`tracer.cli_shell` (``tracer shell`` without click, and the error handler) are the only
+ones that print or exit. Every tracer error becomes one line on standard error and its
 exit status (2 usage, 3 a tracer error); ``tracer verify`` exits 1 when the tests fail; an interrupt exits 130;
 a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits with the shell's own status.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 import tracer
+from tracer import cli_shell
 from tracer.errors import TracerError, UsageError
 from tracer.model import JudgeResult, VerifyResult, format_duration, pair_commands, parse_rfc3339, visible
 
-
-def _fail(message: str, status: int) -> NoReturn:
-    click.echo(f"tracer: {visible(message)}", err=True)
-    sys.exit(status)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def _counts(commands: int, failed: int, edits: int, files: int, notes: int, duration: float) -> str:
-    return (
-        f"{_plural(commands, 'command')} ({failed} failed), {_plural(edits, 'edit')} in "
-        f"{_plural(files, 'file')}, {_plural(notes, 'note')}, {format_duration(duration)}"
-    )
+_fail = cli_shell.fail
+_plural = cli_shell.plural
+_counts = cli_shell.counts
+_tilde = cli_shell.tilde
 
 
 def _resolve(arg: str | None) -> Path:
@@ -85,88 +74,7 @@ def shell(
     Secrets (tokens, keys, passwords; see docs/privacy.md) are masked before anything reaches the disk.
     Exits with the shell's own exit status.
     """
-    from tracer.app.recording import RecordOptions, record
-    from tracer.config import load_config
-
-    config = load_config()
-    if config.rules or config.allowlist:
-        from tracer.redact import check_config
-
-        check_config(config)  # a bad rule is an error now, not in the middle of the recording
-    if config.retention_days is not None:
-        _apply_retention(config.retention_days, str(config.path), quiet)
-
-    def say(text: str) -> None:  # the terminal may be gone (its window closed): nothing to tell then
-        with contextlib.suppress(OSError):
-            click.echo(text, err=True)
-
-    def on_start(path: Path, warning: str | None) -> None:
-        if warning:
-            say(warning)
-        if not quiet and command is None:
-            say(f"tracer: recording to {_tilde(path)}  (exit the shell to stop)")
-
-    def on_warning(message: str) -> None:
-        say(f"\r\n{message}\r")
-
-    if os.environ.get("TRACER_SESSION") and command is None:
-        click.echo(
-            f"tracer: note: this shell is already recorded to {os.environ['TRACER_SESSION']}; "
-            "recording a nested session",
-            err=True,
-        )
-    options = RecordOptions(
-        shell=shell_path,
-        command=command,
-        output=output,
-        task=task,
-        test_command=test_command,
-        login=login,
-        redact=not no_redact,
-        config=config,
-    )
-    summary = record(options, on_start=on_start, on_warning=on_warning)
-    counts = _counts(summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration)
-    masked = sum((summary.redactions or {}).values())
-    if masked:
-        counts += f", {_plural(masked, 'secret')} masked"
-    stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
-    lost = summary.unwritten
-    if lost is None:
-        if not quiet:
-            say(f"tracer: saved {_tilde(summary.path)}: {counts}{stopped}")
-    else:  # (said even with -q: recorded work was lost) the shell's own status stays the exit status
-        if not quiet:
-            say(f"tracer: recorded {counts}{stopped}")
-        say(
-            f"tracer: warning: {_tilde(summary.path)} is INCOMPLETE: {lost.reason}, so {lost.describe()} "
-            f"(from {format_duration(lost.since / 1e6)} on) could not be written"
-        )
-    sys.exit(summary.exit_status)
-
-
-def _apply_retention(days: int, where: str, quiet: bool) -> None:
-    """``retention_days``: delete the sessions older than that, and say so."""
-    import datetime as dt
-
-    from tracer.app.retention import remove_sessions
-    from tracer.store.retention import older_than
-
-    victims = older_than(dt.timedelta(days=days))
-    if victims:
-        n = remove_sessions(victims, forget=False)
-        if not quiet:
-            click.echo(
-                f"tracer: deleted {_plural(n, 'session')} older than {_plural(days, 'day')} "
-                f"(retention_days in {_tilde(Path(where))})",
-                err=True,
-            )
-
-
-def _tilde(path: Path) -> str:
-    home = str(Path.home())
-    s = str(path)
-    return "~" + s[len(home) :] if home != "/" and s.startswith(home + os.sep) else s
+    cli_shell.shell(output, task, test_command, shell_path, command, login, quiet, no_redact)
 
 
 @cli.command()
@@ -934,10 +842,15 @@ def _said_redaction(redaction: Any) -> None:
 
 
 def main() -> None:
-    """Entry point: run the CLI with tracer's one error handler around it."""
+    """Entry point: run the CLI with tracer's one error handler around it (:func:`tracer.cli_shell.guarded`)."""
     from tracer.app.crashlog import route_logging
 
     route_logging()
+    cli_shell.guarded(_run_click)
+
+
+def _run_click() -> None:
+    """The click group, its own errors (usage, ``--help``, an interrupted prompt) turned into exit statuses."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -945,24 +858,3 @@ def main() -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except UsageError as e:
-        _fail(str(e), e.exit_status)
-    except TracerError as e:
-        _fail(str(e), e.exit_status)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
-    except MemoryError:
-        _fail("out of memory (the limit of `ulimit -v`, or the machine's): free some memory and try again", 3)
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(0)
-    except Exception as e:
-        from tracer.app.crashlog import log_exception
-
-        log = log_exception("tracer " + " ".join(sys.argv[1:]), e)
-        where = f"; the traceback is in {log}" if log else ""
-        _fail(f"internal error: {type(e).__name__}: {e}{where} (please report it)", 3)
-    finally:
-        # The process ends here. Freezing what is left spares the interpreter's teardown its collections,
-        # which walk every object again: about 20 ms of every exit (e.g. after `tracer shell -c CMD`).
-        gc.freeze()

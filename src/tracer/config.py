@@ -24,9 +24,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tracer.errors import ConfigError
 
@@ -37,8 +36,7 @@ CONFIG_ENV = "TRACER_CONFIG"
 STAGES = ("record", "export")
 
 
-@dataclass(frozen=True)
-class UserRule:
+class UserRule(NamedTuple):
     """A redaction rule from the configuration file.
 
     Attributes:
@@ -57,8 +55,7 @@ class UserRule:
     line: int = 0
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The settings in force.
 
     Attributes:
@@ -72,7 +69,7 @@ class Config:
     path: Path | None = None
     retention_days: int | None = None
     rules: tuple[UserRule, ...] = ()
-    allowlist: tuple[tuple[str, int], ...] = field(default=())
+    allowlist: tuple[tuple[str, int], ...] = ()
 
     def where(self, line: int) -> str:
         """``"~/.config/tracer/config.toml, line 7"``: for messages about something in this file."""

@@ -9,7 +9,6 @@ has status ``None``.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import re
@@ -153,7 +152,7 @@ class Shell:
         for size in _chunk_sizes(len(raw)):
             clean, found = parser.feed(raw[pos : pos + size])
             pos += size
-            marks.extend(dataclasses.replace(m, offset=len(out) + m.offset) for m in found)
+            marks.extend(m._replace(offset=len(out) + m.offset) for m in found)
             out += clean
         out += parser.flush()
         return bytes(out), marks

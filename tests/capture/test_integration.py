@@ -123,3 +123,25 @@ def test_an_unwritable_workdir_is_an_error(tmp_path: Path) -> None:
 def test_a_bad_nonce_is_refused(workdir: Path) -> None:
     with pytest.raises(ValueError, match="nonce"):
         prepare_shell("bash", nonce="1234", workdir=workdir)
+
+
+def test_the_version_of_each_bash_binary_is_asked_once(tmp_path: Path, workdir: Path) -> None:
+    """``bash --version`` runs once per binary: its answer is kept in the cache directory, keyed by the binary's
+    inode, size and times, so a changed binary (an upgrade) is asked again."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "bash"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho run >> {calls}\necho 'GNU bash, version 5.2.15(1)-release'\n")
+    fake.chmod(0o755)
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    for _ in range(3):
+        assert prepare_shell(str(fake), nonce=NONCE, workdir=workdir, cache_dir=cache).kind == "bash"
+    assert calls.read_text() == "run\n"
+    fake.write_text(f"#!/bin/sh\necho run >> {calls}\necho 'GNU bash, version 4.3.48(1)-release'\n")
+    old = prepare_shell(str(fake), nonce=NONCE, workdir=workdir, cache_dir=cache)
+    assert (old.kind, calls.read_text()) == ("other", "run\nrun\n")
+    assert old.warning is not None and "bash 4.3, older than 4.4" in old.warning
+    (cache / "bash-versions").write_text("garbage\n\x00\n")  # a damaged cache is asked past, not believed
+    assert prepare_shell(str(fake), nonce=NONCE, workdir=workdir, cache_dir=cache).kind == "other"
+    assert calls.read_text() == "run\nrun\nrun\n"

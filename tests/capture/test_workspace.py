@@ -6,14 +6,35 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import git, tree_of
 from tracer.capture.workspace import workspace_info
+from tracer.errors import RecordingError
 
 
 def test_outside_git_is_a_plain_workspace(tmp_path: Path) -> None:
     info = workspace_info(tmp_path)
     assert (info.workspace, info.repo_root, info.head_commit, info.branch) == (tmp_path, None, None, None)
     assert (info.baseline_patch, info.baseline_tree) == ("", None)
+
+
+def test_outside_git_no_git_process_is_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``.git`` above the directory: a plain workspace, known without asking git (with no git on PATH here,
+    asking would fail). With a ``.git`` (a directory, or the file of a linked worktree) above it, git is asked."""
+    plain = tmp_path / "plain" / "sub"
+    plain.mkdir(parents=True)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-such-bin"))
+    assert workspace_info(plain).workspace == plain
+    for kind in ("dir", "file"):
+        repo = tmp_path / kind
+        (repo / "sub").mkdir(parents=True)
+        if kind == "dir":
+            (repo / ".git").mkdir()
+        else:
+            (repo / ".git").write_text("gitdir: /elsewhere\n")
+        with pytest.raises(RecordingError, match="cannot run git"):
+            workspace_info(repo / "sub")
 
 
 def test_clean_repository_from_a_subdirectory(tmp_path: Path) -> None:

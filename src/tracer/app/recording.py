@@ -27,31 +27,29 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import tracer
-from tracer.app.crashlog import log_exception
-from tracer.app.malloc import keep_freed_memory
-from tracer.capture.commands import CommandTracker
 from tracer.capture.integration import prepare_shell
 from tracer.capture.marks import MarkParser
-from tracer.capture.notes import SOCKET_ENV, NoteServer, announce
 from tracer.capture.pty import Clock, PtyLoop, terminal_size
-from tracer.capture.runtime import RecorderDir, RecorderInfo, overlaps, sweep
-from tracer.config import Config
+from tracer.capture.runtime import SOCKET_ENV, RecorderDir
 from tracer.errors import NoTerminal, TracerError
-from tracer.model import FileChange, FinalPatch, Header, Resize, SessionEnd, rfc3339
-from tracer.store import SessionWriter, Unwritten, new_session_path
-from tracer.store.signing import host_id, user_key
+from tracer.store.paths import create_session_file, new_session_path
+
+if TYPE_CHECKING:  # the rest is imported by the set-up thread, once the shell runs (see the module's docstring)
+    from tracer.capture.commands import CommandTracker
+    from tracer.capture.notes import NoteServer
+    from tracer.config import Config
+    from tracer.model import Event, FileChange, FinalPatch, Header
+    from tracer.store.writer import SessionWriter, Unwritten
 
 #: Environment variable naming the session file inside a recorded shell.
 SESSION_ENV = "TRACER_SESSION"
 
 
-@dataclass(frozen=True)
-class RecordOptions:
+class RecordOptions(NamedTuple):
     """What ``tracer shell`` was asked to do.
 
     Attributes:
@@ -76,8 +74,7 @@ class RecordOptions:
     config: Config | None = None
 
 
-@dataclass
-class RecordingSummary:
+class RecordingSummary(NamedTuple):
     """What a finished recording holds, for the closing line.
 
     Attributes:
@@ -96,25 +93,92 @@ class RecordingSummary:
     files: int = 0
     notes: int = 0
     duration: float = 0.0
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
     unwritten: Unwritten | None = None
     redactions: dict[str, int] | None = None
 
 
 class _Sink:
-    """Where the PTY loop's output, marks and resizes go: the writer and the command tracker."""
+    """Where the PTY loop's output, marks and resizes go: the session writer and the command tracker.
 
-    def __init__(self, writer: SessionWriter, tracker: CommandTracker) -> None:
-        self.output = writer.output
-        self.output_batch = writer.output_batch
-        self._writer = writer
-        self._tracker = tracker
+    Both are made by the set-up thread once the shell runs (their imports are not on the way to the prompt). Until
+    then this keeps what comes, in order; :meth:`attach` hands it over, and from then on output goes straight to the
+    writer (the loop looks ``output`` and ``output_batch`` up on every call).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._early: list[tuple[Any, ...]] = []
+        self._writer: SessionWriter | None = None
+        self._tracker: CommandTracker | None = None
+        self.output: Callable[[int, bytes], None] = self._early_output
+        self.output_batch: Callable[[bytes, list[tuple[int, int]]], None] = self._early_batch
+
+    def _early_output(self, t: int, data: bytes) -> None:
+        with self._lock:
+            if self._writer is None:
+                self._early.append(("output", t, data))
+                return
+        self._writer.output(t, data)
+
+    def _early_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
+        with self._lock:
+            if self._writer is None:
+                self._early.append(("batch", data, reads))
+                return
+        self._writer.output_batch(data, reads)
+
+    def event(self, event: Event) -> None:
+        """Any other event (a note)."""
+        with self._lock:
+            if self._writer is None:
+                self._early.append(("event", event))
+                return
+        self._writer.event(event)
 
     def mark(self, t: int, mark: object) -> None:
+        with self._lock:
+            if self._tracker is None:
+                self._early.append(("mark", t, mark))
+                return
         self._tracker.mark(t, mark)  # type: ignore[arg-type]
 
     def resize(self, t: int, cols: int, rows: int) -> None:
-        self._writer.event(Resize(t=t, cols=cols, rows=rows))
+        with self._lock:
+            if self._writer is None:
+                self._early.append(("resize", t, cols, rows))
+                return
+        self._resize(self._writer, t, cols, rows)
+
+    @staticmethod
+    def _resize(writer: SessionWriter, t: int, cols: int, rows: int) -> None:
+        from tracer.model import Resize
+
+        writer.event(Resize(t=t, cols=cols, rows=rows))
+
+    @property
+    def attached(self) -> bool:
+        """Whether :meth:`attach` was called."""
+        return self._writer is not None
+
+    def attach(self, writer: SessionWriter, tracker: CommandTracker) -> None:
+        """Pass what was kept to ``writer`` and ``tracker``, in the order it came, and everything after it."""
+        with self._lock:
+            for item in self._early:
+                kind = item[0]
+                if kind == "output":
+                    writer.output(item[1], item[2])
+                elif kind == "batch":
+                    writer.output_batch(item[1], item[2])
+                elif kind == "mark":
+                    tracker.mark(item[1], item[2])
+                elif kind == "event":
+                    writer.event(item[1])
+                else:
+                    self._resize(writer, *item[1:])
+            self._early.clear()
+            self._writer, self._tracker = writer, tracker
+            self.output, self.output_batch = writer.output, writer.output_batch
 
 
 def _os_name() -> str:
@@ -169,13 +233,15 @@ def record(
     cwd = (options.cwd or Path.cwd()).resolve()
     session_id, path = new_session_path(options.output, started)
     path = path.resolve()
+    fd = create_session_file(path)  # now: a path that cannot be written is an error before anything runs
     shell = options.shell or _default_shell()
-    rundir = RecorderDir()  # notes socket, hook files, index copies; swept by later recorders after a SIGKILL
     try:
-        recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning)
-        recorder.writer = SessionWriter(
-            path, on_warning=recorder.warn, redactor=_redactor_maker(options.config) if options.redact else None
-        )
+        rundir = RecorderDir()  # notes socket, hook files, index copies; swept by later recorders after a SIGKILL
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning, path, fd)
         return recorder.run(shell, stdin_fd, stdout_fd, on_start)
     finally:
         rundir.remove()
@@ -195,8 +261,6 @@ def _redactor_maker(config: Config | None) -> Callable[[], Any]:
 class _Recorder:
     """The parts of one recording, their start-up and their shutdown, in order."""
 
-    writer: SessionWriter
-
     def __init__(
         self,
         options: RecordOptions,
@@ -206,6 +270,8 @@ class _Recorder:
         rundir: RecorderDir,
         clock: Callable[[], int],
         on_warning: Callable[[str], None] | None,
+        path: Path,
+        fd: int,
     ) -> None:
         self.options = options
         self.session_id = session_id
@@ -213,6 +279,11 @@ class _Recorder:
         self.cwd = cwd
         self.rundir = rundir
         self.workdir = rundir.path
+        self.path = path
+        self._fd: int | None = fd  # the session file, until the writer takes it
+        self.writer: SessionWriter | None = None
+        self.sink = _Sink()
+        self.notes: NoteServer | None = None
         self.socket: str | None = None
         self.concurrent: dict[str, None] = {}  # ids of sessions recording the same workspace (ordered set)
         self.workspace = cwd  # the directory whose edits are recorded (known after the set-up)
@@ -220,11 +291,13 @@ class _Recorder:
         self.on_warning = on_warning
         self.warnings: list[str] = []
         self.tracker: CommandTracker | None = None
-        self.edits: Any = None  # tracer.capture.files.EditRecorder, imported by _set_up (not at start-up)
+        self.edits: Any = None  # tracer.capture.files.EditRecorder, imported by the set-up (not at start-up)
+        self.info: Any = None  # tracer.capture.workspace.WorkspaceInfo: the baseline, once taken
         self.edit_count = 0
         self.edited: set[str] = set()  # distinct paths of the file changes
         self.ready = threading.Event()
         self.uuid = _uuid4()
+        self._lock = threading.Lock()  # the writer is made once, by the set-up thread or (if it failed) at the end
 
     def warn(self, message: str) -> None:
         """Keep a warning for ``session_end`` and pass it on to the user."""
@@ -236,7 +309,9 @@ class _Recorder:
         """A reporter for a recording part that failed: logged, warned, and the shell goes on."""
 
         def report(e: BaseException) -> None:
-            log = log_exception(f"recording {self.writer.path}: {part}", e)
+            from tracer.app.crashlog import log_exception
+
+            log = log_exception(f"recording {self.path}: {part}", e)
             where = f" (details in {log})" if log else ""
             self.warn(f"tracer: {part} stopped working ({e}); the shell goes on{where}")
 
@@ -251,8 +326,11 @@ class _Recorder:
             return
         ws = os.fspath(self.workspace)
         try:
+            from tracer.capture.notes import announce
+            from tracer.capture.runtime import RecorderInfo, overlaps, sweep
+
             self.rundir.publish(
-                RecorderInfo(os.getpid(), self.session_id, os.fspath(self.writer.path), ws, socket=self.socket)
+                RecorderInfo(os.getpid(), self.session_id, os.fspath(self.path), ws, socket=self.socket)
             )
             for other in sweep(base, own=self.rundir.path):
                 if overlaps(other.workspace, ws):
@@ -281,72 +359,147 @@ class _Recorder:
     def _record_edit(self, change: FileChange) -> None:
         self.edit_count += 1
         self.edited.add(change.path)
+        assert self.writer is not None
         self.writer.event(change)
 
-    def _set_up(self, shell: str, kind: str, cols: int, rows: int) -> None:
-        """The set-up thread: baseline, header, file observer; then the shell's input is released.
+    # -- start-up ------------------------------------------------------------------------------------------
 
-        With one command (``-c``), run before the command starts, in full: the baseline (outside git, the
-        directory's snapshot too) is taken here; the observer starts with the command (:meth:`_start_watching`).
-        """
+    def _make_writer(self) -> SessionWriter:
+        """The session writer (once; on the session file created at start), the command tracker, and the sink
+        attached to both: output kept since the shell started flows to the writer from here on."""
+        from tracer.capture.commands import CommandTracker
+        from tracer.store.writer import SessionWriter
+
+        with self._lock:
+            if self.writer is None:
+                fd, self._fd = self._fd, None
+                redactor = _redactor_maker(self.options.config) if self.options.redact else None
+                writer = SessionWriter(self.path, fd=fd, on_warning=self.warn, redactor=redactor)
+                self.tracker = CommandTracker(writer.event)
+                self.writer = writer
+            return self.writer
+
+    def _start_notes(self) -> None:
+        """Listen for ``tracer note`` on the socket whose path the shell was given."""
+        from tracer.capture.notes import NoteServer
+
+        try:
+            notes = NoteServer(
+                self.workdir / "notes.sock",
+                emit=self.sink.event,
+                clock=self.clock,
+                current_command=self._current_command,
+                on_peer=self._peer_started,
+            )
+            notes.start()
+            self.notes = notes
+            self.socket = os.fspath(notes.path)
+        except TracerError as e:
+            self.warn(f"tracer: notes cannot be taken: {e}")
+
+    def _take_baseline(self) -> None:
+        """The workspace baseline (outside git, the directory's snapshot too, with one command) and the edit
+        recorder, not yet watching. A failure is warned and edits are not recorded; the shell goes on."""
+        from tracer.capture.files import EditRecorder
+        from tracer.capture.workspace import workspace_info
+
         info = None
         try:
-            from tracer.capture.files import EditRecorder
-            from tracer.capture.workspace import workspace_info
+            info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir)
+        except TracerError as e:
+            self.warn(f"tracer: edits are not recorded: {e}")
+        if info is not None and info.baseline_omitted:
+            self.warn(
+                "tracer: the changes present at start to "
+                + "; ".join(info.baseline_omitted)
+                + ": they are not in the session, so verify cannot rebuild those files as they were"
+            )
+        self.info = info
+        if info is None:
+            return
+        self.workspace = info.workspace
+        try:
+            edits = EditRecorder(
+                info,
+                emit=self._record_edit,
+                clock=self.clock,
+                command_at=self._command_at,
+                exclude=[self.path, self.workdir],
+                tmp_dir=self.workdir,
+            )
+            if self.options.command is not None:  # nothing holds a command back: its own edits must not get in
+                edits.take_snapshot()
+            self.edits = edits
+        except TracerError as e:
+            self.warn(f"tracer: edits are not recorded: {e}")
 
-            try:
-                info = workspace_info(self.cwd, exclude=[self.writer.path], tmp_dir=self.workdir)
-            except TracerError as e:
-                self.warn(f"tracer: edits are not recorded: {e}")
-            if info is not None and info.baseline_omitted:
-                self.warn(
-                    "tracer: the changes present at start to "
-                    + "; ".join(info.baseline_omitted)
-                    + ": they are not in the session, so verify cannot rebuild those files as they were"
-                )
-            self.writer.begin(self._header(shell, kind, cols, rows, info), key=self._key())
-            if info is not None:
-                assert self.tracker is not None
-                tracker = self.tracker
-                try:
-                    edits = EditRecorder(
-                        info,
-                        emit=self._record_edit,
-                        clock=self.clock,
-                        command_at=tracker.command_at,
-                        exclude=[self.writer.path, self.workdir],
-                        tmp_dir=self.workdir,
-                    )
-                    if self.options.command is None:
-                        edits.start()
-                    else:  # nothing holds a command back: its own edits must not get into the snapshot
-                        edits.take_snapshot()
-                    self.edits = edits
-                except TracerError as e:
-                    self.warn(f"tracer: edits are not recorded: {e}")
+    def _current_command(self) -> int | None:
+        """The command running now; with ``-c``, the one command (id 1) until the tracker exists."""
+        tracker = self.tracker
+        if tracker is not None:
+            return tracker.current
+        return 1 if self.options.command is not None else None
+
+    def _command_at(self, t: int) -> int | None:
+        tracker = self.tracker
+        return tracker.command_at(t) if tracker is not None else None
+
+    def _begin(self, shell: str, kind: str, cols: int, rows: int) -> None:
+        """Write the header (with the baseline, signed with the user's key) and attach the sink."""
+        writer = self._make_writer()
+        assert self.tracker is not None
+        if not writer.begun:
+            writer.begin(self._header(shell, kind, cols, rows, self.info), key=self._key())
+        if not self.sink.attached:
+            self.sink.attach(writer, self.tracker)
+
+    def _set_up_shell(self, shell: str, kind: str, cols: int, rows: int) -> None:
+        """The set-up thread of an interactive shell, started as soon as the shell runs: the imports, the writer,
+        the notes server, the baseline, the header, the file observer; then the shell's input is released."""
+        try:
+            from tracer.app.crashlog import route_logging
+            from tracer.app.malloc import keep_freed_memory
+
+            route_logging()
+            keep_freed_memory()
+            self._make_writer()
+            self._start_notes()
+            self._take_baseline()
+            self._begin(shell, kind, cols, rows)
+            if self.edits is not None:
+                self.edits.start()
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
-            if not self.writer.begun:
-                self.writer.begin(self._header(shell, kind, cols, rows, None), key=self._key())
         finally:
             self.ready.set()
-        self.workspace = info.workspace if info is not None else self.cwd
-        if self.options.command is None:
-            self._meet_peers()  # (with one command: once it runs, see _start_watching)
+        self._meet_peers()
 
-    def _spawned(self, set_up: threading.Thread) -> None:
-        """The shell (or command) runs: the rest of the start-up, off its way. Output moves through large
-        buffers from now on: the process reuses freed ones instead of faulting in fresh pages."""
-        keep_freed_memory()
-        if self.options.command is None:
-            set_up.start()
-        else:
-            self._start_watching()
+    def _set_up_command(self) -> None:
+        """With one command (``-c``), before it starts: the baseline. The writer, the header and the notes socket
+        follow once it runs (:meth:`_command_runs`; ``tracer note`` waits for a recorder that is starting)."""
+        try:
+            self._take_baseline()
+        except Exception as e:
+            self.part_failed("the workspace set-up")(e)
 
-    def _start_watching(self) -> None:
-        """With one command: start the file observer once the command runs (its edits up to then are caught
-        up from the baseline), so that watchdog's import and the watches are not on the way to its start; then
-        meet the other recorders."""
+    def _command_runs(self, shell: str, kind: str, cols: int, rows: int, t: int) -> None:
+        """With one command, once it runs (a thread): the header, the command's start, the file observer (its
+        edits up to then are caught up from the baseline), the other recorders."""
+        try:
+            from tracer.app.malloc import keep_freed_memory
+
+            self._start_notes()  # first: a `tracer note` of the command waits for it
+            keep_freed_memory()
+            writer = self._make_writer()
+            assert self.tracker is not None
+            if not writer.begun:
+                writer.begin(self._header(shell, kind, cols, rows, self.info), key=self._key())
+            self.tracker.start(t, self.options.command or "", os.fspath(self.cwd))
+            self.sink.attach(writer, self.tracker)
+        except Exception as e:
+            self.part_failed("the workspace set-up")(e)
+        finally:
+            self.ready.set()
         if self.edits is not None:
             try:
                 self.edits.start()
@@ -357,6 +510,8 @@ class _Recorder:
     def _key(self) -> bytes | None:
         """The user's signing key (made on the first recording), or ``None`` with a warning: the session is then
         recorded unsigned, and verify will treat it as someone else's."""
+        from tracer.store.signing import user_key
+
         try:
             return user_key(create=True)
         except TracerError as e:
@@ -364,6 +519,9 @@ class _Recorder:
             return None
 
     def _header(self, shell: str, kind: str, cols: int, rows: int, info: Any) -> Header:
+        from tracer.model import Header, rfc3339
+        from tracer.store.signing import host_id
+
         interactive = self.options.command is None
         return Header(
             t=0,
@@ -394,6 +552,8 @@ class _Recorder:
             editor=os.environ.get("VISUAL") or os.environ.get("EDITOR") or None,
         )
 
+    # -- the recording ---------------------------------------------------------------------------------------
+
     def run(
         self,
         shell: str,
@@ -402,73 +562,80 @@ class _Recorder:
         on_start: Callable[[Path, str | None], None] | None,
     ) -> RecordingSummary:
         """Start the parts, run the shell to its end, shut down in order; return the summary."""
-        writer, clock = self.writer, self.clock
-        path = writer.path
+        clock, path = self.clock, self.path
         interactive = self.options.command is None
         warning: str | None = None
         nonce = os.urandom(16).hex()  # (not `secrets`: the same urandom, 3 ms less of start-up)
         if interactive:
-            launch = prepare_shell(shell, nonce=nonce, workdir=self.workdir, login=self.options.login)
+            launch = prepare_shell(
+                shell, nonce=nonce, workdir=self.workdir, login=self.options.login, cache_dir=self.rundir.base
+            )
             argv, extra_env, kind, warning = launch.argv, launch.env, launch.kind, launch.warning
         else:
             argv, extra_env, kind = [shell, "-c", self.options.command or ""], {}, "command"
         marks = MarkParser(nonce) if interactive and kind != "other" else None
         cols, rows = terminal_size(stdin_fd) or terminal_size(stdout_fd) or (80, 24)
-        tracker = self.tracker = CommandTracker(writer.event)
-        notes: NoteServer | None = None
-        try:
-            notes = NoteServer(
-                self.workdir / "notes.sock",
-                emit=writer.event,
-                clock=clock,
-                current_command=lambda: tracker.current,
-                on_peer=self._peer_started,
-            )
-            notes.start()
-            self.socket = os.fspath(notes.path)
-        except TracerError as e:
-            self.warn(f"tracer: notes cannot be taken: {e}")
-            notes = None
 
         env = dict(os.environ)
         env.update(extra_env)
         env[SESSION_ENV] = os.fspath(path)
-        if notes is not None:
-            env[SOCKET_ENV] = os.fspath(notes.path)
+        env[SOCKET_ENV] = os.fspath(self.workdir / "notes.sock")  # (the set-up thread listens on it)
         if on_start is not None:
             on_start(path, warning)
-        set_up = threading.Thread(target=self._set_up, args=(shell, kind, cols, rows), name="tracer-setup", daemon=True)
         exit_status, reason = 1, "error"
         final: FinalPatch | None = None
+        set_up: threading.Thread | None = None
+        ran = False
+
+        def spawned() -> None:  # the shell runs: the rest of the start-up, off its way
+            nonlocal set_up
+            if interactive:
+                set_up = threading.Thread(
+                    target=self._set_up_shell, args=(shell, kind, cols, rows), name="tracer-setup", daemon=True
+                )
+            else:
+                set_up = threading.Thread(
+                    target=self._command_runs, args=(shell, kind, cols, rows, t_start), name="tracer-setup", daemon=True
+                )
+            set_up.start()
+
         try:
             if not interactive:
                 # one command runs at once, with no input to hold: its own edits must not become the baseline
-                self._set_up(shell, kind, cols, rows)
-                tracker.start(clock(), self.options.command or "", os.fspath(self.cwd))
+                self._set_up_command()
+            t_start = clock()
             loop = PtyLoop(
                 argv,
                 env,
-                sink=_Sink(writer, tracker),
+                sink=self.sink,
                 clock=clock,
                 marks=marks,
                 cwd=os.fspath(self.cwd),
                 stdin_fd=stdin_fd,
                 stdout_fd=stdout_fd,
                 size=(cols, rows),
-                input_gate=self.ready,
-                on_spawn=lambda: self._spawned(set_up),
+                input_gate=self.ready if interactive else None,
+                on_spawn=spawned,
                 on_error=self.part_failed("command capture"),
             )
             result = loop.run()
             exit_status, reason = result.exit_status, result.reason
-            tracker.end(clock(), exit_status)
+            ran = True
         finally:
-            if set_up.is_alive():
+            if set_up is not None:
                 set_up.join()
-            if not writer.begun:  # the shell could not even start
-                writer.begin(self._header(shell, kind, cols, rows, None), key=self._key())
-            if notes is not None:
-                notes.stop()
+            try:  # the set-up may have failed before the writer was made, or the shell could not even start
+                self._begin(shell, kind, cols, rows)
+            except Exception:
+                if self._fd is not None:
+                    os.close(self._fd)
+                raise
+            writer, tracker = self.writer, self.tracker
+            assert writer is not None and tracker is not None
+            if ran:
+                tracker.end(clock(), exit_status)
+            if self.notes is not None:
+                self.notes.stop()
             if self.edits is not None:
                 try:
                     self.edits.stop()
@@ -478,6 +645,8 @@ class _Recorder:
                 self.warnings.extend(self.edits.warnings)
             if final is not None:
                 writer.event(final)
+            from tracer.model import SessionEnd
+
             end_t = clock()
             writer.close(
                 SessionEnd(
@@ -488,6 +657,7 @@ class _Recorder:
                     concurrent_sessions=tuple(self.concurrent),
                 )
             )
+        notes = self.notes
         return RecordingSummary(
             path=path,
             session_id=self.session_id,
@@ -499,7 +669,7 @@ class _Recorder:
             files=len(self.edited),
             notes=notes.count if notes is not None else 0,
             duration=end_t / 1e6,
-            warnings=self.warnings,
+            warnings=tuple(self.warnings),
             unwritten=writer.unwritten,
             redactions=dict(writer.redactor.counts) if writer.redactor is not None else None,
         )

@@ -22,8 +22,6 @@ baseline tree to that final tree.
 
 from __future__ import annotations
 
-import difflib
-import logging
 import os
 import stat
 import threading
@@ -31,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture import workspace as _workspace
@@ -49,11 +47,19 @@ from tracer.capture._gitobjects import (
 from tracer.capture._snapshot import TreeSnapshots, fs_path, raw_changes, tree_patch
 from tracer.capture.workspace import WorkspaceInfo
 from tracer.errors import RecordingError, TracerError
-from tracer.model import FileChange, FinalPatch
+
+if TYPE_CHECKING:  # (imported where events are made: the baseline of `tracer shell -c` is taken without them)
+    from tracer.model import FileChange, FinalPatch
 
 __all__ = ["EditRecorder"]
 
-log = logging.getLogger(__name__)
+
+def _log() -> Any:
+    """This module's logger (:mod:`logging` is imported when something goes wrong, not at start-up)."""
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 #: Seconds a path must be quiet before its change is read.
 QUIET = 0.1
@@ -279,6 +285,8 @@ class EditRecorder:
             for path, stat in sorted(self._snaps.left_out.items())
             if self._info.left_out.get(path) != stat  # new or changed during the session
         )
+        from tracer.model import FinalPatch
+
         return FinalPatch(t=t, patch=patch.text, files=patch.files, omitted=(*patch.omitted, *left_out))
 
     # ------------------------------------------------------------------------------------ observer side
@@ -340,7 +348,7 @@ class EditRecorder:
                 self._guard(self._process, rest)
             self._guard(self._reconcile_at_end)
         except Exception as e:  # a bug must not take the recording down: say it and stop watching
-            log.exception("edit recorder failed")
+            _log().exception("edit recorder failed")
             self._warnings.append(f"file changes stopped being recorded after an internal error: {e}")
             self._stop_observer()
         finally:
@@ -350,7 +358,7 @@ class EditRecorder:
         try:
             fn(*args)
         except TracerError as e:
-            log.warning("%s", e)
+            _log().warning("%s", e)
             self._warnings.append(str(e))
 
     def _start_observer(self) -> None:
@@ -493,6 +501,8 @@ class EditRecorder:
         if c.old_path is not None:
             self._state[c.old_path] = None
         self._state[c.path] = new
+        from tracer.model import FileChange
+
         event = FileChange(
             t=c.t,
             path=c.path,
@@ -513,7 +523,7 @@ class EditRecorder:
         try:
             self._emit(event)
         except Exception:  # the caller's queue: never let it kill the observer
-            log.exception("emit failed for %s", c.path)
+            _log().exception("emit failed for %s", c.path)
 
     # ---------------------------------------------------------------------------------------- baselines
 
@@ -715,6 +725,8 @@ class EditRecorder:
             if c.old_path:
                 files.append(c.old_path)
             files.append(c.path)
+        from tracer.model import FinalPatch
+
         return FinalPatch(t=t, patch="".join(texts), files=tuple(files), omitted=tuple(omitted))
 
 
@@ -781,6 +793,8 @@ def _similarity(a: FileState | None, b: FileState | None) -> float:
         return 0.0
     if b"\0" in a.data[:8000] or b"\0" in b.data[:8000]:
         return 0.0
+    import difflib
+
     m = difflib.SequenceMatcher(None, a.data.split(b"\n"), b.data.split(b"\n"))
     if m.real_quick_ratio() < 0.5 or m.quick_ratio() < 0.5:
         return 0.0

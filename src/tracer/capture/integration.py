@@ -30,11 +30,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from tracer._proc import CommandFailed, run
 from tracer.errors import RecordingError
 
 __all__ = ["ShellLaunch", "prepare_shell", "shell_kind"]
@@ -45,10 +43,11 @@ _BASH_VERSION = re.compile(rb"version (\d+)\.(\d+)")
 #: The oldest bash with PS0.
 _MIN_BASH = (4, 4)
 _ZSH_STAGES = ("zshenv", "zprofile", "zshrc", "zlogin")
+#: File in ``cache_dir`` with one line per bash binary asked: ``<dev>:<inode>:<size>:<mtime>:<ctime> <major>.<minor>``.
+VERSION_CACHE = "bash-versions"
 
 
-@dataclass(frozen=True)
-class ShellLaunch:
+class ShellLaunch(NamedTuple):
     """What to exec in the PTY to get a hooked shell.
 
     Attributes:
@@ -75,7 +74,9 @@ def shell_kind(shell: str) -> str:
     return m.group(1) if m else "other"
 
 
-def prepare_shell(shell: str, *, nonce: str, workdir: Path, login: bool = False) -> ShellLaunch:
+def prepare_shell(
+    shell: str, *, nonce: str, workdir: Path, login: bool = False, cache_dir: Path | None = None
+) -> ShellLaunch:
     """Prepare the user's shell for recording: hook files in ``workdir``, and what to exec.
 
     Args:
@@ -86,6 +87,9 @@ def prepare_shell(shell: str, *, nonce: str, workdir: Path, login: bool = False)
             the hook files and the nonce file are written there.
         login: start a login shell (bash emulates one: it runs the login files, but ``logout`` and
             ``~/.bash_logout`` do not apply).
+        cache_dir: a private directory that outlives the recording (the runtime directory), where the version of
+            each bash binary is kept (:data:`VERSION_CACHE`), so that ``bash --version`` runs once per binary, not
+            on every start; ``None``: no cache.
 
     Returns:
         The launch description. Shells other than bash, zsh and fish, and bash older than 4.4, come back
@@ -103,7 +107,7 @@ def prepare_shell(shell: str, *, nonce: str, workdir: Path, login: bool = False)
     nonce_file = workdir / "nonce"
     try:
         if kind == "bash":
-            too_old = _bash_too_old(path)
+            too_old = _bash_too_old(path, cache_dir)
             if too_old is None:
                 script = workdir / "tracer.bash"
                 _write(nonce_file, nonce + "\n")
@@ -162,17 +166,54 @@ def _resolve(shell: str) -> str:
     return found
 
 
-def _bash_too_old(path: str) -> str | None:
+def _bash_too_old(path: str, cache_dir: Path | None = None) -> str | None:
     """``None`` when the bash at ``path`` has PS0 (4.4+), else its version ("3.2", or "unknown")."""
+    version = _bash_version(path, cache_dir)
+    if version is None:
+        return "unknown"
+    return None if version >= _MIN_BASH else f"{version[0]}.{version[1]}"
+
+
+def _bash_version(path: str, cache_dir: Path | None) -> tuple[int, int] | None:
+    """``(major, minor)`` of the bash at ``path``, from the cache when that binary (device, inode, size, change
+    time) was asked before, else from ``bash --version`` (then cached); ``None`` when it cannot be told."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    cache = cache_dir / VERSION_CACHE if cache_dir is not None else None
+    if cache is not None:
+        try:
+            for line in cache.read_text(encoding="ascii").splitlines():
+                k, _, v = line.partition(" ")
+                major, _, minor = v.partition(".")
+                if k == key and major.isdigit() and minor.isdigit():
+                    return int(major), int(minor)
+        except (OSError, UnicodeDecodeError):
+            pass
+    import subprocess  # not at start-up: once per bash binary
+
+    from tracer._proc import CommandFailed, run
+
     try:
         out = run([path, "--version"], timeout=10).stdout
     except (CommandFailed, subprocess.TimeoutExpired):
-        return "unknown"
+        return None
     m = _BASH_VERSION.search(out)
     if m is None:
-        return "unknown"
+        return None
     version = (int(m.group(1)), int(m.group(2)))
-    return None if version >= _MIN_BASH else f"{version[0]}.{version[1]}"
+    if cache is not None:  # one line per binary; a lost race or a failed write only costs the next start a process
+        try:
+            fd = os.open(cache, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, f"{key} {version[0]}.{version[1]}\n".encode("ascii"))
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+    return version
 
 
 def _script(name: str) -> str:

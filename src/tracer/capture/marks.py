@@ -38,7 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["MAX_MARK_BYTES", "OSC_NUMBER", "Mark", "MarkParser"]
 
@@ -57,8 +57,7 @@ _PAYLOAD = re.compile(rb"[A-Za-z0-9+/=;-]*")
 _NONCE = re.compile(r"[0-9a-f]{32}")
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
+class Mark(NamedTuple):
     """One mark written by the shell hooks.
 
     Attributes:

@@ -12,19 +12,22 @@ The same socket tells a recorder that another one started recording the same wor
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tracer.capture.runtime import SOCKET_ENV
 from tracer.errors import NoteError
-from tracer.model import Note, utc_now
 
-#: The environment variable that names the recorder's socket inside a recorded shell.
-SOCKET_ENV = "TRACER_SOCKET"
+if TYPE_CHECKING:
+    from tracer.model import Note
+
+#: How long ``tracer note`` waits for a recorder that is still starting (seconds): its socket is named in the
+#: shell's environment before it listens.
+STARTING = 2.0
 #: Longest request accepted (bytes).
 MAX_REQUEST = 1 << 20
 
@@ -84,6 +87,8 @@ class NoteServer:
             self.path.unlink()
 
     def _serve(self) -> None:
+        import json  # (in the server's thread, not at start-up)
+
         while True:
             try:
                 conn, _ = self._sock.accept()
@@ -99,6 +104,8 @@ class NoteServer:
                     conn.sendall(json.dumps(reply).encode() + b"\n")
 
     def _handle(self, conn: socket.socket) -> dict[str, object]:
+        import json
+
         t = self._clock()
         data = b""
         while not data.endswith(b"\n") and len(data) < MAX_REQUEST:
@@ -116,6 +123,10 @@ class NoteServer:
             return {"ok": False, "error": "a note needs some text"}
         if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
             return {"ok": False, "error": "tags must be a list of strings"}
+        import uuid
+
+        from tracer.model import Note, utc_now
+
         note = Note(
             t=t,
             id=uuid.uuid4().hex,
@@ -148,15 +159,31 @@ def announce(socket_path: str, session_id: str, pid: int, workspace: str, *, tim
         return False
 
 
-def _exchange(path: str, request: Mapping[str, object], timeout: float) -> dict[str, object]:
+def _exchange(path: str, request: Mapping[str, object], timeout: float, *, starting: float = 0.0) -> dict[str, object]:
     """Send one JSON line to the recorder on ``path`` and read its one-line answer.
+
+    ``starting``: seconds to keep trying while the socket is not there yet or refuses (the recorder of ``tracer
+    shell -c`` listens once the command runs, so that its start-up is not on the command's way).
 
     Raises:
         OSError: the recorder cannot be reached. ValueError: its answer is not a JSON object.
     """
+    import json
+    import time
+
+    deadline = time.monotonic() + starting
+    pause = 0.002
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
-        sock.connect(path)
+        while True:
+            try:
+                sock.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)  # the recorder is starting: a bounded wait, doubling up to 50 ms
+                pause = min(pause * 2, 0.05)
         sock.sendall(json.dumps(request).encode() + b"\n")
         reply = b""
         while not reply.endswith(b"\n"):
@@ -187,7 +214,7 @@ def send_note(text: str, tags: Sequence[str] = (), *, socket_path: str | None = 
             f"(${SOCKET_ENV} is not set): start one with `tracer shell`"
         )
     try:
-        answer = _exchange(path, {"text": text, "tags": list(tags)}, timeout)
+        answer = _exchange(path, {"text": text, "tags": list(tags)}, timeout, starting=STARTING)
     except OSError as e:
         raise NoteError(
             f"the recorder of this shell does not answer on {path} ({e.strerror or e}): was its `tracer shell` stopped?"

@@ -52,8 +52,7 @@ import threading
 import time
 import tty
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tracer.errors import RecordingError
 
@@ -152,8 +151,7 @@ class Clock:
         return (time.monotonic_ns() - self.origin_ns) // 1000
 
 
-@dataclass(frozen=True)
-class PtyExit:
+class PtyExit(NamedTuple):
     """How the loop ended: the child's ``exit_status`` (128+N when killed by signal N) and ``reason``
     (``"exit"``, or the name of the signal that stopped the recorder)."""
 
@@ -290,7 +288,8 @@ class PtyLoop:
         input_gate: while given and not set, the user's input is not read (it waits in the terminal's
             buffer): the recorder holds the shell's input until its workspace baseline is taken. The child
             starts and its output flows meanwhile.
-        on_spawn: called once the child has started (the recorder starts its set-up work then).
+        on_spawn: called once the child has started and the loop is ready to relay its output (the recorder
+            starts its set-up work then, in a thread: the loop's next step is the first poll).
     """
 
     def __init__(
@@ -442,8 +441,6 @@ class PtyLoop:
         try:
             self.pid, master = spawn(self.argv, self.env, cwd=self.cwd, cols=cols, rows=rows)
             self._master = master
-            if self.on_spawn is not None:
-                self.on_spawn()
             if self.stdin_is_tty:
                 saved_attrs = termios.tcgetattr(self.stdin_fd)
                 tty.setraw(self.stdin_fd, termios.TCSANOW)
@@ -532,6 +529,8 @@ class PtyLoop:
                 # as `script` does: the end of a piped stdin reaches the child as an EOF character
                 pending_input += _veof(master)
 
+        if self.on_spawn is not None:  # the child runs and the loop is ready: the first output is relayed at once
+            self.on_spawn()
         while True:
             if gated and gate is not None and gate.is_set():
                 gated = False

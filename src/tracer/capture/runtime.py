@@ -19,14 +19,13 @@ edits as its own.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
 import stat
 import tempfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tracer.errors import RecordingError
 
@@ -37,8 +36,11 @@ INFO_FILE = "recorder.json"
 _NAME = re.compile(r"(\d+)-(\d+)")
 
 
-@dataclass(frozen=True)
-class RecorderInfo:
+#: Environment variable naming the recorder's notes socket (in its directory) inside the recorded shell.
+SOCKET_ENV = "TRACER_SOCKET"
+
+
+class RecorderInfo(NamedTuple):
     """A live recorder, as it describes itself to the others.
 
     Attributes:
@@ -149,7 +151,9 @@ class RecorderDir:
         tmp = self.path / f".{INFO_FILE}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(info), f)  # lone surrogates are written as \\udcXX escapes and read back the same
+            import json  # (after the shell started)
+
+            json.dump(info._asdict(), f)  # lone surrogates are written as \\udcXX escapes and read back the same
         os.replace(tmp, self.path / INFO_FILE)
 
     def remove(self) -> None:
@@ -182,6 +186,8 @@ def sweep(base: Path, *, own: Path | None = None) -> list[RecorderInfo]:
 
 
 def _read_info(path: Path) -> RecorderInfo | None:
+    import json  # (after the shell started)
+
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)

@@ -69,6 +69,21 @@ def _git(args: Sequence[str], cwd: Path) -> tuple[int, str]:
     return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape").strip()
 
 
+def _may_be_in_git(start: Path) -> bool:
+    """Whether git could find a work tree from ``start``: a ``.git`` (directory or file) in it or in a directory
+    above it (git runs without the user's ``GIT_*`` variables, :func:`tracer._proc.git_env`). ``False`` spares a
+    recording outside any repository the git process that would say so (it is on the way to the command with
+    ``tracer shell -c``)."""
+    directory = os.fspath(start)
+    while True:
+        if os.path.lexists(os.path.join(directory, ".git")):
+            return True
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
+
+
 def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path | None = None) -> WorkspaceInfo:
     """Find the workspace of ``start`` and take its baseline.
 
@@ -87,6 +102,8 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path |
     start = Path(start).absolute()
     if not start.is_dir():
         raise RecordingError(f"{start} is not a directory; start the recording in an existing directory")
+    if not _may_be_in_git(start):
+        return WorkspaceInfo(workspace=start)
     try:
         status, out = _git(["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"], start)
     except CommandFailed as e:  # git missing

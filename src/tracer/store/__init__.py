@@ -9,11 +9,38 @@ Public API::
     read_session(path) -> Session      everything readable, with ``problem`` set when something is not
     read_outline(path) -> Session      the same without output and diffs (show, ls, verify)
     sessions_dir(), resolve_session(), list_sessions(), new_session_path()
+
+The names are loaded when first used (:pep:`562`): ``tracer shell`` imports :mod:`tracer.store.paths` on its way
+to the shell without the reader, the writer and the model.
 """
 
-from tracer.store.catalog import list_sessions, new_session_path, resolve_session, session_summary, sessions_dir
-from tracer.store.reader import SessionReader, iter_frames, read_header, read_outline, read_session
-from tracer.store.writer import SessionWriter, Unwritten, append_events
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracer.store.catalog import list_sessions, resolve_session, session_summary
+    from tracer.store.paths import new_session_path, sessions_dir
+    from tracer.store.reader import SessionReader, iter_frames, read_header, read_outline, read_session
+    from tracer.store.writer import SessionWriter, Unwritten, append_events
+
+#: Public name → the module that defines it.
+_HOMES = {
+    "SessionReader": "reader",
+    "SessionWriter": "writer",
+    "Unwritten": "writer",
+    "append_events": "writer",
+    "iter_frames": "reader",
+    "list_sessions": "catalog",
+    "new_session_path": "paths",
+    "read_header": "reader",
+    "read_outline": "reader",
+    "read_session": "reader",
+    "resolve_session": "catalog",
+    "session_summary": "catalog",
+    "sessions_dir": "paths",
+}
 
 __all__ = [
     "SessionReader",
@@ -30,3 +57,12 @@ __all__ = [
     "session_summary",
     "sessions_dir",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tracer.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tracer.store.{home}"), name)
+    globals()[name] = value
+    return value

@@ -8,72 +8,24 @@ Ids are ``YYYY-MM-DDTHH-MM-SS-xxxx`` (UTC start time + 4 random hex digits), so 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 from pathlib import Path
 
 from tracer.errors import CorruptSession, NotASession, SessionError, SessionNotFound, UnsupportedVersion, UsageError
 from tracer.model import Summary
 from tracer.store.cache import cache_path, load_cache, save_cache
+from tracer.store.paths import SUFFIX, new_session_id, new_session_path, sessions_dir
 from tracer.store.reader import read_outline
 
-SUFFIX = ".tracer"
-
-
-def sessions_dir(override: str | os.PathLike[str] | None = None, *, create: bool = False) -> Path:
-    """The sessions directory: ``override``, else ``$TRACER_DIR``, else the user data dir's ``tracer/sessions``.
-
-    Args:
-        create: make the directory (mode 0700) if it is missing.
-
-    Raises:
-        SessionError: it cannot be created.
-    """
-    if override is not None:
-        path = Path(override)
-    elif os.environ.get("TRACER_DIR"):
-        path = Path(os.environ["TRACER_DIR"])
-    else:
-        import platformdirs  # here, not at start-up: `tracer shell -o PATH` never needs it
-
-        path = platformdirs.user_data_path("tracer") / "sessions"
-    path = path.expanduser()
-    if create and not path.is_dir():
-        try:
-            path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as e:
-            raise SessionError(f"cannot create the sessions directory {path}: {e.strerror}") from e
-    return path
-
-
-def new_session_id(started: dt.datetime) -> str:
-    """A new id for a session that started at ``started`` (aware, UTC)."""
-    return started.strftime("%Y-%m-%dT%H-%M-%S-") + os.urandom(2).hex()
-
-
-def new_session_path(output: str | os.PathLike[str] | None, started: dt.datetime) -> tuple[str, Path]:
-    """``(session_id, path)`` for a new recording.
-
-    ``output`` (``tracer shell -o``) is a file path, or an existing directory to put the file in; ``None`` means
-    the sessions directory. The parent directory is created (0700) when missing.
-
-    Raises:
-        SessionError: the file exists already or the directory cannot be created.
-    """
-    session_id = new_session_id(started)
-    if output is None:
-        path = sessions_dir(create=True) / (session_id + SUFFIX)
-    else:
-        out = Path(output).expanduser()
-        if out.is_dir():
-            path = out / (session_id + SUFFIX)
-        else:
-            path = out
-            sessions_dir(out.parent, create=True)
-            session_id = out.name.removesuffix(SUFFIX)
-    if path.exists():
-        raise SessionError(f"{path} exists already: choose another -o path")
-    return session_id, path
+__all__ = [
+    "SUFFIX",
+    "list_sessions",
+    "new_session_id",
+    "new_session_path",
+    "resolve_session",
+    "session_summary",
+    "sessions_dir",
+]
 
 
 def list_sessions(directory: Path | None = None) -> list[Path]:

@@ -52,6 +52,7 @@ from tracer.store.format import (
     compressor,
     parse_preamble,
 )
+from tracer.store.paths import create_session_file
 from tracer.store.signing import Signer
 
 if TYPE_CHECKING:  # imported by the writer thread, through the factory: not on the way to the shell
@@ -163,6 +164,8 @@ class SessionWriter:
             ``None``: nothing is masked (``tracer shell --no-redact``).
         key: the user's signing key (:func:`tracer.store.signing.user_key`), with ``header``: the file is
             signed (``session_end.mac``, see :mod:`tracer.store.signing`).
+        fd: the file, already created by :func:`tracer.store.paths.create_session_file` (empty, for appending;
+            the writer closes it); ``None``: the writer creates ``path``.
 
     Raises:
         SessionError: the file cannot be created.
@@ -176,6 +179,7 @@ class SessionWriter:
         on_warning: Callable[[str], None] | None = None,
         redactor: Callable[[], Redactor] | None = None,
         key: bytes | None = None,
+        fd: int | None = None,
     ) -> None:
         self.path = path
         self._on_warning = on_warning
@@ -200,10 +204,7 @@ class SessionWriter:
         self.warnings: list[str] = []
         #: Set by :meth:`close` when some events could not be written (``None``: the file is whole).
         self.unwritten: Unwritten | None = None
-        try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        except OSError as e:
-            raise SessionError(f"cannot create session file {path}: {e.strerror}") from e
+        self._fd = create_session_file(path) if fd is None else fd
         self._offset = 0
         self._write(PREAMBLE)
         self._thread = threading.Thread(target=self._run, name="tracer-writer", daemon=True)

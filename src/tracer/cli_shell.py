@@ -1,0 +1,268 @@
+"""``tracer shell`` from the command line, without click, and the error handler every tracer command runs under.
+
+The recorder's start-up is paid before every recording, and click's import alone is ~15–30 ms here (docs/
+performance.md). So the ``tracer`` entry point (:mod:`tracer.__main__`) parses a ``tracer shell`` command line
+itself when it holds only the options that :func:`tracer.cli.shell` declares, in the forms click accepts
+(``--opt VALUE``, ``--opt=VALUE``, ``-o VALUE``, ``-oVALUE``, flags grouped as ``-lq``, the last of a repeated
+option winning); anything else — ``--help``, an unknown option, a missing value, a stray argument — goes to click,
+which says what is wrong exactly as for every other command. ``tests/test_cli_shell.py`` checks that both parsers
+agree.
+
+Like :mod:`tracer.cli`, this module prints and exits: one line on standard error per message, exit statuses as
+:func:`guarded` says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+#: ``tracer shell``'s options: spelling → (parameter, takes a value). The same as :func:`tracer.cli.shell`'s.
+SHELL_OPTIONS: dict[str, tuple[str, bool]] = {
+    "-o": ("output", True),
+    "--output": ("output", True),
+    "--task": ("task", True),
+    "--test-command": ("test_command", True),
+    "--shell": ("shell_path", True),
+    "-c": ("command", True),
+    "--command": ("command", True),
+    "-l": ("login", False),
+    "--login": ("login", False),
+    "-q": ("quiet", False),
+    "--quiet": ("quiet", False),
+    "--no-redact": ("no_redact", False),
+}
+
+#: The parameters of ``tracer shell`` when no option is given (click's defaults).
+SHELL_DEFAULTS: dict[str, Any] = {
+    "output": None,
+    "task": None,
+    "test_command": None,
+    "shell_path": None,
+    "command": None,
+    "login": False,
+    "quiet": False,
+    "no_redact": False,
+}
+
+
+def parse_shell_args(args: Sequence[str]) -> dict[str, Any] | None:
+    """The parameters of ``tracer shell ARGS`` (as click would pass them to :func:`tracer.cli.shell`), or ``None``
+    when ``args`` holds anything this parser leaves to click (help, an error)."""
+    params = dict(SHELL_DEFAULTS)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            if i < len(args):
+                return None  # a positional argument: click's error
+            break
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+            spec = SHELL_OPTIONS.get(name)
+            if spec is None:
+                return None
+            param, takes_value = spec
+            if not takes_value:
+                if eq:
+                    return None  # a flag given a value: click's error
+                params[param] = True
+                continue
+            if not eq:
+                if i >= len(args):
+                    return None  # a missing value
+                value = args[i]
+                i += 1
+            params[param] = value
+        elif arg.startswith("-") and len(arg) > 1:
+            j = 1
+            while j < len(arg):
+                spec = SHELL_OPTIONS.get("-" + arg[j])
+                if spec is None:
+                    return None
+                param, takes_value = spec
+                if not takes_value:
+                    params[param] = True
+                    j += 1
+                    continue
+                value = arg[j + 1 :]
+                if not value:
+                    if i >= len(args):
+                        return None
+                    value = args[i]
+                    i += 1
+                params[param] = value
+                break
+        else:
+            return None  # `tracer shell` takes no arguments: click says so
+    return params
+
+
+def say(text: str) -> None:
+    """One line on standard error; nothing when the terminal is gone (its window closed)."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def fail(message: str, status: int) -> NoReturn:
+    """``tracer: MESSAGE`` on standard error (control characters made visible), then exit with ``status``."""
+    from tracer.model import visible
+
+    say(f"tracer: {visible(message)}")
+    sys.exit(status)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 command``, ``2 commands``."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def tilde(path: Path) -> str:
+    """``path`` with the home directory written ``~``."""
+    home = str(Path.home())
+    s = str(path)
+    return "~" + s[len(home) :] if home != "/" and s.startswith(home + os.sep) else s
+
+
+def counts(commands: int, failed: int, edits: int, files: int, notes: int, duration: float) -> str:
+    """``14 commands (3 failed), 5 edits in 2 files, 2 notes, 6m12s``: a recording in one line."""
+    from tracer.model import format_duration
+
+    return (
+        f"{plural(commands, 'command')} ({failed} failed), {plural(edits, 'edit')} in "
+        f"{plural(files, 'file')}, {plural(notes, 'note')}, {format_duration(duration)}"
+    )
+
+
+def guarded(run: Callable[[], object]) -> NoReturn:
+    """Run a command with tracer's one error handler around it, then exit.
+
+    Every tracer error becomes one line on standard error and its exit status (2 usage, 3 a tracer error); an
+    interrupt exits 130; running out of memory, 3 with what to do; a closed standard output (``tracer ls |
+    head``), 0; a bug prints where its traceback was logged and exits 3. ``SystemExit`` passes through.
+    """
+    from tracer.errors import TracerError, UsageError
+
+    try:
+        run()
+        sys.exit(0)
+    except (UsageError, TracerError) as e:
+        fail(str(e), e.exit_status)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except MemoryError:
+        fail("out of memory (the limit of `ulimit -v`, or the machine's): free some memory and try again", 3)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as e:
+        from tracer.app.crashlog import log_exception
+
+        log = log_exception("tracer " + " ".join(sys.argv[1:]), e)
+        where = f"; the traceback is in {log}" if log else ""
+        fail(f"internal error: {type(e).__name__}: {e}{where} (please report it)", 3)
+    finally:
+        # The process ends here. Freezing what is left spares the interpreter's teardown its collections,
+        # which walk every object again: about 20 ms of every exit (e.g. after `tracer shell -c CMD`).
+        gc.freeze()
+
+
+def shell(
+    output: str | None = None,
+    task: str | None = None,
+    test_command: str | None = None,
+    shell_path: str | None = None,
+    command: str | None = None,
+    login: bool = False,
+    quiet: bool = False,
+    no_redact: bool = False,
+) -> NoReturn:
+    """``tracer shell``: record until the shell exits, say where the session went, exit with the shell's status.
+
+    Raises:
+        TracerError: the recording cannot start (for :func:`guarded`).
+    """
+    from tracer.app.recording import RecordOptions, record
+    from tracer.config import load_config
+
+    config = load_config()
+    if config.rules or config.allowlist:
+        from tracer.redact import check_config
+
+        check_config(config)  # a bad rule is an error now, not in the middle of the recording
+    if config.retention_days is not None:
+        _apply_retention(config.retention_days, str(config.path), quiet)
+
+    def on_start(path: Path, warning: str | None) -> None:
+        if warning:
+            say(warning)
+        if not quiet and command is None:
+            say(f"tracer: recording to {tilde(path)}  (exit the shell to stop)")
+
+    def on_warning(message: str) -> None:
+        say(f"\r\n{message}\r")
+
+    if os.environ.get("TRACER_SESSION") and command is None:
+        say(
+            f"tracer: note: this shell is already recorded to {os.environ['TRACER_SESSION']}; "
+            "recording a nested session"
+        )
+    options = RecordOptions(
+        shell=shell_path,
+        command=command,
+        output=output,
+        task=task,
+        test_command=test_command,
+        login=login,
+        redact=not no_redact,
+        config=config,
+    )
+    summary = record(options, on_start=on_start, on_warning=on_warning)
+    line = counts(summary.commands, summary.failed, summary.edits, summary.files, summary.notes, summary.duration)
+    masked = sum((summary.redactions or {}).values())
+    if masked:
+        line += f", {plural(masked, 'secret')} masked"
+    stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
+    lost = summary.unwritten
+    if lost is None:
+        if not quiet:
+            say(f"tracer: saved {tilde(summary.path)}: {line}{stopped}")
+    else:  # (said even with -q: recorded work was lost) the shell's own status stays the exit status
+        from tracer.model import format_duration
+
+        if not quiet:
+            say(f"tracer: recorded {line}{stopped}")
+        say(
+            f"tracer: warning: {tilde(summary.path)} is INCOMPLETE: {lost.reason}, so {lost.describe()} "
+            f"(from {format_duration(lost.since / 1e6)} on) could not be written"
+        )
+    sys.exit(summary.exit_status)
+
+
+def _apply_retention(days: int, where: str, quiet: bool) -> None:
+    """``retention_days``: delete the sessions older than that, and say so."""
+    import datetime as dt
+
+    from tracer.app.retention import remove_sessions
+    from tracer.store.retention import older_than
+
+    victims = older_than(dt.timedelta(days=days))
+    if victims:
+        n = remove_sessions(victims, forget=False)
+        if not quiet:
+            say(
+                f"tracer: deleted {plural(n, 'session')} older than {plural(days, 'day')} "
+                f"(retention_days in {tilde(Path(where))})"
+            )
+
+
+def main_shell(params: dict[str, Any]) -> NoReturn:
+    """``tracer shell`` with parsed parameters, under :func:`guarded` (the entry point's fast path)."""
+    guarded(lambda: shell(**params))

@@ -1,0 +1,108 @@
+"""`tracer shell` starts without click: its own parser takes exactly what click takes, and leaves the rest to it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracer.cli import shell as click_shell
+from tracer.cli_shell import SHELL_OPTIONS, parse_shell_args
+
+
+def click_params(args: list[str]) -> dict[str, object] | None:
+    """What click gives ``tracer shell`` for ``args``, ``None`` when it stops (an error, ``--help``)."""
+    try:
+        ctx = click_shell.make_context("shell", list(args))
+    except (click.exceptions.Exit, click.ClickException):
+        return None
+    return dict(ctx.params)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["-q"],
+        ["-c", "echo hi"],
+        ["-cecho hi"],
+        ["-qc", "make test"],
+        ["-lq", "--no-redact"],
+        ["--command=ls -la", "-o", "out.tracer"],
+        ["-oout.tracer", "--task", "fix #1", "--test-command", "pytest -q"],
+        ["--shell", "/bin/zsh", "--login"],
+        ["--task=", "-c", "-q"],  # -c takes the next argument, whatever it looks like
+        ["-c", "--help"],
+        ["-c", "a", "-c", "b"],  # the last one wins
+        ["--quiet", "--"],
+        ["-q", "--", "stray"],
+        ["stray"],
+        ["--help"],
+        ["-h"],
+        ["-x"],
+        ["--unknown"],
+        ["-c"],
+        ["--output"],
+        ["--quiet=yes"],
+        ["--out", "x"],  # click does not take abbreviations
+        ["-"],
+    ],
+)
+def test_the_fast_parser_agrees_with_click(args: list[str]) -> None:
+    ours = parse_shell_args(args)
+    theirs = click_params(args)
+    if ours is not None:  # what it takes, it takes as click does; what it leaves, click decides
+        assert ours == theirs
+
+
+TOKENS = st.one_of(
+    st.sampled_from(sorted(SHELL_OPTIONS)),
+    st.sampled_from(["-lq", "-qc", "-ql", "-oX", "--", "-", "--command=", "--task=t", "-h", "--help", "-z", "x"]),
+    st.text(alphabet="-=aqlco ", max_size=6),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TOKENS, max_size=6))
+def test_any_command_line_is_parsed_as_click_would_or_left_to_it(args: list[str]) -> None:
+    ours = parse_shell_args(args)
+    if ours is not None:
+        assert ours == click_params(args)
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracer", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "TRACER_DIR": str(cwd / "sessions")},
+    )
+
+
+def test_help_and_mistakes_still_get_clicks_answers(tmp_path: Path) -> None:
+    helped = run("shell", "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "Record this one command line" in helped.stdout
+    wrong = run("shell", "--colour", cwd=tmp_path)
+    assert wrong.returncode == 2 and "No such option '--colour'" in wrong.stderr
+    stray = run("shell", "-q", "extra", cwd=tmp_path)
+    assert stray.returncode == 2 and "unexpected extra argument" in stray.stderr.lower()
+    assert not (tmp_path / "sessions").exists() or not list((tmp_path / "sessions").iterdir())
+
+
+def test_the_fast_path_records_reports_and_exits_with_the_commands_status(tmp_path: Path) -> None:
+    proc = run("shell", "-c", "echo out; exit 7", "-o", str(tmp_path / "s.tracer"), cwd=tmp_path)
+    assert proc.returncode == 7
+    assert proc.stdout.replace("\r", "") == "out\n"
+    assert proc.stderr.startswith(f"tracer: saved {tmp_path / 's.tracer'}: 1 command (1 failed)")
+    again = run("shell", "-c", "true", "-o", str(tmp_path / "s.tracer"), cwd=tmp_path)
+    assert again.returncode == 3 and again.stderr.strip().endswith("exists already: choose another -o path")
+    assert "Traceback" not in again.stderr
