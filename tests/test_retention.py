@@ -12,7 +12,8 @@ import pytest
 
 from tracer.model import Header, SessionEnd, rfc3339
 from tracer.store import SessionWriter, session_summary
-from tracer.store.cache import cache_path, save_cache
+from tracer.store.cache import cache_path, load_cache, save_cache
+from tracer.store.catalog import summary_cache_path
 
 
 def tracer(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,8 +46,15 @@ def session(days_ago: float, name: str) -> Path:
 
 
 def derived(path: Path) -> list[Path]:
+    """The caches of the session at ``path`` that exist: its keyframes, and its summary (an entry of the directory's
+    summary cache, given as the path of that cache file while it holds the entry)."""
     name = path.name.removesuffix(".tracer")
-    return [cache_path("keyframes", name), cache_path("summaries", str(path.resolve()))]
+    found = [p for p in [cache_path("keyframes", name)] if p.exists()]
+    summaries = summary_cache_path(path.parent)
+    entries = load_cache(summaries)
+    if isinstance(entries, dict) and path.name in entries:
+        found.append(summaries)
+    return found
 
 
 def test_rm_deletes_sessions_and_what_was_derived_from_them() -> None:
@@ -55,12 +63,12 @@ def test_rm_deletes_sessions_and_what_was_derived_from_them() -> None:
         session(1, "2026-01-02T00-00-00-bbbb"),
         session(1, "2026-01-03T00-00-00-cccc"),
     )
-    assert all(p.exists() for p in derived(a) + derived(b))
+    assert all(len(derived(p)) == 2 for p in (a, b, c))
     proc = tracer("rm", "2026-01-01", str(b), "--yes")
     assert proc.returncode == 0, proc.stderr
     assert "deleted 2 sessions" in proc.stderr
     assert not a.exists() and not b.exists() and c.exists()
-    assert not any(p.exists() for p in derived(a) + derived(b)) and all(p.exists() for p in derived(c))
+    assert derived(a) == derived(b) == [] and len(derived(c)) == 2
 
 
 def test_rm_asks_and_needs_yes_without_a_terminal() -> None:

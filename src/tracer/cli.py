@@ -96,26 +96,23 @@ def list_() -> None:
     "damaged" for a file of which a part cannot be read. A file that cannot be read at all gets one line
     saying why.
     """
-    from tracer.store import list_sessions, session_summary, sessions_dir
+    from tracer.store import list_sessions, session_summaries, sessions_dir
 
     paths = list_sessions()
     if not paths:
         click.echo(f"no sessions in {visible(_tilde(sessions_dir()))} yet: record one with `tracer shell`", err=True)
         return
-    click.echo(
-        f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT"
-    )
-    for path in paths:
-        try:
-            s = session_summary(path)
-        except TracerError as e:
-            click.echo(f"{visible(path.name.removesuffix('.tracer')):<26} unreadable: {visible(str(e))}")
+    lines = [f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT"]
+    for path, s in session_summaries(paths):
+        if isinstance(s, TracerError):
+            lines.append(f"{visible(path.name.removesuffix('.tracer')):<26} unreadable: {visible(str(s))}")
             continue
         verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
-        click.echo(
+        lines.append(
             f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {format_duration(s.duration):>8} "
             f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {visible(verdict)}"
         )
+    click.echo("\n".join(lines))
 
 
 def _local_time(rfc3339: str) -> str:

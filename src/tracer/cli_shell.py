@@ -159,8 +159,9 @@ def guarded(run: Callable[[], object]) -> NoReturn:
         fail("interrupted", 130)
     except MemoryError:
         fail("out of memory (the limit of `ulimit -v`, or the machine's): free some memory and try again", 3)
-    except BrokenPipeError:
-        sys.stderr.close()
+    except BrokenPipeError:  # the reader is gone (`tracer ls | head -1`): nothing left to say, and no error
+        with contextlib.suppress(OSError, ValueError):  # what is still buffered goes nowhere at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
     except Exception as e:
         from tracer.app.crashlog import log_exception

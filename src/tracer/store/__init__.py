@@ -20,7 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tracer.store.catalog import list_sessions, resolve_session, session_summary
+    from tracer.store.catalog import list_sessions, resolve_session, session_summaries, session_summary
     from tracer.store.paths import new_session_path, sessions_dir
     from tracer.store.reader import SessionReader, iter_frames, read_header, read_outline, read_session
     from tracer.store.writer import SessionWriter, Unwritten, append_events
@@ -38,6 +38,7 @@ _HOMES = {
     "read_outline": "reader",
     "read_session": "reader",
     "resolve_session": "catalog",
+    "session_summaries": "catalog",
     "session_summary": "catalog",
     "sessions_dir": "paths",
 }
@@ -54,6 +55,7 @@ __all__ = [
     "read_outline",
     "read_session",
     "resolve_session",
+    "session_summaries",
     "session_summary",
     "sessions_dir",
 ]

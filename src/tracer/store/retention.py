@@ -15,7 +15,7 @@ from pathlib import Path
 from tracer.errors import SessionError, TracerError, UsageError
 from tracer.model import parse_rfc3339
 from tracer.store.cache import cache_path
-from tracer.store.catalog import list_sessions
+from tracer.store.catalog import forget_summaries, list_sessions
 from tracer.store.reader import read_header
 
 
@@ -38,7 +38,8 @@ def describe(path: Path) -> Victim:
 
 
 def derived_files(victim: Victim) -> list[Path]:
-    """The files tracer derived from a session: its keyframe cache and its cached summary."""
+    """The files tracer derived from a session alone: its keyframe cache (and its summary as tracer cached it
+    before the summaries of a directory shared one file, :func:`tracer.store.catalog.forget_summaries`)."""
     try:
         resolved = str(victim.path.resolve())
     except OSError:
@@ -54,7 +55,8 @@ def remove(victims: list[Victim]) -> int:
     """
     removed = 0
     for v in victims:
-        for derived in derived_files(v):  # first: a cache never outlives its session
+        forget_summaries([v.path])  # first: a cache never outlives its session
+        for derived in derived_files(v):
             try:
                 derived.unlink(missing_ok=True)
             except OSError as e:
