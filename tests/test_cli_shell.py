@@ -106,3 +106,28 @@ def test_the_fast_path_records_reports_and_exits_with_the_commands_status(tmp_pa
     again = run("shell", "-c", "true", "-o", str(tmp_path / "s.tracer"), cwd=tmp_path)
     assert again.returncode == 3 and again.stderr.strip().endswith("exists already: choose another -o path")
     assert "Traceback" not in again.stderr
+
+
+def test_a_recording_starts_without_click_and_the_command_before_the_store(tmp_path: Path) -> None:
+    """What `tracer shell -c` imports before the command starts (the interpreter's import log, in order): no click,
+    no model, no store beyond the new file's path; the rest comes while the command runs."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tracer", "shell", "-q", "-c", "true", "-o", str(tmp_path / "s")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")]
+    assert "click" not in imported and "tracer.cli" not in imported
+    assert "tracer.store.writer" in imported  # (made once the command runs)
+    interactive = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import tracer.app.recording, tracer.cli_shell"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    before_spawn = {line.rsplit("|", 1)[-1].strip() for line in interactive.stderr.splitlines() if "|" in line}
+    assert not before_spawn & {"click", "dataclasses", "tracer.model", "tracer.store.writer", "zstandard", "re2"}

@@ -31,8 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-#: Version of the session file format (the preamble carries it; readers refuse newer majors).
-FORMAT_VERSION = 1
+import tracer
+
+#: Version of the session file format (the preamble carries it; readers refuse newer majors). Defined with the
+#: package (:data:`tracer.FORMAT_VERSION`), so that the recorder writes the preamble before this module is imported.
+FORMAT_VERSION = tracer.FORMAT_VERSION
 
 
 def rfc3339(when: _dt.datetime) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
+from tracer.app import recording
 from tracer.app.recording import _Sink
 from tracer.capture.commands import CommandTracker
 from tracer.capture.marks import Mark
@@ -83,3 +86,11 @@ def test_output_racing_the_attach_is_neither_lost_nor_reordered(tmp_path: Path) 
     writer.close(SessionEnd(t=n, exit_status=0, reason="exit"))
     data = b"".join(e.data for e in read_session(tmp_path / "s.tracer").events if isinstance(e, Output))
     assert data == b"".join(b"%d," % i for i in range(n))
+
+
+def test_a_writer_that_never_comes_does_not_make_the_recorder_grow(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recording, "MAX_EARLY", 1000)
+    sink = _Sink()
+    for i in range(100):
+        sink.output(i, b"x" * 100)
+    assert sink.dropped == 9000

@@ -234,7 +234,9 @@ def test_the_messages_are_a_tool_calling_trajectory(built: Path, corpus: Corpus)
     assert not any("tracer note" in json.dumps(m) for m in interactive)
 
 
-def test_swe_bench_files_load_with_swebenchs_own_loaders(built: Path, corpus: Corpus, tmp_path: Path) -> None:
+def test_swe_bench_files_load_with_swebenchs_own_loaders(
+    built: Path, corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from swebench.harness.run_evaluation import get_dataset_from_preds
     from swebench.harness.utils import get_predictions_from_file, load_swebench_dataset
 
@@ -243,7 +245,8 @@ def test_swe_bench_files_load_with_swebenchs_own_loaders(built: Path, corpus: Co
     predictions = get_predictions_from_file(str(built / "swe-bench" / "predictions.jsonl"), instances_path, "test")
     # a repository without commits has no base commit: no instance
     assert len(instances) == len(predictions) == 3
-    os.chdir(tmp_path)  # the harness looks for earlier reports under ./logs
+    monkeypatch.chdir(tmp_path)  # the harness looks for earlier reports under ./logs (and the tests after this one
+    # start their programs where the suite started)
     selected = get_dataset_from_preds(
         instances_path, "test", [], {p["instance_id"]: p for p in predictions}, "run", rewrite_reports=False
     )

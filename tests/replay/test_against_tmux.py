@@ -43,12 +43,15 @@ class Tmux:
         (tmp_path / "home").mkdir(exist_ok=True)
         (tmp_path / "home" / ".bashrc").write_text("PS1='$ '\nunset PROMPT_COMMAND\n")
         self.sessions = tmp_path / "sessions"
+        self.cwd = tmp_path
         self.release = tmp_path / f"release-{next(_names)}"
         self.start(command, cols, rows)
 
     def start(self, command: str, cols: int, rows: int) -> None:
         self.env["RELEASE"] = str(self.release)
-        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(cols), "-y", str(rows), command)
+        self.tmux(
+            "-f", "/dev/null", "new-session", "-d", "-c", str(self.cwd), "-x", str(cols), "-y", str(rows), command
+        )
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(
@@ -71,14 +74,18 @@ class Tmux:
 
     def session(self, timeout: float = 30) -> Path:
         """The recording, once tracer has finished writing it (the recorded script is told to end)."""
+        from tracer.errors import TracerError
         from tracer.store import read_session
 
         self.release.touch()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             paths = list(self.sessions.glob("*.tracer"))
-            if paths and not read_session(paths[0]).interrupted:
-                return paths[0]
+            try:
+                if paths and not read_session(paths[0]).interrupted:
+                    return paths[0]
+            except TracerError:  # the recording is starting: its header is not written yet
+                pass
             time.sleep(0.05)
         raise AssertionError("the recording did not end")
 

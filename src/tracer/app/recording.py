@@ -4,11 +4,16 @@ Threads: the PTY loop runs in the calling (main) thread; the session writer, the
 server each run their own. Everything they produce meets in :class:`~tracer.store.SessionWriter`'s queue.
 
 Start-up order, so that the prompt appears at once even in a large repository: the session file is created
-and the shell is started first; a set-up thread then takes the workspace baseline (git status-like work,
-hundreds of milliseconds in a 50,000-file repository), writes the header and starts the file observer. Until
-it is done the shell's input is held (keys wait in the kernel's terminal buffer), so no command can run — and
-no file can change through the shell — before the baseline is taken. With ``-c`` there is no input to hold
-(the command runs as soon as the shell starts), so the baseline is taken first, then the command is started.
+(an error now, not later) and the shell is started first, with nothing imported but the PTY loop, the shell
+integration and the paths (no click, no model, no store: ``tracer shell`` is parsed by :mod:`tracer.cli_shell`);
+what the shell prints meanwhile is kept by the sink. A set-up thread then imports the rest, makes the session
+writer (and attaches the sink to it), listens for notes, takes the workspace baseline (git status-like work,
+hundreds of milliseconds in a 50,000-file repository), writes the header and starts the file observer. Until it
+is done the shell's input is held (keys wait in the kernel's terminal buffer), so no command can run — and no
+file can change through the shell — before the baseline is taken. With ``-c`` there is no input to hold (the
+command runs as soon as the shell starts), so the baseline is taken first, then the command is started; the
+writer, the header and the notes socket follow while it runs (``tracer note`` waits for a recorder that is
+still starting). docs/performance.md has the figures.
 
 The recorder's private files (notes socket, hook files, nonce file, git index copies) live in its directory of
 the per-user runtime directory (:mod:`tracer.capture.runtime`). Once the shell runs, the recorder publishes
@@ -25,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +50,13 @@ if TYPE_CHECKING:  # the rest is imported by the set-up thread, once the shell r
     from tracer.config import Config
     from tracer.model import Event, FileChange, FinalPatch, Header
     from tracer.store.writer import SessionWriter, Unwritten
+
+#: How often the interpreter switches threads while the set-up thread runs (seconds; Python's default is 0.005).
+SET_UP_SWITCH_INTERVAL = 0.0005
+
+#: Output kept for the session writer before it exists (bytes): the set-up makes it within milliseconds; this
+#: bounds what a set-up that failed would otherwise keep until the end.
+MAX_EARLY = 64 << 20
 
 #: Environment variable naming the session file inside a recorded shell.
 SESSION_ENV = "TRACER_SESSION"
@@ -109,6 +122,9 @@ class _Sink:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._early: list[tuple[Any, ...]] = []
+        self._early_bytes = 0
+        #: Bytes of output dropped because the writer did not come in time (see :meth:`_keep`).
+        self.dropped = 0
         self._writer: SessionWriter | None = None
         self._tracker: CommandTracker | None = None
         self.output: Callable[[int, bytes], None] = self._early_output
@@ -117,16 +133,25 @@ class _Sink:
     def _early_output(self, t: int, data: bytes) -> None:
         with self._lock:
             if self._writer is None:
-                self._early.append(("output", t, data))
+                self._keep(("output", t, data), len(data))
                 return
         self._writer.output(t, data)
 
     def _early_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
         with self._lock:
             if self._writer is None:
-                self._early.append(("batch", data, reads))
+                self._keep(("batch", data, reads), len(data))
                 return
         self._writer.output_batch(data, reads)
+
+    def _keep(self, item: tuple[Any, ...], size: int) -> None:
+        """Keep output for the writer, up to :data:`MAX_EARLY` bytes (a set-up that never makes the writer must not
+        make the recorder grow with everything the shell prints); past that it is dropped and counted."""
+        if self._early_bytes + size > MAX_EARLY:
+            self.dropped += size
+            return
+        self._early_bytes += size
+        self._early.append(item)
 
     def event(self, event: Event) -> None:
         """Any other event (a note)."""
@@ -456,6 +481,10 @@ class _Recorder:
     def _set_up_shell(self, shell: str, kind: str, cols: int, rows: int) -> None:
         """The set-up thread of an interactive shell, started as soon as the shell runs: the imports, the writer,
         the notes server, the baseline, the header, the file observer; then the shell's input is released."""
+        switch = sys.getswitchinterval()
+        # this thread imports for tens of milliseconds while the shell prints its first prompt, whose marks the
+        # PTY loop handles in Python: hand it the interpreter every 0.5 ms rather than every 5 ms meanwhile
+        sys.setswitchinterval(SET_UP_SWITCH_INTERVAL)
         try:
             from tracer.app.crashlog import route_logging
             from tracer.app.malloc import keep_freed_memory
@@ -471,6 +500,7 @@ class _Recorder:
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
         finally:
+            sys.setswitchinterval(switch)
             self.ready.set()
         self._meet_peers()
 
@@ -632,6 +662,11 @@ class _Recorder:
                 raise
             writer, tracker = self.writer, self.tracker
             assert writer is not None and tracker is not None
+            if self.sink.dropped:
+                self.warnings.append(
+                    f"tracer: {self.sink.dropped} bytes of output were not recorded: the recorder's set-up did not "
+                    "finish in time"
+                )
             if ran:
                 tracker.end(clock(), exit_status)
             if self.notes is not None:

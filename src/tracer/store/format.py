@@ -19,10 +19,9 @@ import struct
 
 import zstandard
 
-from tracer.model import FORMAT_VERSION
+from tracer.store.paths import MAGIC as MAGIC  # (the preamble is written by create_session_file)
+from tracer.store.paths import PREAMBLE as PREAMBLE
 
-MAGIC = b"\x89TRACER\n"
-PREAMBLE = MAGIC + struct.pack(">H", FORMAT_VERSION)
 PREAMBLE_SIZE = len(PREAMBLE)
 
 #: A frame is closed this long after its first event (seconds): with the PTY loop's batches (≤ 50 ms) and the

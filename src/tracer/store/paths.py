@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import struct
 from pathlib import Path
 
+import tracer
 from tracer.errors import SessionError
+
+#: The first bytes of every session file (docs/format.md): magic, then the format version (uint16, big endian).
+MAGIC = b"\x89TRACER\n"
+PREAMBLE = MAGIC + struct.pack(">H", tracer.FORMAT_VERSION)
 
 SUFFIX = ".tracer"
 
@@ -74,13 +80,22 @@ def new_session_path(output: str | os.PathLike[str] | None, started: dt.datetime
 
 
 def create_session_file(path: Path) -> int:
-    """Create the new session file ``path`` (mode 0600; it must not exist) and return its descriptor, opened for
-    appending (what :class:`tracer.store.writer.SessionWriter` takes as ``fd``).
+    """Create the new session file ``path`` (mode 0600; it must not exist) with its :data:`PREAMBLE`, and return
+    its descriptor, opened for appending (what :class:`tracer.store.writer.SessionWriter` takes as ``fd``). From
+    here on, a reader sees a session that is starting (its header follows), never an empty file.
 
     Raises:
-        SessionError: it exists already, or it cannot be created.
+        SessionError: it exists already, or it cannot be created or written.
     """
     try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
     except OSError as e:
         raise SessionError(f"cannot create session file {path}: {e.strerror}") from e
+    try:
+        if os.write(fd, PREAMBLE) != len(PREAMBLE):
+            raise OSError(28, "No space left on device")
+    except OSError as e:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise SessionError(f"cannot write session file {path}: {e.strerror}") from e
+    return fd

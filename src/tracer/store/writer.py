@@ -164,8 +164,8 @@ class SessionWriter:
             ``None``: nothing is masked (``tracer shell --no-redact``).
         key: the user's signing key (:func:`tracer.store.signing.user_key`), with ``header``: the file is
             signed (``session_end.mac``, see :mod:`tracer.store.signing`).
-        fd: the file, already created by :func:`tracer.store.paths.create_session_file` (empty, for appending;
-            the writer closes it); ``None``: the writer creates ``path``.
+        fd: the file, already created by :func:`tracer.store.paths.create_session_file` (holding its preamble,
+            for appending; the writer closes it); ``None``: the writer creates ``path``.
 
     Raises:
         SessionError: the file cannot be created.
@@ -204,9 +204,8 @@ class SessionWriter:
         self.warnings: list[str] = []
         #: Set by :meth:`close` when some events could not be written (``None``: the file is whole).
         self.unwritten: Unwritten | None = None
-        self._fd = create_session_file(path) if fd is None else fd
-        self._offset = 0
-        self._write(PREAMBLE)
+        self._fd = create_session_file(path) if fd is None else fd  # (with its preamble)
+        self._offset = len(PREAMBLE)
         self._thread = threading.Thread(target=self._run, name="tracer-writer", daemon=True)
         self.begun = False
         if header is not None:
