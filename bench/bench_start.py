@@ -56,8 +56,8 @@ def tracer_program() -> str:
     return shlex.quote(str(exe)) if exe.exists() else f"{shlex.quote(sys.executable)} -m tracer"
 
 
-def first_byte_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> float:
-    """Seconds from the fork of ``argv`` on a fresh PTY to its first byte of output; drains it to the end."""
+def spawn_in(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, int, int]:
+    """``(start time, pid, master)``: ``argv`` forked on a fresh PTY by the harness, in ``cwd``."""
     old = os.getcwd()
     os.chdir(cwd)
     try:
@@ -65,6 +65,12 @@ def first_byte_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: s
         pid, master = pb.spawn(argv, env=env)
     finally:
         os.chdir(old)
+    return t0, pid, master
+
+
+def first_byte_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> float:
+    """Seconds from the fork of ``argv`` on a fresh PTY to its first byte of output; drains it to the end."""
+    t0, pid, master = spawn_in(pb, argv, env, cwd)
     try:
         r, _, _ = select.select([master], [], [], 30)
         if not r:
@@ -80,13 +86,7 @@ def first_byte_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: s
 
 def prompt_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> float:
     """Seconds from the fork of ``argv`` to :data:`MARK` (the prompt) on the PTY; then ``exit``."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        t0 = time.perf_counter()
-        pid, master = pb.spawn(argv, env=env)
-    finally:
-        os.chdir(old)
+    t0, pid, master = spawn_in(pb, argv, env, cwd)
     try:
         pb.read_until(master, MARK, timeout=60)
         took = time.perf_counter() - t0
@@ -187,13 +187,7 @@ def bench_prompt(pb: ModuleType, tracers: dict[str, str], rounds: int, scratch: 
 
 def peak_rss_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, int]:
     """(seconds, peak resident kB of the wrapper process) for one run, read from ``/proc/<pid>/status``."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        t0 = time.perf_counter()
-        pid, master = pb.spawn(argv, env=env)
-    finally:
-        os.chdir(old)
+    t0, pid, master = spawn_in(pb, argv, env, cwd)
     peak = 0
     buf = bytearray(1 << 20)
     status = f"/proc/{pid}/status"

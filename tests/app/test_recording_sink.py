@@ -7,29 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.test_format import HEADER
 from tracer.app import recording
 from tracer.app.recording import _Sink
 from tracer.capture.commands import CommandTracker
 from tracer.capture.marks import Mark
-from tracer.model import CommandEnd, CommandStart, Header, Note, Output, Resize, SessionEnd
+from tracer.model import CommandEnd, CommandStart, Note, Output, Resize, SessionEnd
 from tracer.store import SessionWriter, read_session
-
-
-def header() -> Header:
-    return Header(
-        t=0,
-        session_id="s",
-        started_at="2026-12-02T10:00:00.000000Z",
-        tracer_version="0",
-        shell="/bin/bash",
-        shell_kind="bash",
-        mode="interactive",
-        term="xterm",
-        cols=80,
-        rows=24,
-        cwd="/",
-        workspace="/",
-    )
 
 
 def test_what_comes_before_the_writer_is_written_first_and_in_order(tmp_path: Path) -> None:
@@ -42,7 +26,7 @@ def test_what_comes_before_the_writer_is_written_first_and_in_order(tmp_path: Pa
     sink.output(7, b"e")
     writer = SessionWriter(tmp_path / "s.tracer")
     tracker = CommandTracker(writer.event)
-    writer.begin(header())
+    writer.begin(HEADER)
     sink.attach(writer, tracker)
     sink.output(8, b"f")
     sink.mark(9, Mark("end", 0, exit_status=0))
@@ -63,7 +47,7 @@ def test_output_racing_the_attach_is_neither_lost_nor_reordered(tmp_path: Path) 
     """The PTY loop keeps calling the sink from its thread while the set-up thread attaches the writer."""
     sink = _Sink()
     writer = SessionWriter(tmp_path / "s.tracer")
-    writer.begin(header())
+    writer.begin(HEADER)
     tracker = CommandTracker(writer.event)
     started = threading.Event()
     n = 20_000

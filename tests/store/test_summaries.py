@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
 
+from tests.store.test_format import HEADER
 from tracer.errors import TracerError
-from tracer.model import Header, Note, SessionEnd
+from tracer.model import Note, SessionEnd
 from tracer.store import SessionWriter, append_events, session_summaries
 from tracer.store.cache import cache_dir
 from tracer.store.catalog import forget_summaries
 
 
 def write(path: Path, session_id: str) -> Path:
-    header = Header(
-        t=0, session_id=session_id, started_at="2026-12-02T10:00:00.000000Z", tracer_version="0", shell="bash",
-        shell_kind="bash", mode="interactive", term="xterm", cols=80, rows=24, cwd="/w", workspace="/w",
-    )  # fmt: skip
-    writer = SessionWriter(path, header)
+    writer = SessionWriter(path, dataclasses.replace(HEADER, session_id=session_id))
     writer.close(SessionEnd(t=1_000_000, exit_status=0))
     return path
 
