@@ -131,3 +131,22 @@ def test_a_recording_starts_without_click_and_the_command_before_the_store(tmp_p
     )
     before_spawn = {line.rsplit("|", 1)[-1].strip() for line in interactive.stderr.splitlines() if "|" in line}
     assert not before_spawn & {"click", "dataclasses", "tracer.model", "tracer.store.writer", "zstandard", "re2"}
+
+
+def test_a_shell_that_does_not_exist_leaves_no_session_file(tmp_path: Path) -> None:
+    import pexpect
+
+    sessions = tmp_path / "sessions"
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "tracer", "shell", "--shell", str(tmp_path / "no-such-shell")],
+        cwd=str(tmp_path),
+        env={**os.environ, "TRACER_DIR": str(sessions)},
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3
+    assert "does not exist or is not executable" in (child.before or "")
+    assert list(sessions.iterdir()) == []

@@ -27,6 +27,7 @@ that part dropped; the user's shell keeps running (``tracer`` must never take th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -265,9 +266,12 @@ def record(
     except BaseException:
         os.close(fd)
         raise
+    recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning, path, fd)
     try:
-        recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning, path, fd)
         return recorder.run(shell, stdin_fd, stdout_fd, on_start)
+    except BaseException:
+        recorder.abandon()
+        raise
     finally:
         rundir.remove()
 
@@ -323,6 +327,16 @@ class _Recorder:
         self.ready = threading.Event()
         self.uuid = _uuid4()
         self._lock = threading.Lock()  # the writer is made once, by the set-up thread or (if it failed) at the end
+
+    def abandon(self) -> None:
+        """The recording could not start (the shell does not exist…): remove the session file when no writer ever
+        took it (it holds nothing but its preamble)."""
+        with self._lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
     def warn(self, message: str) -> None:
         """Keep a warning for ``session_end`` and pass it on to the user."""
