@@ -51,3 +51,36 @@ def test_empty_note_is_refused(tmp_path: Path) -> None:
             send_note("  ", socket_path=str(server.path))
     finally:
         server.stop()
+
+
+def test_a_note_sent_before_the_recorder_listens_waits_for_it(tmp_path: Path) -> None:
+    """`tracer shell -c 'tracer note …'`: the command may run before its recorder listens on the socket it was given."""
+    import threading
+    import time
+
+    got: list[Note] = []
+    path = tmp_path / "n.sock"
+    answers: list[str] = []
+    sender = threading.Thread(target=lambda: answers.append(send_note("early", socket_path=str(path))))
+    sender.start()
+    time.sleep(0.2)  # (the sender is most likely waiting by now; the note must arrive either way)
+    server = NoteServer(path, emit=got.append, clock=lambda: 7, current_command=lambda: 1)
+    server.start()
+    try:
+        sender.join(30)
+    finally:
+        server.stop()
+    assert [(n.text, n.id) for n in got] == [("early", answers[0])]
+
+
+def test_the_socket_of_a_dead_recorder_is_not_waited_for(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    path = tmp_path / "dead.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.bind(str(path))  # bound, never listening: what a killed recorder leaves
+    start = time.monotonic()
+    with pytest.raises(NoteError, match="does not answer"):
+        send_note("x", socket_path=str(path))
+    assert time.monotonic() - start < 1.5  # (not the 2 s a starting recorder gets)

@@ -162,8 +162,9 @@ def announce(socket_path: str, session_id: str, pid: int, workspace: str, *, tim
 def _exchange(path: str, request: Mapping[str, object], timeout: float, *, starting: float = 0.0) -> dict[str, object]:
     """Send one JSON line to the recorder on ``path`` and read its one-line answer.
 
-    ``starting``: seconds to keep trying while the socket is not there yet or refuses (the recorder of ``tracer
-    shell -c`` listens once the command runs, so that its start-up is not on the command's way).
+    ``starting``: seconds to keep trying while the socket is not there yet (the recorder of ``tracer shell -c``
+    listens once the command runs, so that its start-up is not on the command's way); a socket that refuses is
+    tried for 0.1 s more at most (it was just bound, or its recorder is dead).
 
     Raises:
         OSError: the recorder cannot be reached. ValueError: its answer is not a JSON object.
@@ -179,7 +180,9 @@ def _exchange(path: str, request: Mapping[str, object], timeout: float, *, start
             try:
                 sock.connect(path)
                 break
-            except (FileNotFoundError, ConnectionRefusedError):
+            except (FileNotFoundError, ConnectionRefusedError) as e:
+                if isinstance(e, ConnectionRefusedError):  # bound, not yet listening; or a dead recorder's socket
+                    deadline = min(deadline, time.monotonic() + 0.1)
                 if time.monotonic() + pause > deadline:
                     raise
                 time.sleep(pause)  # the recorder is starting: a bounded wait, doubling up to 50 ms
