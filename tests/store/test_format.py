@@ -293,3 +293,24 @@ def test_text_that_is_not_utf8_is_kept_byte_for_byte(tmp_path: Path) -> None:
     maps = [m for _, frame in iter_frames(path) for m in msgpack.Unpacker(io.BytesIO(frame), raw=False)]
     final = next(m for m in maps if m["type"] == "final_patch")
     assert final["files"] == [b"new\xfe.txt", "a ü.py"]
+
+
+def test_batches_past_the_queue_limit_wait_for_the_writer_and_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Backpressure: past MAX_QUEUED bytes of batches, the PTY loop waits for the writer thread to take them (a
+    lost wake-up would cost QUEUE_WAIT per batch, far past the suite's timeout)."""
+    from tracer.store import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "MAX_QUEUED", 8 << 10)
+    monkeypatch.setattr(writer_module, "QUEUE_WAIT", 30.0)  # (so the bound below holds on any machine)
+    writer = SessionWriter(tmp_path / "s.tracer", HEADER)
+    sent = bytearray()
+    for i in range(500):
+        chunk = bytes([65 + i % 26]) * 4096
+        writer.output_batch(chunk, [(2048, 10 * i), (4096, 10 * i + 5)])
+        sent += chunk
+        assert writer._batched - writer._taken <= (8 << 10) + 4096  # (never more than the limit and one batch)
+    writer.close(SessionEnd(t=10_000, exit_status=0))
+    got = b"".join(e.data for e in read_session(tmp_path / "s.tracer").of_type(Output))
+    assert got == bytes(sent)

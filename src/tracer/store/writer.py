@@ -7,6 +7,10 @@ that arrived close together into one :class:`~tracer.model.Output` event (keepin
 ``reads``), packs events with msgpack, and closes a frame every 150 ms of activity or 2 MiB (see
 :mod:`tracer.store.format`).
 
+When the writer thread falls behind a flood of output (it shares two busy CPUs with the shell's programs),
+:meth:`SessionWriter.output_batch` makes the PTY loop wait once :data:`MAX_QUEUED` bytes are queued: the output
+pauses as on a slow terminal, and the recorder's memory stays bounded.
+
 Frames of output that barely compresses (base64, compressed or random bytes: under :data:`POOR_RATIO` at
 :data:`~tracer.store.format.ZSTD_LEVEL`) make the writer use zstd's fast level (:data:`FAST_LEVEL`, 5 to 10
 times less CPU) until a large frame compresses well again: output nobody could shrink much does not take CPU
@@ -64,6 +68,11 @@ COALESCE_US = 20_000
 EVENT_MAX_BYTES = FRAME_MAX_BYTES // 4
 #: Frames kept in memory while the disk refuses them (bytes); beyond, new output is dropped (and said so).
 MAX_PENDING = 64 << 20
+#: Output batches queued for the writer thread past which the PTY loop waits for it (bytes; see
+#: :meth:`SessionWriter.output_batch`).
+MAX_QUEUED = 8 << 20
+#: The longest the PTY loop waits for the writer thread at a time (seconds).
+QUEUE_WAIT = 1.0
 #: zstd level for output that barely compresses: zstd's fast mode, which leaves base64 text as it is (1.0x
 #: instead of 1.33x at level 4) at ~4 GB/s instead of ~0.8 GB/s (docs/performance.md).
 FAST_LEVEL = -1
@@ -192,6 +201,11 @@ class SessionWriter:
             )
             self._redactor_ready.start()
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
+        # bytes of output batches queued by the PTY loop / taken by the writer thread (each counter is written by
+        # one thread only), and the event the loop waits on when too much is queued (see output_batch)
+        self._batched = 0
+        self._taken = 0
+        self._room = threading.Event()
         self._wake = threading.Event()
         self._closing = False
         self._compressor = _FrameCompressor()
@@ -261,9 +275,20 @@ class SessionWriter:
 
     def output_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
         """Queue several reads at once: ``data`` holds them back to back, ``reads`` is ``(end offset in data, t)``
-        per read, in order (the PTY loop's C part hands output over this way, every 50 ms or 4 MiB)."""
+        per read, in order (the PTY loop's C part hands output over this way, every 50 ms or 4 MiB).
+
+        Backpressure: when more than :data:`MAX_QUEUED` bytes of batches wait for the writer thread (a flood of
+        output while the writer shares two busy CPUs), this waits until half of that is taken, at most
+        :data:`QUEUE_WAIT` seconds at a time: the shell's output pauses as on a slow terminal, and the recorder's
+        memory stays bounded. A writer that does not take them (stuck on a disk) never stops the shell for longer.
+        """
+        self._batched += len(data)
         self._queue.append((data, reads, None))
         self._wake.set()
+        if self._batched - self._taken > MAX_QUEUED and self.begun:
+            self._room.clear()
+            if self._batched - self._taken > MAX_QUEUED:  # (checked again: the writer may have just taken them)
+                self._room.wait(QUEUE_WAIT)
 
     def event(self, event: Event) -> None:
         """Queue any event (commands, edits, notes…). Events are written in the order they were queued."""
@@ -381,6 +406,9 @@ class SessionWriter:
                 if len(item) == 2:
                     add_read(item[0], item[1])
                 elif len(item) == 3:
+                    self._taken += len(item[0])
+                    if self._batched - self._taken <= MAX_QUEUED // 2:
+                        self._room.set()
                     add_batch(item[0], item[1])
                 else:
                     flush_output()
