@@ -123,6 +123,7 @@ def test_a_recording_starts_without_click_and_the_command_before_the_store(tmp_p
     imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")]
     assert "click" not in imported and "tracer.cli" not in imported
     assert "tracer.store.writer" in imported  # (made once the command runs)
+    assert "tracer.app.crashlog" in imported  # warnings and thread tracebacks go to the log, as under tracer.cli
     interactive = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import tracer.app.recording, tracer.cli_shell"],
         capture_output=True,

@@ -38,16 +38,10 @@ SHELL_OPTIONS: dict[str, tuple[str, bool]] = {
     "--no-redact": ("no_redact", False),
 }
 
-#: The parameters of ``tracer shell`` when no option is given (click's defaults).
+#: The parameters of ``tracer shell`` when no option is given (click's defaults: ``None`` for an option that takes a
+#: value, ``False`` for a flag).
 SHELL_DEFAULTS: dict[str, Any] = {
-    "output": None,
-    "task": None,
-    "test_command": None,
-    "shell_path": None,
-    "command": None,
-    "login": False,
-    "quiet": False,
-    "no_redact": False,
+    param: None if takes_value else False for param, takes_value in SHELL_OPTIONS.values()
 }
 
 

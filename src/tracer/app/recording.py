@@ -259,19 +259,16 @@ def record(
     cwd = (options.cwd or Path.cwd()).resolve()
     session_id, path = new_session_path(options.output, started)
     path = path.resolve()
-    fd = create_session_file(path)  # now: a path that cannot be written is an error before anything runs
     shell = options.shell or _default_shell()
+    rundir = RecorderDir()  # notes socket, hook files, index copies; swept by later recorders after a SIGKILL
     try:
-        rundir = RecorderDir()  # notes socket, hook files, index copies; swept by later recorders after a SIGKILL
-    except BaseException:
-        os.close(fd)
-        raise
-    recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning, path, fd)
-    try:
-        return recorder.run(shell, stdin_fd, stdout_fd, on_start)
-    except BaseException:
-        recorder.abandon()
-        raise
+        fd = create_session_file(path)  # now: a path that cannot be written is an error before anything runs
+        recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning, path, fd)
+        try:
+            return recorder.run(shell, stdin_fd, stdout_fd, on_start)
+        except BaseException:
+            recorder.abandon()
+            raise
     finally:
         rundir.remove()
 
@@ -404,8 +401,8 @@ class _Recorder:
     # -- start-up ------------------------------------------------------------------------------------------
 
     def _make_writer(self) -> SessionWriter:
-        """The session writer (once; on the session file created at start), the command tracker, and the sink
-        attached to both: output kept since the shell started flows to the writer from here on."""
+        """The session writer (once; on the session file created at start) and the command tracker; the redactor
+        starts building in the writer's thread at once. :meth:`_begin` attaches the sink to them."""
         from tracer.capture.commands import CommandTracker
         from tracer.store.writer import SessionWriter
 
@@ -483,14 +480,31 @@ class _Recorder:
         tracker = self.tracker
         return tracker.command_at(t) if tracker is not None else None
 
-    def _begin(self, shell: str, kind: str, cols: int, rows: int) -> None:
-        """Write the header (with the baseline, signed with the user's key) and attach the sink."""
+    def _begin(self, shell: str, kind: str, cols: int, rows: int, command_start: int | None = None) -> None:
+        """Write the header (with the baseline, signed with the user's key), then the start of the one command
+        (``-c``) at ``command_start`` microseconds when given, and attach the sink: the output kept since the shell
+        started follows them. Each step happens once, whoever calls it first."""
         writer = self._make_writer()
-        assert self.tracker is not None
+        tracker = self.tracker
+        assert tracker is not None
         if not writer.begun:
             writer.begin(self._header(shell, kind, cols, rows, self.info), key=self._key())
         if not self.sink.attached:
-            self.sink.attach(writer, self.tracker)
+            if command_start is not None:
+                tracker.start(command_start, self.options.command or "", os.fspath(self.cwd))
+            self.sink.attach(writer, tracker)
+
+    @staticmethod
+    def _prepare_process() -> None:
+        """What the recording process needs once the shell runs, in either set-up thread: Python's warnings and
+        the tracebacks of threads go to the log file, never over the user's terminal (``tracer shell`` starts
+        without :func:`tracer.cli.main`, which does the same); and freed buffers are kept for reuse, as output
+        moves through large ones from now on."""
+        from tracer.app.crashlog import route_logging
+        from tracer.app.malloc import keep_freed_memory
+
+        route_logging()
+        keep_freed_memory()
 
     def _set_up_shell(self, shell: str, kind: str, cols: int, rows: int) -> None:
         """The set-up thread of an interactive shell, started as soon as the shell runs: the imports, the writer,
@@ -500,11 +514,7 @@ class _Recorder:
         # PTY loop handles in Python: hand it the interpreter every 0.5 ms rather than every 5 ms meanwhile
         sys.setswitchinterval(SET_UP_SWITCH_INTERVAL)
         try:
-            from tracer.app.crashlog import route_logging
-            from tracer.app.malloc import keep_freed_memory
-
-            route_logging()
-            keep_freed_memory()
+            self._prepare_process()
             self._make_writer()
             self._start_notes()
             self._take_baseline()
@@ -530,16 +540,9 @@ class _Recorder:
         """With one command, once it runs (a thread): the header, the command's start, the file observer (its
         edits up to then are caught up from the baseline), the other recorders."""
         try:
-            from tracer.app.malloc import keep_freed_memory
-
-            self._start_notes()  # first: a `tracer note` of the command waits for it
-            keep_freed_memory()
-            writer = self._make_writer()
-            assert self.tracker is not None
-            if not writer.begun:
-                writer.begin(self._header(shell, kind, cols, rows, self.info), key=self._key())
-            self.tracker.start(t, self.options.command or "", os.fspath(self.cwd))
-            self.sink.attach(writer, self.tracker)
+            self._prepare_process()
+            self._start_notes()
+            self._begin(shell, kind, cols, rows, command_start=t)
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
         finally:
@@ -633,14 +636,9 @@ class _Recorder:
 
         def spawned() -> None:  # the shell runs: the rest of the start-up, off its way
             nonlocal set_up
-            if interactive:
-                set_up = threading.Thread(
-                    target=self._set_up_shell, args=(shell, kind, cols, rows), name="tracer-setup", daemon=True
-                )
-            else:
-                set_up = threading.Thread(
-                    target=self._command_runs, args=(shell, kind, cols, rows, t_start), name="tracer-setup", daemon=True
-                )
+            target, args = (self._set_up_shell, ()) if interactive else (self._command_runs, (t_start,))
+            set_up = threading.Thread(target=target, args=(shell, kind, cols, rows, *args), name="tracer-setup")
+            set_up.daemon = True
             set_up.start()
 
         try:
@@ -668,12 +666,9 @@ class _Recorder:
         finally:
             if set_up is not None:
                 set_up.join()
-            try:  # the set-up may have failed before the writer was made, or the shell could not even start
-                self._begin(shell, kind, cols, rows)
-            except Exception:
-                if self._fd is not None:
-                    os.close(self._fd)
-                raise
+            # the set-up may have failed before the writer was made, or the shell could not even start (when this
+            # fails too, record() removes the file no writer took)
+            self._begin(shell, kind, cols, rows)
             writer, tracker = self.writer, self.tracker
             assert writer is not None and tracker is not None
             if self.sink.dropped:
