@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import User, make_repo, shell_user
+from tests.conftest import User, git, make_repo, shell_user
 from tracer.model import Resize, Session
 from tracer.store import read_session
 
@@ -118,6 +118,23 @@ def test_one_command_mode_takes_the_baseline_before_the_command_runs(tmp_path: P
     assert session.final_patch is not None
     assert sorted(session.final_patch.files) == ["a.txt", "b.txt"]
     assert "+after" in session.final_patch.patch
+
+
+def test_one_command_mode_keeps_the_start_state_of_a_command_that_commits_and_switches_branch(tmp_path: Path) -> None:
+    # with -c the baseline's patch is written while the command runs: it must still be the start state's
+    repo = make_repo(tmp_path / "repo", {"a.txt": "committed\n"})
+    start_head = git(repo, "rev-parse", "HEAD").strip()
+    branch = git(repo, "symbolic-ref", "--short", "HEAD").strip()
+    (repo / "a.txt").write_text("dirty at start\n")
+    command = (
+        "git -c user.name=T -c user.email=t@e.invalid commit -qam moved && git checkout -qb elsewhere"
+        " && echo after > a.txt"
+    )
+    session = record_one_command(command, cwd=repo, out=tmp_path / "c.tracer")
+    assert (session.header.head_commit, session.header.branch) == (start_head, branch)
+    assert "-committed\n+dirty at start" in session.header.baseline_patch
+    assert session.final_patch is not None
+    assert "-dirty at start\n+after" in session.final_patch.patch
 
 
 def test_one_command_mode_outside_git_snapshots_the_directory_before_the_command_runs(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, tree_of
-from tracer.capture.workspace import workspace_info
+from tracer.capture.workspace import described, workspace_info
 from tracer.errors import RecordingError
 
 
@@ -90,6 +90,43 @@ def test_baseline_patch_rebuilds_the_start_state_and_leaves_the_index_alone(tmp_
     git(clone, "apply", "-", input=info.baseline_patch.encode())
     expected = {k: v for k, v in tree_of(repo).items() if not k.startswith(("build/", "nested/", "x.swp"))}
     assert tree_of(clone) == expected
+
+
+def test_a_branch_whose_name_has_slashes_and_a_detached_head(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "-b", "feature/deep/x")
+    (tmp_path / "a.txt").write_text("a\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "one")
+    assert workspace_info(tmp_path).branch == "feature/deep/x"
+    git(tmp_path, "tag", "v1")
+    git(tmp_path, "checkout", "-q", "v1")
+    info = workspace_info(tmp_path)
+    assert info.branch is None and info.head_commit == git(tmp_path, "rev-parse", "HEAD").strip()
+
+
+def test_the_patch_written_later_is_the_start_states(tmp_path: Path) -> None:
+    """``describe=False`` (``tracer shell -c``): the baseline tree now, its patch and remote later — after the
+    work tree, the index and ``HEAD`` moved on — are those ``describe=True`` gives at once."""
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "remote", "add", "origin", "https://token@example.com/org/repo.git")
+    (tmp_path / "a.txt").write_text("committed\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "one")
+    (tmp_path / "a.txt").write_text("dirty at start\n")
+    (tmp_path / "new.txt").write_text("untracked at start\n")
+    at_once = workspace_info(tmp_path)
+    later = workspace_info(tmp_path, describe=False)
+    assert (later.baseline_patch, later.remote_url) == ("", None)
+    assert later.baseline_tree == at_once.baseline_tree
+    (tmp_path / "a.txt").write_text("after\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "two")
+    git(tmp_path, "checkout", "-qb", "other")
+    assert described(later) == at_once
+    assert "+dirty at start" in at_once.baseline_patch and at_once.remote_url == "https://example.com/org/repo.git"
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    assert described(workspace_info(outside, describe=False)) == workspace_info(outside)
 
 
 def test_unborn_repository(tmp_path: Path) -> None:

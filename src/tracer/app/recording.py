@@ -440,16 +440,10 @@ class _Recorder:
         from tracer.capture.workspace import workspace_info
 
         info = None
-        try:
-            info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir)
+        try:  # the baseline's patch is written with the header (_describe): with -c, once the command runs
+            info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir, describe=False)
         except TracerError as e:
             self.warn(f"tracer: edits are not recorded: {e}")
-        if info is not None and info.baseline_omitted:
-            self.warn(
-                "tracer: the changes present at start to "
-                + "; ".join(info.baseline_omitted)
-                + ": they are not in the session, so verify cannot rebuild those files as they were"
-            )
         self.info = info
         if info is None:
             return
@@ -469,6 +463,29 @@ class _Recorder:
         except TracerError as e:
             self.warn(f"tracer: edits are not recorded: {e}")
 
+    def _describe(self) -> None:
+        """The baseline's patch and remote (with ``-c``, written while the command runs: the objects of the
+        baseline tree are in the repository already), and a warning for the changes the patch leaves out. A
+        failure is warned: the session is recorded without its start state, and edits are not recorded."""
+        from tracer.capture.workspace import described
+
+        info = self.info
+        if info is None:
+            return
+        try:
+            info = self.info = described(info)
+        except TracerError as e:
+            self.warn(f"tracer: edits are not recorded: {e}")
+            self.info = None
+            self.edits = None
+            return
+        if info.baseline_omitted:
+            self.warn(
+                "tracer: the changes present at start to "
+                + "; ".join(info.baseline_omitted)
+                + ": they are not in the session, so verify cannot rebuild those files as they were"
+            )
+
     def _current_command(self) -> int | None:
         """The command running now; with ``-c``, the one command (id 1) until the tracker exists."""
         tracker = self.tracker
@@ -481,13 +498,14 @@ class _Recorder:
         return tracker.command_at(t) if tracker is not None else None
 
     def _begin(self, shell: str, kind: str, cols: int, rows: int, command_start: int | None = None) -> None:
-        """Write the header (with the baseline, signed with the user's key), then the start of the one command
-        (``-c``) at ``command_start`` microseconds when given, and attach the sink: the output kept since the shell
-        started follows them. Each step happens once, whoever calls it first."""
+        """Write the header (with the baseline and its patch, signed with the user's key), then the start of the one
+        command (``-c``) at ``command_start`` microseconds when given, and attach the sink: the output kept since the
+        shell started follows them. Each step happens once, whoever calls it first."""
         writer = self._make_writer()
         tracker = self.tracker
         assert tracker is not None
         if not writer.begun:
+            self._describe()
             writer.begin(self._header(shell, kind, cols, rows, self.info), key=self._key())
         if not self.sink.attached:
             if command_start is not None:

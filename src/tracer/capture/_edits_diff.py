@@ -10,16 +10,14 @@ text stays a valid ``str`` that ``git apply`` takes. Lines are split on ``\\n`` 
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tracer.capture._gitobjects import MODE_LINK, FileState, binary_patch, is_binary, null_sha, quote_path
 
 _CONTEXT = 3
 
 
-@dataclass(frozen=True, slots=True)
-class DiffText:
+class DiffText(NamedTuple):
     """A diff and what it says.
 
     Attributes:
@@ -59,6 +57,8 @@ def _range(start: int, count: int) -> str:
 
 def _hunks(a: list[bytes], b: list[bytes]) -> tuple[list[bytes], int, int]:
     """Hunks turning lines ``a`` into lines ``b`` (bytes), with the added and removed line counts."""
+    import difflib  # (here: not on the way to a recording's start)
+
     out: list[bytes] = []
     added = removed = 0
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=len(a) + len(b) > 4000)

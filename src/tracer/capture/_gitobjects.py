@@ -18,9 +18,8 @@ import stat
 import subprocess
 import threading
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tracer._proc import end_batch_process, git_env
 from tracer.errors import RecordingError
@@ -78,8 +77,7 @@ def mode_of(st: os.stat_result) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class FileState:
+class FileState(NamedTuple):
     """One file as git sees it.
 
     Attributes:

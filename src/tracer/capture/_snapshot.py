@@ -18,8 +18,8 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture._edits_diff import file_diff
@@ -198,8 +198,7 @@ def empty_tree(repo_root: Path) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class RawChange:
+class RawChange(NamedTuple):
     """One entry of ``git diff-tree --raw``: status letter, modes, object ids, paths, rename score."""
 
     status: str
@@ -264,8 +263,7 @@ def _sizes(repo_root: Path, ids: Sequence[str]) -> dict[str, int]:
 PATCH_BYTES = 256 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class TreePatch:
+class TreePatch(NamedTuple):
     """A patch between two trees: text, the paths it changes, and what was left out (``"path: why"``)."""
 
     text: str

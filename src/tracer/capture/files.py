@@ -27,9 +27,8 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture import workspace as _workspace
@@ -78,18 +77,26 @@ _SIMILAR_PAIRS = 400
 _SIMILAR_BYTES = 256 << 10
 
 
-@dataclass(slots=True)
 class _Pending:
-    first: float  # monotonic seconds of the first event in this window
-    last: float  # monotonic seconds of the latest event
-    t: int  # clock() at the latest event (microseconds since session start)
-    seen: int  # clock() at the first event: whose command it is is asked when the path is read (command_at)
-    is_dir: bool = False
-    partner: str | None = None  # the other end of a move: both are read in the same batch
+    """A path with events not yet processed (a plain slotted class: ``dataclasses`` is not imported before a
+    ``tracer shell -c`` command starts)."""
+
+    __slots__ = ("first", "is_dir", "last", "partner", "seen", "t")
+
+    def __init__(
+        self, first: float, last: float, t: int, seen: int, is_dir: bool = False, partner: str | None = None
+    ) -> None:
+        self.first = first  # monotonic seconds of the first event in this window
+        self.last = last  # monotonic seconds of the latest event
+        self.t = t  # clock() at the latest event (microseconds since session start)
+        self.seen = seen  # clock() at the first event: whose command it is is asked when the path is read
+        self.is_dir = is_dir
+        self.partner = partner  # the other end of a move: both are read in the same batch
 
 
-@dataclass(slots=True)
-class _Change:
+class _Change(NamedTuple):
+    """One path's change, ready to be written as a ``file_change`` event."""
+
     path: str
     old: FileState | None
     new: FileState | None
@@ -99,7 +106,6 @@ class _Change:
     similarity: int | None = None
 
 
-@dataclass(slots=True)
 class _Baseline:
     """Outside git: the directory as it was at start (content kept for small files).
 
@@ -108,10 +114,13 @@ class _Baseline:
     :data:`SNAPSHOT_FILES`) whose inode has not changed since (``st_ctime``) is as it was at start.
     """
 
-    files: dict[str, FileState] = field(default_factory=dict)
-    stats: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    complete: bool = True
-    started_ns: int = 0
+    __slots__ = ("complete", "files", "started_ns", "stats")
+
+    def __init__(self) -> None:
+        self.files: dict[str, FileState] = {}
+        self.stats: dict[str, tuple[int, ...]] = {}
+        self.complete = True
+        self.started_ns = 0
 
     def unchanged(self, rel: str, st: os.stat_result) -> bool:
         """Whether the file ``rel``, now ``st``, is known to be as it was at start without reading it."""

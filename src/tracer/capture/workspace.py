@@ -10,10 +10,10 @@ the final patch start from.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from types import MappingProxyType
+from typing import NamedTuple
 
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture._gitobjects import CatFile
@@ -23,11 +23,13 @@ from tracer.errors import RecordingError
 #: Untracked files over this many bytes stay out of the baseline and the final patch (listed as omitted).
 LARGE_UNTRACKED = 64 << 20
 
-__all__ = ["WorkspaceInfo", "public_url", "workspace_info"]
+#: ``WorkspaceInfo.left_out`` outside git (read only).
+_NOTHING_LEFT_OUT: Mapping[str, tuple[int, int]] = MappingProxyType({})
+
+__all__ = ["WorkspaceInfo", "described", "public_url", "workspace_info"]
 
 
-@dataclass(frozen=True, slots=True)
-class WorkspaceInfo:
+class WorkspaceInfo(NamedTuple):
     """The workspace of a recording and its git state at start.
 
     Attributes:
@@ -59,7 +61,7 @@ class WorkspaceInfo:
     baseline_tree: str | None = None
     git_dir: Path | None = None
     index_file: Path | None = None
-    left_out: dict[str, tuple[int, int]] = field(default_factory=dict)
+    left_out: Mapping[str, tuple[int, int]] = _NOTHING_LEFT_OUT
     remote_url: str | None = None
     baseline_omitted: tuple[str, ...] = ()
 
@@ -84,13 +86,17 @@ def _may_be_in_git(start: Path) -> bool:
         directory = parent
 
 
-def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path | None = None) -> WorkspaceInfo:
+def workspace_info(
+    start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path | None = None, describe: bool = True
+) -> WorkspaceInfo:
     """Find the workspace of ``start`` and take its baseline.
 
     Args:
         start: the directory the recording starts in.
         exclude: paths to keep out of the baseline (e.g. the session directory when it is inside).
         tmp_dir: a private directory for the copy of the git index (default: the system's temp dir).
+        describe: also write the baseline patch and find the remote; ``False`` leaves them to
+            :func:`described` (a ``tracer shell -c`` command waits for the baseline tree, not for its patch).
 
     Returns:
         The workspace and, in a git repository, its ``HEAD``, branch, baseline tree and baseline patch.
@@ -104,49 +110,90 @@ def workspace_info(start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path |
         raise RecordingError(f"{start} is not a directory; start the recording in an existing directory")
     if not _may_be_in_git(start):
         return WorkspaceInfo(workspace=start)
-    try:
-        status, out = _git(["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"], start)
-    except CommandFailed as e:  # git missing
-        raise RecordingError(f"cannot run git ({e}); install git or record outside a repository") from e
-    lines = out.splitlines()
-    if status != 0 or len(lines) != 3 or not lines[0]:
+    found = _repository(start)
+    if found is None:
         return WorkspaceInfo(workspace=start)
-    root, git_dir, index = Path(lines[0]), Path(lines[1]), Path(lines[2])
-    if not index.is_absolute():
-        index = start / index
-    status, head = _git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], root)
-    head_commit = head if status == 0 and head else None
-    status, branch = _git(["symbolic-ref", "-q", "--short", "HEAD"], root)
-    branch = branch if status == 0 and branch else ""
+    root, git_dir, index, head_commit, branch = found
     excluded = []
     for p in exclude:
         rel = os.path.relpath(Path(p).absolute(), root)
         if not rel.startswith(".."):
             excluded.append(rel.replace(os.sep, "/"))
     snaps = TreeSnapshots(root, index, excluded, large=LARGE_UNTRACKED, tmp_dir=tmp_dir)
-    cat = CatFile(root)
     try:
         tree = snaps.snapshot()
-        base = f"{head_commit}^{{tree}}" if head_commit else empty_tree(root)
+    except CommandFailed as e:
+        raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
+    finally:
+        snaps.close()
+    info = WorkspaceInfo(
+        workspace=root,
+        repo_root=root,
+        head_commit=head_commit,
+        branch=branch,
+        baseline_tree=tree,
+        git_dir=git_dir,
+        index_file=index,
+        left_out=dict(snaps.left_out),
+    )
+    return described(info) if describe else info
+
+
+def described(info: WorkspaceInfo) -> WorkspaceInfo:
+    """``info`` with its baseline patch (``git diff`` from ``HEAD``'s tree to the baseline tree, whose objects
+    are already in the repository) and its remote URL; ``info`` itself outside git.
+
+    Raises:
+        RecordingError: git cannot read the repository.
+    """
+    root, tree = info.repo_root, info.baseline_tree
+    if root is None or tree is None:
+        return info
+    cat = CatFile(root)
+    try:
+        base = f"{info.head_commit}^{{tree}}" if info.head_commit else empty_tree(root)
         baseline = tree_patch(root, base, tree, cat, renames=False)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
         cat.close()
-        snaps.close()
-    return WorkspaceInfo(
-        workspace=root,
-        repo_root=root,
-        head_commit=head_commit,
-        branch=branch or None,
+    return info._replace(
         baseline_patch=baseline.text,
-        baseline_tree=tree,
-        git_dir=git_dir,
-        index_file=index,
-        left_out=dict(snaps.left_out),
-        remote_url=_remote_url(root, branch),
         baseline_omitted=baseline.omitted,
+        remote_url=_remote_url(root, info.branch or ""),
     )
+
+
+def _repository(start: Path) -> tuple[Path, Path, Path, str | None, str | None] | None:
+    """``(top level, git directory, index file, HEAD's commit, branch)`` of the work tree ``start`` is in, with
+    one ``git rev-parse`` (three before an unborn ``HEAD``); ``None`` when ``start`` is not in a work tree.
+
+    Raises:
+        RecordingError: git cannot be run.
+    """
+    facts = ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"]
+    try:
+        status, out = _git([*facts, "HEAD^{commit}", "--symbolic-full-name", "HEAD"], start)
+        lines = out.splitlines()
+        if status == 0 and len(lines) == 5 and lines[0]:
+            head_commit: str | None = lines[3]
+            ref = lines[4]
+            branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else None
+        else:  # no commit yet, or not a work tree: what can be known, one question at a time
+            status, out = _git(facts, start)
+            lines = out.splitlines()
+            if status != 0 or len(lines) != 3 or not lines[0]:
+                return None
+            status, head = _git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], start)
+            head_commit = head if status == 0 and head else None
+            status, short = _git(["symbolic-ref", "-q", "--short", "HEAD"], start)
+            branch = short if status == 0 and short else None
+    except CommandFailed as e:  # git missing
+        raise RecordingError(f"cannot run git ({e}); install git or record outside a repository") from e
+    root, git_dir, index = Path(lines[0]), Path(lines[1]), Path(lines[2])
+    if not index.is_absolute():
+        index = start / index
+    return root, git_dir, index, head_commit or None, branch or None
 
 
 def _remote_url(root: Path, branch: str) -> str | None:
@@ -173,6 +220,8 @@ def public_url(url: str) -> str:
     (``git@github.com:org/repo.git``) and a local path are kept as they are: they hold no secret."""
     if "://" not in url:
         return url
+    from urllib.parse import urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

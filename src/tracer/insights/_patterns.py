@@ -221,9 +221,9 @@ def user_rules_path() -> Path:
     """Where a user's own rules live: ``$TRACER_PATTERNS``, else ``~/.config/tracer/patterns.toml``."""
     if os.environ.get("TRACER_PATTERNS"):
         return Path(os.environ["TRACER_PATTERNS"]).expanduser()
-    import platformdirs
+    from tracer.config import user_dir
 
-    return platformdirs.user_config_path("tracer") / "patterns.toml"
+    return user_dir("config") / "patterns.toml"
 
 
 def load_rules(user: Path | None = None) -> Rules:

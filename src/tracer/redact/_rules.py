@@ -146,9 +146,9 @@ def _cache_dir() -> Path:
     base = os.environ.get("TRACER_CACHE_DIR")
     if base:
         return Path(base) / "rules"
-    import platformdirs
+    from tracer.config import user_dir
 
-    return platformdirs.user_cache_path("tracer") / "rules"
+    return user_dir("cache") / "rules"
 
 
 def _cached(name: str, key: bytes, build: Callable[[], bytes]) -> bytes:

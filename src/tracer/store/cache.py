@@ -1,8 +1,8 @@
 """Private cache files that can always be rebuilt (e.g. the replay's terminal keyframes).
 
 A cache file is msgpack, mode 0600 in a 0700 directory under the user cache directory
-(``~/.cache/tracer/<kind>/`` on Linux, via platformdirs; ``$TRACER_CACHE_DIR`` overrides). Writes are atomic
-(a temporary file renamed into place). Nothing here raises: a cache that cannot be read or written is simply
+(``~/.cache/tracer/<kind>/`` on Linux, :func:`tracer.config.user_dir`; ``$TRACER_CACHE_DIR`` overrides). Writes
+are atomic (a temporary file renamed into place). Nothing here raises: a cache that cannot be read or written is simply
 not there, and its owner rebuilds what it holds.
 """
 
@@ -24,9 +24,9 @@ def cache_dir(kind: str) -> Path:
     if base:
         root = Path(base)
     else:
-        import platformdirs  # here, not at start-up: a recording never needs it
+        from tracer.config import user_dir
 
-        root = platformdirs.user_cache_path("tracer")
+        root = user_dir("cache")
     return root / kind
 
 

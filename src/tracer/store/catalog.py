@@ -1,7 +1,7 @@
 """Where sessions live and how a session argument ``S`` (path, id prefix, or nothing) finds one.
 
 Sessions are ``<id>.tracer`` files, mode 0600, in a 0700 directory: ``$TRACER_DIR`` if set, else the platform's
-user data directory + ``tracer/sessions`` (``~/.local/share/tracer/sessions`` on Linux, via platformdirs).
+user data directory + ``tracer/sessions`` (``~/.local/share/tracer/sessions`` on Linux, :func:`tracer.config.user_dir`).
 Ids are ``YYYY-MM-DDTHH-MM-SS-xxxx`` (UTC start time + 4 random hex digits), so names sort by start time.
 """
 

@@ -2,7 +2,7 @@
 
 Light on purpose (no model, no reader): ``tracer shell`` calls it before the shell starts. Sessions are
 ``<id>.tracer`` files, mode 0600, in a 0700 directory: ``$TRACER_DIR`` if set, else the platform's user data
-directory + ``tracer/sessions`` (``~/.local/share/tracer/sessions`` on Linux, via platformdirs). Ids are
+directory + ``tracer/sessions`` (``~/.local/share/tracer/sessions`` on Linux, :func:`tracer.config.user_dir`). Ids are
 ``YYYY-MM-DDTHH-MM-SS-xxxx`` (UTC start time + 4 random hex digits), so names sort by start time.
 """
 
@@ -37,9 +37,9 @@ def sessions_dir(override: str | os.PathLike[str] | None = None, *, create: bool
     elif os.environ.get("TRACER_DIR"):
         path = Path(os.environ["TRACER_DIR"])
     else:
-        import platformdirs  # here, not at start-up: `tracer shell -o PATH` never needs it
+        from tracer.config import user_dir
 
-        path = platformdirs.user_data_path("tracer") / "sessions"
+        path = user_dir("data") / "sessions"
     path = path.expanduser()
     if create and not path.is_dir():
         try:

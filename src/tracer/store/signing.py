@@ -47,11 +47,11 @@ _CHUNK = 1 << 20
 
 
 def key_path() -> Path:
-    """Where the user's key lives: ``$XDG_DATA_HOME/tracer/key``, else ``~/.local/share/tracer/key`` (the XDG
-    Base Directory spec, as platformdirs reads it on Linux, without importing it at start-up)."""
-    base = os.environ.get("XDG_DATA_HOME", "")
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
-    return root / "tracer" / "key"
+    """Where the user's key lives: ``key`` in tracer's user data directory (``~/.local/share/tracer/key`` on
+    Linux, :func:`tracer.config.user_dir`)."""
+    from tracer.config import user_dir
+
+    return user_dir("data") / "key"
 
 
 def user_key(*, create: bool) -> bytes | None:
