@@ -13,7 +13,7 @@ each round, so that every figure is a ratio or a difference within one run:
   a ``.bashrc`` in a scratch ``HOME``), in a small git repository and in one of 50,000 files (``--big-files``).
   Target: tracer ≤ bash + 30 ms (small) and + 60 ms (50,000 files).
 - ``flood``: the recorder's peak resident memory (``VmHWM``, read from ``/proc`` while it runs) through
-  ``--flood-mb`` of output (default 1,000 MB of text). Target: ≤ 40 MB.
+  ``--flood-mb`` of output (default 1,000 MB of text), in an empty directory. Target: ≤ 40 MB.
 - ``ls``: ``tracer ls`` over ``--sessions`` session files (default 1,000 copies of one small recording), warm
   (its summaries cached by a first run). Target: ≤ 200 ms.
 
@@ -219,13 +219,15 @@ def peak_rss_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str
 def bench_flood(pb: ModuleType, tracers: dict[str, str], mb: int, scratch: Path) -> dict[str, Any]:
     out = scratch / "out"
     out.mkdir(exist_ok=True)
+    empty = scratch / "empty"  # (as bench_pty.py: the PTY path is measured, not a snapshot of the scratch files)
+    empty.mkdir(exist_ok=True)
     cmd = f"yes 'the quick brown fox jumps over the lazy dog 0123456789' | head -c {mb * 1_000_000}"
     result = {}
     for name, program in tracers.items():
         target = out / f"flood-{name}.tracer"
         target.unlink(missing_ok=True)
         argv = [*shlex.split(program), "shell", "-q", "-c", cmd, "-o", str(target)]
-        took, peak_kb = peak_rss_once(pb, argv, pb.child_env(), str(scratch))
+        took, peak_kb = peak_rss_once(pb, argv, pb.child_env(), str(empty))
         result[name] = {"seconds": took, "peak_rss_mb": peak_kb / 1024, "file_bytes": target.stat().st_size}
         print(f"flood {name}: {peak_kb / 1024:.1f} MB peak RSS, {took:.1f} s", file=sys.stderr)
         target.unlink(missing_ok=True)

@@ -223,3 +223,44 @@ def test_forged_marks_with_another_nonce_are_output(tmp_path: Path) -> None:
     _, sink, shown = run(["cat", str(src)], tmp_path, marks=MarkParser("0123456789abcdef" * 2))
     assert shown == sink.data == forged
     assert sink.marks == []
+
+
+def test_the_c_part_keeps_no_batch_buffer_and_hands_each_batch_over_whole(loop_kind: str) -> None:
+    """The master is read straight into the bytes object each ``Relay.run`` returns: the relay itself holds well
+    under one batch (measured by tracemalloc, which sees its raw allocations), and every batch is a bytes object of
+    its own, exactly as long as its reads."""
+    if loop_kind != "c":
+        pytest.skip("the C part only")
+    import tracemalloc
+
+    assert pty._relay is not None
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        relay = pty._relay.Relay(None)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 512 << 10, f"the relay holds {held} bytes between runs"
+    master, slave = os.openpty()
+    out_r, out_w = os.pipe()
+    wake_r, wake_w = os.pipe()
+    try:
+        os.set_blocking(master, False)
+        payload = bytes(range(256)) * 16  # 4 KiB: one PTY read or a few
+        os.write(slave, payload.replace(b"\n", b"."))
+        got = b""
+        batches = []
+        deadline = time.monotonic() + 10
+        while len(got) < len(payload) and time.monotonic() < deadline:
+            reason, data, reads, _t, tail, err = relay.run(master, out_w, -1, wake_r, time.monotonic_ns(), 100)
+            assert reason in (pty._relay.R_TIMEOUT, pty._relay.R_REPORT, pty._relay.R_FULL), (reason, err)
+            assert type(data) is bytes and (not reads or reads[-1][0] == len(data)) and tail == b""
+            batches.append(data)
+            got += data
+        assert len(got) == len(payload)
+        assert os.read(out_r, 1 << 16) == got  # every byte of the batch was shown first
+        assert len({id(b) for b in batches if b}) == len([b for b in batches if b])
+    finally:
+        for fd in (master, slave, out_r, out_w, wake_r, wake_w):
+            os.close(fd)

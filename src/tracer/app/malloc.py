@@ -1,6 +1,6 @@
 """The recorder's process keeps the memory it frees for reuse, instead of giving it back to the kernel at once.
 
-A recording moves every byte of output through a few large buffers: the PTY loop's batch (up to 4 MiB every
+A recording moves every byte of output through a few large buffers: the PTY loop's batch (up to 1 MiB every
 50 ms), the packed events, the compressed frame. glibc's malloc serves blocks over ``M_MMAP_THRESHOLD``
 (128 KiB at start, raised up to 32 MiB as such blocks are freed) with ``mmap`` and unmaps them on ``free``,
 and trims the heap's top past ``M_TRIM_THRESHOLD``; so each new buffer starts on fresh pages, and every 4 KiB

@@ -22,6 +22,10 @@
  * REPORT_AFTER_NS, or the caller's timeout. The batch comes back as one bytes object and the end offset and
  * time of each read in it: every read has been written to the user's terminal; nothing is ever dropped.
  *
+ * The master is read straight into that bytes object (allocated at CAPACITY when run() starts, cut to its
+ * length when it returns; memory malloc does not touch costs nothing resident): the batch is never copied,
+ * and no buffer of batch size stays in the process between floods.
+ *
  * Portable to Linux and the BSDs (poll, read, write, clock_gettime(CLOCK_MONOTONIC), the clock of Python's
  * time.monotonic_ns()). Optional: without a C compiler tracer runs the same loop in Python.
  */
@@ -50,7 +54,7 @@ enum {
 };
 
 #define READ_SIZE (64 * 1024)                 /* most bytes asked of one read (a PTY gives about 4 KiB) */
-#define BATCH_BYTES (4 * 1024 * 1024)         /* a batch is handed over when it holds this much */
+#define BATCH_BYTES (1 * 1024 * 1024)         /* a batch is handed over when it holds this much */
 #define CAPACITY (BATCH_BYTES + READ_SIZE)    /* the batch buffer */
 #define MAX_READS (BATCH_BYTES / 256)         /* reads in a batch (a full batch of 256-byte reads) */
 #define INPUT_SIZE (64 * 1024)                /* most bytes of input read at once */
@@ -60,7 +64,6 @@ enum {
 
 typedef struct {
     PyObject_HEAD
-    char *buf;          /* CAPACITY bytes: the batch, reads back to back */
     Py_ssize_t *ends;   /* MAX_READS end offsets in buf */
     long long *times;   /* MAX_READS times, microseconds since the caller's origin */
     char *input;        /* INPUT_SIZE bytes */
@@ -127,12 +130,11 @@ static int Relay_init(Relay *self, PyObject *args, PyObject *kwds) {
         self->prefix_len = prefix.len;
         PyBuffer_Release(&prefix);
     }
-    if (self->buf == NULL) {
-        self->buf = PyMem_RawMalloc(CAPACITY);
+    if (self->ends == NULL) {
         self->ends = PyMem_RawMalloc(sizeof(Py_ssize_t) * MAX_READS);
         self->times = PyMem_RawMalloc(sizeof(long long) * MAX_READS);
         self->input = PyMem_RawMalloc(INPUT_SIZE);
-        if (!self->buf || !self->ends || !self->times || !self->input) {
+        if (!self->ends || !self->times || !self->input) {
             PyErr_NoMemory();
             return -1;
         }
@@ -141,7 +143,6 @@ static int Relay_init(Relay *self, PyObject *args, PyObject *kwds) {
 }
 
 static void Relay_dealloc(Relay *self) {
-    PyMem_RawFree(self->buf);
     PyMem_RawFree(self->ends);
     PyMem_RawFree(self->times);
     PyMem_RawFree(self->input);
@@ -168,6 +169,14 @@ static PyObject *Relay_run(Relay *self, PyObject *args) {
         PyErr_SetString(PyExc_RuntimeError, "Relay.run() is already running (one caller at a time)");
         return NULL;
     }
+    if (self->ends == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Relay.run() before Relay.__init__()");
+        return NULL;
+    }
+    /* the batch: read into directly, never shared before run() returns it */
+    PyObject *batch = PyBytes_FromStringAndSize(NULL, CAPACITY);
+    if (batch == NULL) return NULL;
+    char *const buf = PyBytes_AS_STRING(batch);
     self->running = 1;
 
     int reason = -1, err = 0;
@@ -244,7 +253,7 @@ static PyObject *Relay_run(Relay *self, PyObject *args) {
          * buffer work). The bound keeps keystrokes and signals waiting at most DRAIN_READS reads. */
         int readable = fds[1].revents & (POLLIN | POLLHUP | POLLERR);
         for (int drained = 0; readable && reason < 0 && drained < DRAIN_READS; drained++) {
-            ssize_t n = read(master, self->buf + len, READ_SIZE);
+            ssize_t n = read(master, buf + len, READ_SIZE);
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
             if (n <= 0) {
                 if (n < 0 && errno != EIO) {
@@ -257,14 +266,14 @@ static PyObject *Relay_run(Relay *self, PyObject *args) {
             }
             long long t_ns = now_ns();
             long long t = (t_ns - origin_ns) / 1000;
-            if (may_hold_mark(self, self->buf + len, n)) {
+            if (may_hold_mark(self, buf + len, n)) {
                 tail_from = len;
                 tail_len = n;
                 tail_t = t;
                 reason = R_MARK;
                 break;
             }
-            int e = write_all(out, self->buf + len, n);
+            int e = write_all(out, buf + len, n);
             len += n;
             self->ends[nreads] = len;
             self->times[nreads] = t;
@@ -281,18 +290,30 @@ static PyObject *Relay_run(Relay *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     self->running = 0;
 
+    const char *tail = tail_in_input ? self->input + tail_from : buf + tail_from;
+    PyObject *tail_bytes = PyBytes_FromStringAndSize(tail, tail_len); /* (before the batch is cut to len) */
+    if (tail_bytes == NULL || _PyBytes_Resize(&batch, len) < 0) { /* (on failure the batch is freed) */
+        Py_XDECREF(batch);
+        Py_XDECREF(tail_bytes);
+        return NULL;
+    }
     PyObject *reads = PyList_New(nreads);
-    if (reads == NULL) return NULL;
+    if (reads == NULL) {
+        Py_DECREF(batch);
+        Py_DECREF(tail_bytes);
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < nreads; i++) {
         PyObject *item = Py_BuildValue("(nL)", self->ends[i], self->times[i]);
         if (item == NULL) {
             Py_DECREF(reads);
+            Py_DECREF(batch);
+            Py_DECREF(tail_bytes);
             return NULL;
         }
         PyList_SET_ITEM(reads, i, item);
     }
-    const char *tail = tail_in_input ? self->input + tail_from : self->buf + tail_from;
-    return Py_BuildValue("(iy#NLy#i)", reason, self->buf, len, reads, tail_t, tail, tail_len, err);
+    return Py_BuildValue("(iNNLNi)", reason, batch, reads, tail_t, tail_bytes, err);
 }
 static PyMethodDef Relay_methods[] = {
     {"run", (PyCFunction)Relay_run, METH_VARARGS, Relay_run_doc},
@@ -300,7 +321,8 @@ static PyMethodDef Relay_methods[] = {
 };
 
 PyDoc_STRVAR(Relay_doc,
-"Relay(prefix=None): the PTY loop's steady state in C, with its buffers (about 4.2 MiB).\n\n"
+"Relay(prefix=None): the PTY loop's steady state in C, with its buffers (about 0.2 MiB; each run()'s batch\n"
+"is a bytes object of its own, up to 1 MiB + 64 KiB).\n\n"
 "prefix: the bytes every mark begins with (ESC ] 6973 ; nonce ;); a read holding them, or ending with a\n"
 "beginning of them, is handed back to the caller unshown (R_MARK). None: no marks to look for.");
 

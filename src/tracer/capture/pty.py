@@ -14,7 +14,7 @@ object per keystroke or per read, each read stamped with its own time and writte
 (in C a burst written in one large write stalls the pipeline; docs/performance.md), and the master read again
 until it is empty before the next ``poll``. It hands back to the
 Python loop below whatever needs a decision (a signal, a read that may hold a mark, end of file, input the
-child does not take, every 50 ms or 4 MiB of output for the recorder), so the behaviour is the same with or
+child does not take, every 50 ms or 1 MiB of output for the recorder), so the behaviour is the same with or
 without it; ``TRACER_PTY_LOOP=python`` turns it off. The Python loop keeps its bursts: there each system
 call costs more than the stall.
 

@@ -70,7 +70,7 @@ EVENT_MAX_BYTES = FRAME_MAX_BYTES // 4
 MAX_PENDING = 64 << 20
 #: Output batches queued for the writer thread past which the PTY loop waits for it (bytes; see
 #: :meth:`SessionWriter.output_batch`).
-MAX_QUEUED = 8 << 20
+MAX_QUEUED = 2 << 20
 #: The longest the PTY loop waits for the writer thread at a time (seconds).
 QUEUE_WAIT = 1.0
 #: zstd level for output that barely compresses: zstd's fast mode, which leaves base64 text as it is (1.0x
@@ -275,7 +275,7 @@ class SessionWriter:
 
     def output_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
         """Queue several reads at once: ``data`` holds them back to back, ``reads`` is ``(end offset in data, t)``
-        per read, in order (the PTY loop's C part hands output over this way, every 50 ms or 4 MiB).
+        per read, in order (the PTY loop's C part hands output over this way, every 50 ms or 1 MiB).
 
         Backpressure: when more than :data:`MAX_QUEUED` bytes of batches wait for the writer thread (a flood of
         output while the writer shares two busy CPUs), this waits until half of that is taken, at most
