@@ -162,3 +162,24 @@ def test_ls_sees_what_was_appended_since_the_last_listing(tmp_path: Path) -> Non
     append_events(path, [Note(t=1, id="n", text="added later", source="replay")])
     again = tracer("ls", cwd=tmp_path).stdout.splitlines()[1].split()
     assert again[-4:] == ["0", "0", "1", "-"]
+
+
+@pytest.mark.parametrize("args", [["show"], ["ls"], ["export", "--format", "asciicast"]])
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path, args: list[str]) -> None:
+    """``tracer show S | head -1``: the reader closes the pipe before tracer is done writing; tracer stops with
+    exit status 0 and says nothing (click alone would exit 1)."""
+    lines = "; ".join(f"echo line{i}" for i in range(400))
+    session = recorded(tmp_path, command=lines)
+    argv = [sys.executable, "-m", "tracer", *args]
+    if args[0] != "ls":
+        argv.append(str(session))
+    env = {**os.environ, "TRACER_DIR": str(tmp_path)}
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)  # the reader is gone before the first write
+    try:
+        proc = subprocess.run(
+            argv, cwd=tmp_path, stdout=write_fd, stderr=subprocess.PIPE, text=True, timeout=60, env=env
+        )
+    finally:
+        os.close(write_fd)
+    assert (proc.returncode, proc.stderr) == (0, "")

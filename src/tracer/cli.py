@@ -9,6 +9,7 @@ a bug prints where its traceback was logged and exits 3. ``tracer shell`` exits 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import sys
 from pathlib import Path
@@ -855,3 +856,9 @@ def _run_click() -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
+    except SystemExit as e:
+        # click turns a closed standard output (`tracer show | head -1`) into exit status 1 after swapping
+        # sys.stdout for its PacifyFlushWrapper; tracer's handler says 0 for it, as for every other command
+        if e.code == 1 and isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+            raise BrokenPipeError(errno.EPIPE, "standard output is closed") from e
+        raise
