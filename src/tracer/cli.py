@@ -849,6 +849,7 @@ def main() -> None:
 
 def _run_click() -> None:
     """The click group, its own errors (usage, ``--help``, an interrupted prompt) turned into exit statuses."""
+    stdout = sys.stdout
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -857,8 +858,8 @@ def _run_click() -> None:
         e.show()
         sys.exit(e.exit_code)
     except SystemExit as e:
-        # click turns a closed standard output (`tracer show | head -1`) into exit status 1 after swapping
-        # sys.stdout for its PacifyFlushWrapper; tracer's handler says 0 for it, as for every other command
-        if e.code == 1 and isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+        # click turns a closed standard output (`tracer show | head -1`) into exit status 1, having swapped
+        # sys.stdout for a wrapper that keeps quiet at exit; tracer's handler says 0 for it, as for every command
+        if e.code == 1 and sys.stdout is not stdout:
             raise BrokenPipeError(errno.EPIPE, "standard output is closed") from e
         raise
