@@ -677,7 +677,8 @@ class SessionEnd(Event):
             around it) at the same time: a file change cannot be told apart by who made it, so their edits are
             in this session's too, and this session's in theirs.
         mac: the recorder's signature of every byte of the file before the frame holding this event,
-            ``"blake2b-256:"`` and 64 hex digits (see ``tracer.store.signing``); ``None`` when unsigned.
+            ``"blake3-256:"`` (``"blake2b-256:"`` before) and 64 hex digits (see ``tracer.store.signing``); ``None``
+            when unsigned.
         redactions: how many values record-time redaction masked, per rule id (``{"github-pat": 2}``); never
             the values. ``None`` when redaction was off.
     """

@@ -15,9 +15,9 @@ import zstandard
 from tests.conftest import make_repo
 from tracer.app.verifying import verify_session
 from tracer.model import CommandEnd, CommandStart, FinalPatch
-from tracer.store import append_events, iter_frames, read_session
-from tracer.store.format import PREAMBLE
-from tracer.store.signing import host_id, key_path
+from tracer.store import _msgpack, append_events, iter_frames, read_session, signing
+from tracer.store.format import PREAMBLE, compressor
+from tracer.store.signing import BLAKE2B_MAC, Signer, host_id, key_path, user_key
 from tracer.verify import NeedsConsent, assess
 
 from .conftest import craft
@@ -51,7 +51,7 @@ def test_a_session_recorded_here_by_this_user_is_trusted_and_signed(recorded: Pa
     session = read_session(recorded)
     assert session.header.uid == os.getuid()
     assert session.header.host_id == host_id() and len(session.header.host_id or "") == 32
-    assert session.end is not None and (session.end.mac or "").startswith("blake2b-256:")
+    assert session.end is not None and (session.end.mac or "").startswith("blake3-256:")
     assert oct(key_path().stat().st_mode & 0o777) == "0o600"
     trust = assess(recorded)
     assert trust.trusted, trust.reason
@@ -147,7 +147,46 @@ def test_an_interrupted_recording_is_untrusted(recorded: Path) -> None:
 def test_a_forged_header_and_signature_are_untrusted(tmp_path: Path) -> None:
     """Anyone can write this user's uid and host id into a header, and any text into the mac field."""
     repo = make_repo(tmp_path / "proj", {"calc.py": BUG, "test_calc.py": TEST})
-    forged = craft(tmp_path / "forged.tracer", repo, "", mac="blake2b-256:" + "0" * 64)
-    assert "signature does not match" in assess(forged).reason
+    for mac in ("blake3-256:" + "0" * 64, "blake2b-256:" + "0" * 64, "blake3-256:" + "é" * 64, ""):
+        forged = craft(tmp_path / "forged.tracer", repo, "", mac=mac)
+        assert "signature does not match" in assess(forged).reason, mac
+        forged.unlink()
+    forged = craft(tmp_path / "forged.tracer", repo, "", mac="sha1:" + "0" * 40)
+    assert "of a kind this tracer does not know" in assess(forged).reason
     unsigned = craft(tmp_path / "unsigned.tracer", repo, "")
     assert "carries no signature" in assess(unsigned).reason
+
+
+def resign(path: Path, algorithm: str) -> str:
+    """Sign ``path`` again with this user's key and ``algorithm``, as a tracer that signed that way did: its last
+    frame (``session_end`` alone) rewritten with the MAC of every byte before it. Returns the MAC."""
+    data = path.read_bytes()
+    offset, content = list(iter_frames(path))[-1]
+    (end,) = _msgpack.unpack_all(content)
+    key = user_key(create=False)
+    assert key is not None
+    signer = Signer(key, algorithm)
+    signer.update(data[:offset])
+    end["mac"] = signer.mac()
+    path.write_bytes(data[:offset] + compressor().compress(_msgpack.packer().pack(end)))
+    return str(end["mac"])
+
+
+def test_a_session_signed_with_blake2b_by_an_earlier_tracer_is_trusted(recorded: Path) -> None:
+    """Sessions recorded before the MAC became BLAKE3 are checked as they were signed (``blake2b-256``)."""
+    assert resign(recorded, BLAKE2B_MAC).startswith("blake2b-256:")
+    trust = assess(recorded)
+    assert trust.trusted, trust.reason
+    rewrite_header(recorded, test_command="true")
+    assert "signature does not match" in assess(recorded).reason
+
+
+def test_without_the_blake3_package(recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where ``blake3`` cannot be installed, the recorder signs with BLAKE2b, and a BLAKE3 signature is reported as
+    one this machine cannot check (never as a forgery)."""
+    monkeypatch.setattr(signing, "_blake3", lambda: None)
+    key = user_key(create=False)
+    assert key is not None
+    assert Signer(key).algorithm == BLAKE2B_MAC
+    reason = assess(recorded).reason
+    assert "cannot be checked here" in reason and "pip install blake3" in reason
