@@ -5,14 +5,16 @@ The recorder of a user holds a secret key, 32 random bytes created on the first 
 the writer feeds every byte it puts in the session file (the preamble and each compressed frame, in file order)
 to a keyed BLAKE3 (the BLAKE3 paper's keyed mode, a MAC by construction; its key derived from the user's key in
 BLAKE3's key derivation mode, context :data:`_BLAKE3_CONTEXT`). Before the last frame it writes the digest into
-``session_end.mac`` (``"blake3-256:"`` + 64 hex digits), alone in that last frame. BLAKE3 runs at 3–5 GB/s on one
-core here, BLAKE2b at 0.9 GB/s: the MAC of every byte of a flood of output took as much CPU as its compression
-(docs/performance.md). Sessions signed before (``"blake2b-256:"``: a keyed BLAKE2b-256, RFC 7693, personalised
-``tracer-session``) are checked as they were signed; where the ``blake3`` package cannot be installed, the
-recorder signs that way. So the MAC covers every byte before the frame that carries it: the
-header (with the recorder's ``uid`` and ``host_id``), every command, edit and the final patch. Frames appended
-later (replay notes, verify results) are outside it, and :func:`read_signed` returns only the signed part, so
-nothing appended can change what a verify of the session runs.
+``session_end.mac`` (``"blake3-256:"`` + 64 hex digits), alone in that last frame. So the MAC covers every byte
+before the frame that carries it: the header (with the recorder's ``uid`` and ``host_id``), every command, edit
+and the final patch. Frames appended later (replay notes, verify results) are outside it, and
+:func:`read_signed` returns only the signed part, so nothing appended can change what a verify of the session
+runs.
+
+BLAKE3 runs at 3–5 GB/s on one core here, BLAKE2b at 0.9 GB/s: with BLAKE2b the MAC of a flood of output took as
+much CPU as its compression (docs/performance.md). Sessions signed before (``"blake2b-256:"``: a keyed
+BLAKE2b-256, RFC 7693, personalised ``tracer-session``) are checked as they were signed; where the ``blake3``
+package cannot be installed, the recorder signs that way.
 
 ``host_id`` is this machine's ``/etc/machine-id`` as systemd's application-specific ids are made: a keyed hash
 (here BLAKE2b-128 keyed ``tracer host id``), so the machine's own id never leaves it.
@@ -44,7 +46,7 @@ from tracer.store.reader import iter_frames, open_session_file
 KEY_SIZE = 32
 #: The MAC the recorder writes: its name, the prefix of ``session_end.mac``.
 MAC_ALGORITHM = "blake3-256"
-#: The MAC of sessions signed before tracer 0.1's BLAKE3 (and where ``blake3`` is missing): still checked.
+#: The MAC of sessions signed before the MAC became BLAKE3 (and where ``blake3`` is missing): still checked.
 BLAKE2B_MAC = "blake2b-256"
 #: Every MAC :func:`read_signed` checks.
 MAC_ALGORITHMS = (MAC_ALGORITHM, BLAKE2B_MAC)
