@@ -112,6 +112,13 @@ def user_dir(kind: str) -> Path:
     return Path(getattr(platformdirs, f"user_{kind}_path")("tracer"))
 
 
+def cache_dir(kind: str) -> Path:
+    """The directory of tracer's caches of ``kind`` (``"keyframes"``, ``"insights"``, ``"rules"``), not created:
+    ``$TRACER_CACHE_DIR/<kind>``, else ``<kind>`` in the user cache directory (:func:`user_dir`)."""
+    base = os.environ.get("TRACER_CACHE_DIR")
+    return (Path(base) if base else user_dir("cache")) / kind
+
+
 def load_config(path: Path | None = None) -> Config:
     """Read the configuration file (``path``, else :func:`config_path`); defaults when it does not exist.
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 from tests.store.test_format import HEADER
+from tracer.config import cache_dir
 from tracer.errors import TracerError
 from tracer.model import Note, SessionEnd
 from tracer.store import SessionWriter, append_events, session_summaries
-from tracer.store.cache import cache_dir
 from tracer.store.catalog import forget_summaries
 
 

@@ -23,12 +23,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from tracer.config import cache_dir
 from tracer.errors import InsightsError, MissingExtra, TracerError
 from tracer.insights._patterns import Rules
 from tracer.insights._rows import Batch, add_session, session_key
 from tracer.insights._sql import run as _run
 from tracer.insights._sql import sql
-from tracer.store.cache import cache_dir
 
 #: Version of the index's tables; an index of another version is rebuilt.
 SCHEMA_VERSION = 2

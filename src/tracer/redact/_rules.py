@@ -17,13 +17,12 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import re2
 
 from tracer._files import write_private
-from tracer.config import Config
+from tracer.config import Config, cache_dir
 from tracer.errors import ConfigError
 from tracer.redact._checks import CHECKS, entropy
 
@@ -142,20 +141,11 @@ class Hit:
 _RULE_FILES = ("tracer.toml", "gitleaks.toml")
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("TRACER_CACHE_DIR")
-    if base:
-        return Path(base) / "rules"
-    from tracer.config import user_dir
-
-    return user_dir("cache") / "rules"
-
-
 def _cached(name: str, key: bytes, build: Callable[[], bytes]) -> bytes:
     """``build()``'s bytes, kept in the cache directory under ``name`` while ``key`` stays the same: parsing
     the rule files and compiling their keywords costs ~40 ms, reading the result back ~1 ms. A cache that
     cannot be read or written is rebuilt, never an error."""
-    path = _cache_dir() / name
+    path = cache_dir("rules") / name
     try:
         blob = path.read_bytes()
         if blob.startswith(key):

@@ -8,26 +8,14 @@ not there, and its owner rebuilds what it holds.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
 from tracer._files import write_private
+from tracer.config import cache_dir
 from tracer.store import _msgpack
-
-
-def cache_dir(kind: str) -> Path:
-    """The directory of the caches of ``kind`` (``"keyframes"``, ``"insights"``); not created here."""
-    base = os.environ.get("TRACER_CACHE_DIR")
-    if base:
-        root = Path(base)
-    else:
-        from tracer.config import user_dir
-
-        root = user_dir("cache")
-    return root / kind
 
 
 def cache_path(kind: str, key: str) -> Path:
