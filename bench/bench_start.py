@@ -18,8 +18,10 @@ each round, so that every figure is a ratio or a difference within one run:
   (its summaries cached by a first run). Target: ≤ 200 ms.
 
 ``--wrapper NAME=TEMPLATE`` adds another tracer (e.g. a worktree of the code before a change) for an A/B run:
-the template is how to start it (``/path/to/venv/bin/tracer``). Results go to ``bench/results/start-<name>.json``;
-a Markdown table is printed.
+the template is how to start it (``/path/to/venv/bin/tracer``). ``--interpreter NAME=PYTHON`` adds that
+interpreter's ``python -c`` to the first-byte rows, e.g. a venv without system site-packages beside a wrapper
+installed in it, to see a machine-wide ``.pth`` file's share of the start. Results go to
+``bench/results/start-<name>.json``; a Markdown table is printed.
 
     python bench/bench_start.py [--rounds 15] [--skip flood,ls] [--wrapper before=/tmp/venv/bin/tracer]
 """
@@ -120,7 +122,9 @@ def summarize(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
     }
 
 
-def bench_first_byte(pb: ModuleType, tracers: dict[str, str], rounds: int, scratch: Path) -> dict[str, Any]:
+def bench_first_byte(
+    pb: ModuleType, tracers: dict[str, str], rounds: int, scratch: Path, interpreters: dict[str, str]
+) -> dict[str, Any]:
     cmd = "printf x"
     out = scratch / "out"
     out.mkdir(exist_ok=True)
@@ -133,6 +137,8 @@ def bench_first_byte(pb: ModuleType, tracers: dict[str, str], rounds: int, scrat
         "python": [py, "-c", "print('x', end='')"],
         "python -S": [py, "-S", "-c", "print('x', end='')"],
     }
+    for name, other in interpreters.items():
+        wrappers[f"python ({name})"] = [other, "-c", "print('x', end='')"]
     floor = build_relay_floor(scratch)
     if floor is not None:
         wrappers["relay-floor"] = [floor, cmd]
@@ -313,6 +319,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--skip", default="", help="comma-separated: first-byte,prompt,flood,ls")
     parser.add_argument("--wrapper", action="append", default=[], metavar="NAME=PROGRAM", help="another tracer")
+    parser.add_argument(
+        "--interpreter",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHON",
+        help="another interpreter's start beside the others (e.g. a venv whose site runs no .pth files)",
+    )
     parser.add_argument("--big-files", type=int, default=50_000, help="files in the big repository (0: none)")
     parser.add_argument("--flood-mb", type=int, default=1000)
     parser.add_argument("--sessions", type=int, default=1000)
@@ -324,6 +337,7 @@ def main() -> None:
     for spec in args.wrapper:
         name, _, program = spec.partition("=")
         tracers[name] = program
+    interpreters = dict(spec.partition("=")[::2] for spec in args.interpreter)
     skip = set(filter(None, args.skip.split(",")))
     args.scratch.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -332,7 +346,7 @@ def main() -> None:
         "tracers": tracers,
     }
     if "first-byte" not in skip:
-        results["first_byte"] = bench_first_byte(pb, tracers, args.rounds, args.scratch)
+        results["first_byte"] = bench_first_byte(pb, tracers, args.rounds, args.scratch, interpreters)
     if "prompt" not in skip:
         results["prompt"] = bench_prompt(pb, tracers, args.rounds, args.scratch, args.big_files)
     if "flood" not in skip:

@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import git, make_repo
 from tracer.app.verifying import VerifyPlan, verify_session
-from tracer.verify import NeedsConsent, PatchDoesNotApply, SandboxUnavailable, find_sandbox
+from tracer.verify import NeedsConsent, PatchDoesNotApply, SandboxUnavailable, find_sandbox, verify
 
 from .conftest import craft
 
@@ -205,6 +205,62 @@ def test_path_tricks_in_the_patch_are_refused(repo: Path, tmp_path: Path) -> Non
         with pytest.raises(PatchDoesNotApply):
             verify_session(session, timeout=60, yes=True, sandbox=False)
     assert not (tmp_path / "outside.py").exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "sub/.git/config",
+        "sub/.GIT/hooks/pre-commit",
+        "sub/.git. /config",  # NTFS drops trailing dots and spaces
+        "sub/git~1/config",  # NTFS's short name of .git
+        "sub/.g\u200cit/config",  # HFS+ ignores the zero-width non-joiner
+        ".git/hooks/post-checkout",
+    ],
+)
+def test_a_patch_writing_into_a_git_directory_is_refused_before_anything_is_applied(
+    repo: Path, tmp_path: Path, path: str
+) -> None:
+    """git apply refuses these paths, and GNU patch, its fallback, wrote them: a nested ``sub/.git`` whose
+    ``core.fsmonitor`` runs a command as soon as git looks at ``sub``. Refused up front, before the user is asked,
+    naming the path and the session file."""
+    config = "[core]\n\tfsmonitor = touch /tmp/tracer-fsmonitor-ran\n"
+    nested = FIX + add_file(path, config) + add_file("sub/ok.txt", "fine\n")
+    session = craft(tmp_path / "s.tracer", repo, nested, test_command="true")
+    with pytest.raises(PatchDoesNotApply, match=r"inside a \.git directory") as caught:
+        verify_session(session, timeout=60, confirm=lambda plan: pytest.fail("asked about a hostile patch"))
+    assert repr(path) in str(caught.value) and str(session) in str(caught.value)
+    with pytest.raises(PatchDoesNotApply):  # and below the app, where the worktree applies a final patch
+        verify(
+            repo=repo,
+            start_commit=git(repo, "rev-parse", "HEAD").strip(),
+            baseline_patch="",
+            final_patch=nested,
+            test_command="true",
+            command_source="flag",
+            timeout=60,
+        )
+    assert not (repo / "sub").exists()
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_rename_into_a_git_directory_is_refused_too() -> None:
+    from tracer.verify._worktree import unsafe_paths
+
+    rename = "diff --git a/x b/sub/.Git/config\nsimilarity index 100%\nrename from x\nrename to sub/.Git/config\n"
+    assert unsafe_paths(rename) == ["sub/.Git/config"]
+    quoted = 'diff --git "a/sub/.g\\342\\200\\214it/c" "b/sub/.g\\342\\200\\214it/c"\nnew file mode 100644\n'
+    assert unsafe_paths(quoted) == ["sub/.g\u200cit/c"]
+    spaced = "diff --git a/my dir/.git/x b/my dir/.git/x\nnew file mode 100644\n"
+    assert unsafe_paths(spaced) == ["my dir/.git/x"]
+    fine = FIX + add_file(".gitignore", "*.pyc\n") + add_file("a.git/x", "1\n") + add_file("b/.github/x", "1\n")
+    assert unsafe_paths(fine) == []
+
+
+def test_files_named_like_git_but_not_git_still_verify(repo: Path, tmp_path: Path) -> None:
+    patch = FIX + add_file(".gitignore", "*.pyc\n") + add_file("vendor.git/notes.txt", "1\n")
+    session = craft(tmp_path / "s.tracer", repo, patch, test_command="python -m pytest -q")
+    assert verify_session(session, timeout=60, yes=True, sandbox=False).verdict == "passed"
 
 
 def test_a_sandbox_that_cannot_run_is_refused_with_a_way_out(

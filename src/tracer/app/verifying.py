@@ -14,6 +14,7 @@ The verdict is appended to the session file as a ``verify_result`` event (append
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from tracer.verify import (
     find_container,
     find_sandbox,
     find_test_command,
+    refuse_unsafe_paths,
     verify,
 )
 
@@ -167,6 +169,7 @@ def verify_session(
     trust, test, h = plan.trust, plan.test, session.header
     final = session.final_patch
     assert final is not None and h.repo_root is not None and h.head_commit is not None
+    refuse_unsafe_paths(final.patch, session=shlex.quote(str(path)))  # before anyone is asked about it
     if not trust.trusted and not yes and test.source != "flag":
         if confirm is None:
             raise NeedsConsent(

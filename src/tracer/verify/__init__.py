@@ -17,6 +17,7 @@ from tracer.verify._isolation import Container, Sandbox, find_container, find_sa
 from tracer.verify._reports import harness_name
 from tracer.verify._trust import Trust, assess
 from tracer.verify._verify import verify
+from tracer.verify._worktree import refuse_unsafe_paths
 from tracer.verify.errors import (
     BadTestConfig,
     BaselineDoesNotApply,
@@ -58,5 +59,6 @@ __all__ = [
     "find_sandbox",
     "find_test_command",
     "harness_name",
+    "refuse_unsafe_paths",
     "verify",
 ]
