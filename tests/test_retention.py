@@ -29,7 +29,8 @@ def tracer(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
 
 
 def session(days_ago: float, name: str) -> Path:
-    """A finished session in the sessions directory that started ``days_ago`` days ago, with both caches."""
+    """A finished session in the sessions directory that started ``days_ago`` days ago, with its caches (summary,
+    and the replay's index and keyframes)."""
     started = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)
     folder = Path(os.environ["TRACER_DIR"])
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -42,14 +43,15 @@ def session(days_ago: float, name: str) -> Path:
     writer.close(SessionEnd(t=1, exit_status=0))
     session_summary(path)  # caches the summary
     assert save_cache(cache_path("keyframes", name), {"k": 1})
+    assert save_cache(cache_path("index", name), {"i": 1})
     return path
 
 
 def derived(path: Path) -> list[Path]:
-    """The caches of the session at ``path`` that exist: its keyframes, and its summary (an entry of the directory's
-    summary cache, given as the path of that cache file while it holds the entry)."""
+    """The caches of the session at ``path`` that exist: the replay's keyframes and index, and its summary (an entry
+    of the directory's summary cache, given as the path of that cache file while it holds the entry)."""
     name = path.name.removesuffix(".tracer")
-    found = [p for p in [cache_path("keyframes", name)] if p.exists()]
+    found = [p for p in [cache_path("keyframes", name), cache_path("index", name)] if p.exists()]
     summaries = summary_cache_path(path.parent)
     entries = load_cache(summaries)
     if isinstance(entries, dict) and path.name in entries:
@@ -63,12 +65,12 @@ def test_rm_deletes_sessions_and_what_was_derived_from_them() -> None:
         session(1, "2026-01-02T00-00-00-bbbb"),
         session(1, "2026-01-03T00-00-00-cccc"),
     )
-    assert all(len(derived(p)) == 2 for p in (a, b, c))
+    assert all(len(derived(p)) == 3 for p in (a, b, c))
     proc = tracer("rm", "2026-01-01", str(b), "--yes")
     assert proc.returncode == 0, proc.stderr
     assert "deleted 2 sessions" in proc.stderr
     assert not a.exists() and not b.exists() and c.exists()
-    assert derived(a) == derived(b) == [] and len(derived(c)) == 2
+    assert derived(a) == derived(b) == [] and len(derived(c)) == 3
 
 
 def test_rm_asks_and_needs_yes_without_a_terminal() -> None:

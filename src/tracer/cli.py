@@ -334,7 +334,8 @@ def _print_preview(findings: list[Any]) -> None:
 @click.argument("sessions", metavar="S...", nargs=-1, required=True)
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
 def rm(sessions: tuple[str, ...], yes: bool) -> None:
-    """Delete sessions and everything derived from them (cached summaries, replay keyframes, insights rows).
+    """Delete sessions and everything derived from them (cached summaries, the replay's index and keyframes,
+    insights rows).
 
     Each S is a session file or a session-id prefix.
     """

@@ -38,13 +38,18 @@ def describe(path: Path) -> Victim:
 
 
 def derived_files(victim: Victim) -> list[Path]:
-    """The files tracer derived from a session alone: its keyframe cache (and its summary as tracer cached it
-    before the summaries of a directory shared one file, :func:`tracer.store.catalog.forget_summaries`)."""
+    """The files tracer derived from a session alone: the replay's index and keyframe caches (and its summary as
+    tracer cached it before the summaries of a directory shared one file,
+    :func:`tracer.store.catalog.forget_summaries`)."""
     try:
         resolved = str(victim.path.resolve())
     except OSError:
         resolved = str(victim.path)
-    return [cache_path("keyframes", victim.session_id), cache_path("summaries", resolved)]
+    return [
+        cache_path("index", victim.session_id),
+        cache_path("keyframes", victim.session_id),
+        cache_path("summaries", resolved),
+    ]
 
 
 def remove(victims: list[Victim]) -> int:
