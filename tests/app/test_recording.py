@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -172,6 +173,45 @@ def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, sh
         ("exit", 0),
     ]
     assert b"TWO" in session.commands()[2].output
+
+
+@pytest.mark.parametrize(
+    ("shell", "prompt_rc", "error"),
+    [
+        ("bash", f"PS1='{PROMPT}'", b"syntax error near unexpected token"),
+        ("bash", f"PS1='two lines\\n{PROMPT}'", b"syntax error near unexpected token"),
+        ("zsh", f"PS1='{PROMPT}'", b"parse error near"),
+        ("zsh", f"PS1=$'two lines\\n{PROMPT}'", b"parse error near"),
+    ],
+    ids=["bash", "bash-two-line-prompt", "zsh", "zsh-two-line-prompt"],
+)
+def test_a_line_that_does_not_parse_has_the_shells_error_as_its_output(
+    tmp_path: Path, shell: str, prompt_rc: str, error: bytes
+) -> None:
+    """bash and zsh print the error before precmd, the only hook that runs for such a line, writes its start mark:
+    the error is the command's output all the same, not the prompt's (nor the next command's), and the line's
+    own echo is not in it. Of a line continued over several, zsh's history says how many lines were echoed;
+    bash's joins them (``cmdhist``), so their echo after the first stays with the error."""
+    user = shell_user(tmp_path, shell, PROMPT)
+    (user.home / (".bashrc" if shell == "bash" else ".zshrc")).write_text(prompt_rc + "\n")
+    child = user.tracer_shell(tmp_path)
+    child.expect_exact(PROMPT)
+    for line in ["echo one", "echo )", "echo two", "if true; then\necho ok\nfi )"]:
+        child.send(line.replace("\n", "\r") + "\r")
+        child.expect_exact(PROMPT)
+    session = read_session(finish(child, user.sessions))
+    commands = session.commands()
+    assert [c.command for c in commands][:3] == ["echo one", "echo )", "echo two"]
+    assert [c.exit_status != 0 for c in commands][:4] == [False, True, False, True]
+    one, bad, two, bad_block, _ = (c.output for c in commands)
+    assert one.strip() == b"one" and two.strip() == b"two"
+    # (bash's readline turns bracketed paste off after the line's end: that sequence comes first)
+    assert re.sub(rb"\x1b\[\??[0-9;]*[A-Za-z]|\r", b"", bad).startswith(f"{shell}: ".encode() + error)
+    assert b"echo" not in bad and PROMPT.encode() not in bad and b"two lines" not in bad
+    assert error in bad_block and b"if true" not in bad_block
+    if shell == "zsh":
+        assert b"echo ok" not in bad_block
+    assert error not in one + two
 
 
 def test_the_closing_line_counts_files_as_tracer_show_does(tmp_path: Path) -> None:

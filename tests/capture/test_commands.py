@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracer.capture.commands import CommandTracker
+from tracer.capture.commands import HOLD_BYTES, HOLD_US, CommandTracker, PromptHold
 from tracer.capture.marks import Mark
 from tracer.model import CommandEnd, CommandStart, Event
 
@@ -70,3 +70,98 @@ def test_a_command_left_without_an_end_ran_until_the_next_start() -> None:
     tracker.start(500_000, "ls", "/")
     assert tracker.command_at(400_000) == 1
     assert tracker.command_at(600_000) == 2
+
+
+class Held:
+    """A PromptHold over a tracker, recording what reaches the writer, in order: ``("out", t, bytes)`` and the
+    tracker's events."""
+
+    def __init__(self) -> None:
+        self.stream: list[object] = []
+        self.tracker = CommandTracker(self.stream.append)
+        self.hold = PromptHold(self.out, self.batch, self.tracker)
+
+    def out(self, t: int, data: bytes) -> None:
+        self.stream.append(("out", t, data))
+
+    def batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
+        self.stream.append(("batch", data))
+
+    def output_of(self, command_id: int) -> bytes:
+        """The output between the command's start and end, as a reader pairs them."""
+        inside, out = False, b""
+        for item in self.stream:
+            if isinstance(item, CommandStart) and item.id == command_id:
+                inside = True
+            elif isinstance(item, CommandEnd) and item.id == command_id:
+                break
+            elif inside and isinstance(item, tuple):
+                out += item[2]
+        return out
+
+
+def test_a_late_start_goes_where_the_lines_output_begins() -> None:
+    h = Held()
+    h.hold.mark(0, Mark("end", 0, exit_status=0))
+    h.hold.output(1, b"$ ")
+    h.hold.output(2, b"echo )\r\n")
+    h.hold.output(3, b"bash: syntax error\r\n")
+    h.hold.mark(4, Mark("start", 0, command="echo )", late=True))
+    h.hold.mark(4, Mark("end", 0, exit_status=2))
+    assert h.output_of(1) == b"bash: syntax error\r\n"
+    assert h.stream[2] == CommandStart(t=3, id=1, command="echo )", cwd="")  # at the time its output came
+
+
+def test_a_start_on_time_goes_where_it_was_written_and_teaches_the_prompts_lines() -> None:
+    h = Held()
+    h.hold.mark(0, Mark("end", 0, exit_status=0))
+    h.hold.output(1, b"~/src\r\n$ ls\r\n")  # a two-line prompt, then the line
+    h.hold.mark(2, Mark("start", 0, command="ls"))
+    h.hold.output(3, b"a b\r\n")
+    h.hold.mark(4, Mark("end", 0, exit_status=0))
+    assert h.hold.prompt_lines == 1 and h.output_of(1) == b"a b\r\n"
+    h.hold.output(5, b"~/src\r\n$ echo )\r\nbash: syntax error\r\n")  # all in one read
+    h.hold.mark(6, Mark("start", 0, command="echo )", late=True))
+    h.hold.mark(6, Mark("end", 0, exit_status=2))
+    assert h.output_of(2) == b"bash: syntax error\r\n"
+
+
+def test_an_end_before_the_late_start_ends_the_command_in_its_place() -> None:
+    """zsh's PROMPT_SP padding begins with an end mark, before precmd writes the late start."""
+    h = Held()
+    h.hold.mark(0, Mark("end", 0, exit_status=0))
+    h.hold.output(1, b"% echo )\r\nzsh: parse error\r\n")
+    h.hold.mark(2, Mark("end", 0, exit_status=1))
+    h.hold.output(2, b"%      \r")
+    h.hold.mark(3, Mark("start", 0, command="echo )", late=True))
+    h.hold.mark(3, Mark("end", 0, exit_status=1))
+    assert h.output_of(1) == b"zsh: parse error\r\n"
+    assert [e for e in h.stream if isinstance(e, CommandEnd)] == [CommandEnd(t=2, id=1, exit_status=1)]
+
+
+def test_output_is_held_no_longer_than_the_bounds() -> None:
+    for late_t, more in [(HOLD_US + 10, b"x"), (5, b"x" * HOLD_BYTES)]:
+        h = Held()
+        h.hold.mark(0, Mark("end", 0, exit_status=0))
+        h.hold.output(1, b"$ sleep 5; echo )\r\n")
+        h.hold.output(2, b"working\r\n")
+        assert len(h.stream) == 1  # held: only the line went on
+        h.hold.output(late_t, more)
+        assert [item[2] for item in h.stream] == [b"$ sleep 5; echo )\r\n", b"working\r\n", more]  # type: ignore[index]
+        h.hold.mark(late_t + 1, Mark("start", 0, command="sleep 5; echo )", late=True))
+        assert isinstance(h.stream[-1], CommandStart) and h.stream[-1].t == late_t + 1  # where it was written
+
+
+def test_a_command_running_has_its_batches_passed_whole_and_the_end_flushes() -> None:
+    h = Held()
+    h.hold.mark(0, Mark("end", 0, exit_status=0))
+    h.hold.output(1, b"$ cat\r\n")
+    h.hold.mark(2, Mark("start", 0, command="cat"))
+    assert not h.hold.active
+    h.hold.output_batch(b"abc", [(1, 3), (3, 4)])
+    assert h.stream[-1] == ("batch", b"abc")
+    h.hold.mark(5, Mark("end", 0, exit_status=0))
+    h.hold.output(6, b"$ x\r\n")
+    h.hold.output_batch(b"yz", [(1, 7), (2, 8)])  # at the prompt: held read by read
+    h.hold.flush()
+    assert h.stream[-2:] == [("out", 7, b"y"), ("out", 8, b"z")]

@@ -119,6 +119,17 @@ def test_wrong_nonce_and_other_osc_pass_through_unchanged() -> None:
         assert feed_all(chunks) == (forged, [])
 
 
+def test_a_late_start_says_so() -> None:
+    late = start("echo )")[:-1] + b";L\x07"
+    clean, marks = MarkParser(NONCE).feed(b"a" + late + b"b" + start("ls"))
+    assert clean == b"ab"
+    assert marks == [
+        Mark("start", 1, command="echo )", cwd="/src", late=True),
+        Mark("start", 2, command="ls", cwd="/src"),
+    ]
+    assert feed_all([b"a" + start("x")[:-1] + b";X\x07" + b"b"]) == (b"ab", [])  # a fourth field but L: not a mark
+
+
 def test_malformed_mark_with_our_nonce_is_removed_without_a_mark() -> None:
     bad = [
         b"\x1b]6973;%s;C;not base64!;\x07" % NONCE.encode(),  # '!' is not in a mark: not ours, kept

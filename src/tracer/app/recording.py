@@ -46,7 +46,7 @@ from tracer.errors import NoTerminal, TracerError
 from tracer.store.paths import create_session_file, new_session_path
 
 if TYPE_CHECKING:  # the rest is imported by the set-up thread, once the shell runs (see the module's docstring)
-    from tracer.capture.commands import CommandTracker
+    from tracer.capture.commands import CommandTracker, PromptHold
     from tracer.capture.notes import NoteServer
     from tracer.config import Config
     from tracer.model import Event, FileChange, FinalPatch, Header
@@ -116,8 +116,9 @@ class _Sink:
     """Where the PTY loop's output, marks and resizes go: the session writer and the command tracker.
 
     Both are made by the set-up thread once the shell runs (their imports are not on the way to the prompt). Until
-    then this keeps what comes, in order; :meth:`attach` hands it over, and from then on output goes straight to the
-    writer (the loop looks ``output`` and ``output_batch`` up on every call).
+    then this keeps what comes, in order; :meth:`attach` hands it over. From then on output goes straight to the
+    writer while a command runs, and through a :class:`tracer.capture.commands.PromptHold` at the prompt (the loop
+    looks ``output`` and ``output_batch`` up on every call; each mark sets them).
     """
 
     def __init__(self) -> None:
@@ -127,7 +128,7 @@ class _Sink:
         #: Bytes of output dropped because the writer did not come in time (see :meth:`_keep`).
         self.dropped = 0
         self._writer: SessionWriter | None = None
-        self._tracker: CommandTracker | None = None
+        self._hold: PromptHold | None = None
         self.output: Callable[[int, bytes], None] = self._early_output
         self.output_batch: Callable[[bytes, list[tuple[int, int]]], None] = self._early_batch
 
@@ -136,14 +137,14 @@ class _Sink:
             if self._writer is None:
                 self._keep(("output", t, data), len(data))
                 return
-        self._writer.output(t, data)
+        self.output(t, data)
 
     def _early_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
         with self._lock:
             if self._writer is None:
                 self._keep(("batch", data, reads), len(data))
                 return
-        self._writer.output_batch(data, reads)
+        self.output_batch(data, reads)
 
     def _keep(self, item: tuple[Any, ...], size: int) -> None:
         """Keep output for the writer, up to :data:`MAX_EARLY` bytes (a set-up that never makes the writer must not
@@ -164,10 +165,19 @@ class _Sink:
 
     def mark(self, t: int, mark: object) -> None:
         with self._lock:
-            if self._tracker is None:
+            if self._hold is None:
                 self._early.append(("mark", t, mark))
                 return
-        self._tracker.mark(t, mark)  # type: ignore[arg-type]
+        self._hold.mark(t, mark)  # type: ignore[arg-type]
+        self._route(self._hold)
+
+    def _route(self, hold: PromptHold) -> None:
+        writer = self._writer
+        assert writer is not None
+        if hold.active:
+            self.output, self.output_batch = hold.output, hold.output_batch
+        else:
+            self.output, self.output_batch = writer.output, writer.output_batch
 
     def resize(self, t: int, cols: int, rows: int) -> None:
         with self._lock:
@@ -189,22 +199,30 @@ class _Sink:
 
     def attach(self, writer: SessionWriter, tracker: CommandTracker) -> None:
         """Pass what was kept to ``writer`` and ``tracker``, in the order it came, and everything after it."""
+        from tracer.capture.commands import PromptHold
+
+        hold = PromptHold(writer.output, writer.output_batch, tracker)
         with self._lock:
             for item in self._early:
                 kind = item[0]
                 if kind == "output":
-                    writer.output(item[1], item[2])
+                    hold.output(item[1], item[2])
                 elif kind == "batch":
-                    writer.output_batch(item[1], item[2])
+                    hold.output_batch(item[1], item[2])
                 elif kind == "mark":
-                    tracker.mark(item[1], item[2])
+                    hold.mark(item[1], item[2])
                 elif kind == "event":
                     writer.event(item[1])
                 else:
                     self._resize(writer, *item[1:])
             self._early.clear()
-            self._writer, self._tracker = writer, tracker
-            self.output, self.output_batch = writer.output, writer.output_batch
+            self._writer, self._hold = writer, hold
+            self._route(hold)
+
+    def flush(self) -> None:
+        """Let the output held at the prompt go on to the writer (the shell has ended)."""
+        if self._hold is not None:
+            self._hold.flush()
 
 
 def _os_name() -> str:
@@ -694,6 +712,7 @@ class _Recorder:
                     f"tracer: {self.sink.dropped} bytes of output were not recorded: the recorder's set-up did not "
                     "finish in time"
                 )
+            self.sink.flush()
             if ran:
                 tracker.end(clock(), exit_status)
             if self.notes is not None:

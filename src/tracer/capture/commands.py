@@ -4,6 +4,9 @@ The hooks write a *start* mark when a command line begins (preexec) and an *end*
 (precmd). A start opens command N+1; an end closes the open command, if any, and is ignored otherwise — so a
 prompt redrawn after Ctrl-C at an empty line, or the first prompt, creates no phantom command. A start while a
 command is open leaves that one without an end (status unknown, as after ``exec bash``).
+
+A start mark written late (``;L``: precmd's, for a line that did not parse or ran without preexec) comes after
+what the line printed; :class:`PromptHold` puts the command's start back where that output begins.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ EDIT_GRACE_US = 100_000
 EDIT_LEAD_US = 30_000
 #: How many of the latest commands command_at looks at.
 _RECENT = 64
+#: Output after the input line's end is held for a late start mark at most this long (microseconds)…
+HOLD_US = 1_000_000
+#: …and at most this many bytes; past either it goes on as it came (see PromptHold).
+HOLD_BYTES = 64 * 1024
 
 
 class CommandMark(Protocol):
@@ -37,6 +44,9 @@ class CommandMark(Protocol):
 
     @property
     def exit_status(self) -> int | None: ...
+
+    @property
+    def late(self) -> bool: ...
 
 
 class CommandTracker:
@@ -136,3 +146,157 @@ class CommandTracker:
             self.start(t, mark.command or "", mark.cwd or self.cwd or "")
         elif mark.kind == "end":
             self.end(t, mark.exit_status if mark.exit_status is not None else 0, mark.cwd)
+
+
+class PromptHold:
+    """Output at the prompt on its way to the session writer, held briefly so that a late start mark can be put
+    where the command's output begins.
+
+    A line that does not parse (``echo )``) runs no preexec: bash and zsh print their error, then precmd writes
+    the line's start mark (late, ``;L``) just before its end mark. Placed where it was written, the command's
+    output would be empty and its error the prompt's. So from the end of a prompt's input line (the first line
+    end after the prompt's own: :attr:`prompt_lines`, learnt from the latest command whose start came on time)
+    until the next start mark, output is held: a late start goes in after the input's echo (one line end more per
+    further line of the command, as far as its text tells) and the rest follows it; any other start lets the held
+    output go on first, as it came. An end mark that comes meanwhile with no command open (zsh's, at the start of
+    its ``PROMPT_SP`` padding) is held in its place too, so that it ends the late command where it should.
+    Output is held at most :data:`HOLD_US` after that line end and :data:`HOLD_BYTES` (a line continued slowly, a
+    background job printing at the prompt): then it goes on, and a late start stays where it was written.
+    Normally the next mark comes a few milliseconds after the line end (bash's PS0, zsh's preexec).
+
+    Args:
+        output: where output goes on, one read at a time (``(t microseconds, bytes)``: the writer's ``output``).
+        output_batch: where a batch goes on while nothing is held (the writer's ``output_batch``).
+        tracker: receives the marks.
+
+    Called from the PTY loop's thread only.
+    """
+
+    def __init__(
+        self,
+        output: Callable[[int, bytes], None],
+        output_batch: Callable[[bytes, list[tuple[int, int]]], None],
+        tracker: CommandTracker,
+    ) -> None:
+        self._out = output
+        self._out_batch = output_batch
+        self._tracker = tracker
+        self._at_prompt = False  # an end mark came and no command has started since
+        self._given_up = False
+        self._newlines = 0  # line ends passed on since that end mark
+        self._since: int | None = None  # when holding began (the input line's end), microseconds
+        self._held: list[tuple[int, bytes | CommandMark]] = []  # output and end marks, in order
+        self._held_bytes = 0
+        #: Line ends the prompt prints itself (a two-line ``PS1``: 1).
+        self.prompt_lines = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether output must come through here now; otherwise it may go straight to the writer."""
+        return self._at_prompt and not self._given_up
+
+    def output(self, t: int, data: bytes) -> None:
+        """One read of output at ``t`` microseconds."""
+        if not self._at_prompt or self._given_up:
+            self._out(t, data)
+        elif self._since is not None:
+            if t - self._since > HOLD_US or self._held_bytes + len(data) > HOLD_BYTES:
+                self._give_up()
+                self._out(t, data)
+            else:
+                self._held.append((t, data))
+                self._held_bytes += len(data)
+        else:
+            need = self.prompt_lines + 1 - self._newlines  # line ends until the input's first line is entered
+            count = data.count(b"\n")
+            if count < need:
+                self._newlines += count
+                self._out(t, data)
+                return
+            pos = _after_line_ends(data, need)
+            self._newlines += need
+            self._out(t, data[:pos])
+            self._since = t
+            if pos < len(data):
+                self._held.append((t, data[pos:]))
+                self._held_bytes += len(data) - pos
+
+    def output_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
+        """Several reads (``reads``: ``(end offset in data, t)`` each, in order), as the writer takes them."""
+        if not self._at_prompt or self._given_up:
+            self._out_batch(data, reads)
+            return
+        start = 0
+        for end, t in reads:
+            if end > start:
+                self.output(t, data[start:end])
+            start = end
+
+    def mark(self, t: int, mark: CommandMark) -> None:
+        """A mark found in the output at ``t``: to the tracker, in its place among the output held (a late start:
+        where the line's output begins)."""
+        holding = self._since is not None and not self._given_up
+        if mark.kind == "end" and holding and self._tracker.current is None:
+            self._held.append((t, mark))  # zsh's PROMPT_SP end: the late start may still come
+            return
+        if mark.kind == "start" and mark.late and holding:
+            self._start_late(t, mark)
+        else:
+            if mark.kind == "start" and self._at_prompt and not self._given_up:
+                typed = (mark.command or "").count("\n") + 1
+                seen = self._newlines + sum(p.count(b"\n") for _, p in self._held if isinstance(p, bytes))
+                self.prompt_lines = max(0, seen - typed)
+            self.flush()
+            self._tracker.mark(t, mark)
+        if mark.kind == "start":
+            self._reset(at_prompt=False)
+        elif mark.kind == "end":
+            self._reset(at_prompt=True)
+
+    def flush(self) -> None:
+        """Let everything held go on, in order (a mark other than a late start came, or the recording ends)."""
+        held, self._held, self._held_bytes = self._held, [], 0
+        self._emit(held)
+
+    def _emit(self, items: list[tuple[int, bytes | CommandMark]]) -> None:
+        for t, item in items:
+            if isinstance(item, bytes):
+                self._out(t, item)
+            else:
+                self._tracker.mark(t, item)
+
+    def _give_up(self) -> None:
+        self.flush()
+        self._given_up = True
+
+    def _reset(self, *, at_prompt: bool) -> None:
+        self.flush()
+        self._at_prompt, self._given_up, self._newlines, self._since = at_prompt, False, 0, None
+
+    def _start_late(self, t: int, mark: CommandMark) -> None:
+        more = (mark.command or "").count("\n")  # the input's further lines, entered after holding began
+        held, self._held, self._held_bytes = self._held, [], 0
+        for i, (item_t, item) in enumerate(held):
+            if not isinstance(item, bytes):
+                break  # an end came before the echo of every line did
+            count = item.count(b"\n")
+            if count < more:
+                more -= count
+                continue
+            pos = _after_line_ends(item, more) if more else 0
+            before = [*held[:i], (item_t, item[:pos])] if pos else held[:i]
+            after = ([(item_t, item[pos:])] if pos < len(item) else []) + held[i + 1 :]
+            self._emit(before)
+            self._tracker.mark(after[0][0] if after else t, mark)
+            self._emit(after)
+            return
+        self._emit(held)  # the echo of its lines never came whole: the start stays where it was written
+        self._tracker.mark(t, mark)
+
+
+def _after_line_ends(data: bytes, n: int) -> int:
+    """The position just after the ``n``-th line end (``\\n``) of ``data``; ``n`` ≥ 1 and there are that many."""
+    pos = -1
+    for _ in range(n):
+        pos = data.index(b"\n", pos + 1)
+    return pos + 1

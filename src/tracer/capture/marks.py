@@ -11,6 +11,7 @@ of marks into the output stream, as OSC (Operating System Command) sequences, so
 at exact byte positions of the output::
 
     ESC ] 6973 ; <nonce> ; C ; <base64 command line> ; <base64 cwd> BEL    command start (preexec)
+    ESC ] 6973 ; <nonce> ; C ; <base64 command line> ; <base64 cwd> ; L BEL    the same, written late (precmd)
     ESC ] 6973 ; <nonce> ; D ; <exit status> ; <base64 cwd> BEL            prompt / command end (precmd)
 
 - ``base64`` is the standard alphabet (``A-Z a-z 0-9 + /``, ``=`` padding) of the bytes of the text (the shell
@@ -19,6 +20,10 @@ at exact byte positions of the output::
   :func:`os.fsdecode`), so the text maps back to the same bytes (see :mod:`tracer.model`).
 - ``<exit status>`` is the decimal exit status the shell reports (``$?``; 128 + N after signal N).
 - The terminator is BEL (``0x07``) or ST (``ESC \\``).
+- A late ``C`` (``;L``) is written by precmd for a line that ran without preexec: one that did not parse (bash and
+  zsh print why, then run no hook) or one a prompt framework ran without bash's ``PS0``. What the line printed
+  is before it in the stream; the recorder moves the command's start back to the end of the line's echo
+  (:class:`tracer.capture.commands.PromptHold`).
 - A ``D`` is written at **every** prompt, including the first one and after Ctrl-C at an empty prompt. The
   consumer pairs a ``D`` with the open command, if any, and ignores it otherwise, so an empty prompt never
   creates a command. A ``C`` opens a command.
@@ -68,6 +73,7 @@ class Mark(NamedTuple):
         command: the command line as typed (``start`` only); may span several lines.
         cwd: the shell's working directory at that moment (absolute path), ``None`` if not sent.
         exit_status: the exit status of the last command (``end`` only).
+        late: a ``start`` written after the command's output (``;L``), not before it.
     """
 
     kind: str
@@ -75,6 +81,7 @@ class Mark(NamedTuple):
     command: str | None = None
     cwd: str | None = None
     exit_status: int | None = None
+    late: bool = False
 
 
 class MarkParser:
@@ -191,15 +198,16 @@ class MarkParser:
 
 
 def _decode(payload: bytes, offset: int) -> Mark | None:
-    """Decode the fields of a mark (``C;cmd;cwd`` or ``D;status;cwd``); ``None`` when malformed."""
+    """Decode the fields of a mark (``C;cmd;cwd``, ``C;cmd;cwd;L`` or ``D;status;cwd``); ``None`` when malformed."""
     fields = payload.split(b";")
     try:
-        if fields[0] == b"C" and len(fields) in (2, 3):
+        if fields[0] == b"C" and (len(fields) in (2, 3) or (len(fields) == 4 and fields[3] == b"L")):
             return Mark(
                 "start",
                 offset,
                 command=_text(fields[1]),
-                cwd=_text(fields[2]) if len(fields) == 3 and fields[2] else None,
+                cwd=_text(fields[2]) if len(fields) >= 3 and fields[2] else None,
+                late=len(fields) == 4,
             )
         if fields[0] == b"D" and len(fields) in (2, 3) and fields[1].isdigit():
             return Mark(

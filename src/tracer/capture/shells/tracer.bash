@@ -16,14 +16,15 @@
 #
 # At each prompt precmd puts the hooks back if the user's code replaced PS0 or moved __tracer_precmd from
 # the front. If a command line ran without our PS0 (a prompt framework that rebuilds PS0 in its
-# PROMPT_COMMAND, after precmd), precmd notices it from the command number (\#) and writes the C mark late,
-# just before the D: the command and its status are recorded, its output falls before it. If the user's
+# PROMPT_COMMAND, after precmd), precmd notices it from the command number (\#) and writes the C mark late
+# (;L), just before the D: the command and its status are recorded, and the recorder puts the C back where its
+# output began (tracer.capture.commands.PromptHold). If the user's
 # code dropped __tracer_precmd from PROMPT_COMMAND (an interactive `PROMPT_COMMAND=...`), PS0 writes the D of
 # the previous command (from $?) before the next C: statuses stay right, the prompt falls in the output.
 #
 # A line that does not parse (`echo )`, `if then fi`) never expands PS0, but it enters history and sets $? to
-# 2: precmd sees the history number (HISTCMD) advance without a command having run and writes its C mark late,
-# from the history entry (a line holding only a comment is no command).
+# 2: precmd sees the history number (HISTCMD) advance without a command having run and writes its C mark late
+# (;L), from the history entry (a line holding only a comment is no command); bash's error is its output.
 #
 # History: every command line must reach history for `history 1` to see it, so ignorespace, ignoredups and
 # ignoreboth are disguised in HISTCONTROL as "<item>.tracer" (items bash does not know, so they do nothing;
@@ -118,13 +119,13 @@ __tracer_preexec() {
     __tracer_start_mark "$cmd"
 }
 
-# __tracer_start_mark LINE: print the C mark of LINE.
+# __tracer_start_mark LINE [L]: print the C mark of LINE (L: written late, after what the line printed).
 __tracer_start_mark() {
     local cmd64
     __tracer_b64 "$1"
     cmd64=$__tracer_b64_out
     __tracer_b64 "$PWD"
-    builtin printf '\e]6973;%s;C;%s;%s\a' "$__tracer_nonce" "$cmd64" "$__tracer_b64_out"
+    builtin printf '\e]6973;%s;C;%s;%s%s\a' "$__tracer_nonce" "$cmd64" "$__tracer_b64_out" "${2:+;$2}"
 }
 
 # __tracer_mark D STATUS: print the D mark.
@@ -299,9 +300,9 @@ __tracer_prompt() {
             __tracer_new_entry && new=1
         fi
         if ((!ran)) && [[ $cmdno != "$__tracer_cmdno" ]]; then
-            __tracer_start_mark "$__tracer_entry"  # it ran without our PS0 (a framework rebuilt PS0): C now
+            __tracer_start_mark "$__tracer_entry" L  # it ran without our PS0 (a framework rebuilt PS0): C now
         elif ((!ran && new && __tracer_status == 2)) && [[ ! $__tracer_entry =~ ^[[:space:]]*(#|$) ]]; then
-            __tracer_start_mark "$__tracer_entry"  # it did not parse (bash said why, $? is 2): a command too
+            __tracer_start_mark "$__tracer_entry" L  # it did not parse (bash said why, $? is 2): a command too
         fi
         ((new)) && __tracer_forget_ignored
         __tracer_cmdno=$cmdno

@@ -94,13 +94,13 @@ if [[ $__tracer_stage == zlogin || ( $__tracer_stage == zshrc && ! -o login ) ]]
         REPLY=$out
     }
 
-    # __tracer_start_mark LINE: print the C mark of LINE.
+    # __tracer_start_mark LINE [L]: print the C mark of LINE (L: written late, after what the line printed).
     __tracer_start_mark() {
         local REPLY cmd64
         __tracer_b64 "$1"
         cmd64=$REPLY
         __tracer_b64 "$PWD"
-        builtin printf '\e]6973;%s;C;%s;%s\a' "$__tracer_nonce" "$cmd64" "$REPLY"
+        builtin printf '\e]6973;%s;C;%s;%s%s\a' "$__tracer_nonce" "$cmd64" "$REPLY" "${2:+;$2}"
     }
 
     # zshaddhistory: every line read, as typed (with its newline), also one that does not parse, which never
@@ -150,7 +150,7 @@ if [[ $__tracer_stage == zlogin || ( $__tracer_stage == zshrc && ! -o login ) ]]
             # A line was read but never ran: it did not parse (zsh said why) or it ran without our preexec;
             # a command all the same, its C mark late (a blank or comment-only line is no command).
             if [[ $__tracer_line == *[^[:space:]]* && ! ( -o interactive_comments && $__tracer_line =~ '^[[:space:]]*#' ) ]]; then
-                __tracer_start_mark "$__tracer_line"
+                __tracer_start_mark "$__tracer_line" L
             fi
             __tracer_line=
         fi
