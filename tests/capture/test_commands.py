@@ -105,11 +105,11 @@ def test_a_late_start_goes_where_the_lines_output_begins() -> None:
     h.hold.mark(0, Mark("end", 0, exit_status=0))
     h.hold.output(1, b"$ ")
     h.hold.output(2, b"echo )\r\n")
-    h.hold.output(3, b"bash: syntax error\r\n")
+    h.hold.output(3, b"\x1b[?2004l\rbash: syntax error\r\n")  # readline's bracketed paste off: the echo's end
     h.hold.mark(4, Mark("start", 0, command="echo )", late=True))
     h.hold.mark(4, Mark("end", 0, exit_status=2))
     assert h.output_of(1) == b"bash: syntax error\r\n"
-    assert h.stream[2] == CommandStart(t=3, id=1, command="echo )", cwd="")  # at the time its output came
+    assert h.stream[3] == CommandStart(t=3, id=1, command="echo )", cwd="")  # at the time its output came
 
 
 def test_a_start_on_time_goes_where_it_was_written_and_teaches_the_prompts_lines() -> None:

@@ -28,6 +28,8 @@ _RECENT = 64
 HOLD_US = 1_000_000
 #: …and at most this many bytes; past either it goes on as it came (see PromptHold).
 HOLD_BYTES = 64 * 1024
+#: What readline writes once a line is entered (bracketed paste off, DECSET 2004): the end of the line's echo.
+_PASTE_OFF = b"\x1b[?2004l"
 
 
 class CommandMark(Protocol):
@@ -284,6 +286,8 @@ class PromptHold:
                 more -= count
                 continue
             pos = _after_line_ends(item, more) if more else 0
+            if item.startswith(_PASTE_OFF, pos):  # readline turns bracketed paste off as it hands the line over
+                pos += len(_PASTE_OFF) + (item[pos + len(_PASTE_OFF) : pos + len(_PASTE_OFF) + 1] == b"\r")
             before = [*held[:i], (item_t, item[:pos])] if pos else held[:i]
             after = ([(item_t, item[pos:])] if pos < len(item) else []) + held[i + 1 :]
             self._emit(before)
