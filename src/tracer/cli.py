@@ -789,6 +789,8 @@ def dataset_build(
     _said_redaction(redaction)
     for line in report.skipped:
         click.echo(f"tracer: left out: {line}", err=True)
+    for line in report.not_instances:
+        click.echo(f"tracer: {line}", err=True)
     filtered = f", {report.filtered} not selected" if report.filtered else ""
     click.echo(
         f"tracer: built {out}: {_plural(report.sessions, 'session')}{filtered}, "

@@ -389,3 +389,23 @@ def test_the_docs_describe_every_column() -> None:
     for name, columns in CONFIGS.items():
         for row in _column_rows(columns):
             assert row in docs, f"docs/datasets.md does not describe {name}: {row[:60]}"
+
+
+def test_a_session_whose_patch_writes_into_a_git_directory_is_no_swe_bench_instance(tmp_path: Path) -> None:
+    """The harness applies a prediction with `git apply`, then with GNU patch, which writes `sub/.git/config`
+    (a nested repository whose `core.fsmonitor` runs a command): such a session stays in the dataset's tables but
+    is not made an instance, and the build says so."""
+    from tests.conftest import make_repo
+    from tests.verify.conftest import craft
+    from tests.verify.test_untrusted import BUG, FIX, TEST, add_file
+
+    repo = make_repo(tmp_path / "proj", {"calc.py": BUG, "test_calc.py": TEST})
+    hostile = craft(tmp_path / "hostile.tracer", repo, FIX + add_file("sub/.git/config", "[core]\n\tfsmonitor = x\n"))
+    fine = craft(tmp_path / "fine.tracer", repo, FIX)
+    out = tmp_path / "dataset"
+    proc = tracer("dataset", "build", str(out), str(hostile), str(fine), cwd=tmp_path)
+    assert "not a SWE-bench instance: its patch writes to 'sub/.git/config'" in proc.stderr
+    assert "2 sessions, 1 SWE-bench instance" in proc.stderr
+    (instance,) = [json.loads(line) for line in (out / "swe-bench" / "instances.jsonl").read_text().splitlines()]
+    assert ".git/config" not in instance["patch"]
+    assert len(rows(out, "sessions")) == 2

@@ -245,7 +245,7 @@ def test_a_patch_writing_into_a_git_directory_is_refused_before_anything_is_appl
 
 
 def test_a_rename_into_a_git_directory_is_refused_too() -> None:
-    from tracer.verify._worktree import unsafe_paths
+    from tracer.gitpaths import unsafe_paths
 
     rename = "diff --git a/x b/sub/.Git/config\nsimilarity index 100%\nrename from x\nrename to sub/.Git/config\n"
     assert unsafe_paths(rename) == ["sub/.Git/config"]

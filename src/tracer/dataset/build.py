@@ -32,6 +32,7 @@ from tracer.dataset.columns import CONFIGS
 from tracer.dataset.rows import Checks, Redact, identity, redacted, session_rows
 from tracer.dataset.swebench import instance, prediction
 from tracer.errors import DatasetError, SessionError, UsageError
+from tracer.gitpaths import unsafe_paths
 from tracer.model import Session, parse_rfc3339, utc_now
 from tracer.store import list_sessions, read_header, read_session, resolve_session
 
@@ -126,7 +127,9 @@ class BuildReport:
     Attributes:
         out: the dataset's URL or directory. sessions: sessions written. filtered: sessions read but not
         selected (``since``, ``verified``, ``resolved``). skipped: sessions that could not be read, one sentence
-        each. swe_bench: SWE-bench instances written. files: config → shard paths (relative to ``out``).
+        each. swe_bench: SWE-bench instances written. not_instances: sessions in the dataset but left out of the
+        SWE-bench instances (their patch writes where git refuses to), one sentence each. files: config → shard
+        paths (relative to ``out``).
     """
 
     out: str
@@ -134,6 +137,7 @@ class BuildReport:
     filtered: int = 0
     skipped: list[str] = field(default_factory=list)
     swe_bench: int = 0
+    not_instances: list[str] = field(default_factory=list)
     files: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -215,6 +219,13 @@ def _add_session(
             checks=options.checks,
         )
         inst = instance(session)
+        bad = unsafe_paths(inst["patch"] + inst["test_patch"]) if inst is not None else []
+        if bad:  # the harness falls back to GNU patch, which writes them
+            report.not_instances.append(
+                f"{label}: not a SWE-bench instance: its patch writes to {bad[0]!r}, inside a .git directory or "
+                "outside the repository, where git refuses to write (the session was altered or crafted)"
+            )
+            inst = None
         prepared = {name: sinks[name].prepare(rows.rows[name]) for name in sinks}
     except (ValueError, TypeError) as e:  # a field a hostile file made malformed
         report.skipped.append(f"{label}: a malformed event ({type(e).__name__}: {e}); the session is left out")
