@@ -165,3 +165,16 @@ def test_a_command_running_has_its_batches_passed_whole_and_the_end_flushes() ->
     h.hold.output_batch(b"yz", [(1, 7), (2, 8)])  # at the prompt: held read by read
     h.hold.flush()
     assert h.stream[-2:] == [("out", 7, b"y"), ("out", 8, b"z")]
+
+
+def test_giving_up_lets_the_held_output_go_in_order_and_holds_no_more() -> None:
+    h = Held()
+    h.hold.mark(0, Mark("end", 0, exit_status=0))
+    h.hold.output(1, b"$ echo )\r\n")
+    h.hold.output(2, b"bash: syntax error\r\n")
+    h.hold.give_up()  # a resize is written now
+    assert h.stream[-1] == ("out", 2, b"bash: syntax error\r\n")
+    h.hold.output(3, b"more\r\n")
+    assert h.stream[-1] == ("out", 3, b"more\r\n")
+    h.hold.mark(4, Mark("start", 0, command="echo )", late=True))
+    assert h.stream[-1] == CommandStart(t=4, id=1, command="echo )", cwd="")

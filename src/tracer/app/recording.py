@@ -184,6 +184,8 @@ class _Sink:
             if self._writer is None:
                 self._early.append(("resize", t, cols, rows))
                 return
+        if self._hold is not None:
+            self._hold.give_up()  # the screen's stream stays in order
         self._resize(self._writer, t, cols, rows)
 
     @staticmethod
@@ -214,6 +216,7 @@ class _Sink:
                 elif kind == "event":
                     writer.event(item[1])
                 else:
+                    hold.give_up()
                     self._resize(writer, *item[1:])
             self._early.clear()
             self._writer, self._hold = writer, hold

@@ -203,7 +203,7 @@ class PromptHold:
             self._out(t, data)
         elif self._since is not None:
             if t - self._since > HOLD_US or self._held_bytes + len(data) > HOLD_BYTES:
-                self._give_up()
+                self.give_up()
                 self._out(t, data)
             else:
                 self._held.append((t, data))
@@ -267,7 +267,9 @@ class PromptHold:
             else:
                 self._tracker.mark(t, item)
 
-    def _give_up(self) -> None:
+    def give_up(self) -> None:
+        """Let everything held go on and hold nothing more until the next mark: something that is not output must
+        be written in its place now (a resize), and a late start cannot go before it."""
         self.flush()
         self._given_up = True
 
