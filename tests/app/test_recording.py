@@ -195,7 +195,7 @@ def test_a_line_that_does_not_parse_has_the_shells_error_as_its_output(
     (user.home / (".bashrc" if shell == "bash" else ".zshrc")).write_text(prompt_rc + "\n")
     child = user.tracer_shell(tmp_path)
     child.expect_exact(PROMPT)
-    for line in ["echo one", "echo )", "echo two", "if true; then\necho ok\nfi )"]:
+    for line in ["echo one", "", "echo )", "echo two", "if true; then\necho ok\nfi )"]:  # "": a prompt of its own
         child.send(line.replace("\n", "\r") + "\r")
         child.expect_exact(PROMPT)
     session = read_session(finish(child, user.sessions))

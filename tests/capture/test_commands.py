@@ -131,7 +131,7 @@ def test_an_end_before_the_late_start_ends_the_command_in_its_place() -> None:
     h = Held()
     h.hold.mark(0, Mark("end", 0, exit_status=0))
     h.hold.output(1, b"% echo )\r\nzsh: parse error\r\n")
-    h.hold.mark(2, Mark("end", 0, exit_status=1))
+    h.hold.mark(2, Mark("end", 0, exit_status=1, padding=True))
     h.hold.output(2, b"%      \r")
     h.hold.mark(3, Mark("start", 0, command="echo )", late=True))
     h.hold.mark(3, Mark("end", 0, exit_status=1))
@@ -178,3 +178,16 @@ def test_giving_up_lets_the_held_output_go_in_order_and_holds_no_more() -> None:
     assert h.stream[-1] == ("out", 3, b"more\r\n")
     h.hold.mark(4, Mark("start", 0, command="echo )", late=True))
     assert h.stream[-1] == CommandStart(t=4, id=1, command="echo )", cwd="")
+
+
+def test_an_empty_line_is_a_prompt_of_its_own_and_the_next_late_start_still_finds_its_output() -> None:
+    """Enter on an empty line: bash's precmd writes an end with no command open, at a new prompt (unlike zsh's
+    padding end, which comes before the late start of the same line)."""
+    h = Held()
+    h.hold.mark(0, Mark("end", 0, exit_status=0))
+    h.hold.output(1, b"$ \r\n")
+    h.hold.mark(2, Mark("end", 0, exit_status=0))
+    h.hold.output(3, b"$ echo )\r\nbash: syntax error\r\n")
+    h.hold.mark(4, Mark("start", 0, command="echo )", late=True))
+    h.hold.mark(4, Mark("end", 0, exit_status=2))
+    assert h.output_of(1) == b"bash: syntax error\r\n"

@@ -128,6 +128,9 @@ def test_a_late_start_says_so() -> None:
         Mark("start", 2, command="ls", cwd="/src"),
     ]
     assert feed_all([b"a" + start("x")[:-1] + b";X\x07" + b"b"]) == (b"ab", [])  # a fourth field but L: not a mark
+    clean, marks = MarkParser(NONCE).feed(end(1)[:-1] + b";P\x07")
+    assert marks == [Mark("end", 0, cwd="/src", exit_status=1, padding=True)]
+    assert feed_all([end(1)[:-1] + b";L\x07"]) == (b"", [])
 
 
 def test_malformed_mark_with_our_nonce_is_removed_without_a_mark() -> None:

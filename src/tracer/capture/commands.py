@@ -50,6 +50,9 @@ class CommandMark(Protocol):
     @property
     def late(self) -> bool: ...
 
+    @property
+    def padding(self) -> bool: ...
+
 
 class CommandTracker:
     """Pairs marks into :class:`CommandStart` / :class:`CommandEnd` events and knows the running command.
@@ -160,8 +163,8 @@ class PromptHold:
     end after the prompt's own: :attr:`prompt_lines`, learnt from the latest command whose start came on time)
     until the next start mark, output is held: a late start goes in after the input's echo (one line end more per
     further line of the command, as far as its text tells) and the rest follows it; any other start lets the held
-    output go on first, as it came. An end mark that comes meanwhile with no command open (zsh's, at the start of
-    its ``PROMPT_SP`` padding) is held in its place too, so that it ends the late command where it should.
+    output go on first, as it came. zsh's end mark at the start of its ``PROMPT_SP`` padding (``;P``), which comes
+    before precmd's late start, is held in its place too, so that it ends the late command where it should.
     Output is held at most :data:`HOLD_US` after that line end and :data:`HOLD_BYTES` (a line continued slowly, a
     background job printing at the prompt): then it goes on, and a late start stays where it was written.
     Normally the next mark comes a few milliseconds after the line end (bash's PS0, zsh's preexec).
@@ -236,10 +239,10 @@ class PromptHold:
 
     def mark(self, t: int, mark: CommandMark) -> None:
         """A mark found in the output at ``t``: to the tracker, in its place among the output held (a late start:
-        where the line's output begins)."""
+        where the line's output begins, after the line's echo and readline's bracketed-paste-off)."""
         holding = self._since is not None and not self._given_up
-        if mark.kind == "end" and holding and self._tracker.current is None:
-            self._held.append((t, mark))  # zsh's PROMPT_SP end: the late start may still come
+        if mark.kind == "end" and mark.padding and holding and self._tracker.current is None:
+            self._held.append((t, mark))  # zsh's, before PROMPT_SP: the line's late start may still come
             return
         if mark.kind == "start" and mark.late and holding:
             self._start_late(t, mark)

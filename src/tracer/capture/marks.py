@@ -13,6 +13,7 @@ at exact byte positions of the output::
     ESC ] 6973 ; <nonce> ; C ; <base64 command line> ; <base64 cwd> BEL    command start (preexec)
     ESC ] 6973 ; <nonce> ; C ; <base64 command line> ; <base64 cwd> ; L BEL    the same, written late (precmd)
     ESC ] 6973 ; <nonce> ; D ; <exit status> ; <base64 cwd> BEL            prompt / command end (precmd)
+    ESC ] 6973 ; <nonce> ; D ; <exit status> ; <base64 cwd> ; P BEL    the same, before the prompt's padding
 
 - ``base64`` is the standard alphabet (``A-Z a-z 0-9 + /``, ``=`` padding) of the bytes of the text (the shell
   sends them as they are: UTF-8, or any bytes for a command line or a directory name that is not UTF-8); an
@@ -24,6 +25,8 @@ at exact byte positions of the output::
   zsh print why, then run no hook) or one a prompt framework ran without bash's ``PS0``. What the line printed
   is before it in the stream; the recorder moves the command's start back to the end of the line's echo
   (:class:`tracer.capture.commands.PromptHold`).
+- A ``D`` with ``;P`` is zsh's, at the start of the padding it prints before a prompt (``PROMPT_SP``), before
+  precmd: a late ``C`` of the same line may still follow it.
 - A ``D`` is written at **every** prompt, including the first one and after Ctrl-C at an empty prompt. The
   consumer pairs a ``D`` with the open command, if any, and ignores it otherwise, so an empty prompt never
   creates a command. A ``C`` opens a command.
@@ -74,6 +77,7 @@ class Mark(NamedTuple):
         cwd: the shell's working directory at that moment (absolute path), ``None`` if not sent.
         exit_status: the exit status of the last command (``end`` only).
         late: a ``start`` written after the command's output (``;L``), not before it.
+        padding: an ``end`` written before the prompt's padding (``;P``, zsh's ``PROMPT_SP``), before precmd.
     """
 
     kind: str
@@ -82,6 +86,7 @@ class Mark(NamedTuple):
     cwd: str | None = None
     exit_status: int | None = None
     late: bool = False
+    padding: bool = False
 
 
 class MarkParser:
@@ -198,7 +203,8 @@ class MarkParser:
 
 
 def _decode(payload: bytes, offset: int) -> Mark | None:
-    """Decode the fields of a mark (``C;cmd;cwd``, ``C;cmd;cwd;L`` or ``D;status;cwd``); ``None`` when malformed."""
+    """Decode the fields of a mark (``C;cmd;cwd``, ``C;cmd;cwd;L``, ``D;status;cwd`` or ``D;status;cwd;P``);
+    ``None`` when malformed."""
     fields = payload.split(b";")
     try:
         if fields[0] == b"C" and (len(fields) in (2, 3) or (len(fields) == 4 and fields[3] == b"L")):
@@ -209,12 +215,15 @@ def _decode(payload: bytes, offset: int) -> Mark | None:
                 cwd=_text(fields[2]) if len(fields) >= 3 and fields[2] else None,
                 late=len(fields) == 4,
             )
-        if fields[0] == b"D" and len(fields) in (2, 3) and fields[1].isdigit():
+        if fields[0] == b"D" and (len(fields) in (2, 3) or (len(fields) == 4 and fields[3] == b"P")):
+            if not fields[1].isdigit():
+                return None
             return Mark(
                 "end",
                 offset,
                 exit_status=int(fields[1]),
-                cwd=_text(fields[2]) if len(fields) == 3 and fields[2] else None,
+                cwd=_text(fields[2]) if len(fields) >= 3 and fields[2] else None,
+                padding=len(fields) == 4,
             )
     except (binascii.Error, ValueError):
         return None

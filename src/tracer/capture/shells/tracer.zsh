@@ -112,8 +112,9 @@ if [[ $__tracer_stage == zlogin || ( $__tracer_stage == zshrc && ! -o login ) ]]
 
     # PROMPT_EOL_MARK is where zsh starts what it prints before a prompt (PROMPT_SP: the mark and a line of
     # spaces, so that output without a final newline stays visible), before precmd runs. Ours begins with a D
-    # mark (status from %?, cwd as of the last prompt or `cd`), invisible (%{...%}), then the user's mark, so
-    # the command ends exactly where that padding starts: the padding is the prompt's, not the command's output.
+    # mark (status from %?, cwd as of the last prompt or `cd`; ;P: the padding's, before precmd), invisible
+    # (%{...%}), then the user's mark, so the command ends exactly where that padding starts: the padding is the
+    # prompt's, not the command's output.
     __tracer_set_eol() {
         emulate -L zsh
         local REPLY
@@ -123,7 +124,7 @@ if [[ $__tracer_stage == zlogin || ( $__tracer_stage == zshrc && ! -o login ) ]]
             __tracer_eol_user=$PROMPT_EOL_MARK
         fi
         __tracer_b64 "$PWD"
-        __tracer_eol_set="%{"$'\e'"]6973;$__tracer_nonce;D;%?;$REPLY"$'\a'"%}$__tracer_eol_user"
+        __tracer_eol_set="%{"$'\e'"]6973;$__tracer_nonce;D;%?;$REPLY;P"$'\a'"%}$__tracer_eol_user"
         typeset -g PROMPT_EOL_MARK=$__tracer_eol_set
     }
 
