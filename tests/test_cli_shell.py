@@ -134,6 +134,55 @@ def test_a_recording_starts_without_click_and_the_command_before_the_store(tmp_p
     assert not before_spawn & {"click", "dataclasses", "tracer.model", "tracer.store.writer", "zstandard", "re2"}
 
 
+#: Runs ``tracer shell -q -c true -o ARGV[1]`` and says ``FORK`` on standard error when the shell is forked.
+_MARK_THE_FORK = """
+import os, sys
+fork = os.fork
+def marked():
+    sys.stderr.write("FORK\\n")
+    sys.stderr.flush()
+    return fork()
+os.fork = marked
+sys.argv = ["tracer", "shell", "-q", "-c", "true", "-o", sys.argv[1]]
+from tracer.__main__ import main
+main()
+"""
+
+
+def test_outside_git_the_command_starts_without_subprocess_tempfile_shutil_or_datetime(tmp_path: Path) -> None:
+    """Each costs milliseconds of every recording's start (docs/performance.md, run 12): outside a repository no git
+    runs before the command, and with a runtime directory no temporary directory is looked for. The interpreter
+    runs without ``site``, whose ``.pth`` files may import any of them first (this sandbox's imports tempfile)."""
+    import tracer
+
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    work = tmp_path / "work"
+    work.mkdir()
+    src = str(Path(tracer.__file__).parent.parent)
+    import site
+
+    path = os.pathsep.join([src, *site.getsitepackages()])
+    proc = subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK, str(tmp_path / "s.tracer")],
+        cwd=work,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PYTHONPATH": path, "SHELL": "/bin/sh"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert "FORK" in lines, proc.stderr
+    before = {line.rsplit("|", 1)[-1].strip() for line in lines[: lines.index("FORK")] if "|" in line}
+    assert "tracer.app.recording" in before and "tracer.capture.files" in before  # (the -c baseline comes first)
+    assert not before & {"subprocess", "tempfile", "shutil", "datetime", "click", "tracer.store.writer"}
+    after = {line.rsplit("|", 1)[-1].strip() for line in lines[lines.index("FORK") :] if "|" in line}
+    assert "tracer.store.writer" in after  # the recording went on as usual
+    assert (tmp_path / "s.tracer").stat().st_size > 0
+
+
 def test_a_shell_that_does_not_exist_leaves_no_session_file(tmp_path: Path) -> None:
     import pexpect
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracer.errors import TracerError
+
+if TYPE_CHECKING:  # imported where a process is started: not on the way to a recording's shell (outside git)
+    import subprocess
 
 
 class CommandFailed(TracerError):
@@ -50,6 +53,8 @@ def run(
         CommandFailed: the program is missing, or it exited non-zero and ``check`` is true.
         subprocess.TimeoutExpired: ``timeout`` seconds passed.
     """
+    import subprocess
+
     try:
         proc = subprocess.run(
             list(argv),

@@ -28,11 +28,10 @@ that part dropped; the user's shell keeps running (``tracer`` must never take th
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
-import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -245,7 +244,12 @@ def _uuid4() -> str:
 
 
 def _default_shell() -> str:
-    return os.environ.get("SHELL") or shutil.which("bash") or "/bin/sh"
+    shell = os.environ.get("SHELL")
+    if shell:
+        return shell
+    import shutil
+
+    return shutil.which("bash") or "/bin/sh"
 
 
 def record(
@@ -274,7 +278,7 @@ def record(
             "tracer shell needs a terminal on standard input: run it in a terminal, "
             "or record one command with `tracer shell -c CMD`"
         )
-    started = dt.datetime.now(dt.UTC)
+    started = time.time()  # (a datetime once the shell runs: datetime is not on the way to it)
     clock = Clock()
 
     cwd = (options.cwd or Path.cwd()).resolve()
@@ -312,7 +316,7 @@ class _Recorder:
         self,
         options: RecordOptions,
         session_id: str,
-        started: dt.datetime,
+        started: float,
         cwd: Path,
         rundir: RecorderDir,
         clock: Callable[[], int],
@@ -605,6 +609,8 @@ class _Recorder:
             return None
 
     def _header(self, shell: str, kind: str, cols: int, rows: int, info: Any) -> Header:
+        import datetime as dt
+
         from tracer.model import Header, rfc3339
         from tracer.store.signing import host_id
 
@@ -612,7 +618,7 @@ class _Recorder:
         return Header(
             t=0,
             session_id=self.session_id,
-            started_at=rfc3339(self.started),
+            started_at=rfc3339(dt.datetime.fromtimestamp(self.started, dt.UTC)),
             tracer_version=tracer.__version__,
             shell=shell if interactive else f"{shell} -c",
             shell_kind=kind,

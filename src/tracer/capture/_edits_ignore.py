@@ -11,14 +11,16 @@ thread and never does I/O.
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer._proc import end_batch_process, git_env
 from tracer.capture._snapshot import SCRATCH_NAME
+
+if TYPE_CHECKING:
+    import subprocess  # (imported when the process starts: not on the way to a recording's shell)
 
 _CHUNK = 200
 _CACHE_MAX = 200_000
@@ -161,6 +163,8 @@ class IgnoreRules:
 
     def _ensure(self) -> subprocess.Popen[bytes] | None:
         if self._proc is None or self._proc.poll() is not None:
+            import subprocess
+
             try:
                 self._proc = subprocess.Popen(
                     ["git", "check-ignore", "--stdin", "-z", "-v", "-n"],

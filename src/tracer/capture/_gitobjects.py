@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import os
 import stat
-import subprocess
 import threading
 import zlib
 from pathlib import Path
@@ -26,6 +25,7 @@ from tracer.errors import RecordingError
 
 if TYPE_CHECKING:
     import hashlib
+    import subprocess  # (imported when the process starts: not on the way to a recording's shell)
 
 #: Bytes git inspects to decide whether content is binary (``FIRST_FEW_BYTES`` in git's xdiff-interface.c).
 BINARY_PROBE = 8000
@@ -202,6 +202,8 @@ class CatFile:
 
     def _ensure(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
+            import subprocess
+
             try:
                 self._proc = subprocess.Popen(
                     ["git", "cat-file", "--batch"],

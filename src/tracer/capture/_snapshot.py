@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -89,6 +87,8 @@ class TreeSnapshots:
         self._baseline_tree = baseline_tree
         #: Untracked files over ``large`` bytes that the last snapshot left out: path -> (size, mtime in ns).
         self.left_out: dict[str, tuple[int, int]] = {}
+        import tempfile  # (in a repository only: not on the way to the shell outside git)
+
         self._dir = Path(tempfile.mkdtemp(prefix="index-" if tmp_dir else "tracer-index-", dir=tmp_dir))
         self._index = self._dir / "index"
         self._seeded = False
@@ -105,6 +105,8 @@ class TreeSnapshots:
                 # No index yet (a fresh repository): git add builds one. The copy keeps the index's mtime: git
                 # re-hashes an entry whose mtime is not older than its index file's ("racy git"), and a copy
                 # dated now would hide a same-size change made in the second the user's index was written.
+                import shutil
+
                 with contextlib.suppress(OSError):
                     shutil.copy2(self._real_index, self._index)
         env = _env(self._index)
@@ -186,6 +188,8 @@ class TreeSnapshots:
 
     def close(self) -> None:
         """Remove the private index."""
+        import shutil
+
         shutil.rmtree(self._dir, ignore_errors=True)
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import NamedTuple
 
@@ -160,6 +159,8 @@ def _resolve(shell: str) -> str:
         if not (os.path.isfile(shell) and os.access(shell, os.X_OK)):
             found = None
     else:
+        import shutil  # (a bare name only: $SHELL is a path)
+
         found = shutil.which(shell)
     if found is None:
         raise RecordingError(f"shell {shell!r} does not exist or is not executable; pass an installed one with --shell")

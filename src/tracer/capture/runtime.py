@@ -21,9 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import stat
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -70,6 +68,8 @@ def runtime_dir() -> Path:
     if xdg and os.path.isabs(xdg) and _private(Path(xdg), create=False):
         base = Path(xdg) / "tracer"
     else:
+        import tempfile  # (with shutil: not on the way to the shell where the runtime directory is set)
+
         base = Path(tempfile.gettempdir()) / f"tracer-{os.getuid()}"
     if not _private(base, create=True):
         raise RecordingError(
@@ -133,10 +133,15 @@ class RecorderDir:
         try:
             base = base or runtime_dir()
             path = base / f"{pid}-{process_start(pid) or 0}"
-            with contextlib.suppress(FileNotFoundError):
-                shutil.rmtree(path)  # a directory of an earlier process with our pid (no /proc: start time 0)
+            if os.path.lexists(path):  # a directory of an earlier process with our pid (no /proc: start time 0)
+                import shutil
+
+                with contextlib.suppress(FileNotFoundError):
+                    shutil.rmtree(path)
             os.mkdir(path, 0o700)
         except (OSError, RecordingError):
+            import tempfile
+
             base, path = None, Path(tempfile.mkdtemp(prefix="tracer-"))
         #: The directory (0700). ``base``: the runtime directory it is in, ``None`` for a temp dir of its own.
         self.path = path
@@ -158,6 +163,8 @@ class RecorderDir:
 
     def remove(self) -> None:
         """Remove the directory and everything in it."""
+        import shutil
+
         shutil.rmtree(self.path, ignore_errors=True)
 
 
@@ -177,6 +184,8 @@ def sweep(base: Path, *, own: Path | None = None) -> list[RecorderInfo]:
         if m is None or (own is not None and entry.path == os.fspath(own)):
             continue
         if not _running(int(m.group(1)), int(m.group(2))):
+            import shutil
+
             shutil.rmtree(entry.path, ignore_errors=True)
             continue
         info = _read_info(Path(entry.path) / INFO_FILE)

@@ -8,9 +8,9 @@ directory + ``tracer/sessions`` (``~/.local/share/tracer/sessions`` on Linux, :f
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import struct
+import time
 from pathlib import Path
 
 import tracer
@@ -49,13 +49,14 @@ def sessions_dir(override: str | os.PathLike[str] | None = None, *, create: bool
     return path
 
 
-def new_session_id(started: dt.datetime) -> str:
-    """A new id for a session that started at ``started`` (aware, UTC)."""
-    return started.strftime("%Y-%m-%dT%H-%M-%S-") + os.urandom(2).hex()
+def new_session_id(started: float) -> str:
+    """A new id for a session that started at ``started`` (seconds since the epoch, as :func:`time.time` gives):
+    its UTC time to the second and four random hex digits, ``2026-11-21T10-30-00-3f9a``."""
+    return time.strftime("%Y-%m-%dT%H-%M-%S-", time.gmtime(started)) + os.urandom(2).hex()
 
 
-def new_session_path(output: str | os.PathLike[str] | None, started: dt.datetime) -> tuple[str, Path]:
-    """``(session_id, path)`` for a new recording.
+def new_session_path(output: str | os.PathLike[str] | None, started: float) -> tuple[str, Path]:
+    """``(session_id, path)`` for a new recording that started at ``started`` (seconds since the epoch).
 
     ``output`` (``tracer shell -o``) is a file path, or an existing directory to put the file in; ``None`` means
     the sessions directory. The parent directory is created (0700) when missing.
