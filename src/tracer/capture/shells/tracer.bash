@@ -292,7 +292,11 @@ __tracer_precmd() {
 __tracer_prompt() {
     local cmdno=${__tracer_cmdno_format@P} ran=${__tracer_ran[0]}
     __tracer_ran[0]=0
-    if [[ $cmdno != "$__tracer_cmdno" || ${HISTCMD-} != "$__tracer_histno" ]]; then
+    if [[ $__tracer_histno == first ]]; then
+        # The first prompt: no line has been read yet, and HISTCMD moved only because bash loaded HISTFILE after
+        # the startup files (no history subshell at start).
+        __tracer_cmdno=$cmdno
+    elif [[ $cmdno != "$__tracer_cmdno" || ${HISTCMD-} != "$__tracer_histno" ]]; then
         # A line was read since the last prompt (the command number moves when it ran, the history number
         # when it entered history).
         local new=0 # (history is read only when needed: a subshell per prompt otherwise)
@@ -348,7 +352,7 @@ if [[ -n $__tracer_nonce && -z ${__tracer_installed-} ]]; then
     __tracer_cmdno=${__tracer_cmdno_format@P}
     __tracer_install
     __tracer_install_exit_trap
-    __tracer_histno=${HISTCMD-}
+    __tracer_histno=first # (HISTCMD is known at the first prompt, once bash has loaded HISTFILE)
     if [[ -n ${__tracer_allexport-} ]]; then
         builtin unset __tracer_allexport
         builtin set -a
