@@ -352,6 +352,35 @@ def test_text_encodings_give_diffs_git_apply_takes(record: Callable[..., Recordi
     assert (latin.binary, latin.added, latin.removed) == (False, 1, 1)
 
 
+def test_a_file_that_grows_by_lines_gets_gits_own_hunk(record: Callable[..., Recording], tmp_path: Path) -> None:
+    """A log appended to (one line in three blank, so the line matcher's junk heuristic is in play), a file that
+    gains its first lines after two, and one whose last line had no line end: each diff is the hunk `git diff`
+    writes, and `git apply` takes it."""
+    log = "".join(f"{i} GET /items/{i} 200\n\n-\n" for i in range(3000))
+    start: dict[str, str | bytes] = {"app.log": log, "short.txt": "a\nb\n", "open.txt": "x\npartial"}
+    rec = record(start)
+    ready(rec)
+    new = {
+        "app.log": log + "".join(f"{i} GET /items/{i} 500\n\n-\n" for i in range(3000, 3100)),
+        "short.txt": "a\nb\nc\nd",
+        "open.txt": "x\npartial line\nnext\n",
+    }
+    for name, data in new.items():
+        (rec.root / name).write_text(data)
+    events = {e.path: e for e in rec.wait(3)}
+    for name in new:
+        theirs = git(rec.root, "diff", "--", name)
+        assert events[name].diff.partition("@@")[2] == theirs.partition("@@")[2], name
+    assert (events["app.log"].added, events["app.log"].removed) == (300, 0)
+    assert (events["open.txt"].added, events["open.txt"].removed) == (2, 1)
+    copy = tmp_path / "copy"
+    subprocess.run(["git", "clone", "-q", str(rec.root), str(copy)], check=True)
+    for e in events.values():
+        subprocess.run(["git", "apply", "-"], cwd=copy, input=e.diff.encode(), check=True)
+    for name, data in new.items():
+        assert (copy / name).read_text() == data
+
+
 def test_outside_git(record: Callable[..., Recording], tmp_path: Path) -> None:
     rec = record({"a.txt": "a\n", ".gitignore": "build/\n"}, git_repo=False)
     assert rec.info.repo_root is None
