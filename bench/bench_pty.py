@@ -409,11 +409,11 @@ def verdicts(tp: list[dict[str, Any]], lat: list[dict[str, Any]], size: dict[str
     for r in lat:
         if r["wrapper"] != "tracer":
             continue
-        limit, against = (script[r["child"]], "script's") if r["child"] in script else (MAX_LATENCY_DELTA_US, "")
+        limit, against = (script[r["child"]], "script's ") if r["child"] in script else (MAX_LATENCY_DELTA_US, "")
         ok = r["median_delta_us"] <= limit and r["p99_us"] < MAX_P99_US
         out.append(
             f"{'PASS' if ok else 'FAIL'} latency {r['child']}: median {r['median_delta_us']:+.1f} µs "
-            f"(≤ {against} {limit:+.1f}), p99 {r['p99_us']:.0f} µs (< 1000)".replace("≤  ", "≤ ")
+            f"(≤ {against}{limit:+.1f}), p99 {r['p99_us']:.0f} µs (< 1000)"
         )
     if size:
         ok = size["size_ratio_med"] <= MAX_SIZE_RATIO and size["all_complete"]

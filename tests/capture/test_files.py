@@ -353,9 +353,9 @@ def test_text_encodings_give_diffs_git_apply_takes(record: Callable[..., Recordi
 
 
 def test_a_file_that_grows_by_lines_gets_gits_own_hunk(record: Callable[..., Recording], tmp_path: Path) -> None:
-    """A log appended to (one line in three blank, so the line matcher's junk heuristic is in play), a file that
-    gains its first lines after two, and one whose last line had no line end: each diff is the hunk `git diff`
-    writes, and `git apply` takes it."""
+    """A log appended to (one line in three blank, so the line matcher's junk heuristic is in play), a two-line
+    file that grows (less context than three lines; its new last line has no line end), and one whose last line
+    had no line end (not a pure append): each diff is the hunk `git diff` writes, and `git apply` takes it."""
     log = "".join(f"{i} GET /items/{i} 200\n\n-\n" for i in range(3000))
     start: dict[str, str | bytes] = {"app.log": log, "short.txt": "a\nb\n", "open.txt": "x\npartial"}
     rec = record(start)
