@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -184,6 +185,127 @@ def test_outside_git_the_command_starts_without_subprocess_tempfile_shutil_or_da
         ("command_start", "true"),
         ("command_end", 0),
     ]
+
+
+#: Runs the ``tracer`` script (ARGV[1], bin/tracer) as ``tracer shell -q --shell bash -o ARGV[2]`` and says ``FORK``
+#: on standard error when the shell is forked.
+_MARK_THE_FORK_OF_THE_SCRIPT = """
+import os, sys
+fork = os.fork
+def marked():
+    sys.stderr.write("FORK\\n")
+    sys.stderr.flush()
+    return fork()
+os.fork = marked
+script = sys.argv[1]
+sys.argv = ["tracer", "shell", "-q", "--shell", "bash", "-o", sys.argv[2]]
+with open(script, encoding="utf-8") as f:
+    code = compile(f.read(), script, "exec")
+exec(code, {"__name__": "__main__"})
+"""
+
+#: What the way to the first prompt must not import: each costs milliseconds of every ``tracer shell``'s start
+#: (``typing`` ~10 ms, as it imports ``re``, ``functools`` and ``collections``; docs/performance.md, run 13).
+_NOT_BEFORE_THE_SHELL = {
+    "typing",
+    "re",
+    "enum",
+    "functools",
+    "collections",
+    "pathlib",
+    "contextlib",
+    "threading",
+    "signal",
+    "shutil",
+    "base64",
+    "tempfile",
+    "subprocess",
+    "datetime",
+    "json",
+    "tomllib",
+    "click",
+}
+
+#: The modules of tracer's own on the way to the first prompt.
+_THE_WAY_TO_THE_SHELL = {
+    "tracer",
+    "tracer.__main__",
+    "tracer.cli_shell",
+    "tracer.errors",
+    "tracer.userdirs",
+    "tracer.app",
+    "tracer.app.recording",
+    "tracer.capture",
+    "tracer.capture._relay",
+    "tracer.capture.integration",
+    "tracer.capture.marks",
+    "tracer.capture.pty",
+    "tracer.capture.runtime",
+    "tracer.store",
+    "tracer.store.paths",
+}
+
+
+def test_the_way_to_the_first_prompt_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """``tracer shell`` in a repository, on a real PTY, from the ``tracer`` script: before the shell is forked, no
+    module of :data:`_NOT_BEFORE_THE_SHELL` and no tracer module but those of :data:`_THE_WAY_TO_THE_SHELL` is
+    imported; the rest (the writer, the baseline, the model) comes while the shell starts, and the recording is
+    whole."""
+    import pexpect
+
+    import tracer
+
+    script = Path(__file__).resolve().parents[1] / "bin" / "tracer"
+    assert script.is_file()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text("PS1='@@P''ROMPT@@ '\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    (work / "a.txt").write_text("one\n")
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    src = str(Path(tracer.__file__).parent.parent)
+    path = os.pathsep.join([src, *(p for p in sys.path if p)])  # (what site would have added, without its .pth)
+
+    def record(name: str) -> list[str]:
+        """Record a shell that appends to a.txt; the interpreter's import log, ``FORK`` where the shell forked."""
+        log = tmp_path / f"{name}.log"
+        argv = [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK_OF_THE_SCRIPT, str(script)]
+        command = " ".join(map(shlex.quote, [*argv, str(tmp_path / f"{name}.tracer")])) + " 2>" + shlex.quote(str(log))
+        child = pexpect.spawn(
+            "/bin/sh",
+            ["-c", "exec " + command],
+            cwd=str(work),
+            env={
+                **os.environ,
+                "HOME": str(home),
+                "XDG_RUNTIME_DIR": str(runtime),
+                "PYTHONPATH": path,
+                "TRACER_CONFIG": str(tmp_path / "no-config.toml"),
+            },
+            encoding="utf-8",
+            timeout=60,
+        )
+        child.expect_exact("@@PROMPT@@")
+        child.sendline("echo two >> a.txt")
+        child.expect_exact("@@PROMPT@@")
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, log.read_text()
+        return log.read_text().splitlines()
+
+    record("first")  # (asks this bash its version once: `bash --version` runs then, and is cached for the next)
+    lines = record("s")
+    assert "FORK" in lines, lines
+    before = {line.rsplit("|", 1)[-1].strip() for line in lines[: lines.index("FORK")] if "|" in line}
+    assert not before & _NOT_BEFORE_THE_SHELL
+    assert {m for m in before if m.split(".")[0] == "tracer"} <= _THE_WAY_TO_THE_SHELL
+    events = stored_maps(tmp_path / "s.tracer")
+    assert [e.get("command") for e in events if e["type"] == "command_start"] == ["echo two >> a.txt", "exit"]
+    assert any(e["type"] == "file_change" and e["path"] == "a.txt" for e in events)
 
 
 def test_a_shell_that_does_not_exist_leaves_no_session_file(tmp_path: Path) -> None:

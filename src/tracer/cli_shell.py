@@ -14,13 +14,14 @@ Like :mod:`tracer.cli`, this module prints and exits: one line on standard error
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, NoReturn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (typing, collections.abc and pathlib are not imported on the way to the shell)
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
 
 #: ``tracer shell``'s options: spelling → (parameter, takes a value). The same as :func:`tracer.cli.shell`'s.
 SHELL_OPTIONS: dict[str, tuple[str, bool]] = {
@@ -100,9 +101,11 @@ def parse_shell_args(args: Sequence[str]) -> dict[str, Any] | None:
 
 def say(text: str) -> None:
     """One line on standard error; nothing when the terminal is gone (its window closed)."""
-    with contextlib.suppress(OSError, ValueError):
+    try:
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def fail(message: str, status: int) -> NoReturn:
@@ -118,10 +121,10 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def tilde(path: Path) -> str:
+def tilde(path: str | os.PathLike[str]) -> str:
     """``path`` with the home directory written ``~``."""
-    home = str(Path.home())
-    s = str(path)
+    home = os.path.expanduser("~")
+    s = os.fspath(path)
     return "~" + s[len(home) :] if home != "/" and s.startswith(home + os.sep) else s
 
 
@@ -154,8 +157,10 @@ def guarded(run: Callable[[], object]) -> NoReturn:
     except MemoryError:
         fail("out of memory (the limit of `ulimit -v`, or the machine's): free some memory and try again", 3)
     except BrokenPipeError:  # the reader is gone (`tracer ls | head -1`): nothing left to say, and no error
-        with contextlib.suppress(OSError, ValueError):  # what is still buffered goes nowhere at exit
+        try:  # what is still buffered goes nowhere at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         sys.exit(0)
     except Exception as e:
         from tracer.app.crashlog import log_exception
@@ -185,17 +190,21 @@ def shell(
         TracerError: the recording cannot start (for :func:`guarded`).
     """
     from tracer.app.recording import RecordOptions, record
-    from tracer.config import load_config
+    from tracer.userdirs import config_file
 
-    config = load_config()
-    if config.rules or config.allowlist:
-        from tracer.redact import check_config
+    config = None
+    if os.path.lexists(config_file()):  # (no configuration file: nothing of the configuration is imported)
+        from tracer.config import load_config
 
-        check_config(config)  # a bad rule is an error now, not in the middle of the recording
-    if config.retention_days is not None:
-        _apply_retention(config.retention_days, str(config.path), quiet)
+        config = load_config()
+        if config.rules or config.allowlist:
+            from tracer.redact import check_config
 
-    def on_start(path: Path, warning: str | None) -> None:
+            check_config(config)  # a bad rule is an error now, not in the middle of the recording
+        if config.retention_days is not None:
+            _apply_retention(config.retention_days, str(config.path), quiet)
+
+    def on_start(path: str, warning: str | None) -> None:
         if warning:
             say(warning)
         if not quiet and command is None:
@@ -254,7 +263,7 @@ def _apply_retention(days: int, where: str, quiet: bool) -> None:
         if not quiet:
             say(
                 f"tracer: deleted {plural(n, 'session')} older than {plural(days, 'day')} "
-                f"(retention_days in {tilde(Path(where))})"
+                f"(retention_days in {tilde(where)})"
             )
 
 

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from tracer.errors import ConfigError
-
-#: Environment variable naming the configuration file instead of the default.
-CONFIG_ENV = "TRACER_CONFIG"
+from tracer.userdirs import config_file
+from tracer.userdirs import user_dir as _user_dir
 
 #: Stages a user rule may name.
 STAGES = ("record", "export")
@@ -77,39 +75,18 @@ class Config(NamedTuple):
 
 
 def config_path() -> Path:
-    """The configuration file: ``$TRACER_CONFIG``, else ``<user config dir>/tracer/config.toml``."""
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env).expanduser()
-    return user_dir("config") / "config.toml"
-
-
-#: ``kind`` of :func:`user_dir` → (XDG variable, its default under the home directory).
-_XDG = {
-    "config": ("XDG_CONFIG_HOME", "~/.config"),
-    "data": ("XDG_DATA_HOME", "~/.local/share"),
-    "cache": ("XDG_CACHE_HOME", "~/.cache"),
-}
+    """The configuration file: ``$TRACER_CONFIG``, else ``<user config dir>/tracer/config.toml``
+    (:func:`tracer.userdirs.config_file`)."""
+    return Path(config_file())
 
 
 def user_dir(kind: str) -> Path:
-    """tracer's user ``"config"``, ``"data"`` or ``"cache"`` directory (not created).
-
-    On Linux, as the XDG Base Directory Specification says (and platformdirs does): ``$XDG_CONFIG_HOME/tracer``,
-    ``$XDG_DATA_HOME/tracer`` or ``$XDG_CACHE_HOME/tracer`` when the variable holds an absolute path, else
-    ``~/.config/tracer``, ``~/.local/share/tracer`` or ``~/.cache/tracer`` — without importing platformdirs, ~3 ms
-    of every ``tracer shell``'s start. Elsewhere, platformdirs' directory.
+    """tracer's user ``"config"``, ``"data"`` or ``"cache"`` directory, not created (:func:`tracer.userdirs.user_dir`).
 
     Raises:
         KeyError: ``kind`` is none of those.
     """
-    var, default = _XDG[kind]
-    if sys.platform.startswith("linux"):
-        base = os.environ.get(var, "")
-        return Path(base if os.path.isabs(base) else os.path.expanduser(default)) / "tracer"
-    import platformdirs
-
-    return Path(getattr(platformdirs, f"user_{kind}_path")("tracer"))
+    return Path(_user_dir(kind))
 
 
 def cache_dir(kind: str) -> Path:

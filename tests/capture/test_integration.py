@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from tracer.capture.integration import prepare_shell, shell_kind
+from tracer.capture.integration import ShellLaunch, prepare_shell, shell_kind
 from tracer.errors import RecordingError
 
 NONCE = "0123456789abcdef0123456789abcdef"
@@ -39,6 +44,40 @@ def workdir(tmp_path: Path) -> Path:
 )
 def test_shell_kind(shell: str, kind: str) -> None:
     assert shell_kind(shell) == kind
+
+
+#: What shell_kind() did with a regex, before the module stopped importing re.
+OLD_KIND = re.compile(r"-?(bash|zsh|fish)(?:[-_.]?[0-9][0-9.]*)?")
+#: The letters of the names, digits, the separators, and a few others: a slash, a space, a newline, non-ASCII digits
+#: (``"٣"``, ``"³"``, which ``isdigit`` accepts) and letters.
+NAME_CHARS = "bashzfi" + "0123456789" + "-_." + "/ \nx٣³éB"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.one_of(
+        st.text(NAME_CHARS, max_size=12),
+        st.tuples(
+            st.text(NAME_CHARS, max_size=6),
+            st.sampled_from(["", "-", "--", "/", "/-"]),
+            st.sampled_from(["bash", "zsh", "fish", "bas", "zs", "fis", "Bash"]),
+            st.text(NAME_CHARS, max_size=6),
+        ).map("".join),
+    )
+)
+@example("/usr/local/bin/bash5")
+@example("zsh-5.9")
+@example("-bash")
+@example("sh")
+@example("bash.")
+@example("bash-")
+@example("bash5.")
+@example("bash_.5")
+@example("bash5\n")
+@example("zsh٣")
+def test_shell_kind_is_the_old_regex(shell: str) -> None:
+    m = OLD_KIND.fullmatch(os.path.basename(shell))
+    assert shell_kind(shell) == (m.group(1) if m else "other")
 
 
 def test_bash_gets_an_init_file_that_runs_the_users_files(workdir: Path) -> None:
@@ -125,6 +164,86 @@ def test_a_bad_nonce_is_refused(workdir: Path) -> None:
         prepare_shell("bash", nonce="1234", workdir=workdir)
 
 
+@pytest.mark.parametrize(
+    "nonce",
+    [
+        "",
+        NONCE[:-1],
+        NONCE + "0",
+        NONCE.upper(),
+        NONCE[:-1] + "g",
+        NONCE[:-1] + "٣",  # a digit to isdigit(), not to the mark parser
+        NONCE[:-1] + "\n",
+        NONCE + "\n",
+        " " + NONCE[1:],
+    ],
+)
+def test_a_nonce_is_exactly_32_lowercase_hex_characters(nonce: str, workdir: Path) -> None:
+    with pytest.raises(ValueError, match="is not 32 lowercase hex characters"):
+        prepare_shell("bash", nonce=nonce, workdir=workdir)
+    assert list(workdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_str_and_path_directories_give_the_same_launch(shell: str, tmp_path: Path) -> None:
+    """The recorder passes ``str`` paths; ``pathlib.Path`` works the same (the launch holds ``str`` only)."""
+    found = shutil.which(shell)
+    if found is None:
+        pytest.skip(f"{shell} is not installed")
+    launches = []
+    for kind in (str, Path):
+        workdir, cache = tmp_path / f"work-{kind.__name__}", tmp_path / f"cache-{kind.__name__}"
+        workdir.mkdir(mode=0o700)
+        cache.mkdir(mode=0o700)
+        launch = prepare_shell(found, nonce=NONCE, workdir=kind(workdir), cache_dir=kind(cache))
+        assert all(type(a) is str for a in launch.argv) and all(type(v) is str for v in launch.env.values())
+        files = sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*"))
+        texts = [(workdir / f).read_text().replace(str(workdir), "WORK") for f in files if (workdir / f).is_file()]
+        launches.append((repr(launch).replace(str(workdir), "WORK"), files, texts))
+        assert (cache / "bash-versions").exists() == (shell == "bash")
+    assert launches[0] == launches[1]
+
+
+def test_a_zsh_dotdir_that_is_not_a_directory_is_an_error(workdir: Path) -> None:
+    zsh = shutil.which("zsh")
+    if zsh is None:
+        pytest.skip("zsh is not installed")
+    (workdir / "zsh").write_text("")
+    with pytest.raises(RecordingError, match="cannot write the shell hooks"):
+        prepare_shell(zsh, nonce=NONCE, workdir=workdir)
+
+
+def test_a_launch_shows_its_fields() -> None:
+    launch = ShellLaunch(["/bin/sh", "-i"], {}, "other", "tracer: sh is not supported")
+    assert repr(launch) == (
+        "ShellLaunch(argv=['/bin/sh', '-i'], env={}, kind='other', warning='tracer: sh is not supported')"
+    )
+    assert (launch.argv, launch.env, launch.kind, launch.warning) == (["/bin/sh", "-i"], {}, "other", launch.warning)
+
+
+def test_the_module_imports_no_re_typing_or_pathlib() -> None:
+    """It is imported on the way to the user's first prompt: only os and tracer's errors. The interpreter runs without
+    ``site``, whose ``.pth`` files may import anything first."""
+    import tracer
+
+    src = str(Path(tracer.__file__).parent.parent)
+    code = (
+        "import os, sys; before = set(sys.modules); import tracer.capture.integration; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    path = os.pathsep.join([src, *(p for p in sys.path if p)])
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    new = set(proc.stdout.split())
+    assert new <= {"__future__", "tracer", "tracer.capture", "tracer.capture.integration", "tracer.errors"}, new
+
+
 def test_the_version_of_each_bash_binary_is_asked_once(tmp_path: Path, workdir: Path) -> None:
     """``bash --version`` runs once per binary: its answer is kept in the cache directory, keyed by the binary's
     inode, size and times, so a changed binary (an upgrade) is asked again."""
@@ -145,3 +264,24 @@ def test_the_version_of_each_bash_binary_is_asked_once(tmp_path: Path, workdir: 
     (cache / "bash-versions").write_text("garbage\n\x00\n")  # a damaged cache is asked past, not believed
     assert prepare_shell(str(fake), nonce=NONCE, workdir=workdir, cache_dir=cache).kind == "other"
     assert calls.read_text() == "run\nrun\nrun\n"
+
+
+def test_a_shell_named_without_a_slash_is_found_on_path_as_shutil_which_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--shell NAME`` looks NAME up without :mod:`shutil` (not on the way to the shell): the same file as
+    :func:`shutil.which`, skipping a directory and a file that is not executable of that name."""
+    from tracer.capture.integration import _which
+
+    (tmp_path / "a" / "myshell").mkdir(parents=True)  # a directory: skipped
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "myshell").write_text("#!/bin/sh\n")  # not executable: skipped
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "myshell").write_text("#!/bin/sh\n")
+    (tmp_path / "c" / "myshell").chmod(0o755)
+    path = os.pathsep.join([str(tmp_path / d) for d in ("a", "b", "c")] + [os.environ.get("PATH", "")])
+    monkeypatch.setenv("PATH", path)
+    for name in ("myshell", "bash", "sh", "no-such-shell-here"):
+        assert _which(name) == shutil.which(name)
+    monkeypatch.delenv("PATH")
+    assert _which("sh") == shutil.which("sh")

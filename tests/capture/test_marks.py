@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import copy
+import itertools
+import pickle
 import random
+import re
+from typing import NamedTuple
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracer.capture.marks import MAX_MARK_BYTES, Mark, MarkParser
+from tracer.capture import marks
+from tracer.capture.marks import MAX_MARK_BYTES, Mark, MarkParser, _text
 
 NONCE = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
@@ -211,3 +219,216 @@ def test_a_command_line_and_directory_that_are_not_utf8_keep_their_bytes() -> No
     _, (found,) = feed_all([mark])
     assert found.command is not None and found.command.encode("utf-8", "surrogateescape") == cmd
     assert found.cwd is not None and found.cwd.encode("utf-8", "surrogateescape") == cwd
+
+
+# --- The module imports neither re, base64 nor typing (it is on the way to the user's shell): its replacements
+# --- behave as the originals did.
+
+
+class _OldMark(NamedTuple):
+    kind: str
+    offset: int
+    command: str | None = None
+    cwd: str | None = None
+    exit_status: int | None = None
+    late: bool = False
+    padding: bool = False
+
+
+def test_mark_behaves_as_the_named_tuple_it_replaces() -> None:
+    for old in [_OldMark("start", 3, "ls", "/"), _OldMark("end", 0), _OldMark("end", 5, None, "/t", 2, False, True)]:
+        mark = Mark(*old)
+        assert repr(mark) == repr(old).replace("_OldMark(", "Mark(")
+        assert mark == Mark(*old) and hash(mark) == hash(Mark(*old)) == hash(old)
+        assert [getattr(mark, f) for f in _OldMark._fields] == list(old)
+        assert mark._replace(offset=9) == Mark(*old._replace(offset=9))
+        assert copy.copy(mark) == copy.deepcopy(mark) == pickle.loads(pickle.dumps(mark)) == mark
+    assert Mark("start", 1, command="x", late=True) == Mark("start", 1, "x", None, None, True, False)
+    assert Mark("start", 1) != Mark("start", 1, late=True)
+    assert Mark("start", 1) != ("start", 1, None, None, None, False, False)  # a Mark equals only a Mark
+    assert len({Mark("end", 0), Mark("end", 0), Mark("end", 1)}) == 2
+    with pytest.raises(AttributeError):
+        Mark("end", 0).offset = 1
+    with pytest.raises(ValueError, match="nope"):
+        Mark("end", 0)._replace(nope=1)
+
+
+@pytest.mark.parametrize("nonce", ["\u0660" * 32, "\uff10" * 32, NONCE[:31] + "\n", " " + NONCE[1:], NONCE[:31] + "-"])
+def test_a_nonce_of_other_digits_or_with_other_characters_is_refused(nonce: str) -> None:
+    with pytest.raises(ValueError, match="nonce"):
+        MarkParser(nonce)
+
+
+def _old_text(field: bytes) -> str:
+    return base64.b64decode(field, validate=True).decode("utf-8", errors="surrogateescape")
+
+
+def _same_decoding(field: bytes) -> None:
+    try:
+        expected: str | type[Exception] = _old_text(field)
+    except binascii.Error:
+        expected = binascii.Error
+    try:
+        got: str | type[Exception] = _text(field)
+    except binascii.Error:
+        got = binascii.Error
+    assert got == expected, field
+
+
+def test_fields_decode_as_with_base64_b64decode_validate_exhaustively() -> None:
+    # Every field of up to 4 bytes over letters, digits, + / = and bytes that are not base64.
+    alphabet = b"AQZaqz09+/=!\x00\x80 -"
+    for size in range(5):
+        for field in itertools.product(alphabet, repeat=size):
+            _same_decoding(bytes(field))
+
+
+@given(st.binary(max_size=8) | st.lists(st.sampled_from(b"ABQYaqz09+/=!\x00\xff -"), max_size=8).map(bytes))
+@settings(max_examples=500, deadline=None)
+def test_fields_decode_as_with_base64_b64decode_validate(field: bytes) -> None:
+    _same_decoding(field)
+
+
+class _RegexParser:
+    """The parser as it was with ``re`` and ``base64`` (the reference for the payload's end)."""
+
+    _PAYLOAD = re.compile(rb"[A-Za-z0-9+/=;-]*")
+
+    def __init__(self, nonce: str) -> None:
+        self._prefix = b"\x1b]6973;%s;" % nonce.encode("ascii")
+        self._held = b""
+
+    def feed(self, data: bytes) -> tuple[bytes, list[Mark]]:
+        if self._held:
+            buf = self._held + data
+            self._held = b""
+        else:
+            buf = data
+        start = buf.find(b"\x1b]")
+        if start < 0:
+            if buf and buf[-1] == 0x1B:
+                self._held = buf[-1:]
+                return buf[:-1], []
+            return buf, []
+        return self._scan(buf, start)
+
+    def flush(self) -> bytes:
+        held, self._held = self._held, b""
+        return held
+
+    def _scan(self, buf: bytes, start: int) -> tuple[bytes, list[Mark]]:
+        prefix = self._prefix
+        out: list[bytes] = []
+        out_len = 0
+        found: list[Mark] = []
+        emitted = 0
+        i = start
+        n = len(buf)
+        while i >= 0:
+            rest = n - i
+            if rest < len(prefix):
+                if prefix.startswith(buf[i:]):
+                    break
+                i = buf.find(b"\x1b]", i + 2)
+                continue
+            if not buf.startswith(prefix, i):
+                i = buf.find(b"\x1b]", i + 2)
+                continue
+            body = i + len(prefix)
+            payload = self._PAYLOAD.match(buf, body)
+            end = payload.end() if payload is not None else body
+            if end == n or (buf[end] == 0x1B and end + 1 == n):
+                if n - i > marks.MAX_MARK_BYTES:
+                    i = buf.find(b"\x1b]", i + 2)
+                    continue
+                break
+            if buf[end] == 0x07:
+                stop = end + 1
+            elif buf[end] == 0x1B and buf[end + 1] == 0x5C:
+                stop = end + 2
+            else:
+                i = buf.find(b"\x1b]", i + 2)
+                continue
+            if i > emitted:
+                out.append(buf[emitted:i])
+                out_len += i - emitted
+            mark = self._decode(buf[body:end], out_len)
+            if mark is not None:
+                found.append(mark)
+            emitted = stop
+            i = buf.find(b"\x1b]", stop)
+        else:
+            i = n - 1 if n > emitted and buf[-1] == 0x1B else n
+        self._held = buf[i:]
+        if i > emitted:
+            out.append(buf[emitted:i])
+        return b"".join(out), found
+
+    @staticmethod
+    def _decode(payload: bytes, offset: int) -> Mark | None:
+        fields = payload.split(b";")
+        try:
+            if fields[0] == b"C" and (len(fields) in (2, 3) or (len(fields) == 4 and fields[3] == b"L")):
+                return Mark(
+                    "start",
+                    offset,
+                    command=_old_text(fields[1]),
+                    cwd=_old_text(fields[2]) if len(fields) >= 3 and fields[2] else None,
+                    late=len(fields) == 4,
+                )
+            if fields[0] == b"D" and (len(fields) in (2, 3) or (len(fields) == 4 and fields[3] == b"P")):
+                if not fields[1].isdigit():
+                    return None
+                return Mark(
+                    "end",
+                    offset,
+                    exit_status=int(fields[1]),
+                    cwd=_old_text(fields[2]) if len(fields) >= 3 and fields[2] else None,
+                    padding=len(fields) == 4,
+                )
+        except (binascii.Error, ValueError):
+            return None
+        return None
+
+
+_PREFIX = b"\x1b]6973;%s;" % NONCE.encode()
+# Would-be marks: a prefix (mostly ours, else cut or another OSC), a few payload pieces (fields, and bytes that
+# are not allowed in a payload), then how it ends: terminators, ESC and backslash apart, bytes that end a payload
+# without terminating it, or nothing (the end of the buffer). Between them, other output.
+_STARTS = [_PREFIX, _PREFIX, _PREFIX, _PREFIX[:7], _PREFIX[:-1], b"\x1b]", b"\x1b]6973;"]
+_FIELDS = [b"C;", b"D;", b"0;", b"12;", b"bHM=", b"L3Q=;", b"QQ", b"=", b";", b"-", b"L", b"P", b";L", b";P", b"A"]
+_ENDS = [b"\x07", b"\x1b", b"\x1b\\", b"\\", b"!", b"\x80", b"\n", b" ", b"\x00"]
+_OTHER = [b"\x07", b"\x1b", b"\x1b\\", b"\\", b"x", b"\x80", b"\x1b[0m"]
+
+
+def _pieces(choices: list[bytes], max_size: int) -> st.SearchStrategy[bytes]:
+    return st.lists(st.sampled_from(choices), max_size=max_size).map(b"".join)
+
+
+_WOULD_BE_MARK = st.tuples(
+    st.sampled_from(_STARTS), _pieces(_FIELDS + _ENDS[3:], 2), _pieces(_FIELDS, 4), _pieces(_ENDS, 3)
+).map(b"".join)
+
+
+@given(
+    st.lists(_WOULD_BE_MARK | _pieces(_OTHER, 3), max_size=6).map(b"".join),
+    st.lists(st.integers(1, 12), min_size=1, max_size=8),
+    st.sampled_from([MAX_MARK_BYTES, 44, 60]),
+)
+@settings(max_examples=250, deadline=None)
+def test_the_payload_ends_where_the_regex_said(data: bytes, sizes: list[int], limit: int) -> None:
+    """In one feed, byte by byte and in uneven chunks: the same cleaned bytes, marks and held bytes as the
+    parser with ``re`` (``limit``: a small MAX_MARK_BYTES reaches the branch that gives a would-be mark up)."""
+    splits = [[data], [data[i : i + 1] for i in range(len(data))], []]
+    pos = 0
+    while pos < len(data):
+        size = sizes[len(splits[2]) % len(sizes)]
+        splits[2].append(data[pos : pos + size])
+        pos += size
+    with mock.patch.object(marks, "MAX_MARK_BYTES", limit):
+        for chunks in splits:
+            parser, reference = MarkParser(NONCE), _RegexParser(NONCE)
+            for chunk in chunks:
+                assert parser.feed(chunk) == reference.feed(chunk)
+                assert parser.held == len(reference._held)
+            assert parser.flush() == reference.flush()

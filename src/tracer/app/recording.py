@@ -27,29 +27,32 @@ that part dropped; the user's shell keeps running (``tracer`` must never take th
 
 from __future__ import annotations
 
-import contextlib
+import _thread
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 import tracer
 from tracer.capture.integration import prepare_shell
 from tracer.capture.marks import MarkParser
-from tracer.capture.pty import Clock, PtyLoop, terminal_size
+from tracer.capture.pty import Clock, Gate, PtyLoop, terminal_size
 from tracer.capture.runtime import SOCKET_ENV, RecorderDir
 from tracer.errors import NoTerminal, TracerError
 from tracer.store.paths import create_session_file, new_session_path
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the rest is imported by the set-up thread, once the shell runs (see the module's docstring)
+    import threading
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
+    from tracer.app.summary import RecordingSummary
     from tracer.capture.commands import CommandTracker, PromptHold
     from tracer.capture.notes import NoteServer
     from tracer.config import Config
     from tracer.model import Event, FileChange, FinalPatch, Header
-    from tracer.store.writer import SessionWriter, Unwritten
+    from tracer.store.writer import SessionWriter
 
 #: How often the interpreter switches threads while the set-up thread runs (seconds; Python's default is 0.005).
 SET_UP_SWITCH_INTERVAL = 0.0005
@@ -62,8 +65,8 @@ MAX_EARLY = 64 << 20
 SESSION_ENV = "TRACER_SESSION"
 
 
-class RecordOptions(NamedTuple):
-    """What ``tracer shell`` was asked to do.
+class RecordOptions:
+    """What ``tracer shell`` was asked to do (a plain class: :mod:`typing` is not imported on the way to the shell).
 
     Attributes:
         shell: shell to start (path or name); default ``$SHELL``, else ``/bin/bash``.
@@ -76,39 +79,29 @@ class RecordOptions(NamedTuple):
         config: the configuration in force (the user's redaction rules); ``None``: the defaults.
     """
 
-    shell: str | None = None
-    command: str | None = None
-    output: str | None = None
-    task: str | None = None
-    test_command: str | None = None
-    login: bool = False
-    cwd: Path | None = None
-    redact: bool = True
-    config: Config | None = None
+    __slots__ = ("command", "config", "cwd", "login", "output", "redact", "shell", "task", "test_command")
 
-
-class RecordingSummary(NamedTuple):
-    """What a finished recording holds, for the closing line.
-
-    Attributes:
-        duration: seconds recorded. edits: number of file changes; files: distinct paths they changed (as
-            ``tracer show`` counts them). unwritten: what the session file lacks because writing failed (a full
-            disk); ``None`` when it is whole.
-    """
-
-    path: Path
-    session_id: str
-    exit_status: int
-    reason: str
-    commands: int = 0
-    failed: int = 0
-    edits: int = 0
-    files: int = 0
-    notes: int = 0
-    duration: float = 0.0
-    warnings: tuple[str, ...] = ()
-    unwritten: Unwritten | None = None
-    redactions: dict[str, int] | None = None
+    def __init__(
+        self,
+        shell: str | None = None,
+        command: str | None = None,
+        output: str | None = None,
+        task: str | None = None,
+        test_command: str | None = None,
+        login: bool = False,
+        cwd: str | os.PathLike[str] | None = None,
+        redact: bool = True,
+        config: Config | None = None,
+    ) -> None:
+        self.shell = shell
+        self.command = command
+        self.output = output
+        self.task = task
+        self.test_command = test_command
+        self.login = login
+        self.cwd = cwd
+        self.redact = redact
+        self.config = config
 
 
 class _Sink:
@@ -121,7 +114,7 @@ class _Sink:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # (threading.Lock: threading is imported once the shell runs)
         self._early: list[tuple[Any, ...]] = []
         self._early_bytes = 0
         #: Bytes of output dropped because the writer did not come in time (see :meth:`_keep`).
@@ -257,7 +250,7 @@ def record(
     *,
     stdin_fd: int = 0,
     stdout_fd: int = 1,
-    on_start: Callable[[Path, str | None], None] | None = None,
+    on_start: Callable[[str, str | None], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> RecordingSummary:
     """Record a shell (or one command) until it exits; return the summary.
@@ -281,9 +274,10 @@ def record(
     started = time.time()  # (a datetime once the shell runs: datetime is not on the way to it)
     clock = Clock()
 
-    cwd = (options.cwd or Path.cwd()).resolve()
+    # (paths are str until the shell runs: pathlib is not on the way to it)
+    cwd = os.path.realpath(os.getcwd() if options.cwd is None else options.cwd)
     session_id, path = new_session_path(options.output, started)
-    path = path.resolve()
+    path = os.path.realpath(path)
     shell = options.shell or _default_shell()
     rundir = RecorderDir()  # notes socket, hook files, index copies; swept by later recorders after a SIGKILL
     try:
@@ -317,27 +311,27 @@ class _Recorder:
         options: RecordOptions,
         session_id: str,
         started: float,
-        cwd: Path,
+        cwd: str,
         rundir: RecorderDir,
         clock: Callable[[], int],
         on_warning: Callable[[str], None] | None,
-        path: Path,
+        path: str,
         fd: int,
     ) -> None:
         self.options = options
         self.session_id = session_id
         self.started = started
-        self.cwd = cwd
         self.rundir = rundir
-        self.workdir = rundir.path
-        self.path = path
+        self.file = path  # the session file, the directory recorded and the work directory as str: see `path`
+        self.dir = cwd
+        self.workdir_name = rundir.path
         self._fd: int | None = fd  # the session file, until the writer takes it
         self.writer: SessionWriter | None = None
         self.sink = _Sink()
         self.notes: NoteServer | None = None
         self.socket: str | None = None
         self.concurrent: dict[str, None] = {}  # ids of sessions recording the same workspace (ordered set)
-        self.workspace = cwd  # the directory whose edits are recorded (known after the set-up)
+        self.workspace: str | Path = cwd  # the directory whose edits are recorded (known after the set-up)
         self.clock = clock
         self.on_warning = on_warning
         self.warnings: list[str] = []
@@ -346,9 +340,31 @@ class _Recorder:
         self.info: Any = None  # tracer.capture.workspace.WorkspaceInfo: the baseline, once taken
         self.edit_count = 0
         self.edited: set[str] = set()  # distinct paths of the file changes
-        self.ready = threading.Event()
+        self.ready = Gate()  # set when the set-up is done: the shell's input is held until then
         self.uuid = _uuid4()
-        self._lock = threading.Lock()  # the writer is made once, by the set-up thread or (if it failed) at the end
+        # the writer is made once, by the set-up thread or (if it failed) at the end
+        self._lock = _thread.allocate_lock()
+
+    @property
+    def path(self) -> Path:
+        """The session file (the recording's parts take paths: :mod:`pathlib` is imported once the shell runs)."""
+        from pathlib import Path
+
+        return Path(self.file)
+
+    @property
+    def cwd(self) -> Path:
+        """The directory the recording started in (resolved)."""
+        from pathlib import Path
+
+        return Path(self.dir)
+
+    @property
+    def workdir(self) -> Path:
+        """This recorder's private work directory (notes socket, hook files, index copies)."""
+        from pathlib import Path
+
+        return Path(self.workdir_name)
 
     def abandon(self) -> None:
         """The recording could not start (the shell does not exist…): remove the session file when no writer ever
@@ -357,8 +373,10 @@ class _Recorder:
             fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-            with contextlib.suppress(OSError):
-                self.path.unlink()
+            try:
+                os.unlink(self.file)
+            except OSError:
+                pass
 
     def warn(self, message: str) -> None:
         """Keep a warning for ``session_end`` and pass it on to the user."""
@@ -388,10 +406,11 @@ class _Recorder:
         ws = os.fspath(self.workspace)
         try:
             from tracer.capture.notes import announce
-            from tracer.capture.runtime import RecorderInfo, overlaps, sweep
+            from tracer.capture.peers import RecorderInfo, overlaps, publish, sweep
 
-            self.rundir.publish(
-                RecorderInfo(os.getpid(), self.session_id, os.fspath(self.path), ws, socket=self.socket)
+            publish(
+                self.rundir.path,
+                RecorderInfo(os.getpid(), self.session_id, os.fspath(self.path), ws, socket=self.socket),
             )
             for other in sweep(base, own=self.rundir.path):
                 if overlaps(other.workspace, ws):
@@ -651,16 +670,16 @@ class _Recorder:
         shell: str,
         stdin_fd: int,
         stdout_fd: int,
-        on_start: Callable[[Path, str | None], None] | None,
+        on_start: Callable[[str, str | None], None] | None,
     ) -> RecordingSummary:
         """Start the parts, run the shell to its end, shut down in order; return the summary."""
-        clock, path = self.clock, self.path
+        clock, path = self.clock, self.file
         interactive = self.options.command is None
         warning: str | None = None
         nonce = os.urandom(16).hex()  # (not `secrets`: the same urandom, 3 ms less of start-up)
         if interactive:
             launch = prepare_shell(
-                shell, nonce=nonce, workdir=self.workdir, login=self.options.login, cache_dir=self.rundir.base
+                shell, nonce=nonce, workdir=self.workdir_name, login=self.options.login, cache_dir=self.rundir.base
             )
             argv, extra_env, kind, warning = launch.argv, launch.env, launch.kind, launch.warning
         else:
@@ -670,8 +689,8 @@ class _Recorder:
 
         env = dict(os.environ)
         env.update(extra_env)
-        env[SESSION_ENV] = os.fspath(path)
-        env[SOCKET_ENV] = os.fspath(self.workdir / "notes.sock")  # (the set-up thread listens on it)
+        env[SESSION_ENV] = path
+        env[SOCKET_ENV] = os.path.join(self.workdir_name, "notes.sock")  # (the set-up thread listens on it)
         if on_start is not None:
             on_start(path, warning)
         exit_status, reason = 1, "error"
@@ -681,6 +700,8 @@ class _Recorder:
 
         def spawned() -> None:  # the shell runs: the rest of the start-up, off its way
             nonlocal set_up
+            import threading  # (here, in the main thread, while the shell starts: not before it)
+
             target, args = (self._set_up_shell, ()) if interactive else (self._command_runs, (t_start,))
             set_up = threading.Thread(target=target, args=(shell, kind, cols, rows, *args), name="tracer-setup")
             set_up.daemon = True
@@ -697,7 +718,7 @@ class _Recorder:
                 sink=self.sink,
                 clock=clock,
                 marks=marks,
-                cwd=os.fspath(self.cwd),
+                cwd=self.dir,
                 stdin_fd=stdin_fd,
                 stdout_fd=stdout_fd,
                 size=(cols, rows),
@@ -747,9 +768,11 @@ class _Recorder:
                     concurrent_sessions=tuple(self.concurrent),
                 )
             )
+        from tracer.app.summary import RecordingSummary
+
         notes = self.notes
         return RecordingSummary(
-            path=path,
+            path=self.path,
             session_id=self.session_id,
             exit_status=exit_status,
             reason=reason,

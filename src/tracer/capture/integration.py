@@ -28,17 +28,19 @@ recorded as its output.
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
-from typing import NamedTuple
 
 from tracer.errors import RecordingError
 
 __all__ = ["ShellLaunch", "prepare_shell", "shell_kind"]
 
-_NONCE = re.compile(r"[0-9a-f]{32}")
-_KIND = re.compile(r"-?(bash|zsh|fish)(?:[-_.]?[0-9][0-9.]*)?")
-_BASH_VERSION = re.compile(rb"version (\d+)\.(\d+)")
+# (no re, pathlib or typing here: this module is imported on the way to the user's first prompt, and those cost
+# milliseconds there; `bash --version`'s answer, once per binary, is read with re)
+#: The characters of a mark nonce (32 of them).
+_HEX = frozenset("0123456789abcdef")
+_DIGITS = frozenset("0123456789")
+_KINDS = ("bash", "zsh", "fish")
+#: In ``bash --version``'s output: major and minor version.
+_BASH_VERSION = rb"version (\d+)\.(\d+)"
 #: The oldest bash with PS0.
 _MIN_BASH = (4, 4)
 _ZSH_STAGES = ("zshenv", "zprofile", "zshrc", "zlogin")
@@ -46,7 +48,7 @@ _ZSH_STAGES = ("zshenv", "zprofile", "zshrc", "zlogin")
 VERSION_CACHE = "bash-versions"
 
 
-class ShellLaunch(NamedTuple):
+class ShellLaunch:
     """What to exec in the PTY to get a hooked shell.
 
     Attributes:
@@ -56,25 +58,52 @@ class ShellLaunch(NamedTuple):
         kind: ``"bash"``, ``"zsh"``, ``"fish"``, or ``"other"`` (no hooks: output only).
         warning: a line to show the user once at start (``None`` when all is well), e.g.
             ``"tracer: csh is not supported: recording output only, no commands"``.
+
+    A plain class rather than a ``NamedTuple``, because :mod:`typing` is not imported on the way to the shell.
     """
 
-    argv: list[str]
-    env: dict[str, str]
-    kind: str
-    warning: str | None
+    __slots__ = ("argv", "env", "kind", "warning")
+
+    def __init__(self, argv: list[str], env: dict[str, str], kind: str, warning: str | None) -> None:
+        self.argv = argv
+        self.env = env
+        self.kind = kind
+        self.warning = warning
+
+    def __repr__(self) -> str:
+        return f"ShellLaunch(argv={self.argv!r}, env={self.env!r}, kind={self.kind!r}, warning={self.warning!r})"
 
 
 def shell_kind(shell: str) -> str:
     """The kind of a shell from its path or name: ``"bash"``, ``"zsh"``, ``"fish"`` or ``"other"``.
 
-    ``/usr/local/bin/bash5``, ``zsh-5.9`` and ``-bash`` count; ``sh`` is ``"other"`` even where it is bash.
+    ``/usr/local/bin/bash5``, ``zsh-5.9`` and ``-bash`` count; ``sh`` is ``"other"`` even where it is bash. The
+    name is an optional ``-`` (a login shell's ``argv[0]``), the kind, then nothing or a version: an optional
+    ``-``, ``_`` or ``.``, a digit, then digits and dots (the regex ``-?(bash|zsh|fish)(?:[-_.]?[0-9][0-9.]*)?``).
     """
-    m = _KIND.fullmatch(os.path.basename(shell))
-    return m.group(1) if m else "other"
+    name = os.path.basename(shell)
+    if name.startswith("-"):
+        name = name[1:]
+    for kind in _KINDS:
+        if name.startswith(kind):
+            version = name[len(kind) :]
+            if version[:1] in ("-", "_", "."):
+                version = version[1:]
+            elif not version:
+                return kind
+            if version[:1] in _DIGITS and all(c in _DIGITS or c == "." for c in version):
+                return kind
+            return "other"
+    return "other"
 
 
 def prepare_shell(
-    shell: str, *, nonce: str, workdir: Path, login: bool = False, cache_dir: Path | None = None
+    shell: str,
+    *,
+    nonce: str,
+    workdir: str | os.PathLike[str],
+    login: bool = False,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> ShellLaunch:
     """Prepare the user's shell for recording: hook files in ``workdir``, and what to exec.
 
@@ -91,57 +120,62 @@ def prepare_shell(
             on every start; ``None``: no cache.
 
     Returns:
-        The launch description. Shells other than bash, zsh and fish, and bash older than 4.4, come back
-        with kind ``"other"`` and a warning.
+        The launch description (its paths are ``str``, joined onto ``workdir`` as given). Shells other than bash,
+        zsh and fish, and bash older than 4.4, come back with kind ``"other"`` and a warning.
 
     Raises:
         RecordingError: the shell does not exist or is not executable, or ``workdir`` cannot be written.
         ValueError: ``nonce`` is not 32 lowercase hex characters.
     """
-    if not _NONCE.fullmatch(nonce):
+    if len(nonce) != 32 or not _HEX.issuperset(nonce):
         raise ValueError(f"mark nonce {nonce!r} is not 32 lowercase hex characters")
     path = _resolve(shell)
     kind = shell_kind(path)
     env: dict[str, str] = {}
-    nonce_file = workdir / "nonce"
+    work = os.fspath(workdir)
+    nonce_file = os.path.join(work, "nonce")
     try:
         if kind == "bash":
             too_old = _bash_too_old(path, cache_dir)
             if too_old is None:
-                script = workdir / "tracer.bash"
+                script = os.path.join(work, "tracer.bash")
                 _write(nonce_file, nonce + "\n")
-                head = f"__tracer_login={int(login)}\n__tracer_nonce_file={_sh_quote(str(nonce_file))}\n"
+                head = f"__tracer_login={int(login)}\n__tracer_nonce_file={_sh_quote(nonce_file)}\n"
                 _write(script, head + _script("tracer.bash"))
-                return ShellLaunch([path, "--init-file", str(script), "-i"], env, "bash", None)
+                return ShellLaunch([path, "--init-file", script, "-i"], env, "bash", None)
             return _other(path, f"tracer: {path} is bash {too_old}, older than 4.4")
         if kind == "zsh":
-            zdotdir = workdir / "zsh"
-            zdotdir.mkdir(mode=0o700, exist_ok=True)
-            script = zdotdir / "tracer.zsh"
+            zdotdir = os.path.join(work, "zsh")
+            try:
+                os.mkdir(zdotdir, 0o700)
+            except FileExistsError:
+                if not os.path.isdir(zdotdir):
+                    raise
+            script = os.path.join(zdotdir, "tracer.zsh")
             _write(nonce_file, nonce + "\n")
             _write(script, _script("tracer.zsh"))
             for stage in _ZSH_STAGES:
-                head = f"__tracer_nonce_file={_sh_quote(str(nonce_file))}\n" if stage == "zshenv" else ""
+                head = f"__tracer_nonce_file={_sh_quote(nonce_file)}\n" if stage == "zshenv" else ""
                 _write(
-                    zdotdir / f".{stage}",
-                    f"{head}__tracer_stage={stage}\nbuiltin source {_sh_quote(str(script))}\n",
+                    os.path.join(zdotdir, f".{stage}"),
+                    f"{head}__tracer_stage={stage}\nbuiltin source {_sh_quote(script)}\n",
                 )
-            env["ZDOTDIR"] = str(zdotdir)
+            env["ZDOTDIR"] = zdotdir
             if "ZDOTDIR" in os.environ:
                 env["TRACER_ZDOTDIR"] = os.environ["ZDOTDIR"]
             argv = [path, "-l", "-i"] if login else [path, "-i"]
             return ShellLaunch(argv, env, "zsh", None)
         if kind == "fish":
-            script = workdir / "tracer.fish"
+            script = os.path.join(work, "tracer.fish")
             _write(nonce_file, nonce + "\n")
-            _write(script, f"set -g __tracer_nonce_file {_fish_quote(str(nonce_file))}\n" + _script("tracer.fish"))
-            argv = [path, "-i", "-C", f"source {_fish_quote(str(script))}"]
+            _write(script, f"set -g __tracer_nonce_file {_fish_quote(nonce_file)}\n" + _script("tracer.fish"))
+            argv = [path, "-i", "-C", f"source {_fish_quote(script)}"]
             if login:
                 argv.insert(1, "-l")
             return ShellLaunch(argv, env, "fish", None)
     except OSError as e:
         raise RecordingError(
-            f"cannot write the shell hooks into {workdir} ({e.strerror}); check that it is a writable directory"
+            f"cannot write the shell hooks into {work} ({e.strerror}); check that it is a writable directory"
         ) from e
     name = os.path.basename(path)
     return _other(path, f"tracer: {name} is not supported")
@@ -153,21 +187,31 @@ def _other(path: str, reason: str) -> ShellLaunch:
 
 
 def _resolve(shell: str) -> str:
-    """Absolute path of the shell; a bare name is looked up on PATH."""
+    """Absolute path of the shell; a bare name is looked up on ``PATH``."""
+    found: str | None = None
     if os.sep in shell:
-        found: str | None = os.path.abspath(shell)
-        if not (os.path.isfile(shell) and os.access(shell, os.X_OK)):
-            found = None
+        if os.path.isfile(shell) and os.access(shell, os.X_OK):
+            found = os.path.abspath(shell)
     else:
-        import shutil  # (a bare name only: $SHELL is a path)
-
-        found = shutil.which(shell)
+        found = _which(shell)
     if found is None:
         raise RecordingError(f"shell {shell!r} does not exist or is not executable; pass an installed one with --shell")
     return found
 
 
-def _bash_too_old(path: str, cache_dir: Path | None = None) -> str | None:
+def _which(name: str) -> str | None:
+    """The first executable file ``name`` in a directory of ``$PATH`` (:data:`os.defpath` when unset), made
+    absolute; ``None`` when there is none. What :func:`shutil.which` finds on POSIX, without importing
+    :mod:`shutil` (with ``fnmatch``, ``re``, ``bz2`` and ``lzma``: ~4 ms) before the shell starts (``--shell
+    zsh``)."""
+    for directory in (os.environ.get("PATH") or os.defpath).split(os.pathsep):
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    return None
+
+
+def _bash_too_old(path: str, cache_dir: str | os.PathLike[str] | None = None) -> str | None:
     """``None`` when the bash at ``path`` has PS0 (4.4+), else its version ("3.2", or "unknown")."""
     version = _bash_version(path, cache_dir)
     if version is None:
@@ -175,7 +219,7 @@ def _bash_too_old(path: str, cache_dir: Path | None = None) -> str | None:
     return None if version >= _MIN_BASH else f"{version[0]}.{version[1]}"
 
 
-def _bash_version(path: str, cache_dir: Path | None) -> tuple[int, int] | None:
+def _bash_version(path: str, cache_dir: str | os.PathLike[str] | None) -> tuple[int, int] | None:
     """``(major, minor)`` of the bash at ``path``, from the cache when that binary (device, inode, size, change
     time) was asked before, else from ``bash --version`` (then cached); ``None`` when it cannot be told."""
     try:
@@ -183,17 +227,20 @@ def _bash_version(path: str, cache_dir: Path | None) -> tuple[int, int] | None:
     except OSError:
         return None
     key = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
-    cache = cache_dir / VERSION_CACHE if cache_dir is not None else None
+    cache = os.path.join(cache_dir, VERSION_CACHE) if cache_dir is not None else None
     if cache is not None:
         try:
-            for line in cache.read_text(encoding="ascii").splitlines():
+            with open(cache, encoding="ascii") as f:
+                lines = f.read().splitlines()
+            for line in lines:
                 k, _, v = line.partition(" ")
                 major, _, minor = v.partition(".")
                 if k == key and major.isdigit() and minor.isdigit():
                     return int(major), int(minor)
         except (OSError, UnicodeDecodeError):
             pass
-    import subprocess  # not at start-up: once per bash binary
+    import re  # not at start-up: once per bash binary
+    import subprocess
 
     from tracer._proc import CommandFailed, run
 
@@ -201,7 +248,7 @@ def _bash_version(path: str, cache_dir: Path | None) -> tuple[int, int] | None:
         out = run([path, "--version"], timeout=10).stdout
     except (CommandFailed, subprocess.TimeoutExpired):
         return None
-    m = _BASH_VERSION.search(out)
+    m = re.search(_BASH_VERSION, out)
     if m is None:
         return None
     version = (int(m.group(1)), int(m.group(2)))
@@ -219,10 +266,11 @@ def _bash_version(path: str, cache_dir: Path | None) -> tuple[int, int] | None:
 
 def _script(name: str) -> str:
     """The text of a hook script shipped in ``tracer/capture/shells/``."""
-    return (Path(__file__).parent / "shells" / name).read_text(encoding="utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "shells", name), encoding="utf-8") as f:
+        return f.read()
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: str, text: str) -> None:
     """Write a hook file, readable by the user only."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:

@@ -43,10 +43,13 @@ decides.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import re
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    _Values = tuple[str, int, str | None, str | None, int | None, bool, bool]
 
 __all__ = ["MAX_MARK_BYTES", "OSC_NUMBER", "Mark", "MarkParser"]
 
@@ -60,13 +63,16 @@ _OSC = b"\x1b]"
 _ESC = 0x1B
 _BEL = 0x07
 _BACKSLASH = 0x5C
-# The bytes a mark's payload may hold between the prefix and the terminator.
-_PAYLOAD = re.compile(rb"[A-Za-z0-9+/=;-]*")
-_NONCE = re.compile(r"[0-9a-f]{32}")
+# The bytes a mark's payload may hold between the prefix and the terminator (``[A-Za-z0-9+/=;-]``).
+_PAYLOAD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=;-"
+_HEX_DIGITS = "0123456789abcdef"
 
 
-class Mark(NamedTuple):
-    """One mark written by the shell hooks.
+class Mark:
+    """One mark written by the shell hooks (immutable, compared and hashed by its fields).
+
+    A plain class rather than a ``typing.NamedTuple``: this module is imported on the way to the user's shell,
+    and ``typing`` (with ``re``, ``functools`` and ``collections`` behind it) costs about 10 ms there.
 
     Attributes:
         kind: ``"start"`` (``C``, preexec: a command line is about to run) or ``"end"`` (``D``, precmd: a
@@ -80,13 +86,71 @@ class Mark(NamedTuple):
         padding: an ``end`` written before the prompt's padding (``;P``, zsh's ``PROMPT_SP``), before precmd.
     """
 
+    __slots__ = ("command", "cwd", "exit_status", "kind", "late", "offset", "padding")
+    #: The field names, in order (as a NamedTuple's ``_fields``): constructor arguments, ``repr``.
+    _fields = ("kind", "offset", "command", "cwd", "exit_status", "late", "padding")
+
     kind: str
     offset: int
-    command: str | None = None
-    cwd: str | None = None
-    exit_status: int | None = None
-    late: bool = False
-    padding: bool = False
+    command: str | None
+    cwd: str | None
+    exit_status: int | None
+    late: bool
+    padding: bool
+
+    def __init__(
+        self,
+        kind: str,
+        offset: int,
+        command: str | None = None,
+        cwd: str | None = None,
+        exit_status: int | None = None,
+        late: bool = False,
+        padding: bool = False,
+    ) -> None:
+        init = object.__setattr__
+        init(self, "kind", kind)
+        init(self, "offset", offset)
+        init(self, "command", command)
+        init(self, "cwd", cwd)
+        init(self, "exit_status", exit_status)
+        init(self, "late", late)
+        init(self, "padding", padding)
+
+    def _values(self) -> _Values:
+        return (self.kind, self.offset, self.command, self.cwd, self.exit_status, self.late, self.padding)
+
+    def _replace(self, **changes: Any) -> Mark:
+        """A copy with the given fields changed (as a NamedTuple's ``_replace``).
+
+        Raises:
+            ValueError: a name that is not a field.
+        """
+        unknown = changes.keys() - Mark._fields
+        if unknown:
+            raise ValueError(f"Got unexpected field names: {sorted(unknown)!r}")
+        return Mark(**{name: changes.get(name, getattr(self, name)) for name in Mark._fields})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mark):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return "Mark(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in Mark._fields) + ")"
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"can't set attribute {name!r} of an immutable Mark")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"can't delete attribute {name!r} of an immutable Mark")
+
+    def __reduce__(self) -> tuple[type[Mark], _Values]:
+        # copy and pickle would otherwise restore the slots with setattr, which is refused.
+        return (Mark, self._values())
 
 
 class MarkParser:
@@ -102,7 +166,8 @@ class MarkParser:
     __slots__ = ("_held", "_prefix")
 
     def __init__(self, nonce: str) -> None:
-        if not _NONCE.fullmatch(nonce):
+        # strip() leaves nothing exactly when every character is a lowercase hex digit (ASCII only).
+        if len(nonce) != 32 or nonce.strip(_HEX_DIGITS):
             raise ValueError(f"mark nonce {nonce!r} is not 32 lowercase hex characters")
         self._prefix = b"\x1b]%d;%s;" % (OSC_NUMBER, nonce.encode("ascii"))
         self._held = b""
@@ -171,8 +236,17 @@ class MarkParser:
                 i = buf.find(_OSC, i + 2)
                 continue
             body = i + len(prefix)
-            payload = _PAYLOAD.match(buf, body)
-            end = payload.end() if payload is not None else body
+            # The payload ends at the first BEL or ESC (BEL looked for only before that ESC, so that each byte
+            # is searched once per feed); a byte outside _PAYLOAD before it means this is not a mark.
+            end = buf.find(b"\x1b", body)
+            if end < 0:
+                end = n
+            bel = buf.find(b"\x07", body, end)
+            if bel >= 0:
+                end = bel
+            if buf[body:end].translate(None, _PAYLOAD):
+                i = buf.find(_OSC, i + 2)  # not a mark after all
+                continue
             if end == n or (buf[end] == _ESC and end + 1 == n):
                 if n - i > MAX_MARK_BYTES:
                     i = buf.find(_OSC, i + 2)  # give up: pass it through
@@ -232,4 +306,6 @@ def _decode(payload: bytes, offset: int) -> Mark | None:
 
 def _text(field: bytes) -> str:
     """Decode one base64 field into text (UTF-8; other bytes kept as lone surrogates)."""
-    return base64.b64decode(field, validate=True).decode("utf-8", errors="surrogateescape")
+    # base64.b64decode(field, validate=True) without importing base64 (and re): since Python 3.11 it is exactly
+    # this call, which refuses bytes outside the alphabet, bad padding, a leading "=" and data after padding.
+    return binascii.a2b_base64(field, strict_mode=True).decode("utf-8", errors="surrogateescape")

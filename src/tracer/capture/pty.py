@@ -40,21 +40,30 @@ shell working (``on_error``).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
 import select
-import signal
 import struct
 import termios
-import threading
 import time
 import tty
-from collections.abc import Callable, Sequence
-from typing import NamedTuple, Protocol
 
 from tracer.errors import RecordingError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+    import threading
+    from collections.abc import Callable, Sequence
+    from typing import Protocol
+else:
+    # The loop starts before the user's first prompt: the signal functions and numbers without the enums the
+    # signal module wraps them in (its import of enum, functools and collections is ~5 ms of that start).
+    try:
+        import _signal as signal
+    except ImportError:  # pragma: no cover - another Python
+        import signal
 
 try:  # the optional C steady state (setup.py); without it the same loop runs in Python
     from tracer.capture import _relay
@@ -85,43 +94,43 @@ _HUNG_UP = (errno.EIO, errno.EPIPE)
 DRAIN_AFTER_EXIT = 0.2
 
 
-class Mark(Protocol):
-    """What the loop needs of a mark: where it sits in the cleaned bytes."""
+if TYPE_CHECKING:  # the sink's and the filter's shapes, for the type checker
 
-    @property
-    def offset(self) -> int: ...
+    class Mark(Protocol):
+        """What the loop needs of a mark: where it sits in the cleaned bytes."""
 
+        @property
+        def offset(self) -> int: ...
 
-class Filter(Protocol):
-    """Removes the recorder's marks from the output stream (see :class:`tracer.capture.marks.MarkParser`).
+    class Filter(Protocol):
+        """Removes the recorder's marks from the output stream (see :class:`tracer.capture.marks.MarkParser`).
 
-    ``prefix``: the bytes every mark begins with (``None``: no marks); ``held``: bytes held back by ``feed``.
-    """
+        ``prefix``: the bytes every mark begins with (``None``: no marks); ``held``: bytes held back by ``feed``.
+        """
 
-    @property
-    def prefix(self) -> bytes | None: ...
+        @property
+        def prefix(self) -> bytes | None: ...
 
-    @property
-    def held(self) -> int: ...
+        @property
+        def held(self) -> int: ...
 
-    def feed(self, data: bytes) -> tuple[bytes, Sequence[Mark]]: ...
+        def feed(self, data: bytes) -> tuple[bytes, Sequence[Mark]]: ...
 
-    def flush(self) -> bytes: ...
+        def flush(self) -> bytes: ...
 
+    class Sink(Protocol):
+        """Receives what the loop sees. ``t`` is microseconds since the loop's clock started.
 
-class Sink(Protocol):
-    """Receives what the loop sees. ``t`` is microseconds since the loop's clock started.
+        A sink may also have ``output_batch(data, reads)``: several reads at once, ``data`` their bytes back to
+        back and ``reads`` their ``(end offset in data, t)`` (the C part hands output over that way); without
+        it, the loop calls ``output`` per read.
+        """
 
-    A sink may also have ``output_batch(data, reads)``: several reads at once, ``data`` their bytes back to
-    back and ``reads`` their ``(end offset in data, t)`` (the C part hands output over that way); without
-    it, the loop calls ``output`` per read.
-    """
+        def output(self, t: int, data: bytes) -> None: ...
 
-    def output(self, t: int, data: bytes) -> None: ...
+        def mark(self, t: int, mark: Mark) -> None: ...
 
-    def mark(self, t: int, mark: Mark) -> None: ...
-
-    def resize(self, t: int, cols: int, rows: int) -> None: ...
+        def resize(self, t: int, cols: int, rows: int) -> None: ...
 
 
 class _PassThrough:
@@ -151,12 +160,42 @@ class Clock:
         return (time.monotonic_ns() - self.origin_ns) // 1000
 
 
-class PtyExit(NamedTuple):
+class Gate:
+    """A flag one thread sets, once, and the PTY loop reads: what the loop needs of :class:`threading.Event`
+    (``set``, ``is_set``) for its ``input_gate``, without importing :mod:`threading` before the shell starts. The
+    loop looks at it at least every 10 ms while it is not set."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+def _signal_name(signum: int) -> str:
+    """``"SIGTERM"``: the name of a signal (from the signal module, imported when a signal stops the recording)."""
+    import signal as signals
+
+    return signals.Signals(signum).name
+
+
+class PtyExit:
     """How the loop ended: the child's ``exit_status`` (128+N when killed by signal N) and ``reason``
     (``"exit"``, or the name of the signal that stopped the recorder)."""
 
-    exit_status: int
-    reason: str
+    __slots__ = ("exit_status", "reason")
+
+    def __init__(self, exit_status: int, reason: str) -> None:
+        self.exit_status = exit_status
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"PtyExit(exit_status={self.exit_status!r}, reason={self.reason!r})"
 
 
 def terminal_size(fd: int) -> tuple[int, int] | None:
@@ -305,7 +344,7 @@ class PtyLoop:
         stdout_fd: int = 1,
         size: tuple[int, int] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
-        input_gate: threading.Event | None = None,
+        input_gate: Gate | threading.Event | None = None,
         on_spawn: Callable[[], None] | None = None,
     ) -> None:
         self.argv = list(argv)
@@ -404,8 +443,10 @@ class PtyLoop:
             return
         self.size = size
         if self._master is not None:
-            with contextlib.suppress(OSError):
+            try:
                 _set_size(self._master, *size)
+            except OSError:
+                pass
         if self.sink is not None:
             try:
                 self.sink.resize(self.clock(), *size)
@@ -447,8 +488,10 @@ class PtyLoop:
             return self._loop(master, wake_r)
         finally:
             if saved_attrs is not None:
-                with contextlib.suppress(termios.error, OSError):  # the terminal is gone (hung up): nothing to restore
+                try:
                     termios.tcsetattr(self.stdin_fd, termios.TCSAFLUSH, saved_attrs)
+                except (termios.error, OSError):  # the terminal is gone (hung up): nothing to restore
+                    pass
             signal.set_wakeup_fd(old_wakeup)
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
@@ -636,8 +679,10 @@ class PtyLoop:
                     if ev & select.POLLOUT and pending_input:
                         _send_input(master, pending_input)
                 elif fd == wake_r:
-                    with contextlib.suppress(BlockingIOError):
+                    try:
                         self._on_wake(os.read(wake_r, 512))
+                    except BlockingIOError:
+                        pass
                 elif fd == self.stdin_fd:
                     try:
                         k = readv(self.stdin_fd, [inbuf])
@@ -690,11 +735,13 @@ class PtyLoop:
             if self._stop_signal is not None and not hangup_sent:
                 hangup_sent = True
                 hangup_at = time.monotonic()
-                reason = signal.Signals(self._stop_signal).name
+                reason = _signal_name(self._stop_signal)
                 self._hangup()
             elif hangup_sent and exit_status is None and time.monotonic() - hangup_at > 2.0:
-                with contextlib.suppress(ProcessLookupError):  # the shell ignored SIGHUP
+                try:
                     os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:  # the shell ignored SIGHUP, then exited
+                    pass
 
     def _hangup(self) -> None:
         """SIGHUP to the shell (it passes it on to its jobs), as when the terminal window closes."""

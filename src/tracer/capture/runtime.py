@@ -1,4 +1,4 @@
-"""Where live recorders keep their private files, and who records what.
+"""Where live recorders keep their private files.
 
 Every recorder has a private (0700) work directory for its notes socket, its hook files and its copies of the git
 index, inside one per-user runtime directory:
@@ -7,57 +7,28 @@ index, inside one per-user runtime directory:
   logout), else ``<temp dir>/tracer-<uid>`` (made 0700; refused when another user owns it or others can enter it);
 - named ``<pid>-<start time>`` after the recorder's process (start time in clock ticks since boot, from
   ``/proc/<pid>/stat``), so that a directory outlives its recorder only when that recorder was killed (SIGKILL, a
-  power cut): :func:`sweep`, run by every recorder once its shell runs, removes the directories of recorders that
-  no longer run. The start time tells a dead recorder from a new process that got the same pid.
+  power cut): :func:`tracer.capture.peers.sweep`, run by every recorder once its shell runs, removes the directories
+  of recorders that no longer run. The start time tells a dead recorder from a new process that got the same pid.
 
-Each recorder also publishes who it is (:class:`RecorderInfo`: session, workspace, socket) in its directory, so a
-recorder that starts in a workspace another one is recording already finds it (:func:`sweep` returns the live
-ones) and both can say so: inotify cannot tell whose process wrote a file, so each session would record the other's
-edits as its own.
+The recorder makes its directory before the shell starts, so this module is on the way to the first prompt: it
+imports nothing but :mod:`os` and :mod:`stat` (paths are ``str``). Who records what (the recorders that run, and
+what each publishes in its directory) is :mod:`tracer.capture.peers`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import stat
-from pathlib import Path
-from typing import NamedTuple
 
 from tracer.errors import RecordingError
 
-__all__ = ["RecorderDir", "RecorderInfo", "overlaps", "runtime_dir", "sweep"]
-
-#: The file in a recorder's directory that says who it is.
-INFO_FILE = "recorder.json"
-_NAME = re.compile(r"(\d+)-(\d+)")
-
+__all__ = ["SOCKET_ENV", "RecorderDir", "process_start", "runtime_dir"]
 
 #: Environment variable naming the recorder's notes socket (in its directory) inside the recorded shell.
 SOCKET_ENV = "TRACER_SOCKET"
 
 
-class RecorderInfo(NamedTuple):
-    """A live recorder, as it describes itself to the others.
-
-    Attributes:
-        pid: the recorder's process.
-        session_id: its session (``Header.session_id``).
-        path: its session file.
-        workspace: the directory whose edits it records (absolute; may hold bytes that are not UTF-8, as lone
-            surrogates).
-        socket: its notes socket, where other recorders can reach it; ``None`` when it has none.
-    """
-
-    pid: int
-    session_id: str
-    path: str
-    workspace: str
-    socket: str | None = None
-
-
-def runtime_dir() -> Path:
+def runtime_dir() -> str:
     """The user's runtime directory for tracer (created 0700 if missing).
 
     Raises:
@@ -65,12 +36,12 @@ def runtime_dir() -> Path:
             it is a symbolic link).
     """
     xdg = os.environ.get("XDG_RUNTIME_DIR", "")
-    if xdg and os.path.isabs(xdg) and _private(Path(xdg), create=False):
-        base = Path(xdg) / "tracer"
+    if xdg and os.path.isabs(xdg) and _private(xdg, create=False):
+        base = os.path.join(xdg, "tracer")
     else:
         import tempfile  # (with shutil: not on the way to the shell where the runtime directory is set)
 
-        base = Path(tempfile.gettempdir()) / f"tracer-{os.getuid()}"
+        base = os.path.join(tempfile.gettempdir(), f"tracer-{os.getuid()}")
     if not _private(base, create=True):
         raise RecordingError(
             f"{base} is not a private directory of yours (another user owns it, or others may enter it); "
@@ -79,11 +50,13 @@ def runtime_dir() -> Path:
     return base
 
 
-def _private(path: Path, *, create: bool) -> bool:
+def _private(path: str, *, create: bool) -> bool:
     """True when ``path`` is a real directory owned by the user that no one else may enter (made so if asked)."""
     if create:
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
     try:
         st = os.lstat(path)
     except OSError:
@@ -107,19 +80,6 @@ def process_start(pid: int) -> int | None:
         return None
 
 
-def _running(pid: int, start: int) -> bool:
-    """Whether the recorder that made the directory ``<pid>-<start>`` still runs."""
-    if os.path.isdir("/proc/self"):
-        return process_start(pid) == start
-    try:  # no /proc: the pid alone
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RecorderDir:
     """This recorder's private work directory, ``<runtime dir>/<pid>-<start time>`` (created at once).
 
@@ -128,90 +88,27 @@ class RecorderDir:
             directory in the temp dir is taken instead (it is not swept after a SIGKILL).
     """
 
-    def __init__(self, base: Path | None = None) -> None:
+    def __init__(self, base: str | None = None) -> None:
         pid = os.getpid()
+        path: str
         try:
             base = base or runtime_dir()
-            path = base / f"{pid}-{process_start(pid) or 0}"
+            path = os.path.join(base, f"{pid}-{process_start(pid) or 0}")
             if os.path.lexists(path):  # a directory of an earlier process with our pid (no /proc: start time 0)
                 import shutil
 
-                with contextlib.suppress(FileNotFoundError):
-                    shutil.rmtree(path)
+                shutil.rmtree(path, ignore_errors=True)
             os.mkdir(path, 0o700)
         except (OSError, RecordingError):
             import tempfile
 
-            base, path = None, Path(tempfile.mkdtemp(prefix="tracer-"))
+            base, path = None, tempfile.mkdtemp(prefix="tracer-")
         #: The directory (0700). ``base``: the runtime directory it is in, ``None`` for a temp dir of its own.
         self.path = path
         self.base = base
-
-    def publish(self, info: RecorderInfo) -> None:
-        """Say who this recorder is, for the recorders that start after it (written whole: write, then rename).
-
-        Raises:
-            OSError: the file cannot be written.
-        """
-        tmp = self.path / f".{INFO_FILE}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            import json  # (after the shell started)
-
-            json.dump(info._asdict(), f)  # lone surrogates are written as \\udcXX escapes and read back the same
-        os.replace(tmp, self.path / INFO_FILE)
 
     def remove(self) -> None:
         """Remove the directory and everything in it."""
         import shutil
 
         shutil.rmtree(self.path, ignore_errors=True)
-
-
-def sweep(base: Path, *, own: Path | None = None) -> list[RecorderInfo]:
-    """Remove the work directories of recorders that no longer run; return the live recorders that published
-    themselves (but ``own``, this recorder's directory).
-
-    Never raises: a directory that cannot be read or removed is left alone.
-    """
-    live: list[RecorderInfo] = []
-    try:
-        entries = list(os.scandir(base))
-    except OSError:
-        return live
-    for entry in entries:
-        m = _NAME.fullmatch(entry.name)
-        if m is None or (own is not None and entry.path == os.fspath(own)):
-            continue
-        if not _running(int(m.group(1)), int(m.group(2))):
-            import shutil
-
-            shutil.rmtree(entry.path, ignore_errors=True)
-            continue
-        info = _read_info(Path(entry.path) / INFO_FILE)
-        if info is not None:
-            live.append(info)
-    return live
-
-
-def _read_info(path: Path) -> RecorderInfo | None:
-    import json  # (after the shell started)
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        return RecorderInfo(
-            pid=int(data["pid"]),
-            session_id=str(data["session_id"]),
-            path=str(data["path"]),
-            workspace=str(data["workspace"]),
-            socket=str(data["socket"]) if data.get("socket") else None,
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def overlaps(a: str, b: str) -> bool:
-    """Whether two workspaces (absolute paths) share files: the same directory, or one inside the other."""
-    a, b = a.rstrip(os.sep) + os.sep, b.rstrip(os.sep) + os.sep
-    return a.startswith(b) or b.startswith(a)

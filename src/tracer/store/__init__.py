@@ -17,9 +17,11 @@ to the shell without the reader, the writer and the model.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # (typing is not imported on the way to the shell: tracer.store.paths is)
 if TYPE_CHECKING:
+    from typing import Any
+
     from tracer.store.catalog import list_sessions, resolve_session, session_summaries, session_summary
     from tracer.store.paths import new_session_path, sessions_dir
     from tracer.store.reader import SessionReader, iter_frames, read_header, read_outline, read_session

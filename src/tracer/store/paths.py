@@ -1,9 +1,9 @@
 """Where a new session file goes: the sessions directory, session ids, the new file's path.
 
-Light on purpose (no model, no reader): ``tracer shell`` calls it before the shell starts. Sessions are
-``<id>.tracer`` files, mode 0600, in a 0700 directory: ``$TRACER_DIR`` if set, else the platform's user data
-directory + ``tracer/sessions`` (``~/.local/share/tracer/sessions`` on Linux, :func:`tracer.config.user_dir`). Ids are
-``YYYY-MM-DDTHH-MM-SS-xxxx`` (UTC start time + 4 random hex digits), so names sort by start time.
+Light on purpose (no model, no reader, no :mod:`pathlib`): ``tracer shell`` calls it before the shell starts.
+Sessions are ``<id>.tracer`` files, mode 0600, in a 0700 directory: ``$TRACER_DIR`` if set, else the platform's user
+data directory + ``tracer/sessions`` (``~/.local/share/tracer/sessions`` on Linux, :func:`tracer.userdirs.user_dir`).
+Ids are ``YYYY-MM-DDTHH-MM-SS-xxxx`` (UTC start time + 4 random hex digits), so names sort by start time.
 """
 
 from __future__ import annotations
@@ -11,16 +11,45 @@ from __future__ import annotations
 import os
 import struct
 import time
-from pathlib import Path
 
 import tracer
 from tracer.errors import SessionError
+from tracer.userdirs import user_dir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: The first bytes of every session file (docs/format.md): magic, then the format version (uint16, big endian).
 MAGIC = b"\x89TRACER\n"
 PREAMBLE = MAGIC + struct.pack(">H", tracer.FORMAT_VERSION)
 
 SUFFIX = ".tracer"
+
+
+def sessions_root(override: str | os.PathLike[str] | None = None, *, create: bool = False) -> str:
+    """The sessions directory as ``str`` (what :func:`sessions_dir` gives as a path): ``override``, else
+    ``$TRACER_DIR``, else the user data dir's ``tracer/sessions``, with ``~`` expanded.
+
+    Args:
+        create: make the directory (mode 0700) if it is missing.
+
+    Raises:
+        SessionError: it cannot be created.
+    """
+    if override is not None:
+        path = os.fspath(override)
+    elif os.environ.get("TRACER_DIR"):
+        path = os.environ["TRACER_DIR"]
+    else:
+        path = os.path.join(user_dir("data"), "sessions")
+    path = os.path.expanduser(path)
+    if create and not os.path.isdir(path):
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        except OSError as e:
+            raise SessionError(f"cannot create the sessions directory {path}: {e.strerror}") from e
+    return path
 
 
 def sessions_dir(override: str | os.PathLike[str] | None = None, *, create: bool = False) -> Path:
@@ -32,21 +61,9 @@ def sessions_dir(override: str | os.PathLike[str] | None = None, *, create: bool
     Raises:
         SessionError: it cannot be created.
     """
-    if override is not None:
-        path = Path(override)
-    elif os.environ.get("TRACER_DIR"):
-        path = Path(os.environ["TRACER_DIR"])
-    else:
-        from tracer.config import user_dir
+    from pathlib import Path
 
-        path = user_dir("data") / "sessions"
-    path = path.expanduser()
-    if create and not path.is_dir():
-        try:
-            path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as e:
-            raise SessionError(f"cannot create the sessions directory {path}: {e.strerror}") from e
-    return path
+    return Path(sessions_root(override, create=create))
 
 
 def new_session_id(started: float) -> str:
@@ -55,8 +72,9 @@ def new_session_id(started: float) -> str:
     return time.strftime("%Y-%m-%dT%H-%M-%S-", time.gmtime(started)) + os.urandom(2).hex()
 
 
-def new_session_path(output: str | os.PathLike[str] | None, started: float) -> tuple[str, Path]:
-    """``(session_id, path)`` for a new recording that started at ``started`` (seconds since the epoch).
+def new_session_path(output: str | os.PathLike[str] | None, started: float) -> tuple[str, str]:
+    """``(session_id, path)`` for a new recording that started at ``started`` (seconds since the epoch); the path
+    as ``str`` (this runs before the shell starts: no :mod:`pathlib`).
 
     ``output`` (``tracer shell -o``) is a file path, or an existing directory to put the file in; ``None`` means
     the sessions directory. The parent directory is created (0700) when missing.
@@ -66,21 +84,21 @@ def new_session_path(output: str | os.PathLike[str] | None, started: float) -> t
     """
     session_id = new_session_id(started)
     if output is None:
-        path = sessions_dir(create=True) / (session_id + SUFFIX)
+        path = os.path.join(sessions_root(create=True), session_id + SUFFIX)
     else:
-        out = Path(output).expanduser()
-        if out.is_dir():
-            path = out / (session_id + SUFFIX)
+        out = os.path.expanduser(os.fspath(output))
+        if os.path.isdir(out):
+            path = os.path.join(out, session_id + SUFFIX)
         else:
             path = out
-            sessions_dir(out.parent, create=True)
-            session_id = out.name.removesuffix(SUFFIX)
-    if path.exists():
+            sessions_root(os.path.dirname(out) or ".", create=True)
+            session_id = os.path.basename(out).removesuffix(SUFFIX)
+    if os.path.lexists(path):
         raise SessionError(f"{path} exists already: choose another -o path")
     return session_id, path
 
 
-def create_session_file(path: Path) -> int:
+def create_session_file(path: str | os.PathLike[str]) -> int:
     """Create the new session file ``path`` (mode 0600; it must not exist) with its :data:`PREAMBLE`, and return
     its descriptor, opened for appending (what :class:`tracer.store.writer.SessionWriter` takes as ``fd``). From
     here on, a reader sees a session that is starting (its header follows), never an empty file.
@@ -91,12 +109,15 @@ def create_session_file(path: Path) -> int:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
     except OSError as e:
-        raise SessionError(f"cannot create session file {path}: {e.strerror}") from e
+        raise SessionError(f"cannot create session file {os.fspath(path)}: {e.strerror}") from e
     try:
         if os.write(fd, PREAMBLE) != len(PREAMBLE):
             raise OSError(28, "No space left on device")
     except OSError as e:
         os.close(fd)
-        path.unlink(missing_ok=True)
-        raise SessionError(f"cannot write session file {path}: {e.strerror}") from e
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        raise SessionError(f"cannot write session file {os.fspath(path)}: {e.strerror}") from e
     return fd
