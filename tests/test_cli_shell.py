@@ -247,10 +247,10 @@ _THE_WAY_TO_THE_SHELL = {
 
 
 def test_the_way_to_the_first_prompt_imports_only_what_it_needs(tmp_path: Path) -> None:
-    """``tracer shell`` in a repository, on a real PTY, from the ``tracer`` script: before the shell is forked, no
-    module of :data:`_NOT_BEFORE_THE_SHELL` and no tracer module but those of :data:`_THE_WAY_TO_THE_SHELL` is
-    imported; the rest (the writer, the baseline, the model) comes while the shell starts, and the recording is
-    whole."""
+    """``tracer shell`` in a repository, on a real PTY, from the ``tracer`` script, without ``$XDG_RUNTIME_DIR`` (as
+    in CI and over ssh): before the shell is forked, no module of :data:`_NOT_BEFORE_THE_SHELL` and no tracer
+    module but those of :data:`_THE_WAY_TO_THE_SHELL` is imported; the rest (the writer, the baseline, the model)
+    comes while the shell starts, and the recording is whole."""
     import pexpect
 
     import tracer
@@ -279,9 +279,9 @@ def test_the_way_to_the_first_prompt_imports_only_what_it_needs(tmp_path: Path) 
             ["-c", "exec " + command],
             cwd=str(work),
             env={
-                **os.environ,
+                **{k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"},  # (the temporary directory's)
                 "HOME": str(home),
-                "XDG_RUNTIME_DIR": str(runtime),
+                "TMPDIR": str(runtime),
                 "PYTHONPATH": path,
                 "TRACER_CONFIG": str(tmp_path / "no-config.toml"),
             },

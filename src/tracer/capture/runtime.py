@@ -22,7 +22,7 @@ import stat
 
 from tracer.errors import RecordingError
 
-__all__ = ["SOCKET_ENV", "RecorderDir", "process_start", "runtime_dir"]
+__all__ = ["SOCKET_ENV", "RecorderDir", "process_start", "runtime_dir", "temp_dir"]
 
 #: Environment variable naming the recorder's notes socket (in its directory) inside the recorded shell.
 SOCKET_ENV = "TRACER_SOCKET"
@@ -39,15 +39,31 @@ def runtime_dir() -> str:
     if xdg and os.path.isabs(xdg) and _private(xdg, create=False):
         base = os.path.join(xdg, "tracer")
     else:
-        import tempfile  # (with shutil: not on the way to the shell where the runtime directory is set)
-
-        base = os.path.join(tempfile.gettempdir(), f"tracer-{os.getuid()}")
+        base = os.path.join(temp_dir(), f"tracer-{os.getuid()}")
     if not _private(base, create=True):
         raise RecordingError(
             f"{base} is not a private directory of yours (another user owns it, or others may enter it); "
             "remove it, or set XDG_RUNTIME_DIR to a directory only you can enter"
         )
     return base
+
+
+def temp_dir() -> str:
+    """The directory for temporary files, as :func:`tempfile.gettempdir` chooses it on POSIX: the first of
+    ``$TMPDIR``, ``$TEMP``, ``$TMP``, ``/tmp``, ``/var/tmp``, ``/usr/tmp`` and the current directory that is a
+    directory the user may write to, made absolute. Without importing :mod:`tempfile` (with :mod:`shutil`,
+    :mod:`random` and :mod:`weakref` behind it) and without the test file it writes and removes in each candidate:
+    5–10 ms of the way to the shell where ``$XDG_RUNTIME_DIR`` is not set (docs/performance.md, run 13).
+
+    Raises:
+        RecordingError: none of them can be written.
+    """
+    candidates = [os.environ.get(name, "") for name in ("TMPDIR", "TEMP", "TMP")]
+    candidates += ["/tmp", "/var/tmp", "/usr/tmp", os.getcwd()]
+    for candidate in candidates:
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return os.path.abspath(candidate)
+    raise RecordingError("no directory for temporary files can be written: set TMPDIR to one of yours")
 
 
 def _private(path: str, *, create: bool) -> bool:
