@@ -128,7 +128,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         "fix: add(1, 2) is -1",
         "--test-command",
         PYTEST,
-        env={"EDITOR": EDITOR, "VISUAL": ""},
+        # (no __pycache__ written by the two pytest runs: edits of their own, or not, by the machine's environment)
+        env={"EDITOR": EDITOR, "VISUAL": "", "PYTHONDONTWRITEBYTECODE": "1"},
     )
     tracer("verify", str(sessions["fix"]), "--compare-base", cwd=fix)
     tracer("judge", str(sessions["fix"]), cwd=fix)
