@@ -34,6 +34,7 @@ class Recording:
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
         self.info = workspace_info(root)
+        kwargs.setdefault("tmp_dir", root.parent)  # (its private index: a directory that the test removes)
         self.recorder = EditRecorder(
             self.info,
             emit=self._emit,
@@ -460,7 +461,9 @@ def test_a_write_seen_before_its_commands_start_mark_is_that_commands(tmp_path: 
     t0 = time.monotonic()
     clock = lambda: int((time.monotonic() - t0) * 1e6)  # noqa: E731
     events: list[FileChange] = []
-    rec = EditRecorder(workspace_info(repo), emit=events.append, clock=clock, command_at=tracker.command_at)
+    rec = EditRecorder(
+        workspace_info(repo), emit=events.append, clock=clock, command_at=tracker.command_at, tmp_dir=tmp_path
+    )
     rec.start()
     try:
         tracker.start(clock(), "pytest -q", str(repo))

@@ -39,6 +39,7 @@ class Run:
         self.events: list[FileChange] = []
         t0 = time.monotonic()
         self.info = workspace_info(root)
+        kw.setdefault("tmp_dir", root.parent)  # (its private index: a directory that the test removes)
         self.rec = EditRecorder(
             self.info,
             emit=self.events.append,
@@ -224,7 +225,7 @@ def test_large_untracked_files_stay_out_of_the_baseline_and_the_patch(
     before = set(threading.enumerate())
     events: list[FileChange] = []
     t0 = time.monotonic()
-    rec = EditRecorder(info, emit=events.append, clock=lambda: int((time.monotonic() - t0) * 1e6))
+    rec = EditRecorder(info, emit=events.append, clock=lambda: int((time.monotonic() - t0) * 1e6), tmp_dir=tmp_path)
     rec.start()
     (repo / "a.txt").write_text("a\nb\n")
     (repo / "new.bin").write_bytes(os.urandom(2 << 20))  # a new large untracked file
