@@ -3,17 +3,18 @@
 Threads: the PTY loop runs in the calling (main) thread; the session writer, the file observer and the notes
 server each run their own. Everything they produce meets in :class:`~tracer.store.SessionWriter`'s queue.
 
-Start-up order, so that the prompt appears at once even in a large repository: the session file is created
-(an error now, not later) and the shell is started first, with nothing imported but the PTY loop, the shell
-integration and the paths (no click, no model, no store: ``tracer shell`` is parsed by :mod:`tracer.cli_shell`);
-what the shell prints meanwhile is kept by the sink. A set-up thread then imports the rest, makes the session
-writer (and attaches the sink to it), listens for notes, takes the workspace baseline (git status-like work,
-hundreds of milliseconds in a 50,000-file repository), writes the header and starts the file observer. Until it
-is done the shell's input is held (keys wait in the kernel's terminal buffer), so no command can run — and no
-file can change through the shell — before the baseline is taken. With ``-c`` there is no input to hold (the
-command runs as soon as the shell starts), so the baseline is taken first, then the command is started; the
-writer, the header and the notes socket follow while it runs (``tracer note`` waits for a recorder that is
-still starting). docs/performance.md has the figures.
+Start-up order, so that the prompt appears at once even in a large repository: the session file is created (an error
+now, not later) and the shell is started first, with nothing imported but the PTY loop, the shell integration and
+the paths (no click, no model, no store: ``tracer shell`` is parsed by :mod:`tracer.cli_shell`; and no ``typing``,
+``re``, ``pathlib``, ``threading`` or ``signal``: paths are ``str`` until the shell runs,
+``tests/test_cli_shell.py`` holds the list); what the shell prints meanwhile is kept by the sink. A set-up thread
+then imports the rest, makes the session writer (and attaches the sink to it), listens for notes, takes the
+workspace baseline (git status-like work, hundreds of milliseconds in a 50,000-file repository), writes the header
+and starts the file observer. Until it is done the shell's input is held (keys wait in the kernel's terminal
+buffer), so no command can run — and no file can change through the shell — before the baseline is taken. With
+``-c`` there is no input to hold (the command runs as soon as the shell starts), so the baseline is taken first,
+then the command is started; the writer, the header and the notes socket follow while it runs (``tracer note`` waits
+for a recorder that is still starting). docs/performance.md has the figures.
 
 The recorder's private files (notes socket, hook files, nonce file, git index copies) live in its directory of
 the per-user runtime directory (:mod:`tracer.capture.runtime`). Once the shell runs, the recorder publishes
@@ -322,8 +323,10 @@ class _Recorder:
         self.session_id = session_id
         self.started = started
         self.rundir = rundir
-        self.file = path  # the session file, the directory recorded and the work directory as str: see `path`
-        self.dir = cwd
+        # the session file, the directory recorded and the work directory, as str (`path`, `cwd`, `workdir`:
+        # the same as Path, for the parts made once the shell runs)
+        self.path_name = path
+        self.cwd_name = cwd
         self.workdir_name = rundir.path
         self._fd: int | None = fd  # the session file, until the writer takes it
         self.writer: SessionWriter | None = None
@@ -350,14 +353,14 @@ class _Recorder:
         """The session file (the recording's parts take paths: :mod:`pathlib` is imported once the shell runs)."""
         from pathlib import Path
 
-        return Path(self.file)
+        return Path(self.path_name)
 
     @property
     def cwd(self) -> Path:
         """The directory the recording started in (resolved)."""
         from pathlib import Path
 
-        return Path(self.dir)
+        return Path(self.cwd_name)
 
     @property
     def workdir(self) -> Path:
@@ -374,7 +377,7 @@ class _Recorder:
         if fd is not None:
             os.close(fd)
             try:
-                os.unlink(self.file)
+                os.unlink(self.path_name)
             except OSError:
                 pass
 
@@ -673,7 +676,7 @@ class _Recorder:
         on_start: Callable[[str, str | None], None] | None,
     ) -> RecordingSummary:
         """Start the parts, run the shell to its end, shut down in order; return the summary."""
-        clock, path = self.clock, self.file
+        clock, path = self.clock, self.path_name
         interactive = self.options.command is None
         warning: str | None = None
         nonce = os.urandom(16).hex()  # (not `secrets`: the same urandom, 3 ms less of start-up)
@@ -718,7 +721,7 @@ class _Recorder:
                 sink=self.sink,
                 clock=clock,
                 marks=marks,
-                cwd=self.dir,
+                cwd=self.cwd_name,
                 stdin_fd=stdin_fd,
                 stdout_fd=stdout_fd,
                 size=(cols, rows),
