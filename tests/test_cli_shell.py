@@ -136,7 +136,8 @@ def test_a_recording_starts_without_click_and_the_command_before_the_store(tmp_p
     assert not before_spawn & {"click", "dataclasses", "tracer.model", "tracer.store.writer", "zstandard", "re2"}
 
 
-#: Runs ``tracer shell -q -c true -o ARGV[1]`` and says ``FORK`` on standard error when the shell is forked.
+#: Runs the ``tracer`` script ARGV[1] (bin/tracer) with the arguments ARGV[2:] and says ``FORK`` on standard error
+#: when the shell is forked.
 _MARK_THE_FORK = """
 import os, sys
 fork = os.fork
@@ -145,10 +146,15 @@ def marked():
     sys.stderr.flush()
     return fork()
 os.fork = marked
-sys.argv = ["tracer", "shell", "-q", "-c", "true", "-o", sys.argv[1]]
-from tracer.__main__ import main
-main()
+script = sys.argv[1]
+sys.argv = ["tracer", *sys.argv[2:]]
+with open(script, encoding="utf-8") as f:
+    code = compile(f.read(), script, "exec")
+exec(code, {"__name__": "__main__"})
 """
+
+#: The ``tracer`` script.
+SCRIPT = Path(__file__).resolve().parents[1] / "bin" / "tracer"
 
 
 def test_outside_git_the_command_starts_without_subprocess_tempfile_shutil_or_datetime(tmp_path: Path) -> None:
@@ -163,8 +169,9 @@ def test_outside_git_the_command_starts_without_subprocess_tempfile_shutil_or_da
     work.mkdir()
     src = str(Path(tracer.__file__).parent.parent)
     path = os.pathsep.join([src, *(p for p in sys.path if p)])  # (what site would have added, without its .pth)
+    argv = [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK, str(SCRIPT)]
     proc = subprocess.run(
-        [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK, str(tmp_path / "s.tracer")],
+        [*argv, "shell", "-q", "-c", "true", "-o", str(tmp_path / "s.tracer")],
         cwd=work,
         env={**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PYTHONPATH": path, "SHELL": "/bin/sh"},
         capture_output=True,
@@ -186,23 +193,6 @@ def test_outside_git_the_command_starts_without_subprocess_tempfile_shutil_or_da
         ("command_end", 0),
     ]
 
-
-#: Runs the ``tracer`` script (ARGV[1], bin/tracer) as ``tracer shell -q --shell bash -o ARGV[2]`` and says ``FORK``
-#: on standard error when the shell is forked.
-_MARK_THE_FORK_OF_THE_SCRIPT = """
-import os, sys
-fork = os.fork
-def marked():
-    sys.stderr.write("FORK\\n")
-    sys.stderr.flush()
-    return fork()
-os.fork = marked
-script = sys.argv[1]
-sys.argv = ["tracer", "shell", "-q", "--shell", "bash", "-o", sys.argv[2]]
-with open(script, encoding="utf-8") as f:
-    code = compile(f.read(), script, "exec")
-exec(code, {"__name__": "__main__"})
-"""
 
 #: What the way to the first prompt must not import: each costs milliseconds of every ``tracer shell``'s start
 #: (``typing`` ~10 ms, as it imports ``re``, ``functools`` and ``collections``; docs/performance.md, run 13).
@@ -255,8 +245,7 @@ def test_the_way_to_the_first_prompt_imports_only_what_it_needs(tmp_path: Path) 
 
     import tracer
 
-    script = Path(__file__).resolve().parents[1] / "bin" / "tracer"
-    assert script.is_file()
+    assert SCRIPT.is_file()
     home = tmp_path / "home"
     home.mkdir()
     (home / ".bashrc").write_text("PS1='@@P''ROMPT@@ '\n")
@@ -272,8 +261,9 @@ def test_the_way_to_the_first_prompt_imports_only_what_it_needs(tmp_path: Path) 
     def record(name: str) -> list[str]:
         """Record a shell that appends to a.txt; the interpreter's import log, ``FORK`` where the shell forked."""
         log = tmp_path / f"{name}.log"
-        argv = [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK_OF_THE_SCRIPT, str(script)]
-        command = " ".join(map(shlex.quote, [*argv, str(tmp_path / f"{name}.tracer")])) + " 2>" + shlex.quote(str(log))
+        argv = [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK, str(SCRIPT), "shell", "-q"]
+        argv += ["--shell", "bash", "-o", str(tmp_path / f"{name}.tracer")]
+        command = " ".join(map(shlex.quote, argv)) + " 2>" + shlex.quote(str(log))
         child = pexpect.spawn(
             "/bin/sh",
             ["-c", "exec " + command],
