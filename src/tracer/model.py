@@ -967,6 +967,18 @@ def _check_for(name: str, hint: Any) -> _Check:
 _CHECKS: dict[type, tuple[tuple[str, _Check, bool], ...]] = {}
 
 
+#: Command lines that end the shell with the exit status of the command before them (``$?``): ``exit`` and
+#: ``logout`` without an argument, in bash, zsh and fish.
+CARRIED_STATUS = ("exit", "logout")
+
+
+def carries_status(command: str) -> bool:
+    """Whether the command line ``command`` is a bare ``exit`` or ``logout`` (:data:`CARRIED_STATUS`), whose exit
+    status is the previous command's: it is recorded as it was, and not counted as a failure of its own (a session
+    whose last test run failed, then ``exit``, has one failed command, not two)."""
+    return command.strip() in CARRIED_STATUS
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """A command line paired with its end: the unit that timelines and exports show.
@@ -994,8 +1006,9 @@ class Command:
 
     @property
     def failed(self) -> bool:
-        """True when the command finished with a non-zero exit status."""
-        return self.exit_status not in (None, 0)
+        """True when the command finished with a non-zero exit status, but for a bare ``exit`` or ``logout``
+        (:func:`carries_status`): its status is the one of the command before it, whose failure it is."""
+        return self.exit_status not in (None, 0) and not carries_status(self.command)
 
 
 @dataclass(frozen=True, slots=True)

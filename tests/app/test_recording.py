@@ -174,6 +174,41 @@ def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, sh
     assert b"TWO" in session.commands()[2].output
 
 
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+@pytest.mark.parametrize(("last", "failed"), [("exit", 1), ("exit 3", 2)], ids=["bare-exit", "exit-3"])
+def test_a_bare_exit_after_a_failure_is_recorded_with_its_status_and_not_counted_as_a_failure(
+    tmp_path: Path, shell: str, last: str, failed: int
+) -> None:
+    """The shell ends with the status of the command before a bare ``exit``: the session keeps that status (it is
+    what the shell did), and the closing line, ``tracer show`` and ``tracer ls`` count one failure, not two. An
+    ``exit 3`` is a failure of its own."""
+    user = shell_user(tmp_path, shell, PROMPT)
+    child = user.tracer_shell(tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendline("false")
+    child.expect_exact(PROMPT)
+    child.sendline(last)
+    child.expect(pexpect.EOF)
+    closing = child.before or ""
+    child.close()
+    assert child.exitstatus == (1 if last == "exit" else 3)
+    (path,) = user.sessions.glob("*.tracer")
+    session = read_session(path)
+    assert [(c.command, c.exit_status, c.failed) for c in session.commands()] == [
+        ("false", 1, True),
+        (last, 1 if last == "exit" else 3, last != "exit"),
+    ]
+    assert f"2 commands ({failed} failed)" in closing, closing
+    shown = subprocess.run(
+        [sys.executable, "-m", "tracer", "show"], env=user.env, capture_output=True, text=True, check=True
+    ).stdout
+    assert f"2 commands ({failed} failed)" in shown, shown
+    listed = subprocess.run(
+        [sys.executable, "-m", "tracer", "ls"], env=user.env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert listed[1].split()[4:6] == ["2", str(failed)], listed
+
+
 @pytest.mark.parametrize(
     ("shell", "prompt_rc", "error"),
     [

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from tracer.model import CommandEnd, CommandStart, Event
+from tracer.model import CommandEnd, CommandStart, Event, carries_status
 
 #: An edit seen this long (microseconds) after a command ended is still that command's (see command_at).
 EDIT_GRACE_US = 100_000
@@ -71,7 +71,9 @@ class CommandTracker:
         # [id, start, end] of the latest commands, in order of start; end None while open or never said
         self._spans: list[list[int | None]] = []
         self.cwd: str | None = None
+        self._line = ""  # the open command's line
         self.count = 0
+        #: Commands that failed, as :attr:`tracer.model.Command.failed` counts them.
         self.failed = 0
 
     @property
@@ -121,6 +123,7 @@ class CommandTracker:
             cid = self._next_id
             self._next_id += 1
             self._open = cid
+            self._line = command
             self._spans.append([cid, t, None])
             del self._spans[:-_RECENT]
             self.count += 1
@@ -139,7 +142,7 @@ class CommandTracker:
             self._open = None
             if self._spans and self._spans[-1][0] == cid:
                 self._spans[-1][2] = t
-            if exit_status != 0:
+            if exit_status != 0 and not carries_status(self._line):
                 self.failed += 1
             if cwd:
                 self.cwd = cwd

@@ -138,7 +138,12 @@ SESSIONS = (
     _c("tests_skipped", "int32", "Tests skipped in the newest verify run; -1 when unknown."),
     _c("tests_errors", "int32", "Tests in error in the newest verify run; -1 when unknown."),
     _c("commands", "int32", "Number of command lines run."),
-    _c("failed_commands", "int32", "Number of them that ended with a non-zero exit status."),
+    _c(
+        "failed_commands",
+        "int32",
+        "Number of them that ended with a non-zero exit status (a bare `exit` or `logout`, whose status is the "
+        "previous command's, is not counted again).",
+    ),
     _c("edits", "int32", "Number of recorded file changes."),
     _c("notes", "int32", "Number of notes (as they stand: edits applied, deletions removed)."),
     _c("interrupted", "bool", "True when the recording has no end (the recorder was killed or crashed)."),
