@@ -476,3 +476,19 @@ def test_a_write_seen_before_its_commands_start_mark_is_that_commands(tmp_path: 
     finally:
         rec.stop()
     assert [(e.path, e.command_id) for e in events] == [("f.txt", 2)]
+
+
+def test_a_binary_change_gets_its_patch_only_where_it_is_kept(tmp_path: Path) -> None:
+    """An edit event keeps no binary patch, so none is made for it (zlib over the whole file at each read of a
+    binary file that grows); the final patch, which keeps it, still gets git's ``GIT binary patch``."""
+    from tracer.capture._edits_diff import file_diff
+    from tracer.capture._gitobjects import read_file_state
+
+    (tmp_path / "a").write_bytes(b"\x00\x01" * 5000)
+    (tmp_path / "b").write_bytes(b"\x00\x01" * 5000 + b"\x02" * 100)
+    old, new = read_file_state(tmp_path / "a", 1 << 20), read_file_state(tmp_path / "b", 1 << 20)
+    whole = file_diff("db.bin", "db.bin", old, new)
+    assert whole.binary and "GIT binary patch" in whole.text
+    event = file_diff("db.bin", "db.bin", old, new, binary_patch_text=False)
+    assert event.binary and "GIT binary patch" not in event.text
+    assert whole.text.startswith(event.text) and event.text.endswith(" 100644\n")  # the same header lines

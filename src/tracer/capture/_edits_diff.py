@@ -125,6 +125,7 @@ def file_diff(
     new: FileState | None,
     *,
     similarity: int | None = None,
+    binary_patch_text: bool = True,
 ) -> DiffText:
     """The ``git diff --binary`` section(s) taking ``old`` at ``old_path`` to ``new`` at ``new_path``.
 
@@ -133,6 +134,9 @@ def file_diff(
         old, new: the two sides; ``None`` where the file does not exist. Both need ``data`` unless their
             hashes are equal (a rename or a mode change).
         similarity: percent for a rename (``similarity index``); ignored when the paths are equal.
+        binary_patch_text: write the ``GIT binary patch`` of binary content; ``False`` gives only the section's
+            header lines and ``binary`` True (an edit event keeps no binary patch, and one of a large file that
+            grows is zlib work on the whole file at every read: the final patch has it).
 
     Returns:
         The patch text; "" when the sides are identical. A change between a symlink and a file is written as
@@ -142,8 +146,8 @@ def file_diff(
         ValueError: content is needed but one side has ``data`` ``None``.
     """
     if old is not None and new is not None and (old.mode == MODE_LINK) != (new.mode == MODE_LINK):
-        gone = file_diff(old_path, old_path, old, None)
-        made = file_diff(new_path, new_path, None, new)
+        gone = file_diff(old_path, old_path, old, None, binary_patch_text=binary_patch_text)
+        made = file_diff(new_path, new_path, None, new, binary_patch_text=binary_patch_text)
         return DiffText(gone.text + made.text, made.added, gone.removed + made.removed, gone.binary or made.binary)
     renamed = old_path != new_path
     if old is not None and new is not None and old.sha == new.sha and old.mode == new.mode and not renamed:
@@ -170,7 +174,7 @@ def file_diff(
     if old_data is None or new_data is None:
         raise ValueError(f"the content of {old_path if old_data is None else new_path} is needed for a diff")
     if is_binary(old_data) or is_binary(new_data):
-        return DiffText("".join(head) + binary_patch(old_data, new_data), binary=True)
+        return DiffText("".join(head) + (binary_patch(old_data, new_data) if binary_patch_text else ""), binary=True)
     if not (_decodable(old_data) and _decodable(new_data)):
         added, removed = count_lines(old_data, new_data)
         return DiffText("".join(head) + binary_patch(old_data, new_data), added, removed)

@@ -503,7 +503,8 @@ class EditRecorder:
         oversized = (old is not None and old.data is None) or (new is not None and new.data is None)
         text, added, removed, binary = "", 0, 0, False
         if not oversized or (old is not None and new is not None and old.sha == new.sha):
-            d = file_diff(c.old_path or c.path, c.path, old, new, similarity=c.similarity)
+            # (an event keeps no binary patch: it is not even made; the final patch has one)
+            d = file_diff(c.old_path or c.path, c.path, old, new, similarity=c.similarity, binary_patch_text=False)
             text, added, removed, binary = d.text, d.added, d.removed, d.binary
             if binary:
                 text = ""
