@@ -268,3 +268,32 @@ def test_a_thread_that_dies_of_an_exception_logs_it_never_prints_it(tmp_path: Pa
         "t.start(); t.join()\n",
     )
     assert "uncaught exception in thread tracer-setup" in log and "surrogates not allowed" in log
+
+
+@pytest.mark.parametrize("unset_runtime_dir", [False, True], ids=["runtime-dir", "temp-dir"])
+def test_a_deleted_working_directory_is_said_as_such(tmp_path: Path, unset_runtime_dir: bool) -> None:
+    """Started in a directory that was removed (``rm -r`` of it from another shell): one line that says so and what
+    to do, exit status 3, no session file; no internal error (with or without a runtime directory: the temporary
+    directory's fallback must not need the current one)."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    env = {**os.environ, "TRACER_DIR": str(tmp_path / "sessions"), "TMPDIR": str(tmp_path)}
+    if unset_runtime_dir:
+        env.pop("XDG_RUNTIME_DIR", None)
+    else:
+        runtime = tmp_path / "run"
+        runtime.mkdir(mode=0o700)
+        env["XDG_RUNTIME_DIR"] = str(runtime)
+    proc = subprocess.run(
+        ["/bin/sh", "-c", 'cd "$1" && rmdir "$1" && exec "$2" -m tracer shell -q -c true', "sh", gone, sys.executable],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr == (
+        "tracer: the current directory no longer exists (it was deleted or moved away): cd to an existing directory "
+        "and start the recording there\n"
+    )
+    assert not (tmp_path / "sessions").exists() or not list((tmp_path / "sessions").iterdir())

@@ -38,7 +38,7 @@ from tracer.capture.integration import prepare_shell
 from tracer.capture.marks import MarkParser
 from tracer.capture.pty import Clock, Gate, PtyLoop, terminal_size
 from tracer.capture.runtime import SOCKET_ENV, RecorderDir
-from tracer.errors import NoTerminal, TracerError
+from tracer.errors import NoTerminal, RecordingError, TracerError
 from tracer.store.paths import create_session_file, new_session_path
 
 TYPE_CHECKING = False
@@ -276,7 +276,13 @@ def record(
     clock = Clock()
 
     # (paths are str until the shell runs: pathlib is not on the way to it)
-    cwd = os.path.realpath(os.getcwd() if options.cwd is None else options.cwd)
+    try:
+        cwd = os.path.realpath(os.getcwd() if options.cwd is None else options.cwd)
+    except FileNotFoundError:
+        raise RecordingError(
+            "the current directory no longer exists (it was deleted or moved away): cd to an existing directory "
+            "and start the recording there"
+        ) from None
     session_id, path = new_session_path(options.output, started)
     path = os.path.realpath(path)
     shell = options.shell or _default_shell()

@@ -59,10 +59,13 @@ def temp_dir() -> str:
         RecordingError: none of them can be written.
     """
     candidates = [os.environ.get(name, "") for name in ("TMPDIR", "TEMP", "TMP")]
-    candidates += ["/tmp", "/var/tmp", "/usr/tmp", os.getcwd()]
+    candidates += ["/tmp", "/var/tmp", "/usr/tmp", os.curdir]
     for candidate in candidates:
         if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
-            return os.path.abspath(candidate)
+            try:
+                return os.path.abspath(candidate)
+            except OSError:  # a relative one, and the current directory was deleted
+                continue
     raise RecordingError("no directory for temporary files can be written: set TMPDIR to one of yours")
 
 
