@@ -99,7 +99,8 @@ def test_a_full_disk_gives_one_warning_and_the_command_runs_on(tmp_path: Path) -
 
     out = tmp_path / "s.tracer"
     proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "seq 1 300000; echo done"],
+        # (-B: under the limit, a .pyc the interpreter writes would be cut at 16 KiB, and loaded by later runs)
+        [sys.executable, "-B", "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "seq 1 300000; echo done"],
         cwd=tmp_path,
         capture_output=True,
         preexec_fn=limit,
@@ -204,7 +205,7 @@ def test_a_disk_full_at_the_end_is_told_in_the_closing_line_and_the_shell_status
     out = tmp_path / "s.tracer"
     script = "head -c 300000 /dev/urandom | base64; echo done; exit 3"
     proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-o", str(out), "-c", script],
+        [sys.executable, "-B", "-m", "tracer", "shell", "-o", str(out), "-c", script],  # (-B: as above)
         cwd=tmp_path,
         capture_output=True,
         preexec_fn=limit,
