@@ -651,6 +651,29 @@ async def test_resize_event_changes_the_screen_size(backend: str) -> None:
         assert screen_lines(app)[1].endswith("wide end")
 
 
+async def test_a_bare_exit_shows_the_status_it_carried_as_no_failure_of_its_own() -> None:
+    """A bare ``exit`` after a failure ends with that failure's status: its row and its title say the status, not
+    "exit 0", and mark it neither as a success nor as a failure."""
+    from tracer.replay.timeline import Item
+    from tracer.replay.widgets import render_item
+
+    b = SessionBuilder()
+    b.prompt()
+    b.command("false", [], status=1)
+    b.command("exit", [b"exit\r\n"], status=1)
+    session = b.session()
+    false, bare = session.commands()
+    assert (false.failed, bare.failed) == (True, False)
+    assert render_item(Item("command", bare.start, bare)).plain.split()[1:3] == ["↩", "1"]
+    app = ReplayApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("end", "2")
+        view = app.query_one(CommandView)
+        assert view.command_id == bare.id
+        assert view.get_line(0).plain.startswith("↩ exit 1, the status of the command before it")
+
+
 def test_edit_rows_show_counts() -> None:
     from tracer.replay.timeline import Item
     from tracer.replay.widgets import render_item

@@ -464,6 +464,8 @@ class ReplayApp(App[None]):
             title.append("… ", "bold #e3b341")
         elif command.failed:
             title.append(f"✗ exit {command.exit_status} ", "bold #f85149")
+        elif command.exit_status:  # a bare `exit` (tracer.model.carries_status)
+            title.append(f"↩ exit {command.exit_status}, the status of the command before it ", "bold #8b949e")
         else:
             title.append("✓ exit 0 ", "bold #56d364")
         title.append(f"{format_duration(command.duration)}  ", "#8b949e")

@@ -59,6 +59,9 @@ def render_item(item: Item, width: int = 80) -> Text:
         elif ref.failed:
             row.append("✗ ", _FAIL)
             row.append(f"{ref.exit_status:<3} " if details else f"{ref.exit_status} ", _FAIL)
+        elif ref.exit_status:  # a bare `exit`: the status of the command before it, no failure of its own
+            row.append("↩ ", _DIM)
+            row.append(f"{ref.exit_status:<3} " if details else "", _DIM)
         else:
             row.append("✓ ", _OK)
             row.append(f"{ref.exit_status:<3} " if details else "", _DIM)
