@@ -160,7 +160,16 @@ def test_the_rows_hold_what_was_recorded(built: Path, corpus: Corpus) -> None:
     assert '"new\\376.txt"' in {e["path"] for e in edits}  # a name that is not UTF-8, quoted as git does
     commands = [c for c in rows(built, "commands") if c["session_id"] == dirty["session_id"]]
     (seq,) = commands
-    assert seq["exit_status"] == 3 and seq["finished"]
+    assert seq["exit_status"] == 3 and seq["finished"] and seq["failed"]
+    everything = rows(built, "commands")
+    # failed: a non-zero status, a bare `exit` (the status of the command before it) excepted, as failed_commands
+    assert all(
+        c["failed"] == (c["exit_status"] not in (0, -1) and c["command"].strip() not in ("exit", "logout"))
+        for c in everything
+    )
+    by_session = {s["session_id"]: s["failed_commands"] for s in sessions.values()}
+    for sid, count in by_session.items():
+        assert count == sum(c["failed"] for c in everything if c["session_id"] == sid)
     assert seq["output"].startswith("1\n2\n3\n") and seq["output"].rstrip().endswith("30000")
     assert "\r" not in seq["output"] and seq["output_bytes"] >= len(seq["output"])
 

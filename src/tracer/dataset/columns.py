@@ -245,6 +245,12 @@ COMMANDS = (
     _c("exit_status", "int32", "`$?` (128+N when killed by signal N); -1 if the command never finished."),
     _c("finished", "bool", "False when the recording ended while the command ran."),
     _c(
+        "failed",
+        "bool",
+        "A non-zero exit status, but for a bare `exit` or `logout`, whose status is the previous command's (the "
+        "sessions' `failed_commands` counts these).",
+    ),
+    _c(
         "output",
         "string",
         "What the terminal showed while the command ran, as plain text: UTF-8 (invalid bytes as U+FFFD), terminal "

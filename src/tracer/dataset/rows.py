@@ -185,6 +185,7 @@ def _command_row(sid: str, start: int, c: Command, output: str) -> dict[str, Any
         "cwd": name_text(c.cwd),
         "exit_status": _count(c.exit_status),
         "finished": c.exit_status is not None,
+        "failed": c.failed,
         "output": output,
         "output_bytes": len(c.output),
     }
