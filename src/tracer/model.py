@@ -53,13 +53,22 @@ def parse_rfc3339(text: str) -> _dt.datetime:
 
 
 def format_duration(seconds: float) -> str:
-    """A duration as people read it in a listing: ``3.4s`` (under 10 s), ``42s``, ``6m12s``, ``1h02m``."""
+    """A duration as people read it in a listing: ``3.4s`` (under 10 s), ``42s``, ``6m12s``, ``1h02m``, ``3d04h``."""
     if seconds < 10:
         return f"{seconds:.1f}s"
-    s = round(seconds)
+    return format_whole_seconds(round(seconds))
+
+
+def format_whole_seconds(s: int) -> str:
+    """A whole number of seconds in its two largest units: ``42s``, ``6m12s``, ``1h02m``, ``3d04h`` (the listing's,
+    the replay's and insights' long durations)."""
+    if s < 60:
+        return f"{s}s"
     if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
 def utc_now() -> str:

@@ -127,13 +127,20 @@ def test_formats() -> None:
     assert format_clock(0) == "0:00.0"
     assert format_clock(75.25 * SECOND) == "1:15.2"
     assert format_clock(3725 * SECOND) == "1:02:05"
-    assert [format_duration(x) for x in (None, 0.25, 1.23, 125, 3725)] == [
+    assert [format_duration(x) for x in (None, 0.25, 1.23, 125, 3725, 2 * 86400 + 3 * 3600 + 59)] == [
         "…",
         "250ms",
         "1.2s",
         "2m05s",
         "1h02m",
+        "2d03h",
     ]
+    # the listing's, the replay's and insights' long durations are written alike
+    from tracer.insights._render import duration
+    from tracer.model import format_duration as listing
+
+    for s in (60, 61, 3599, 3600, 86399, 86400, 10 * 86400 + 7):
+        assert listing(s) == duration(s) == format_duration(s)
 
 
 def test_unmatched_end_and_restarted_commands() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import click
 
 from tracer.insights._figures import Insights, Totals, change
-from tracer.model import visible
+from tracer.model import format_whole_seconds, visible
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 _BAR = "█"
@@ -164,15 +164,8 @@ def _notes(ins: Insights, st: Style, width: int) -> list[str]:
 
 
 def duration(seconds: float) -> str:
-    """``42s``, ``6m12s``, ``4h12m``, ``3d04h``."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+    """``42s``, ``6m12s``, ``4h12m``, ``3d04h`` (:func:`tracer.model.format_whole_seconds`)."""
+    return format_whole_seconds(round(seconds))
 
 
 def _trend(current: float, previous: float, st: Style, *, bad_up: bool = False) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from tracer.model import Command, FileChange, FinalPatch, JudgeResult, Note, VerifyResult
+from tracer.model import Command, FileChange, FinalPatch, JudgeResult, Note, VerifyResult, format_whole_seconds
 
 ItemKind = Literal["command", "edit", "note", "patch", "verify", "judge"]
 
@@ -131,16 +131,14 @@ def format_clock(us: int | float) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """A short duration: ``850ms``, ``1.2s``, ``3m05s``, ``1h02m``; ``…`` when unknown."""
+    """A short duration: ``850ms``, ``1.2s``, ``3m05s``, ``1h02m``, ``3d04h``; ``…`` when unknown."""
     if seconds is None:
         return "…"
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60:
         return f"{seconds:.1f}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    return format_whole_seconds(int(seconds))
 
 
 __all__ = [
