@@ -271,7 +271,7 @@ def test_a_shell_named_without_a_slash_is_found_on_path_as_shutil_which_finds_it
 ) -> None:
     """``--shell NAME`` looks NAME up without :mod:`shutil` (not on the way to the shell): the same file as
     :func:`shutil.which`, skipping a directory and a file that is not executable of that name."""
-    from tracer.capture.integration import _which
+    from tracer.capture.integration import which
 
     (tmp_path / "a" / "myshell").mkdir(parents=True)  # a directory: skipped
     (tmp_path / "b").mkdir()
@@ -282,6 +282,6 @@ def test_a_shell_named_without_a_slash_is_found_on_path_as_shutil_which_finds_it
     path = os.pathsep.join([str(tmp_path / d) for d in ("a", "b", "c")] + [os.environ.get("PATH", "")])
     monkeypatch.setenv("PATH", path)
     for name in ("myshell", "bash", "sh", "no-such-shell-here"):
-        assert _which(name) == shutil.which(name)
+        assert which(name) == shutil.which(name)
     monkeypatch.delenv("PATH")
-    assert _which("sh") == shutil.which("sh")
+    assert which("sh") == shutil.which("sh")

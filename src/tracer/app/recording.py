@@ -34,7 +34,7 @@ import sys
 import time
 
 import tracer
-from tracer.capture.integration import prepare_shell
+from tracer.capture.integration import prepare_shell, which
 from tracer.capture.marks import MarkParser
 from tracer.capture.pty import Clock, Gate, PtyLoop, terminal_size
 from tracer.capture.runtime import SOCKET_ENV, RecorderDir
@@ -238,12 +238,7 @@ def _uuid4() -> str:
 
 
 def _default_shell() -> str:
-    shell = os.environ.get("SHELL")
-    if shell:
-        return shell
-    import shutil
-
-    return shutil.which("bash") or "/bin/sh"
+    return os.environ.get("SHELL") or which("bash") or "/bin/sh"
 
 
 def record(

@@ -31,7 +31,7 @@ import os
 
 from tracer.errors import RecordingError
 
-__all__ = ["ShellLaunch", "prepare_shell", "shell_kind"]
+__all__ = ["ShellLaunch", "prepare_shell", "shell_kind", "which"]
 
 # (no re, pathlib or typing here: this module is imported on the way to the user's first prompt, and those cost
 # milliseconds there; `bash --version`'s answer, once per binary, is read with re)
@@ -193,17 +193,17 @@ def _resolve(shell: str) -> str:
         if os.path.isfile(shell) and os.access(shell, os.X_OK):
             found = os.path.abspath(shell)
     else:
-        found = _which(shell)
+        found = which(shell)
     if found is None:
         raise RecordingError(f"shell {shell!r} does not exist or is not executable; pass an installed one with --shell")
     return found
 
 
-def _which(name: str) -> str | None:
+def which(name: str) -> str | None:
     """The first executable file ``name`` in a directory of ``$PATH`` (:data:`os.defpath` when unset), made
     absolute; ``None`` when there is none. What :func:`shutil.which` finds on POSIX, without importing
     :mod:`shutil` (with ``fnmatch``, ``re``, ``bz2`` and ``lzma``: ~4 ms) before the shell starts (``--shell
-    zsh``)."""
+    zsh``; ``bash`` when ``$SHELL`` is not set)."""
     for directory in (os.environ.get("PATH") or os.defpath).split(os.pathsep):
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
