@@ -14,6 +14,7 @@ from typing import Any
 from tracer.errors import UsageError
 from tracer.insights._patterns import Rules
 from tracer.insights._sql import sql
+from tracer.model import CARRIED_STATUS
 
 #: Rows of each ranking (commands, error patterns, failing tests, repositories, abandoned sessions).
 LIMIT = 10
@@ -285,7 +286,9 @@ def compute(con: Any, rules: Rules, period: Period, repository: str | None, *, s
         abandoned=[Abandoned(*r) for r in _rows(con, "abandoned", {**now, "limit": LIMIT})],
         top_commands=[Ranked(*r) for r in _rows(con, "top_commands", {**now, "limit": LIMIT})],
         top_failing=[Ranked(p, runs, failed) for p, failed, runs in _rows(con, "top_failing", {**now, "limit": LIMIT})],
-        error_patterns=_patterns(_rows(con, "error_patterns", both), rules, current.failed),
+        error_patterns=_patterns(
+            _rows(con, "error_patterns", {**both, "carried": list(CARRIED_STATUS)}), rules, current.failed
+        ),
         failing_tests=[FailingTest(*r) for r in _rows(con, "failing_tests", {**both, "limit": LIMIT})],
         repositories=(
             [Repository(*r) for r in _rows(con, "repositories", {**now, "limit": LIMIT})] if repository is None else []

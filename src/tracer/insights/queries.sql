@@ -219,7 +219,7 @@ SELECT c.error_rule AS rule, c.error_detail AS detail,
        count(*) FILTER (WHERE s.current) AS count,
        count(*) FILTER (WHERE NOT s.current) AS previous
 FROM commands c JOIN s ON c.session_id = s.session_id
-WHERE c.exit_status > 0 AND trim(c.command) NOT IN ('exit', 'logout')  -- (failed as tracer.model.Command.failed)
+WHERE c.exit_status > 0 AND NOT list_contains($carried, trim(c.command))  -- (tracer.model.Command.failed)
 GROUP BY ALL
 ORDER BY count DESC, previous DESC, rule, detail;
 

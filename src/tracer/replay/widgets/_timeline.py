@@ -59,11 +59,8 @@ def render_item(item: Item, width: int = 80) -> Text:
         elif ref.failed:
             row.append("✗ ", _FAIL)
             row.append(f"{ref.exit_status:<3} " if details else f"{ref.exit_status} ", _FAIL)
-        elif ref.exit_status:  # a bare `exit`: the status of the command before it, no failure of its own
-            row.append("↩ ", _DIM)
-            row.append(f"{ref.exit_status:<3} " if details else "", _DIM)
-        else:
-            row.append("✓ ", _OK)
+        else:  # ✓, or ↩ for a bare `exit`: the status of the command before it, no failure of its own
+            row.append("↩ " if ref.exit_status else "✓ ", _DIM if ref.exit_status else _OK)
             row.append(f"{ref.exit_status:<3} " if details else "", _DIM)
         if details:
             row.append(f"{format_duration(ref.duration):>6} ", _DIM)
