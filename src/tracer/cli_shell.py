@@ -193,10 +193,13 @@ def shell(
     from tracer.userdirs import config_file
 
     config = None
-    if os.path.lexists(config_file()):  # (no configuration file: nothing of the configuration is imported)
+    found = config_file()
+    if os.path.lexists(found):  # (no configuration file: nothing of the configuration is imported)
+        from pathlib import Path
+
         from tracer.config import load_config
 
-        config = load_config()
+        config = load_config(Path(found))  # (the file just looked for, not looked for again)
         if config.rules or config.allowlist:
             from tracer.redact import check_config
 
