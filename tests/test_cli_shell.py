@@ -157,21 +157,27 @@ exec(code, {"__name__": "__main__"})
 SCRIPT = Path(__file__).resolve().parents[1] / "bin" / "tracer"
 
 
-def test_outside_git_the_command_starts_without_subprocess_tempfile_shutil_or_datetime(tmp_path: Path) -> None:
-    """Each costs milliseconds of every recording's start (docs/performance.md, run 12): outside a repository no git
-    runs before the command, and with a runtime directory no temporary directory is looked for. The interpreter
-    runs without ``site``, whose ``.pth`` files may import any of them first (this sandbox's imports tempfile)."""
+def test_outside_git_the_command_starts_with_what_the_first_prompt_imports_and_the_directory_snapshot(
+    tmp_path: Path,
+) -> None:
+    """``tracer shell -c`` outside a repository takes the directory's snapshot before the command starts, with the
+    modules the way to the first prompt imports and :mod:`tracer.capture._dirsnapshot` alone: no module of
+    :data:`_NOT_BEFORE_THE_SHELL`, no edit recorder (``tracer.capture.files``, 20 ms of imports: docs/performance.md,
+    run 14); the recorder adopts the snapshot once the command runs, and the command's edit is recorded against the
+    file as it was. The interpreter runs without ``site``, whose ``.pth`` files may import anything first (this
+    sandbox's imports tempfile)."""
     import tracer
 
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     work = tmp_path / "work"
     work.mkdir()
+    (work / "a.txt").write_text("one\n")
     src = str(Path(tracer.__file__).parent.parent)
     path = os.pathsep.join([src, *(p for p in sys.path if p)])  # (what site would have added, without its .pth)
     argv = [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK, str(SCRIPT)]
     proc = subprocess.run(
-        [*argv, "shell", "-q", "-c", "true", "-o", str(tmp_path / "s.tracer")],
+        [*argv, "shell", "-q", "-c", "echo two >> a.txt", "-o", str(tmp_path / "s.tracer")],
         cwd=work,
         env={**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PYTHONPATH": path, "SHELL": "/bin/sh"},
         capture_output=True,
@@ -183,15 +189,19 @@ def test_outside_git_the_command_starts_without_subprocess_tempfile_shutil_or_da
     lines = proc.stderr.splitlines()
     assert "FORK" in lines, proc.stderr
     before = {line.rsplit("|", 1)[-1].strip() for line in lines[: lines.index("FORK")] if "|" in line}
-    assert "tracer.app.recording" in before and "tracer.capture.files" in before  # (the -c baseline comes first)
-    assert not before & {"subprocess", "tempfile", "shutil", "datetime", "click", "tracer.store.writer"}
+    assert "tracer.capture._dirsnapshot" in before  # (the -c baseline comes first)
+    assert not before & _NOT_BEFORE_THE_SHELL
+    assert {m for m in before if m.split(".")[0] == "tracer"} <= _THE_WAY_TO_THE_SHELL | {"tracer.capture._dirsnapshot"}
     after = {line.rsplit("|", 1)[-1].strip() for line in lines[lines.index("FORK") :] if "|" in line}
-    assert "tracer.store.writer" in after  # the recording went on as usual
+    assert {"tracer.store.writer", "tracer.capture.files"} <= after  # the recording went on as usual
     events = stored_maps(tmp_path / "s.tracer")
     assert [(e["type"], e.get("command", e.get("exit_status"))) for e in events if e["type"].startswith("command")] == [
-        ("command_start", "true"),
+        ("command_start", "echo two >> a.txt"),
         ("command_end", 0),
     ]
+    (change,) = [e for e in events if e["type"] == "file_change"]
+    assert (change["path"], change["op"], change["command_id"]) == ("a.txt", "modify", 1)
+    assert " one\n+two\n" in change["diff"]
 
 
 #: What the way to the first prompt must not import: each costs milliseconds of every ``tracer shell``'s start

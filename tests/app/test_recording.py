@@ -153,6 +153,49 @@ def test_one_command_mode_outside_git_snapshots_the_directory_before_the_command
     assert change.path == "sub/a.txt"
 
 
+def test_one_command_mode_outside_git_records_against_the_directory_as_it_was(tmp_path: Path) -> None:
+    # the snapshot taken before the command (os alone), adopted by the edit recorder once the command runs: a
+    # modified, a deleted and a large (hashed, not kept) file, a symbolic link retargeted; what is never recorded
+    # (an editor's swap file, a nested repository, the session file itself) stays out
+    work = tmp_path / "plain"
+    (work / "nested" / ".git").mkdir(parents=True)
+    (work / "nested" / "inner.txt").write_text("inner\n")
+    (work / "keep.txt").write_text("a\n")
+    (work / "gone.txt").write_text("x\n")
+    (work / "big.bin").write_bytes(bytes(range(256)) * (5 << 10))  # 1.25 MiB: over the 1 MiB kept per file
+    (work / "link").symlink_to("keep.txt")
+    (work / ".keep.txt.swp").write_text("swap\n")
+    big_hash = subprocess.run(["git", "hash-object", "big.bin"], cwd=work, capture_output=True, text=True).stdout
+    command = (
+        "echo b >> keep.txt; rm gone.txt; echo more >> big.bin; rm .keep.txt.swp; echo y > nested/inner.txt;"
+        " ln -sfn gone.txt link"
+    )
+    session = record_one_command(command, cwd=work, out=work / "s.tracer")
+    changes = {c.path: c for c in session.file_changes()}
+    assert sorted(changes) == ["big.bin", "gone.txt", "keep.txt", "link"]
+    assert (changes["keep.txt"].op, changes["keep.txt"].diff.endswith(" a\n+b\n")) == ("modify", True)
+    assert changes["gone.txt"].op == "delete" and "-x\n" in changes["gone.txt"].diff
+    assert changes["big.bin"].oversized and changes["big.bin"].before_hash == big_hash.strip()
+    assert changes["link"].op == "modify" and "-keep.txt" in changes["link"].diff
+    assert all(c.command_id == 1 for c in changes.values())
+    assert session.final_patch is not None
+    assert sorted(session.final_patch.files) == ["gone.txt", "keep.txt", "link"]
+    assert [o.split(":")[0] for o in session.final_patch.omitted] == ["big.bin"]
+
+
+def test_one_command_mode_outside_git_with_a_gitignore_leaves_out_what_it_ignores(tmp_path: Path) -> None:
+    work = tmp_path / "plain"
+    (work / "build").mkdir(parents=True)
+    (work / ".gitignore").write_text("build/\n*.log\n")
+    (work / "build" / "out.o").write_text("old\n")
+    (work / "a.txt").write_text("a\n")
+    session = record_one_command(
+        "echo new > build/out.o; echo l > run.log; echo b >> a.txt", cwd=work, out=tmp_path / "s"
+    )
+    assert [c.path for c in session.file_changes()] == ["a.txt"]
+    assert session.final_patch is not None and session.final_patch.files == ("a.txt",)
+
+
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_each_shell_records_commands_with_their_exit_statuses(tmp_path: Path, shell: str) -> None:
     user = shell_user(tmp_path, shell, PROMPT)

@@ -396,9 +396,9 @@ def test_outside_git(record: Callable[..., Recording], tmp_path: Path) -> None:
 def test_outside_git_a_directory_of_large_files_is_not_read_whole(
     record: Callable[..., Recording], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tracer.capture.files as files
+    import tracer.capture._dirsnapshot as dirsnapshot
 
-    monkeypatch.setattr(files, "SNAPSHOT_READ_BYTES", 3 << 20)  # 3 MiB instead of 256 MiB, for speed
+    monkeypatch.setattr(dirsnapshot, "SNAPSHOT_READ_BYTES", 3 << 20)  # 3 MiB instead of 256 MiB, for speed
     big = b"x" * (2 << 20)
     rec = record({"a.txt": "a\n", "big1.bin": big, "big2.bin": big, "big3.bin": big}, git_repo=False)
     ready(rec)
@@ -414,9 +414,9 @@ def test_outside_git_files_past_the_snapshot_budget_are_edits_only_when_they_cha
     record: Callable[..., Recording], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Large files the start snapshot did not read (a temp dir of big files) are never edits unless written."""
-    import tracer.capture.files as files
+    import tracer.capture._dirsnapshot as dirsnapshot
 
-    monkeypatch.setattr(files, "SNAPSHOT_READ_BYTES", 3 << 20)  # 3 MiB instead of 256 MiB, for speed
+    monkeypatch.setattr(dirsnapshot, "SNAPSHOT_READ_BYTES", 3 << 20)  # 3 MiB instead of 256 MiB, for speed
     big = b"x" * (2 << 20)
     rec = record({"a.txt": "a\n", "big1.bin": big, "big2.bin": big, "big3.bin": big, "big4.bin": big}, git_repo=False)
     ready(rec)
@@ -440,9 +440,9 @@ def test_outside_git_files_past_the_snapshot_budget_are_edits_only_when_they_cha
 def test_outside_git_files_past_the_snapshot_file_count_are_not_edits(
     record: Callable[..., Recording], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tracer.capture.files as files
+    import tracer.capture._dirsnapshot as dirsnapshot
 
-    monkeypatch.setattr(files, "SNAPSHOT_FILES", 5)
+    monkeypatch.setattr(dirsnapshot, "SNAPSHOT_FILES", 5)
     rec = record({f"f{i:02}.txt": f"{i}\n" for i in range(20)}, git_repo=False)
     ready(rec, forget=False)  # every event from the start counts
     (rec.root / "new.txt").write_text("new\n")

@@ -7,6 +7,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -264,3 +265,68 @@ def test_the_c_part_keeps_no_batch_buffer_and_hands_each_batch_over_whole(loop_k
     finally:
         for fd in (master, slave, out_r, out_w, wake_r, wake_w):
             os.close(fd)
+
+
+def _loop_with_spawn_hook(
+    argv: list[str], tmp_path: Path, on_spawn: Callable[[], None], spawn_delay: float
+) -> tuple[int, bytes]:
+    """Run ``argv`` with a PTY loop whose input stays open and silent (a pipe: /dev/null's end of file would be
+    something to decide at once); its exit status and what it showed."""
+    out_path = tmp_path / "terminal.out"
+    r, w = os.pipe()
+    try:
+        with open(out_path, "wb") as out:
+            loop = PtyLoop(
+                argv,
+                ENV,
+                sink=Collect(),
+                clock=Clock(),
+                stdin_fd=r,
+                stdout_fd=out.fileno(),
+                on_spawn=on_spawn,
+                spawn_delay=spawn_delay,
+            )
+            result = loop.run()
+    finally:
+        os.close(r)
+        os.close(w)
+    return result.exit_status, out_path.read_bytes()
+
+
+def test_with_a_spawn_delay_the_first_output_reaches_the_terminal_before_on_spawn_runs(
+    tmp_path: Path, loop_kind: str
+) -> None:
+    # `tracer shell -c`: what on_spawn starts (the set-up's imports) must not stand between the command's first
+    # output and the terminal. The child prints, then waits until on_spawn lets it go on (a FIFO): no sleeping.
+    if loop_kind == "python":
+        pytest.skip("the delay applies to the C part (the Python loop calls on_spawn at once)")
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+    shown_at_spawn: list[bytes] = []
+
+    def on_spawn() -> None:
+        shown_at_spawn.append((tmp_path / "terminal.out").read_bytes())
+        with open(fifo, "w") as f:  # (the child is waiting to read it)
+            f.write("go\n")
+
+    status, shown = _loop_with_spawn_hook(
+        ["bash", "-c", f"printf first; read -t 60 line < {fifo}; printf ' then %s' \"$line\""], tmp_path, on_spawn, 60.0
+    )
+    assert status == 0
+    assert shown_at_spawn == [b"first"]
+    assert shown == b"first then go"
+
+
+def test_with_a_spawn_delay_on_spawn_runs_for_a_silent_child_before_it_ends(tmp_path: Path) -> None:
+    # a command that prints nothing at first: on_spawn comes after the delay, not at the end (the child waits for it)
+    fifo = tmp_path / "go"
+    os.mkfifo(fifo)
+
+    def on_spawn() -> None:
+        with open(fifo, "w") as f:
+            f.write("go\n")
+
+    status, shown = _loop_with_spawn_hook(
+        ["bash", "-c", f"read -t 60 line < {fifo} && printf 'got %s' \"$line\""], tmp_path, on_spawn, 0.05
+    )
+    assert (status, shown) == (0, b"got go")

@@ -34,8 +34,6 @@ import sys
 import time
 
 import tracer
-from tracer.capture.integration import prepare_shell, which
-from tracer.capture.marks import MarkParser
 from tracer.capture.pty import Clock, Gate, PtyLoop, terminal_size
 from tracer.capture.runtime import SOCKET_ENV, RecorderDir
 from tracer.errors import NoTerminal, RecordingError, TracerError
@@ -49,12 +47,16 @@ if TYPE_CHECKING:  # the rest is imported by the set-up thread, once the shell r
     from typing import Any
 
     from tracer.app.summary import RecordingSummary
+    from tracer.capture._dirsnapshot import DirSnapshot
     from tracer.capture.commands import CommandTracker, PromptHold
     from tracer.capture.notes import NoteServer
     from tracer.config import Config
     from tracer.model import Event, FileChange, FinalPatch, Header
     from tracer.store.writer import SessionWriter
 
+#: Seconds the set-up of ``tracer shell -c`` waits, at most, for the command's first output to be relayed: the
+#: import of :mod:`threading` and the set-up thread's imports would delay it by 5–9 ms (docs/performance.md, run 14).
+COMMAND_SET_UP_DELAY = 0.02
 #: How often the interpreter switches threads while the set-up thread runs (seconds; Python's default is 0.005).
 SET_UP_SWITCH_INTERVAL = 0.0005
 
@@ -238,7 +240,12 @@ def _uuid4() -> str:
 
 
 def _default_shell() -> str:
-    return os.environ.get("SHELL") or which("bash") or "/bin/sh"
+    shell = os.environ.get("SHELL")
+    if shell:
+        return shell
+    from tracer.capture.integration import which
+
+    return which("bash") or "/bin/sh"
 
 
 def record(
@@ -342,6 +349,7 @@ class _Recorder:
         self.tracker: CommandTracker | None = None
         self.edits: Any = None  # tracer.capture.files.EditRecorder, imported by the set-up (not at start-up)
         self.info: Any = None  # tracer.capture.workspace.WorkspaceInfo: the baseline, once taken
+        self.snapshot: DirSnapshot | None = None  # with -c outside git: the directory before the command, once taken
         self.edit_count = 0
         self.edited: set[str] = set()  # distinct paths of the file changes
         self.ready = Gate()  # set when the set-up is done: the shell's input is held until then
@@ -481,15 +489,20 @@ class _Recorder:
         except TracerError as e:
             self.warn(f"tracer: notes cannot be taken: {e}")
 
-    def _take_baseline(self) -> None:
+    def _take_baseline(self, snapshot: DirSnapshot | None = None) -> None:
         """The workspace baseline (outside git, the directory's snapshot too, with one command) and the edit
-        recorder, not yet watching. A failure is warned and edits are not recorded; the shell goes on."""
+        recorder, not yet watching; or, given the ``snapshot`` of a directory outside git taken before the one
+        command started, the edit recorder that adopts it. A failure is warned and edits are not recorded; the shell
+        goes on."""
         from tracer.capture.files import EditRecorder
-        from tracer.capture.workspace import workspace_info
+        from tracer.capture.workspace import WorkspaceInfo, workspace_info
 
         info = None
         try:  # the baseline's patch is written with the header (_describe): with -c, once the command runs
-            info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir, describe=False)
+            if snapshot is not None:
+                info = WorkspaceInfo(workspace=self.cwd)
+            else:
+                info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir, describe=False)
         except TracerError as e:
             self.warn(f"tracer: edits are not recorded: {e}")
         self.info = info
@@ -504,8 +517,9 @@ class _Recorder:
                 command_at=self._command_at,
                 exclude=[self.path, self.workdir],
                 tmp_dir=self.workdir,
+                snapshot=snapshot,
             )
-            if self.options.command is not None:  # nothing holds a command back: its own edits must not get in
+            if self.options.command is not None and snapshot is None:  # its own edits must not get in
                 edits.take_snapshot()
             self.edits = edits
         except TracerError as e:
@@ -596,8 +610,20 @@ class _Recorder:
 
     def _set_up_command(self) -> None:
         """With one command (``-c``), before it starts: the baseline. The writer, the header and the notes socket
-        follow once it runs (:meth:`_command_runs`; ``tracer note`` waits for a recorder that is starting)."""
+        follow once it runs (:meth:`_command_runs`; ``tracer note`` waits for a recorder that is starting).
+
+        Outside git, in a directory without a ``.gitignore``, only the directory's snapshot is taken here, with
+        :mod:`os` alone (:mod:`tracer.capture._dirsnapshot`); the edit recorder, with the modules it needs (~20 ms
+        of imports: ``pathlib``, ``typing``, ``re``, ``threading``), is made once the command runs and adopts it."""
+        from tracer.capture import _dirsnapshot as dirsnapshot
+
         try:
+            cwd = self.cwd_name
+            plain = os.path.isdir(cwd) and not dirsnapshot.may_be_in_git(cwd)
+            if plain and not any(line.strip() for line in dirsnapshot.ignore_lines(cwd)):
+                skipped = dirsnapshot.outside_git(cwd, exclude=[self.path_name, self.workdir_name])
+                self.snapshot = dirsnapshot.take(cwd, skipped)
+                return
             self._take_baseline()
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
@@ -607,6 +633,9 @@ class _Recorder:
         edits up to then are caught up from the baseline), the other recorders."""
         try:
             self._prepare_process()
+            snapshot, self.snapshot = self.snapshot, None
+            if snapshot is not None:
+                self._take_baseline(snapshot)
             self._start_notes()
             self._begin(shell, kind, cols, rows, command_start=t)
         except Exception as e:
@@ -681,14 +710,18 @@ class _Recorder:
         interactive = self.options.command is None
         warning: str | None = None
         nonce = os.urandom(16).hex()  # (not `secrets`: the same urandom, 3 ms less of start-up)
-        if interactive:
+        if interactive:  # (shell integration and its marks: imported for a shell, not for one command)
+            from tracer.capture.integration import prepare_shell
+            from tracer.capture.marks import MarkParser
+
             launch = prepare_shell(
                 shell, nonce=nonce, workdir=self.workdir_name, login=self.options.login, cache_dir=self.rundir.base
             )
             argv, extra_env, kind, warning = launch.argv, launch.env, launch.kind, launch.warning
+            marks = MarkParser(nonce) if kind != "other" else None
         else:
             argv, extra_env, kind = [shell, "-c", self.options.command or ""], {}, "command"
-        marks = MarkParser(nonce) if interactive and kind != "other" else None
+            marks = None
         cols, rows = terminal_size(stdin_fd) or terminal_size(stdout_fd) or (80, 24)
 
         env = dict(os.environ)
@@ -728,6 +761,9 @@ class _Recorder:
                 size=(cols, rows),
                 input_gate=self.ready if interactive else None,
                 on_spawn=spawned,
+                # one command: its first output goes out before the set-up's imports (a shell's input is held
+                # until the set-up is done: it starts at once)
+                spawn_delay=0 if interactive else COMMAND_SET_UP_DELAY,
                 on_error=self.part_failed("command capture"),
             )
             result = loop.run()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tracer.capture._gitobjects import MODE_LINK, FileState, binary_patch, is_binary, null_sha, quote_path
+from tracer.capture._dirsnapshot import MODE_LINK
+from tracer.capture._gitobjects import FileState, binary_patch, is_binary, null_sha, quote_path
 
 _CONTEXT = 3
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracer._proc import end_batch_process, git_env
+from tracer.capture._dirsnapshot import ignore_lines
 from tracer.capture._snapshot import SCRATCH_NAME
 
 if TYPE_CHECKING:
@@ -50,10 +51,7 @@ class IgnoreRules:
             self._load_spec()
 
     def _load_spec(self) -> None:
-        try:
-            lines = (self._root / ".gitignore").read_text(errors="replace").splitlines()
-        except OSError:
-            lines = []
+        lines = ignore_lines(os.fspath(self._root))
         if not any(line.strip() for line in lines):
             self._spec = None  # nothing to ignore (and pathspec, 30 ms of imports, is not needed)
             return

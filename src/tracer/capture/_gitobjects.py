@@ -5,7 +5,8 @@ Everything here follows git's own definitions so that what tracer writes is what
 * a blob hash is SHA-1 of ``b"blob <len>\\0" + content`` (hex);
 * a file is binary when a NUL byte occurs in its first 8000 bytes (git's ``buffer_is_binary``);
 * modes are ``"100644"``, ``"100755"`` (owner execute bit set) and ``"120000"`` (symbolic link, whose
-  content is the link target);
+  content is the link target); they, the blob hash and the reading of a file are defined in
+  :mod:`tracer.capture._dirsnapshot`, which runs before a ``tracer shell -c`` command starts;
 * paths in diff headers are C-quoted as with ``core.quotePath=true``;
 * binary patches are ``GIT binary patch`` blocks: zlib-deflated literals in git's base85 lines.
 """
@@ -14,26 +15,20 @@ from __future__ import annotations
 
 import base64
 import os
-import stat
 import threading
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from tracer._proc import end_batch_process, git_env
+from tracer.capture._dirsnapshot import blob_hasher, read_file
 from tracer.errors import RecordingError
 
 if TYPE_CHECKING:
-    import hashlib
     import subprocess  # (imported when the process starts: not on the way to a recording's shell)
 
 #: Bytes git inspects to decide whether content is binary (``FIRST_FEW_BYTES`` in git's xdiff-interface.c).
 BINARY_PROBE = 8000
-
-MODE_FILE = "100644"
-MODE_EXEC = "100755"
-MODE_LINK = "120000"
-MODE_GITLINK = "160000"
 
 _NULL_SHA = "0" * 40
 
@@ -47,17 +42,6 @@ def blob_hash(data: bytes) -> str:
     return h.hexdigest()
 
 
-def blob_hasher(size: int) -> hashlib._Hash:
-    """A SHA-1 (``hashlib``) fed with the git blob header of ``size`` bytes: ``update`` it with the content.
-
-    hashlib is imported here, when the first blob is hashed: loading OpenSSL costs a few milliseconds, and
-    in a git repository nothing is hashed before the shell starts (git hashes the baseline).
-    """
-    import hashlib
-
-    return hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
-
-
 def null_sha() -> str:
     """The all-zero object id git writes for a side that does not exist."""
     return _NULL_SHA
@@ -66,15 +50,6 @@ def null_sha() -> str:
 def is_binary(data: bytes) -> bool:
     """True when git would call ``data`` binary: a NUL byte in the first 8000 bytes."""
     return b"\0" in data[:BINARY_PROBE]
-
-
-def mode_of(st: os.stat_result) -> str | None:
-    """The git mode of a file from its ``lstat`` result; ``None`` for what git does not track (dirs)."""
-    if stat.S_ISLNK(st.st_mode):
-        return MODE_LINK
-    if stat.S_ISREG(st.st_mode):
-        return MODE_EXEC if st.st_mode & stat.S_IXUSR else MODE_FILE
-    return None
 
 
 class FileState(NamedTuple):
@@ -102,43 +77,20 @@ def read_file_state(path: Path, size_limit: int) -> FileState | None:
 
     Returns:
         The state, or ``None`` when nothing git would track is there (missing, a directory, a fifo) or the
-        file cannot be read.
+        file cannot be read (:func:`tracer.capture._dirsnapshot.read_file`).
     """
-    try:
-        st = os.lstat(path)
-        mode = mode_of(st)
-        if mode is None:
-            return None
-        if mode == MODE_LINK:
-            target = os.fsencode(os.readlink(path))
-            return FileState(mode, blob_hash(target), len(target), target)
-        if st.st_size <= size_limit:
-            with open(path, "rb") as f:
-                data = f.read(size_limit + 1)
-            if len(data) <= size_limit:
-                return FileState(mode, blob_hash(data), len(data), data)
-        return _hash_large(path, mode)
-    except OSError:
-        return None
+    raw = read_file(os.fspath(path), size_limit)
+    return None if raw is None else file_state(raw)
 
 
-def _hash_large(path: Path, mode: str) -> FileState:
-    """Hash a file too big to keep: size from ``fstat``, blob hash computed in chunks."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        h = blob_hasher(size)
-        seen = 0
-        while seen < size:
-            chunk = f.read(min(_CHUNK, size - seen))
-            if not chunk:
-                break
-            h.update(chunk)
-            seen += len(chunk)
-        if seen != size:  # the file shrank while read: hash what was there
-            f.seek(0)
-            data = f.read()
-            return FileState(mode, blob_hash(data), len(data), None)
-    return FileState(mode, h.hexdigest(), size, None)
+def file_state(raw: tuple[str, str | None, int, bytes | None]) -> FileState:
+    """The :class:`FileState` of a file read by :mod:`tracer.capture._dirsnapshot`: its content hashed when it was
+    kept unhashed (``sha`` ``None``)."""
+    mode, sha, size, data = raw
+    if sha is None:
+        assert data is not None
+        sha = blob_hash(data)
+    return FileState(mode, sha, size, data)
 
 
 _ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tracer._proc import CommandFailed, git_env, run
+from tracer.capture._dirsnapshot import MODE_GITLINK
 from tracer.capture._edits_diff import file_diff
-from tracer.capture._gitobjects import MODE_GITLINK, CatFile, FileState
+from tracer.capture._gitobjects import CatFile, FileState
 from tracer.errors import RecordingError
 
 #: Editor scratch files, as pathspecs (``*`` matches ``/`` too): never part of a snapshot.

@@ -5,8 +5,9 @@ thread waits until a path has been quiet for ``quiet`` seconds (editors save thr
 and several writes: one save is one change), reads the file, and diffs it against the last content it
 knew (:mod:`tracer.capture._edits_diff`). The first known content of a path is its **baseline**: from the
 baseline tree that :func:`tracer.capture.workspace.workspace_info` wrote (``git cat-file --batch``, read
-lazily), or, outside git, from a snapshot of the directory taken in the background at :meth:`start` (or before it, by
-:meth:`EditRecorder.take_snapshot`).
+lazily), or, outside git, from a snapshot of the directory (:mod:`tracer.capture._dirsnapshot`) taken in the
+background at :meth:`start`, or before it (:meth:`EditRecorder.take_snapshot`, or by the caller, before a
+``tracer shell -c`` command started, and given to the recorder).
 Deletions and creations seen together with the same (or nearly the same) content become renames.
 
 Skipped: ``.git``, what git ignores, nested repositories and submodules, editor scratch files (vim swap,
@@ -32,17 +33,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture import workspace as _workspace
-from tracer.capture._edits_diff import file_diff
-from tracer.capture._edits_ignore import IgnoreRules
-from tracer.capture._gitobjects import (
+from tracer.capture._dirsnapshot import (
     MODE_EXEC,
     MODE_FILE,
     MODE_GITLINK,
     MODE_LINK,
-    CatFile,
-    FileState,
-    read_file_state,
+    SIZE_LIMIT,
+    DirSnapshot,
+    take,
+    walk,
 )
+from tracer.capture._edits_diff import file_diff
+from tracer.capture._edits_ignore import IgnoreRules
+from tracer.capture._gitobjects import CatFile, FileState, file_state, read_file_state
 from tracer.capture._snapshot import TreeSnapshots, fs_path, raw_changes, tree_patch
 from tracer.capture.workspace import WorkspaceInfo
 from tracer.errors import RecordingError, TracerError
@@ -66,12 +69,6 @@ QUIET = 0.1
 MAX_WAIT = 2.0
 #: Files over this many bytes are left out of the final patch (and listed in ``FinalPatch.omitted``).
 FINAL_FILE_LIMIT = 64 << 20
-#: Outside git: at most this many bytes of baseline content are kept in memory.
-SNAPSHOT_BYTES = 256 << 20
-#: Outside git: at most this many files are snapshotted.
-SNAPSHOT_FILES = 200_000
-#: Outside git, the snapshot reads at most this many bytes of files (bytes); larger files past it are skipped.
-SNAPSHOT_READ_BYTES = 256 << 20
 #: Rename detection by similarity is tried only for this many delete × create pairs in one batch.
 _SIMILAR_PAIRS = 400
 _SIMILAR_BYTES = 256 << 10
@@ -106,36 +103,6 @@ class _Change(NamedTuple):
     similarity: int | None = None
 
 
-class _Baseline:
-    """Outside git: the directory as it was at start (content kept for small files).
-
-    ``stats`` holds every file met, read or not (:func:`_stat_key`); ``files`` the states of those that were read.
-    ``started_ns`` is the wall-clock time the snapshot began: a file the snapshot did not reach (past
-    :data:`SNAPSHOT_FILES`) whose inode has not changed since (``st_ctime``) is as it was at start.
-    """
-
-    __slots__ = ("complete", "files", "started_ns", "stats")
-
-    def __init__(self) -> None:
-        self.files: dict[str, FileState] = {}
-        self.stats: dict[str, tuple[int, ...]] = {}
-        self.complete = True
-        self.started_ns = 0
-
-    def unchanged(self, rel: str, st: os.stat_result) -> bool:
-        """Whether the file ``rel``, now ``st``, is known to be as it was at start without reading it."""
-        known = self.stats.get(rel)
-        if known is not None:
-            return known == _stat_key(st)
-        return not self.complete and st.st_ctime_ns < self.started_ns
-
-
-def _stat_key(st: os.stat_result) -> tuple[int, ...]:
-    """What tells that a file changed without reading it: size, mtime, ctime, mode and inode (a write, a chmod
-    or a replacement changes one of them; ``touch -r`` keeps the mtime but not the ctime)."""
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino)
-
-
 class EditRecorder:
     """Records each saved change of the workspace as a :class:`~tracer.model.FileChange`.
 
@@ -153,6 +120,8 @@ class EditRecorder:
         quiet: seconds a path must be quiet before its change is read (debounce).
         final_file_limit: bytes; files over it are left out of the final patch and listed as omitted.
         tmp_dir: a private directory for the copy of the git index (default: the system's temp dir).
+        snapshot: outside git, the directory's snapshot taken already (:func:`tracer.capture._dirsnapshot.take`,
+            with this ``size_limit``, before a ``tracer shell -c`` command started), adopted instead of taking one.
 
     Lifecycle: :meth:`start` once, :meth:`stop` once, then :meth:`final_patch`.
     """
@@ -165,11 +134,14 @@ class EditRecorder:
         clock: Callable[[], int],
         command_at: Callable[[int], int | None] = lambda t: None,
         exclude: Iterable[Path] = (),
-        size_limit: int = 1 << 20,
+        size_limit: int = SIZE_LIMIT,
         quiet: float = QUIET,
         final_file_limit: int = FINAL_FILE_LIMIT,
         tmp_dir: Path | None = None,
+        snapshot: DirSnapshot | None = None,
     ) -> None:
+        if snapshot is not None and snapshot.size_limit != size_limit:
+            raise ValueError(f"the snapshot kept files up to {snapshot.size_limit} bytes, not {size_limit}")
         self._info = info
         self._root = Path(info.workspace)
         self._root_str = str(self._root)
@@ -202,7 +174,10 @@ class EditRecorder:
         )
         # Known content by path: a FileState, or None for "absent". Paths not in it are at their baseline.
         self._state: dict[str, FileState | None] = {}
-        self._baseline_dir = _Baseline()
+        # Outside git: the directory as it was at start, and the states of the files it read
+        self._plain = DirSnapshot(size_limit)
+        self._plain_files: dict[str, FileState] = {}
+        self._given = snapshot
         self._final_tree: str | None = None
         self._pending: dict[str, _Pending] = {}
         self._cond = threading.Condition()
@@ -226,8 +201,8 @@ class EditRecorder:
         repository nothing is left to do (the baseline is the ``WorkspaceInfo``'s tree).
 
         :meth:`start` takes the snapshot in the background when this was not called first: call it before
-        anything can change the workspace when nothing holds the user back (``tracer shell -c``). Call it
-        once, before :meth:`start`.
+        anything can change the workspace when nothing holds the user back (``tracer shell -c``), unless the
+        snapshot was given. Call it once, before :meth:`start`.
         """
         if not self._git and not self._snapshotted:
             self._snapshotted = True
@@ -457,7 +432,7 @@ class EditRecorder:
             except OSError:
                 st = None
             if st is not None and stat.S_ISDIR(st.st_mode):
-                for f in self._walk(rel):
+                for f in walk(self._root_str, rel, self._skipped):
                     files.setdefault(f, p)
                 for f in self._known_below(rel):
                     files.setdefault(f, p)
@@ -542,9 +517,9 @@ class EditRecorder:
         if not rels:
             return
         if not self._git:
-            base = self._baseline_dir
+            base = self._plain
             for rel in rels:
-                state = base.files.get(rel)
+                state = self._plain_files.get(rel)
                 if state is None and rel in base.stats:  # there at start, content not read
                     size, _, _, st_mode, _ = base.stats[rel]
                     link = stat.S_ISLNK(st_mode)
@@ -601,64 +576,27 @@ class EditRecorder:
         if self._git:
             out += [p for p in self._ls_tree([rel]) if p not in self._state]
         else:
-            out += [p for p in self._baseline_dir.stats if p.startswith(prefix) and p not in self._state]
+            out += [p for p in self._plain.stats if p.startswith(prefix) and p not in self._state]
         return out
 
-    def _walk(self, top: str) -> list[str]:
-        """Files (and symlinks) below workspace directory ``top`` that are not skipped."""
-        out: list[str] = []
-        stack = [top]
-        while stack:
-            d = stack.pop()
-            try:
-                with os.scandir(fs_path(self._root, d) if d else self._root) as it:
-                    entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
-            except OSError:
-                continue
-            names = [f"{d}/{n}" if d else n for n, _ in entries]
-            subdirs = [n for n, (_, is_dir) in zip(names, entries, strict=True) if is_dir]
-            files = [n for n, (_, is_dir) in zip(names, entries, strict=True) if not is_dir]
-            skip = self._rules.skipped(files, dirs=subdirs)
-            stack.extend(s for s in subdirs if s not in skip)
-            out.extend(f for f in files if f not in skip)
-        return out
+    def _skipped(self, files: list[str], dirs: list[str]) -> set[str]:
+        """What :func:`tracer.capture._dirsnapshot.walk` leaves out: what the ignore rules skip."""
+        return self._rules.skipped(files, dirs=dirs)
 
     # ------------------------------------------------------------------------------------ outside of git
 
     def _snapshot_plain(self) -> None:
-        base = self._baseline_dir
-        base.started_ns = time.time_ns()
-        kept = 0
-        hashed = 0
-        for rel in self._walk(""):
-            if len(base.files) >= SNAPSHOT_FILES:
-                base.complete = False
-                self._warnings.append(f"{self._root} has over {SNAPSHOT_FILES} files; only the first were snapshotted")
-                break
-            path = fs_path(self._root, rel)
-            try:
-                st = os.lstat(path)
-            except OSError:
-                continue
-            if hashed + st.st_size > SNAPSHOT_READ_BYTES and st.st_size > self._size_limit:
-                # a directory of large files (a home directory, /tmp) is not read whole at start; its size,
-                # times and inode tell later whether it changed
-                base.stats[rel] = _stat_key(st)
-                if base.complete:
-                    base.complete = False
-                    self._warnings.append(
-                        f"{self._root} holds over {SNAPSHOT_READ_BYTES >> 20} MiB of files outside git; files "
-                        f"over {self._size_limit >> 10} KiB past that were not snapshotted (from {rel} on): "
-                        "record inside a git repository"
-                    )
-                continue
-            state = read_file_state(path, self._size_limit if kept < SNAPSHOT_BYTES else -1)
-            if state is None:
-                continue
-            hashed += state.size
-            kept += len(state.data or b"")
-            base.files[rel] = state
-            base.stats[rel] = _stat_key(st)
+        """The directory's snapshot, taken now or adopted (made before the command started: what the ignore rules
+        skip, that the early walk did not know of, is dropped; its content is hashed here)."""
+        snap, self._given = self._given, None
+        if snap is None:
+            snap = take(self._root_str, self._skipped, self._size_limit)
+        else:
+            snap.drop(self._rules.skipped(list(snap.stats)))
+        self._plain_files = {rel: file_state(raw) for rel, raw in snap.files.items()}
+        snap.files = {}
+        self._plain = snap
+        self._warnings.extend(snap.warnings)
 
     def _reconcile_at_end(self) -> None:
         """Emit what the events missed: compare the final working tree with the baseline and the state."""
@@ -683,10 +621,10 @@ class EditRecorder:
 
     def _changed_since_snapshot(self) -> set[str]:
         """Outside git: files whose size, mtime or mode differ from the snapshot, or that are gone."""
-        base = self._baseline_dir
+        base = self._plain
         seen = set()
         changed = set()
-        for rel in self._walk(""):
+        for rel in walk(self._root_str, "", self._skipped):
             seen.add(rel)
             try:
                 st = os.lstat(fs_path(self._root, rel))
@@ -702,8 +640,8 @@ class EditRecorder:
         try:
             st = os.lstat(fs_path(self._root, rel))
         except OSError:
-            return rel not in self._baseline_dir.stats  # gone, and it was not there at start either
-        return self._baseline_dir.unchanged(rel, st)
+            return rel not in self._plain.stats  # gone, and it was not there at start either
+        return self._plain.unchanged(rel, st)
 
     def _final_patch_plain(self, t: int) -> FinalPatch:
         changes: list[_Change] = []
@@ -712,10 +650,10 @@ class EditRecorder:
             new = self._state[rel]
             if isinstance(new, _Unread):  # as at start
                 continue
-            old = self._baseline_dir.files.get(rel)
+            old = self._plain_files.get(rel)
             if old is None and new is None:
                 continue
-            if old is None and rel in self._baseline_dir.stats:
+            if old is None and rel in self._plain.stats:
                 omitted.append(f"{rel}: changed, but its content at start was not kept (over the snapshot's budget)")
                 continue
             if old is not None and new is not None and (old.mode, old.sha) == (new.mode, new.sha):

@@ -41,10 +41,8 @@ shell working (``on_error``).
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import select
-import struct
 import termios
 import time
 import tty
@@ -201,8 +199,8 @@ class PtyExit:
 def terminal_size(fd: int) -> tuple[int, int] | None:
     """``(cols, rows)`` of the terminal on ``fd``, ``None`` when ``fd`` is not a terminal."""
     try:
-        rows, cols, _, _ = struct.unpack("hhhh", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
-    except OSError:
+        rows, cols = termios.tcgetwinsize(fd)  # (TIOCGWINSZ, without fcntl and struct on the way to the shell)
+    except (OSError, termios.error):
         return None
     if cols <= 0 or rows <= 0:
         return None
@@ -210,7 +208,7 @@ def terminal_size(fd: int) -> tuple[int, int] | None:
 
 
 def _set_size(fd: int, cols: int, rows: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("hhhh", rows, cols, 0, 0))
+    termios.tcsetwinsize(fd, (rows, cols))  # TIOCSWINSZ
 
 
 def spawn(argv: Sequence[str], env: dict[str, str], *, cwd: str | None, cols: int, rows: int) -> tuple[int, int]:
@@ -329,6 +327,10 @@ class PtyLoop:
             starts and its output flows meanwhile.
         on_spawn: called once the child has started and the loop is ready to relay its output (the recorder
             starts its set-up work then, in a thread: the loop's next step is the first poll).
+        spawn_delay: seconds; when the C part runs the loop, ``on_spawn`` is called once it has relayed the child's
+            first output (or met anything else to decide in Python), or after this long, whichever comes first:
+            what ``on_spawn`` starts (imports, in the main thread and then a thread that holds the GIL) then never
+            stands between a command's first output and the terminal. 0 (the default): at once.
     """
 
     def __init__(
@@ -346,6 +348,7 @@ class PtyLoop:
         on_error: Callable[[BaseException], None] | None = None,
         input_gate: Gate | threading.Event | None = None,
         on_spawn: Callable[[], None] | None = None,
+        spawn_delay: float = 0.0,
     ) -> None:
         self.argv = list(argv)
         self.env = env
@@ -358,6 +361,7 @@ class PtyLoop:
         self.on_error = on_error
         self.input_gate = input_gate
         self.on_spawn = on_spawn
+        self.spawn_delay = spawn_delay
         self.stdin_is_tty = os.isatty(stdin_fd)
         self.size = terminal_size(stdin_fd) or terminal_size(stdout_fd) or size or (80, 24)
         self.pid: int | None = None
@@ -445,7 +449,7 @@ class PtyLoop:
         if self._master is not None:
             try:
                 _set_size(self._master, *size)
-            except OSError:
+            except (OSError, termios.error):
                 pass
         if self.sink is not None:
             try:
@@ -500,6 +504,11 @@ class PtyLoop:
             if self._master is not None:
                 os.close(self._master)
                 self._master = None
+
+    def _spawned(self) -> None:
+        """Call ``on_spawn`` late (``spawn_delay``)."""
+        assert self.on_spawn is not None
+        self.on_spawn()
 
     def _note_signal(self, signum: int) -> None:
         """Set the flag the loop acts on for ``signum`` (from the handler, or from the wake fd's bytes)."""
@@ -572,8 +581,14 @@ class PtyLoop:
                 # as `script` does: the end of a piped stdin reaches the child as an EOF character
                 pending_input += _veof(master)
 
-        if self.on_spawn is not None:  # the child runs and the loop is ready: the first output is relayed at once
-            self.on_spawn()
+        # the child runs and the loop is ready: the first output is relayed at once (and, with a spawn delay, before
+        # what on_spawn starts)
+        spawn_due: float | None = None
+        if self.on_spawn is not None:
+            if self.spawn_delay > 0 and relay is not None:
+                spawn_due = time.monotonic() + self.spawn_delay
+            else:
+                self.on_spawn()
         while True:
             if gated and gate is not None and gate.is_set():
                 gated = False
@@ -581,18 +596,29 @@ class PtyLoop:
                 poller.register(self.stdin_fd, IN)
             got_output = False
             ready: list[tuple[int, int]] = []
-            if (
+            in_c = (
                 relay is not None
                 and not self._terminal_gone
                 and exit_status is None
                 and self._stop_signal is None
                 and not pending_input
                 and not self.marks.held
-            ):
+            )
+            if spawn_due is not None and not in_c:
+                spawn_due = None
+                self._spawned()
+            if in_c:
+                assert relay is not None
                 # the steady state, in C, until something needs a decision here
+                timeout = 10 if gated else -1
+                if spawn_due is not None:
+                    timeout = max(1, round((spawn_due - time.monotonic()) * 1000))
                 why, data, reads, tail_t, tail, err = relay.run(
-                    master, self.stdout_fd, self.stdin_fd if stdin_open else -1, wake_r, origin_ns, 10 if gated else -1
+                    master, self.stdout_fd, self.stdin_fd if stdin_open else -1, wake_r, origin_ns, timeout
                 )
+                if spawn_due is not None:
+                    spawn_due = None
+                    self._spawned()
                 if reads:
                     got_output = True
                     self._record_batch(data, reads)

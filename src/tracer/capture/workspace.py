@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from tracer._proc import CommandFailed, git_env, run
+from tracer.capture._dirsnapshot import may_be_in_git
 from tracer.capture._gitobjects import CatFile
 from tracer.capture._snapshot import TreeSnapshots, empty_tree, tree_patch
 from tracer.errors import RecordingError
@@ -71,21 +72,6 @@ def _git(args: Sequence[str], cwd: Path) -> tuple[int, str]:
     return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape").strip()
 
 
-def _may_be_in_git(start: Path) -> bool:
-    """Whether git could find a work tree from ``start``: a ``.git`` (directory or file) in it or in a directory
-    above it (git runs without the user's ``GIT_*`` variables, :func:`tracer._proc.git_env`). ``False`` spares a
-    recording outside any repository the git process that would say so (it is on the way to the command with
-    ``tracer shell -c``)."""
-    directory = os.fspath(start)
-    while True:
-        if os.path.lexists(os.path.join(directory, ".git")):
-            return True
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return False
-        directory = parent
-
-
 def workspace_info(
     start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path | None = None, describe: bool = True
 ) -> WorkspaceInfo:
@@ -108,7 +94,7 @@ def workspace_info(
     start = Path(start).absolute()
     if not start.is_dir():
         raise RecordingError(f"{start} is not a directory; start the recording in an existing directory")
-    if not _may_be_in_git(start):
+    if not may_be_in_git(os.fspath(start)):
         return WorkspaceInfo(workspace=start)
     found = _repository(start)
     if found is None:

@@ -16,8 +16,6 @@ to the shell without the reader, the writer and the model.
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # (typing is not imported on the way to the shell: tracer.store.paths is)
 if TYPE_CHECKING:
     from typing import Any
@@ -67,6 +65,8 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'tracer.store' has no attribute {name!r}")
+    import importlib  # (here: with warnings behind it, 1 ms of the way to the shell)
+
     value = getattr(importlib.import_module(f"tracer.store.{home}"), name)
     globals()[name] = value
     return value

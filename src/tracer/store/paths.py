@@ -9,7 +9,6 @@ Ids are ``YYYY-MM-DDTHH-MM-SS-xxxx`` (UTC start time + 4 random hex digits), so 
 from __future__ import annotations
 
 import os
-import struct
 import time
 
 import tracer
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 
 #: The first bytes of every session file (docs/format.md): magic, then the format version (uint16, big endian).
 MAGIC = b"\x89TRACER\n"
-PREAMBLE = MAGIC + struct.pack(">H", tracer.FORMAT_VERSION)
+PREAMBLE = MAGIC + tracer.FORMAT_VERSION.to_bytes(2, "big")
 
 SUFFIX = ".tracer"
 
