@@ -204,6 +204,45 @@ def test_outside_git_the_command_starts_with_what_the_first_prompt_imports_and_t
     assert " one\n+two\n" in change["diff"]
 
 
+def test_in_a_repository_the_command_starts_once_the_baseline_tree_is_written_without_the_edit_recorder(
+    tmp_path: Path,
+) -> None:
+    """In a repository ``tracer shell -c`` writes the baseline tree before the command starts, and nothing else: the
+    edit recorder (``tracer.capture.files``) and ``tempfile`` (the private index goes in the recorder's directory)
+    come once the command runs, and the command's edit is recorded against the tree."""
+    import tracer
+
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    work = tmp_path / "work"
+    work.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    (work / "a.txt").write_text("one\n")
+    src = str(Path(tracer.__file__).parent.parent)
+    path = os.pathsep.join([src, *(p for p in sys.path if p)])
+    argv = [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK, str(SCRIPT)]
+    proc = subprocess.run(
+        [*argv, "shell", "-q", "-c", "echo two >> a.txt", "-o", str(tmp_path / "s.tracer")],
+        cwd=work,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PYTHONPATH": path, "SHELL": "/bin/sh"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    before = {line.rsplit("|", 1)[-1].strip() for line in lines[: lines.index("FORK")] if "|" in line}
+    assert "tracer.capture.workspace" in before
+    assert not before & {"tracer.capture.files", "tempfile", "click", "tracer.store.writer"}
+    events = stored_maps(tmp_path / "s.tracer")
+    (header,) = [e for e in events if e["type"] == "header"]
+    assert "+one" in header["baseline_patch"]  # (untracked at start: in the baseline, not the command's edit)
+    (change,) = [e for e in events if e["type"] == "file_change"]
+    assert (change["path"], change["op"], change["command_id"]) == ("a.txt", "modify", 1)
+    assert " one\n+two\n" in change["diff"]
+
+
 #: What the way to the first prompt must not import: each costs milliseconds of every ``tracer shell``'s start
 #: (``typing`` ~10 ms, as it imports ``re``, ``functools`` and ``collections``; docs/performance.md, run 13).
 _NOT_BEFORE_THE_SHELL = {

@@ -489,29 +489,37 @@ class _Recorder:
         except TracerError as e:
             self.warn(f"tracer: notes cannot be taken: {e}")
 
-    def _take_baseline(self, snapshot: DirSnapshot | None = None) -> None:
-        """The workspace baseline (outside git, the directory's snapshot too, with one command) and the edit
-        recorder, not yet watching; or, given the ``snapshot`` of a directory outside git taken before the one
-        command started, the edit recorder that adopts it. A failure is warned and edits are not recorded; the shell
-        goes on."""
-        from tracer.capture.files import EditRecorder
-        from tracer.capture.workspace import WorkspaceInfo, workspace_info
+    def _take_baseline(self) -> None:
+        """The workspace baseline and the edit recorder, not yet watching (:meth:`_find_workspace`,
+        :meth:`_make_edit_recorder`)."""
+        self._find_workspace()
+        self._make_edit_recorder()
 
-        info = None
-        try:  # the baseline's patch is written with the header (_describe): with -c, once the command runs
-            if snapshot is not None:
-                info = WorkspaceInfo(workspace=self.cwd)
-            else:
-                info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir, describe=False)
+    def _find_workspace(self) -> None:
+        """The workspace and, in a repository, its baseline tree (``self.info``; its patch is written with the
+        header, :meth:`_describe`: with ``-c``, once the command runs). A failure is warned and edits are not
+        recorded; the shell goes on."""
+        from tracer.capture.workspace import workspace_info
+
+        try:
+            self.info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir, describe=False)
         except TracerError as e:
             self.warn(f"tracer: edits are not recorded: {e}")
-        self.info = info
-        if info is None:
+            self.info = None
             return
-        self.workspace = info.workspace
+        self.workspace = self.info.workspace
+
+    def _make_edit_recorder(self, snapshot: DirSnapshot | None = None) -> None:
+        """The edit recorder of the workspace found (``self.edits``), not yet watching; outside git it adopts the
+        directory's ``snapshot`` when one was taken before the one command started. A failure is warned and edits
+        are not recorded; the shell goes on."""
+        from tracer.capture.files import EditRecorder
+
+        if self.info is None:
+            return
         try:
-            edits = EditRecorder(
-                info,
+            self.edits = EditRecorder(
+                self.info,
                 emit=self._record_edit,
                 clock=self.clock,
                 command_at=self._command_at,
@@ -519,9 +527,6 @@ class _Recorder:
                 tmp_dir=self.workdir,
                 snapshot=snapshot,
             )
-            if self.options.command is not None and snapshot is None:  # its own edits must not get in
-                edits.take_snapshot()
-            self.edits = edits
         except TracerError as e:
             self.warn(f"tracer: edits are not recorded: {e}")
 
@@ -612,9 +617,11 @@ class _Recorder:
         """With one command (``-c``), before it starts: the baseline. The writer, the header and the notes socket
         follow once it runs (:meth:`_command_runs`; ``tracer note`` waits for a recorder that is starting).
 
-        Outside git, in a directory without a ``.gitignore``, only the directory's snapshot is taken here, with
-        :mod:`os` alone (:mod:`tracer.capture._dirsnapshot`); the edit recorder, with the modules it needs (~20 ms
-        of imports: ``pathlib``, ``typing``, ``re``, ``threading``), is made once the command runs and adopts it."""
+        The edit recorder (~20 ms of imports: ``threading``, the diff and ignore modules) is made once the command
+        runs: in a repository the baseline is the tree written here; outside git, in a directory without a
+        ``.gitignore``, it is the directory's snapshot, taken here with :mod:`os` alone
+        (:mod:`tracer.capture._dirsnapshot`: not even ``pathlib``, ``typing`` or ``re``). With a ``.gitignore``
+        outside git, the snapshot follows its rules: the recorder takes it here."""
         from tracer.capture import _dirsnapshot as dirsnapshot
 
         try:
@@ -624,7 +631,11 @@ class _Recorder:
                 skipped = dirsnapshot.outside_git(cwd, exclude=[self.path_name, self.workdir_name])
                 self.snapshot = dirsnapshot.take(cwd, skipped)
                 return
-            self._take_baseline()
+            self._find_workspace()
+            if self.info is not None and self.info.repo_root is None:
+                self._make_edit_recorder()
+                if self.edits is not None:
+                    self.edits.take_snapshot()
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
 
@@ -635,7 +646,12 @@ class _Recorder:
             self._prepare_process()
             snapshot, self.snapshot = self.snapshot, None
             if snapshot is not None:
-                self._take_baseline(snapshot)
+                from tracer.capture.workspace import WorkspaceInfo
+
+                self.info = WorkspaceInfo(workspace=self.cwd)
+                self._make_edit_recorder(snapshot)
+            elif self.edits is None:
+                self._make_edit_recorder()
             self._start_notes()
             self._begin(shell, kind, cols, rows, command_start=t)
         except Exception as e:

@@ -88,9 +88,7 @@ class TreeSnapshots:
         self._baseline_tree = baseline_tree
         #: Untracked files over ``large`` bytes that the last snapshot left out: path -> (size, mtime in ns).
         self.left_out: dict[str, tuple[int, int]] = {}
-        import tempfile  # (in a repository only: not on the way to the shell outside git)
-
-        self._dir = Path(tempfile.mkdtemp(prefix="index-" if tmp_dir else "tracer-index-", dir=tmp_dir))
+        self._dir = _private_dir(tmp_dir)
         self._index = self._dir / "index"
         self._seeded = False
 
@@ -192,6 +190,27 @@ class TreeSnapshots:
         import shutil
 
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _private_dir(tmp_dir: Path | None) -> Path:
+    """A new directory for a private index: ``index-<random>`` in ``tmp_dir`` (the recorder's own, private already:
+    made with :func:`os.mkdir`, without importing :mod:`tempfile`, which is 6 ms of the way to a ``tracer shell -c``
+    command in a repository), else a ``tracer-index-*`` directory of :func:`tempfile.mkdtemp`.
+
+    Raises:
+        OSError: it cannot be made.
+    """
+    if tmp_dir is None:
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="tracer-index-"))
+    while True:
+        path = Path(tmp_dir) / f"index-{os.urandom(6).hex()}"
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        return path
 
 
 def empty_tree(repo_root: Path) -> str:
