@@ -13,7 +13,7 @@ from typing import Any
 
 from tracer.errors import UsageError
 from tracer.insights._patterns import Rules
-from tracer.insights._sql import sql
+from tracer.insights._sql import execute, sql
 from tracer.model import CARRIED_STATUS
 
 #: Rows of each ranking (commands, error patterns, failing tests, repositories, abandoned sessions).
@@ -297,9 +297,7 @@ def compute(con: Any, rules: Rules, period: Period, repository: str | None, *, s
 
 
 def _rows(con: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    statement = sql(name)
-    used = {k: v for k, v in params.items() if f"${k}" in statement}
-    rows: list[tuple[Any, ...]] = con.execute(statement, used).fetchall()
+    rows: list[tuple[Any, ...]] = execute(con, sql(name), params).fetchall()
     return rows
 
 

@@ -29,9 +29,15 @@ def sql(name: str) -> str:
     return statement
 
 
+def execute(con: Any, statement: str, params: dict[str, Any]) -> Any:
+    """Execute one ``statement`` on the DuckDB connection ``con`` with the parameters it names (``$name``) taken
+    from ``params`` (DuckDB refuses parameters a statement does not name); the connection, to fetch from."""
+    used = {k: v for k, v in params.items() if f"${k}" in statement}
+    return con.execute(statement, used) if used else con.execute(statement)
+
+
 def run(con: Any, name: str, **params: Any) -> None:
     """Run every statement of the block ``name`` on the DuckDB connection ``con``, each with the parameters it
     names (``$name``) taken from ``params``."""
     for statement in queries()[name]:
-        used = {k: v for k, v in params.items() if f"${k}" in statement}
-        con.execute(statement, used) if used else con.execute(statement)
+        execute(con, statement, params)
