@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -157,21 +158,19 @@ exec(code, {"__name__": "__main__"})
 SCRIPT = Path(__file__).resolve().parents[1] / "bin" / "tracer"
 
 
-def test_outside_git_the_command_starts_with_what_the_first_prompt_imports_and_the_directory_snapshot(
-    tmp_path: Path,
-) -> None:
-    """``tracer shell -c`` outside a repository takes the directory's snapshot before the command starts, with the
-    modules the way to the first prompt imports and :mod:`tracer.capture._dirsnapshot` alone: no module of
-    :data:`_NOT_BEFORE_THE_SHELL`, no edit recorder (``tracer.capture.files``, 20 ms of imports: docs/performance.md,
-    run 14); the recorder adopts the snapshot once the command runs, and the command's edit is recorded against the
-    file as it was. The interpreter runs without ``site``, whose ``.pth`` files may import anything first (this
-    sandbox's imports tempfile)."""
+def _append_under_importtime(tmp_path: Path, *, git: bool) -> tuple[set[str], set[str], list[dict[str, Any]]]:
+    """``tracer shell -c 'echo two >> a.txt'`` in a directory holding ``a.txt`` (a new repository with ``git``), from
+    the ``tracer`` script under ``python -S -X importtime`` with the fork marked: the modules imported before the
+    fork, those imported after it, and the session's events. The interpreter runs without ``site``, whose ``.pth``
+    files may import anything first (this sandbox's imports tempfile)."""
     import tracer
 
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     work = tmp_path / "work"
     work.mkdir()
+    if git:
+        subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     (work / "a.txt").write_text("one\n")
     src = str(Path(tracer.__file__).parent.parent)
     path = os.pathsep.join([src, *(p for p in sys.path if p)])  # (what site would have added, without its .pth)
@@ -188,12 +187,9 @@ def test_outside_git_the_command_starts_with_what_the_first_prompt_imports_and_t
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
     assert "FORK" in lines, proc.stderr
-    before = {line.rsplit("|", 1)[-1].strip() for line in lines[: lines.index("FORK")] if "|" in line}
-    assert "tracer.capture._dirsnapshot" in before  # (the -c baseline comes first)
-    assert not before & _NOT_BEFORE_THE_SHELL
-    assert {m for m in before if m.split(".")[0] == "tracer"} <= _THE_WAY_TO_THE_SHELL | {"tracer.capture._dirsnapshot"}
-    after = {line.rsplit("|", 1)[-1].strip() for line in lines[lines.index("FORK") :] if "|" in line}
-    assert {"tracer.store.writer", "tracer.capture.files"} <= after  # the recording went on as usual
+    fork = lines.index("FORK")
+    before = {line.rsplit("|", 1)[-1].strip() for line in lines[:fork] if "|" in line}
+    after = {line.rsplit("|", 1)[-1].strip() for line in lines[fork:] if "|" in line}
     events = stored_maps(tmp_path / "s.tracer")
     assert [(e["type"], e.get("command", e.get("exit_status"))) for e in events if e["type"].startswith("command")] == [
         ("command_start", "echo two >> a.txt"),
@@ -201,7 +197,22 @@ def test_outside_git_the_command_starts_with_what_the_first_prompt_imports_and_t
     ]
     (change,) = [e for e in events if e["type"] == "file_change"]
     assert (change["path"], change["op"], change["command_id"]) == ("a.txt", "modify", 1)
-    assert " one\n+two\n" in change["diff"]
+    assert " one\n+two\n" in change["diff"]  # (against the file as it was, whatever the baseline)
+    return before, after, events
+
+
+def test_outside_git_the_command_starts_with_what_the_first_prompt_imports_and_the_directory_snapshot(
+    tmp_path: Path,
+) -> None:
+    """``tracer shell -c`` outside a repository takes the directory's snapshot before the command starts, with the
+    modules the way to the first prompt imports and :mod:`tracer.capture._dirsnapshot` alone: no module of
+    :data:`_NOT_BEFORE_THE_SHELL`, no edit recorder (``tracer.capture.files``, 20 ms of imports: docs/performance.md,
+    run 14); the recorder adopts the snapshot once the command runs."""
+    before, after, _ = _append_under_importtime(tmp_path, git=False)
+    assert "tracer.capture._dirsnapshot" in before  # (the -c baseline comes first)
+    assert not before & _NOT_BEFORE_THE_SHELL
+    assert {m for m in before if m.split(".")[0] == "tracer"} <= _THE_WAY_TO_THE_SHELL | {"tracer.capture._dirsnapshot"}
+    assert {"tracer.store.writer", "tracer.capture.files"} <= after  # the recording went on as usual
 
 
 def test_in_a_repository_the_command_starts_once_the_baseline_tree_is_written_without_the_edit_recorder(
@@ -209,38 +220,13 @@ def test_in_a_repository_the_command_starts_once_the_baseline_tree_is_written_wi
 ) -> None:
     """In a repository ``tracer shell -c`` writes the baseline tree before the command starts, and nothing else: the
     edit recorder (``tracer.capture.files``) and ``tempfile`` (the private index goes in the recorder's directory)
-    come once the command runs, and the command's edit is recorded against the tree."""
-    import tracer
-
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    work = tmp_path / "work"
-    work.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
-    (work / "a.txt").write_text("one\n")
-    src = str(Path(tracer.__file__).parent.parent)
-    path = os.pathsep.join([src, *(p for p in sys.path if p)])
-    argv = [sys.executable, "-S", "-X", "importtime", "-c", _MARK_THE_FORK, str(SCRIPT)]
-    proc = subprocess.run(
-        [*argv, "shell", "-q", "-c", "echo two >> a.txt", "-o", str(tmp_path / "s.tracer")],
-        cwd=work,
-        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PYTHONPATH": path, "SHELL": "/bin/sh"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stderr.splitlines()
-    before = {line.rsplit("|", 1)[-1].strip() for line in lines[: lines.index("FORK")] if "|" in line}
+    come once the command runs."""
+    before, after, events = _append_under_importtime(tmp_path, git=True)
     assert "tracer.capture.workspace" in before
     assert not before & {"tracer.capture.files", "tempfile", "click", "tracer.store.writer"}
-    events = stored_maps(tmp_path / "s.tracer")
+    assert "tracer.capture.files" in after
     (header,) = [e for e in events if e["type"] == "header"]
     assert "+one" in header["baseline_patch"]  # (untracked at start: in the baseline, not the command's edit)
-    (change,) = [e for e in events if e["type"] == "file_change"]
-    assert (change["path"], change["op"], change["command_id"]) == ("a.txt", "modify", 1)
-    assert " one\n+two\n" in change["diff"]
 
 
 #: What the way to the first prompt must not import: each costs milliseconds of every ``tracer shell``'s start
