@@ -3,20 +3,25 @@
 Every call raises :class:`CommandFailed` on a non-zero exit status (unless ``check=False``) and
 :class:`~tracer.errors.TracerError` subclasses only; ``OSError`` from a missing program is wrapped.
 Modelled on pre-commit's ``cmd_output``.
+
+:func:`run_git` runs ``git`` without :mod:`subprocess` (``os.posix_spawn`` and pipes: this module imports nothing
+beyond :mod:`os` and :mod:`select` until :func:`run` is called): the baseline tree of a ``tracer shell -c`` command
+is written before the command starts, where ``subprocess``, with ``signal``, ``selectors``, ``threading`` and the
+modules behind them, cost ~7 ms (docs/performance.md, run 14).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
+import select
 
 from tracer.errors import TracerError
 
-if TYPE_CHECKING:  # imported where a process is started: not on the way to a recording's shell (outside git)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # imported where a process is started: not on the way to a recording's shell
     import subprocess
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
 
 class CommandFailed(TracerError):
@@ -89,10 +94,121 @@ def git(*args: str, cwd: str | Path, input: bytes | None = None, check: bool = T
     return run(["git", *args], cwd=cwd, input=input, env=git_env(), check=check).stdout
 
 
+class Completed:
+    """What :func:`run_git` gives back, as :class:`subprocess.CompletedProcess` names it: ``args``,
+    ``returncode``, ``stdout`` and ``stderr`` (bytes)."""
+
+    __slots__ = ("args", "returncode", "stderr", "stdout")
+
+    def __init__(self, args: list[str], returncode: int, stdout: bytes, stderr: bytes) -> None:
+        self.args = args
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+    check: bool = True,
+) -> Completed:
+    """Run ``git -C CWD ARGS`` to completion and capture its output (bytes), as :func:`run` does, without
+    :mod:`subprocess`: ``os.posix_spawn`` of the ``git`` on the ``PATH`` of ``env`` (``git -C`` stands for the
+    working directory, which ``posix_spawn`` cannot set), its standard output and error read through pipes as they
+    come (``select.poll``), ``input`` written to its standard input meanwhile (else it reads ``/dev/null``).
+
+    Raises:
+        CommandFailed: git is missing, or it exited non-zero and ``check`` is true.
+    """
+    argv = ["git", "-C", os.fspath(cwd), *args]
+    environ = dict(os.environ if env is None else env)
+    program = _find_program("git", environ)
+    if program is None:
+        raise CommandFailed(argv, None, b"", b"git: not found on PATH")
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    in_r, in_w = os.pipe2(os.O_CLOEXEC) if input is not None else (-1, -1)
+    actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = [
+        (os.POSIX_SPAWN_DUP2, out_w, 1),
+        (os.POSIX_SPAWN_DUP2, err_w, 2),
+        (os.POSIX_SPAWN_DUP2, in_r, 0) if in_r >= 0 else (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+    ]
+    try:
+        pid = os.posix_spawn(program, argv, environ, file_actions=actions)
+    except OSError as e:
+        for fd in (out_r, out_w, err_r, err_w, in_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        raise CommandFailed(argv, None, b"", str(e).encode()) from e
+    for fd in (out_w, err_w, in_r):
+        if fd >= 0:
+            os.close(fd)
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    pending = memoryview(input or b"")
+    poller = select.poll()
+    poller.register(out_r, select.POLLIN)
+    poller.register(err_r, select.POLLIN)
+    if in_w >= 0:
+        if pending:
+            os.set_blocking(in_w, False)
+            poller.register(in_w, select.POLLOUT)
+        else:
+            os.close(in_w)
+            in_w = -1
+    open_fds = len(chunks) + (in_w >= 0)
+    try:
+        while open_fds:
+            for fd, _ in poller.poll():
+                if fd == in_w:
+                    try:
+                        pending = pending[os.write(in_w, pending[: 1 << 16]) :]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:  # it stopped reading: what it printed says why
+                        pending = pending[:0]
+                    if not pending:
+                        poller.unregister(in_w)
+                        os.close(in_w)
+                        in_w = -1
+                        open_fds -= 1
+                    continue
+                data = os.read(fd, 1 << 16)
+                if data:
+                    chunks[fd].append(data)
+                else:
+                    poller.unregister(fd)
+                    open_fds -= 1
+    finally:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    done = Completed(argv, os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r]))
+    if check and done.returncode != 0:
+        raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
+    return done
+
+
+def _find_program(name: str, env: Mapping[str, str]) -> str | None:
+    """The executable file ``name`` in the ``PATH`` of ``env`` (as :mod:`subprocess` looks for it, in the child's
+    environment), or ``None``."""
+    for directory in os.get_exec_path(env):
+        path = os.path.join(directory, name)
+        if os.access(path, os.X_OK) and os.path.isfile(path):
+            return path
+    return None
+
+
 def end_batch_process(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
     """End a long-running process that takes requests on its stdin (``git cat-file --batch``,
     ``git check-ignore --stdin``): close its stdin and wait up to 5 seconds for it to exit, else (or at once,
     with ``kill``, for a process in an unknown state) kill it; close its pipes. Never raises."""
+    import contextlib
+    import subprocess  # (both loaded already: proc is one of its processes)
+
     try:
         if kill:
             raise subprocess.TimeoutExpired(proc.args, 0)
