@@ -215,16 +215,17 @@ def test_outside_git_the_command_starts_with_what_the_first_prompt_imports_and_t
     assert {"tracer.store.writer", "tracer.capture.files"} <= after  # the recording went on as usual
 
 
-def test_in_a_repository_the_command_starts_once_the_baseline_tree_is_written_without_the_edit_recorder(
-    tmp_path: Path,
-) -> None:
-    """In a repository ``tracer shell -c`` writes the baseline tree before the command starts, and nothing else: the
-    edit recorder (``tracer.capture.files``) and ``tempfile`` (the private index goes in the recorder's directory)
-    come once the command runs."""
+def test_in_a_repository_the_command_starts_once_the_baseline_tree_is_written_with_os_alone(tmp_path: Path) -> None:
+    """In a repository ``tracer shell -c`` writes the baseline tree before the command starts with the modules of the
+    way to the first prompt and :mod:`tracer.capture._gittree` (``git`` run by :func:`tracer._proc.run_git`,
+    without ``subprocess``): no module of :data:`_NOT_BEFORE_THE_SHELL`, no edit recorder, no ``tempfile`` (the
+    private index goes in the recorder's directory); the recorder adopts the tree once the command runs."""
     before, after, events = _append_under_importtime(tmp_path, git=True)
-    assert "tracer.capture.workspace" in before
-    assert not before & {"tracer.capture.files", "tempfile", "click", "tracer.store.writer"}
-    assert "tracer.capture.files" in after
+    assert "tracer.capture._gittree" in before
+    assert not before & _NOT_BEFORE_THE_SHELL
+    lean = {"tracer.capture._dirsnapshot", "tracer.capture._gittree", "tracer._proc"}
+    assert {m for m in before if m.split(".")[0] == "tracer"} <= _THE_WAY_TO_THE_SHELL | lean
+    assert {"tracer.capture.files", "tracer.capture.workspace"} <= after
     (header,) = [e for e in events if e["type"] == "header"]
     assert "+one" in header["baseline_patch"]  # (untracked at start: in the baseline, not the command's edit)
 

@@ -195,7 +195,7 @@ def run_git(
 def _find_program(name: str, env: Mapping[str, str]) -> str | None:
     """The executable file ``name`` in the ``PATH`` of ``env`` (as :mod:`subprocess` looks for it, in the child's
     environment), or ``None``."""
-    for directory in os.get_exec_path(env):
+    for directory in env.get("PATH", os.defpath).split(os.pathsep):  # (os.get_exec_path imports warnings)
         path = os.path.join(directory, name)
         if os.access(path, os.X_OK) and os.path.isfile(path):
             return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -181,6 +182,38 @@ def test_one_command_mode_outside_git_records_against_the_directory_as_it_was(tm
     assert session.final_patch is not None
     assert sorted(session.final_patch.files) == ["gone.txt", "keep.txt", "link"]
     assert [o.split(":")[0] for o in session.final_patch.omitted] == ["big.bin"]
+
+
+@pytest.mark.parametrize("fault", ["corrupt index", "no git"])
+def test_one_command_mode_in_a_repository_git_cannot_read_runs_the_command_and_says_edits_are_not_recorded(
+    tmp_path: Path, fault: str
+) -> None:
+    # the baseline tree is written before the command (git without subprocess): a failure is one line, then the
+    # command runs and is recorded without edits
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    env = {**os.environ}
+    if fault == "corrupt index":
+        (repo / ".git" / "index").write_bytes(b"DIRC garbage")
+    else:
+        env["PATH"] = str(Path(sys.executable).parent)  # python, but no git
+    out = tmp_path / "c.tracer"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo b >> a.txt; echo ran"],
+        cwd=repo,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ran")
+    (line,) = [ln for ln in proc.stderr.splitlines() if "edits are not recorded" in ln]
+    assert ("cannot snapshot the working tree" if fault == "corrupt index" else "cannot run git") in line
+    assert "Traceback" not in proc.stderr
+    session = read_session(out)
+    assert [c.command for c in session.commands()] == ["echo b >> a.txt; echo ran"]
+    assert session.file_changes() == [] and session.final_patch is None
 
 
 def test_one_command_mode_outside_git_with_a_gitignore_leaves_out_what_it_ignores(tmp_path: Path) -> None:

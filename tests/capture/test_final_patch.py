@@ -213,9 +213,9 @@ def test_large_untracked_files_stay_out_of_the_baseline_and_the_patch(
     import time
 
     from tests.conftest import make_repo
-    from tracer.capture import workspace as workspace_module
+    from tracer.capture import _gittree
 
-    monkeypatch.setattr(workspace_module, "LARGE_UNTRACKED", 1 << 20)  # 1 MiB instead of 64, for speed
+    monkeypatch.setattr(_gittree, "LARGE_UNTRACKED", 1 << 20)  # 1 MiB instead of 64, for speed
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
     (repo / "data.bin").write_bytes(os.urandom(2 << 20))  # a data set lying in the work tree, untracked
     (repo / "grows.txt").write_text("small at start\n")

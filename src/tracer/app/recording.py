@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the rest is imported by the set-up thread, once the shell r
 
     from tracer.app.summary import RecordingSummary
     from tracer.capture._dirsnapshot import DirSnapshot
+    from tracer.capture._gittree import GitBaseline
     from tracer.capture.commands import CommandTracker, PromptHold
     from tracer.capture.notes import NoteServer
     from tracer.config import Config
@@ -349,7 +350,9 @@ class _Recorder:
         self.tracker: CommandTracker | None = None
         self.edits: Any = None  # tracer.capture.files.EditRecorder, imported by the set-up (not at start-up)
         self.info: Any = None  # tracer.capture.workspace.WorkspaceInfo: the baseline, once taken
-        self.snapshot: DirSnapshot | None = None  # with -c outside git: the directory before the command, once taken
+        # with -c: the baseline taken before the command, until the edit recorder adopts it (outside git the
+        # directory's snapshot, in a repository the tree of its working tree)
+        self.taken: DirSnapshot | GitBaseline | None = None
         self.edit_count = 0
         self.edited: set[str] = set()  # distinct paths of the file changes
         self.ready = Gate()  # set when the set-up is done: the shell's input is held until then
@@ -617,20 +620,32 @@ class _Recorder:
         """With one command (``-c``), before it starts: the baseline. The writer, the header and the notes socket
         follow once it runs (:meth:`_command_runs`; ``tracer note`` waits for a recorder that is starting).
 
-        The edit recorder (~20 ms of imports: ``threading``, the diff and ignore modules) is made once the command
-        runs: in a repository the baseline is the tree written here; outside git, in a directory without a
-        ``.gitignore``, it is the directory's snapshot, taken here with :mod:`os` alone
-        (:mod:`tracer.capture._dirsnapshot`: not even ``pathlib``, ``typing`` or ``re``). With a ``.gitignore``
-        outside git, the snapshot follows its rules: the recorder takes it here."""
+        The baseline is taken here with :mod:`os` alone (no ``pathlib``, ``typing``, ``re`` or ``subprocess``): in a
+        repository the tree of its working tree (:mod:`tracer.capture._gittree`), outside git, in a directory
+        without a ``.gitignore``, the directory's snapshot (:mod:`tracer.capture._dirsnapshot`). The edit recorder
+        (~30 ms of imports) is made once the command runs and adopts it. With a ``.gitignore`` outside git, the
+        snapshot follows its rules: the recorder takes it here."""
         from tracer.capture import _dirsnapshot as dirsnapshot
 
         try:
             cwd = self.cwd_name
-            plain = os.path.isdir(cwd) and not dirsnapshot.may_be_in_git(cwd)
-            if plain and not any(line.strip() for line in dirsnapshot.ignore_lines(cwd)):
-                skipped = dirsnapshot.outside_git(cwd, exclude=[self.path_name, self.workdir_name])
-                self.snapshot = dirsnapshot.take(cwd, skipped)
-                return
+            if os.path.isdir(cwd):
+                if not dirsnapshot.may_be_in_git(cwd):
+                    if not any(line.strip() for line in dirsnapshot.ignore_lines(cwd)):
+                        skipped = dirsnapshot.outside_git(cwd, exclude=[self.path_name, self.workdir_name])
+                        self.taken = dirsnapshot.take(cwd, skipped)
+                        return
+                else:
+                    from tracer.capture import _gittree
+
+                    try:
+                        self.taken = _gittree.baseline(cwd, exclude=[self.path_name], tmp_dir=self.workdir_name)
+                    except TracerError as e:
+                        self.warn(f"tracer: edits are not recorded: {e}")
+                        return
+                    if self.taken is not None:
+                        return
+            # not a directory, inside .git, or outside git with a .gitignore
             self._find_workspace()
             if self.info is not None and self.info.repo_root is None:
                 self._make_edit_recorder()
@@ -639,19 +654,28 @@ class _Recorder:
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
 
+    def _adopt_baseline(self) -> None:
+        """With one command, once it runs: the workspace of the baseline taken before it (:meth:`_set_up_command`),
+        and the edit recorder that adopts it (outside git, the directory's snapshot)."""
+        from tracer.capture._dirsnapshot import DirSnapshot
+        from tracer.capture.workspace import WorkspaceInfo, from_baseline
+
+        taken, self.taken = self.taken, None
+        if isinstance(taken, DirSnapshot):
+            self.info = WorkspaceInfo(workspace=self.cwd)
+            self._make_edit_recorder(taken)
+        else:
+            self.info = from_baseline(self.cwd, taken)
+            self.workspace = self.info.workspace
+            self._make_edit_recorder()
+
     def _command_runs(self, shell: str, kind: str, cols: int, rows: int, t: int) -> None:
         """With one command, once it runs (a thread): the header, the command's start, the file observer (its
         edits up to then are caught up from the baseline), the other recorders."""
         try:
             self._prepare_process()
-            snapshot, self.snapshot = self.snapshot, None
-            if snapshot is not None:
-                from tracer.capture.workspace import WorkspaceInfo
-
-                self.info = WorkspaceInfo(workspace=self.cwd)
-                self._make_edit_recorder(snapshot)
-            elif self.edits is None:
-                self._make_edit_recorder()
+            if self.taken is not None:
+                self._adopt_baseline()
             self._start_notes()
             self._begin(shell, kind, cols, rows, command_start=t)
         except Exception as e:

@@ -1,10 +1,7 @@
-"""Snapshots of a git workspace as trees, written through a private index file, and patches between them.
+"""Patches between the trees of a git workspace (:mod:`tracer.capture._gittree` writes them).
 
-A snapshot copies the repository's index to a temporary file once (its stat data makes ``git add`` hash only
-files that changed), then runs ``git add -A`` and ``git write-tree`` with ``GIT_INDEX_FILE`` pointing at the
-copy. Blobs and trees are written into the repository's object database; the user's index, working tree and
-refs are never touched. Embedded repositories (nested clones, submodules) never enter the trees, and
-editor scratch files (vim swap and backup files, emacs locks) are left out everywhere.
+The snapshots themselves (trees of the working tree, written through a private index) are
+:class:`tracer.capture._gittree.TreeSnapshots`; here, the trees' differences and the editor scratch files by name.
 
 Patches between two trees are ``git diff-tree -p --binary --full-index`` output, with every section that is
 not UTF-8 rewritten as a ``GIT binary patch`` so the patch is a ``str`` that ``git apply`` takes.
@@ -12,211 +9,27 @@ not UTF-8 rewritten as a ``GIT binary patch`` so the patch is a ``str`` that ``g
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from tracer._proc import CommandFailed, git_env, run
+from tracer._proc import run
 from tracer.capture._dirsnapshot import MODE_GITLINK
 from tracer.capture._edits_diff import file_diff
 from tracer.capture._gitobjects import CatFile, FileState
+from tracer.capture._gittree import excludes, index_env
 from tracer.errors import RecordingError
 
-#: Editor scratch files, as pathspecs (``*`` matches ``/`` too): never part of a snapshot.
-SCRATCH_PATHSPECS = (
-    "*.sw[a-p]",
-    "*.swx",
-    "*~",
-    "4913",
-    "*/4913",
-    ".#*",
-    "*/.#*",
-    "#*#",
-    "*/#*#",
-)
-
-#: The same files by base name, for the file observer.
+#: The editor scratch files of :data:`tracer.capture._gittree.SCRATCH_PATHSPECS` by base name, for the file observer.
 SCRATCH_NAME = re.compile(r"(?s:.*\.sw[a-px]|.*~|4913|\.#.*|#.*#)\Z")
-
-_EMBEDDED = re.compile(rb"adding embedded git repository: (.+)")
-
-
-def _env(index: Path | None = None) -> dict[str, str]:
-    env = git_env()
-    if index is not None:
-        env["GIT_INDEX_FILE"] = str(index)
-    return env
-
-
-def _excludes(paths: Sequence[str]) -> list[str]:
-    return [f":(exclude){p}" for p in SCRATCH_PATHSPECS] + [f":(exclude,literal){p}" for p in paths]
-
-
-class TreeSnapshots:
-    """Trees of a repository's working tree (what ``git add -A`` would stage), through a private index.
-
-    Args:
-        repo_root: the git top level.
-        index_file: the repository's real index (copied once, read only); it may not exist yet.
-        exclude: workspace-relative paths to leave out (e.g. the session directory).
-        large: untracked (not ignored) files over this many bytes are left out of the trees (see
-            :attr:`left_out`), so that a data set lying in the work tree is not hashed into the object
-            database at every start and end; ``None`` keeps everything.
-        baseline_tree: files this tree holds are never left out (leaving them out would look like a deletion).
-        tmp_dir: where to put the private index (in a directory of its own); default the system's temp dir.
-
-    Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
-    """
-
-    def __init__(
-        self,
-        repo_root: Path,
-        index_file: Path | None,
-        exclude: Sequence[str] = (),
-        *,
-        large: int | None = None,
-        baseline_tree: str | None = None,
-        tmp_dir: Path | None = None,
-    ) -> None:
-        self._root = repo_root
-        self._real_index = index_file
-        self._exclude = list(exclude)
-        self._large = large
-        self._baseline_tree = baseline_tree
-        #: Untracked files over ``large`` bytes that the last snapshot left out: path -> (size, mtime in ns).
-        self.left_out: dict[str, tuple[int, int]] = {}
-        self._dir = _private_dir(tmp_dir)
-        self._index = self._dir / "index"
-        self._seeded = False
-
-    def snapshot(self) -> str:
-        """Write the tree of the working tree as it is now and return its id.
-
-        Raises:
-            RecordingError: git cannot stage or write the tree.
-        """
-        if not self._seeded:
-            self._seeded = True
-            if self._real_index is not None:
-                # No index yet (a fresh repository): git add builds one. The copy keeps the index's mtime: git
-                # re-hashes an entry whose mtime is not older than its index file's ("racy git"), and a copy
-                # dated now would hide a same-size change made in the second the user's index was written.
-                import shutil
-
-                with contextlib.suppress(OSError):
-                    shutil.copy2(self._real_index, self._index)
-        env = _env(self._index)
-        self.left_out = self._large_untracked(env)
-        if self.left_out:  # drop what an earlier snapshot staged of them
-            run(
-                ["git", "rm", "--cached", "-f", "-q", "--ignore-unmatch", "--", *self.left_out],
-                cwd=self._root,
-                env=dict(env, GIT_LITERAL_PATHSPECS="1"),
-                check=False,
-            )
-        argv = [
-            "git",
-            "-c",
-            "core.untrackedCache=true",
-            "add",
-            "-A",
-            "--ignore-errors",
-            "--",
-            ".",
-            *_excludes([*self._exclude, *self.left_out]),
-        ]
-        proc = run(argv, cwd=self._root, env=env, check=False)
-        if proc.returncode not in (0, 1):
-            raise RecordingError(
-                f"cannot snapshot the working tree of {self._root}: "
-                f"{proc.stderr.decode(errors='replace').strip()}; check the repository with `git status`"
-            )
-        embedded = [m.decode("utf-8", "surrogateescape") for m in _EMBEDDED.findall(proc.stderr)]
-        try:
-            if embedded:
-                lit = dict(env, GIT_LITERAL_PATHSPECS="1")
-                run(
-                    ["git", "rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *embedded],
-                    cwd=self._root,
-                    env=lit,
-                )
-            return run(["git", "write-tree"], cwd=self._root, env=env).stdout.decode().strip()
-        except CommandFailed as e:
-            raise RecordingError(
-                f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
-            ) from e
-
-    def _large_untracked(self, env: dict[str, str]) -> dict[str, tuple[int, int]]:
-        """Untracked, not ignored files over ``large`` bytes, minus those the baseline tree holds."""
-        if self._large is None:
-            return {}
-        # untracked for the user: listed against their own index, not the private one (an earlier snapshot may
-        # have staged a file there while it was still small)
-        proc = run(
-            ["git", "-c", "core.untrackedCache=true", "ls-files", "-z", "--others", "--exclude-standard"],
-            cwd=self._root,
-            env=git_env(),
-            check=False,
-        )
-        if proc.returncode != 0:
-            return {}
-        found: dict[str, tuple[int, int]] = {}
-        for raw in proc.stdout.split(b"\0"):
-            if not raw:
-                continue
-            rel = raw.decode("utf-8", "surrogateescape")
-            try:
-                st = os.lstat(fs_path(self._root, rel))
-            except OSError:
-                continue
-            if st.st_size > self._large:
-                found[rel] = (st.st_size, st.st_mtime_ns)
-        if found and self._baseline_tree is not None:
-            listed = run(
-                ["git", "ls-tree", "-r", "-z", "--name-only", "--full-tree", self._baseline_tree, "--", *found],
-                cwd=self._root,
-                env=dict(env, GIT_LITERAL_PATHSPECS="1"),
-                check=False,
-            ).stdout
-            for raw in listed.split(b"\0"):
-                found.pop(raw.decode("utf-8", "surrogateescape"), None)
-        return found
-
-    def close(self) -> None:
-        """Remove the private index."""
-        import shutil
-
-        shutil.rmtree(self._dir, ignore_errors=True)
-
-
-def _private_dir(tmp_dir: Path | None) -> Path:
-    """A new directory for a private index: ``index-<random>`` in ``tmp_dir`` (the recorder's own, private already:
-    made with :func:`os.mkdir`, without importing :mod:`tempfile`, which is 6 ms of the way to a ``tracer shell -c``
-    command in a repository), else a ``tracer-index-*`` directory of :func:`tempfile.mkdtemp`.
-
-    Raises:
-        OSError: it cannot be made.
-    """
-    if tmp_dir is None:
-        import tempfile
-
-        return Path(tempfile.mkdtemp(prefix="tracer-index-"))
-    while True:
-        path = Path(tmp_dir) / f"index-{os.urandom(6).hex()}"
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        return path
 
 
 def empty_tree(repo_root: Path) -> str:
     """The id of the empty tree in this repository's hash function."""
     return (
-        run(["git", "hash-object", "-t", "tree", "--stdin"], cwd=repo_root, input=b"", env=_env())
+        run(["git", "hash-object", "-t", "tree", "--stdin"], cwd=repo_root, input=b"", env=index_env())
         .stdout.decode()
         .strip()
     )
@@ -243,7 +56,7 @@ def raw_changes(repo_root: Path, a: str, b: str, *, renames: bool, pathspecs: Se
     """
     argv = ["git", "diff-tree", "-r", "-z", "--raw", "--full-index", "--no-ext-diff"]
     argv += ["-M"] if renames else ["--no-renames"]
-    out = run([*argv, a, b, "--", *pathspecs], cwd=repo_root, env=_env()).stdout
+    out = run([*argv, a, b, "--", *pathspecs], cwd=repo_root, env=index_env()).stdout
     fields = out.split(b"\0")
     changes: list[RawChange] = []
     i = 0
@@ -270,7 +83,7 @@ def _sizes(repo_root: Path, ids: Sequence[str]) -> dict[str, int]:
     out = run(
         ["git", "cat-file", "--batch-check"],
         cwd=repo_root,
-        env=_env(),
+        env=index_env(),
         input="".join(i + "\n" for i in ids).encode(),
     ).stdout
     sizes = {}
@@ -316,7 +129,7 @@ def tree_patch(
     Raises:
         CommandFailed: git failed.
     """
-    first = raw_changes(repo_root, a, b, renames=False, pathspecs=[".", *_excludes(exclude)] if exclude else ())
+    first = raw_changes(repo_root, a, b, renames=False, pathspecs=[".", *excludes(exclude)] if exclude else ())
     skip: list[str] = []
     omitted: list[str] = []
     sizes = {}
@@ -330,13 +143,13 @@ def tree_patch(
             omitted.append(f"{c.new_path}: {sizes[c.new_id]} bytes, over the {file_limit}-byte limit")
     specs = [f":(exclude,literal){p}" for p in skip]
     if skip or exclude:
-        specs = [".", *_excludes(exclude), *specs]
+        specs = [".", *excludes(exclude), *specs]
     changes = first if not skip and not renames else raw_changes(repo_root, a, b, renames=renames, pathspecs=specs)
     if not changes:
         return TreePatch("", (), tuple(omitted))
     argv = ["git", "-c", "core.quotepath=true", "diff-tree", "-r", "-p", "--binary", "--full-index"]
     argv += ["--no-ext-diff", "--no-textconv", "-M" if renames else "--no-renames", a, b, "--", *specs]
-    out = run(argv, cwd=repo_root, env=_env()).stdout
+    out = run(argv, cwd=repo_root, env=index_env()).stdout
     sections = _sections(out)
     want = sum(2 if c.status == "T" else 1 for c in changes)
     texts: list[str] = []

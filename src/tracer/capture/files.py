@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tracer._proc import CommandFailed, git_env, run
-from tracer.capture import workspace as _workspace
+from tracer.capture import _gittree
 from tracer.capture._dirsnapshot import (
     MODE_EXEC,
     MODE_FILE,
@@ -46,7 +46,8 @@ from tracer.capture._dirsnapshot import (
 from tracer.capture._edits_diff import file_diff
 from tracer.capture._edits_ignore import IgnoreRules
 from tracer.capture._gitobjects import CatFile, FileState, file_state, read_file_state
-from tracer.capture._snapshot import TreeSnapshots, fs_path, raw_changes, tree_patch
+from tracer.capture._gittree import TreeSnapshots
+from tracer.capture._snapshot import fs_path, raw_changes, tree_patch
 from tracer.capture.workspace import WorkspaceInfo
 from tracer.errors import RecordingError, TracerError
 
@@ -165,7 +166,7 @@ class EditRecorder:
                 self._root,
                 info.index_file,
                 excluded,
-                large=_workspace.LARGE_UNTRACKED,
+                large=_gittree.LARGE_UNTRACKED,
                 baseline_tree=info.baseline_tree,
                 tmp_dir=tmp_dir,
             )
@@ -265,7 +266,7 @@ class EditRecorder:
             self._cat.close()
             self._snaps.close()
         left_out = tuple(
-            f"{path}: untracked and over {_workspace.LARGE_UNTRACKED >> 20} MiB, not included"
+            f"{path}: untracked and over {_gittree.LARGE_UNTRACKED >> 20} MiB, not included"
             for path, stat in sorted(self._snaps.left_out.items())
             if self._info.left_out.get(path) != stat  # new or changed during the session
         )

@@ -2,7 +2,7 @@
 
 :func:`workspace_info` runs before the shell starts and is on the prompt's critical path, so it does no
 full hashing: it stages the working tree into a private copy of the repository's index (whose stat data
-lets git hash only files that changed, see :mod:`tracer.capture._snapshot`), writes that tree, and diffs
+lets git hash only files that changed, see :mod:`tracer.capture._gittree`), writes that tree, and diffs
 it against ``HEAD``. The tree it writes is the recording's **baseline**: the state every file change and
 the final patch start from.
 """
@@ -18,11 +18,9 @@ from typing import NamedTuple
 from tracer._proc import CommandFailed, git_env, run
 from tracer.capture._dirsnapshot import may_be_in_git
 from tracer.capture._gitobjects import CatFile
-from tracer.capture._snapshot import TreeSnapshots, empty_tree, tree_patch
+from tracer.capture._gittree import GitBaseline, baseline
+from tracer.capture._snapshot import empty_tree, tree_patch
 from tracer.errors import RecordingError
-
-#: Untracked files over this many bytes stay out of the baseline and the final patch (listed as omitted).
-LARGE_UNTRACKED = 64 << 20
 
 #: ``WorkspaceInfo.left_out`` outside git (read only).
 _NOTHING_LEFT_OUT: Mapping[str, tuple[int, int]] = MappingProxyType({})
@@ -45,8 +43,9 @@ class WorkspaceInfo(NamedTuple):
             database); ``None`` outside git.
         git_dir: the repository's git directory; ``None`` outside git.
         index_file: the repository's index file (it may not exist yet); ``None`` outside git.
-        left_out: untracked files over :data:`LARGE_UNTRACKED` bytes kept out of the baseline (a data set in the
-            work tree is not hashed into the object database, nor put in the header): path -> (size, mtime ns).
+        left_out: untracked files over :data:`tracer.capture._gittree.LARGE_UNTRACKED` bytes kept out of the
+            baseline (a data set in the work tree is not hashed into the object database, nor put in the header):
+            path -> (size, mtime ns).
         remote_url: the URL of the repository's remote (:func:`public_url` of the current branch's upstream remote,
             else of ``origin``, else of the first); ``None`` without a remote.
         baseline_omitted: changes present at start that ``baseline_patch`` leaves out, ``"path: why"`` (the patch
@@ -94,35 +93,34 @@ def workspace_info(
     start = Path(start).absolute()
     if not start.is_dir():
         raise RecordingError(f"{start} is not a directory; start the recording in an existing directory")
-    if not may_be_in_git(os.fspath(start)):
-        return WorkspaceInfo(workspace=start)
-    found = _repository(start)
+    found = None
+    if may_be_in_git(os.fspath(start)):
+        found = baseline(
+            os.fspath(start),
+            exclude=[os.fspath(p) for p in exclude],
+            tmp_dir=None if tmp_dir is None else os.fspath(tmp_dir),
+        )
+    info = from_baseline(start, found)
+    return described(info) if describe else info
+
+
+def from_baseline(start: Path, found: GitBaseline | None) -> WorkspaceInfo:
+    """The workspace of the directory ``start``: the repository and baseline tree of ``found``
+    (:func:`tracer.capture._gittree.baseline`, its patch and remote not yet written: :func:`described`), or a plain
+    workspace without it."""
     if found is None:
         return WorkspaceInfo(workspace=start)
-    root, git_dir, index, head_commit, branch = found
-    excluded = []
-    for p in exclude:
-        rel = os.path.relpath(Path(p).absolute(), root)
-        if not rel.startswith(".."):
-            excluded.append(rel.replace(os.sep, "/"))
-    snaps = TreeSnapshots(root, index, excluded, large=LARGE_UNTRACKED, tmp_dir=tmp_dir)
-    try:
-        tree = snaps.snapshot()
-    except CommandFailed as e:
-        raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
-    finally:
-        snaps.close()
-    info = WorkspaceInfo(
+    root = Path(found.root)
+    return WorkspaceInfo(
         workspace=root,
         repo_root=root,
-        head_commit=head_commit,
-        branch=branch,
-        baseline_tree=tree,
-        git_dir=git_dir,
-        index_file=index,
-        left_out=dict(snaps.left_out),
+        head_commit=found.head_commit,
+        branch=found.branch,
+        baseline_tree=found.tree,
+        git_dir=Path(found.git_dir),
+        index_file=Path(found.index_file),
+        left_out=found.left_out,
     )
-    return described(info) if describe else info
 
 
 def described(info: WorkspaceInfo) -> WorkspaceInfo:
@@ -138,48 +136,16 @@ def described(info: WorkspaceInfo) -> WorkspaceInfo:
     cat = CatFile(root)
     try:
         base = f"{info.head_commit}^{{tree}}" if info.head_commit else empty_tree(root)
-        baseline = tree_patch(root, base, tree, cat, renames=False)
+        patch = tree_patch(root, base, tree, cat, renames=False)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
         cat.close()
     return info._replace(
-        baseline_patch=baseline.text,
-        baseline_omitted=baseline.omitted,
+        baseline_patch=patch.text,
+        baseline_omitted=patch.omitted,
         remote_url=_remote_url(root, info.branch or ""),
     )
-
-
-def _repository(start: Path) -> tuple[Path, Path, Path, str | None, str | None] | None:
-    """``(top level, git directory, index file, HEAD's commit, branch)`` of the work tree ``start`` is in, with
-    one ``git rev-parse`` (three before an unborn ``HEAD``); ``None`` when ``start`` is not in a work tree.
-
-    Raises:
-        RecordingError: git cannot be run.
-    """
-    facts = ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"]
-    try:
-        status, out = _git([*facts, "HEAD^{commit}", "--symbolic-full-name", "HEAD"], start)
-        lines = out.splitlines()
-        if status == 0 and len(lines) == 5 and lines[0]:
-            head_commit: str | None = lines[3]
-            ref = lines[4]
-            branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else None
-        else:  # no commit yet, or not a work tree: what can be known, one question at a time
-            status, out = _git(facts, start)
-            lines = out.splitlines()
-            if status != 0 or len(lines) != 3 or not lines[0]:
-                return None
-            status, head = _git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], start)
-            head_commit = head if status == 0 and head else None
-            status, short = _git(["symbolic-ref", "-q", "--short", "HEAD"], start)
-            branch = short if status == 0 and short else None
-    except CommandFailed as e:  # git missing
-        raise RecordingError(f"cannot run git ({e}); install git or record outside a repository") from e
-    root, git_dir, index = Path(lines[0]), Path(lines[1]), Path(lines[2])
-    if not index.is_absolute():
-        index = start / index
-    return root, git_dir, index, head_commit or None, branch or None
 
 
 def _remote_url(root: Path, branch: str) -> str | None:

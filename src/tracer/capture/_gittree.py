@@ -1,0 +1,356 @@
+"""Trees of a repository's working tree, written through a private index file: the recording's baseline and the
+trees compared with it. With :mod:`os` alone.
+
+A snapshot copies the repository's index to a private file once (its stat data makes ``git add`` hash only files
+that changed), then runs ``git add -A`` and ``git write-tree`` with ``GIT_INDEX_FILE`` pointing at the copy. Blobs
+and trees are written into the repository's object database; the user's index, working tree and refs are never
+touched. Embedded repositories (nested clones, submodules) never enter the trees, editor scratch files (vim swap
+and backup files, emacs locks) are left out everywhere, and untracked files over a size (a data set lying in the
+work tree) are left out and listed.
+
+:func:`baseline` (the work tree of a directory, its ``HEAD`` and branch, and the tree of its working tree) runs
+before a ``tracer shell -c`` command starts, so this module imports nothing beyond :mod:`os` and the lean
+:mod:`tracer._proc` (``git`` without :mod:`subprocess`): no ``pathlib``, ``typing``, ``re``, ``shutil`` or
+``tempfile``; paths are ``str`` (docs/performance.md, run 14). Patches between trees are in
+:mod:`tracer.capture._snapshot`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tracer._proc import CommandFailed, git_env, run_git
+from tracer.errors import RecordingError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "LARGE_UNTRACKED",
+    "SCRATCH_PATHSPECS",
+    "GitBaseline",
+    "TreeSnapshots",
+    "baseline",
+    "excludes",
+    "index_env",
+    "repository",
+]
+
+#: Editor scratch files, as pathspecs (``*`` matches ``/`` too): never part of a snapshot.
+SCRATCH_PATHSPECS = (
+    "*.sw[a-p]",
+    "*.swx",
+    "*~",
+    "4913",
+    "*/4913",
+    ".#*",
+    "*/.#*",
+    "#*#",
+    "*/#*#",
+)
+
+#: Untracked files over this many bytes stay out of the baseline and the final patch (listed as omitted).
+LARGE_UNTRACKED = 64 << 20
+
+#: What ``git add`` says, on standard error, of a directory holding a repository of its own.
+_EMBEDDED = b"adding embedded git repository: "
+
+
+def index_env(index: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """The environment of git calls (:func:`tracer._proc.git_env`), with ``GIT_INDEX_FILE`` set to ``index``."""
+    env = git_env()
+    if index is not None:
+        env["GIT_INDEX_FILE"] = os.fspath(index)
+    return env
+
+
+def excludes(paths: Sequence[str]) -> list[str]:
+    """Pathspecs that leave out the editor scratch files and the workspace-relative ``paths`` (literally)."""
+    return [f":(exclude){p}" for p in SCRATCH_PATHSPECS] + [f":(exclude,literal){p}" for p in paths]
+
+
+def repository(start: str) -> tuple[str, str, str, str | None, str | None] | None:
+    """``(top level, git directory, index file, HEAD's commit, branch)`` of the work tree the directory ``start`` is
+    in, with one ``git rev-parse`` (three before an unborn ``HEAD``); ``None`` when ``start`` is not in a work tree.
+
+    Raises:
+        RecordingError: git cannot be run.
+    """
+    facts = ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"]
+
+    def ask(args: list[str]) -> tuple[int, str]:
+        done = run_git(args, cwd=start, env=git_env(), check=False)
+        return done.returncode, done.stdout.decode("utf-8", "surrogateescape").strip()
+
+    try:
+        status, out = ask([*facts, "HEAD^{commit}", "--symbolic-full-name", "HEAD"])
+        lines = out.splitlines()
+        if status == 0 and len(lines) == 5 and lines[0]:
+            head_commit: str | None = lines[3]
+            ref = lines[4]
+            branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else None
+        else:  # no commit yet, or not a work tree: what can be known, one question at a time
+            status, out = ask(facts)
+            lines = out.splitlines()
+            if status != 0 or len(lines) != 3 or not lines[0]:
+                return None
+            status, head = ask(["rev-parse", "-q", "--verify", "HEAD^{commit}"])
+            head_commit = head if status == 0 and head else None
+            status, short = ask(["symbolic-ref", "-q", "--short", "HEAD"])
+            branch = short if status == 0 and short else None
+    except CommandFailed as e:  # git missing
+        raise RecordingError(f"cannot run git ({e}); install git or record outside a repository") from e
+    root, git_dir, index = lines[0], lines[1], lines[2]
+    return root, git_dir, os.path.join(start, index), head_commit or None, branch or None
+
+
+class GitBaseline:
+    """The repository a recording starts in and the tree of its working tree then (:func:`baseline`).
+
+    Attributes:
+        root: the top level of the work tree.
+        git_dir: the repository's git directory.
+        index_file: the repository's index file (it may not exist yet).
+        head_commit: the full id of ``HEAD``'s commit; ``None`` before the first commit.
+        branch: the current branch (short name); ``None`` when detached.
+        tree: the id of the tree of the working tree, written into the repository's object database.
+        left_out: untracked files the tree leaves out for their size: path -> (size in bytes, mtime in ns).
+    """
+
+    __slots__ = ("branch", "git_dir", "head_commit", "index_file", "left_out", "root", "tree")
+
+    def __init__(
+        self,
+        root: str,
+        git_dir: str,
+        index_file: str,
+        head_commit: str | None,
+        branch: str | None,
+        tree: str,
+        left_out: dict[str, tuple[int, int]],
+    ) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self.index_file = index_file
+        self.head_commit = head_commit
+        self.branch = branch
+        self.tree = tree
+        self.left_out = left_out
+
+
+def baseline(
+    start: str, *, exclude: Sequence[str] = (), tmp_dir: str | None = None, large: int | None = None
+) -> GitBaseline | None:
+    """Find the work tree the directory ``start`` (absolute) is in and write the tree of its working tree.
+
+    Args:
+        start: the directory the recording starts in.
+        exclude: absolute paths to leave out of the tree (e.g. the session file, when it is inside).
+        tmp_dir: a private directory for the copy of the index (default: the system's temp dir).
+        large: untracked files over this many bytes are left out (:class:`TreeSnapshots`); default
+            :data:`LARGE_UNTRACKED`.
+
+    Returns:
+        ``None`` when ``start`` is not in a work tree (or is inside ``.git``).
+
+    Raises:
+        RecordingError: git cannot be run, or cannot read the repository.
+    """
+    found = repository(start)
+    if found is None:
+        return None
+    root, git_dir, index, head_commit, branch = found
+    excluded = []
+    for p in exclude:
+        rel = os.path.relpath(os.path.abspath(p), root)
+        if rel != ".." and not rel.startswith("../"):
+            excluded.append(rel)
+    snaps = TreeSnapshots(root, index, excluded, large=LARGE_UNTRACKED if large is None else large, tmp_dir=tmp_dir)
+    try:
+        tree = snaps.snapshot()
+    except CommandFailed as e:
+        raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
+    finally:
+        snaps.close()
+    return GitBaseline(root, git_dir, index, head_commit, branch, tree, dict(snaps.left_out))
+
+
+class TreeSnapshots:
+    """Trees of a repository's working tree (what ``git add -A`` would stage), through a private index.
+
+    Args:
+        repo_root: the git top level.
+        index_file: the repository's real index (copied once, read only); it may not exist yet.
+        exclude: workspace-relative paths to leave out (e.g. the session directory).
+        large: untracked (not ignored) files over this many bytes are left out of the trees (see
+            :attr:`left_out`), so that a data set lying in the work tree is not hashed into the object
+            database at every start and end; ``None`` keeps everything.
+        baseline_tree: files this tree holds are never left out (leaving them out would look like a deletion).
+        tmp_dir: where to put the private index (in a directory of its own); default the system's temp dir.
+
+    Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
+    """
+
+    def __init__(
+        self,
+        repo_root: str | os.PathLike[str],
+        index_file: str | os.PathLike[str] | None,
+        exclude: Sequence[str] = (),
+        *,
+        large: int | None = None,
+        baseline_tree: str | None = None,
+        tmp_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self._root = os.fspath(repo_root)
+        self._real_index = None if index_file is None else os.fspath(index_file)
+        self._exclude = list(exclude)
+        self._large = large
+        self._baseline_tree = baseline_tree
+        #: Untracked files over ``large`` bytes that the last snapshot left out: path -> (size, mtime in ns).
+        self.left_out: dict[str, tuple[int, int]] = {}
+        self._dir = _private_dir(None if tmp_dir is None else os.fspath(tmp_dir))
+        self._index = os.path.join(self._dir, "index")
+        self._seeded = False
+
+    def snapshot(self) -> str:
+        """Write the tree of the working tree as it is now and return its id.
+
+        Raises:
+            RecordingError: git cannot stage or write the tree.
+        """
+        if not self._seeded:
+            self._seeded = True
+            if self._real_index is not None:
+                # No index yet (a fresh repository): git add builds one. The copy keeps the index's mtime: git
+                # re-hashes an entry whose mtime is not older than its index file's ("racy git"), and a copy
+                # dated now would hide a same-size change made in the second the user's index was written.
+                _copy_with_times(self._real_index, self._index)
+        env = index_env(self._index)
+        self.left_out = self._large_untracked(env)
+        if self.left_out:  # drop what an earlier snapshot staged of them
+            run_git(
+                ["rm", "--cached", "-f", "-q", "--ignore-unmatch", "--", *self.left_out],
+                cwd=self._root,
+                env=dict(env, GIT_LITERAL_PATHSPECS="1"),
+                check=False,
+            )
+        args = [
+            "-c",
+            "core.untrackedCache=true",
+            "add",
+            "-A",
+            "--ignore-errors",
+            "--",
+            ".",
+            *excludes([*self._exclude, *self.left_out]),
+        ]
+        added = run_git(args, cwd=self._root, env=env, check=False)
+        if added.returncode not in (0, 1):
+            raise RecordingError(
+                f"cannot snapshot the working tree of {self._root}: "
+                f"{added.stderr.decode(errors='replace').strip()}; check the repository with `git status`"
+            )
+        embedded = _embedded(added.stderr)
+        try:
+            if embedded:
+                lit = dict(env, GIT_LITERAL_PATHSPECS="1")
+                run_git(["rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *embedded], cwd=self._root, env=lit)
+            return run_git(["write-tree"], cwd=self._root, env=env).stdout.decode().strip()
+        except CommandFailed as e:
+            raise RecordingError(
+                f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
+            ) from e
+
+    def _large_untracked(self, env: dict[str, str]) -> dict[str, tuple[int, int]]:
+        """Untracked, not ignored files over ``large`` bytes, minus those the baseline tree holds."""
+        if self._large is None:
+            return {}
+        # untracked for the user: listed against their own index, not the private one (an earlier snapshot may
+        # have staged a file there while it was still small)
+        listed = run_git(
+            ["-c", "core.untrackedCache=true", "ls-files", "-z", "--others", "--exclude-standard"],
+            cwd=self._root,
+            env=git_env(),
+            check=False,
+        )
+        if listed.returncode != 0:
+            return {}
+        found: dict[str, tuple[int, int]] = {}
+        for raw in listed.stdout.split(b"\0"):
+            if not raw:
+                continue
+            rel = raw.decode("utf-8", "surrogateescape")
+            try:
+                st = os.lstat(os.path.join(self._root, rel))
+            except OSError:
+                continue
+            if st.st_size > self._large:
+                found[rel] = (st.st_size, st.st_mtime_ns)
+        if found and self._baseline_tree is not None:
+            in_tree = run_git(
+                ["ls-tree", "-r", "-z", "--name-only", "--full-tree", self._baseline_tree, "--", *found],
+                cwd=self._root,
+                env=dict(env, GIT_LITERAL_PATHSPECS="1"),
+                check=False,
+            ).stdout
+            for raw in in_tree.split(b"\0"):
+                found.pop(raw.decode("utf-8", "surrogateescape"), None)
+        return found
+
+    def close(self) -> None:
+        """Remove the private index."""
+        for name in os.listdir(self._dir) if os.path.isdir(self._dir) else ():
+            try:
+                os.unlink(os.path.join(self._dir, name))
+            except OSError:
+                pass
+        try:
+            os.rmdir(self._dir)
+        except OSError:
+            pass
+
+
+def _embedded(stderr: bytes) -> list[str]:
+    """The directories ``git add`` reported as embedded repositories (``warning: adding embedded git repository:
+    PATH``), workspace-relative."""
+    out = []
+    for line in stderr.splitlines():
+        at = line.find(_EMBEDDED)
+        if at >= 0 and line[at + len(_EMBEDDED) :]:
+            out.append(line[at + len(_EMBEDDED) :].decode("utf-8", "surrogateescape"))
+    return out
+
+
+def _copy_with_times(src: str, dst: str) -> None:
+    """Copy the file ``src`` to ``dst`` with its access and modification times (as :func:`shutil.copy2` does for
+    them); nothing when ``src`` cannot be read."""
+    try:
+        st = os.stat(src)
+        with open(src, "rb") as f, open(dst, "wb") as out:
+            while chunk := f.read(1 << 20):
+                out.write(chunk)
+        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+    except OSError:
+        pass
+
+
+def _private_dir(tmp_dir: str | None) -> str:
+    """A new directory for a private index: ``index-<random>`` in ``tmp_dir`` (the recorder's own, private already:
+    made with :func:`os.mkdir`, without importing :mod:`tempfile`, which is 6 ms of the way to a ``tracer shell -c``
+    command in a repository), else a ``tracer-index-*`` directory of :func:`tempfile.mkdtemp`.
+
+    Raises:
+        OSError: it cannot be made.
+    """
+    if tmp_dir is None:
+        import tempfile
+
+        return tempfile.mkdtemp(prefix="tracer-index-")
+    while True:
+        path = os.path.join(tmp_dir, f"index-{os.urandom(6).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
