@@ -118,7 +118,9 @@ def run_git(
     """Run ``git -C CWD ARGS`` to completion and capture its output (bytes), as :func:`run` does, without
     :mod:`subprocess`: ``os.posix_spawn`` of the ``git`` on the ``PATH`` of ``env`` (``git -C`` stands for the
     working directory, which ``posix_spawn`` cannot set), its standard output and error read through pipes as they
-    come (``select.poll``), ``input`` written to its standard input meanwhile (else it reads ``/dev/null``).
+    come (``select.poll``), ``input`` written to its standard input meanwhile (else it reads ``/dev/null``). Unlike
+    :mod:`subprocess`, no other descriptor is closed in the child: tracer's own are close-on-exec (:pep:`446`), and
+    one the recorder inherited stays open in ``git`` while it runs.
 
     Raises:
         CommandFailed: git is missing, or it exited non-zero and ``check`` is true.
