@@ -393,6 +393,21 @@ def test_outside_git(record: Callable[..., Recording], tmp_path: Path) -> None:
     assert (e.op, e.path, e.added) == ("modify", "a.txt", 1)
 
 
+def test_outside_git_only_the_files_the_session_touches_are_hashed(record: Callable[..., Recording]) -> None:
+    # the snapshot keeps each file's content; its blob hash is computed when the file is first met (an edit, the
+    # end): a directory of many files costs its reads at start, not their hashes
+    files = {f"f{i}.txt": f"{i}\n" for i in range(50)}
+    rec = record(files, git_repo=False)
+    ready(rec)
+    (rec.root / "f7.txt").write_text("7\nmore\n")
+    [e] = rec.wait(1)
+    assert (e.path, e.before_hash) == ("f7.txt", blob_hash(b"7\n"))
+    rec.stop()
+    assert "f7.txt" in rec.recorder.final_patch().files  # (with ready()'s probe, when the snapshot met it)
+    unhashed = rec.recorder._plain.files  # (the snapshot's files not met: still as read, without a hash)
+    assert sorted(f for f in unhashed if f.endswith(".txt")) == sorted(f for f in files if f != "f7.txt")
+
+
 def test_outside_git_a_directory_of_large_files_is_not_read_whole(
     record: Callable[..., Recording], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -177,7 +177,7 @@ class EditRecorder:
         self._state: dict[str, FileState | None] = {}
         # Outside git: the directory as it was at start, and the states of the files it read
         self._plain = DirSnapshot(size_limit)
-        self._plain_files: dict[str, FileState] = {}
+        self._plain_files: dict[str, FileState] = {}  # the snapshot's files met since, hashed
         self._given = snapshot
         self._final_tree: str | None = None
         self._pending: dict[str, _Pending] = {}
@@ -520,7 +520,7 @@ class EditRecorder:
         if not self._git:
             base = self._plain
             for rel in rels:
-                state = self._plain_files.get(rel)
+                state = self._plain_file(rel)
                 if state is None and rel in base.stats:  # there at start, content not read
                     size, _, _, st_mode, _ = base.stats[rel]
                     link = stat.S_ISLNK(st_mode)
@@ -588,16 +588,26 @@ class EditRecorder:
 
     def _snapshot_plain(self) -> None:
         """The directory's snapshot, taken now or adopted (made before the command started: what the ignore rules
-        skip, that the early walk did not know of, is dropped; its content is hashed here)."""
+        skip, that the early walk did not know of, is dropped). Its content is hashed when a file is first met
+        (:meth:`_plain_file`)."""
         snap, self._given = self._given, None
         if snap is None:
             snap = take(self._root_str, self._skipped, self._size_limit)
         else:
             snap.drop(self._rules.skipped(list(snap.stats)))
-        self._plain_files = {rel: file_state(raw) for rel, raw in snap.files.items()}
-        snap.files = {}
         self._plain = snap
         self._warnings.extend(snap.warnings)
+
+    def _plain_file(self, rel: str) -> FileState | None:
+        """Outside git: the state of ``rel`` in the snapshot, its content hashed the first time it is asked for (a
+        file the session never touches is never hashed); ``None`` when its content was not read (or it was not
+        there)."""
+        state = self._plain_files.get(rel)
+        if state is None:
+            raw = self._plain.files.pop(rel, None)
+            if raw is not None:
+                state = self._plain_files[rel] = file_state(raw)
+        return state
 
     def _reconcile_at_end(self) -> None:
         """Emit what the events missed: compare the final working tree with the baseline and the state."""
@@ -651,7 +661,7 @@ class EditRecorder:
             new = self._state[rel]
             if isinstance(new, _Unread):  # as at start
                 continue
-            old = self._plain_files.get(rel)
+            old = self._plain_file(rel)
             if old is None and new is None:
                 continue
             if old is None and rel in self._plain.stats:
