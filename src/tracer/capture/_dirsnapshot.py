@@ -40,6 +40,7 @@ __all__ = [
     "blob_hasher",
     "hash_file",
     "ignore_lines",
+    "inside",
     "may_be_in_git",
     "mode_of",
     "outside_git",
@@ -133,13 +134,24 @@ def may_be_in_git(start: str) -> bool:
 
 
 def ignore_lines(root: str) -> list[str]:
-    """The lines of ``root``'s top-level ``.gitignore`` (what a workspace outside git ignores, with git's rules);
-    ``[]`` when there is none or it cannot be read."""
+    """The lines of ``root``'s top-level ``.gitignore`` that are not blank (what a workspace outside git ignores,
+    with git's rules; a blank line matches nothing); ``[]`` when there is none or it cannot be read."""
     try:
         with open(os.path.join(root, ".gitignore"), encoding="utf-8", errors="replace") as f:
-            return f.read().splitlines()
+            return [line for line in f.read().splitlines() if line.strip()]
     except (OSError, ValueError):
         return []
+
+
+def inside(root: str, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Those of ``paths`` (absolute, or relative to the current directory) that are in the directory ``root`` or are
+    it, relative to it (``/``-separated; ``"."`` for ``root`` itself)."""
+    out = []
+    for p in paths:
+        rel = os.path.relpath(os.path.abspath(p), root)
+        if rel != ".." and not rel.startswith("../"):
+            out.append(rel)
+    return out
 
 
 def outside_git(root: str, exclude: Iterable[str]) -> Callable[[list[str], list[str]], set[str]]:
@@ -147,11 +159,7 @@ def outside_git(root: str, exclude: Iterable[str]) -> Callable[[list[str], list[
     dirs)`` for :func:`take`: ``.git``, directories that hold one (nested repositories), and ``exclude`` (absolute
     paths: the session file, the recorder's directory) with everything below them. Editor scratch files are not
     skipped here: :class:`tracer.capture.files.EditRecorder` drops them when it adopts the snapshot."""
-    excluded = []
-    for p in exclude:
-        rel = os.path.relpath(os.path.abspath(p), root)
-        if rel != ".." and not rel.startswith("../"):
-            excluded.append(rel)
+    excluded = inside(root, exclude)
 
     def is_excluded(rel: str) -> bool:
         return any(rel == e or rel.startswith(e + "/") for e in excluded)

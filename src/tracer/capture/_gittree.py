@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 
 from tracer._proc import CommandFailed, git_env, run_git
+from tracer.capture._dirsnapshot import inside
 from tracer.errors import RecordingError
 
 TYPE_CHECKING = False
@@ -33,6 +34,7 @@ __all__ = [
     "TreeSnapshots",
     "baseline",
     "excludes",
+    "git_text",
     "index_env",
     "repository",
 ]
@@ -70,6 +72,17 @@ def excludes(paths: Sequence[str]) -> list[str]:
     return [f":(exclude){p}" for p in SCRATCH_PATHSPECS] + [f":(exclude,literal){p}" for p in paths]
 
 
+def git_text(args: Sequence[str], cwd: str | os.PathLike[str]) -> tuple[int, str]:
+    """``(exit status, standard output)`` of ``git ARGS`` in ``cwd`` (the user's ``GIT_*`` variables left out), its
+    output decoded (undecodable bytes kept as surrogates) and stripped.
+
+    Raises:
+        CommandFailed: git cannot be run.
+    """
+    done = run_git(args, cwd=cwd, env=git_env(), check=False)
+    return done.returncode, done.stdout.decode("utf-8", "surrogateescape").strip()
+
+
 def repository(start: str) -> tuple[str, str, str, str | None, str | None] | None:
     """``(top level, git directory, index file, HEAD's commit, branch)`` of the work tree the directory ``start`` is
     in, with one ``git rev-parse`` (three before an unborn ``HEAD``); ``None`` when ``start`` is not in a work tree.
@@ -78,26 +91,21 @@ def repository(start: str) -> tuple[str, str, str, str | None, str | None] | Non
         RecordingError: git cannot be run.
     """
     facts = ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"]
-
-    def ask(args: list[str]) -> tuple[int, str]:
-        done = run_git(args, cwd=start, env=git_env(), check=False)
-        return done.returncode, done.stdout.decode("utf-8", "surrogateescape").strip()
-
     try:
-        status, out = ask([*facts, "HEAD^{commit}", "--symbolic-full-name", "HEAD"])
+        status, out = git_text([*facts, "HEAD^{commit}", "--symbolic-full-name", "HEAD"], start)
         lines = out.splitlines()
         if status == 0 and len(lines) == 5 and lines[0]:
             head_commit: str | None = lines[3]
             ref = lines[4]
             branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else None
         else:  # no commit yet, or not a work tree: what can be known, one question at a time
-            status, out = ask(facts)
+            status, out = git_text(facts, start)
             lines = out.splitlines()
             if status != 0 or len(lines) != 3 or not lines[0]:
                 return None
-            status, head = ask(["rev-parse", "-q", "--verify", "HEAD^{commit}"])
+            status, head = git_text(["rev-parse", "-q", "--verify", "HEAD^{commit}"], start)
             head_commit = head if status == 0 and head else None
-            status, short = ask(["symbolic-ref", "-q", "--short", "HEAD"])
+            status, short = git_text(["symbolic-ref", "-q", "--short", "HEAD"], start)
             branch = short if status == 0 and short else None
     except CommandFailed as e:  # git missing
         raise RecordingError(f"cannot run git ({e}); install git or record outside a repository") from e
@@ -161,12 +169,9 @@ def baseline(
     if found is None:
         return None
     root, git_dir, index, head_commit, branch = found
-    excluded = []
-    for p in exclude:
-        rel = os.path.relpath(os.path.abspath(p), root)
-        if rel != ".." and not rel.startswith("../"):
-            excluded.append(rel)
-    snaps = TreeSnapshots(root, index, excluded, large=LARGE_UNTRACKED if large is None else large, tmp_dir=tmp_dir)
+    snaps = TreeSnapshots(
+        root, index, inside(root, exclude), large=LARGE_UNTRACKED if large is None else large, tmp_dir=tmp_dir
+    )
     try:
         tree = snaps.snapshot()
     except CommandFailed as e:

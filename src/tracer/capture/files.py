@@ -40,6 +40,7 @@ from tracer.capture._dirsnapshot import (
     MODE_LINK,
     SIZE_LIMIT,
     DirSnapshot,
+    inside,
     take,
     walk,
 )
@@ -153,11 +154,7 @@ class EditRecorder:
         self._quiet = quiet
         self._final_limit = final_file_limit
         self._git = info.repo_root is not None and info.baseline_tree is not None
-        excluded = []
-        for p in exclude:
-            rel = os.path.relpath(Path(p).absolute(), self._root)
-            if not rel.startswith(".."):
-                excluded.append(rel.replace(os.sep, "/"))
+        excluded = inside(self._root_str, exclude)
         self._excluded = excluded
         self._rules = IgnoreRules(self._root, git=self._git, exclude=excluded)
         self._cat = CatFile(self._root) if self._git else None

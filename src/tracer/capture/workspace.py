@@ -15,10 +15,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-from tracer._proc import CommandFailed, git_env, run
+from tracer._proc import CommandFailed
 from tracer.capture._dirsnapshot import may_be_in_git
 from tracer.capture._gitobjects import CatFile
-from tracer.capture._gittree import GitBaseline, baseline
+from tracer.capture._gittree import GitBaseline, baseline, git_text
 from tracer.capture._snapshot import empty_tree, tree_patch
 from tracer.errors import RecordingError
 
@@ -64,11 +64,6 @@ class WorkspaceInfo(NamedTuple):
     left_out: Mapping[str, tuple[int, int]] = _NOTHING_LEFT_OUT
     remote_url: str | None = None
     baseline_omitted: tuple[str, ...] = ()
-
-
-def _git(args: Sequence[str], cwd: Path) -> tuple[int, str]:
-    proc = run(["git", *args], cwd=cwd, env=git_env(), check=False)
-    return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape").strip()
 
 
 def workspace_info(
@@ -151,7 +146,7 @@ def described(info: WorkspaceInfo) -> WorkspaceInfo:
 def _remote_url(root: Path, branch: str) -> str | None:
     """The URL of the remote of ``branch``'s upstream, else of ``origin``, else of the first remote (by name), as
     :func:`public_url` writes it; ``None`` without a remote (or when git cannot say)."""
-    status, out = _git(["config", "-z", "--get-regexp", r"^(remote\..*\.url|branch\..*\.remote)$"], root)
+    status, out = git_text(["config", "-z", "--get-regexp", r"^(remote\..*\.url|branch\..*\.remote)$"], root)
     if status != 0:
         return None
     urls: dict[str, str] = {}
