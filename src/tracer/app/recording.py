@@ -631,7 +631,7 @@ class _Recorder:
             cwd = self.cwd_name
             if os.path.isdir(cwd):
                 if not dirsnapshot.may_be_in_git(cwd):
-                    if not any(line.strip() for line in dirsnapshot.ignore_lines(cwd)):
+                    if not dirsnapshot.ignore_lines(cwd):
                         skipped = dirsnapshot.outside_git(cwd, exclude=[self.path_name, self.workdir_name])
                         self.taken = dirsnapshot.take(cwd, skipped)
                         return

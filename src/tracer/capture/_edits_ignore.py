@@ -52,7 +52,7 @@ class IgnoreRules:
 
     def _load_spec(self) -> None:
         lines = ignore_lines(os.fspath(self._root))
-        if not any(line.strip() for line in lines):
+        if not lines:
             self._spec = None  # nothing to ignore (and pathspec, 30 ms of imports, is not needed)
             return
         import pathspec
