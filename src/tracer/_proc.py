@@ -132,7 +132,7 @@ def run_git(
         raise CommandFailed(argv, None, b"", b"git: not found on PATH")
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    in_r, in_w = os.pipe2(os.O_CLOEXEC) if input is not None else (-1, -1)
+    in_r, in_w = os.pipe2(os.O_CLOEXEC) if input else (-1, -1)  # (no input, or none left: /dev/null)
     actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = [
         (os.POSIX_SPAWN_DUP2, out_w, 1),
         (os.POSIX_SPAWN_DUP2, err_w, 2),
@@ -154,12 +154,8 @@ def run_git(
     poller.register(out_r, select.POLLIN)
     poller.register(err_r, select.POLLIN)
     if in_w >= 0:
-        if pending:
-            os.set_blocking(in_w, False)
-            poller.register(in_w, select.POLLOUT)
-        else:
-            os.close(in_w)
-            in_w = -1
+        os.set_blocking(in_w, False)
+        poller.register(in_w, select.POLLOUT)
     open_fds = len(chunks) + (in_w >= 0)
     try:
         while open_fds:
