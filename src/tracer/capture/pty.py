@@ -505,11 +505,6 @@ class PtyLoop:
                 os.close(self._master)
                 self._master = None
 
-    def _spawned(self) -> None:
-        """Call ``on_spawn`` late (``spawn_delay``)."""
-        assert self.on_spawn is not None
-        self.on_spawn()
-
     def _note_signal(self, signum: int) -> None:
         """Set the flag the loop acts on for ``signum`` (from the handler, or from the wake fd's bytes)."""
         if signum == signal.SIGCHLD:
@@ -583,10 +578,11 @@ class PtyLoop:
 
         # the child runs and the loop is ready: the first output is relayed at once (and, with a spawn delay, before
         # what on_spawn starts)
-        spawn_due: float | None = None
+        late: Callable[[], None] | None = None  # on_spawn, while it waits for the first output (spawn_delay)
+        spawn_due = time.monotonic() + self.spawn_delay
         if self.on_spawn is not None:
             if self.spawn_delay > 0 and relay is not None:
-                spawn_due = time.monotonic() + self.spawn_delay
+                late = self.on_spawn
             else:
                 self.on_spawn()
         while True:
@@ -604,21 +600,21 @@ class PtyLoop:
                 and not pending_input
                 and not self.marks.held
             )
-            if spawn_due is not None and not in_c:
-                spawn_due = None
-                self._spawned()
+            if late is not None and not in_c:
+                late()
+                late = None
             if in_c:
                 assert relay is not None
                 # the steady state, in C, until something needs a decision here
                 timeout = 10 if gated else -1
-                if spawn_due is not None:
+                if late is not None:
                     timeout = max(1, round((spawn_due - time.monotonic()) * 1000))
                 why, data, reads, tail_t, tail, err = relay.run(
                     master, self.stdout_fd, self.stdin_fd if stdin_open else -1, wake_r, origin_ns, timeout
                 )
-                if spawn_due is not None:
-                    spawn_due = None
-                    self._spawned()
+                if late is not None:
+                    late()
+                    late = None
                 if reads:
                     got_output = True
                     self._record_batch(data, reads)
