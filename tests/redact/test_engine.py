@@ -128,6 +128,24 @@ def test_a_secret_cut_anywhere_in_output_is_still_masked_and_counted_once() -> N
         assert sum(r.counts.values()) == 2, (cut, r.counts)
 
 
+def test_output_handed_over_as_a_list_of_reads_is_masked_as_the_same_bytes_joined() -> None:
+    # the writer gives an event's reads as they came (memoryviews of the PTY loop's batches), joined only once
+    ghp = "ghp_" + rnd(36)
+    stream = f"plain\r\n\x1b[32m$\x1b[0m echo {ghp}\r\n{ghp}\r\nmore plain text\r\n".encode() * 3
+    for cut in range(1, len(stream), 7):
+        joined, listed = record_redactor(), record_redactor()
+        pieces = [memoryview(stream)[i : i + cut] for i in range(0, len(stream), cut)]
+        half = len(pieces) // 2
+        expected = joined.output(b"".join(pieces[:half])) + joined.output(b"".join(pieces[half:]))
+        got = bytes(listed.output(pieces[:half])) + bytes(listed.output(pieces[half:]))
+        assert got == expected and ghp[4:].encode()[:8] not in got, cut
+        assert listed.counts == joined.counts == {"github-pat": 6}
+    clean = [b"nothing ", memoryview(b"to mask\r\n")]
+    out = record_redactor().output(clean)
+    assert isinstance(out, memoryview) and bytes(out) == b"nothing to mask\r\n"  # no copy but the join
+    assert record_redactor().output([]) == b""
+
+
 def test_a_secret_typed_byte_by_byte_is_masked_as_it_comes() -> None:
     pw = rnd(12) + "7"
     line = f"export DB_PASSWORD={pw}\r\n".encode()

@@ -314,3 +314,71 @@ def test_batches_past_the_queue_limit_wait_for_the_writer_and_lose_nothing(
     writer.close(SessionEnd(t=10_000, exit_status=0))
     got = b"".join(e.data for e in read_session(tmp_path / "s.tracer").of_type(Output))
     assert got == bytes(sent)
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 65_535, 65_536, 300_000])
+@pytest.mark.parametrize("reads", [False, True])
+def test_an_output_event_packed_by_the_writer_is_what_msgpack_packs(size: int, reads: bool) -> None:
+    """The writer packs output events itself (the bytes are copied only into the frame): head, bytes, reads must
+    be byte for byte what msgpack makes of the event's map (``reads`` left out when there is one read), at each
+    boundary of msgpack's bin formats."""
+    from tracer.store import _msgpack
+    from tracer.store.writer import READS_KEY, output_head
+
+    pack = _msgpack.packer().pack
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    offsets = ((size // 2, 0), (size, 7)) if reads else ()
+    event = Output(t=123_456_789, data=data, reads=offsets).to_dict()
+    if not reads:
+        del event["reads"]
+    ours = output_head(pack, 123_456_789, size, reads) + data
+    if reads:
+        ours += READS_KEY + pack([list(r) for r in offsets])
+    assert ours == pack(event)
+
+
+def test_the_frame_buffer_takes_an_event_larger_than_a_frame_between_output_and_shrinks_back(tmp_path: Path) -> None:
+    from tracer.store.writer import _FrameBuffer
+
+    buf = _FrameBuffer()
+    keep = len(buf._buf)
+    big = bytes(range(256)) * ((3 * keep) // 256)
+    taken: list[bytes] = []
+    buf.add(b"head")
+    buf.add(memoryview(big)[1:])  # grows: what was in it stays
+    buf.take(lambda content: taken.append(bytes(content)))
+    assert taken == [b"head" + big[1:]] and len(buf) == 0 and len(buf._buf) == keep
+    buf.add(b"next")
+    buf.take(lambda content: taken.append(bytes(content)))
+    assert taken[1] == b"next"
+
+    # through the writer: output, an event over a frame, output again, all back in order
+    path = tmp_path / "s.tracer"
+    w = SessionWriter(path, HEADER)
+    w.output(1, b"before " * 1000)
+    w.event(FinalPatch(t=2, patch="+" * (5 << 20), files=("a",)))
+    w.output(3, b"after " * 1000)
+    w.close(SessionEnd(t=4, exit_status=0))
+    s = read_session(path)
+    assert s.problem is None and s.final_patch is not None and len(s.final_patch.patch) == 5 << 20
+    assert [o.data for o in s.of_type(Output)] == [b"before " * 1000, b"after " * 1000]
+
+
+def test_output_the_redactor_fails_on_is_written_masked_whole_with_a_warning(tmp_path: Path) -> None:
+    from tracer.redact import Redactor, record_redactor
+
+    class Broken(Redactor):
+        def output(self, data: object, t: int = 0, kind: str = "output") -> object:
+            raise RuntimeError("a bug")
+
+    def broken() -> Redactor:
+        return Broken(record_redactor().rules)
+
+    path = tmp_path / "s.tracer"
+    w = SessionWriter(path, redactor=broken)
+    w.begin(HEADER)
+    w.output_batch(b"line one\r\nline two\r\n", [(10, 1), (20, 2)])
+    w.close(SessionEnd(t=3, exit_status=0))
+    s = read_session(path)
+    assert b"".join(o.data for o in s.of_type(Output)) == b"********\r\n********\r\n"
+    assert s.end is not None and any("redaction failed on some output" in m for m in s.end.warnings)

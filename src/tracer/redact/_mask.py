@@ -181,15 +181,20 @@ class Redactor:
     # -- output: a stream of bytes, masked in place with one * per byte ---------------------------------------
 
     def output(self, data: Any, t: int = 0, kind: str = "output") -> Any:
-        """``data`` (the next piece of output) with its secrets masked: the same object when nothing is masked,
-        else new ``bytes`` of the same length."""
+        """``data`` (the next piece of output: a bytes-like object, or a list of them, the reads of an event) with
+        its secrets masked, the same length: ``data`` itself (for a list, a memoryview of the pieces joined) when
+        nothing is masked, else new ``bytes``."""
+        carry = self._carry
+        off = len(carry)
+        if isinstance(data, list):  # joined once, with the context (the writer hands over an event's reads)
+            text = b"".join([carry, *data])
+            data = memoryview(text)[off:]
+        else:
+            text = carry + data  # bytes, whatever ``data`` is
         n = len(data)
         if not n:
             return data
         spans: list[tuple[int, int]] = []
-        carry = self._carry
-        off = len(carry)
-        text = carry + data  # bytes, whatever ``data`` is (the writer hands over memoryviews)
         if self._open is not None:
             more, room = self._open
             self._open = None

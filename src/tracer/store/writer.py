@@ -143,6 +143,76 @@ class _Contents:
             self.output_bytes += size
 
 
+class _FrameBuffer:
+    """The content of the frame being built, in one buffer kept from frame to frame.
+
+    Each piece is copied in once, through a memoryview (a bytearray's own slice assignment copies a value that is
+    not a bytearray first; growing by ``extend`` reallocates and copies): the frame is compressed straight from
+    the buffer. After a frame larger than :data:`KEEP` bytes (an event with a large patch) the buffer shrinks
+    back, so its memory stays bounded.
+    """
+
+    #: Bytes the buffer keeps between frames: a full frame of output and the event that closes it.
+    KEEP = FRAME_MAX_BYTES + (256 << 10)
+
+    def __init__(self) -> None:
+        self._buf = bytearray(self.KEEP)
+        self._view = memoryview(self._buf)
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, data: bytes | bytearray | memoryview) -> None:
+        """Append ``data`` (any bytes-like object of bytes)."""
+        end = self.size + len(data)
+        if end > len(self._buf):
+            self._resize(max(end, 2 * len(self._buf)))
+        self._view[self.size : end] = data
+        self.size = end
+
+    def take(self, use: Callable[[memoryview], None]) -> None:
+        """Call ``use`` with the content (a view, valid during the call only), then empty the buffer."""
+        with self._view[: self.size] as content:
+            use(content)
+        self.size = 0
+        if len(self._buf) > self.KEEP:
+            self._resize(self.KEEP)
+
+    def _resize(self, size: int) -> None:
+        self._view.release()
+        if size > len(self._buf):
+            self._buf.extend(bytes(size - len(self._buf)))
+        else:
+            del self._buf[size:]
+        self._view = memoryview(self._buf)
+
+
+def _bin_header(n: int) -> bytes:
+    """The header of a msgpack ``bin`` of ``n`` bytes (the msgpack specification, "bin format family": bin 8,
+    bin 16 or bin 32, big-endian lengths), as ``msgpack.Packer(use_bin_type=True)`` writes it."""
+    if n < 0x100:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 0x10000:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
+
+
+#: An output event's map up to its time: a fixmap of 3 (``type``, ``t``, ``data``) or 4 (and ``reads``) entries,
+#: ``"type": "output"``, and the key ``"t"`` (msgpack fixmap and fixstr), in the order ``Output.to_dict`` has them.
+_OUTPUT_HEAD = (b"\x83\xa4type\xa6output\xa1t", b"\x84\xa4type\xa6output\xa1t")
+#: The key ``"reads"`` (a fixstr), packed.
+READS_KEY = b"\xa5reads"
+
+
+def output_head(pack: Callable[[Any], bytes], t: int, size: int, reads: bool) -> bytes:
+    """The msgpack of an output event up to its bytes, for ``size`` bytes of data: what msgpack makes of the map
+    ``{"type": "output", "t": t, "data": data}`` starts with; with ``reads``, the map has a fourth entry, and
+    :data:`READS_KEY` and the packed reads follow the bytes. ``pack``: a :func:`tracer.store._msgpack.packer`'s
+    ``pack``."""
+    return _OUTPUT_HEAD[reads] + pack(t) + b"\xa4data" + _bin_header(size)
+
+
 class _FrameCompressor:
     """zstd for frames: :data:`~tracer.store.format.ZSTD_LEVEL`, or :data:`FAST_LEVEL` after a large frame
     that compressed poorly (see :data:`POOR_RATIO`)."""
@@ -152,7 +222,7 @@ class _FrameCompressor:
         self._fast = compressor(FAST_LEVEL)
         self.fast = False
 
-    def compress(self, content: bytes | bytearray) -> bytes:
+    def compress(self, content: bytes | bytearray | memoryview) -> bytes:
         """One frame holding ``content``."""
         if len(content) < LARGE_FRAME:
             return self._normal.compress(content)
@@ -316,8 +386,9 @@ class SessionWriter:
 
     def _run(self) -> None:
         redactor = self.redactor
-        buf = bytearray()
+        buf = _FrameBuffer()
         contents = _Contents()  # what buf holds
+        pack = self._packer.pack
         frame_started: float | None = None
         out_t: int | None = None
         out_chunks: list[bytes | memoryview] = []
@@ -328,13 +399,17 @@ class SessionWriter:
             nonlocal out_t, out_chunks, out_reads, out_size
             if out_t is None:
                 return
-            data = out_chunks[0] if len(out_chunks) == 1 else b"".join(out_chunks)
+            # packed here, as Output.to_dict would be, so that the output is copied only into the frame: the map's
+            # head, the bytes (the reads as they came, or masked: the same length), then the reads' offsets and times
+            reads = len(out_reads) > 1
+            buf.add(output_head(pack, out_t, out_size, reads))
             if redactor is not None:
-                data = self._masked(redactor, data)
-            ev = {"type": "output", "t": out_t, "data": data}
-            if len(out_reads) > 1:
-                ev["reads"] = out_reads
-            buf.extend(self._packer.pack(ev))
+                buf.add(self._masked(redactor, out_chunks))
+            else:
+                for chunk in out_chunks:
+                    buf.add(chunk)
+            if reads:
+                buf.add(READS_KEY + pack(out_reads))
             contents.add(Output.type, out_t, out_size)
             out_t, out_chunks, out_reads, out_size = None, [], [], 0
 
@@ -384,8 +459,8 @@ class SessionWriter:
 
         def write_frame() -> None:
             nonlocal contents
-            self._write_frame(buf, contents)  # compressed straight from the buffer: no copy
-            buf.clear()
+            frame_contents = contents
+            buf.take(lambda content: self._write_frame(content, frame_contents))  # compressed straight from it
             contents = _Contents()
 
         def close_full_frame() -> bool:
@@ -422,7 +497,7 @@ class SessionWriter:
                     try:
                         if redactor is not None:
                             event = redactor.event(event)
-                        buf.extend(self._packer.pack(event.to_dict()))
+                        buf.add(self._packer.pack(event.to_dict()))
                         contents.add(event.type, event.t)
                     except Exception as e:  # a bad event must not stop the writer: skip it, say so
                         self._packer = _msgpack.packer()
@@ -441,11 +516,13 @@ class SessionWriter:
             self._wake.wait(0.05)
             self._wake.clear()
 
-    def _masked(self, redactor: Redactor, data: Any) -> Any:
-        """``data`` masked; if the redactor fails (a bug), every byte of it masked: no secret reaches the disk."""
+    def _masked(self, redactor: Redactor, chunks: list[Any]) -> Any:
+        """The output ``chunks`` (bytes-like) joined and masked; if the redactor fails (a bug), every byte of them
+        masked: no secret reaches the disk."""
         try:
-            return redactor.output(data)
+            return redactor.output(chunks)
         except Exception as e:
+            data = b"".join(chunks)
             logging.getLogger("tracer.redact").exception("masking %d bytes of output failed: %s", len(data), e)
             self._warn_once(
                 "tracer: redaction failed on some output (see tracer's log); what it could not check is masked whole"
@@ -478,7 +555,7 @@ class SessionWriter:
         if self._on_warning is not None:
             self._on_warning(message)
 
-    def _write_frame(self, content: bytes | bytearray, contents: _Contents) -> None:
+    def _write_frame(self, content: bytes | bytearray | memoryview, contents: _Contents) -> None:
         frame = self._compressor.compress(content)
         if self._signer is not None:  # signed in file order (frames kept while the disk is full go first)
             self._signer.update(frame)
