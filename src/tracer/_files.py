@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -17,6 +16,8 @@ def write_private(path: Path, data: bytes) -> bool:
     Returns:
         True when written; False when it could not be (the file is then as it was).
     """
+    import tempfile  # (here: a cache is written once, and its readers are on the way to a recording)
+
     tmp: str | None = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import string
 import sys
+from pathlib import Path
 
 import pytest
 import unidiff
@@ -231,3 +232,24 @@ def test_every_rule_compiles() -> None:
     stages = {r.stage for r in record_rules().rules}
     assert stages == {"record"}
     assert dataclasses.is_dataclass(rules[0])
+
+
+def test_a_redactor_is_made_without_importlib_resources_or_tempfile(tmp_path: Path) -> None:
+    """Its rules are read beside the module: importlib.resources (with tempfile, shutil and zipfile) was ~8 ms of
+    every recording's start. The first run writes the parsed rules' cache (that may import tempfile): the second
+    must not. Run without ``site`` (``-S``), whose .pth files may import anything first (this sandbox's do)."""
+    import os
+    import subprocess
+
+    import tracer
+
+    src = str(Path(tracer.__file__).parent.parent)
+    path = os.pathsep.join([src, *(p for p in sys.path if p)])  # (what site would have added, without its .pth)
+    code = (
+        "import sys; import tracer.redact as r; r.record_redactor(); "
+        "print(sorted(m for m in ('importlib.resources', 'tempfile', 'zipfile') if m in sys.modules))"
+    )
+    env = {**os.environ, "TRACER_CACHE_DIR": str(tmp_path), "PYTHONPATH": path}
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

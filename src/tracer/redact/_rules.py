@@ -16,7 +16,6 @@ import os
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import re2
@@ -162,15 +161,21 @@ def _cached(name: str, key: bytes, build: Callable[[], bytes]) -> bytes:
 @functools.cache
 def _builtin_data() -> tuple[dict[str, Any], dict[str, Any]]:
     """The rule files, parsed (through the cache: tomllib takes ~25 ms for them)."""
-    folder = resources.files("tracer.redact").joinpath("rules")
-    files = [folder.joinpath(name) for name in _RULE_FILES]
-    stats = [os.stat(str(f)) for f in files]
+    # beside this module, as the package installs them (not importlib.resources: it imports tempfile, shutil and
+    # zipfile, ~8 ms of every recording's start, for packages run from a zip file, which tracer is never)
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules")
+    files = [os.path.join(folder, name) for name in _RULE_FILES]
+    stats = [os.stat(f) for f in files]
     key = repr([RULES_VERSION, *((st.st_mtime_ns, st.st_size) for st in stats)]).encode()
 
     def parse() -> bytes:
         import tomllib
 
-        return marshal.dumps(tuple(tomllib.loads(f.read_text("utf-8")) for f in files))
+        def text(path: str) -> str:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+
+        return marshal.dumps(tuple(tomllib.loads(text(f)) for f in files))
 
     ours, theirs = marshal.loads(_cached("rules.marshal", key, parse))
     return ours, theirs
