@@ -152,6 +152,19 @@ def test_tracer_logs_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) ->
     assert "edit recorder failed" in log and "RuntimeError: boom" in log
 
 
+def test_a_library_s_warnings_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) -> None:
+    # watchdog logs this on its own logger when a build makes files faster than inotify's queue takes them: with
+    # no handler above it, logging's last resort printed it over the user's shell
+    log = logged_silently(
+        tmp_path,
+        "import logging\n"
+        "logging.getLogger('watchdog.observers.inotify_c')"
+        ".warning('Inotify queue overflowed; filesystem events were lost')\n"
+        "logging.getLogger('watchdog.observers.inotify').info('not a warning: not logged')\n",
+    )
+    assert "watchdog.observers.inotify_c WARNING Inotify queue overflowed" in log and "not logged" not in log
+
+
 def test_python_warnings_go_to_the_log_file_never_to_the_terminal(tmp_path: Path) -> None:
     # as watchdog's RuntimeWarning on the observer's thread when a directory tree is copied in
     log = logged_silently(

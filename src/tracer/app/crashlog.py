@@ -65,10 +65,10 @@ _HANDLER = "tracer-log-file"
 
 
 def route_logging() -> None:
-    """Send the ``tracer`` loggers' records (warnings and worse), Python's warnings (:mod:`warnings`, e.g. a
-    library's ``RuntimeWarning`` from the file observer's thread) and the traceback of any thread that dies of an
-    exception (:data:`threading.excepthook`: Python prints it on standard error, over the user's shell) to the
-    log file, never to the terminal.
+    """Send the records (warnings and worse) of the ``tracer`` loggers and of a library's (through the root
+    logger: watchdog's), Python's warnings (:mod:`warnings`, e.g. a library's ``RuntimeWarning`` from the file
+    observer's thread) and the traceback of any thread that dies of an exception (:data:`threading.excepthook`:
+    Python prints it on standard error, over the user's shell) to the log file, never to the terminal.
 
     The file is opened only when something is logged. Calling it again changes nothing.
     """
@@ -85,6 +85,9 @@ def route_logging() -> None:
         routed = logging.getLogger(name)
         routed.propagate = False
         routed.addHandler(handler)
+    # a library's loggers (watchdog's "Inotify queue overflowed"…) reach the root: with no handler there, logging's
+    # last resort would print their warnings on standard error, over the user's shell
+    logging.getLogger().addHandler(handler)
 
 
 def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
