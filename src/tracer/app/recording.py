@@ -498,6 +498,10 @@ class _Recorder:
         self._find_workspace()
         self._make_edit_recorder()
 
+    def _edits_not_recorded(self, why: TracerError) -> None:
+        """Say that the session goes on without its edits, and ``why`` (the workspace or its baseline failed)."""
+        self.warn(f"tracer: edits are not recorded: {why}")
+
     def _find_workspace(self) -> None:
         """The workspace and, in a repository, its baseline tree (``self.info``; its patch is written with the
         header, :meth:`_describe`: with ``-c``, once the command runs). A failure is warned and edits are not
@@ -507,7 +511,7 @@ class _Recorder:
         try:
             self.info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir, describe=False)
         except TracerError as e:
-            self.warn(f"tracer: edits are not recorded: {e}")
+            self._edits_not_recorded(e)
             self.info = None
             return
         self.workspace = self.info.workspace
@@ -531,7 +535,7 @@ class _Recorder:
                 snapshot=snapshot,
             )
         except TracerError as e:
-            self.warn(f"tracer: edits are not recorded: {e}")
+            self._edits_not_recorded(e)
 
     def _describe(self) -> None:
         """The baseline's patch and remote (with ``-c``, written while the command runs: the objects of the
@@ -545,7 +549,7 @@ class _Recorder:
         try:
             info = self.info = described(info)
         except TracerError as e:
-            self.warn(f"tracer: edits are not recorded: {e}")
+            self._edits_not_recorded(e)
             self.info = None
             self.edits = None
             return
@@ -641,7 +645,7 @@ class _Recorder:
                     try:
                         self.taken = _gittree.baseline(cwd, exclude=[self.path_name], tmp_dir=self.workdir_name)
                     except TracerError as e:
-                        self.warn(f"tracer: edits are not recorded: {e}")
+                        self._edits_not_recorded(e)
                         return
                     if self.taken is not None:
                         return
