@@ -181,10 +181,12 @@ def test_an_event_that_cannot_be_written_is_skipped_and_the_recording_goes_on(tm
     w = SessionWriter(path, HEADER, on_warning=said.append)
     w.event(CommandStart(t=1, id=1, command="ls", cwd="/"))
     w.event(Note(t=2, id="bad", text=object()))  # type: ignore[arg-type]  # msgpack cannot pack it
-    w.output(3, b"after\r\n")
-    w.close(SessionEnd(t=4, exit_status=0))
+    w.output(3, b"af")  # two reads: an event with its reads, packed after the packer failed
+    w.output(4, b"ter\r\n")
+    w.close(SessionEnd(t=5, exit_status=0))
     s = read_session(path)
     assert [c.command for c in s.commands()] == ["ls"] and s.commands()[0].output == b"after\r\n"
+    assert [o.reads for o in s.of_type(Output)] == [((2, 0), (7, 1))]
     assert len(said) == 1 and "note event at 2" in said[0]
     assert s.end is not None and said[0] in s.end.warnings
 

@@ -388,7 +388,6 @@ class SessionWriter:
         redactor = self.redactor
         buf = _FrameBuffer()
         contents = _Contents()  # what buf holds
-        pack = self._packer.pack
         frame_started: float | None = None
         out_t: int | None = None
         out_chunks: list[bytes | memoryview] = []
@@ -402,6 +401,7 @@ class SessionWriter:
             # packed here, as Output.to_dict would be, so that the output is copied only into the frame: the map's
             # head, the bytes (the reads as they came, or masked: the same length), then the reads' offsets and times
             reads = len(out_reads) > 1
+            pack = self._packer.pack  # (looked up each time: a packer that failed on an event is replaced)
             buf.add(output_head(pack, out_t, out_size, reads))
             if redactor is not None:
                 buf.add(self._masked(redactor, out_chunks))
