@@ -343,13 +343,14 @@ def test_the_frame_buffer_takes_an_event_larger_than_a_frame_between_output_and_
     from tracer.store.writer import _FrameBuffer
 
     buf = _FrameBuffer()
-    keep = len(buf._buf)
+    keep = _FrameBuffer.KEEP
+    assert len(buf._buf) == _FrameBuffer.FIRST < keep
     big = bytes(range(256)) * ((3 * keep) // 256)
     taken: list[bytes] = []
     buf.add(b"head")
     buf.add(memoryview(big)[1:])  # grows: what was in it stays
     buf.take(lambda content: taken.append(bytes(content)))
-    assert taken == [b"head" + big[1:]] and len(buf) == 0 and len(buf._buf) == keep
+    assert taken == [b"head" + big[1:]] and len(buf) == 0 and len(buf._buf) == keep  # shrunk back
     buf.add(b"next")
     buf.take(lambda content: taken.append(bytes(content)))
     assert taken[1] == b"next"

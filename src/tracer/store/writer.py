@@ -147,16 +147,19 @@ class _FrameBuffer:
     """The content of the frame being built, in one buffer kept from frame to frame.
 
     Each piece is copied in once, through a memoryview (a bytearray's own slice assignment copies a value that is
-    not a bytearray first; growing by ``extend`` reallocates and copies): the frame is compressed straight from
-    the buffer. After a frame larger than :data:`KEEP` bytes (an event with a large patch) the buffer shrinks
-    back, so its memory stays bounded.
+    not a bytearray first; growing by ``extend`` at every piece reallocates and copies): the frame is compressed
+    straight from the buffer. The buffer starts small (a shell's frames are a few KiB), doubles when a frame needs
+    more, and keeps what it grew to; after a frame larger than :data:`KEEP` bytes (an event with a large patch) it
+    shrinks back, so its memory stays bounded.
     """
 
-    #: Bytes the buffer keeps between frames: a full frame of output and the event that closes it.
+    #: Bytes the buffer may keep between frames: a full frame of output and the event that closes it.
     KEEP = FRAME_MAX_BYTES + (256 << 10)
+    #: Bytes it starts with.
+    FIRST = 64 << 10
 
     def __init__(self) -> None:
-        self._buf = bytearray(self.KEEP)
+        self._buf = bytearray(self.FIRST)
         self._view = memoryview(self._buf)
         self.size = 0
 
