@@ -38,6 +38,23 @@ def test_run_git_writes_its_input_while_reading_its_output(tmp_path: Path) -> No
     assert run_git(["cat-file", "blob", oid], cwd=repo).stdout == blob
 
 
+def test_run_git_passes_git_no_descriptor_but_its_three(tmp_path: Path) -> None:
+    # as subprocess's close_fds: a descriptor the recorder inherited from its parent (here: one made inheritable)
+    # must not stay open in git and what it runs (a pipe held open would keep its reader from seeing its end)
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    try:
+        listed = run_git(["-c", "alias.fds=!ls /proc/self/fd", "fds"], cwd=tmp_path).stdout.split()
+        theirs = subprocess.run(
+            ["git", "-c", "alias.fds=!ls /proc/self/fd", "fds"], cwd=tmp_path, capture_output=True, check=True
+        ).stdout.split()
+    finally:
+        os.close(r)
+        os.close(w)
+    assert str(w).encode() not in listed and {b"0", b"1", b"2"} <= set(listed)
+    assert sorted(listed) == sorted(theirs)  # what subprocess leaves: 0, 1, 2 and ls's own listing
+
+
 def test_run_git_reports_a_failure_and_a_missing_git(tmp_path: Path) -> None:
     pipes = _pipes()
     with pytest.raises(CommandFailed, match="exited with status 128"):

@@ -118,9 +118,9 @@ def run_git(
     """Run ``git -C CWD ARGS`` to completion and capture its output (bytes), as :func:`run` does, without
     :mod:`subprocess`: ``os.posix_spawn`` of the ``git`` on the ``PATH`` of ``env`` (``git -C`` stands for the
     working directory, which ``posix_spawn`` cannot set), its standard output and error read through pipes as they
-    come (``select.poll``), ``input`` written to its standard input meanwhile (else it reads ``/dev/null``). Unlike
-    :mod:`subprocess`, no other descriptor is closed in the child: tracer's own are close-on-exec (:pep:`446`), and
-    one the recorder inherited stays open in ``git`` while it runs.
+    come (``select.poll``), ``input`` written to its standard input meanwhile (else it reads ``/dev/null``). As
+    :mod:`subprocess` does (``close_fds``), no other descriptor reaches ``git``: tracer's own are close-on-exec
+    (:pep:`446`), and those this process inherited are closed in the child (:func:`_inherited_fds`).
 
     Raises:
         CommandFailed: git is missing, or it exited non-zero and ``check`` is true.
@@ -137,6 +137,7 @@ def run_git(
         (os.POSIX_SPAWN_DUP2, out_w, 1),
         (os.POSIX_SPAWN_DUP2, err_w, 2),
         (os.POSIX_SPAWN_DUP2, in_r, 0) if in_r >= 0 else (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        *((os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds()),
     ]
     try:
         pid = os.posix_spawn(program, argv, environ, file_actions=actions)
@@ -188,6 +189,27 @@ def run_git(
     if check and done.returncode != 0:
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
     return done
+
+
+def _inherited_fds() -> list[int]:
+    """This process's descriptors above 2 that a child would inherit (not close-on-exec): those its parent left
+    open, e.g. a pipe of the program that started tracer. Listed from ``/proc/self/fd`` (Linux), else ``/dev/fd``
+    (the BSDs); ``[]`` where neither can be read."""
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        fds = []
+        for name in names:
+            fd = int(name)
+            try:
+                if fd > 2 and os.get_inheritable(fd):
+                    fds.append(fd)
+            except OSError:  # the listing's own descriptor, closed by now
+                pass
+        return fds
+    return []
 
 
 def _find_program(name: str, env: Mapping[str, str]) -> str | None:
