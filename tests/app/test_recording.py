@@ -216,6 +216,36 @@ def test_one_command_mode_in_a_repository_git_cannot_read_runs_the_command_and_s
     assert session.file_changes() == [] and session.final_patch is None
 
 
+def test_one_command_mode_inside_git_directory_asks_git_once_and_records_the_plain_directory(tmp_path: Path) -> None:
+    # in .git, git finds no work tree: the directory is recorded as a plain one, and git is asked that once
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    log = tmp_path / "git.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real_git = shutil.which("git")
+    assert real_git is not None
+    (bin_dir / "git").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {real_git} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    out = tmp_path / "c.tracer"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo note > description"],
+        cwd=repo / ".git",
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    # the work tree is looked up once (its first question is this one; the lookup asks again, more simply, when it
+    # fails): before, the recorder looked it up a second time
+    asked = [line for line in log.read_text().splitlines() if "--symbolic-full-name HEAD" in line]
+    assert len(asked) == 1, asked
+    session = read_session(out)
+    assert session.header.workspace == str(repo / ".git") and session.header.head_commit is None
+    assert [c.path for c in session.file_changes()] == ["description"]
+
+
 def test_one_command_mode_outside_git_with_a_gitignore_leaves_out_what_it_ignores(tmp_path: Path) -> None:
     work = tmp_path / "plain"
     (work / "build").mkdir(parents=True)

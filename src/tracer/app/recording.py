@@ -649,8 +649,12 @@ class _Recorder:
                         return
                     if self.taken is not None:
                         return
-            # not a directory, inside .git, or outside git with a .gitignore
-            self._find_workspace()
+                    # git said it is in no work tree (inside .git): a plain workspace, without asking git again
+                    from tracer.capture.workspace import WorkspaceInfo
+
+                    self.info = WorkspaceInfo(workspace=self.cwd)
+            if self.info is None:  # not a directory, or outside git with a .gitignore
+                self._find_workspace()
             if self.info is not None and self.info.repo_root is None:
                 self._make_edit_recorder()
                 if self.edits is not None:
