@@ -404,8 +404,11 @@ def test_outside_git_only_the_files_the_session_touches_are_hashed(record: Calla
     assert (e.path, e.before_hash) == ("f7.txt", blob_hash(b"7\n"))
     rec.stop()
     assert "f7.txt" in rec.recorder.final_patch().files  # (with ready()'s probe, when the snapshot met it)
-    unhashed = rec.recorder._plain.files  # (the snapshot's files not met: still as read, without a hash)
+    # the snapshot's files not met are still as read, without a hash (sha None); the one met holds its hash
+    snapshot = rec.recorder._plain.files
+    unhashed = [f for f, (_, sha, _, _) in snapshot.items() if sha is None]
     assert sorted(f for f in unhashed if f.endswith(".txt")) == sorted(f for f in files if f != "f7.txt")
+    assert snapshot["f7.txt"][1] == blob_hash(b"7\n")
 
 
 def test_outside_git_a_directory_of_large_files_is_not_read_whole(

@@ -204,7 +204,8 @@ class DirSnapshot:
         stats: every file met, read or not: workspace-relative path -> :func:`stat_key`.
         files: the files read: path -> ``(mode, sha, size, data)``, as :class:`tracer.capture._gitobjects.FileState`
             but ``sha`` ``None`` where ``data`` (the content, bytes) is kept and not hashed yet; ``data`` ``None``
-            for a file over the size limit (``sha`` its blob hash).
+            for a file over the size limit (``sha`` its blob hash). The edit recorder puts the hashed ``FileState``
+            in an entry's place when it first meets the file.
         complete: every file was met (:data:`SNAPSHOT_FILES` was not reached) and read (:data:`SNAPSHOT_READ_BYTES`).
         started_ns: wall-clock time the snapshot began (ns): a file the snapshot did not reach whose inode has not
             changed since (``st_ctime``) is as it was at start.

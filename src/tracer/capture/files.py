@@ -174,7 +174,6 @@ class EditRecorder:
         self._state: dict[str, FileState | None] = {}
         # Outside git: the directory as it was at start, and the states of the files it read
         self._plain = DirSnapshot(size_limit)
-        self._plain_files: dict[str, FileState] = {}  # the snapshot's files met since, hashed
         self._given = snapshot
         self._final_tree: str | None = None
         self._pending: dict[str, _Pending] = {}
@@ -597,13 +596,12 @@ class EditRecorder:
 
     def _plain_file(self, rel: str) -> FileState | None:
         """Outside git: the state of ``rel`` in the snapshot, its content hashed the first time it is asked for (a
-        file the session never touches is never hashed); ``None`` when its content was not read (or it was not
-        there)."""
-        state = self._plain_files.get(rel)
-        if state is None:
-            raw = self._plain.files.pop(rel, None)
-            if raw is not None:
-                state = self._plain_files[rel] = file_state(raw)
+        file the session never touches is never hashed; the snapshot keeps the hashed state in its place); ``None``
+        when its content was not read (or it was not there)."""
+        raw = self._plain.files.get(rel)
+        if raw is None or isinstance(raw, FileState):
+            return raw
+        state = self._plain.files[rel] = file_state(raw)
         return state
 
     def _reconcile_at_end(self) -> None:
