@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import time
@@ -54,7 +55,7 @@ def active_view(app: ReplayApp) -> str:
     return app.query_one(TabbedContent).active
 
 
-async def test_opens_on_a_blank_screen_with_the_timeline(demo_session: Session, backend: str) -> None:
+async def test_opens_at_the_first_command_with_the_timeline(demo_session: Session, backend: str) -> None:
     app = ReplayApp(demo_session, backend=backend)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
@@ -68,10 +69,29 @@ async def test_opens_on_a_blank_screen_with_the_timeline(demo_session: Session, 
             "command",
             "patch",
         ]
-        assert all(line == "" for line in screen_lines(app))
+        # not the blank screen of 0:00.0, before the shell's first prompt: the first command, as → would show it
+        first = demo_session.commands()[0]
+        assert app.position == first.start
+        assert screen_lines(app)[0] == "dev@box:~/slugify$ ls --color"
+        assert app.query_one(Timeline).selected == 0
+        assert app.query_one(CommandView).command_id == first.id
+        await pilot.press("home")
         assert app.position == 0
+        assert all(line == "" for line in screen_lines(app))
         assert app.sub_title == "2026-11-21T10-30-00-8f3a — fix slugify"
         assert not app.query_one("#banner").has_class("-shown")
+
+
+async def test_a_session_without_commands_opens_at_its_end(tmp_path: Path) -> None:
+    """An output-only recording (a shell tracer has no integration for) has no row to open at: its end is shown."""
+    b = SessionBuilder(40, 10).output(b"$ ").output(b"make\r\nbuilt 3 targets\r\n$ ", after=2.0).end()
+    b.header = dataclasses.replace(b.header, shell="/bin/ksh", shell_kind="other")
+    app = ReplayApp(b.session())
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert app.items == []
+        assert app.position == app.duration
+        assert screen_lines(app)[:3] == ["$ make", "built 3 targets", "$"]
 
 
 async def test_next_and_previous_command(demo_session: Session, backend: str) -> None:
@@ -79,7 +99,10 @@ async def test_next_and_previous_command(demo_session: Session, backend: str) ->
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         starts = [c.start for c in demo_session.commands()]
+        assert app.position == starts[0]  # where it opens
         await pilot.press("right")
+        assert app.position == starts[1]
+        await pilot.press("left")
         assert app.position == starts[0]
         assert screen_lines(app)[0] == "dev@box:~/slugify$ ls --color"
         await pilot.press("right", "right")
@@ -243,9 +266,10 @@ async def test_timeline_keys_select_then_enter_seeks(demo_session: Session) -> N
         await ready(app, pilot)
         timeline = app.query_one(Timeline)
         assert app.focused is timeline
-        await pilot.press("down", "down")
+        assert timeline.selected == 0  # it opens at the first command
+        await pilot.press("down")
         assert timeline.selected == 1
-        assert app.position == 0  # selecting only shows; enter goes there
+        assert app.position == app.items[0].t  # selecting only shows; enter goes there
         view = app.query_one(CommandView)
         assert view.command_id == 2
         await pilot.press("enter")
@@ -263,7 +287,7 @@ async def test_command_view_keeps_colours(demo_session: Session) -> None:
     app = ReplayApp(demo_session)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
-        await pilot.press("right", "right", "2")
+        await pilot.press("right", "2")  # from the first command, where it opens, to the second
         assert active_view(app) == "tab-output"
         view = app.query_one(CommandView)
         assert view.command_id == 2

@@ -46,12 +46,13 @@ async def test_after_a_click_on_a_tab_the_arrows_still_step_commands(demo_sessio
         await pilot.click(Tabs, offset=(12, 0))  # the "Output" tab
         await pilot.pause()
         assert app.query_one("#views").active == "tab-output"  # type: ignore[attr-defined]
+        assert app.position == starts[0]  # where it opens
         await pilot.press("right")
-        assert app.position == starts[0]
-        await pilot.press("tab", "tab", "right")  # focus moved around the views: still commands
         assert app.position == starts[1]
+        await pilot.press("tab", "tab", "right")  # focus moved around the views: still commands
+        assert app.position == starts[2]
         await pilot.press("left")
-        assert app.position == starts[0]
+        assert app.position == starts[1]
         assert app.query_one("#views").active == "tab-output"  # type: ignore[attr-defined]
 
 

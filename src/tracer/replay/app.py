@@ -263,7 +263,24 @@ class ReplayApp(App[None]):
         marks += [(e.t, "edit") for e in session.file_changes()]
         marks += [(n.t, "note") for n in self.notes]
         player.set_stream(index.stream.times, index.duration, marks)
-        self._moved(player.t, player.count, True)
+        if player.t == 0 and player.count == 0 and not player.playing:
+            self._open_at_start_of_story()
+        else:  # a key pressed while the session was read (end, play) said where to be
+            self._moved(player.t, player.count, True)
+
+    def _open_at_start_of_story(self) -> None:
+        """Go where the session's story starts, its first command (else its first timeline row), selected as if
+        ``→`` had been pressed: the moment 0:00.0 is the blank screen before the shell's first prompt, which looks
+        like an empty recording. A session with no row at all opens at its end, the screen as it was left."""
+        items = self.items
+        if not items:
+            self.player.go_to(self.player.end_count, self.duration)
+            return
+        first = next((i for i, item in enumerate(items) if item.kind == "command"), 0)
+        item = items[first]
+        self.player.go_to(item.count, item.t, follow=False)
+        self.query_one(Timeline).select(first, notify=False)
+        self._show_item(item)
 
     def _show_banner(self, index: SessionIndex) -> None:
         lines = []
