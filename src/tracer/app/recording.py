@@ -290,6 +290,7 @@ def record(
     path = os.path.realpath(path)
     shell = options.shell or _default_shell()
     rundir = RecorderDir()  # notes socket, hook files, index copies; swept by later recorders after a SIGKILL
+    recorder = None
     try:
         fd = create_session_file(path)  # now: a path that cannot be written is an error before anything runs
         recorder = _Recorder(options, session_id, started, cwd, rundir, clock, on_warning, path, fd)
@@ -299,6 +300,8 @@ def record(
             recorder.abandon()
             raise
     finally:
+        if recorder is not None:
+            recorder.remove_store()
         rundir.remove()
 
 
@@ -392,6 +395,16 @@ class _Recorder:
                 os.unlink(self.path_name)
             except OSError:
                 pass
+
+    def remove_store(self) -> None:
+        """Remove the recording's own git object directory (its baseline tree and the blobs of its snapshots:
+        :func:`tracer.capture._gittree.private_store`), once nothing reads it: the final patch is written."""
+        taken = self.taken
+        store = self.info.git_store if self.info is not None else getattr(taken, "store", None)
+        if store:
+            from tracer.capture._gittree import remove_store
+
+            remove_store(store)
 
     def warn(self, message: str) -> None:
         """Keep a warning for ``session_end`` and pass it on to the user."""
@@ -509,7 +522,9 @@ class _Recorder:
         from tracer.capture.workspace import workspace_info
 
         try:
-            self.info = workspace_info(self.cwd, exclude=[self.path], tmp_dir=self.workdir, describe=False)
+            self.info = workspace_info(
+                self.cwd, exclude=[self.path], tmp_dir=self.workdir, describe=False, private=True
+            )
         except TracerError as e:
             self._edits_not_recorded(e)
             self.info = None
@@ -643,7 +658,9 @@ class _Recorder:
                     from tracer.capture import _gittree
 
                     try:
-                        self.taken = _gittree.baseline(cwd, exclude=[self.path_name], tmp_dir=self.workdir_name)
+                        self.taken = _gittree.baseline(
+                            cwd, exclude=[self.path_name], tmp_dir=self.workdir_name, private=True
+                        )
                     except TracerError as e:
                         self._edits_not_recorded(e)
                         return

@@ -26,6 +26,7 @@ from tracer.errors import RecordingError
 
 if TYPE_CHECKING:
     import subprocess  # (imported when the process starts: not on the way to a recording's shell)
+    from collections.abc import Mapping
 
 #: Bytes git inspects to decide whether content is binary (``FIRST_FEW_BYTES`` in git's xdiff-interface.c).
 BINARY_PROBE = 8000
@@ -142,13 +143,15 @@ def binary_patch(old: bytes, new: bytes) -> str:
 
 
 class CatFile:
-    """A long-running ``git cat-file --batch`` reading objects of one repository by id or ``<tree>:<path>``.
+    """A long-running ``git cat-file --batch`` reading objects of one repository by id or ``<tree>:<path>``
+    (``store``: a recording's own object directory first, :func:`tracer.capture._gittree.private_store`).
 
     Thread-safe (one request at a time). Start lazily on first use; :meth:`close` ends the process.
     """
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, store: Mapping[str, str] | None = None) -> None:
         self._repo = repo
+        self._store = store
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -160,7 +163,7 @@ class CatFile:
                 self._proc = subprocess.Popen(
                     ["git", "cat-file", "--batch"],
                     cwd=self._repo,
-                    env=git_env(),
+                    env={**git_env(), **(self._store or {})},
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,

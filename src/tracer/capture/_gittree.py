@@ -2,11 +2,13 @@
 trees compared with it. With :mod:`os` alone.
 
 A snapshot copies the repository's index to a private file once (its stat data makes ``git add`` hash only files
-that changed), then runs ``git add -A`` and ``git write-tree`` with ``GIT_INDEX_FILE`` pointing at the copy. Blobs
-and trees are written into the repository's object database; the user's index, working tree and refs are never
-touched. Embedded repositories (nested clones, submodules) never enter the trees, editor scratch files (vim swap
-and backup files, emacs locks) are left out everywhere, and untracked files over a size (a data set lying in the
-work tree) are left out and listed.
+that changed), then runs ``git add -A`` and ``git write-tree`` with ``GIT_INDEX_FILE`` pointing at the copy. A
+recording writes its blobs and trees into an object directory of its own (:func:`private_store`), which reads the
+repository's objects as an alternate: the user's index, working tree, refs and object database are never touched,
+and a ``git gc --prune=now`` run during the recording cannot delete the baseline it compares with. Embedded
+repositories (nested clones, submodules) never enter the trees, editor scratch files (vim swap and backup files,
+emacs locks) are left out everywhere, and untracked files over a size (a data set lying in the work tree) are left
+out and listed.
 
 :func:`baseline` (the work tree of a directory, its ``HEAD`` and branch, and the tree of its working tree) runs
 before a ``tracer shell -c`` command starts, so this module imports nothing beyond :mod:`os` and the lean
@@ -25,7 +27,7 @@ from tracer.errors import RecordingError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "LARGE_UNTRACKED",
@@ -36,6 +38,8 @@ __all__ = [
     "excludes",
     "git_text",
     "index_env",
+    "private_store",
+    "remove_store",
     "repository",
 ]
 
@@ -59,12 +63,96 @@ LARGE_UNTRACKED = 64 << 20
 _EMBEDDED = b"adding embedded git repository: "
 
 
-def index_env(index: str | os.PathLike[str] | None = None) -> dict[str, str]:
-    """The environment of git calls (:func:`tracer._proc.git_env`), with ``GIT_INDEX_FILE`` set to ``index``."""
+def index_env(index: str | os.PathLike[str] | None = None, store: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of git calls (:func:`tracer._proc.git_env`), with ``GIT_INDEX_FILE`` set to ``index`` and the
+    object directory of ``store`` (:func:`private_store`; ``None``: the repository's own)."""
     env = git_env()
     if index is not None:
         env["GIT_INDEX_FILE"] = os.fspath(index)
+    if store:
+        env.update(store)
     return env
+
+
+#: The directory, beside a repository's ``objects``, that holds the object directories of its recordings.
+STORE_DIR = "tracer"
+
+
+def private_store(objects: str) -> dict[str, str]:
+    """A new object directory for this recording's blobs and trees, ``<git dir>/tracer/<pid>-<start time>`` beside
+    the repository's ``objects`` directory (same disk, where git never looks), as the environment that points git's
+    writes there and its reads there and then at ``objects`` (``GIT_OBJECT_DIRECTORY``,
+    ``GIT_ALTERNATE_OBJECT_DIRECTORIES``; git's environment variables, ``git help git``). What a ``git gc`` or
+    ``git prune`` of the user's removes is only the repository's own unreachable objects; tracer's baseline tree and
+    the blobs of uncommitted files are nowhere in the repository, before or after. The directories of recorders
+    that no longer run (killed) are removed on the way. :func:`remove_store` removes it.
+
+    Args:
+        objects: the repository's object directory (``git rev-parse --git-path objects``), absolute.
+
+    Raises:
+        OSError: the directory cannot be made (the git directory is not writable).
+    """
+    from tracer.capture.runtime import process_start
+
+    parent = os.path.join(os.path.dirname(objects), STORE_DIR)
+    if os.path.isdir(parent):
+        _sweep(parent)
+    pid = os.getpid()
+    path = os.path.join(parent, f"{pid}-{process_start(pid) or 0}-{os.urandom(4).hex()}")
+    for _ in range(3):  # (another recorder that ends may remove the parent, once empty, between the two)
+        try:
+            os.mkdir(parent, 0o700)
+        except FileExistsError:
+            pass
+        try:
+            os.mkdir(path, 0o700)
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        os.mkdir(path, 0o700)  # (raises)
+    return {"GIT_OBJECT_DIRECTORY": path, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects}
+
+
+def remove_store(store: Mapping[str, str] | None) -> None:
+    """Remove the object directory of :func:`private_store` (and its parent once empty); nothing when ``None``."""
+    path = (store or {}).get("GIT_OBJECT_DIRECTORY")
+    if not path:
+        return
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+    try:
+        os.rmdir(os.path.dirname(path))
+    except OSError:  # another recording's directory is in it
+        pass
+
+
+def _sweep(parent: str) -> None:
+    """Remove the object directories in ``parent`` whose recorder no longer runs (``<pid>-<start time>-…``)."""
+    from tracer.capture.runtime import process_start
+
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        pid, _, rest = name.partition("-")
+        start = rest.partition("-")[0]
+        if not (pid.isdigit() and start.isdigit()):
+            continue
+        running = process_start(int(pid))
+        if running is None and start == "0":  # no /proc to tell: only a pid that is gone is known to be dead
+            try:
+                os.kill(int(pid), 0)
+                continue
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue
+        if running != int(start):
+            remove_store({"GIT_OBJECT_DIRECTORY": os.path.join(parent, name)})
 
 
 def excludes(paths: Sequence[str]) -> list[str]:
@@ -83,25 +171,26 @@ def git_text(args: Sequence[str], cwd: str | os.PathLike[str]) -> tuple[int, str
     return done.returncode, done.stdout.decode("utf-8", "surrogateescape").strip()
 
 
-def repository(start: str) -> tuple[str, str, str, str | None, str | None] | None:
-    """``(top level, git directory, index file, HEAD's commit, branch)`` of the work tree the directory ``start`` is
-    in, with one ``git rev-parse`` (three before an unborn ``HEAD``); ``None`` when ``start`` is not in a work tree.
+def repository(start: str) -> tuple[str, str, str, str | None, str | None, str] | None:
+    """``(top level, git directory, index file, HEAD's commit, branch, object directory)`` of the work tree the
+    directory ``start`` is in, with one ``git rev-parse`` (three before an unborn ``HEAD``); ``None`` when ``start``
+    is not in a work tree.
 
     Raises:
         RecordingError: git cannot be run.
     """
-    facts = ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index"]
+    facts = ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "index", "--git-path", "objects"]
     try:
         status, out = git_text([*facts, "HEAD^{commit}", "--symbolic-full-name", "HEAD"], start)
         lines = out.splitlines()
-        if status == 0 and len(lines) == 5 and lines[0]:
-            head_commit: str | None = lines[3]
-            ref = lines[4]
+        if status == 0 and len(lines) == 6 and lines[0]:
+            head_commit: str | None = lines[4]
+            ref = lines[5]
             branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else None
         else:  # no commit yet, or not a work tree: what can be known, one question at a time
             status, out = git_text(facts, start)
             lines = out.splitlines()
-            if status != 0 or len(lines) != 3 or not lines[0]:
+            if status != 0 or len(lines) != 4 or not lines[0]:
                 return None
             status, head = git_text(["rev-parse", "-q", "--verify", "HEAD^{commit}"], start)
             head_commit = head if status == 0 and head else None
@@ -109,8 +198,8 @@ def repository(start: str) -> tuple[str, str, str, str | None, str | None] | Non
             branch = short if status == 0 and short else None
     except CommandFailed as e:  # git missing
         raise RecordingError(f"cannot run git ({e}); install git or record outside a repository") from e
-    root, git_dir, index = lines[0], lines[1], lines[2]
-    return root, git_dir, os.path.join(start, index), head_commit or None, branch or None
+    root, git_dir, index, objects = lines[0], lines[1], lines[2], lines[3]
+    return root, git_dir, os.path.join(start, index), head_commit or None, branch or None, os.path.join(start, objects)
 
 
 class GitBaseline:
@@ -122,11 +211,14 @@ class GitBaseline:
         index_file: the repository's index file (it may not exist yet).
         head_commit: the full id of ``HEAD``'s commit; ``None`` before the first commit.
         branch: the current branch (short name); ``None`` when detached.
-        tree: the id of the tree of the working tree, written into the repository's object database.
+        tree: the id of the tree of the working tree, written into the repository's object database, or into
+            ``store``'s.
         left_out: untracked files the tree leaves out for their size: path -> (size in bytes, mtime in ns).
+        store: the environment of the recording's own object directory (:func:`private_store`), for every git call
+            that reads ``tree``; ``None``: the repository's.
     """
 
-    __slots__ = ("branch", "git_dir", "head_commit", "index_file", "left_out", "root", "tree")
+    __slots__ = ("branch", "git_dir", "head_commit", "index_file", "left_out", "root", "store", "tree")
 
     def __init__(
         self,
@@ -137,6 +229,7 @@ class GitBaseline:
         branch: str | None,
         tree: str,
         left_out: dict[str, tuple[int, int]],
+        store: dict[str, str] | None = None,
     ) -> None:
         self.root = root
         self.git_dir = git_dir
@@ -145,10 +238,16 @@ class GitBaseline:
         self.branch = branch
         self.tree = tree
         self.left_out = left_out
+        self.store = store
 
 
 def baseline(
-    start: str, *, exclude: Sequence[str] = (), tmp_dir: str | None = None, large: int | None = None
+    start: str,
+    *,
+    exclude: Sequence[str] = (),
+    tmp_dir: str | None = None,
+    large: int | None = None,
+    private: bool = False,
 ) -> GitBaseline | None:
     """Find the work tree the directory ``start`` (absolute) is in and write the tree of its working tree.
 
@@ -158,6 +257,8 @@ def baseline(
         tmp_dir: a private directory for the copy of the index (default: the system's temp dir).
         large: untracked files over this many bytes are left out (:class:`TreeSnapshots`); default
             :data:`LARGE_UNTRACKED`.
+        private: write the tree into an object directory of its own (:func:`private_store`; the recorder's, which
+            removes it with :func:`remove_store` at its end), not into the repository's.
 
     Returns:
         ``None`` when ``start`` is not in a work tree (or is inside ``.git``).
@@ -168,17 +269,35 @@ def baseline(
     found = repository(start)
     if found is None:
         return None
-    root, git_dir, index, head_commit, branch = found
+    root, git_dir, index, head_commit, branch, objects = found
+    store = None
+    if private:
+        try:
+            store = private_store(objects)
+        except OSError as e:
+            raise RecordingError(
+                f"cannot make tracer's object directory beside {objects} ({e.strerror}); check that you may write "
+                "to the repository's git directory"
+            ) from e
     snaps = TreeSnapshots(
-        root, index, inside(root, exclude), large=LARGE_UNTRACKED if large is None else large, tmp_dir=tmp_dir
+        root,
+        index,
+        inside(root, exclude),
+        large=LARGE_UNTRACKED if large is None else large,
+        tmp_dir=tmp_dir,
+        store=store,
     )
     try:
         tree = snaps.snapshot()
     except CommandFailed as e:
+        remove_store(store)
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
+    except BaseException:
+        remove_store(store)
+        raise
     finally:
         snaps.close()
-    return GitBaseline(root, git_dir, index, head_commit, branch, tree, dict(snaps.left_out))
+    return GitBaseline(root, git_dir, index, head_commit, branch, tree, dict(snaps.left_out), store)
 
 
 class TreeSnapshots:
@@ -193,6 +312,7 @@ class TreeSnapshots:
             database at every start and end; ``None`` keeps everything.
         baseline_tree: files this tree holds are never left out (leaving them out would look like a deletion).
         tmp_dir: where to put the private index (in a directory of its own); default the system's temp dir.
+        store: the object directory to write into (:func:`private_store`); ``None``: the repository's.
 
     Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
     """
@@ -206,8 +326,10 @@ class TreeSnapshots:
         large: int | None = None,
         baseline_tree: str | None = None,
         tmp_dir: str | os.PathLike[str] | None = None,
+        store: Mapping[str, str] | None = None,
     ) -> None:
         self._root = os.fspath(repo_root)
+        self._store = store
         self._real_index = None if index_file is None else os.fspath(index_file)
         self._exclude = list(exclude)
         self._large = large
@@ -231,7 +353,7 @@ class TreeSnapshots:
                 # re-hashes an entry whose mtime is not older than its index file's ("racy git"), and a copy
                 # dated now would hide a same-size change made in the second the user's index was written.
                 _copy_with_times(self._real_index, self._index)
-        env = index_env(self._index)
+        env = index_env(self._index, self._store)
         self.left_out = self._large_untracked(env)
         if self.left_out:  # drop what an earlier snapshot staged of them
             run_git(

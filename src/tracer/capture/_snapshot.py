@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,7 +27,7 @@ SCRATCH_NAME = re.compile(r"(?s:.*\.sw[a-px]|.*~|4913|\.#.*|#.*#)\Z")
 
 
 def empty_tree(repo_root: Path) -> str:
-    """The id of the empty tree in this repository's hash function."""
+    """The id of the empty tree in this repository's hash function (computed, not written)."""
     return (
         run(["git", "hash-object", "-t", "tree", "--stdin"], cwd=repo_root, input=b"", env=index_env())
         .stdout.decode()
@@ -48,15 +48,24 @@ class RawChange(NamedTuple):
     score: int | None
 
 
-def raw_changes(repo_root: Path, a: str, b: str, *, renames: bool, pathspecs: Sequence[str] = ()) -> list[RawChange]:
-    """The changed entries between trees ``a`` and ``b`` (recursive; renames paired when asked).
+def raw_changes(
+    repo_root: Path,
+    a: str,
+    b: str,
+    *,
+    renames: bool,
+    pathspecs: Sequence[str] = (),
+    store: Mapping[str, str] | None = None,
+) -> list[RawChange]:
+    """The changed entries between trees ``a`` and ``b`` (recursive; renames paired when asked; ``store``: the
+    recording's object directory, :func:`tracer.capture._gittree.private_store`).
 
     Raises:
         CommandFailed: git failed (e.g. a tree id is unknown).
     """
     argv = ["git", "diff-tree", "-r", "-z", "--raw", "--full-index", "--no-ext-diff"]
     argv += ["-M"] if renames else ["--no-renames"]
-    out = run([*argv, a, b, "--", *pathspecs], cwd=repo_root, env=index_env()).stdout
+    out = run([*argv, a, b, "--", *pathspecs], cwd=repo_root, env=index_env(store=store)).stdout
     fields = out.split(b"\0")
     changes: list[RawChange] = []
     i = 0
@@ -77,13 +86,13 @@ def raw_changes(repo_root: Path, a: str, b: str, *, renames: bool, pathspecs: Se
     return changes
 
 
-def _sizes(repo_root: Path, ids: Sequence[str]) -> dict[str, int]:
+def _sizes(repo_root: Path, ids: Sequence[str], store: Mapping[str, str] | None) -> dict[str, int]:
     if not ids:
         return {}
     out = run(
         ["git", "cat-file", "--batch-check"],
         cwd=repo_root,
-        env=index_env(),
+        env=index_env(store=store),
         input="".join(i + "\n" for i in ids).encode(),
     ).stdout
     sizes = {}
@@ -118,8 +127,10 @@ def tree_patch(
     file_limit: int | None = None,
     exclude: Sequence[str] = (),
     total_limit: int | None = None,
+    store: Mapping[str, str] | None = None,
 ) -> TreePatch:
-    """``git diff --binary`` from tree ``a`` to tree ``b``, as text ``git apply`` takes.
+    """``git diff --binary`` from tree ``a`` to tree ``b``, as text ``git apply`` takes (``store``: the recording's
+    object directory, :func:`tracer.capture._gittree.private_store`).
 
     Gitlinks (submodules, nested repositories), editor scratch files and the ``exclude`` paths (with
     everything below them) are left out. Files whose new content is over ``file_limit`` bytes are left out
@@ -129,12 +140,14 @@ def tree_patch(
     Raises:
         CommandFailed: git failed.
     """
-    first = raw_changes(repo_root, a, b, renames=False, pathspecs=[".", *excludes(exclude)] if exclude else ())
+    first = raw_changes(
+        repo_root, a, b, renames=False, pathspecs=[".", *excludes(exclude)] if exclude else (), store=store
+    )
     skip: list[str] = []
     omitted: list[str] = []
     sizes = {}
     if file_limit is not None:
-        sizes = _sizes(repo_root, [c.new_id for c in first if c.new_mode not in ("000000", MODE_GITLINK)])
+        sizes = _sizes(repo_root, [c.new_id for c in first if c.new_mode not in ("000000", MODE_GITLINK)], store)
     for c in first:
         if MODE_GITLINK in (c.old_mode, c.new_mode):
             skip.append(c.new_path)
@@ -144,12 +157,16 @@ def tree_patch(
     specs = [f":(exclude,literal){p}" for p in skip]
     if skip or exclude:
         specs = [".", *excludes(exclude), *specs]
-    changes = first if not skip and not renames else raw_changes(repo_root, a, b, renames=renames, pathspecs=specs)
+    changes = (
+        first
+        if not skip and not renames
+        else raw_changes(repo_root, a, b, renames=renames, pathspecs=specs, store=store)
+    )
     if not changes:
         return TreePatch("", (), tuple(omitted))
     argv = ["git", "-c", "core.quotepath=true", "diff-tree", "-r", "-p", "--binary", "--full-index"]
     argv += ["--no-ext-diff", "--no-textconv", "-M" if renames else "--no-renames", a, b, "--", *specs]
-    out = run(argv, cwd=repo_root, env=index_env()).stdout
+    out = run(argv, cwd=repo_root, env=index_env(store=store)).stdout
     sections = _sections(out)
     want = sum(2 if c.status == "T" else 1 for c in changes)
     texts: list[str] = []

@@ -157,7 +157,7 @@ class EditRecorder:
         excluded = inside(self._root_str, exclude)
         self._excluded = excluded
         self._rules = IgnoreRules(self._root, git=self._git, exclude=excluded)
-        self._cat = CatFile(self._root) if self._git else None
+        self._cat = CatFile(self._root, info.git_store) if self._git else None
         self._snaps = (
             TreeSnapshots(
                 self._root,
@@ -166,6 +166,7 @@ class EditRecorder:
                 large=_gittree.LARGE_UNTRACKED,
                 baseline_tree=info.baseline_tree,
                 tmp_dir=tmp_dir,
+                store=info.git_store,
             )
             if self._git
             else None
@@ -255,6 +256,7 @@ class EditRecorder:
                 renames=True,
                 file_limit=self._final_limit,
                 exclude=self._excluded,
+                store=self._info.git_store,
             )
         except CommandFailed as e:
             raise RecordingError(f"cannot compute the final patch of {self._root} ({e})") from e
@@ -378,7 +380,7 @@ class EditRecorder:
         assert self._snaps is not None and self._info.baseline_tree is not None
         try:
             tree = self._snaps.snapshot()
-            changes = raw_changes(self._root, self._info.baseline_tree, tree, renames=False)
+            changes = raw_changes(self._root, self._info.baseline_tree, tree, renames=False, store=self._info.git_store)
         except CommandFailed as e:
             raise RecordingError(f"cannot compare {self._root} with its baseline ({e})") from e
         for c in changes:
@@ -532,7 +534,7 @@ class EditRecorder:
         """Baseline tree entries at or below ``rels`` as unloaded states (``data`` None, ``sha`` the id)."""
         assert self._info.baseline_tree is not None
         found: dict[str, FileState] = {}
-        env = dict(git_env(), GIT_LITERAL_PATHSPECS="1")
+        env = dict(git_env(), GIT_LITERAL_PATHSPECS="1", **(self._info.git_store or {}))
         for i in range(0, len(rels), 500):
             chunk = list(rels[i : i + 500])
             try:
@@ -612,7 +614,9 @@ class EditRecorder:
             assert self._snaps is not None and self._info.baseline_tree is not None
             try:
                 self._final_tree = self._snaps.snapshot()
-                changes = raw_changes(self._root, self._info.baseline_tree, self._final_tree, renames=False)
+                changes = raw_changes(
+                    self._root, self._info.baseline_tree, self._final_tree, renames=False, store=self._info.git_store
+                )
             except CommandFailed as e:
                 raise RecordingError(f"cannot compare {self._root} with its baseline ({e})") from e
             paths |= {

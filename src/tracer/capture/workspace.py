@@ -39,8 +39,8 @@ class WorkspaceInfo(NamedTuple):
         baseline_patch: the uncommitted changes present at start, tracked and untracked (not ignored)
             files alike, as ``git diff --binary`` from ``HEAD`` (from the empty tree before the first
             commit); "" when there are none. ``git apply`` of it on ``head_commit`` gives the start state.
-        baseline_tree: id of the tree of the working tree at start (written into the repository's object
-            database); ``None`` outside git.
+        baseline_tree: id of the tree of the working tree at start (written into ``git_store``'s object
+            directory, else the repository's); ``None`` outside git.
         git_dir: the repository's git directory; ``None`` outside git.
         index_file: the repository's index file (it may not exist yet); ``None`` outside git.
         left_out: untracked files over :data:`tracer.capture._gittree.LARGE_UNTRACKED` bytes kept out of the
@@ -51,6 +51,8 @@ class WorkspaceInfo(NamedTuple):
         baseline_omitted: changes present at start that ``baseline_patch`` leaves out, ``"path: why"`` (the patch
             would be over :data:`tracer.capture._snapshot.PATCH_BYTES`): verify cannot rebuild the start state
             of those files.
+        git_store: the recording's own object directory, as the environment of the git calls that read its trees
+            (:func:`tracer.capture._gittree.private_store`); ``None``: the repository's object database.
     """
 
     workspace: Path
@@ -64,10 +66,16 @@ class WorkspaceInfo(NamedTuple):
     left_out: Mapping[str, tuple[int, int]] = _NOTHING_LEFT_OUT
     remote_url: str | None = None
     baseline_omitted: tuple[str, ...] = ()
+    git_store: Mapping[str, str] | None = None
 
 
 def workspace_info(
-    start: Path, *, exclude: Sequence[Path] = (), tmp_dir: Path | None = None, describe: bool = True
+    start: Path,
+    *,
+    exclude: Sequence[Path] = (),
+    tmp_dir: Path | None = None,
+    describe: bool = True,
+    private: bool = False,
 ) -> WorkspaceInfo:
     """Find the workspace of ``start`` and take its baseline.
 
@@ -77,6 +85,8 @@ def workspace_info(
         tmp_dir: a private directory for the copy of the git index (default: the system's temp dir).
         describe: also write the baseline patch and find the remote; ``False`` leaves them to
             :func:`described` (a ``tracer shell -c`` command waits for the baseline tree, not for its patch).
+        private: write the baseline into an object directory of the recording's own (``git_store``; a recorder's,
+            removed with :func:`tracer.capture._gittree.remove_store`), not into the repository's.
 
     Returns:
         The workspace and, in a git repository, its ``HEAD``, branch, baseline tree and baseline patch.
@@ -94,6 +104,7 @@ def workspace_info(
             os.fspath(start),
             exclude=[os.fspath(p) for p in exclude],
             tmp_dir=None if tmp_dir is None else os.fspath(tmp_dir),
+            private=private,
         )
     info = from_baseline(start, found)
     return described(info) if describe else info
@@ -115,12 +126,13 @@ def from_baseline(start: Path, found: GitBaseline | None) -> WorkspaceInfo:
         git_dir=Path(found.git_dir),
         index_file=Path(found.index_file),
         left_out=found.left_out,
+        git_store=found.store,
     )
 
 
 def described(info: WorkspaceInfo) -> WorkspaceInfo:
     """``info`` with its baseline patch (``git diff`` from ``HEAD``'s tree to the baseline tree, whose objects
-    are already in the repository) and its remote URL; ``info`` itself outside git.
+    are already written) and its remote URL; ``info`` itself outside git.
 
     Raises:
         RecordingError: git cannot read the repository.
@@ -128,10 +140,10 @@ def described(info: WorkspaceInfo) -> WorkspaceInfo:
     root, tree = info.repo_root, info.baseline_tree
     if root is None or tree is None:
         return info
-    cat = CatFile(root)
+    cat = CatFile(root, info.git_store)
     try:
         base = f"{info.head_commit}^{{tree}}" if info.head_commit else empty_tree(root)
-        patch = tree_patch(root, base, tree, cat, renames=False)
+        patch = tree_patch(root, base, tree, cat, renames=False, store=info.git_store)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
