@@ -115,3 +115,21 @@ def test_the_object_directory_of_a_killed_recorder_is_removed_by_the_next(tmp_pa
     assert done.returncode == 0, done.stderr
     assert not killed.exists()
     assert alive.is_dir()
+
+
+def test_when_the_git_directory_takes_no_directory_of_tracers_the_objects_go_to_the_recorders_own(
+    tmp_path: Path,
+) -> None:
+    repo = dirty_repo(tmp_path)
+    (repo / ".git" / STORE_DIR).write_text("a file where tracer's directory would go\n")  # as a read-only .git
+    before = objects_of(repo)
+    out = tmp_path / "s.tracer"
+    done = record(repo, "echo more >> m.py", out)
+    assert done.returncode == 0, done.stderr
+    session = read_session(out)
+    end = next(e for e in session.events if isinstance(e, SessionEnd))
+    assert not end.warnings, end.warnings
+    patch = next(e for e in session.events if isinstance(e, FinalPatch))
+    assert "+more" in patch.patch
+    assert (repo / ".git" / STORE_DIR).is_file()
+    assert objects_of(repo) == before

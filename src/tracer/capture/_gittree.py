@@ -78,7 +78,7 @@ def index_env(index: str | os.PathLike[str] | None = None, store: Mapping[str, s
 STORE_DIR = "tracer"
 
 
-def private_store(objects: str) -> dict[str, str]:
+def private_store(objects: str, fallback: str | None = None) -> dict[str, str]:
     """A new object directory for this recording's blobs and trees, ``<git dir>/tracer/<pid>-<start time>`` beside
     the repository's ``objects`` directory (same disk, where git never looks), as the environment that points git's
     writes there and its reads there and then at ``objects`` (``GIT_OBJECT_DIRECTORY``,
@@ -89,13 +89,26 @@ def private_store(objects: str) -> dict[str, str]:
 
     Args:
         objects: the repository's object directory (``git rev-parse --git-path objects``), absolute.
+        fallback: a private directory of the recorder's own, where the object directory goes (``objects-<random>``)
+            when none can be made in the git directory (a repository of another user's, a read-only one).
 
     Raises:
-        OSError: the directory cannot be made (the git directory is not writable).
+        OSError: the directory cannot be made (the git directory is not writable, and there is no ``fallback``).
     """
+    try:
+        path = _new_store(os.path.join(os.path.dirname(objects), STORE_DIR))
+    except OSError:
+        if fallback is None:
+            raise
+        path = os.path.join(fallback, f"objects-{os.urandom(4).hex()}")
+        os.mkdir(path, 0o700)
+    return {"GIT_OBJECT_DIRECTORY": path, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects}
+
+
+def _new_store(parent: str) -> str:
+    """A new directory ``<pid>-<start time>-<random>`` in ``parent`` (made if missing), after the sweep."""
     from tracer.capture.runtime import process_start
 
-    parent = os.path.join(os.path.dirname(objects), STORE_DIR)
     if os.path.isdir(parent):
         _sweep(parent)
     pid = os.getpid()
@@ -112,7 +125,7 @@ def private_store(objects: str) -> dict[str, str]:
             continue
     else:
         os.mkdir(path, 0o700)  # (raises)
-    return {"GIT_OBJECT_DIRECTORY": path, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects}
+    return path
 
 
 def remove_store(store: Mapping[str, str] | None) -> None:
@@ -123,10 +136,11 @@ def remove_store(store: Mapping[str, str] | None) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
-    try:
-        os.rmdir(os.path.dirname(path))
-    except OSError:  # another recording's directory is in it
-        pass
+    if os.path.basename(os.path.dirname(path)) == STORE_DIR:
+        try:
+            os.rmdir(os.path.dirname(path))
+        except OSError:  # another recording's directory is in it
+            pass
 
 
 def _sweep(parent: str) -> None:
@@ -273,7 +287,7 @@ def baseline(
     store = None
     if private:
         try:
-            store = private_store(objects)
+            store = private_store(objects, tmp_dir)
         except OSError as e:
             raise RecordingError(
                 f"cannot make tracer's object directory beside {objects} ({e.strerror}); check that you may write "
