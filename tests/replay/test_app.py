@@ -17,7 +17,7 @@ from textual.widgets import TabbedContent
 
 from conftest import wait_until
 from tracer.errors import SessionError
-from tracer.model import Command, Event, FileChange, Note, Session
+from tracer.model import Command, CommandEnd, CommandStart, Event, FileChange, Note, Session
 from tracer.replay import ReplayApp
 from tracer.replay.widgets import (
     CommandView,
@@ -92,6 +92,24 @@ async def test_a_session_without_commands_opens_at_its_end(tmp_path: Path) -> No
         assert app.items == []
         assert app.position == app.duration
         assert screen_lines(app)[:3] == ["$ make", "built 3 targets", "$"]
+
+
+async def test_a_one_command_session_opens_at_the_end_of_its_command(tmp_path: Path) -> None:
+    """``tracer shell -c``: the command starts before anything is on the screen; it opens on the screen it left."""
+    b = SessionBuilder(40, 10)
+    b.header = dataclasses.replace(b.header, mode="command")
+    b.events.append(CommandStart(t=0, id=1, command="pytest -q", cwd="/home/dev/slugify"))
+    b.output(b"F.\r\n1 failed, 1 passed\r\n", after=0.5)
+    b.wait(0.1)
+    b.events.append(CommandEnd(t=b.t, id=1, exit_status=1, cwd="/home/dev/slugify"))
+    end = b.t
+    app = ReplayApp(b.end(1).session())
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert app.position == end
+        assert screen_lines(app)[:2] == ["F.", "1 failed, 1 passed"]
+        assert app.query_one(Timeline).selected == 0
+        assert app.query_one(CommandView).command_id == 1
 
 
 async def test_next_and_previous_command(demo_session: Session, backend: str) -> None:

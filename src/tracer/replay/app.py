@@ -271,14 +271,23 @@ class ReplayApp(App[None]):
     def _open_at_start_of_story(self) -> None:
         """Go where the session's story starts, its first command (else its first timeline row), selected as if
         ``→`` had been pressed: the moment 0:00.0 is the blank screen before the shell's first prompt, which looks
-        like an empty recording. A session with no row at all opens at its end, the screen as it was left."""
+        like an empty recording. When nothing was on the screen yet as that command started (the one command of
+        ``tracer shell -c``), at the command's end: the screen it left. A session with no row at all opens at its
+        end, the screen as it was left."""
         items = self.items
         if not items:
             self.player.go_to(self.player.end_count, self.duration)
             return
         first = next((i for i, item in enumerate(items) if item.kind == "command"), 0)
         item = items[first]
-        self.player.go_to(item.count, item.t, follow=False)
+        count, t = item.count, item.t
+        ref = item.ref
+        if count == 0 and isinstance(ref, Command) and self.index is not None:
+            end = self.index.moments.get(ref.id, (0, None))[1]
+            count, t = (
+                (end, ref.end) if end is not None and ref.end is not None else (self.player.end_count, self.duration)
+            )
+        self.player.go_to(count, t, follow=False)
         self.query_one(Timeline).select(first, notify=False)
         self._show_item(item)
 
