@@ -18,7 +18,7 @@ import pexpect
 from tests.conftest import User, git, make_repo
 from tracer.capture._gittree import STORE_DIR
 from tracer.capture.runtime import process_start
-from tracer.model import FileChange, FinalPatch, SessionEnd
+from tracer.model import FileChange, FinalPatch, Session, SessionEnd
 from tracer.store import read_session
 
 PROMPT = "STORE-TEST$ "
@@ -38,9 +38,10 @@ def objects_of(repo: Path) -> set[str]:
     return {os.path.relpath(os.path.join(d, f), root) for d, _, files in os.walk(root) for f in files}
 
 
-def record(repo: Path, command: str, out: Path) -> subprocess.CompletedProcess[str]:
+def record(repo: Path, command: str, out: Path) -> tuple[Session, str]:
+    """``tracer shell -q -c COMMAND`` in ``repo``: the session, its end's warnings checked, and what it printed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "tracer", "shell", "-q", "-c", command, "-o", str(out)],
         cwd=repo,
         env=env,
@@ -48,24 +49,28 @@ def record(repo: Path, command: str, out: Path) -> subprocess.CompletedProcess[s
         text=True,
         timeout=60,
     )
+    assert done.returncode == 0, done.stderr
+    session = read_session(out)
+    end = next(e for e in session.events if isinstance(e, SessionEnd))
+    assert not end.warnings, end.warnings  # ("edits are not recorded: … bad object …" before)
+    return session, done.stdout
+
+
+def final_patch(session: Session) -> str:
+    (patch,) = [e for e in session.events if isinstance(e, FinalPatch)]
+    return patch.patch
 
 
 def test_a_git_gc_during_the_recording_loses_no_edit_and_no_final_patch(tmp_path: Path) -> None:
     repo = dirty_repo(tmp_path)
-    out = tmp_path / "gc.tracer"
-    done = record(repo, "echo more >> m.py; echo more >> u.txt; git gc --prune=now -q", out)
-    assert done.returncode == 0, done.stderr
-    session = read_session(out)
-    end = next(e for e in session.events if isinstance(e, SessionEnd))
-    assert not [w for w in end.warnings if "not recorded" in w], end.warnings
+    session, _ = record(repo, "echo more >> m.py; echo more >> u.txt; git gc --prune=now -q", tmp_path / "s.tracer")
     assert {e.path for e in session.events if isinstance(e, FileChange)} == {"m.py", "u.txt"}
-    (patch,) = [e for e in session.events if isinstance(e, FinalPatch)]
     # the final patch applies on the start state (HEAD + the uncommitted changes) and gives the end state
     start = tmp_path / "start"
     git(tmp_path, "clone", "-q", str(repo), str(start))
     (start / "m.py").write_text("a\nb\ndirty\n")
     (start / "u.txt").write_text("new\n")
-    git(start, "apply", "-", input=patch.patch.encode())
+    git(start, "apply", "-", input=final_patch(session).encode())
     assert (start / "m.py").read_text() == "a\nb\ndirty\nmore\n"
     assert (start / "u.txt").read_text() == "new\nmore\n"
 
@@ -73,13 +78,11 @@ def test_a_git_gc_during_the_recording_loses_no_edit_and_no_final_patch(tmp_path
 def test_a_recording_writes_nothing_into_the_repository(tmp_path: Path) -> None:
     repo = dirty_repo(tmp_path)
     before = objects_of(repo)
-    done = record(repo, "echo more >> m.py; echo brand-new > n.txt; ls .git", tmp_path / "s.tracer")
-    assert done.returncode == 0, done.stderr
-    assert STORE_DIR in done.stdout.split()  # during the recording, the objects were in .git/tracer…
+    session, printed = record(repo, "echo more >> m.py; echo brand-new > n.txt; ls .git", tmp_path / "s.tracer")
+    assert STORE_DIR in printed.split()  # during the recording, the objects were in .git/tracer…
     assert objects_of(repo) == before  # … and not one went into the repository's database
     assert not (repo / ".git" / STORE_DIR).exists()  # removed at the end
-    patch = next(e for e in read_session(tmp_path / "s.tracer").events if isinstance(e, FinalPatch))
-    assert "+brand-new" in patch.patch and "+more" in patch.patch
+    assert "+brand-new" in final_patch(session) and "+more" in final_patch(session)
 
 
 def test_an_interactive_recording_keeps_its_objects_out_of_the_repository_too(tmp_path: Path) -> None:
@@ -94,8 +97,7 @@ def test_an_interactive_recording_keeps_its_objects_out_of_the_repository_too(tm
     child.expect(pexpect.EOF)
     child.close()
     session = read_session(user.session())
-    (patch,) = [e for e in session.events if isinstance(e, FinalPatch)]
-    assert "+more" in patch.patch
+    assert "+more" in final_patch(session)
     assert session.header.baseline_patch is not None and "+dirty" in session.header.baseline_patch
     assert objects_of(repo) == before
     assert not (repo / ".git" / STORE_DIR).exists()
@@ -111,8 +113,7 @@ def test_the_object_directory_of_a_killed_recorder_is_removed_by_the_next(tmp_pa
     (killed / "ab" / "cdef").write_bytes(b"x")
     alive = stores / f"{os.getpid()}-{process_start(os.getpid())}-cafecafe"  # a recorder that still runs
     alive.mkdir()
-    done = record(repo, "echo more >> m.py", tmp_path / "s.tracer")
-    assert done.returncode == 0, done.stderr
+    record(repo, "echo more >> m.py", tmp_path / "s.tracer")
     assert not killed.exists()
     assert alive.is_dir()
 
@@ -123,13 +124,7 @@ def test_when_the_git_directory_takes_no_directory_of_tracers_the_objects_go_to_
     repo = dirty_repo(tmp_path)
     (repo / ".git" / STORE_DIR).write_text("a file where tracer's directory would go\n")  # as a read-only .git
     before = objects_of(repo)
-    out = tmp_path / "s.tracer"
-    done = record(repo, "echo more >> m.py", out)
-    assert done.returncode == 0, done.stderr
-    session = read_session(out)
-    end = next(e for e in session.events if isinstance(e, SessionEnd))
-    assert not end.warnings, end.warnings
-    patch = next(e for e in session.events if isinstance(e, FinalPatch))
-    assert "+more" in patch.patch
+    session, _ = record(repo, "echo more >> m.py", tmp_path / "s.tracer")
+    assert "+more" in final_patch(session)
     assert (repo / ".git" / STORE_DIR).is_file()
     assert objects_of(repo) == before
