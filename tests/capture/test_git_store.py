@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from tests.conftest import User, git, make_repo
 from tracer.capture._gittree import STORE_DIR
@@ -24,9 +25,9 @@ from tracer.store import read_session
 PROMPT = "STORE-TEST$ "
 
 
-def dirty_repo(tmp_path: Path) -> Path:
+def dirty_repo(tmp_path: Path, name: str = "repo") -> Path:
     """A repository with a tracked file changed and an untracked file at the start: both in no object yet."""
-    repo = make_repo(tmp_path / "repo", {"m.py": "a\nb\n"})
+    repo = make_repo(tmp_path / name, {"m.py": "a\nb\n"})
     (repo / "m.py").write_text("a\nb\ndirty\n")
     (repo / "u.txt").write_text("new\n")
     return repo
@@ -61,8 +62,9 @@ def final_patch(session: Session) -> str:
     return patch.patch
 
 
-def test_a_git_gc_during_the_recording_loses_no_edit_and_no_final_patch(tmp_path: Path) -> None:
-    repo = dirty_repo(tmp_path)
+@pytest.mark.parametrize("name", ["repo", 'proj:v2 "q\\z'])  # ':' separates alternates: quoted, as git reads them
+def test_a_git_gc_during_the_recording_loses_no_edit_and_no_final_patch(tmp_path: Path, name: str) -> None:
+    repo = dirty_repo(tmp_path, name)
     session, _ = record(repo, "echo more >> m.py; echo more >> u.txt; git gc --prune=now -q", tmp_path / "s.tracer")
     assert {e.path for e in session.events if isinstance(e, FileChange)} == {"m.py", "u.txt"}
     # the final patch applies on the start state (HEAD + the uncommitted changes) and gives the end state

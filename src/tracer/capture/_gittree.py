@@ -102,7 +102,28 @@ def private_store(objects: str, fallback: str | None = None) -> dict[str, str]:
             raise
         path = os.path.join(fallback, f"objects-{os.urandom(4).hex()}")
         os.mkdir(path, 0o700)
-    return {"GIT_OBJECT_DIRECTORY": path, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects}
+    return {"GIT_OBJECT_DIRECTORY": path, "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternate_entry(objects)}
+
+
+def alternate_entry(path: str) -> str:
+    """``path`` as one entry of ``GIT_ALTERNATE_OBJECT_DIRECTORIES``, a ``:``-separated list: C-quoted when it holds
+    a ``:`` (a repository in ``proj:v2/``) or starts with ``"``, as git reads such entries (``git help git``)."""
+    if ":" not in path and not path.startswith('"'):
+        return path
+    out = ['"']
+    for ch in path:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):03o}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
 
 
 def _new_store(parent: str) -> str:
