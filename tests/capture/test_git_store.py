@@ -130,3 +130,14 @@ def test_when_the_git_directory_takes_no_directory_of_tracers_the_objects_go_to_
     assert "+more" in final_patch(session)
     assert (repo / ".git" / STORE_DIR).is_file()
     assert objects_of(repo) == before
+
+
+def test_a_symbolic_link_in_place_of_tracers_directory_is_neither_followed_nor_swept(tmp_path: Path) -> None:
+    """A repository unpacked from someone else's archive may hold ``.git/tracer`` as a link to elsewhere."""
+    repo = dirty_repo(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "1-1-cafe").mkdir(parents=True)  # named as a killed recorder's directory would be
+    (repo / ".git" / STORE_DIR).symlink_to(elsewhere)
+    session, _ = record(repo, "echo more >> m.py", tmp_path / "s.tracer")
+    assert "+more" in final_patch(session)
+    assert [p.name for p in elsewhere.iterdir()] == ["1-1-cafe"]

@@ -20,6 +20,7 @@ before a ``tracer shell -c`` command starts, so this module imports nothing beyo
 from __future__ import annotations
 
 import os
+import stat
 
 from tracer._proc import CommandFailed, git_env, run_git
 from tracer.capture._dirsnapshot import inside
@@ -127,10 +128,21 @@ def alternate_entry(path: str) -> str:
 
 
 def _new_store(parent: str) -> str:
-    """A new directory ``<pid>-<start time>-<random>`` in ``parent`` (made if missing), after the sweep."""
+    """A new directory ``<pid>-<start time>-<random>`` in ``parent`` (made if missing), after the sweep.
+
+    Raises:
+        OSError: it cannot be made, or ``parent`` is not a directory of the user's own (a symbolic link, as a
+            repository unpacked from someone else's archive may hold: nothing is made or removed through it).
+    """
     from tracer.capture.runtime import process_start
 
-    if os.path.isdir(parent):
+    try:
+        st = os.lstat(parent)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise NotADirectoryError(f"{parent} is not a directory of tracer's")
         _sweep(parent)
     pid = os.getpid()
     path = os.path.join(parent, f"{pid}-{process_start(pid) or 0}-{os.urandom(4).hex()}")
