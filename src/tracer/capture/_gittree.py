@@ -80,7 +80,7 @@ STORE_DIR = "tracer"
 
 
 def private_store(objects: str, fallback: str | None = None) -> dict[str, str]:
-    """A new object directory for this recording's blobs and trees, ``<git dir>/tracer/<pid>-<start time>`` beside
+    """A new object directory for this recording's blobs and trees, ``<git dir>/tracer/<pid>-<start>-<random>`` beside
     the repository's ``objects`` directory (same disk, where git never looks), as the environment that points git's
     writes there and its reads there and then at ``objects`` (``GIT_OBJECT_DIRECTORY``,
     ``GIT_ALTERNATE_OBJECT_DIRECTORIES``; git's environment variables, ``git help git``). What a ``git gc`` or
@@ -103,10 +103,10 @@ def private_store(objects: str, fallback: str | None = None) -> dict[str, str]:
             raise
         path = os.path.join(fallback, f"objects-{os.urandom(4).hex()}")
         os.mkdir(path, 0o700)
-    return {"GIT_OBJECT_DIRECTORY": path, "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternate_entry(objects)}
+    return {"GIT_OBJECT_DIRECTORY": path, "GIT_ALTERNATE_OBJECT_DIRECTORIES": _alternate_entry(objects)}
 
 
-def alternate_entry(path: str) -> str:
+def _alternate_entry(path: str) -> str:
     """``path`` as one entry of ``GIT_ALTERNATE_OBJECT_DIRECTORIES``, a ``:``-separated list: C-quoted when it holds
     a ``:`` (a repository in ``proj:v2/``) or starts with ``"``, as git reads such entries (``git help git``)."""
     if ":" not in path and not path.startswith('"'):
