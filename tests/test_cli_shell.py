@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import stored_maps
+from tracer.cli import note as click_note
 from tracer.cli import shell as click_shell
-from tracer.cli_shell import SHELL_OPTIONS, parse_shell_args
+from tracer.cli_shell import SHELL_OPTIONS, parse_note_args, parse_shell_args
 
 
 def click_params(args: list[str]) -> dict[str, object] | None:
@@ -77,6 +78,83 @@ def test_any_command_line_is_parsed_as_click_would_or_left_to_it(args: list[str]
     ours = parse_shell_args(args)
     if ours is not None:
         assert ours == click_params(args)
+
+
+def click_note_params(args: list[str]) -> dict[str, object] | None:
+    """What click gives ``tracer note`` for ``args``, ``None`` when it stops (an error, ``--help``)."""
+    try:
+        ctx = click_note.make_context("note", list(args))
+    except (click.exceptions.Exit, click.ClickException):
+        return None
+    return dict(ctx.params)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["hypothesis:", "the", "regex", "strips", "non-ASCII"],
+        ["-t", "hypothesis", "the regex"],
+        ["the regex", "--tag", "fix", "works", "-tdead-end"],  # options among the words, every tag kept
+        ["--tag=insight", "x"],
+        ["--", "-t", "is", "a", "word", "here"],
+        ["-", "a", "dash"],
+        ["x", "-t"],  # a missing value
+        ["-t", "x"],  # no text
+        [],
+        ["--help"],
+        ["x", "-h"],
+        ["x", "--tags", "y"],  # click does not take abbreviations, nor a wrong spelling
+        ["-5", "minutes"],  # looks like an option to click: its error
+        ["x", "-tt", "-t", "-q"],  # a value is whatever comes next
+    ],
+)
+def test_the_fast_note_parser_agrees_with_click(args: list[str]) -> None:
+    # here exactly: what click takes, it takes too (the fast path), what click refuses or answers, it leaves to it
+    assert parse_note_args(args) == click_note_params(args)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["-t", "--tag", "--tag=", "-tx", "--", "-", "-h", "-q", "--"]),
+            st.text(alphabet="-=tagx ", max_size=5),
+        ),
+        max_size=6,
+    )
+)
+def test_any_note_line_is_parsed_as_click_would_or_left_to_it(args: list[str]) -> None:
+    ours = parse_note_args(args)
+    if ours is not None:
+        assert ours == click_note_params(args)
+
+
+def test_a_note_is_sent_without_click(tmp_path: Path) -> None:
+    """``tracer note`` outside a recorded shell: click's message and exit status, without importing click (or the
+    model, which only an error message needs)."""
+    env = {k: v for k, v in os.environ.items() if k != "TRACER_SOCKET"}
+    fast = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tracer", "note", "-t", "hypothesis", "the", "regex"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    imported = [line.rsplit("|", 1)[-1].strip() for line in fast.stderr.splitlines() if line.startswith("import time")]
+    assert "click" not in imported and "tracer.cli" not in imported
+    message = [line for line in fast.stderr.splitlines() if not line.startswith("import time")]
+    slow = subprocess.run(  # the same note through click's command
+        [sys.executable, "-c", "import sys; from tracer.cli import main; sys.argv = ['tracer', 'note', 'x']; main()"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    assert fast.returncode == slow.returncode == 3
+    assert message == slow.stderr.splitlines()
+    assert message[0].startswith("tracer: tracer note works only inside a shell recorded by `tracer shell`")
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,8 +1,10 @@
-"""``tracer shell`` from the command line, without click, and the error handler every tracer command runs under.
+"""``tracer shell`` and ``tracer note`` from the command line, without click, and the error handler every tracer
+command runs under.
 
 The recorder's start-up is paid before every recording, and click's import alone is ~15–30 ms here (docs/
-performance.md). So the ``tracer`` entry point (:mod:`tracer.__main__`) parses a ``tracer shell`` command line
-itself when it holds only the options that :func:`tracer.cli.shell` declares, in the forms click accepts
+performance.md); a note is taken in the middle of the work. So the ``tracer`` entry point (:mod:`tracer.__main__`)
+parses a ``tracer shell`` (or ``tracer note``) command line itself when it holds only the options that
+:func:`tracer.cli.shell` (:func:`tracer.cli.note`) declares, in the forms click accepts
 (``--opt VALUE``, ``--opt=VALUE``, ``-o VALUE``, ``-oVALUE``, flags grouped as ``-lq``, the last of a repeated
 option winning); anything else — ``--help``, an unknown option, a missing value, a stray argument — goes to click,
 which says what is wrong exactly as for every other command. ``tests/test_cli_shell.py`` checks that both parsers
@@ -49,41 +51,77 @@ SHELL_DEFAULTS: dict[str, Any] = {
 def parse_shell_args(args: Sequence[str]) -> dict[str, Any] | None:
     """The parameters of ``tracer shell ARGS`` (as click would pass them to :func:`tracer.cli.shell`), or ``None``
     when ``args`` holds anything this parser leaves to click (help, an error)."""
-    params = dict(SHELL_DEFAULTS)
+    return _parse(args, SHELL_OPTIONS, SHELL_DEFAULTS)
+
+
+#: ``tracer note``'s options, as :data:`SHELL_OPTIONS` (the same as :func:`tracer.cli.note`'s); ``--tag`` may be
+#: given more than once.
+NOTE_OPTIONS: dict[str, tuple[str, bool]] = {"-t": ("tags", True), "--tag": ("tags", True)}
+
+
+def parse_note_args(args: Sequence[str]) -> dict[str, Any] | None:
+    """The parameters of ``tracer note ARGS`` (``text`` and ``tags``, tuples of words as click would pass them to
+    :func:`tracer.cli.note`: options anywhere among the words, every ``--tag`` kept, everything after ``--`` a word),
+    or ``None`` when ``args`` holds anything this parser leaves to click (help, an error, no text)."""
+    params = _parse(args, NOTE_OPTIONS, {"text": (), "tags": ()}, words="text", repeated=("tags",))
+    return params if params is not None and params["text"] else None
+
+
+def _parse(
+    args: Sequence[str],
+    options: dict[str, tuple[str, bool]],
+    defaults: dict[str, Any],
+    *,
+    words: str | None = None,
+    repeated: Sequence[str] = (),
+) -> dict[str, Any] | None:
+    """Parse ``args`` as click parses a command with these ``options`` (spelling → (parameter, takes a value)):
+    ``--opt VALUE``, ``--opt=VALUE``, ``-o VALUE``, ``-oVALUE``, flags grouped as ``-lq``; the last of a repeated
+    option wins, except the ``repeated`` parameters, which keep every value in a tuple. ``words``: the parameter
+    that takes the other arguments (a tuple, click's ``nargs=-1``), else they are an error. ``None``: what click
+    would refuse or answer itself (``--help``, an unknown option, a missing value)."""
+    params = dict(defaults)
+
+    def put(param: str, value: Any) -> None:
+        params[param] = (*params[param], value) if param in repeated else value
+
     i = 0
     while i < len(args):
         arg = args[i]
         i += 1
         if arg == "--":
-            if i < len(args):
-                return None  # a positional argument: click's error
+            if words is None:
+                if i < len(args):
+                    return None  # a positional argument: click's error
+                break
+            params[words] = (*params[words], *args[i:])
             break
         if arg.startswith("--"):
             name, eq, value = arg.partition("=")
-            spec = SHELL_OPTIONS.get(name)
+            spec = options.get(name)
             if spec is None:
                 return None
             param, takes_value = spec
             if not takes_value:
                 if eq:
                     return None  # a flag given a value: click's error
-                params[param] = True
+                put(param, True)
                 continue
             if not eq:
                 if i >= len(args):
                     return None  # a missing value
                 value = args[i]
                 i += 1
-            params[param] = value
+            put(param, value)
         elif arg.startswith("-") and len(arg) > 1:
             j = 1
             while j < len(arg):
-                spec = SHELL_OPTIONS.get("-" + arg[j])
+                spec = options.get("-" + arg[j])
                 if spec is None:
                     return None
                 param, takes_value = spec
                 if not takes_value:
-                    params[param] = True
+                    put(param, True)
                     j += 1
                     continue
                 value = arg[j + 1 :]
@@ -92,8 +130,10 @@ def parse_shell_args(args: Sequence[str]) -> dict[str, Any] | None:
                         return None
                     value = args[i]
                     i += 1
-                params[param] = value
+                put(param, value)
                 break
+        elif words is not None:
+            params[words] = (*params[words], arg)
         else:
             return None  # `tracer shell` takes no arguments: click says so
     return params
@@ -273,3 +313,15 @@ def _apply_retention(days: int, where: str, quiet: bool) -> None:
 def main_shell(params: dict[str, Any]) -> NoReturn:
     """``tracer shell`` with parsed parameters, under :func:`guarded` (the entry point's fast path)."""
     guarded(lambda: shell(**params))
+
+
+def main_note(params: dict[str, Any]) -> NoReturn:
+    """``tracer note`` with parsed parameters (:func:`parse_note_args`), under :func:`guarded`: what
+    :func:`tracer.cli.note` does, without click."""
+
+    def note() -> None:
+        from tracer.capture.notes import send_note
+
+        send_note(" ".join(params["text"]), params["tags"])
+
+    guarded(note)
