@@ -20,10 +20,10 @@ from tracer.cli import shell as click_shell
 from tracer.cli_shell import SHELL_OPTIONS, parse_note_args, parse_shell_args
 
 
-def click_params(args: list[str]) -> dict[str, object] | None:
-    """What click gives ``tracer shell`` for ``args``, ``None`` when it stops (an error, ``--help``)."""
+def click_params(args: list[str], command: click.Command = click_shell) -> dict[str, object] | None:
+    """What click gives ``command`` (``tracer shell``) for ``args``, ``None`` when it stops (an error, ``--help``)."""
     try:
-        ctx = click_shell.make_context("shell", list(args))
+        ctx = command.make_context(command.name or "", list(args))
     except (click.exceptions.Exit, click.ClickException):
         return None
     return dict(ctx.params)
@@ -80,15 +80,6 @@ def test_any_command_line_is_parsed_as_click_would_or_left_to_it(args: list[str]
         assert ours == click_params(args)
 
 
-def click_note_params(args: list[str]) -> dict[str, object] | None:
-    """What click gives ``tracer note`` for ``args``, ``None`` when it stops (an error, ``--help``)."""
-    try:
-        ctx = click_note.make_context("note", list(args))
-    except (click.exceptions.Exit, click.ClickException):
-        return None
-    return dict(ctx.params)
-
-
 @pytest.mark.parametrize(
     "args",
     [
@@ -110,7 +101,7 @@ def click_note_params(args: list[str]) -> dict[str, object] | None:
 )
 def test_the_fast_note_parser_agrees_with_click(args: list[str]) -> None:
     # here exactly: what click takes, it takes too (the fast path), what click refuses or answers, it leaves to it
-    assert parse_note_args(args) == click_note_params(args)
+    assert parse_note_args(args) == click_params(args, click_note)
 
 
 @settings(max_examples=300, deadline=None)
@@ -126,7 +117,7 @@ def test_the_fast_note_parser_agrees_with_click(args: list[str]) -> None:
 def test_any_note_line_is_parsed_as_click_would_or_left_to_it(args: list[str]) -> None:
     ours = parse_note_args(args)
     if ours is not None:
-        assert ours == click_note_params(args)
+        assert ours == click_params(args, click_note)
 
 
 def test_a_note_is_sent_without_click(tmp_path: Path) -> None:
