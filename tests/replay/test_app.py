@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -19,6 +21,7 @@ from conftest import wait_until
 from tracer.errors import SessionError
 from tracer.model import Command, CommandEnd, CommandStart, Event, FileChange, Note, Session
 from tracer.replay import ReplayApp
+from tracer.replay.source import MemorySource
 from tracer.replay.widgets import (
     CommandView,
     ConfirmDialog,
@@ -110,6 +113,30 @@ async def test_a_one_command_session_opens_at_the_end_of_its_command(tmp_path: P
         assert screen_lines(app)[:2] == ["F.", "1 failed, 1 passed"]
         assert app.query_one(Timeline).selected == 0
         assert app.query_one(CommandView).command_id == 1
+
+
+class HeldSource(MemorySource):
+    """A session read only once the test lets it be (a large file, as the user presses keys meanwhile)."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.release = threading.Event()
+
+    def scan(self, progress: Any = None, cancelled: Any = lambda: False) -> Any:
+        assert self.release.wait(30)
+        return super().scan(progress, cancelled)
+
+
+async def test_end_pressed_while_the_session_is_read_wins_over_the_first_command(demo_session: Session) -> None:
+    source = HeldSource(demo_session)
+    app = ReplayApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end")  # the session is still being read
+        assert not app.ready
+        source.release.set()
+        await ready(app, pilot)
+        assert app.position == app.duration
+        assert any("中文 ok" in line for line in screen_lines(app))
 
 
 async def test_next_and_previous_command(demo_session: Session, backend: str) -> None:
