@@ -26,7 +26,7 @@ from tracer.model import (
     VerifyResult,
 )
 from tracer.store import SessionWriter, append_events, iter_frames, read_header, read_session
-from tracer.store.format import MAGIC, PREAMBLE, PREAMBLE_SIZE
+from tracer.store.format import FRAME_MAX_BYTES, MAGIC, PREAMBLE, PREAMBLE_SIZE
 
 HEADER = Header(
     t=0,
@@ -365,6 +365,26 @@ def test_the_frame_buffer_takes_an_event_larger_than_a_frame_between_output_and_
     s = read_session(path)
     assert s.problem is None and s.final_patch is not None and len(s.final_patch.patch) == 5 << 20
     assert [o.data for o in s.of_type(Output)] == [b"before " * 1000, b"after " * 1000]
+
+
+def test_a_flood_of_full_frames_never_grows_the_frame_buffer_past_what_it_keeps() -> None:
+    """Frames of output a little over FRAME_MAX_BYTES (the events' heads and reads): the buffer grows to KEEP, once,
+    not to twice the frame (4 MiB, shrunk back at once: the peak of the recorder's memory in a flood)."""
+    from tracer.store.writer import _FrameBuffer
+
+    buf = _FrameBuffer()
+    sizes = set()
+    piece = bytes(64 << 10)
+    for _ in range(3):
+        for _ in range(FRAME_MAX_BYTES // len(piece)):
+            buf.add(b"\x84\xa4type\xa6output")  # an event's head
+            buf.add(piece)
+            sizes.add(len(buf._buf))
+        buf.add(b"\xa5reads" + bytes(30_000))  # the reads of the last event
+        sizes.add(len(buf._buf))
+        buf.take(lambda content: None)
+    assert max(sizes) == _FrameBuffer.KEEP
+    assert len(buf._buf) == _FrameBuffer.KEEP
 
 
 def test_output_the_redactor_fails_on_is_written_masked_whole_with_a_warning(tmp_path: Path) -> None:

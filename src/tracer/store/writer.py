@@ -149,8 +149,8 @@ class _FrameBuffer:
     Each piece is copied in once, through a memoryview (a bytearray's own slice assignment copies a value that is
     not a bytearray first; growing by ``extend`` at every piece reallocates and copies): the frame is compressed
     straight from the buffer. The buffer starts small (a shell's frames are a few KiB), doubles when a frame needs
-    more, and keeps what it grew to; after a frame larger than :data:`KEEP` bytes (an event with a large patch) it
-    shrinks back, so its memory stays bounded.
+    more (up to :data:`KEEP` bytes, beyond only as much as a frame needs), and keeps what it grew to; after a frame
+    larger than :data:`KEEP` bytes (an event with a large patch) it shrinks back, so its memory stays bounded.
     """
 
     #: Bytes the buffer may keep between frames: a full frame of output and the event that closes it.
@@ -170,7 +170,9 @@ class _FrameBuffer:
         """Append ``data`` (any bytes-like object of bytes)."""
         end = self.size + len(data)
         if end > len(self._buf):
-            self._resize(max(end, 2 * len(self._buf)))
+            # doubled, but not past what it keeps: a full frame of output (a little over FRAME_MAX_BYTES) grows it
+            # to KEEP, not to twice FRAME_MAX_BYTES that take() then shrinks back (a 4 MiB spike in every flood)
+            self._resize(max(end, min(2 * len(self._buf), self.KEEP)))
         self._view[self.size : end] = data
         self.size = end
 
