@@ -81,9 +81,13 @@ def _parse(
     that takes the other arguments (a tuple, click's ``nargs=-1``), else they are an error. ``None``: what click
     would refuse or answer itself (``--help``, an unknown option, a missing value)."""
     params = dict(defaults)
+    many: dict[str, list[Any]] = {p: list(defaults[p]) for p in (*repeated, *([words] if words else []))}
 
     def put(param: str, value: Any) -> None:
-        params[param] = (*params[param], value) if param in repeated else value
+        if param in many:
+            many[param].append(value)
+        else:
+            params[param] = value
 
     i = 0
     while i < len(args):
@@ -94,7 +98,7 @@ def _parse(
                 if i < len(args):
                     return None  # a positional argument: click's error
                 break
-            params[words] = (*params[words], *args[i:])
+            many[words].extend(args[i:])
             break
         if arg.startswith("--"):
             name, eq, value = arg.partition("=")
@@ -133,9 +137,10 @@ def _parse(
                 put(param, value)
                 break
         elif words is not None:
-            params[words] = (*params[words], arg)
+            many[words].append(arg)
         else:
             return None  # `tracer shell` takes no arguments: click says so
+    params.update((param, tuple(values)) for param, values in many.items())
     return params
 
 
