@@ -120,7 +120,7 @@ def test_any_note_line_is_parsed_as_click_would_or_left_to_it(args: list[str]) -
         assert ours == click_params(args, click_note)
 
 
-def test_a_note_is_sent_without_click(tmp_path: Path) -> None:
+def test_tracer_note_runs_without_click_and_answers_as_click_does(tmp_path: Path) -> None:
     """``tracer note`` outside a recorded shell: click's message and exit status, without importing click (or the
     model, which only an error message needs)."""
     env = {k: v for k, v in os.environ.items() if k != "TRACER_SOCKET"}
