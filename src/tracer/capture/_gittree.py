@@ -134,7 +134,7 @@ def _new_store(parent: str) -> str:
         OSError: it cannot be made, or ``parent`` is not a directory of the user's own (a symbolic link, as a
             repository unpacked from someone else's archive may hold: nothing is made or removed through it).
     """
-    from tracer.capture.runtime import process_start
+    from tracer.capture.runtime import recorder_name
 
     try:
         st = os.lstat(parent)
@@ -144,8 +144,7 @@ def _new_store(parent: str) -> str:
         if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
             raise NotADirectoryError(f"{parent} is not a directory of tracer's")
         _sweep(parent)
-    pid = os.getpid()
-    path = os.path.join(parent, f"{pid}-{process_start(pid) or 0}-{os.urandom(4).hex()}")
+    path = os.path.join(parent, f"{recorder_name()}-{os.urandom(4).hex()}")
     for _ in range(3):  # (another recorder that ends may remove the parent, once empty, between the two)
         try:
             os.mkdir(parent, 0o700)
@@ -178,7 +177,7 @@ def remove_store(store: Mapping[str, str] | None) -> None:
 
 def _sweep(parent: str) -> None:
     """Remove the object directories in ``parent`` whose recorder no longer runs (``<pid>-<start time>-…``)."""
-    from tracer.capture.runtime import process_start
+    from tracer.capture.runtime import recorder_runs
 
     try:
         names = os.listdir(parent)
@@ -187,18 +186,7 @@ def _sweep(parent: str) -> None:
     for name in names:
         pid, _, rest = name.partition("-")
         start = rest.partition("-")[0]
-        if not (pid.isdigit() and start.isdigit()):
-            continue
-        running = process_start(int(pid))
-        if running is None and start == "0":  # no /proc to tell: only a pid that is gone is known to be dead
-            try:
-                os.kill(int(pid), 0)
-                continue
-            except ProcessLookupError:
-                pass
-            except OSError:
-                continue
-        if running != int(start):
+        if pid.isdigit() and start.isdigit() and not recorder_runs(int(pid), int(start)):
             remove_store({"GIT_OBJECT_DIRECTORY": os.path.join(parent, name)})
 
 

@@ -15,7 +15,7 @@ import os
 import re
 from typing import NamedTuple
 
-from tracer.capture.runtime import process_start
+from tracer.capture.runtime import recorder_runs
 
 __all__ = ["INFO_FILE", "RecorderInfo", "overlaps", "publish", "sweep"]
 
@@ -57,19 +57,6 @@ def publish(directory: str, info: RecorderInfo) -> None:
     os.replace(tmp, os.path.join(directory, INFO_FILE))
 
 
-def _running(pid: int, start: int) -> bool:
-    """Whether the recorder that made the directory ``<pid>-<start>`` still runs."""
-    if os.path.isdir("/proc/self"):
-        return process_start(pid) == start
-    try:  # no /proc: the pid alone
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep(base: str, *, own: str | None = None) -> list[RecorderInfo]:
     """Remove the work directories of recorders that no longer run; return the live recorders that published
     themselves (but ``own``, this recorder's directory).
@@ -85,7 +72,7 @@ def sweep(base: str, *, own: str | None = None) -> list[RecorderInfo]:
         m = _NAME.fullmatch(entry.name)
         if m is None or (own is not None and entry.path == own):
             continue
-        if not _running(int(m.group(1)), int(m.group(2))):
+        if not recorder_runs(int(m.group(1)), int(m.group(2))):
             import shutil
 
             shutil.rmtree(entry.path, ignore_errors=True)

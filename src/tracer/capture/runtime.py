@@ -22,7 +22,7 @@ import stat
 
 from tracer.errors import RecordingError
 
-__all__ = ["SOCKET_ENV", "RecorderDir", "process_start", "runtime_dir", "temp_dir"]
+__all__ = ["SOCKET_ENV", "RecorderDir", "process_start", "recorder_name", "recorder_runs", "runtime_dir", "temp_dir"]
 
 #: Environment variable naming the recorder's notes socket (in its directory) inside the recorded shell.
 SOCKET_ENV = "TRACER_SOCKET"
@@ -99,6 +99,27 @@ def process_start(pid: int) -> int | None:
         return None
 
 
+def recorder_name() -> str:
+    """This process's name as a recorder, ``<pid>-<start time>`` (:func:`process_start`; 0 without ``/proc``): what
+    its work directory, and anything else it leaves to be swept after a SIGKILL, is called."""
+    pid = os.getpid()
+    return f"{pid}-{process_start(pid) or 0}"
+
+
+def recorder_runs(pid: int, start: int) -> bool:
+    """Whether the recorder named ``<pid>-<start>`` (:func:`recorder_name`) still runs: its pid with that start
+    time; without ``/proc``, its pid alone."""
+    if os.path.isdir("/proc/self"):
+        return process_start(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class RecorderDir:
     """This recorder's private work directory, ``<runtime dir>/<pid>-<start time>`` (created at once).
 
@@ -108,11 +129,10 @@ class RecorderDir:
     """
 
     def __init__(self, base: str | None = None) -> None:
-        pid = os.getpid()
         path: str
         try:
             base = base or runtime_dir()
-            path = os.path.join(base, f"{pid}-{process_start(pid) or 0}")
+            path = os.path.join(base, recorder_name())
             if os.path.lexists(path):  # a directory of an earlier process with our pid (no /proc: start time 0)
                 import shutil
 
