@@ -20,8 +20,9 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from tracer._proc import end_batch_process, git_env
+from tracer._proc import end_batch_process
 from tracer.capture._dirsnapshot import blob_hasher, read_file
+from tracer.capture._gittree import index_env
 from tracer.errors import RecordingError
 
 if TYPE_CHECKING:
@@ -151,7 +152,9 @@ class CatFile:
 
     def __init__(self, repo: Path, store: Mapping[str, str] | None = None) -> None:
         self._repo = repo
-        self._store = store
+        #: The object directory it reads first (:func:`tracer.capture._gittree.private_store`); ``None``: the
+        #: repository's alone.
+        self.store = store
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -163,7 +166,7 @@ class CatFile:
                 self._proc = subprocess.Popen(
                     ["git", "cat-file", "--batch"],
                     cwd=self._repo,
-                    env={**git_env(), **(self._store or {})},
+                    env=index_env(store=self.store),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,

@@ -127,10 +127,9 @@ def tree_patch(
     file_limit: int | None = None,
     exclude: Sequence[str] = (),
     total_limit: int | None = None,
-    store: Mapping[str, str] | None = None,
 ) -> TreePatch:
-    """``git diff --binary`` from tree ``a`` to tree ``b``, as text ``git apply`` takes (``store``: the recording's
-    object directory, :func:`tracer.capture._gittree.private_store`).
+    """``git diff --binary`` from tree ``a`` to tree ``b``, as text ``git apply`` takes; their objects are read from
+    where ``cat`` reads them (its ``store``, the recording's object directory, first).
 
     Gitlinks (submodules, nested repositories), editor scratch files and the ``exclude`` paths (with
     everything below them) are left out. Files whose new content is over ``file_limit`` bytes are left out
@@ -140,6 +139,7 @@ def tree_patch(
     Raises:
         CommandFailed: git failed.
     """
+    store = cat.store
     first = raw_changes(
         repo_root, a, b, renames=False, pathspecs=[".", *excludes(exclude)] if exclude else (), store=store
     )

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tracer._proc import CommandFailed, git_env, run
+from tracer._proc import CommandFailed, run
 from tracer.capture import _gittree
 from tracer.capture._dirsnapshot import (
     MODE_EXEC,
@@ -256,7 +256,6 @@ class EditRecorder:
                 renames=True,
                 file_limit=self._final_limit,
                 exclude=self._excluded,
-                store=self._info.git_store,
             )
         except CommandFailed as e:
             raise RecordingError(f"cannot compute the final patch of {self._root} ({e})") from e
@@ -534,7 +533,7 @@ class EditRecorder:
         """Baseline tree entries at or below ``rels`` as unloaded states (``data`` None, ``sha`` the id)."""
         assert self._info.baseline_tree is not None
         found: dict[str, FileState] = {}
-        env = dict(git_env(), GIT_LITERAL_PATHSPECS="1", **(self._info.git_store or {}))
+        env = dict(_gittree.index_env(store=self._info.git_store), GIT_LITERAL_PATHSPECS="1")
         for i in range(0, len(rels), 500):
             chunk = list(rels[i : i + 500])
             try:

@@ -143,7 +143,7 @@ def described(info: WorkspaceInfo) -> WorkspaceInfo:
     cat = CatFile(root, info.git_store)
     try:
         base = f"{info.head_commit}^{{tree}}" if info.head_commit else empty_tree(root)
-        patch = tree_patch(root, base, tree, cat, renames=False, store=info.git_store)
+        patch = tree_patch(root, base, tree, cat, renames=False)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
