@@ -64,6 +64,14 @@ SET_UP_SWITCH_INTERVAL = 0.0005
 #: Output kept for the session writer before it exists (bytes): the set-up makes it within milliseconds; this
 #: bounds what a set-up that failed would otherwise keep until the end.
 MAX_EARLY = 64 << 20
+#: Output kept before the writer exists past which the PTY loop waits for it (bytes): a command that floods from
+#: its first moment (a ``cat`` of a large file) prints 4–5 MB during the set-up of a quiet machine, and 15 MB and
+#: more on a busy one, all of it resident at once (docs/performance.md, run 17). The same as the writer's own
+#: bound (:data:`tracer.store.writer.MAX_QUEUED`), which takes over once it exists.
+EARLY_WAIT = 2 << 20
+#: The longest the PTY loop waits for the writer (seconds), once: a set-up slower than this lets the output go on
+#: and keeps it (up to :data:`MAX_EARLY`), as a slow terminal would not stop a program for good.
+EARLY_WAIT_TIMEOUT = 1.0
 
 #: Environment variable naming the session file inside a recorded shell.
 SESSION_ENV = "TRACER_SESSION"
@@ -115,12 +123,22 @@ class _Sink:
     then this keeps what comes, in order; :meth:`attach` hands it over. From then on output goes straight to the
     writer while a command runs, and through a :class:`tracer.capture.commands.PromptHold` at the prompt (the loop
     looks ``output`` and ``output_batch`` up on every call; each mark sets them).
+
+    Past :data:`EARLY_WAIT` bytes kept, the PTY loop waits for the writer (in the call that kept them), at most
+    :data:`EARLY_WAIT_TIMEOUT` seconds and only once: the output pauses as on a slow terminal while the set-up
+    finishes, and the recorder's memory stays bounded from its first moment, as the writer's back-pressure
+    bounds it later.
     """
 
     def __init__(self) -> None:
         self._lock = _thread.allocate_lock()  # (threading.Lock: threading is imported once the shell runs)
         self._early: list[tuple[Any, ...]] = []
         self._early_bytes = 0
+        # held until the writer comes (or the set-up ends without it): what the PTY loop waits on past EARLY_WAIT
+        self._writer_came = _thread.allocate_lock()
+        self._writer_came.acquire()
+        self._came = False
+        self._waited = False
         #: Bytes of output dropped because the writer did not come in time (see :meth:`_keep`).
         self.dropped = 0
         self._writer: SessionWriter | None = None
@@ -130,26 +148,47 @@ class _Sink:
 
     def _early_output(self, t: int, data: bytes) -> None:
         with self._lock:
-            if self._writer is None:
-                self._keep(("output", t, data), len(data))
-                return
-        self.output(t, data)
+            kept = self._writer is None and self._keep(("output", t, data), len(data))
+        if not kept:
+            self.output(t, data)
+        elif self._early_bytes > EARLY_WAIT:
+            self._wait_for_writer()
 
     def _early_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
         with self._lock:
-            if self._writer is None:
-                self._keep(("batch", data, reads), len(data))
-                return
-        self.output_batch(data, reads)
+            kept = self._writer is None and self._keep(("batch", data, reads), len(data))
+        if not kept:
+            self.output_batch(data, reads)
+        elif self._early_bytes > EARLY_WAIT:
+            self._wait_for_writer()
 
-    def _keep(self, item: tuple[Any, ...], size: int) -> None:
+    def _keep(self, item: tuple[Any, ...], size: int) -> bool:
         """Keep output for the writer, up to :data:`MAX_EARLY` bytes (a set-up that never makes the writer must not
-        make the recorder grow with everything the shell prints); past that it is dropped and counted."""
+        make the recorder grow with everything the shell prints); past that it is dropped and counted. ``True``
+        (kept or dropped: the writer is not there; called with the lock held)."""
         if self._early_bytes + size > MAX_EARLY:
             self.dropped += size
-            return
+            return True
         self._early_bytes += size
         self._early.append(item)
+        return True
+
+    def _wait_for_writer(self) -> None:
+        """Wait until the writer takes what was kept (:meth:`attach`) or the set-up ends without it
+        (:meth:`stop_waiting`), at most :data:`EARLY_WAIT_TIMEOUT` seconds, once in a recording."""
+        if self._waited:
+            return
+        self._waited = True
+        if self._writer_came.acquire(timeout=EARLY_WAIT_TIMEOUT):
+            self._writer_came.release()
+
+    def stop_waiting(self) -> None:
+        """The PTY loop no longer waits for the writer: it came, or the set-up ended without it. Idempotent."""
+        with self._lock:
+            if self._came:
+                return
+            self._came = True
+        self._writer_came.release()  # (once: a wait that took it gives it back)
 
     def event(self, event: Event) -> None:
         """Any other event (a note)."""
@@ -191,6 +230,11 @@ class _Sink:
         writer.event(Resize(t=t, cols=cols, rows=rows))
 
     @property
+    def kept(self) -> int:
+        """Bytes of output kept for the writer now (0 once it took them)."""
+        return self._early_bytes
+
+    @property
     def attached(self) -> bool:
         """Whether :meth:`attach` was called."""
         return self._writer is not None
@@ -215,8 +259,10 @@ class _Sink:
                     hold.give_up()
                     self._resize(writer, *item[1:])
             self._early.clear()
+            self._early_bytes = 0
             self._writer, self._hold = writer, hold
             self._route(hold)
+        self.stop_waiting()
 
     def flush(self) -> None:
         """Let the output held at the prompt go on to the writer (the shell has ended)."""
@@ -632,6 +678,7 @@ class _Recorder:
             self.part_failed("the workspace set-up")(e)
         finally:
             sys.setswitchinterval(switch)
+            self.sink.stop_waiting()
             self.ready.set()
         self._meet_peers()
 
@@ -706,6 +753,7 @@ class _Recorder:
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
         finally:
+            self.sink.stop_waiting()
             self.ready.set()
         if self.edits is not None:
             try:
