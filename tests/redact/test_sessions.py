@@ -153,7 +153,7 @@ def test_no_secret_reaches_the_session_file_nor_any_export(tmp_path: Path, kind:
     git(check, "apply", "--check", input=final.patch.encode())
 
     shown = tracer(env, "show", str(path)).stdout.decode()
-    assert "redaction rules 1:" in shown and "masked" in shown
+    assert "redaction on (rules 1):" in shown and "masked" in shown
 
     # every export format: none of the secrets, nor the e-mail, IP, home directory, user name
     everything = planted.secrets + planted.identity
