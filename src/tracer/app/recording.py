@@ -147,31 +147,32 @@ class _Sink:
         self.output_batch: Callable[[bytes, list[tuple[int, int]]], None] = self._early_batch
 
     def _early_output(self, t: int, data: bytes) -> None:
-        with self._lock:
-            kept = self._writer is None and self._keep(("output", t, data), len(data))
-        if not kept:
+        if not self._kept(("output", t, data), len(data)):
             self.output(t, data)
-        elif self._early_bytes > EARLY_WAIT:
-            self._wait_for_writer()
 
     def _early_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
-        with self._lock:
-            kept = self._writer is None and self._keep(("batch", data, reads), len(data))
-        if not kept:
+        if not self._kept(("batch", data, reads), len(data)):
             self.output_batch(data, reads)
-        elif self._early_bytes > EARLY_WAIT:
-            self._wait_for_writer()
 
-    def _keep(self, item: tuple[Any, ...], size: int) -> bool:
+    def _kept(self, item: tuple[Any, ...], size: int) -> bool:
+        """Keep output (``size`` bytes) for the writer while there is none, and wait for it past
+        :data:`EARLY_WAIT` bytes kept; ``False`` when the writer is there (the caller gives it the output)."""
+        with self._lock:
+            if self._writer is not None:
+                return False
+            self._keep(item, size)
+        if self._early_bytes > EARLY_WAIT:
+            self._wait_for_writer()
+        return True
+
+    def _keep(self, item: tuple[Any, ...], size: int) -> None:
         """Keep output for the writer, up to :data:`MAX_EARLY` bytes (a set-up that never makes the writer must not
-        make the recorder grow with everything the shell prints); past that it is dropped and counted. ``True``
-        (kept or dropped: the writer is not there; called with the lock held)."""
+        make the recorder grow with everything the shell prints); past that it is dropped and counted."""
         if self._early_bytes + size > MAX_EARLY:
             self.dropped += size
-            return True
+            return
         self._early_bytes += size
         self._early.append(item)
-        return True
 
     def _wait_for_writer(self) -> None:
         """Wait until the writer takes what was kept (:meth:`attach`) or the set-up ends without it

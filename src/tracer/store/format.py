@@ -34,7 +34,7 @@ FRAME_MAX_BYTES = 2 << 20
 ZSTD_LEVEL = 4
 #: log2 of the number of entries in the match finder's hash table and chain table at :data:`ZSTD_LEVEL` (zstd's
 #: ``ZSTD_c_hashLog`` and ``ZSTD_c_chainLog``; level 4's own are 18 and 18). On 2 MiB frames, 17 and 17 lose
-#: little ratio (`seq` output 23.0x instead of 23.6x, source diffs 4.32x instead of 4.36x) for a third less CPU
+#: little ratio (`seq` output 23.0x instead of 23.6x, source diffs 4.32x instead of 4.36x) for ~30 % less CPU
 #: and a context of 1.6 MB instead of 2.6 MB (docs/performance.md, run 17).
 ZSTD_TABLE_LOGS = (17, 17)
 
