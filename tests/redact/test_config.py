@@ -4,6 +4,7 @@ mistake in the file a clear error naming the file and the line, before anything 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,32 @@ def test_a_bad_rule_stops_tracer_shell_before_it_records(tmp_path: Path) -> None
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"tracer: {path}, line 3: the regex of rule 'bad' does not compile")
     assert not (tmp_path / "sessions").exists() or not list((tmp_path / "sessions").iterdir())
+
+
+def test_installs_with_the_same_rules_share_their_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two installs of tracer (a venv beside pipx's): the same rule files with other times. The second reads the
+    first one's cache instead of parsing the rules again and writing it over; rules that differ get their own."""
+    from tracer.redact import _rules
+
+    monkeypatch.setenv("TRACER_CACHE_DIR", str(tmp_path / "cache"))
+    source = Path(_rules.__file__).parent / "rules"
+    first, second, changed = (tmp_path / name for name in ("first", "second", "changed"))
+    for i, folder in enumerate((first, second, changed)):
+        shutil.copytree(source, folder)
+        for f in folder.iterdir():
+            os.utime(f, ns=(10**18 + i, 10**18 + i))  # each install's own times
+    cache = tmp_path / "cache" / "rules"
+
+    def written() -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+
+    data = _rules.rule_data(str(first))
+    before = written()
+    assert len(before) == 1
+    assert _rules.rule_data(str(second)) == data
+    assert written() == before  # read, not rebuilt
+    tracer_toml = changed / "tracer.toml"
+    tracer_toml.write_text(tracer_toml.read_text() + '\n[[rules]]\nid = "extra-rule"\nregex = "xyzzy[0-9]{8}"\n')
+    ours, _ = _rules.rule_data(str(changed))
+    assert "extra-rule" in [r["id"] for r in ours["rules"]]
+    assert len(written()) == 2
