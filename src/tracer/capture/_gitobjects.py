@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from tracer._proc import end_batch_process
 from tracer.capture._dirsnapshot import blob_hasher, read_file
-from tracer.capture._gittree import index_env
+from tracer.capture._gittree import GitRepo
 from tracer.errors import RecordingError
 
 if TYPE_CHECKING:
     import subprocess  # (imported when the process starts: not on the way to a recording's shell)
-    from collections.abc import Mapping
 
 #: Bytes git inspects to decide whether content is binary (``FIRST_FEW_BYTES`` in git's xdiff-interface.c).
 BINARY_PROBE = 8000
@@ -145,16 +144,14 @@ def binary_patch(old: bytes, new: bytes) -> str:
 
 class CatFile:
     """A long-running ``git cat-file --batch`` reading objects of one repository by id or ``<tree>:<path>``
-    (``store``: a recording's own object directory first, :func:`tracer.capture._gittree.private_store`).
+    (``repo``: its top level, and a recording's own object directory, read first).
 
     Thread-safe (one request at a time). Start lazily on first use; :meth:`close` ends the process.
     """
 
-    def __init__(self, repo: Path, store: Mapping[str, str] | None = None) -> None:
-        self._repo = repo
-        #: The object directory it reads first (:func:`tracer.capture._gittree.private_store`); ``None``: the
-        #: repository's alone.
-        self.store = store
+    def __init__(self, repo: GitRepo) -> None:
+        #: The repository it reads (with the recording's object directory first).
+        self.repo = repo
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -165,15 +162,15 @@ class CatFile:
             try:
                 self._proc = subprocess.Popen(
                     ["git", "cat-file", "--batch"],
-                    cwd=self._repo,
-                    env=index_env(store=self.store),
+                    cwd=self.repo.root,
+                    env=self.repo.env(),
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
                 )
             except OSError as e:
                 raise RecordingError(
-                    f"cannot start `git cat-file` in {self._repo} ({e}); check that git is installed"
+                    f"cannot start `git cat-file` in {self.repo.root} ({e}); check that git is installed"
                 ) from e
         return self._proc
 

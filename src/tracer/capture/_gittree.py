@@ -34,6 +34,7 @@ __all__ = [
     "LARGE_UNTRACKED",
     "SCRATCH_PATHSPECS",
     "GitBaseline",
+    "GitRepo",
     "TreeSnapshots",
     "baseline",
     "excludes",
@@ -73,6 +74,28 @@ def index_env(index: str | os.PathLike[str] | None = None, store: Mapping[str, s
     if store:
         env.update(store)
     return env
+
+
+class GitRepo:
+    """A repository as a recording's git calls reach it: the top level of its work tree (their working directory)
+    and the recording's own object directory (``store``, :func:`private_store`), which they write into and read
+    first, the repository's objects behind it; ``store`` ``None``: the repository's object database alone.
+
+    Everything that runs git on a recording's trees takes one (:class:`TreeSnapshots`,
+    :class:`tracer.capture._gitobjects.CatFile`, :func:`tracer.capture._snapshot.raw_changes`), so that no call
+    can leave the object directory out: the recording's trees are found nowhere else.
+    """
+
+    __slots__ = ("root", "store")
+
+    def __init__(self, root: str | os.PathLike[str], store: Mapping[str, str] | None = None) -> None:
+        self.root = os.fspath(root)
+        self.store = store
+
+    def env(self, index: str | os.PathLike[str] | None = None) -> dict[str, str]:
+        """The environment of a git call in this repository (:func:`index_env`), with ``GIT_INDEX_FILE`` set to
+        ``index`` when given."""
+        return index_env(index, self.store)
 
 
 #: The directory, beside a repository's ``objects``, that holds the object directories of its recordings.
@@ -315,12 +338,11 @@ def baseline(
                 "to the repository's git directory"
             ) from e
     snaps = TreeSnapshots(
-        root,
+        GitRepo(root, store),
         index,
         inside(root, exclude),
         large=LARGE_UNTRACKED if large is None else large,
         tmp_dir=tmp_dir,
-        store=store,
     )
     try:
         tree = snaps.snapshot()
@@ -339,7 +361,7 @@ class TreeSnapshots:
     """Trees of a repository's working tree (what ``git add -A`` would stage), through a private index.
 
     Args:
-        repo_root: the git top level.
+        repo: the repository (its top level, and the object directory the trees are written into).
         index_file: the repository's real index (copied once, read only); it may not exist yet.
         exclude: workspace-relative paths to leave out (e.g. the session directory).
         large: untracked (not ignored) files over this many bytes are left out of the trees (see
@@ -347,24 +369,22 @@ class TreeSnapshots:
             database at every start and end; ``None`` keeps everything.
         baseline_tree: files this tree holds are never left out (leaving them out would look like a deletion).
         tmp_dir: where to put the private index (in a directory of its own); default the system's temp dir.
-        store: the object directory to write into (:func:`private_store`); ``None``: the repository's.
 
     Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
     """
 
     def __init__(
         self,
-        repo_root: str | os.PathLike[str],
+        repo: GitRepo,
         index_file: str | os.PathLike[str] | None,
         exclude: Sequence[str] = (),
         *,
         large: int | None = None,
         baseline_tree: str | None = None,
         tmp_dir: str | os.PathLike[str] | None = None,
-        store: Mapping[str, str] | None = None,
     ) -> None:
-        self._root = os.fspath(repo_root)
-        self._store = store
+        self._repo = repo
+        self._root = repo.root
         self._real_index = None if index_file is None else os.fspath(index_file)
         self._exclude = list(exclude)
         self._large = large
@@ -388,7 +408,7 @@ class TreeSnapshots:
                 # re-hashes an entry whose mtime is not older than its index file's ("racy git"), and a copy
                 # dated now would hide a same-size change made in the second the user's index was written.
                 _copy_with_times(self._real_index, self._index)
-        env = index_env(self._index, self._store)
+        env = self._repo.env(self._index)
         self.left_out = self._large_untracked(env)
         if self.left_out:  # drop what an earlier snapshot staged of them
             run_git(

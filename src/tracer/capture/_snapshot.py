@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,7 +19,7 @@ from tracer._proc import run
 from tracer.capture._dirsnapshot import MODE_GITLINK
 from tracer.capture._edits_diff import file_diff
 from tracer.capture._gitobjects import CatFile, FileState
-from tracer.capture._gittree import excludes, index_env
+from tracer.capture._gittree import GitRepo, excludes, index_env
 from tracer.errors import RecordingError
 
 #: The editor scratch files of :data:`tracer.capture._gittree.SCRATCH_PATHSPECS` by base name, for the file observer.
@@ -48,24 +48,15 @@ class RawChange(NamedTuple):
     score: int | None
 
 
-def raw_changes(
-    repo_root: Path,
-    a: str,
-    b: str,
-    *,
-    renames: bool,
-    pathspecs: Sequence[str] = (),
-    store: Mapping[str, str] | None = None,
-) -> list[RawChange]:
-    """The changed entries between trees ``a`` and ``b`` (recursive; renames paired when asked; ``store``: the
-    recording's object directory, :func:`tracer.capture._gittree.private_store`).
+def raw_changes(repo: GitRepo, a: str, b: str, *, renames: bool, pathspecs: Sequence[str] = ()) -> list[RawChange]:
+    """The changed entries between trees ``a`` and ``b`` of ``repo`` (recursive; renames paired when asked).
 
     Raises:
         CommandFailed: git failed (e.g. a tree id is unknown).
     """
     argv = ["git", "diff-tree", "-r", "-z", "--raw", "--full-index", "--no-ext-diff"]
     argv += ["-M"] if renames else ["--no-renames"]
-    out = run([*argv, a, b, "--", *pathspecs], cwd=repo_root, env=index_env(store=store)).stdout
+    out = run([*argv, a, b, "--", *pathspecs], cwd=repo.root, env=repo.env()).stdout
     fields = out.split(b"\0")
     changes: list[RawChange] = []
     i = 0
@@ -86,13 +77,13 @@ def raw_changes(
     return changes
 
 
-def _sizes(repo_root: Path, ids: Sequence[str], store: Mapping[str, str] | None) -> dict[str, int]:
+def _sizes(repo: GitRepo, ids: Sequence[str]) -> dict[str, int]:
     if not ids:
         return {}
     out = run(
         ["git", "cat-file", "--batch-check"],
-        cwd=repo_root,
-        env=index_env(store=store),
+        cwd=repo.root,
+        env=repo.env(),
         input="".join(i + "\n" for i in ids).encode(),
     ).stdout
     sizes = {}
@@ -118,18 +109,17 @@ class TreePatch(NamedTuple):
 
 
 def tree_patch(
-    repo_root: Path,
+    cat: CatFile,
     a: str,
     b: str,
-    cat: CatFile,
     *,
     renames: bool,
     file_limit: int | None = None,
     exclude: Sequence[str] = (),
     total_limit: int | None = None,
 ) -> TreePatch:
-    """``git diff --binary`` from tree ``a`` to tree ``b``, as text ``git apply`` takes; their objects are read from
-    where ``cat`` reads them (its ``store``, the recording's object directory, first).
+    """``git diff --binary`` from tree ``a`` to tree ``b`` of ``cat``'s repository, as text ``git apply`` takes (the
+    objects read where ``cat`` reads them: the recording's object directory first).
 
     Gitlinks (submodules, nested repositories), editor scratch files and the ``exclude`` paths (with
     everything below them) are left out. Files whose new content is over ``file_limit`` bytes are left out
@@ -139,15 +129,13 @@ def tree_patch(
     Raises:
         CommandFailed: git failed.
     """
-    store = cat.store
-    first = raw_changes(
-        repo_root, a, b, renames=False, pathspecs=[".", *excludes(exclude)] if exclude else (), store=store
-    )
+    repo = cat.repo
+    first = raw_changes(repo, a, b, renames=False, pathspecs=[".", *excludes(exclude)] if exclude else ())
     skip: list[str] = []
     omitted: list[str] = []
     sizes = {}
     if file_limit is not None:
-        sizes = _sizes(repo_root, [c.new_id for c in first if c.new_mode not in ("000000", MODE_GITLINK)], store)
+        sizes = _sizes(repo, [c.new_id for c in first if c.new_mode not in ("000000", MODE_GITLINK)])
     for c in first:
         if MODE_GITLINK in (c.old_mode, c.new_mode):
             skip.append(c.new_path)
@@ -157,16 +145,12 @@ def tree_patch(
     specs = [f":(exclude,literal){p}" for p in skip]
     if skip or exclude:
         specs = [".", *excludes(exclude), *specs]
-    changes = (
-        first
-        if not skip and not renames
-        else raw_changes(repo_root, a, b, renames=renames, pathspecs=specs, store=store)
-    )
+    changes = first if not skip and not renames else raw_changes(repo, a, b, renames=renames, pathspecs=specs)
     if not changes:
         return TreePatch("", (), tuple(omitted))
     argv = ["git", "-c", "core.quotepath=true", "diff-tree", "-r", "-p", "--binary", "--full-index"]
     argv += ["--no-ext-diff", "--no-textconv", "-M" if renames else "--no-renames", a, b, "--", *specs]
-    out = run(argv, cwd=repo_root, env=index_env(store=store)).stdout
+    out = run(argv, cwd=repo.root, env=repo.env()).stdout
     sections = _sections(out)
     want = sum(2 if c.status == "T" else 1 for c in changes)
     texts: list[str] = []

@@ -157,16 +157,17 @@ class EditRecorder:
         excluded = inside(self._root_str, exclude)
         self._excluded = excluded
         self._rules = IgnoreRules(self._root, git=self._git, exclude=excluded)
-        self._cat = CatFile(self._root, info.git_store) if self._git else None
+        #: The repository and the recording's object directory that holds its baseline (used in git workspaces).
+        self._repo = _gittree.GitRepo(self._root, info.git_store)
+        self._cat = CatFile(self._repo) if self._git else None
         self._snaps = (
             TreeSnapshots(
-                self._root,
+                self._repo,
                 info.index_file,
                 excluded,
                 large=_gittree.LARGE_UNTRACKED,
                 baseline_tree=info.baseline_tree,
                 tmp_dir=tmp_dir,
-                store=info.git_store,
             )
             if self._git
             else None
@@ -249,10 +250,9 @@ class EditRecorder:
         try:
             final = self._final_tree or self._snaps.snapshot()
             patch = tree_patch(
-                self._root,
+                self._cat,
                 self._info.baseline_tree,
                 final,
-                self._cat,
                 renames=True,
                 file_limit=self._final_limit,
                 exclude=self._excluded,
@@ -379,7 +379,7 @@ class EditRecorder:
         assert self._snaps is not None and self._info.baseline_tree is not None
         try:
             tree = self._snaps.snapshot()
-            changes = raw_changes(self._root, self._info.baseline_tree, tree, renames=False, store=self._info.git_store)
+            changes = raw_changes(self._repo, self._info.baseline_tree, tree, renames=False)
         except CommandFailed as e:
             raise RecordingError(f"cannot compare {self._root} with its baseline ({e})") from e
         for c in changes:
@@ -533,7 +533,7 @@ class EditRecorder:
         """Baseline tree entries at or below ``rels`` as unloaded states (``data`` None, ``sha`` the id)."""
         assert self._info.baseline_tree is not None
         found: dict[str, FileState] = {}
-        env = dict(_gittree.index_env(store=self._info.git_store), GIT_LITERAL_PATHSPECS="1")
+        env = dict(self._repo.env(), GIT_LITERAL_PATHSPECS="1")
         for i in range(0, len(rels), 500):
             chunk = list(rels[i : i + 500])
             try:
@@ -613,9 +613,7 @@ class EditRecorder:
             assert self._snaps is not None and self._info.baseline_tree is not None
             try:
                 self._final_tree = self._snaps.snapshot()
-                changes = raw_changes(
-                    self._root, self._info.baseline_tree, self._final_tree, renames=False, store=self._info.git_store
-                )
+                changes = raw_changes(self._repo, self._info.baseline_tree, self._final_tree, renames=False)
             except CommandFailed as e:
                 raise RecordingError(f"cannot compare {self._root} with its baseline ({e})") from e
             paths |= {

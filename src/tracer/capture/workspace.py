@@ -18,7 +18,7 @@ from typing import NamedTuple
 from tracer._proc import CommandFailed
 from tracer.capture._dirsnapshot import may_be_in_git
 from tracer.capture._gitobjects import CatFile
-from tracer.capture._gittree import GitBaseline, baseline, git_text
+from tracer.capture._gittree import GitBaseline, GitRepo, baseline, git_text
 from tracer.capture._snapshot import empty_tree, tree_patch
 from tracer.errors import RecordingError
 
@@ -140,10 +140,10 @@ def described(info: WorkspaceInfo) -> WorkspaceInfo:
     root, tree = info.repo_root, info.baseline_tree
     if root is None or tree is None:
         return info
-    cat = CatFile(root, info.git_store)
+    cat = CatFile(GitRepo(root, info.git_store))
     try:
         base = f"{info.head_commit}^{{tree}}" if info.head_commit else empty_tree(root)
-        patch = tree_patch(root, base, tree, cat, renames=False)
+        patch = tree_patch(cat, base, tree, renames=False)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
