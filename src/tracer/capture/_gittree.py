@@ -65,14 +65,11 @@ LARGE_UNTRACKED = 64 << 20
 _EMBEDDED = b"adding embedded git repository: "
 
 
-def index_env(index: str | os.PathLike[str] | None = None, store: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of git calls (:func:`tracer._proc.git_env`), with ``GIT_INDEX_FILE`` set to ``index`` and the
-    object directory of ``store`` (:func:`private_store`; ``None``: the repository's own)."""
+def index_env(index: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """The environment of git calls (:func:`tracer._proc.git_env`), with ``GIT_INDEX_FILE`` set to ``index``."""
     env = git_env()
     if index is not None:
         env["GIT_INDEX_FILE"] = os.fspath(index)
-    if store:
-        env.update(store)
     return env
 
 
@@ -93,9 +90,12 @@ class GitRepo:
         self.store = store
 
     def env(self, index: str | os.PathLike[str] | None = None) -> dict[str, str]:
-        """The environment of a git call in this repository (:func:`index_env`), with ``GIT_INDEX_FILE`` set to
-        ``index`` when given."""
-        return index_env(index, self.store)
+        """The environment of a git call in this repository: :func:`index_env` (``GIT_INDEX_FILE`` set to ``index``
+        when given), pointed at the object directory of ``store``."""
+        env = index_env(index)
+        if self.store:
+            env.update(self.store)
+        return env
 
 
 #: The directory, beside a repository's ``objects``, that holds the object directories of its recordings.
