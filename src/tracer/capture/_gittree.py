@@ -186,8 +186,12 @@ def _new_store(parent: str) -> str:
 def remove_store(store: Mapping[str, str] | None) -> None:
     """Remove the object directory of :func:`private_store` (and its parent once empty); nothing when ``None``."""
     path = (store or {}).get("GIT_OBJECT_DIRECTORY")
-    if not path:
-        return
+    if path:
+        _remove_object_dir(path)
+
+
+def _remove_object_dir(path: str) -> None:
+    """Remove a recording's object directory ``path``, and the ``tracer`` directory it is in once empty."""
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
@@ -210,7 +214,7 @@ def _sweep(parent: str) -> None:
         pid, _, rest = name.partition("-")
         start = rest.partition("-")[0]
         if pid.isdigit() and start.isdigit() and not recorder_runs(int(pid), int(start)):
-            remove_store({"GIT_OBJECT_DIRECTORY": os.path.join(parent, name)})
+            _remove_object_dir(os.path.join(parent, name))
 
 
 def excludes(paths: Sequence[str]) -> list[str]:
@@ -346,11 +350,10 @@ def baseline(
     )
     try:
         tree = snaps.snapshot()
-    except CommandFailed as e:
+    except BaseException as e:
         remove_store(store)
-        raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
-    except BaseException:
-        remove_store(store)
+        if isinstance(e, CommandFailed):
+            raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
         raise
     finally:
         snaps.close()
