@@ -80,6 +80,15 @@ _PLAIN_FIELDS = frozenset(
 )
 #: Fields that hold unified diffs: a secret spanning lines keeps each line's diff prefix.
 _DIFF_FIELDS = frozenset(("diff", "patch", "baseline_patch"))
+#: The data of a ``GIT binary patch`` in a diff (git's diff format, ``--binary``): after that line, one or two blocks
+#: of ``literal N`` or ``delta N`` and lines of base85 (a length letter, then base85 digits), each block ended by an
+#: empty line. The data is the file's content deflated by zlib, so no rule can see a secret in it: what matches
+#: there is the base85 alphabet by chance (``=`` and long runs of letters look like assignments of random values),
+#: and masking it would break the patch for ``git apply``.
+_BINARY_PATCH = re.compile(
+    rb"^GIT binary patch\n(?:(?:literal|delta) [0-9]+\n(?:[A-Za-z][0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]*\n)*(?:\n|\Z))+",
+    re.MULTILINE,
+)
 _CONTEXT = 48
 #: Output masked at once by :meth:`Redactor.session`.
 _RUN_BYTES = 1 << 20
@@ -100,6 +109,12 @@ class Finding:
     event: str
     t: int
     context: str
+
+
+def _outside_binary_patches(diff: bytes, hits: list[Hit]) -> list[Hit]:
+    """The ``hits`` in ``diff`` (a unified diff) that are not in the data of a binary patch (:data:`_BINARY_PATCH`)."""
+    spans = [m.span() for m in _BINARY_PATCH.finditer(diff)]
+    return [h for h in hits if not any(s < h.end and h.start < e for s, e in spans)]
 
 
 def _printable(raw: bytes) -> str:
@@ -317,6 +332,8 @@ class Redactor:
             return text
         raw = text.encode("utf-8", "surrogateescape")
         hits = self.rules.find(raw)
+        if hits and diff and b"GIT binary patch\n" in raw:
+            hits = _outside_binary_patches(raw, hits)
         if not hits:
             return text
         out = bytearray()
