@@ -121,6 +121,33 @@ def test_one_command_mode_takes_the_baseline_before_the_command_runs(tmp_path: P
     assert "+after" in session.final_patch.patch
 
 
+def test_a_data_set_lying_untracked_stays_out_of_the_session_and_the_user_is_told(tmp_path: Path) -> None:
+    # 200 MB of untracked data made a 209 MB session, and held `tracer shell -c true` 20 s while git hashed it
+    repo = make_repo(tmp_path / "repo", {"a.txt": "before\n"})
+    (repo / "data").mkdir()
+    for i in range(3):
+        with open(repo / "data" / f"shard-{i}.bin", "wb") as f:
+            f.truncate(12 << 20)  # 36 MiB, sparse: nothing to write, and nothing git should read
+    (repo / "todo.txt").write_text("small and new: kept\n")
+    out = tmp_path / "c.tracer"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo after > a.txt"],
+        cwd=repo,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    said = "3 untracked files (36.0 MiB) past the 16 MiB of untracked files a session keeps are left out of it"
+    assert said in proc.stderr
+    session = read_session(out)
+    assert "todo.txt" in session.header.baseline_patch and "shard" not in session.header.baseline_patch
+    assert session.final_patch is not None and session.final_patch.files == ("a.txt",)
+    assert out.stat().st_size < 64 << 10
+    assert session.end is not None and any(said in w for w in session.end.warnings)
+
+
 def test_one_command_mode_keeps_the_start_state_of_a_command_that_commits_and_switches_branch(tmp_path: Path) -> None:
     # with -c the baseline's patch is written while the command runs: it must still be the start state's
     repo = make_repo(tmp_path / "repo", {"a.txt": "committed\n"})

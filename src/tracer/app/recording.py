@@ -621,6 +621,16 @@ class _Recorder:
                 + "; ".join(info.baseline_omitted)
                 + ": they are not in the session, so verify cannot rebuild those files as they were"
             )
+        if info.left_out:
+            from tracer.capture._gittree import UNTRACKED_BYTES
+
+            n, size = len(info.left_out), sum(size for size, _ in info.left_out.values())
+            self.warn(
+                f"tracer: {n} untracked file{'s' if n != 1 else ''} ({size / (1 << 20):.1f} MiB) past the "
+                f"{UNTRACKED_BYTES >> 20} MiB of untracked files a session keeps are left out of it (their changes "
+                "are recorded without content, and the final patch leaves them out); commit them, or add them to "
+                ".gitignore"
+            )
 
     def _current_command(self) -> int | None:
         """The command running now; with ``-c``, the one command (id 1) until the tracker exists."""

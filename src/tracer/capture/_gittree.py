@@ -7,8 +7,8 @@ recording writes its blobs and trees into an object directory of its own (:func:
 repository's objects as an alternate: the user's index, working tree, refs and object database are never touched,
 and a ``git gc --prune=now`` run during the recording cannot delete the baseline it compares with. Embedded
 repositories (nested clones, submodules) never enter the trees, editor scratch files (vim swap and backup files,
-emacs locks) are left out everywhere, and untracked files over a size (a data set lying in the work tree) are left
-out and listed.
+emacs locks) are left out everywhere, and untracked files past a budget of bytes (a data set lying in the work
+tree) are left out and listed.
 
 :func:`baseline` (the work tree of a directory, its ``HEAD`` and branch, and the tree of its working tree) runs
 before a ``tracer shell -c`` command starts, so this module imports nothing beyond :mod:`os` and the lean
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 __all__ = [
-    "LARGE_UNTRACKED",
     "SCRATCH_PATHSPECS",
+    "UNTRACKED_BYTES",
     "GitBaseline",
     "GitRepo",
     "TreeSnapshots",
@@ -58,8 +58,14 @@ SCRATCH_PATHSPECS = (
     "*/#*#",
 )
 
-#: Untracked files over this many bytes stay out of the baseline and the final patch (listed as omitted).
-LARGE_UNTRACKED = 64 << 20
+#: Untracked (not ignored) files go into a snapshot up to this many bytes in all, the smallest first; the rest stay
+#: out of the baseline and the final patch (listed as omitted). Untracked files the baseline holds do not count
+#: again at later snapshots. Without it, a data set lying untracked in the work tree was hashed into every
+#: recording's object directory and carried whole in its header (200 MB of files: a 209 MB session and 20 s
+#: before `tracer shell -c true` ran).
+UNTRACKED_BYTES = 16 << 20
+#: Past this many pathspecs, git reads them from its standard input (``--pathspec-from-file``), not its command line.
+_ARGV_PATHSPECS = 256
 
 #: What ``git add`` says, on standard error, of a directory holding a repository of its own.
 _EMBEDDED = b"adding embedded git repository: "
@@ -222,6 +228,16 @@ def excludes(paths: Sequence[str]) -> list[str]:
     return [f":(exclude){p}" for p in SCRATCH_PATHSPECS] + [f":(exclude,literal){p}" for p in paths]
 
 
+def pathspec_args(specs: Sequence[str]) -> tuple[list[str], bytes | None]:
+    """Arguments that give git the pathspecs ``specs`` (after its other options), and its standard input: on the
+    command line while they are few, else NUL-separated on standard input (``--pathspec-from-file=-
+    --pathspec-file-nul``, git ≥ 2.25: thousands of left-out files would not fit in a command line)."""
+    if len(specs) <= _ARGV_PATHSPECS:
+        return ["--", *specs], None
+    data = "\0".join(specs).encode("utf-8", "surrogateescape")
+    return ["--pathspec-from-file=-", "--pathspec-file-nul"], data
+
+
 def git_text(args: Sequence[str], cwd: str | os.PathLike[str]) -> tuple[int, str]:
     """``(exit status, standard output)`` of ``git ARGS`` in ``cwd`` (the user's ``GIT_*`` variables left out), its
     output decoded (undecodable bytes kept as surrogates) and stripped.
@@ -275,7 +291,8 @@ class GitBaseline:
         branch: the current branch (short name); ``None`` when detached.
         tree: the id of the tree of the working tree, written into the repository's object database, or into
             ``store``'s.
-        left_out: untracked files the tree leaves out for their size: path -> (size in bytes, mtime in ns).
+        left_out: untracked files the tree leaves out (past :data:`UNTRACKED_BYTES`): path -> (size in bytes, mtime
+            in ns).
         store: the environment of the recording's own object directory (:func:`private_store`), for every git call
             that reads ``tree``; ``None``: the repository's.
     """
@@ -308,7 +325,7 @@ def baseline(
     *,
     exclude: Sequence[str] = (),
     tmp_dir: str | None = None,
-    large: int | None = None,
+    untracked_bytes: int | None = None,
     private: bool = False,
 ) -> GitBaseline | None:
     """Find the work tree the directory ``start`` (absolute) is in and write the tree of its working tree.
@@ -317,8 +334,8 @@ def baseline(
         start: the directory the recording starts in.
         exclude: absolute paths to leave out of the tree (e.g. the session file, when it is inside).
         tmp_dir: a private directory for the copy of the index (default: the system's temp dir).
-        large: untracked files over this many bytes are left out (:class:`TreeSnapshots`); default
-            :data:`LARGE_UNTRACKED`.
+        untracked_bytes: untracked files past this many bytes in all are left out (:class:`TreeSnapshots`); default
+            :data:`UNTRACKED_BYTES`.
         private: write the tree into an object directory of its own (:func:`private_store`; the recorder's, which
             removes it with :func:`remove_store` at its end), not into the repository's.
 
@@ -345,7 +362,7 @@ def baseline(
         GitRepo(root, store),
         index,
         inside(root, exclude),
-        large=LARGE_UNTRACKED if large is None else large,
+        untracked_bytes=UNTRACKED_BYTES if untracked_bytes is None else untracked_bytes,
         tmp_dir=tmp_dir,
     )
     try:
@@ -367,10 +384,13 @@ class TreeSnapshots:
         repo: the repository (its top level, and the object directory the trees are written into).
         index_file: the repository's real index (copied once, read only); it may not exist yet.
         exclude: workspace-relative paths to leave out (e.g. the session directory).
-        large: untracked (not ignored) files over this many bytes are left out of the trees (see
-            :attr:`left_out`), so that a data set lying in the work tree is not hashed into the object
-            database at every start and end; ``None`` keeps everything.
+        untracked_bytes: untracked (not ignored) files go into a tree up to this many bytes in all, the smallest
+            first, and those the baseline tree holds do not count; the rest are left out (see :attr:`left_out`), so
+            that a data set lying in the work tree is not hashed into the object database at every start and end;
+            ``None`` keeps everything.
         baseline_tree: files this tree holds are never left out (leaving them out would look like a deletion).
+        left_out_at_start: the baseline's :attr:`left_out`: those files stay out of every tree (the session never
+            had their content at start; in a tree they would look created).
         tmp_dir: where to put the private index (in a directory of its own); default the system's temp dir.
 
     Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
@@ -382,17 +402,19 @@ class TreeSnapshots:
         index_file: str | os.PathLike[str] | None,
         exclude: Sequence[str] = (),
         *,
-        large: int | None = None,
+        untracked_bytes: int | None = None,
         baseline_tree: str | None = None,
+        left_out_at_start: Mapping[str, tuple[int, int]] | None = None,
         tmp_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self._repo = repo
         self._root = repo.root
         self._real_index = None if index_file is None else os.fspath(index_file)
         self._exclude = list(exclude)
-        self._large = large
+        self._budget = untracked_bytes
         self._baseline_tree = baseline_tree
-        #: Untracked files over ``large`` bytes that the last snapshot left out: path -> (size, mtime in ns).
+        self._at_start = left_out_at_start or {}
+        #: Untracked files that the last snapshot left out: path -> (size, mtime in ns).
         self.left_out: dict[str, tuple[int, int]] = {}
         self._dir = _private_dir(None if tmp_dir is None else os.fspath(tmp_dir))
         self._index = os.path.join(self._dir, "index")
@@ -412,25 +434,20 @@ class TreeSnapshots:
                 # dated now would hide a same-size change made in the second the user's index was written.
                 _copy_with_times(self._real_index, self._index)
         env = self._repo.env(self._index)
-        self.left_out = self._large_untracked(env)
-        if self.left_out:  # drop what an earlier snapshot staged of them
+        self.left_out, whole = self._left_out_untracked(env)
+        if self.left_out:  # drop what an earlier snapshot staged of them (one path at a time: no pathspec matching)
             run_git(
-                ["rm", "--cached", "-f", "-q", "--ignore-unmatch", "--", *self.left_out],
+                ["update-index", "-z", "--force-remove", "--stdin"],
                 cwd=self._root,
-                env=dict(env, GIT_LITERAL_PATHSPECS="1"),
+                env=env,
+                input=b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in self.left_out),
                 check=False,
             )
-        args = [
-            "-c",
-            "core.untrackedCache=true",
-            "add",
-            "-A",
-            "--ignore-errors",
-            "--",
-            ".",
-            *excludes([*self._exclude, *self.left_out]),
-        ]
-        added = run_git(args, cwd=self._root, env=env, check=False)
+        in_whole = set(whole)
+        one_by_one = [p for p in self.left_out if not any(d in in_whole for d in _parents(p))]
+        specs, stdin = pathspec_args([".", *excludes([*self._exclude, *whole, *one_by_one])])
+        args = ["-c", "core.untrackedCache=true", "add", "-A", "--ignore-errors", *specs]
+        added = run_git(args, cwd=self._root, env=env, input=stdin, check=False)
         if added.returncode not in (0, 1):
             raise RecordingError(
                 f"cannot snapshot the working tree of {self._root}: "
@@ -447,18 +464,69 @@ class TreeSnapshots:
                 f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
             ) from e
 
-    def _large_untracked(self, env: dict[str, str]) -> dict[str, tuple[int, int]]:
-        """Untracked, not ignored files over ``large`` bytes, minus those the baseline tree holds."""
-        if self._large is None:
-            return {}
+    def _left_out_untracked(self, env: dict[str, str]) -> tuple[dict[str, tuple[int, int]], list[str]]:
+        """The untracked, not ignored files to leave out, and the directories they fill (excluded whole).
+
+        Untracked files are kept by the entries ``git status`` lists them in (a file, or a directory holding no
+        tracked file, whole), the smallest entries first, up to the budget of bytes; the files of the baseline tree
+        are always kept and do not count, the files left out at start are always left out, and so is what is new
+        in a directory that held some of those.
+
+        Returns:
+            ``(left_out, dirs)``: path -> (size, mtime in ns) of each file left out; and the entries (``dir/``)
+            whose files are all left out, none of them in the baseline tree: one pathspec leaves each out.
+        """
+        if self._budget is None:
+            return {}, []
         # untracked for the user: listed against their own index, not the private one (an earlier snapshot may
-        # have staged a file there while it was still small)
-        listed = run_git(
-            ["-c", "core.untrackedCache=true", "ls-files", "-z", "--others", "--exclude-standard"],
-            cwd=self._root,
-            env=git_env(),
-            check=False,
-        )
+        # have staged a file there)
+        found = self._untracked()
+        at_start = {rel: found.pop(rel) for rel in self._at_start if rel in found}
+        if not at_start and sum(size for size, _ in found.values()) <= self._budget:
+            return {}, []
+        in_tree: list[str] = []
+        if self._baseline_tree is not None:
+            listed = run_git(
+                ["ls-tree", "-r", "-z", "--name-only", "--full-tree", self._baseline_tree],
+                cwd=self._root,
+                env=env,
+                check=False,
+            ).stdout
+            in_tree = [raw.decode("utf-8", "surrogateescape") for raw in listed.split(b"\0") if raw]
+            for rel in in_tree:
+                found.pop(rel, None)
+        dirs = set(self._untracked(directories=True))
+        # a directory holding files of the baseline tree is never left out whole (its files would keep their
+        # baseline content in every tree, whatever happens to them): only its other files, one by one
+        holding = {d for rel in in_tree for d in _parents(rel) if d in dirs} if dirs else set()
+        units: dict[str, list[str]] = {}
+        for rel in [*found, *at_start]:
+            unit = next((d for d in _parents(rel) if d in dirs), rel)
+            units.setdefault(unit, []).append(rel)
+
+        def size(rels: list[str]) -> int:
+            return sum(found[r][0] for r in rels if r in found)
+
+        room = self._budget
+        left_out = dict(at_start)
+        whole: list[str] = []
+        for unit, rels in sorted(units.items(), key=lambda u: (size(u[1]), u[0])):
+            if size(rels) <= room and not any(r in at_start for r in rels):
+                room -= size(rels)
+                continue
+            left_out.update((r, found[r]) for r in rels if r in found)
+            if unit.endswith("/") and unit not in holding:
+                whole.append(unit)
+        return left_out, whole
+
+    def _untracked(self, *, directories: bool = False) -> dict[str, tuple[int, int]]:
+        """The untracked, not ignored files of the work tree for the user's own index: path -> (size, mtime in ns);
+        with ``directories``, the entries ``git status`` shows instead (a directory holding no tracked file as one
+        ``dir/`` entry), sizes not read."""
+        args = ["-c", "core.untrackedCache=true", "ls-files", "-z", "--others", "--exclude-standard"]
+        if directories:
+            args += ["--directory", "--no-empty-directory"]
+        listed = run_git(args, cwd=self._root, env=git_env(), check=False)
         if listed.returncode != 0:
             return {}
         found: dict[str, tuple[int, int]] = {}
@@ -466,21 +534,14 @@ class TreeSnapshots:
             if not raw:
                 continue
             rel = raw.decode("utf-8", "surrogateescape")
+            if directories:
+                found[rel] = (0, 0)
+                continue
             try:
                 st = os.lstat(os.path.join(self._root, rel))
             except OSError:
                 continue
-            if st.st_size > self._large:
-                found[rel] = (st.st_size, st.st_mtime_ns)
-        if found and self._baseline_tree is not None:
-            in_tree = run_git(
-                ["ls-tree", "-r", "-z", "--name-only", "--full-tree", self._baseline_tree, "--", *found],
-                cwd=self._root,
-                env=dict(env, GIT_LITERAL_PATHSPECS="1"),
-                check=False,
-            ).stdout
-            for raw in in_tree.split(b"\0"):
-                found.pop(raw.decode("utf-8", "surrogateescape"), None)
+            found[rel] = (st.st_size, st.st_mtime_ns)
         return found
 
     def close(self) -> None:
@@ -494,6 +555,13 @@ class TreeSnapshots:
             os.rmdir(self._dir)
         except OSError:
             pass
+
+
+def _parents(rel: str) -> list[str]:
+    """The directories above the workspace-relative path ``rel``, outermost first, each with its ``/``
+    (``a/b/c`` -> ``a/``, ``a/b/``)."""
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 def _embedded(stderr: bytes) -> list[str]:

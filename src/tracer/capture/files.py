@@ -41,6 +41,7 @@ from tracer.capture._dirsnapshot import (
     SIZE_LIMIT,
     DirSnapshot,
     inside,
+    mode_of,
     take,
     walk,
 )
@@ -69,6 +70,8 @@ def _log() -> Any:
 QUIET = 0.1
 #: Seconds after which a path that never goes quiet (a growing log) is read anyway.
 MAX_WAIT = 2.0
+#: Untracked files left out of the final patch that ``FinalPatch.omitted`` names one by one (the rest in one line).
+OMITTED_LISTED = 50
 #: Files over this many bytes are left out of the final patch (and listed in ``FinalPatch.omitted``).
 FINAL_FILE_LIMIT = 64 << 20
 #: Rename detection by similarity is tried only for this many delete × create pairs in one batch.
@@ -165,8 +168,9 @@ class EditRecorder:
                 self._repo,
                 info.index_file,
                 excluded,
-                large=_gittree.LARGE_UNTRACKED,
+                untracked_bytes=_gittree.UNTRACKED_BYTES,
                 baseline_tree=info.baseline_tree,
+                left_out_at_start=info.left_out,
                 tmp_dir=tmp_dir,
             )
             if self._git
@@ -262,11 +266,16 @@ class EditRecorder:
         finally:
             self._cat.close()
             self._snaps.close()
-        left_out = tuple(
-            f"{path}: untracked and over {_gittree.LARGE_UNTRACKED >> 20} MiB, not included"
+        changed = [
+            (path, stat[0])
             for path, stat in sorted(self._snaps.left_out.items())
             if self._info.left_out.get(path) != stat  # new or changed during the session
-        )
+        ]
+        why = f"left out with the untracked files past the {_gittree.UNTRACKED_BYTES >> 20} MiB a session keeps"
+        left_out = tuple(f"{path}: untracked, {size} bytes; {why}" for path, size in changed[:OMITTED_LISTED])
+        if len(changed) > OMITTED_LISTED:
+            rest = changed[OMITTED_LISTED:]
+            left_out += (f"{len(rest)} more untracked files ({sum(size for _, size in rest)} bytes); {why}",)
         from tracer.model import FinalPatch
 
         return FinalPatch(t=t, patch=patch.text, files=patch.files, omitted=(*patch.omitted, *left_out))
@@ -445,8 +454,9 @@ class EditRecorder:
         changes: list[_Change] = []
         for rel, p in files.items():
             old = self._state.get(rel)
-            if not self._git and (old is None or isinstance(old, _Unread)) and self._unchanged_plain(rel):
-                continue  # content never read (too large for the snapshot), and nothing wrote it since
+            if (old is None or isinstance(old, _Unread)) and self._unchanged_unread(rel):
+                continue  # content at start never read (too large for the snapshot, or left out of the baseline
+                # tree), and nothing wrote it since
             new = read_file_state(fs_path(self._root, rel), self._size_limit)
             if old is None and new is None:
                 continue
@@ -526,8 +536,12 @@ class EditRecorder:
                 self._state[rel] = state
             return
         found = self._ls_tree(rels)
+        left_out = self._info.left_out
         for rel in rels:
-            self._state[rel] = found.get(rel)
+            state = found.get(rel)
+            if state is None and rel in left_out:  # there at start, left out of the baseline tree
+                state = _Unread(_mode_now(fs_path(self._root, rel)), "", left_out[rel][0], None)
+            self._state[rel] = state
 
     def _ls_tree(self, rels: Sequence[str]) -> dict[str, FileState]:
         """Baseline tree entries at or below ``rels`` as unloaded states (``data`` None, ``sha`` the id)."""
@@ -621,6 +635,8 @@ class EditRecorder:
                 for c in changes
                 if MODE_GITLINK not in (c.old_mode, c.new_mode) and not self._rules.quick(c.new_path)
             }
+            # untracked files left out of both trees (past UNTRACKED_BYTES at start): changed if their stat did
+            paths |= {rel for rel in self._info.left_out if not self._unchanged_unread(rel)}
         else:
             paths |= self._changed_since_snapshot()
         if paths:
@@ -642,12 +658,16 @@ class EditRecorder:
         changed |= {p for p in base.stats if p not in seen}
         return changed
 
-    def _unchanged_plain(self, rel: str) -> bool:
-        """Outside git: whether ``rel``, whose content at start was not read, is still as it was then."""
+    def _unchanged_unread(self, rel: str) -> bool:
+        """Whether ``rel``, whose content at start was not read (outside git: past the snapshot's limits; in git: an
+        untracked file left out of the baseline tree), is still as it was then."""
         try:
             st = os.lstat(fs_path(self._root, rel))
         except OSError:
-            return rel not in self._plain.stats  # gone, and it was not there at start either
+            # gone, and it was not there at start either
+            return rel not in (self._info.left_out if self._git else self._plain.stats)
+        if self._git:
+            return self._info.left_out.get(rel) == (st.st_size, st.st_mtime_ns)
         return self._plain.unchanged(rel, st)
 
     def _final_patch_plain(self, t: int) -> FinalPatch:
@@ -692,9 +712,18 @@ class _Unloaded(FileState):
 
 
 class _Unread(FileState):
-    """Outside git: a file that was there at start but whose content the snapshot did not read (``sha`` is "")."""
+    """A file that was there at start but whose content was not read (``sha`` is ""): outside git, past the
+    snapshot's limits; in git, an untracked file left out of the baseline tree (past ``UNTRACKED_BYTES``)."""
 
     __slots__ = ()
+
+
+def _mode_now(path: str | os.PathLike[str]) -> str:
+    """The git mode of the file at ``path`` now (``100644`` when it is gone or not a file)."""
+    try:
+        return mode_of(os.lstat(path)) or MODE_FILE
+    except OSError:
+        return MODE_FILE
 
 
 def _pair_renames(changes: list[_Change]) -> list[_Change]:

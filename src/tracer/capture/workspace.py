@@ -43,9 +43,9 @@ class WorkspaceInfo(NamedTuple):
             directory, else the repository's); ``None`` outside git.
         git_dir: the repository's git directory; ``None`` outside git.
         index_file: the repository's index file (it may not exist yet); ``None`` outside git.
-        left_out: untracked files over :data:`tracer.capture._gittree.LARGE_UNTRACKED` bytes kept out of the
-            baseline (a data set in the work tree is not hashed into the object database, nor put in the header):
-            path -> (size, mtime ns).
+        left_out: untracked files kept out of the baseline, past :data:`tracer.capture._gittree.UNTRACKED_BYTES` of
+            them in all (a data set in the work tree is not hashed into the object database, nor put in the
+            header): path -> (size, mtime ns).
         remote_url: the URL of the repository's remote (:func:`public_url` of the current branch's upstream remote,
             else of ``origin``, else of the first); ``None`` without a remote.
         baseline_omitted: changes present at start that ``baseline_patch`` leaves out, ``"path: why"`` (the patch
