@@ -98,15 +98,24 @@ def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
     assert next(c.command for c in session.commands()) == "echo after > a.txt"
 
 
-def record_one_command(command: str, *, cwd: Path, out: Path) -> Session:
-    """``tracer shell -q -o OUT -c COMMAND`` in ``cwd`` (no terminal), which must succeed; the session."""
-    proc = subprocess.run(
+def shell_c(
+    command: str, *, cwd: Path, out: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``tracer shell -q -o OUT -c COMMAND`` in ``cwd``, with no terminal: its exit status and what it printed."""
+    return subprocess.run(
         [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", command],
         cwd=cwd,
+        env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
+        text=True,
         timeout=60,
     )
+
+
+def record_one_command(command: str, *, cwd: Path, out: Path) -> Session:
+    """:func:`shell_c`, which must succeed; the session."""
+    proc = shell_c(command, cwd=cwd, out=out)
     assert proc.returncode == 0, proc.stderr
     return read_session(out)
 
@@ -130,14 +139,7 @@ def test_a_data_set_lying_untracked_stays_out_of_the_session_and_the_user_is_tol
             f.truncate(12 << 20)  # 36 MiB, sparse: nothing to write, and nothing git should read
     (repo / "todo.txt").write_text("small and new: kept\n")
     out = tmp_path / "c.tracer"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo after > a.txt"],
-        cwd=repo,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = shell_c("echo after > a.txt", cwd=repo, out=out)
     assert proc.returncode == 0, proc.stderr
     said = "3 untracked files (36.0 MiB) past the 16 MiB of untracked files a session keeps are left out of it"
     assert said in proc.stderr
@@ -224,15 +226,7 @@ def test_one_command_mode_in_a_repository_git_cannot_read_runs_the_command_and_s
     else:
         env["PATH"] = str(Path(sys.executable).parent)  # python, but no git
     out = tmp_path / "c.tracer"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo b >> a.txt; echo ran"],
-        cwd=repo,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = shell_c("echo b >> a.txt; echo ran", cwd=repo, out=out, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ran")
     (line,) = [ln for ln in proc.stderr.splitlines() if "edits are not recorded" in ln]
@@ -254,15 +248,8 @@ def test_one_command_mode_inside_git_directory_asks_git_once_and_records_the_pla
     (bin_dir / "git").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {real_git} "$@"\n')
     (bin_dir / "git").chmod(0o755)
     out = tmp_path / "c.tracer"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", "echo note > description"],
-        cwd=repo / ".git",
-        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = shell_c("echo note > description", cwd=repo / ".git", out=out, env=env)
     assert proc.returncode == 0, proc.stderr
     # the work tree is looked up once (its first question is this one; the lookup asks again, more simply, when it
     # fails): before, the recorder looked it up a second time
