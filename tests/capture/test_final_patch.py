@@ -229,11 +229,12 @@ def test_large_untracked_files_stay_out_of_the_baseline_and_the_patch(
     rec.start()
     (repo / "a.txt").write_text("a\nb\n")
     (repo / "new.bin").write_bytes(os.urandom(2 << 20))  # a new large untracked file
-    (repo / "grows.txt").write_bytes(os.urandom(2 << 20))  # was in the baseline: it must not look deleted
+    (repo / "grows.txt").write_bytes(os.urandom(2 << 20))  # in the baseline, grown past the budget: kept as it was
     rec.stop()
     final = rec.final_patch()
-    assert set(final.files) == {"a.txt", "grows.txt"}
-    assert [o.split(":")[0] for o in final.omitted] == ["new.bin"]  # data.bin did not change
+    assert set(final.files) == {"a.txt"}  # grows.txt neither changed nor deleted
+    assert [o.split(":")[0] for o in final.omitted] == ["grows.txt", "new.bin"]  # data.bin did not change
+    assert "grew to 2097152 bytes" in final.omitted[0]
     assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]
 
 
@@ -280,6 +281,33 @@ def test_untracked_files_are_kept_by_entry_smallest_first_up_to_their_budget(
     end = start_state(run.info, tmp_path / "end")
     git(end, "apply", "-", input=final.patch.encode())
     assert (end / "fix.py").read_text() == "print('fixed')\n" and (end / "newpkg" / "a.py").read_text() == "x = 2\n"
+
+
+def test_an_untracked_log_that_grows_through_the_session_keeps_its_start_in_the_final_patch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log lying untracked in the work tree (a server's, `nohup.out`) was carried whole in the final patch however
+    far it grew: past the budget its growth is left out, and the file stays in the tree as the baseline has it
+    (left out of the tree, it would look deleted)."""
+    from tests.conftest import make_repo
+    from tracer.capture import _gittree
+
+    monkeypatch.setattr(_gittree, "UNTRACKED_BYTES", 50_000)
+    repo = make_repo(tmp_path / "repo", {"app.py": "print(1)\n"})
+    (repo / "server.log").write_text("started\n")
+    run = Run(repo)
+    assert "+++ b/server.log" in run.info.baseline_patch and not run.info.left_out
+    with open(repo / "server.log", "a") as log:
+        for i in range(8000):
+            log.write(f"GET /item/{i} 200\n")  # ~150 KB
+    (repo / "app.py").write_text("print(2)\n")
+    run.rec.stop()
+    final = run.rec.final_patch()
+    assert final.files == ("app.py",) and "server.log" not in final.patch
+    assert [o.split(":")[0] for o in final.omitted] == ["server.log"]
+    end = start_state(run.info, tmp_path / "end")
+    git(end, "apply", "-", input=final.patch.encode())
+    assert (end / "server.log").read_text() == "started\n" and (end / "app.py").read_text() == "print(2)\n"
 
 
 def test_thousands_of_untracked_files_left_out_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -416,6 +416,10 @@ class TreeSnapshots:
         self._at_start = left_out_at_start or {}
         #: Untracked files that the last snapshot left out: path -> (size, mtime in ns).
         self.left_out: dict[str, tuple[int, int]] = {}
+        #: Untracked files of the baseline tree that grew past the budget, which the last snapshot kept as the
+        #: baseline has them: path -> (size, mtime in ns).
+        self.frozen: dict[str, tuple[int, int]] = {}
+        self._baseline_entries: dict[str, bytes] = {}  # frozen path -> its baseline tree entry, "<mode> <id>"
         self._dir = _private_dir(None if tmp_dir is None else os.fspath(tmp_dir))
         self._index = os.path.join(self._dir, "index")
         self._seeded = False
@@ -434,7 +438,7 @@ class TreeSnapshots:
                 # dated now would hide a same-size change made in the second the user's index was written.
                 _copy_with_times(self._real_index, self._index)
         env = self._repo.env(self._index)
-        self.left_out, whole = self._left_out_untracked(env)
+        self.left_out, whole, self.frozen = self._left_out_untracked(env)
         if self.left_out:  # drop what an earlier snapshot staged of them (one path at a time: no pathspec matching)
             run_git(
                 ["update-index", "-z", "--force-remove", "--stdin"],
@@ -443,8 +447,19 @@ class TreeSnapshots:
                 input=b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in self.left_out),
                 check=False,
             )
+        if self.frozen:  # as the baseline has them (the private index was copied from the user's, without them)
+            run_git(
+                ["update-index", "-z", "--index-info"],
+                cwd=self._root,
+                env=env,
+                input=b"".join(
+                    self._baseline_entries[p] + b"\t" + p.encode("utf-8", "surrogateescape") + b"\0"
+                    for p in self.frozen
+                ),
+                check=False,
+            )
         in_whole = set(whole)
-        one_by_one = [p for p in self.left_out if not any(d in in_whole for d in _parents(p))]
+        one_by_one = [p for p in self.left_out if not any(d in in_whole for d in _parents(p))] + list(self.frozen)
         specs, stdin = pathspec_args([".", *excludes([*self._exclude, *whole, *one_by_one])])
         args = ["-c", "core.untrackedCache=true", "add", "-A", "--ignore-errors", *specs]
         added = run_git(args, cwd=self._root, env=env, input=stdin, check=False)
@@ -464,60 +479,79 @@ class TreeSnapshots:
                 f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
             ) from e
 
-    def _left_out_untracked(self, env: dict[str, str]) -> tuple[dict[str, tuple[int, int]], list[str]]:
-        """The untracked, not ignored files to leave out, and the directories they fill (excluded whole).
+    def _left_out_untracked(
+        self, env: dict[str, str]
+    ) -> tuple[dict[str, tuple[int, int]], list[str], dict[str, tuple[int, int]]]:
+        """The untracked, not ignored files to leave out of the tree, the directories they fill, and the files of
+        the baseline tree to keep as the baseline has them.
 
         Untracked files are kept by the entries ``git status`` lists them in (a file, or a directory holding no
-        tracked file, whole), the smallest entries first, up to the budget of bytes; the files of the baseline tree
-        are always kept and do not count, the files left out at start are always left out, and so is what is new
-        in a directory that held some of those.
+        tracked file, whole), the smallest entries first, up to the budget of bytes. The files left out at start
+        are always left out, and so is what is new in a directory that held some of those. An untracked file of the
+        baseline tree that grew (a log written through the session) competes for the budget at its new size, and
+        when it does not fit it keeps its baseline content in the tree (*frozen*), where leaving it out would look
+        like a deletion.
 
         Returns:
-            ``(left_out, dirs)``: path -> (size, mtime in ns) of each file left out; and the entries (``dir/``)
-            whose files are all left out, none of them in the baseline tree: one pathspec leaves each out.
+            ``(left_out, dirs, frozen)``: path -> (size, mtime in ns) of each file left out; the entries (``dir/``)
+            whose files are all left out, none of them in the baseline tree (one pathspec leaves each out); and
+            path -> (size, mtime in ns) of each file frozen.
         """
         if self._budget is None:
-            return {}, []
+            return {}, [], {}
         # untracked for the user: listed against their own index, not the private one (an earlier snapshot may
         # have staged a file there)
         found = self._untracked()
         at_start = {rel: found.pop(rel) for rel in self._at_start if rel in found}
         if not at_start and sum(size for size, _ in found.values()) <= self._budget:
-            return {}, []
-        in_tree: list[str] = []
+            return {}, [], {}
+        in_tree: dict[str, tuple[bytes, int]] = {}  # path -> its baseline entry (``<mode> <id>``), blob size
         if self._baseline_tree is not None:
             listed = run_git(
-                ["ls-tree", "-r", "-z", "--name-only", "--full-tree", self._baseline_tree],
+                ["ls-tree", "-r", "-z", "-l", "--full-tree", self._baseline_tree],
                 cwd=self._root,
                 env=env,
                 check=False,
             ).stdout
-            in_tree = [raw.decode("utf-8", "surrogateescape") for raw in listed.split(b"\0") if raw]
-            for rel in in_tree:
-                found.pop(rel, None)
+            for entry in filter(None, listed.split(b"\0")):
+                meta, _, name = entry.partition(b"\t")
+                parts = meta.split()  # <mode> <type> <id> <size, or "-">
+                if len(parts) != 4:
+                    continue
+                mode, _, oid, blob_size = parts
+                size = int(blob_size) if blob_size.isdigit() else -1
+                in_tree[name.decode("utf-8", "surrogateescape")] = (mode + b" " + oid, size)
+        grown = {r: found.pop(r) for r in [r for r in found if r in in_tree] if found[r][0] > in_tree[r][1]}
+        for rel in [r for r in found if r in in_tree]:
+            del found[rel]  # in the baseline, as it was or smaller: kept
         dirs = set(self._untracked(directories=True))
         # a directory holding files of the baseline tree is never left out whole (its files would keep their
         # baseline content in every tree, whatever happens to them): only its other files, one by one
         holding = {d for rel in in_tree for d in _parents(rel) if d in dirs} if dirs else set()
-        units: dict[str, list[str]] = {}
+        units: dict[str, list[str]] = {rel: [rel] for rel in grown}
         for rel in [*found, *at_start]:
             unit = next((d for d in _parents(rel) if d in dirs), rel)
             units.setdefault(unit, []).append(rel)
+        sizes = {**found, **grown}
 
-        def size(rels: list[str]) -> int:
-            return sum(found[r][0] for r in rels if r in found)
+        def bytes_of(rels: list[str]) -> int:
+            return sum(sizes[r][0] for r in rels if r in sizes)
 
         room = self._budget
         left_out = dict(at_start)
         whole: list[str] = []
-        for unit, rels in sorted(units.items(), key=lambda u: (size(u[1]), u[0])):
-            if size(rels) <= room and not any(r in at_start for r in rels):
-                room -= size(rels)
-                continue
-            left_out.update((r, found[r]) for r in rels if r in found)
-            if unit.endswith("/") and unit not in holding:
-                whole.append(unit)
-        return left_out, whole
+        frozen: dict[str, tuple[int, int]] = {}
+        for unit, rels in sorted(units.items(), key=lambda u: (bytes_of(u[1]), u[0])):
+            if bytes_of(rels) <= room and not any(r in at_start for r in rels):
+                room -= bytes_of(rels)
+            elif unit in grown:
+                frozen[unit] = grown[unit]
+                self._baseline_entries[unit] = in_tree[unit][0]
+            else:
+                left_out.update((r, found[r]) for r in rels if r in found)
+                if unit.endswith("/") and unit not in holding:
+                    whole.append(unit)
+        return left_out, whole, frozen
 
     def _untracked(self, *, directories: bool = False) -> dict[str, tuple[int, int]]:
         """The untracked, not ignored files of the work tree for the user's own index: path -> (size, mtime in ns);

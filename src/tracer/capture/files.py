@@ -272,7 +272,11 @@ class EditRecorder:
             if self._info.left_out.get(path) != stat  # new or changed during the session
         ]
         why = f"left out with the untracked files past the {_gittree.UNTRACKED_BYTES >> 20} MiB a session keeps"
-        left_out = tuple(f"{path}: untracked, {size} bytes; {why}" for path, size in changed[:OMITTED_LISTED])
+        grown = tuple(
+            f"{path}: untracked, grew to {stat[0]} bytes; its change is {why}"
+            for path, stat in sorted(self._snaps.frozen.items())
+        )
+        left_out = grown + tuple(f"{path}: untracked, {size} bytes; {why}" for path, size in changed[:OMITTED_LISTED])
         if len(changed) > OMITTED_LISTED:
             rest = changed[OMITTED_LISTED:]
             left_out += (f"{len(rest)} more untracked files ({sum(size for _, size in rest)} bytes); {why}",)
