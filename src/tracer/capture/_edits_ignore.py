@@ -85,28 +85,30 @@ class IgnoreRules:
         submodule), or when it is below a skipped directory.
         """
         rels = list(rels)
-        dir_list = list(dirs)
+        dir_set = set(dirs)
         with self._lock:
             out: set[str] = set()
             todo: list[str] = []
-            for rel in [*rels, *dir_list]:
+            for rel in [*rels, *dir_set]:
                 if self.quick(rel):
                     out.add(rel)
                 else:
                     todo.append(rel)
             if not todo:
                 return out
-            # Ancestor directories (and the given directories), top down.
-            ancestors: set[str] = set(d for d in dir_list if d in todo)
-            for rel in todo:
-                parts = rel.split("/")
-                for i in range(1, len(parts)):
-                    ancestors.add("/".join(parts[:i]))
+            # Ancestor directories (and the given directories), top down; the files of one directory (a walk's)
+            # share theirs, found once
+            ancestors: set[str] = {d for d in todo if d in dir_set}
+            for parent in {rel.rpartition("/")[0] for rel in todo} - {""}:
+                parts = parent.split("/")
+                ancestors.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+            skipped_now = False  # a directory was found skipped: the paths below it are, too
             # A directory judged "not skipped" may have become a repository since (git init, git clone): its
             # .git can appear before the observer watches the new directory, so no event says so.
             for d in sorted(ancestors, key=lambda d: d.count("/")):
                 if self._dirs.get(d) is False and os.path.lexists(os.path.join(self._root, d, ".git")):
                     self._nested(d)
+                    skipped_now = True
             unknown = sorted((d for d in ancestors if d not in self._dirs), key=lambda d: d.count("/"))
             for depth_group in _by_depth(unknown):
                 ask = []
@@ -114,16 +116,19 @@ class IgnoreRules:
                     below_skipped = self.quick(d + "/x")
                     if below_skipped or os.path.lexists(os.path.join(self._root, d, ".git")):
                         self._dirs[d] = True
+                        skipped_now = True
                     else:
                         ask.append(d)
                 for d, ignored in zip(ask, self._ask([d + "/" for d in ask]), strict=True):
                     self._dirs[d] = ignored
-            files = [r for r in todo if r not in dir_list and not self.quick(r)]
+                    skipped_now = skipped_now or ignored
+            below = {r for r in todo if self.quick(r)} if skipped_now else set()
+            files = [r for r in todo if r not in dir_set and r not in below]
             unknown_files = [r for r in files if r not in self._files]
             for r, ignored in zip(unknown_files, self._ask(unknown_files), strict=True):
                 self._files[r] = ignored
             for rel in todo:
-                if self.quick(rel) or (rel in dir_list and self._dirs.get(rel)) or self._files.get(rel):
+                if rel in below or (rel in dir_set and self._dirs.get(rel)) or self._files.get(rel):
                     out.add(rel)
             if len(self._files) > _CACHE_MAX:
                 self._files.clear()

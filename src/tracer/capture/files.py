@@ -654,7 +654,7 @@ class EditRecorder:
         for rel in walk(self._root_str, "", self._skipped):
             seen.add(rel)
             try:
-                st = os.lstat(fs_path(self._root, rel))
+                st = os.lstat(os.path.join(self._root_str, rel))  # (not a Path: a walk of a home directory)
             except OSError:
                 continue
             if not base.unchanged(rel, st):
