@@ -326,6 +326,23 @@ def test_thousands_of_untracked_files_left_out_one_by_one(tmp_path: Path, monkey
     assert [line[6:] for line in info.baseline_patch.splitlines() if line.startswith("+++ b/")] == kept
 
 
+def test_a_large_tracked_file_changed_at_start_stays_out_of_the_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The changes present at start had no limit per file (the final patch has FILE_BYTES): a tracked 200 MB data file
+    modified before the recording went whole into the header."""
+    from tests.conftest import make_repo
+    from tracer.capture import workspace
+
+    monkeypatch.setattr(workspace, "FILE_BYTES", 4000)
+    repo = make_repo(tmp_path / "repo", {"small.txt": "a\n", "weights.bin": "w\n"})
+    (repo / "small.txt").write_text("b\n")
+    (repo / "weights.bin").write_bytes(os.urandom(8000))
+    info = workspace_info(repo)
+    assert "small.txt" in info.baseline_patch and "weights.bin" not in info.baseline_patch
+    assert info.baseline_omitted == ("weights.bin: 8000 bytes, over the 4000-byte limit",)
+
+
 def test_patches_stay_under_their_total_limit_and_say_what_they_left_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

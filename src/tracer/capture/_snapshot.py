@@ -94,6 +94,9 @@ def _sizes(repo: GitRepo, ids: Sequence[str]) -> dict[str, int]:
     return sizes
 
 
+#: Files whose content is over this many bytes are left out of the final patch and of the changes present at start
+#: (and listed as omitted).
+FILE_BYTES = 64 << 20
 #: The largest patch :func:`tree_patch` writes (bytes of text): half of what a reader takes in one event
 #: (``tracer.store._msgpack.MAX_EVENT_BYTES``), so that a final patch or a header with its baseline patch is
 #: always readable; files past it are left out and listed as omitted.

@@ -49,7 +49,7 @@ from tracer.capture._edits_diff import file_diff
 from tracer.capture._edits_ignore import IgnoreRules
 from tracer.capture._gitobjects import CatFile, FileState, file_state, read_file_state
 from tracer.capture._gittree import TreeSnapshots
-from tracer.capture._snapshot import fs_path, raw_changes, tree_patch
+from tracer.capture._snapshot import FILE_BYTES, fs_path, raw_changes, tree_patch
 from tracer.capture.workspace import WorkspaceInfo
 from tracer.errors import RecordingError, TracerError
 
@@ -73,7 +73,7 @@ MAX_WAIT = 2.0
 #: Untracked files left out of the final patch that ``FinalPatch.omitted`` names one by one (the rest in one line).
 OMITTED_LISTED = 50
 #: Files over this many bytes are left out of the final patch (and listed in ``FinalPatch.omitted``).
-FINAL_FILE_LIMIT = 64 << 20
+FINAL_FILE_LIMIT = FILE_BYTES
 #: Rename detection by similarity is tried only for this many delete × create pairs in one batch.
 _SIMILAR_PAIRS = 400
 _SIMILAR_BYTES = 256 << 10

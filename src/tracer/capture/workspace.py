@@ -19,7 +19,7 @@ from tracer._proc import CommandFailed
 from tracer.capture._dirsnapshot import may_be_in_git
 from tracer.capture._gitobjects import CatFile
 from tracer.capture._gittree import GitBaseline, GitRepo, baseline, git_text
-from tracer.capture._snapshot import empty_tree, tree_patch
+from tracer.capture._snapshot import FILE_BYTES, empty_tree, tree_patch
 from tracer.errors import RecordingError
 
 #: ``WorkspaceInfo.left_out`` outside git (read only).
@@ -48,9 +48,9 @@ class WorkspaceInfo(NamedTuple):
             header): path -> (size, mtime ns).
         remote_url: the URL of the repository's remote (:func:`public_url` of the current branch's upstream remote,
             else of ``origin``, else of the first); ``None`` without a remote.
-        baseline_omitted: changes present at start that ``baseline_patch`` leaves out, ``"path: why"`` (the patch
-            would be over :data:`tracer.capture._snapshot.PATCH_BYTES`): verify cannot rebuild the start state
-            of those files.
+        baseline_omitted: changes present at start that ``baseline_patch`` leaves out, ``"path: why"`` (a file over
+            :data:`tracer.capture._snapshot.FILE_BYTES`, or the patch would be over
+            :data:`tracer.capture._snapshot.PATCH_BYTES`): verify cannot rebuild the start state of those files.
         git_store: the recording's own object directory, as the environment of the git calls that read its trees
             (:func:`tracer.capture._gittree.private_store`); ``None``: the repository's object database.
     """
@@ -143,7 +143,7 @@ def described(info: WorkspaceInfo) -> WorkspaceInfo:
     cat = CatFile(GitRepo(root, info.git_store))
     try:
         base = f"{info.head_commit}^{{tree}}" if info.head_commit else empty_tree(root)
-        patch = tree_patch(cat, base, tree, renames=False)
+        patch = tree_patch(cat, base, tree, renames=False, file_limit=FILE_BYTES)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
