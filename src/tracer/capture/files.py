@@ -731,7 +731,7 @@ def _mode_now(path: str | os.PathLike[str]) -> str:
 
 
 def _pair_renames(changes: list[_Change]) -> list[_Change]:
-    """Pair deletions with creations of the same content (or over 50% similar text) into renames.
+    """Pair deletions with creations of the same content (or text at least 50% similar, as git -M) into renames.
 
     Returns the changes in an order that applies cleanly one after the other: deletions, renames,
     modifications, creations.
