@@ -310,6 +310,21 @@ def test_an_untracked_log_that_grows_through_the_session_keeps_its_start_in_the_
     assert (end / "server.log").read_text() == "started\n" and (end / "app.py").read_text() == "print(2)\n"
 
 
+def test_a_repository_inside_the_work_tree_is_not_an_untracked_file(tmp_path: Path) -> None:
+    """git lists an embedded repository among the untracked files as ``dir/``: it is never in a tree, so it is never
+    counted, left out or named as one."""
+    from tests.conftest import make_repo
+    from tracer.capture import _gittree
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    (repo / "vendored").mkdir()
+    git(repo / "vendored", "init", "-q")
+    (repo / "vendored" / "big.bin").write_bytes(os.urandom(5000))
+    (repo / "notes.txt").write_text("n\n")
+    found = _gittree.baseline(str(repo), untracked_bytes=1)  # every untracked file past the budget
+    assert found is not None and set(found.left_out) == {"notes.txt"}
+
+
 def test_thousands_of_untracked_files_left_out_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past 256 left-out files that no directory holds whole, git reads their pathspecs from its standard input (a
     data set's names may not fit in a command line)."""

@@ -571,6 +571,8 @@ class TreeSnapshots:
             if directories:
                 found[rel] = (0, 0)
                 continue
+            if rel.endswith("/"):  # a repository of its own (never in a tree: see _embedded)
+                continue
             try:
                 st = os.lstat(os.path.join(self._root, rel))
             except OSError:
