@@ -150,6 +150,29 @@ def test_a_data_set_lying_untracked_stays_out_of_the_session_and_the_user_is_tol
     assert session.end is not None and any(said in w for w in session.end.warnings)
 
 
+@pytest.mark.parametrize("redact", [True, False])
+def test_a_pyc_holding_a_token_stays_out_of_the_final_patch(tmp_path: Path, redact: bool) -> None:
+    # without a .gitignore, __pycache__/*.pyc are files of the work tree; a .pyc holds its module's strings as they
+    # are, and its binary patch (deflated, base85) is beyond masking: it carried the token out of the session
+    token = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5"
+    repo = make_repo(tmp_path / "repo", {"main.py": "import mod\n", "mod.py": f"TOKEN = {token!r}\n"})
+    out = tmp_path / "c.tracer"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    args = ["shell", "-q", "-o", str(out), *([] if redact else ["--no-redact"]), "-c", f"{sys.executable} main.py"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", *args], cwd=repo, env=env, stdin=subprocess.DEVNULL, capture_output=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert token.encode() in next((repo / "__pycache__").glob("mod.*.pyc")).read_bytes()
+    final = read_session(out).final_patch
+    assert final is not None
+    pyc = [f for f in final.files if f.endswith(".pyc")]
+    if redact:
+        assert not pyc and ".pyc: a binary file holding a secret (github-pat), left out" in " ".join(final.omitted)
+    else:
+        assert pyc and not final.omitted
+
+
 def test_one_command_mode_keeps_the_start_state_of_a_command_that_commits_and_switches_branch(tmp_path: Path) -> None:
     # with -c the baseline's patch is written while the command runs: it must still be the start state's
     repo = make_repo(tmp_path / "repo", {"a.txt": "committed\n"})

@@ -325,6 +325,37 @@ def test_a_repository_inside_the_work_tree_is_not_an_untracked_file(tmp_path: Pa
     assert found is not None and set(found.left_out) == {"notes.txt"}
 
 
+def test_a_binary_file_holding_a_secret_is_left_out_of_both_patches(tmp_path: Path) -> None:
+    """A binary patch is the file deflated and base85-encoded: redaction cannot mask a secret in it. With record-time
+    redaction's search, a binary file whose content holds one is left out, and named."""
+    from tests.conftest import make_repo
+    from tracer.redact import record_redactor
+
+    def secret(data: bytes) -> str | None:
+        hits = record_redactor().rules.find(data)
+        return hits[0].rule.id if hits else None
+
+    token = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5"
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    (repo / "at-start.db").write_bytes(b"SQLite\0" + f"token={token}".encode() + bytes(range(256)))
+    (repo / "clean.bin").write_bytes(bytes(range(256)) * 4)
+    run = Run(repo, secret=secret)
+    info = workspace_info(repo)  # (again, with the search: Run's is without it)
+    from tracer.capture.workspace import described
+
+    start = described(info, secret=secret)
+    assert "at-start.db" not in start.baseline_patch and "clean.bin" in start.baseline_patch
+    assert start.baseline_omitted == ("at-start.db: a binary file holding a secret (github-pat), left out",)
+    (repo / "mod.cpython-311.pyc").write_bytes(b"\xa7\r\r\n\0\0" + token.encode() + b"\0")
+    (repo / "a.txt").write_text(f"a\n{token}\n")  # text: masked by the writer's redactor, kept here
+    run.rec.stop()
+    final = run.rec.final_patch()
+    assert set(final.files) == {"a.txt"} and "mod.cpython-311.pyc" not in final.patch
+    assert final.omitted == ("mod.cpython-311.pyc: a binary file holding a secret (github-pat), left out",)
+    without = described(info)
+    assert "at-start.db" in without.baseline_patch  # redaction off: as it is
+
+
 def test_thousands_of_untracked_files_left_out_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past 256 left-out files that no directory holds whole, git reads their pathspecs from its standard input (a
     data set's names may not fit in a command line)."""

@@ -595,6 +595,7 @@ class _Recorder:
                 exclude=[self.path, self.workdir],
                 tmp_dir=self.workdir,
                 snapshot=snapshot,
+                secret=self._binary_secret(),
             )
         except TracerError as e:
             self._edits_not_recorded(e)
@@ -609,7 +610,7 @@ class _Recorder:
         if info is None:
             return
         try:
-            info = self.info = described(info)
+            info = self.info = described(info, secret=self._binary_secret())
         except TracerError as e:
             self._edits_not_recorded(e)
             self.info = None
@@ -631,6 +632,22 @@ class _Recorder:
                 "are recorded without content, and the final patch leaves them out); commit them, or add them to "
                 ".gitignore"
             )
+
+    def _binary_secret(self) -> Callable[[bytes], str | None] | None:
+        """Record-time redaction's search of a binary file's content (the id of the first rule that finds a secret),
+        for the patches: a binary patch is the file deflated, where the writer's redactor cannot mask it; ``None``
+        with redaction off."""
+        if not self.options.redact:
+            return None
+        config = self.options.config
+
+        def secret(data: bytes) -> str | None:
+            from tracer.redact import record_redactor
+
+            hits = record_redactor(config).rules.find(data)
+            return hits[0].rule.id if hits else None
+
+        return secret
 
     def _current_command(self) -> int | None:
         """The command running now; with ``-c``, the one command (id 1) until the tracker exists."""

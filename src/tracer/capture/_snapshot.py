@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -120,6 +120,7 @@ def tree_patch(
     file_limit: int | None = None,
     exclude: Sequence[str] = (),
     total_limit: int | None = None,
+    secret: Callable[[bytes], str | None] | None = None,
 ) -> TreePatch:
     """``git diff --binary`` from tree ``a`` to tree ``b`` of ``cat``'s repository, as text ``git apply`` takes (the
     objects read where ``cat`` reads them: the recording's object directory first).
@@ -127,7 +128,9 @@ def tree_patch(
     Gitlinks (submodules, nested repositories), editor scratch files and the ``exclude`` paths (with
     everything below them) are left out. Files whose new content is over ``file_limit`` bytes are left out
     and listed in ``omitted``, and so are the files whose sections would take the patch over ``total_limit``
-    bytes (default :data:`PATCH_BYTES`), in the order git lists them.
+    bytes (default :data:`PATCH_BYTES`), in the order git lists them. With ``secret`` (record-time redaction: the
+    id of a rule that finds a secret in a file's content, else ``None``), a binary file whose old or new content
+    holds a secret is left out too: its binary patch is its content deflated, where redaction cannot mask it.
 
     Raises:
         CommandFailed: git failed.
@@ -173,6 +176,10 @@ def tree_patch(
     kept: list[str] = []
     files: list[str] = []
     for c, section in zip(changes, texts, strict=True):
+        found = _binary_secret(cat, c, section, secret) if secret is not None else None
+        if found is not None:
+            omitted.append(f"{c.new_path}: a binary file holding a secret ({found}), left out")
+            continue
         size = len(section) if section.isascii() else len(section.encode("utf-8", "surrogatepass"))
         if size > budget:
             omitted.append(f"{c.new_path}: its part of the patch would take it over {_limit_words(total_limit)}")
@@ -183,6 +190,20 @@ def tree_patch(
             files.append(c.old_path)
         files.append(c.new_path)
     return TreePatch("".join(kept), tuple(files), tuple(omitted))
+
+
+def _binary_secret(cat: CatFile, c: RawChange, section: str, secret: Callable[[bytes], str | None]) -> str | None:
+    """What ``secret`` finds in the old or the new content of ``c`` when its ``section`` is a binary patch."""
+    if "\nGIT binary patch\n" not in section:
+        return None
+    for oid in (c.old_id, c.new_id):
+        if oid.strip("0"):
+            got = cat.read(oid, FILE_BYTES)
+            if got is not None and got[2] is not None:
+                found = secret(got[2])
+                if found is not None:
+                    return found
+    return None
 
 
 def _limit_words(total_limit: int | None) -> str:

@@ -127,6 +127,8 @@ class EditRecorder:
         tmp_dir: a private directory for the copy of the git index (default: the system's temp dir).
         snapshot: outside git, the directory's snapshot taken already (:func:`tracer.capture._dirsnapshot.take`,
             with this ``size_limit``, before a ``tracer shell -c`` command started), adopted instead of taking one.
+        secret: record-time redaction's search of a binary file's content: a binary file holding a secret is left
+            out of the final patch (:func:`tracer.capture._snapshot.tree_patch`); ``None``: redaction is off.
 
     Lifecycle: :meth:`start` once, :meth:`stop` once, then :meth:`final_patch`.
     """
@@ -144,6 +146,7 @@ class EditRecorder:
         final_file_limit: int = FINAL_FILE_LIMIT,
         tmp_dir: Path | None = None,
         snapshot: DirSnapshot | None = None,
+        secret: Callable[[bytes], str | None] | None = None,
     ) -> None:
         if snapshot is not None and snapshot.size_limit != size_limit:
             raise ValueError(f"the snapshot kept files up to {snapshot.size_limit} bytes, not {size_limit}")
@@ -156,6 +159,7 @@ class EditRecorder:
         self._size_limit = size_limit
         self._quiet = quiet
         self._final_limit = final_file_limit
+        self._secret = secret
         self._git = info.repo_root is not None and info.baseline_tree is not None
         excluded = inside(self._root_str, exclude)
         self._excluded = excluded
@@ -260,6 +264,7 @@ class EditRecorder:
                 renames=True,
                 file_limit=self._final_limit,
                 exclude=self._excluded,
+                secret=self._secret,
             )
         except CommandFailed as e:
             raise RecordingError(f"cannot compute the final patch of {self._root} ({e})") from e

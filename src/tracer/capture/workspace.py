@@ -10,7 +10,7 @@ the final patch start from.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
@@ -130,9 +130,10 @@ def from_baseline(start: Path, found: GitBaseline | None) -> WorkspaceInfo:
     )
 
 
-def described(info: WorkspaceInfo) -> WorkspaceInfo:
+def described(info: WorkspaceInfo, *, secret: Callable[[bytes], str | None] | None = None) -> WorkspaceInfo:
     """``info`` with its baseline patch (``git diff`` from ``HEAD``'s tree to the baseline tree, whose objects
-    are already written) and its remote URL; ``info`` itself outside git.
+    are already written) and its remote URL; ``info`` itself outside git. ``secret``: record-time redaction's
+    search of a binary file's content (:func:`tracer.capture._snapshot.tree_patch`).
 
     Raises:
         RecordingError: git cannot read the repository.
@@ -143,7 +144,7 @@ def described(info: WorkspaceInfo) -> WorkspaceInfo:
     cat = CatFile(GitRepo(root, info.git_store))
     try:
         base = f"{info.head_commit}^{{tree}}" if info.head_commit else empty_tree(root)
-        patch = tree_patch(cat, base, tree, renames=False, file_limit=FILE_BYTES)
+        patch = tree_patch(cat, base, tree, renames=False, file_limit=FILE_BYTES, secret=secret)
     except CommandFailed as e:
         raise RecordingError(f"cannot read the git state of {root} ({e}); check it with `git status`") from e
     finally:
