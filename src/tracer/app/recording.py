@@ -640,11 +640,14 @@ class _Recorder:
         if not self.options.redact:
             return None
         config = self.options.config
+        rules: list[Any] = []  # built at the first binary file; one search per caller (a rule set is per thread)
 
         def secret(data: bytes) -> str | None:
-            from tracer.redact import record_redactor
+            if not rules:
+                from tracer.redact import record_redactor
 
-            hits = record_redactor(config).rules.find(data)
+                rules.append(record_redactor(config).rules)
+            hits = rules[0].find(data)
             return hits[0].rule.id if hits else None
 
         return secret
