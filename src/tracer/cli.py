@@ -188,6 +188,10 @@ def show(session: str | None) -> None:
             f"\nfinal patch: {_plural(len(final.files), 'file')}"
             + (f", {len(final.omitted)} omitted" if final.omitted else "")
         )
+        for why in final.omitted[:_OMITTED_SHOWN]:  # (a session from elsewhere may list thousands)
+            click.echo(f"  omitted  {visible(why)}")
+        if len(final.omitted) > _OMITTED_SHOWN:
+            click.echo(f"  … and {len(final.omitted) - _OMITTED_SHOWN} more (tracer export --format json lists all)")
     r = s.verify_result
     if r is not None:
         click.echo(f"verdict   {visible(r.verdict)}  ({visible(_result_counts(r))}; `{visible(r.command)}`)")
@@ -195,6 +199,10 @@ def show(session: str | None) -> None:
     if judged is not None:
         for line in _judge_block(judged):
             click.echo(visible(line))
+
+
+#: What ``tracer show`` lists of a final patch's omitted files, one line each.
+_OMITTED_SHOWN = 20
 
 
 def _stopped_by(reason: str) -> str:

@@ -57,7 +57,7 @@ def hostile_session(path: Path) -> Path:
         {"type": "command_end", "t": 2, "id": 1, "exit_status": 0},
         {"type": "file_change", "t": 3, "path": f"{craft.ODD}{evil}", "op": f"create{evil}", "added": 1},
         {"type": "note", "t": 4, "id": "n1", "text": f"note {evil}", "tags": [f"tag{evil}"]},
-        {"type": "final_patch", "t": 5, "patch": "", "files": [craft.ODD]},
+        {"type": "final_patch", "t": 5, "patch": "", "files": [craft.ODD], "omitted": [f"x.db: {evil}"] * 30},
         {"type": "session_end", "t": 6, "exit_status": 143, "reason": f"SIGTERM{evil}", "warnings": [f"w {evil}"]},
         {"type": "verify_result", "t": 6, "verdict": f"passed{evil}", "command": f"true {evil}", "exit_status": 0},
     ]
@@ -74,6 +74,8 @@ def test_show_and_ls_print_no_control_characters(tmp_path: Path) -> None:
     shown = tracer("show", str(path)).stdout.decode()
     assert "\\x9b31m" in shown and "new\\xfe.txt" in shown  # C1, and a byte that is not UTF-8
     assert "echo pwn" in shown and "second line" not in shown  # the first line of a command, as before
+    omitted = [line for line in shown.splitlines() if line.startswith("  omitted  x.db: pwn\\x1b]52")]
+    assert len(omitted) == 20 and "  … and 10 more (tracer export --format json lists all)" in shown
 
 
 def test_errors_naming_a_file_print_no_control_characters(tmp_path: Path) -> None:
