@@ -157,7 +157,7 @@ def test_a_pyc_holding_a_token_stays_out_of_the_final_patch(tmp_path: Path, reda
     token = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5"
     repo = make_repo(tmp_path / "repo", {"main.py": "import mod\n", "mod.py": f"TOKEN = {token!r}\n"})
     out = tmp_path / "c.tracer"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
     args = ["shell", "-q", "-o", str(out), *([] if redact else ["--no-redact"]), "-c", f"{sys.executable} main.py"]
     proc = subprocess.run(
         [sys.executable, "-m", "tracer", *args], cwd=repo, env=env, stdin=subprocess.DEVNULL, capture_output=True
