@@ -419,7 +419,6 @@ class TreeSnapshots:
         #: Untracked files of the baseline tree that grew past the budget, which the last snapshot kept as the
         #: baseline has them: path -> (size, mtime in ns).
         self.frozen: dict[str, tuple[int, int]] = {}
-        self._baseline_entries: dict[str, bytes] = {}  # frozen path -> its baseline tree entry, "<mode> <id>"
         self._dir = _private_dir(None if tmp_dir is None else os.fspath(tmp_dir))
         self._index = os.path.join(self._dir, "index")
         self._seeded = False
@@ -438,7 +437,8 @@ class TreeSnapshots:
                 # dated now would hide a same-size change made in the second the user's index was written.
                 _copy_with_times(self._real_index, self._index)
         env = self._repo.env(self._index)
-        self.left_out, whole, self.frozen = self._left_out_untracked(env)
+        self.left_out, whole, frozen = self._left_out_untracked(env)
+        self.frozen = {path: (size, mtime) for path, (size, mtime, _) in frozen.items()}
         if self.left_out:  # drop what an earlier snapshot staged of them (one path at a time: no pathspec matching)
             run_git(
                 ["update-index", "-z", "--force-remove", "--stdin"],
@@ -447,14 +447,13 @@ class TreeSnapshots:
                 input=b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in self.left_out),
                 check=False,
             )
-        if self.frozen:  # as the baseline has them (the private index was copied from the user's, without them)
+        if frozen:  # as the baseline has them (the private index was copied from the user's, without them)
             run_git(
                 ["update-index", "-z", "--index-info"],
                 cwd=self._root,
                 env=env,
                 input=b"".join(
-                    self._baseline_entries[p] + b"\t" + p.encode("utf-8", "surrogateescape") + b"\0"
-                    for p in self.frozen
+                    entry + b"\t" + p.encode("utf-8", "surrogateescape") + b"\0" for p, (*_, entry) in frozen.items()
                 ),
                 check=False,
             )
@@ -481,7 +480,7 @@ class TreeSnapshots:
 
     def _left_out_untracked(
         self, env: dict[str, str]
-    ) -> tuple[dict[str, tuple[int, int]], list[str], dict[str, tuple[int, int]]]:
+    ) -> tuple[dict[str, tuple[int, int]], list[str], dict[str, tuple[int, int, bytes]]]:
         """The untracked, not ignored files to leave out of the tree, the directories they fill, and the files of
         the baseline tree to keep as the baseline has them.
 
@@ -495,13 +494,13 @@ class TreeSnapshots:
         Returns:
             ``(left_out, dirs, frozen)``: path -> (size, mtime in ns) of each file left out; the entries (``dir/``)
             whose files are all left out, none of them in the baseline tree (one pathspec leaves each out); and
-            path -> (size, mtime in ns) of each file frozen.
+            path -> (size, mtime in ns, its baseline tree entry ``<mode> <id>``) of each file frozen.
         """
         if self._budget is None:
             return {}, [], {}
         # untracked for the user: listed against their own index, not the private one (an earlier snapshot may
         # have staged a file there)
-        found = self._untracked()
+        found = self._stat(self._others())
         at_start = {rel: found.pop(rel) for rel in self._at_start if rel in found}
         if not at_start and sum(size for size, _ in found.values()) <= self._budget:
             return {}, [], {}
@@ -521,10 +520,12 @@ class TreeSnapshots:
                 mode, _, oid, blob_size = parts
                 size = int(blob_size) if blob_size.isdigit() else -1
                 in_tree[name.decode("utf-8", "surrogateescape")] = (mode + b" " + oid, size)
-        grown = {r: found.pop(r) for r in [r for r in found if r in in_tree] if found[r][0] > in_tree[r][1]}
+        grown: dict[str, tuple[int, int]] = {}  # in the baseline, and larger now (as it was or smaller: kept)
         for rel in [r for r in found if r in in_tree]:
-            del found[rel]  # in the baseline, as it was or smaller: kept
-        dirs = set(self._untracked(directories=True))
+            stat_key = found.pop(rel)
+            if stat_key[0] > in_tree[rel][1]:
+                grown[rel] = stat_key
+        dirs = set(self._others("--directory", "--no-empty-directory"))
         # a directory holding files of the baseline tree is never left out whole (its files would keep their
         # baseline content in every tree, whatever happens to them): only its other files, one by one
         holding = {d for rel in in_tree for d in _parents(rel) if d in dirs} if dirs else set()
@@ -533,45 +534,38 @@ class TreeSnapshots:
             unit = next((d for d in _parents(rel) if d in dirs), rel)
             units.setdefault(unit, []).append(rel)
         sizes = {**found, **grown}
-
-        def bytes_of(rels: list[str]) -> int:
-            return sum(sizes[r][0] for r in rels if r in sizes)
-
+        weighed = sorted((sum(sizes[r][0] for r in rels if r in sizes), unit, rels) for unit, rels in units.items())
         room = self._budget
         left_out = dict(at_start)
         whole: list[str] = []
-        frozen: dict[str, tuple[int, int]] = {}
-        for unit, rels in sorted(units.items(), key=lambda u: (bytes_of(u[1]), u[0])):
-            if bytes_of(rels) <= room and not any(r in at_start for r in rels):
-                room -= bytes_of(rels)
+        frozen: dict[str, tuple[int, int, bytes]] = {}
+        for size, unit, rels in weighed:
+            if size <= room and not any(r in at_start for r in rels):
+                room -= size
             elif unit in grown:
-                frozen[unit] = grown[unit]
-                self._baseline_entries[unit] = in_tree[unit][0]
+                frozen[unit] = (*grown[unit], in_tree[unit][0])
             else:
                 left_out.update((r, found[r]) for r in rels if r in found)
                 if unit.endswith("/") and unit not in holding:
                     whole.append(unit)
         return left_out, whole, frozen
 
-    def _untracked(self, *, directories: bool = False) -> dict[str, tuple[int, int]]:
-        """The untracked, not ignored files of the work tree for the user's own index: path -> (size, mtime in ns);
-        with ``directories``, the entries ``git status`` shows instead (a directory holding no tracked file as one
-        ``dir/`` entry), sizes not read."""
-        args = ["-c", "core.untrackedCache=true", "ls-files", "-z", "--others", "--exclude-standard"]
-        if directories:
-            args += ["--directory", "--no-empty-directory"]
+    def _others(self, *options: str) -> list[str]:
+        """``git ls-files --others --exclude-standard OPTIONS``: the untracked, not ignored paths of the work tree
+        for the user's own index (``--directory``: a directory holding no tracked file as one ``dir/`` entry); none
+        when git fails."""
+        args = ["-c", "core.untrackedCache=true", "ls-files", "-z", "--others", "--exclude-standard", *options]
         listed = run_git(args, cwd=self._root, env=git_env(), check=False)
         if listed.returncode != 0:
-            return {}
+            return []
+        return [raw.decode("utf-8", "surrogateescape") for raw in listed.stdout.split(b"\0") if raw]
+
+    def _stat(self, rels: list[str]) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime in ns) of the files among ``rels`` (a ``dir/`` that git lists is a repository of its
+        own, never in a tree: see :func:`_embedded`; a file gone meanwhile is passed over)."""
         found: dict[str, tuple[int, int]] = {}
-        for raw in listed.stdout.split(b"\0"):
-            if not raw:
-                continue
-            rel = raw.decode("utf-8", "surrogateescape")
-            if directories:
-                found[rel] = (0, 0)
-                continue
-            if rel.endswith("/"):  # a repository of its own (never in a tree: see _embedded)
+        for rel in rels:
+            if rel.endswith("/"):
                 continue
             try:
                 st = os.lstat(os.path.join(self._root, rel))
