@@ -12,6 +12,7 @@ import dataclasses
 import errno
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,12 @@ def show(session: str | None) -> None:
         h.workspace + (f"  at {h.head_commit[:12]}" if h.head_commit else "") + (f" ({h.branch})" if h.branch else "")
     )
     click.echo(f"workspace {visible(where)}")
+    if h.baseline_omitted:
+        click.echo(
+            f"start     {len(h.baseline_omitted)} left out of the start state (`tracer verify --copy PATH` brings "
+            "untracked ones in)"
+        )
+        _echo_omitted(h.baseline_omitted)
     click.echo(f"shell     {visible(h.shell)} ({visible(h.shell_kind)}), {h.cols}x{h.rows}")
     if h.test_command:
         click.echo(f"tests     {visible(h.test_command)}")
@@ -188,10 +195,7 @@ def show(session: str | None) -> None:
             f"\nfinal patch: {_plural(len(final.files), 'file')}"
             + (f", {len(final.omitted)} omitted" if final.omitted else "")
         )
-        for why in final.omitted[:_OMITTED_SHOWN]:  # (a session from elsewhere may list thousands)
-            click.echo(f"  omitted  {visible(why)}")
-        if len(final.omitted) > _OMITTED_SHOWN:
-            click.echo(f"  … and {len(final.omitted) - _OMITTED_SHOWN} more (tracer export --format json lists all)")
+        _echo_omitted(final.omitted)
     r = s.verify_result
     if r is not None:
         click.echo(f"verdict   {visible(r.verdict)}  ({visible(_result_counts(r))}; `{visible(r.command)}`)")
@@ -201,8 +205,17 @@ def show(session: str | None) -> None:
             click.echo(visible(line))
 
 
-#: What ``tracer show`` lists of a final patch's omitted files, one line each.
+#: What ``tracer show`` lists of a final patch's or start state's omitted files, one line each.
 _OMITTED_SHOWN = 20
+
+
+def _echo_omitted(omitted: Sequence[str]) -> None:
+    """The first :data:`_OMITTED_SHOWN` lines of ``omitted``, then how many more (a session from elsewhere may list
+    thousands)."""
+    for why in omitted[:_OMITTED_SHOWN]:
+        click.echo(f"  omitted  {visible(why)}")
+    if len(omitted) > _OMITTED_SHOWN:
+        click.echo(f"  … and {len(omitted) - _OMITTED_SHOWN} more (tracer export --format jsonl lists all)")
 
 
 def _stopped_by(reason: str) -> str:

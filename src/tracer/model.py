@@ -243,6 +243,11 @@ class Header(Event):
             else the first), with any user name, password or token and any query removed; ``None`` outside git,
             without a remote, or in sessions of tracers before 0.2.
         editor: ``$VISUAL``, else ``$EDITOR``, of the recording shell's environment; ``None`` when neither is set.
+        baseline_omitted: what the start state leaves out, ``"path: why"`` each: changes present at start that
+            ``baseline_patch`` cannot carry (a file over 64 MiB), and untracked files past the 16 MiB a session
+            keeps, by top-level entry (``"data/: untracked, 200 files, 209715200 bytes; …"``), at most 50 entries
+            and one line for the rest. ``verify`` cannot rebuild them (``--copy`` brings untracked ones in).
+            ``()`` when nothing was left out, and in sessions of tracers before 0.2.
     """
 
     type: ClassVar[str] = "header"
@@ -271,6 +276,7 @@ class Header(Event):
     redaction: str | None = None
     repository: str | None = None
     editor: str | None = None
+    baseline_omitted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import pexpect
 import pytest
 
 from tests.conftest import User, git, make_repo, shell_user
+from tracer.capture._gittree import UNTRACKED_WHY
 from tracer.model import Resize, Session
 from tracer.store import read_session
 
@@ -113,6 +114,18 @@ def shell_c(
     )
 
 
+def tracer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``tracer ARGS`` in ``cwd``, with no terminal: its exit status and what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "tracer", *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def record_one_command(command: str, *, cwd: Path, out: Path) -> Session:
     """:func:`shell_c`, which must succeed; the session."""
     proc = shell_c(command, cwd=cwd, out=out)
@@ -148,6 +161,18 @@ def test_a_data_set_lying_untracked_stays_out_of_the_session_and_the_user_is_tol
     assert session.final_patch is not None and session.final_patch.files == ("a.txt",)
     assert out.stat().st_size < 64 << 10
     assert session.end is not None and any(said in w for w in session.end.warnings)
+    # the header says what the start state leaves out, and `tracer show` and `tracer verify` tell the user
+    assert session.header.baseline_omitted == (f"data/: untracked, 3 files, {36 << 20} bytes; {UNTRACKED_WHY}",)
+    shown = tracer("show", str(out), cwd=repo)
+    assert "start     1 left out of the start state" in shown.stdout
+    assert f"  omitted  data/: untracked, 3 files, {36 << 20} bytes" in shown.stdout
+    test = ["--test-command", "test -e data/shard-2.bin"]
+    without = tracer("verify", str(out), *test, cwd=repo)
+    assert without.returncode == 1, without.stderr
+    assert "if the tests need them, verify again with --copy data/\n" in without.stderr
+    copied = tracer("verify", str(out), *test, "--copy", "data", cwd=repo)
+    assert copied.returncode == 0, copied.stderr
+    assert "leaves out" not in copied.stderr  # they passed: nothing to hint
 
 
 @pytest.mark.parametrize("redact", [True, False])

@@ -179,3 +179,42 @@ def test_public_url_keeps_what_holds_no_secret() -> None:
     assert public_url("/srv/git/calc.git") == "/srv/git/calc.git"
     assert public_url("https://user:pw@[::1]:99/x#frag") == "https://[::1]:99/x"
     assert public_url("http://tok:en@host:notaport/p?q=1") == "http://host:notaport/p"
+
+
+def test_the_untracked_files_left_out_are_named_by_their_top_level_entry(tmp_path: Path) -> None:
+    """What the header keeps of the left-out untracked files: one line per top-level entry (what ``tracer verify
+    --copy`` takes), the largest first, 50 of them, then one line for the rest."""
+    from tracer.capture._gittree import UNTRACKED_WHY
+
+    left_out = {"data/a.bin": (300, 0), "data/deep/b.bin": (200, 0), "big.csv": (400, 0)}
+    left_out |= {f"shard-{i:02}/x": (10, 0) for i in range(52)}
+    info = workspace_info(tmp_path)._replace(left_out=left_out, baseline_omitted=("huge.bin: over 64 MiB",))
+    omitted = info.omitted
+    assert omitted[:4] == (
+        "huge.bin: over 64 MiB",
+        f"data/: untracked, 2 files, 500 bytes; {UNTRACKED_WHY}",
+        f"big.csv: untracked, 400 bytes; {UNTRACKED_WHY}",
+        f"shard-00/: untracked, 1 file, 10 bytes; {UNTRACKED_WHY}",
+    )
+    assert len(omitted) == 1 + 50 + 1
+    assert omitted[-1] == f"4 more untracked entries (4 files, 40 bytes); {UNTRACKED_WHY}"
+    assert workspace_info(tmp_path).omitted == ()
+
+
+def test_verify_names_the_untracked_entries_to_copy() -> None:
+    from tracer.app.verifying import left_out_hint
+    from tracer.capture._gittree import UNTRACKED_WHY
+
+    omitted = [
+        "huge.bin: over 64 MiB",
+        *(f"d{i}/: untracked, 1 file, 9 bytes; {UNTRACKED_WHY}" for i in range(6)),
+        f"it's here\x1b[2J: untracked, 9 bytes; {UNTRACKED_WHY}",
+        f"3 more untracked entries (3 files, 27 bytes); {UNTRACKED_WHY}",
+    ]
+    hint = left_out_hint(omitted)
+    assert hint.startswith("the session's start state leaves out 9 entries, which the worktree will not have")
+    assert hint.endswith("verify again with --copy d0/ --copy d1/ --copy d2/ --copy d3/ --copy d4/ (and 2 more)")
+    hint = left_out_hint(omitted, copy=["d0", "d1/", "d2", "d3", "d4", "d5"])
+    assert hint.endswith("verify again with --copy 'it'\"'\"'s here\\x1b[2J'")
+    assert "--copy" not in left_out_hint(omitted[:1])
+    assert "leaves out 1 entry, which the worktree will not have (`tracer show` lists it)" in left_out_hint(omitted[:1])

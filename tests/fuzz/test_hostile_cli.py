@@ -51,7 +51,13 @@ def tracer(
 def hostile_session(path: Path) -> Path:
     """A session whose every text field tries to take over the terminal, and whose names are not UTF-8."""
     evil = f"pwn{OSC52}\x1b[2J\x9b31m\x07"
-    hdr = craft.header(task=f"task {evil}", shell=f"/bin/sh{evil}", cwd=f"/w{evil}", workspace=f"/w{evil}")
+    hdr = craft.header(
+        task=f"task {evil}",
+        shell=f"/bin/sh{evil}",
+        cwd=f"/w{evil}",
+        workspace=f"/w{evil}",
+        baseline_omitted=[f"data/: {evil}"] * 25,
+    )
     events = [
         {"type": "command_start", "t": 1, "id": 1, "command": f"echo {evil}\nsecond line", "cwd": "/w"},
         {"type": "command_end", "t": 2, "id": 1, "exit_status": 0},
@@ -75,7 +81,10 @@ def test_show_and_ls_print_no_control_characters(tmp_path: Path) -> None:
     assert "\\x9b31m" in shown and "new\\xfe.txt" in shown  # C1, and a byte that is not UTF-8
     assert "echo pwn" in shown and "second line" not in shown  # the first line of a command, as before
     omitted = [line for line in shown.splitlines() if line.startswith("  omitted  x.db: pwn\\x1b]52")]
-    assert len(omitted) == 20 and "  … and 10 more (tracer export --format json lists all)" in shown
+    assert len(omitted) == 20 and "  … and 10 more (tracer export --format jsonl lists all)" in shown
+    at_start = [line for line in shown.splitlines() if line.startswith("  omitted  data/: pwn\\x1b]52")]
+    assert len(at_start) == 20 and "  … and 5 more (tracer export --format jsonl lists all)" in shown
+    assert "start     25 left out of the start state" in shown
 
 
 def test_errors_naming_a_file_print_no_control_characters(tmp_path: Path) -> None:

@@ -629,8 +629,8 @@ class _Recorder:
             self.warn(
                 f"tracer: {n} untracked file{'s' if n != 1 else ''} ({size / (1 << 20):.1f} MiB) past the "
                 f"{UNTRACKED_BYTES >> 20} MiB of untracked files a session keeps are left out of it (their changes "
-                "are recorded without content, and the final patch leaves them out); commit them, or add them to "
-                ".gitignore"
+                "are recorded without content, and the final patch leaves them out; `tracer verify` needs --copy for "
+                "the tests that read them); commit them, or add them to .gitignore"
             )
 
     def _binary_secret(self) -> Callable[[bytes], str | None] | None:
@@ -838,6 +838,7 @@ class _Recorder:
             redaction=None if self.options.redact else "off",
             repository=info.remote_url if info is not None else None,
             editor=os.environ.get("VISUAL") or os.environ.get("EDITOR") or None,
+            baseline_omitted=info.omitted if info is not None else (),
         )
 
     # -- the recording ---------------------------------------------------------------------------------------

@@ -155,7 +155,9 @@ def verify_session(
         (the others: see :func:`tracer.verify.verify`)
 
     The result is appended to the session file; where that fails (a file of someone else's), ``on_progress``
-    says so and the result is still returned.
+    says so and the result is still returned. When the tests did not pass and the session's start state left files
+    out (:attr:`tracer.model.Header.baseline_omitted`), ``on_progress`` says which ``--copy`` would bring them in
+    (:func:`left_out_hint`).
 
     Raises:
         SessionError: the session cannot be read.
@@ -201,7 +203,36 @@ def verify_session(
     except SessionError as e:  # someone else's file: the verdict stands, it is only not kept in the file
         if on_progress is not None:
             on_progress(f"the result is not saved in the session file: {e}")
+    if h.baseline_omitted and on_progress is not None and result.verdict not in ("passed", "resolved"):
+        on_progress(left_out_hint(h.baseline_omitted, copy))
     return result
+
+
+#: Untracked entries :func:`left_out_hint` names as ``--copy`` arguments; it counts the rest.
+_HINTED = 5
+
+
+def left_out_hint(omitted: Sequence[str], copy: Sequence[str] = ()) -> str:
+    """One line for ``tracer verify`` on a session whose start state left files out
+    (:attr:`tracer.model.Header.baseline_omitted`, ``"path: why"`` each): how many, and the ``--copy`` arguments
+    that bring in the untracked entries among them (up to :data:`_HINTED`, those ``copy`` does not name already).
+    ``omitted`` is the session's, so its paths are shown through :func:`tracer.model.visible`."""
+    given = {c.rstrip("/") for c in copy}
+    untracked = [
+        name
+        for name, sep, why in (line.rpartition(": ") for line in omitted)
+        if sep and why.startswith("untracked,") and name.rstrip("/") not in given
+    ]
+    n = len(omitted)
+    line = (
+        f"the session's start state leaves out {n} entr{'ies' if n != 1 else 'y'}, which the worktree will not "
+        f"have (`tracer show` lists {'them' if n != 1 else 'it'})"
+    )
+    if untracked:
+        args = " ".join(f"--copy {shlex.quote(visible(name))}" for name in untracked[:_HINTED])
+        more = f" (and {len(untracked) - _HINTED} more)" if len(untracked) > _HINTED else ""
+        line += f"; if the tests need them, verify again with {args}{more}"
+    return line
 
 
 def _isolation(trust: Trust, sandbox: bool | None, image: str | None) -> Sandbox | Container | None:

@@ -64,6 +64,10 @@ SCRATCH_PATHSPECS = (
 #: recording's object directory and carried whole in its header (200 MB of files: a 209 MB session and 20 s
 #: before `tracer shell -c true` ran).
 UNTRACKED_BYTES = 16 << 20
+#: Why an untracked file is left out, as the lines that name it say (the header's and the final patch's omitted).
+UNTRACKED_WHY = f"left out with the untracked files past the {UNTRACKED_BYTES >> 20} MiB a session keeps"
+#: Untracked files (or entries) left out that a list of omitted files names one by one; the rest share one line.
+OMITTED_LISTED = 50
 #: Past this many pathspecs, git reads them from its standard input (``--pathspec-from-file``), not its command line.
 _ARGV_PATHSPECS = 256
 

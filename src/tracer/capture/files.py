@@ -70,8 +70,6 @@ def _log() -> Any:
 QUIET = 0.1
 #: Seconds after which a path that never goes quiet (a growing log) is read anyway.
 MAX_WAIT = 2.0
-#: Untracked files left out of the final patch that ``FinalPatch.omitted`` names one by one (the rest in one line).
-OMITTED_LISTED = 50
 #: Files over this many bytes are left out of the final patch (and listed in ``FinalPatch.omitted``).
 FINAL_FILE_LIMIT = FILE_BYTES
 #: Rename detection by similarity is tried only for this many delete × create pairs in one batch.
@@ -276,14 +274,15 @@ class EditRecorder:
             for path, stat in sorted(self._snaps.left_out.items())
             if self._info.left_out.get(path) != stat  # new or changed during the session
         ]
-        why = f"left out with the untracked files past the {_gittree.UNTRACKED_BYTES >> 20} MiB a session keeps"
+        why = _gittree.UNTRACKED_WHY
         grown = tuple(
             f"{path}: untracked, grew to {stat[0]} bytes; its change is {why}"
             for path, stat in sorted(self._snaps.frozen.items())
         )
-        left_out = grown + tuple(f"{path}: untracked, {size} bytes; {why}" for path, size in changed[:OMITTED_LISTED])
-        if len(changed) > OMITTED_LISTED:
-            rest = changed[OMITTED_LISTED:]
+        listed = _gittree.OMITTED_LISTED
+        left_out = grown + tuple(f"{path}: untracked, {size} bytes; {why}" for path, size in changed[:listed])
+        if len(changed) > listed:
+            rest = changed[listed:]
             left_out += (f"{len(rest)} more untracked files ({sum(size for _, size in rest)} bytes); {why}",)
         from tracer.model import FinalPatch
 

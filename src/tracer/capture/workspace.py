@@ -18,7 +18,7 @@ from typing import NamedTuple
 from tracer._proc import CommandFailed
 from tracer.capture._dirsnapshot import may_be_in_git
 from tracer.capture._gitobjects import CatFile
-from tracer.capture._gittree import GitBaseline, GitRepo, baseline, git_text
+from tracer.capture._gittree import OMITTED_LISTED, UNTRACKED_WHY, GitBaseline, GitRepo, baseline, git_text
 from tracer.capture._snapshot import FILE_BYTES, empty_tree, tree_patch
 from tracer.errors import RecordingError
 
@@ -67,6 +67,37 @@ class WorkspaceInfo(NamedTuple):
     remote_url: str | None = None
     baseline_omitted: tuple[str, ...] = ()
     git_store: Mapping[str, str] | None = None
+
+    @property
+    def omitted(self) -> tuple[str, ...]:
+        """What the start state leaves out, one ``"path: why"`` line each, as the header keeps it
+        (:attr:`tracer.model.Header.baseline_omitted`): :attr:`baseline_omitted`, then the untracked files of
+        :attr:`left_out` by their top-level entry (``data/: untracked, 200 files, 209715200 bytes; …``: what
+        ``tracer verify --copy`` takes), the largest first, :data:`OMITTED_LISTED` of them, then one line for the
+        rest."""
+        if not self.left_out:
+            return self.baseline_omitted
+        entries: dict[str, list[int]] = {}  # top-level entry -> [files, bytes]
+        for path, (size, _) in self.left_out.items():
+            top, slash, _ = path.partition("/")
+            entry = entries.setdefault(top + slash, [0, 0])
+            entry[0] += 1
+            entry[1] += size
+        why = UNTRACKED_WHY
+        ranked = sorted(entries.items(), key=lambda e: (-e[1][1], e[0]))
+        lines = [
+            f"{top}: untracked, {_files(n) if top.endswith('/') else ''}{size} bytes; {why}"
+            for top, (n, size) in ranked[:OMITTED_LISTED]
+        ]
+        if len(ranked) > OMITTED_LISTED:
+            rest = ranked[OMITTED_LISTED:]
+            n, size = sum(e[1][0] for e in rest), sum(e[1][1] for e in rest)
+            lines.append(f"{len(rest)} more untracked entries ({_files(n)}{size} bytes); {why}")
+        return (*self.baseline_omitted, *lines)
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}, "
 
 
 def workspace_info(
