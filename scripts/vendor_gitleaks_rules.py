@@ -39,6 +39,10 @@ KEYWORDS = {
     "aws-access-token": ["akia", "asia", "abia", "acca"],  # not "a3t": a prefix AWS no longer issues
     "vault-service-token": ["hvs."],  # not "s.": in every other line of code (legacy s.<24> tokens go unseen)
 }
+#: Regexes mended: (what gitleaks has, what tracer runs instead). An OpenAI key's alphabet holds '-', and a key
+#: that ends in '-' before a quote has no word boundary there: the \b after it lost one key in 32 (the group of
+#: delimiters after it already ends the key).
+REGEX_FIXES = {"openai-api-key": ("{58})\\b|sk-", "{58})|sk-")}
 #: Rules kept for export only although their keywords are long: multi-line or slow expressions.
 FORCE_EXPORT = {"curl-auth-user", "kubernetes-secret-yaml", "sidekiq-sensitive-url", "nuget-config-password"}
 
@@ -121,6 +125,11 @@ def main() -> None:
         rid = rule["id"]
         if rid in REPLACED or "regex" not in rule:
             continue
+        if rid in REGEX_FIXES:
+            was, now = REGEX_FIXES[rid]
+            if was not in rule["regex"]:
+                sys.exit(f"the regex of {rid} changed upstream: check REGEX_FIXES")
+            rule["regex"] = rule["regex"].replace(was, now)
         re2.compile(rule["regex"])  # every rule must compile with the engine tracer uses
         out.append("[[rules]]")
         out.append(f"id = {literal(rid)}")

@@ -32,6 +32,7 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("npm-access-token", f"//registry.npmjs.org/:_authToken={(n := 'npm_' + rnd(36))}\n", n),
         ("pypi-upload-token", f"password = {(py := 'pypi-AgEIcHlwaS5vcmc' + rnd(60, ALNUM + '_-'))}", py),
         ("openai-api-key", f"OPENAI={(o := f'sk-proj-{rnd(74)}T3BlbkFJ{rnd(74)}')}\n", o),
+        ("openai-api-key", f'OPENAI_API_KEY = "{(o2 := f"sk-proj-{rnd(74)}T3BlbkFJ{rnd(73)}-")}"', o2),
         ("huggingface-access-token", f"hf {(h := 'hf_' + rnd(34, string.ascii_letters))} ok", h),
         ("gcp-api-key", f"key={(gc := 'AIza' + rnd(35, ALNUM + '_-'))}\n", gc),
         ("jwt", f"INFO token={token} 200", token),
