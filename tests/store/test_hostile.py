@@ -119,6 +119,9 @@ def test_a_session_must_begin_with_a_header(tmp_path: Path) -> None:
     path = craft.write(tmp_path / "s.tracer", craft.session([GOOD_NOTE, craft.HEADER]))
     with pytest.raises(CorruptSession, match=r"does not begin with a header event \(it begins with note event"):
         read_session(path)
+    odd = craft.write(tmp_path / "odd.tracer", craft.session([{"type": "\x07\x1b]0;title\x07", "t": 0}]))
+    with pytest.raises(CorruptSession, match=r"it begins with \\x07\\x1b\]0;title\\x07 event\)"):
+        read_session(odd)  # (the message quotes the file, escaped: hypothesis found a BEL in `tracer dataset build`'s)
 
 
 def test_a_second_header_is_skipped(tmp_path: Path) -> None:

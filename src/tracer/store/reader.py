@@ -49,6 +49,7 @@ from tracer.model import (
     Session,
     SessionEnd,
     event_from_dict,
+    visible,
 )
 from tracer.store import _msgpack
 from tracer.store.format import FRAME_MAX_BYTES, PREAMBLE_SIZE, parse_preamble
@@ -448,8 +449,10 @@ class SessionReader:
 
 
 def _type_of(obj: object) -> str:
+    """``"output event"``: the type a stored event says it has, escaped (:func:`tracer.model.visible`: a file from
+    elsewhere may name any text), or ``"event"``."""
     kind = obj.get("type") if isinstance(obj, dict) else None
-    return f"{kind} event" if isinstance(kind, str) and len(kind) <= 40 else "event"
+    return f"{visible(kind)} event" if isinstance(kind, str) and len(kind) <= 40 else "event"
 
 
 def iter_frames(path: Path) -> Iterator[tuple[int, bytes]]:
