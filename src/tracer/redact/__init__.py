@@ -86,7 +86,8 @@ def export_context(header: Header | None = None) -> dict[str, list[str]]:
 
 
 def export_redactor(config: Config | None = None, header: Header | None = None, *, collect: bool = False) -> Redactor:
-    """A redactor with every rule, and the rules of :func:`export_context` for ``header``'s session.
+    """A redactor with every rule, and the rules of :func:`export_context` for ``header``'s session, that searches
+    the content of binary patches too (a binary file holding a match is left out of its patch).
 
     Args:
         collect: keep a :class:`Finding` per masked value (``tracer export --preview``).
@@ -94,7 +95,7 @@ def export_redactor(config: Config | None = None, header: Header | None = None, 
     Raises:
         ConfigError: a user rule or allowlist entry does not compile (names the file and line).
     """
-    return Redactor(export_rules(config, export_context(header)), collect=collect)
+    return Redactor(export_rules(config, export_context(header)), collect=collect, binary=True)
 
 
 class SessionRedaction:

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tracer.model import Event, Input, Output, Session
+from tracer.model import Event, FinalPatch, Header, Input, Output, Session, visible
+from tracer.redact._binpatch import binary_sections
 from tracer.redact._rules import Hit, Rule, RuleSet
 
 #: Every byte becomes ``*`` except CR and LF.
@@ -163,14 +164,20 @@ class Redactor:
     Args:
         rules: what to look for.
         collect: keep a :class:`Finding` per masked value (for a preview).
+        binary: search the content of binary patches too (:mod:`tracer.redact._binpatch`; export time: record
+            time searches each binary file before its patch is made). A binary file whose content holds a match
+            (or whose patch cannot be decoded) is left out of the patch whole, as masking would break it: out of
+            a final patch's ``files``, and named in its ``omitted`` (a header's ``baseline_omitted``).
 
     Attributes:
         counts: masked values per rule id (every occurrence counts).
         findings: with ``collect``, where each was.
     """
 
-    def __init__(self, rules: RuleSet, *, collect: bool = False) -> None:
+    def __init__(self, rules: RuleSet, *, collect: bool = False, binary: bool = False) -> None:
         self.rules = rules
+        self._binary = binary
+        self._left_out: list[tuple[tuple[str, ...], str]] = []  # (paths, why) of the binary files the event lost
         self.counts: dict[str, int] = {}
         self.findings: list[Finding] | None = [] if collect else None
         self._numbers: dict[bytes, int] = {}
@@ -338,12 +345,14 @@ class Redactor:
         """
         if not text:
             return text
-        raw = text.encode("utf-8", "surrogateescape")
+        raw = original = text.encode("utf-8", "surrogateescape")
+        if diff and self._binary and b"GIT binary patch\n" in raw:
+            raw = self._without_binary_secrets(raw, t, kind)
         hits = self.rules.find(raw)
         if hits and diff and b"GIT binary patch\n" in raw:
             hits = _outside_binary_patches(raw, hits)
         if not hits:
-            return text
+            return text if raw is original else raw.decode("utf-8", "surrogateescape")
         out = bytearray()
         pos = 0
         where: list[tuple[Rule, int, int]] = []
@@ -359,6 +368,36 @@ class Redactor:
             result = bytes(out)
             self.findings.extend(Finding(rule.id, kind, t, _line_around(result, s, e)) for rule, s, e in where)
         return out.decode("utf-8", "surrogateescape")
+
+    def _without_binary_secrets(self, diff: bytes, t: int, kind: str) -> bytes:
+        """``diff`` without the sections of the binary files whose content holds a match, or whose patch cannot be
+        decoded; each one counted and noted in :attr:`_left_out` (and :attr:`findings`, without its value)."""
+        cut: list[tuple[int, int]] = []
+        for section in binary_sections(diff):
+            if section.error is not None:
+                why = f"a binary patch that cannot be searched ({section.error}), left out at export"
+            else:
+                hits = [h for content in section.contents for h in self.rules.find(content)]
+                if not hits:
+                    continue
+                for h in hits:
+                    self._count(h.rule)
+                if self.findings is not None and self._counting:
+                    where = f"{visible(section.paths[0])}: in a binary file, which is left out"
+                    self.findings.extend(Finding(h.rule.id, kind, t, where) for h in hits)
+                ids = ", ".join(sorted({h.rule.id for h in hits}))
+                why = f"a binary file holding what export redaction masks ({ids}), left out"
+            cut.append((section.start, section.end))
+            self._left_out.append((section.paths, why))
+        if not cut:
+            return diff
+        kept = bytearray()
+        pos = 0
+        for start, end in cut:
+            kept += diff[pos:start]
+            pos = end
+        kept += diff[pos:]
+        return bytes(kept)
 
     # -- events ---------------------------------------------------------------------------------------------
 
@@ -394,7 +433,22 @@ class Redactor:
                 continue
             if new is not value:
                 changes[name] = new
+        if self._left_out:
+            self._note_left_out(event, changes)
         return dataclasses.replace(event, **changes) if changes else event
+
+    def _note_left_out(self, event: Event, changes: dict[str, Any]) -> None:
+        """The binary files :meth:`_without_binary_secrets` took out of ``event``'s patch, out of its ``files``
+        and in its ``omitted`` (a final patch), or in its ``baseline_omitted`` (a header), as ``changes``."""
+        gone = {path for paths, _ in self._left_out for path in paths}
+        lines = tuple(self.text(f"{paths[0]}: {why}", t=event.t, kind=event.type) for paths, why in self._left_out)
+        self._left_out.clear()
+        if isinstance(event, FinalPatch):
+            files = changes.get("files", event.files)
+            changes["files"] = tuple(f for f in files if f not in gone)
+            changes["omitted"] = (*changes.get("omitted", event.omitted), *lines)
+        elif isinstance(event, Header):
+            changes["baseline_omitted"] = (*changes.get("baseline_omitted", event.baseline_omitted), *lines)
 
     def session(self, session: Session) -> Session:
         """A copy of ``session`` with every event masked, in time order (so output is one stream).
