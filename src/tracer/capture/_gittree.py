@@ -70,6 +70,9 @@ UNTRACKED_WHY = f"left out with the untracked files past the {UNTRACKED_BYTES >>
 OMITTED_LISTED = 50
 #: Past this many pathspecs, git reads them from its standard input (``--pathspec-from-file``), not its command line.
 _ARGV_PATHSPECS = 256
+#: Past this many files left out one by one, their directories are staged with ``update-index`` and left out of
+#: ``git add -A`` whole (:meth:`TreeSnapshots._stage_by_directory`).
+_BY_DIRECTORY = 256
 
 #: What ``git add`` says, on standard error, of a directory holding a repository of its own.
 _EMBEDDED = b"adding embedded git repository: "
@@ -463,6 +466,9 @@ class TreeSnapshots:
             )
         in_whole = set(whole)
         one_by_one = [p for p in self.left_out if not any(d in in_whole for d in _parents(p))] + list(self.frozen)
+        if len(one_by_one) > _BY_DIRECTORY:
+            one_by_one, staged = self._stage_by_directory(env, one_by_one)
+            whole += staged
         specs, stdin = pathspec_args([".", *excludes([*self._exclude, *whole, *one_by_one])])
         args = ["-c", "core.untrackedCache=true", "add", "-A", "--ignore-errors", *specs]
         added = run_git(args, cwd=self._root, env=env, input=stdin, check=False)
@@ -481,6 +487,51 @@ class TreeSnapshots:
             raise RecordingError(
                 f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
             ) from e
+
+    def _stage_by_directory(self, env: dict[str, str], one_by_one: list[str]) -> tuple[list[str], list[str]]:
+        """Stage the directories that hold the files of ``one_by_one`` (left out of ``git add -A``) but for those
+        files, with ``git update-index`` of each of their other paths, so that ``git add -A`` can leave each
+        directory out with one pathspec. Returns ``(the files still to leave out one by one: those at the top
+        level, or all of them when staging failed, the directories staged)``.
+
+        Why: ``git add -A`` matches every path against every exclude pathspec, so thousands of files left out one
+        by one cost time in their number squared (40,000 files beside a tracked ``.gitkeep``, 31,808 of them
+        left out: 11.7 s a snapshot, three snapshots a recording). ``update-index`` takes paths, not pathspecs.
+        """
+        parents = {rel.rpartition("/")[0] + "/" for rel in one_by_one if "/" in rel}
+        dirs = sorted(d for d in parents if not any(p in parents for p in _parents(d[:-1])))
+        if not dirs:
+            return one_by_one, []
+        out = set(one_by_one)
+        # (few pathspecs: matched in linear time; "dir", not "dir/": git 2.39 lists nothing for ":(literal)dir/"
+        # beside ":(exclude).#*")
+        specs = [*(f":(literal){d[:-1]}" for d in dirs), *excludes(self._exclude)]
+        listed = (
+            run_git(["ls-files", "-z", "--", *specs], cwd=self._root, env=index, check=False).stdout
+            for index in (git_env(), env)  # tracked for the user, and staged by an earlier snapshot
+        )
+        paths = {raw.decode("utf-8", "surrogateescape") for stdout in listed for raw in stdout.split(b"\0") if raw}
+        paths.update(self._others("--", *specs))  # untracked now
+        stage = []
+        for rel in sorted(paths - out):
+            if rel.endswith("/"):  # a repository of its own (see _embedded)
+                continue
+            try:
+                if stat.S_ISDIR(os.lstat(os.path.join(self._root, rel)).st_mode):
+                    continue  # a file become a directory: its files are listed themselves
+            except OSError:
+                pass  # gone: --remove takes it out of the index
+            stage.append(rel.encode("utf-8", "surrogateescape") + b"\0")
+        done = run_git(
+            ["update-index", "-z", "--add", "--remove", "--replace", "--ignore-skip-worktree-entries", "--stdin"],
+            cwd=self._root,
+            env=env,
+            input=b"".join(stage),
+            check=False,
+        )
+        if done.returncode != 0:  # (a path changed under it): each file by its own pathspec, slowly but surely
+            return one_by_one, []
+        return [rel for rel in one_by_one if "/" not in rel], dirs
 
     def _left_out_untracked(
         self, env: dict[str, str]
