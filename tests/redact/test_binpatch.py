@@ -167,3 +167,46 @@ def test_export_leaves_out_a_binary_file_holding_what_it_masks(tmp_path: Path) -
     raw = export("--format", "jsonl", "--no-redact")
     (header,) = [e for e in map(json.loads, raw.stdout.splitlines()) if e["type"] == "header"]
     assert "GIT binary patch" in header["baseline_patch"] and header.get("baseline_omitted", []) == []
+
+
+def test_a_hostile_session_of_zip_bombs_and_broken_binary_patches_exports(tmp_path: Path) -> None:
+    """A session from elsewhere whose final patch holds binary patches that inflate to 64 MiB (what one block may),
+    past it, and not base85 at all: export searches what it may, leaves out what it cannot search, keeps the rest,
+    and says so in ``omitted``; no traceback. (The 1 GiB a patch: ``test_one_patch_inflates_a_bounded_total``.)"""
+    from tests.fuzz import craft
+    from tracer.model import FinalPatch
+
+    def named(name: str, block: bytes) -> bytes:
+        return _section(block).replace(b"x.bin", name.encode())
+
+    bomb = zlib.compress(b"\0" * CONTENT_BYTES, 9)  # ~65 KB of patch for 64 MiB
+    patch = b"".join(
+        [
+            named("ok.bin", b"literal 4\n" + _lines(zlib.compress(b"okay"))),
+            named("zeros.bin", f"literal {CONTENT_BYTES}\n".encode() + _lines(bomb)),
+            named("more.bin", f"literal {CONTENT_BYTES + 1}\n".encode() + _lines(bomb)),
+            named("lies.bin", b"literal 100\n" + _lines(bomb)),
+            named("bad.bin", b"literal 5\nE" + b"~" * 5 + b"\x7f" * 5 + b"\n"),
+        ]
+    ).decode()
+    files = ("ok.bin", "zeros.bin", "more.bin", "lies.bin", "bad.bin")
+    events = craft.maps([FinalPatch(t=300, patch=patch, files=files)])
+    path = craft.write(tmp_path / "s.tracer", craft.session([craft.HEADER], events))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tracer", "export", str(path), "--format", "jsonl"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    (final,) = [e for e in map(json.loads, done.stdout.splitlines()) if e["type"] == "final_patch"]
+    assert final["files"] == ["ok.bin", "zeros.bin"]
+    cannot = "a binary patch that cannot be searched"
+    assert final["omitted"] == [
+        f"more.bin: {cannot} (a literal of 67108865 bytes, over the 64 MiB searched), left out at export",
+        f"lies.bin: {cannot} (101 bytes inflated where it says 100), left out at export",
+        final["omitted"][2],
+    ]
+    assert final["omitted"][2].startswith(f"bad.bin: {cannot} (not base85: ")  # (Python's words follow)
+    assert "ok.bin" in final["patch"] and "zeros.bin" in final["patch"] and "bad.bin" not in final["patch"]

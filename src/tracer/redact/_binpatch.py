@@ -118,7 +118,7 @@ def decode_lines(lines: bytes) -> bytes:
     try:
         data = base64.b85decode(digits)  # git's alphabet is RFC 1924's, as Python's
     except ValueError as e:
-        raise Unreadable(f"not base85 ({e})") from None
+        raise Unreadable(f"not base85: {e}") from None
     if all(n == p for n, p in zip(sizes, padded, strict=True)):
         return data
     out = bytearray()
@@ -138,7 +138,7 @@ def _inflate(data: bytes, size: int) -> bytes:
     try:
         out = inflater.decompress(data, size + 1)
     except zlib.error as e:
-        raise Unreadable(f"not a zlib stream ({e})") from None
+        raise Unreadable(f"not a zlib stream: {e}") from None
     if len(out) != size:
         raise Unreadable(f"{len(out)} bytes inflated where it says {size}")
     return out

@@ -419,6 +419,7 @@ class Redactor:
             data = self.output(event.data, event.t, event.type)
             return event if data is event.data else dataclasses.replace(event, data=data)
         changes: dict[str, Any] = {}
+        self._left_out.clear()  # (what a direct call of text() left there is not this event's)
         for f in dataclasses.fields(event):
             name = f.name
             if name in _PLAIN_FIELDS:
