@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import User, make_repo
+from tests.conftest import User, make_repo, shell_user
 from tracer.capture.runtime import process_start
 from tracer.store import read_session
 
@@ -82,15 +82,19 @@ def test_two_recorders_of_one_workspace_warn_on_both_terminals_and_mark_both_ses
     first.sendline("true")  # its set-up is done: it has published itself
     prompt(first)
     second = user.tracer_shell(repo)
+    # (the warning comes before the first prompt, or with the line typed at it: never in the middle of that line)
+    second.sendline("echo b >> a.txt; echo ed''ited")
     second.expect(r"session (\S+) \(tracer pid (\d+)\) is already recording")
     first_id, first_pid = second.match.group(1), int(second.match.group(2))
     assert first_pid == first.pid
+    second.expect_exact("edited")
+    prompt(second)
+    first.sendline("echo fir''st")  # the first waits at its prompt: the warning comes as the next line starts
     first.expect(r"session (\S+) \(tracer pid (\d+)\) started recording")
     second_id, second_pid = first.match.group(1), int(first.match.group(2))
     assert second_pid == second.pid
-    second.sendline("echo b >> a.txt; echo edited")  # (the warning and the first prompt come in either order)
-    second.expect_exact("edited")
-    prompt(second)
+    first.expect_exact("first")
+    prompt(first)
     # a recorder of another directory, meanwhile, is left alone
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -111,6 +115,37 @@ def test_two_recorders_of_one_workspace_warn_on_both_terminals_and_mark_both_ses
         assert any(other in w and "recorded by both sessions" in w for w in end.warnings)
         # what a concurrent recording means: the other shell's edit is in both
         assert [(c.path, c.op) for c in sessions[me].file_changes()] == [("a.txt", "modify")]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_a_warning_that_comes_at_the_prompt_waits_for_the_line_being_typed(
+    tmp_path: Path, runtime: Path, shell: str
+) -> None:
+    """A warning of the recorder's while the shell waits at its prompt (another recorder of the workspace started)
+    was written at once, where the user was typing: the line they typed went on below it, with the prompt above
+    (bash does not redraw it). It now waits for the line to start, and goes between its echo and its output."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    user = shell_user(tmp_path, shell, PROMPT)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    user.env |= {"XDG_RUNTIME_DIR": str(runtime), "TMPDIR": str(temp)}
+    first = user.tracer_shell(repo)
+    prompt(first)
+    first.sendline("true")  # its set-up is done: it has published itself
+    prompt(first)
+    other = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-c", "true"], cwd=repo, env=user.env, capture_output=True
+    )
+    assert other.returncode == 0 and b"is already recording" in other.stderr, other.stderr  # (and the first knows)
+    first.send("echo one; echo tw''o")
+    first.send("\r")
+    first.expect(r"tracer: session \S+ \(tracer pid \d+\) started recording")
+    assert "tw''o" in first.before  # the line's echo came whole, right after the prompt; then the warning
+    first.expect_exact("one\r\ntwo\r\n")
+    prompt(first)
+    first.sendline("exit")
+    first.expect(pexpect.EOF)
+    first.close()
 
 
 def test_a_program_in_the_recorded_shell_cannot_forge_a_command(tmp_path: Path, runtime: Path) -> None:

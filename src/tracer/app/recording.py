@@ -396,6 +396,7 @@ class _Recorder:
         self.workspace: str | Path = cwd  # the directory whose edits are recorded (known after the set-up)
         self.clock = clock
         self.on_warning = on_warning
+        self._loop: PtyLoop | None = None  # the PTY loop while it runs at the user's terminal (interactive)
         self.warnings: list[str] = []
         self.tracker: CommandTracker | None = None
         self.edits: Any = None  # tracer.capture.files.EditRecorder, imported by the set-up (not at start-up)
@@ -454,8 +455,13 @@ class _Recorder:
             remove_store(store)
 
     def warn(self, message: str) -> None:
-        """Keep a warning for ``session_end`` and pass it on to the user."""
+        """Keep a warning for ``session_end`` and pass it on to the user: while the shell runs at the user's
+        terminal, the PTY loop shows it between the shell's output (not in the middle of a line being typed at
+        the prompt: :meth:`tracer.capture.pty.PtyLoop.notice`); else ``on_warning``."""
         self.warnings.append(message)
+        loop = self._loop
+        if loop is not None and loop.notice(message):
+            return
         if self.on_warning is not None:
             self.on_warning(message)
 
@@ -911,10 +917,13 @@ class _Recorder:
                 spawn_delay=0 if interactive else COMMAND_SET_UP_DELAY,
                 on_error=self.part_failed("command capture"),
             )
+            if interactive and os.isatty(stdout_fd):  # (with -c, warnings stay on stderr, out of the output)
+                self._loop = loop
             result = loop.run()
             exit_status, reason = result.exit_status, result.reason
             ran = True
         finally:
+            self._loop = None
             if set_up is not None:
                 set_up.join()
             # the set-up may have failed before the writer was made, or the shell could not even start (when this

@@ -28,6 +28,9 @@ Shape of the loop (one thread, ``poll``):
   ``sink.resize(t, cols, rows)``;
 - SIGTERM / SIGHUP → :meth:`PtyLoop.stop`: the shell gets SIGHUP, the PTY is drained and closed, and any process
   left in the shell's session is killed, so nothing is orphaned;
+- a notice (a warning of the recorder's, from any thread: :meth:`PtyLoop.notice`) → on the user's terminal between
+  two reads: at once while a command runs, else (the shell waits at its prompt, where the user may be typing a line
+  the shell would not redraw) just before the next mark (the next prompt, or the start of the line typed);
 - end: after the child exits, the master is read until end-of-file (EIO on Linux, an empty read elsewhere: both
   mean EOF), so the last output is never lost, then the child is reaped.
 
@@ -40,6 +43,7 @@ shell working (``on_error``).
 
 from __future__ import annotations
 
+import _thread
 import errno
 import os
 import select
@@ -95,10 +99,14 @@ DRAIN_AFTER_EXIT = 0.2
 if TYPE_CHECKING:  # the sink's and the filter's shapes, for the type checker
 
     class Mark(Protocol):
-        """What the loop needs of a mark: where it sits in the cleaned bytes."""
+        """What the loop needs of a mark: where it sits in the cleaned bytes, and its kind (``"end"``: the shell
+        is back at its prompt)."""
 
         @property
         def offset(self) -> int: ...
+
+        @property
+        def kind(self) -> str: ...
 
     class Filter(Protocol):
         """Removes the recorder's marks from the output stream (see :class:`tracer.capture.marks.MarkParser`).
@@ -369,6 +377,12 @@ class PtyLoop:
         self._terminal_gone = False
         self._winch = False
         self._sigchld = True
+        self._notices: list[str] = []  # appended by any thread, taken by the loop's
+        self._wake_lock = _thread.allocate_lock()
+        self._wake_w: int | None = None  # the wake fd's write end while the loop runs
+        self._ended = False  # run() has returned: notices are no longer taken
+        self._at_prompt = False  # the last mark was a prompt's (a "D"), and no command has started since
+        self._line_start = True  # the last byte shown on the user's terminal ended a line
 
     # -- sink calls, guarded -----------------------------------------------------------------------------
 
@@ -421,12 +435,65 @@ class PtyLoop:
         """Write ``data`` to the user's terminal, unless it is gone (hung up: the window was closed)."""
         if self._terminal_gone:
             return
+        if data:
+            self._line_start = data[-1:] == b"\n"
         try:
             _write_all(self.stdout_fd, data)
         except OSError as e:
             if e.errno not in _HUNG_UP:
                 raise
             self._terminal_lost()
+
+    # -- notices -------------------------------------------------------------------------------------------
+
+    def notice(self, text: str) -> bool:
+        """Show ``text`` (one message; line ends are added) on the user's terminal, from any thread, between the
+        shell's output: at once while a command runs or the shell starts; while the shell waits at its prompt,
+        just before its next mark (the next prompt, or the start of the line the user typed), so that it never
+        lands in the middle of the line being typed (the shell would not redraw it). What is still waiting when
+        the loop ends is shown then. Never recorded: it is the recorder's, not the shell's output.
+
+        Returns:
+            ``False`` when the loop has ended (nothing is shown: the caller shows it itself).
+        """
+        with self._wake_lock:  # (the loop closes the wake fd under the lock: a number never written once reused)
+            if self._ended:
+                return False
+            self._notices.append(text)
+            if self._wake_w is not None:
+                try:
+                    os.write(self._wake_w, b"\0")  # (not a signal number: it only wakes the loop)
+                except OSError:
+                    pass
+        return True
+
+    def _take_notices(self, line_start: bool) -> bytes:
+        """The notices waiting, as terminal bytes (each on a line of its own: after a line end when the cursor is
+        not at the start of one, ``line_start``), taken from the queue."""
+        texts = []
+        while self._notices:
+            texts.append(self._notices.pop(0))
+        if not texts:
+            return b""
+        lines = "".join(t.replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n" for t in texts)
+        return (b"" if line_start else b"\r\n") + lines.encode("utf-8", "replace")
+
+    def _screen_of(self, clean: bytes, marks: Sequence[Mark]) -> bytes:
+        """What the user's terminal is shown of one read, ``clean`` (marks removed, at ``marks``' offsets): the
+        waiting notices go in at the first mark; each mark says whether the shell now waits at its prompt."""
+        if not marks:
+            return clean
+        if self._notices:
+            at = marks[0].offset
+            line_start = clean[at - 1 : at] == b"\n" if at else self._line_start
+            clean = clean[:at] + self._take_notices(line_start) + clean[at:]
+        self._at_prompt = marks[-1].kind == "end"
+        return clean
+
+    def _show_notices(self) -> None:
+        """Show the waiting notices now, unless the shell waits at its prompt (they wait for its next mark)."""
+        if self._notices and not self._at_prompt:
+            self._show(self._take_notices(self._line_start))
 
     def _terminal_lost(self) -> None:
         """The user's terminal hung up: show nothing more, and end the shell as a closed terminal would (SIGHUP);
@@ -473,6 +540,7 @@ class PtyLoop:
         """
         cols, rows = self.size
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wake_w = wake_w
         handlers = {}
 
         def on_signal(signum: int, frame: object) -> None:
@@ -499,8 +567,16 @@ class PtyLoop:
             signal.set_wakeup_fd(old_wakeup)
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
-            os.close(wake_r)
-            os.close(wake_w)
+            with self._wake_lock:
+                self._wake_w = None
+                self._ended = True
+                os.close(wake_r)
+                os.close(wake_w)
+            self._at_prompt = False
+            try:
+                self._show_notices()  # (what waited for a prompt that will not come)
+            except OSError:
+                pass
             if self._master is not None:
                 os.close(self._master)
                 self._master = None
@@ -522,6 +598,8 @@ class PtyLoop:
     def _record_batch(self, data: bytes, reads: list[tuple[int, int]]) -> None:
         """Give the sink a batch of reads the C part has shown (no marks in them): ``data`` holds the reads back
         to back, ``reads`` their ``(end offset, t)``. One call of ``sink.output_batch`` when the sink has it."""
+        if data:
+            self._line_start = data[-1:] == b"\n"
         sink = self.sink
         if sink is None:
             return
@@ -621,8 +699,9 @@ class PtyLoop:
                 if why == _relay.R_MARK:
                     got_output = True
                     clean, marks = feed(tail)
-                    if clean:
-                        self._show(clean)
+                    shown = self._screen_of(clean, marks)
+                    if shown:
+                        self._show(shown)
                     self._record(tail_t, clean, marks)
                 elif why == _relay.R_WAKE:
                     self._on_wake(tail)
@@ -682,7 +761,7 @@ class PtyLoop:
                             got_output = True
                             t = clock()
                             clean, marks = feed(bytes(view[:n]))
-                            screen += clean
+                            screen += self._screen_of(clean, marks) if marks else clean
                             if n < BURST_MIN_READ:
                                 if screen:
                                     self._show(screen)
@@ -736,6 +815,9 @@ class PtyLoop:
             if stdin_open and len(pending_input) > MAX_PENDING_INPUT:
                 poller.unregister(self.stdin_fd)
                 stdin_open = False
+
+            if self._notices:
+                self._show_notices()
 
             if self._winch:
                 self._winch = False
