@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import git, tree_of
 from tests.dataset.conftest import Corpus, tracer
+from tracer.capture._gittree import UNTRACKED_WHY
 from tracer.dataset import BuildOptions, Selection, build_dataset
 from tracer.dataset.columns import CONFIGS
 from tracer.model import JudgeResult, JudgeScore, ProcessCheck, utc_now
@@ -418,3 +419,33 @@ def test_a_session_whose_patch_writes_into_a_git_directory_is_no_swe_bench_insta
     (instance,) = [json.loads(line) for line in (out / "swe-bench" / "instances.jsonl").read_text().splitlines()]
     assert ".git/config" not in instance["patch"]
     assert len(rows(out, "sessions")) == 2
+
+
+def test_what_the_patches_leave_out_is_in_the_sessions_table(tmp_path: Path) -> None:
+    """A researcher filters the instances whose patches cannot rebuild every file: the final patch's ``omitted``
+    and the header's ``baseline_omitted`` are columns."""
+    import subprocess
+
+    from tests.conftest import make_repo
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    (repo / "data").mkdir()
+    with open(repo / "data" / "train.bin", "wb") as f:
+        f.truncate(20 << 20)  # past the 16 MiB of untracked files a session keeps (sparse: nothing written)
+    session = tmp_path / "s.tracer"
+    command = "echo b > a.txt && truncate -s 20M weights.bin"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(session), "-c", command],
+        cwd=repo,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "dataset"
+    built = tracer("dataset", "build", str(out), str(session), "--format", "jsonl", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    (row,) = [json.loads(line) for f in (out / "data" / "sessions").glob("*.jsonl") for line in f.open()]
+    assert row["files"] == ["a.txt"]
+    assert [line.split(":")[0] for line in row["omitted"]] == ["weights.bin"]
+    assert row["baseline_omitted"] == [f"data/: untracked, 1 file, {20 << 20} bytes; {UNTRACKED_WHY}"]

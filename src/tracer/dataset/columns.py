@@ -106,6 +106,18 @@ SESSIONS = (
         "checkout of `base_commit`.",
     ),
     _c("files", ListOf("string"), "Paths the final patch changes, relative to the workspace."),
+    _c(
+        "omitted",
+        ListOf("string"),
+        "What the final patch leaves out, `path: why` each (a file over 64 MiB, untracked files past the 16 MiB a "
+        "session keeps, a binary file holding a secret): the patch alone does not rebuild those files.",
+    ),
+    _c(
+        "baseline_omitted",
+        ListOf("string"),
+        "What `baseline_patch` leaves out of the start state, `path: why` each (untracked files by top-level "
+        "entry); tests that read them fail on a clean checkout. Empty for sessions of tracers before 0.2.",
+    ),
     _c("test_command", "string", "The command that decides the verdict, when one was given or found.", null=True),
     _c(
         "verdict",

@@ -94,6 +94,8 @@ def session_rows(
         "final_patch": content_text(final_text),
         "patch_from_commit": content_text(patch_from_commit(h.baseline_patch, final_text)),
         "files": [name_text(f) for f in final.files] if final is not None else [],
+        "omitted": [content_text(why) for why in final.omitted] if final is not None else [],
+        "baseline_omitted": [content_text(why) for why in h.baseline_omitted],
         "test_command": None if h.test_command is None else name_text(h.test_command),
         "verdict": result.verdict if result is not None else None,
         "verified_at": _us(result.verified_at) if result is not None and result.verified_at else None,
