@@ -425,7 +425,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ptybench", type=Path, default=DEFAULT_PTYBENCH, help="the reference harness ptybench.py")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (throughput and latency)")
-    ap.add_argument("--workloads", default=",".join(WORKLOADS), help="throughput workloads (seq,b64,catb64)")
+    ap.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help="throughput workloads: names (seq,b64,catb64) or command lines (`cat` alone reads the PTY for ever)",
+    )
     ap.add_argument("--wrappers", default=",".join(WRAPPERS), help="wrappers to compare (bare is always run)")
     ap.add_argument("--tracer", metavar="CMD", help="how to start tracer (default: the one beside this Python)")
     ap.add_argument(

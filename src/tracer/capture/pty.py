@@ -478,14 +478,16 @@ class PtyLoop:
         lines = "".join(t.replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n" for t in texts)
         return (b"" if line_start else b"\r\n") + lines.encode("utf-8", "replace")
 
-    def _screen_of(self, clean: bytes, marks: Sequence[Mark]) -> bytes:
-        """What the user's terminal is shown of one read, ``clean`` (marks removed, at ``marks``' offsets): the
-        waiting notices go in at the first mark; each mark says whether the shell now waits at its prompt."""
+    def _screen_of(self, clean: bytes, marks: Sequence[Mark], unshown: bytes | bytearray = b"") -> bytes:
+        """What the user's terminal is shown of one read, ``clean`` (marks removed, at ``marks``' offsets), after
+        ``unshown`` (the burst's reads not written yet): the waiting notices go in at the first mark; each mark
+        says whether the shell now waits at its prompt."""
         if not marks:
             return clean
         if self._notices:
             at = marks[0].offset
-            line_start = clean[at - 1 : at] == b"\n" if at else self._line_start
+            before = clean[:at] or unshown
+            line_start = before[-1:] == b"\n" if before else self._line_start
             clean = clean[:at] + self._take_notices(line_start) + clean[at:]
         self._at_prompt = marks[-1].kind == "end"
         return clean
@@ -761,7 +763,7 @@ class PtyLoop:
                             got_output = True
                             t = clock()
                             clean, marks = feed(bytes(view[:n]))
-                            screen += self._screen_of(clean, marks) if marks else clean
+                            screen += self._screen_of(clean, marks, screen) if marks else clean
                             if n < BURST_MIN_READ:
                                 if screen:
                                     self._show(screen)
