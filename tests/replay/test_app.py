@@ -328,6 +328,25 @@ async def test_timeline_keys_select_then_enter_seeks(demo_session: Session) -> N
         assert timeline.selected == len(app.items) - 1
 
 
+async def test_the_final_patch_names_a_few_omitted_files_and_counts_the_rest(demo_session: Session) -> None:
+    """A session from elsewhere may list thousands of omitted files: the title names three."""
+    from tracer.model import FinalPatch
+
+    events = [
+        dataclasses.replace(e, omitted=tuple(f"data/{i}.bin: untracked, 9 bytes" for i in range(5000)))
+        if isinstance(e, FinalPatch)
+        else e
+        for e in demo_session.events
+    ]
+    app = ReplayApp(dataclasses.replace(demo_session, events=events))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("ctrl+end", "enter")
+        title = app.query_one(DiffView).plain_lines[0]
+        assert "omitted: data/0.bin: untracked, 9 bytes, data/1.bin" in title
+        assert title.endswith("… and 4997 more") and "data/3.bin" not in title
+
+
 async def test_command_view_keeps_colours(demo_session: Session) -> None:
     app = ReplayApp(demo_session)
     async with app.run_test(size=SIZE) as pilot:

@@ -62,6 +62,8 @@ from tracer.replay.widgets import (
 )
 
 AppendFn = Callable[[list[Event]], None]
+#: What the final patch's title names of the files it left out; the rest are counted.
+_OMITTED_SHOWN = 3
 
 #: The features whose keys work wherever the focus is: widget id -> its class (its ``APP_BINDINGS``).
 _FEATURES: dict[str, type[Widget]] = {
@@ -472,8 +474,10 @@ class ReplayApp(App[None]):
             self.query_one(DiffView).show(title, ref.diff, empty)
         elif isinstance(ref, FinalPatch):
             title = Text.assemble(("± final patch", "bold #d2a8ff"), f"  {len(ref.files)} files")
-            if ref.omitted:
-                title.append("  omitted: " + ", ".join(ref.omitted), "#f85149")
+            if ref.omitted:  # (the first few: a session from elsewhere may list thousands)
+                shown = ", ".join(ref.omitted[:_OMITTED_SHOWN])
+                more = len(ref.omitted) - _OMITTED_SHOWN
+                title.append(f"  omitted: {shown}" + (f" … and {more} more" if more > 0 else ""), "#f85149")
             self.query_one(DiffView).show(title, ref.patch, "(nothing changed)")
         elif isinstance(ref, Note) and ref.command_id is not None:
             for c in self.commands:
