@@ -105,6 +105,7 @@ def craft(
     test_command: str | None = None,
     commands: tuple[str, ...] = (),
     mac: str | None = None,
+    baseline_omitted: tuple[str, ...] = (),
 ) -> Path:
     """A session file as anyone could write it: this user's uid and host id in the header, but no signature,
     or the forged ``mac`` (while this user has a key, and signs their own)."""
@@ -127,6 +128,7 @@ def craft(
         test_command=test_command,
         uid=os.getuid(),
         host_id=host_id(),
+        baseline_omitted=baseline_omitted,
     )
     writer = SessionWriter(path, header)
     for i, line in enumerate(commands, 1):

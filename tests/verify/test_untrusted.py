@@ -92,7 +92,15 @@ def test_a_recorded_command_runs_only_its_test_part_and_only_with_consent(repo: 
     assert plan.test.command == "python -m pytest -q"
     assert plan.test.origin == f"the test-like part of recorded command 2 of 2: `{line}`"
     assert not plan.trust.trusted and "carries no signature" in plan.trust.reason
+    assert not any("leaves out" in line for line in plan.lines())
     assert not marker.exists()
+    # a start state that left files out says so before anyone agrees to run it
+    data = craft(tmp_path / "data.tracer", repo, FIX, commands=("ls", line), baseline_omitted=("data/: untracked",))
+    with pytest.raises(NeedsConsent):
+        verify_session(data, timeout=60, confirm=lambda plan: asked.append(plan) or False)
+    assert "  - 1 entry the start state leaves out (`tracer show` lists it; --copy brings untracked ones in)" in (
+        asked[-1].lines()
+    )
 
 
 def test_control_characters_cannot_hide_the_command(repo: Path, tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ class VerifyPlan:
             start) change: code that runs with the tests.
         final_patches: how many final patches the file holds (the last one is applied).
         isolation: where the tests run, for a person ("a bubblewrap sandbox: …", "nothing: …").
+        left_out: how many entries the session's start state leaves out (:attr:`tracer.model.Header.baseline_omitted`):
+            the worktree will not have them.
     """
 
     path: Path
@@ -62,6 +64,7 @@ class VerifyPlan:
     baseline_files: tuple[str, ...]
     final_patches: int
     isolation: str
+    left_out: int = 0
 
     def lines(self) -> list[str]:
         """The plan for a terminal, one item a line; text from the session has its control characters escaped."""
@@ -75,6 +78,11 @@ class VerifyPlan:
             out.append(f"  + the session's starting changes to {_files(self.baseline_files)}")
         last = f" (the last of {self.final_patches} in the file)" if self.final_patches > 1 else ""
         out.append(f"  + the session's final patch{last} to {_files(self.final_files) or 'no file'}")
+        if self.left_out:
+            out.append(
+                f"  - {self.left_out} entr{'ies' if self.left_out != 1 else 'y'} the start state leaves out "
+                f"(`tracer show` lists {'them' if self.left_out != 1 else 'it'}; --copy brings untracked ones in)"
+            )
         out.append(f"runs in: {self.isolation}")
         return out
 
@@ -124,6 +132,7 @@ def verify_plan(
         baseline_files=_patched_files(h.baseline_patch),
         final_patches=len(session.of_type(FinalPatch)),
         isolation=_describe(isolation),
+        left_out=len(h.baseline_omitted),
     )
     return plan, session, isolation
 
