@@ -347,6 +347,30 @@ async def test_the_final_patch_names_a_few_omitted_files_and_counts_the_rest(dem
         assert title.endswith("… and 4997 more") and "data/3.bin" not in title
 
 
+async def test_the_start_state_is_the_first_row_and_shows_its_diff(demo_session: Session) -> None:
+    """The uncommitted changes the session started with (and what the start state left out) are the first row;
+    the replay still opens at the first command."""
+    from tracer.replay.widgets._timeline import render_item
+
+    baseline = "diff --git a/wip.txt b/wip.txt\n--- a/wip.txt\n+++ b/wip.txt\n@@ -1 +1,2 @@\n a\n+half done\n"
+    header = dataclasses.replace(
+        demo_session.header, baseline_patch=baseline, baseline_omitted=("data/: untracked, 2 files, 9 bytes; …",)
+    )
+    app = ReplayApp(dataclasses.replace(demo_session, header=header))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        timeline = app.query_one(Timeline)
+        assert app.items[0].kind == "start" and timeline.selected == 1  # it opens at the first command
+        assert timeline.render_line(0).text.strip().startswith("± start state: 1 file uncommitted")
+        assert render_item(app.items[0], 80).plain == "  0:00.0 ± start state: 1 file uncommitted  +1 −0  1 left out"
+        await pilot.press("ctrl+home", "enter")
+        assert active_view(app) == "tab-diff"
+        lines = app.query_one(DiffView).plain_lines
+        assert lines[0].startswith("± start state  1 file uncommitted at start, beside the start commit")
+        assert "omitted: data/: untracked, 2 files, 9 bytes; …" in lines[0]
+        assert "+half done" in lines
+
+
 async def test_command_view_keeps_colours(demo_session: Session) -> None:
     app = ReplayApp(demo_session)
     async with app.run_test(size=SIZE) as pilot:

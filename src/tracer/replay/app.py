@@ -45,7 +45,7 @@ from tracer.replay.lines import OutputLines
 from tracer.replay.search import Hit
 from tracer.replay.source import SessionIndex, SessionSource, open_source
 from tracer.replay.terminal import prepare
-from tracer.replay.timeline import Item, Verdict, build_items, current_index, format_clock, format_duration
+from tracer.replay.timeline import Item, StartState, Verdict, build_items, current_index, format_clock, format_duration
 from tracer.replay.widgets import (
     IDLE_CAPS,
     SPEEDS,
@@ -62,8 +62,18 @@ from tracer.replay.widgets import (
 )
 
 AppendFn = Callable[[list[Event]], None]
-#: What the final patch's title names of the files it left out; the rest are counted.
+#: What the final patch's (or the start state's) title names of the files it left out; the rest are counted.
 _OMITTED_SHOWN = 3
+
+
+def _append_omitted(title: Text, omitted: tuple[str, ...]) -> None:
+    """``title`` with the first :data:`_OMITTED_SHOWN` of ``omitted`` and a count of the rest (a session from
+    elsewhere may list thousands)."""
+    if omitted:
+        shown = ", ".join(omitted[:_OMITTED_SHOWN])
+        more = len(omitted) - _OMITTED_SHOWN
+        title.append(f"  omitted: {shown}" + (f" … and {more} more" if more > 0 else ""), "#f85149")
+
 
 #: The features whose keys work wherever the focus is: widget id -> its class (its ``APP_BINDINGS``).
 _FEATURES: dict[str, type[Widget]] = {
@@ -321,6 +331,7 @@ class ReplayApp(App[None]):
             return moments[ref.id][0] if isinstance(ref, Command) else index.moment_of(ref)
 
         end = (len(index.stream), index.duration)
+        h = session.header
         items = build_items(
             index.commands,
             session.file_changes(),
@@ -330,6 +341,7 @@ class ReplayApp(App[None]):
             end,
             moment_of,
             judgement=session.judge_result,
+            start=StartState(h.baseline_patch, h.baseline_omitted) if h.baseline_patch or h.baseline_omitted else None,
         )
         timeline = self.query_one(Timeline)
         selected = self.items[timeline.selected] if timeline.selected is not None and self.items else None
@@ -447,7 +459,7 @@ class ReplayApp(App[None]):
         self.player.go_to(item.count, item.t, follow=False)
         self.query_one(Timeline).select(message.index, notify=False)
         self._show_item(item)
-        if item.kind in ("edit", "patch"):
+        if item.kind in ("start", "edit", "patch"):
             self.action_show_view("diff")
         elif item.kind == "verify":
             self.action_show_view("verify")
@@ -474,11 +486,15 @@ class ReplayApp(App[None]):
             self.query_one(DiffView).show(title, ref.diff, empty)
         elif isinstance(ref, FinalPatch):
             title = Text.assemble(("± final patch", "bold #d2a8ff"), f"  {len(ref.files)} files")
-            if ref.omitted:  # (the first few: a session from elsewhere may list thousands)
-                shown = ", ".join(ref.omitted[:_OMITTED_SHOWN])
-                more = len(ref.omitted) - _OMITTED_SHOWN
-                title.append(f"  omitted: {shown}" + (f" … and {more} more" if more > 0 else ""), "#f85149")
+            _append_omitted(title, ref.omitted)
             self.query_one(DiffView).show(title, ref.patch, "(nothing changed)")
+        elif isinstance(ref, StartState):
+            title = Text.assemble(
+                ("± start state", "bold #8b949e"),
+                f"  {ref.files} file{'s' if ref.files != 1 else ''} uncommitted at start, beside the start commit",
+            )
+            _append_omitted(title, ref.omitted)
+            self.query_one(DiffView).show(title, ref.patch, "(no uncommitted change at start)")
         elif isinstance(ref, Note) and ref.command_id is not None:
             for c in self.commands:
                 if c.id == ref.command_id:

@@ -1,4 +1,5 @@
-"""The rows of the replay's timeline: commands, edits, notes, final patch and verdict, in time order."""
+"""The rows of the replay's timeline: the start state, commands, edits, notes, final patch and verdict, in time
+order."""
 
 from __future__ import annotations
 
@@ -9,9 +10,28 @@ from typing import Literal
 
 from tracer.model import Command, FileChange, FinalPatch, JudgeResult, Note, VerifyResult, format_whole_seconds
 
-ItemKind = Literal["command", "edit", "note", "patch", "verify", "judge"]
+ItemKind = Literal["start", "command", "edit", "note", "patch", "verify", "judge"]
 
-_KIND_ORDER = {"command": 0, "edit": 1, "note": 2, "patch": 3, "verify": 4, "judge": 5}
+_KIND_ORDER = {"start": -1, "command": 0, "edit": 1, "note": 2, "patch": 3, "verify": 4, "judge": 5}
+
+
+@dataclass(frozen=True, slots=True)
+class StartState:
+    """What the work tree held at the start beside the start commit (the header's ``baseline_patch``), and what
+    that patch leaves out (``baseline_omitted``, ``"path: why"`` each).
+
+    Attributes:
+        patch: the uncommitted changes present at start, in ``git diff --binary`` form.
+        omitted: what the start state leaves out.
+    """
+
+    patch: str
+    omitted: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> int:
+        """Files the patch changes (its ``diff --git`` lines)."""
+        return sum(1 for line in self.patch.splitlines() if line.startswith("diff --git "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +68,7 @@ class Item:
 
     kind: ItemKind
     t: int
-    ref: Command | FileChange | Note | FinalPatch | Verdict | JudgeResult
+    ref: Command | FileChange | Note | FinalPatch | Verdict | JudgeResult | StartState
     count: int = 0
 
     @property
@@ -66,16 +86,19 @@ def build_items(
     end: tuple[int, int],
     moment_of: Callable[[Command | FileChange | Note | FinalPatch], int] = lambda ref: 0,
     judgement: JudgeResult | None = None,
+    start: StartState | None = None,
 ) -> list[Item]:
-    """All rows, ordered by moment (commands before edits before notes at the same moment); the verdict and the
-    judgement last.
+    """All rows, ordered by moment (commands before edits before notes at the same moment); the start state first,
+    the verdict and the judgement last.
 
     Args:
         end: ``(count, t)`` of the session's end (where the verdict and judgement rows seek to).
         moment_of: the stream count of a row's thing.
         judgement: the newest ``tracer judge`` result, if any.
+        start: the start state, when the session started with uncommitted changes (or left some out).
     """
-    items = [Item("command", c.start, c, moment_of(c)) for c in commands]
+    items = [Item("start", 0, start, 0)] if start is not None else []
+    items += [Item("command", c.start, c, moment_of(c)) for c in commands]
     items += [Item("edit", e.t, e, moment_of(e)) for e in edits]
     items += [Item("note", n.t, n, moment_of(n)) for n in notes]
     if final_patch is not None:

@@ -1,5 +1,5 @@
-"""The timeline: one row per command, edit, note, the final patch and the verdict (Line API: 100,000 rows
-draw as fast as 10)."""
+"""The timeline: one row for the start state (uncommitted changes at start), one per command, edit and note, the
+final patch and the verdict (Line API: 100,000 rows draw as fast as 10)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tracer.model import Command, FileChange, FinalPatch, JudgeResult, Note
-from tracer.replay.timeline import Item, Verdict, format_clock, format_duration, patch_counts
+from tracer.replay.timeline import Item, StartState, Verdict, format_clock, format_duration, patch_counts
 
 _OK = Style(color="#56d364", bold=True)
 _FAIL = Style(color="#f85149", bold=True)
@@ -89,6 +89,14 @@ def render_item(item: Item, width: int = 80) -> Text:
         row.append(f"final patch: {len(ref.files)} file{'s' if len(ref.files) != 1 else ''}", _EDIT)
         row.append(f"  +{added}", _OK)
         row.append(f" −{removed}", _FAIL)
+    elif isinstance(ref, StartState):
+        added, removed = patch_counts(ref.patch)
+        row.append("± ", _DIM)
+        row.append(f"start state: {ref.files} file{'s' if ref.files != 1 else ''} uncommitted", _DIM)
+        row.append(f"  +{added}", _OK)
+        row.append(f" −{removed}", _FAIL)
+        if ref.omitted:
+            row.append(f"  {len(ref.omitted)} left out", _FAIL)
     elif isinstance(ref, Verdict):
         style = _VERDICT_STYLES.get(ref.verdict, _FAIL)
         row.append("⚖ ", style)
