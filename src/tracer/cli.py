@@ -326,6 +326,10 @@ def export(
             )
         else:
             click.echo(f"tracer: export masked {redactor.summary()} ({redactor.rules.label})", err=True)
+            for line in redactor.left_out[:_OMITTED_SHOWN]:  # (a patch applies without them: say so)
+                click.echo(f"tracer: left out of the export: {visible(line)}", err=True)
+            if len(redactor.left_out) > _OMITTED_SHOWN:
+                click.echo(f"tracer: … and {len(redactor.left_out) - _OMITTED_SHOWN} more binary files", err=True)
         if reader.problem:
             click.echo(f"tracer: partial export: {visible(reader.problem)}", err=True)
         elif not reader.ended:

@@ -154,6 +154,12 @@ def test_export_leaves_out_a_binary_file_holding_what_it_masks(tmp_path: Path) -
     assert final["files"] == ["a.txt", "clean.bin"] and "data.bin" not in final["patch"]
     assert final["omitted"] == ["data.bin: a binary file holding what export redaction masks (email), left out"]
     assert "tracer: export masked 2 values (email 2)" in lines.stderr
+    said = "a binary file holding what export redaction masks (email), left out"
+    assert f"tracer: left out of the export: model.bin: {said}" in lines.stderr
+    assert f"tracer: left out of the export: data.bin: {said}" in lines.stderr
+    patch = export("--format", "patch")  # what `git apply` gets: without data.bin, and the user is told
+    assert "data.bin" not in patch.stdout and "clean.bin" in patch.stdout
+    assert f"tracer: left out of the export: data.bin: {said}" in patch.stderr
     assert email not in lines.stdout
     # the rest of the start state still applies to the start commit
     clean = tmp_path / "clean"

@@ -172,11 +172,13 @@ class Redactor:
     Attributes:
         counts: masked values per rule id (every occurrence counts).
         findings: with ``collect``, where each was.
+        left_out: with ``binary``, one ``"path: why"`` line per binary file left out of a patch, in order.
     """
 
     def __init__(self, rules: RuleSet, *, collect: bool = False, binary: bool = False) -> None:
         self.rules = rules
         self._binary = binary
+        self.left_out: list[str] = []
         self._left_out: list[tuple[tuple[str, ...], str]] = []  # (paths, why) of the binary files the event lost
         self.counts: dict[str, int] = {}
         self.findings: list[Finding] | None = [] if collect else None
@@ -389,6 +391,8 @@ class Redactor:
                 why = f"a binary file holding what export redaction masks ({ids}), left out"
             cut.append((section.start, section.end))
             self._left_out.append((section.paths, why))
+            if self._counting:
+                self.left_out.append(f"{section.paths[0]}: {why}")
         if not cut:
             return diff
         kept = bytearray()
