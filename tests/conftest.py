@@ -125,6 +125,21 @@ class User:
         return path
 
 
+def shell_c(
+    command: str, *, cwd: Path, out: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``tracer shell -q -o OUT -c COMMAND`` in ``cwd``, with no terminal: its exit status and what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", command],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def shell_user(tmp_path: Path, shell: str, prompt: str) -> User:
     """A :class:`User` whose ``$SHELL`` is ``shell`` (bash, zsh or fish; the test is skipped when it is not
     installed), with startup files that show ``prompt``."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import User, git, make_repo, shell_user
+from tests.conftest import User, git, make_repo, shell_c, shell_user
 from tracer.capture._gittree import UNTRACKED_WHY
 from tracer.model import Resize, Session
 from tracer.store import read_session
@@ -97,21 +97,6 @@ def test_typed_ahead_commands_wait_for_the_baseline(tmp_path: Path) -> None:
     assert session.header.baseline_patch == ""  # the start state is the committed one
     assert session.final_patch is not None and "+after" in session.final_patch.patch
     assert next(c.command for c in session.commands()) == "echo after > a.txt"
-
-
-def shell_c(
-    command: str, *, cwd: Path, out: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``tracer shell -q -o OUT -c COMMAND`` in ``cwd``, with no terminal: its exit status and what it printed."""
-    return subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", command],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def tracer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -424,9 +424,7 @@ def test_a_session_whose_patch_writes_into_a_git_directory_is_no_swe_bench_insta
 def test_what_the_patches_leave_out_is_in_the_sessions_table(tmp_path: Path) -> None:
     """A researcher filters the instances whose patches cannot rebuild every file: the final patch's ``omitted``
     and the header's ``baseline_omitted`` are columns."""
-    import subprocess
-
-    from tests.conftest import make_repo
+    from tests.conftest import make_repo, shell_c
 
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
     (repo / "data").mkdir()
@@ -434,13 +432,7 @@ def test_what_the_patches_leave_out_is_in_the_sessions_table(tmp_path: Path) -> 
         f.truncate(20 << 20)  # past the 16 MiB of untracked files a session keeps (sparse: nothing written)
     session = tmp_path / "s.tracer"
     command = "echo b > a.txt && truncate -s 20M weights.bin"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(session), "-c", command],
-        cwd=repo,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=60,
-    )
+    proc = shell_c(command, cwd=repo, out=session)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "dataset"
     built = tracer("dataset", "build", str(out), str(session), "--format", "jsonl", cwd=tmp_path)

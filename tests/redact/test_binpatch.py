@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, make_repo
+from tests.conftest import git, make_repo, shell_c
 from tracer.redact._binpatch import CONTENT_BYTES, Unreadable, binary_sections, inserted
 from tracer.store import read_session
 
@@ -122,13 +122,7 @@ def test_export_leaves_out_a_binary_file_holding_what_it_masks(tmp_path: Path) -
     out = tmp_path / "s.tracer"
     (tmp_path / "payload.bin").write_bytes(b"\0\1" + f"contact: {email}".encode())
     command = "printf '\\0new' > clean.bin && cp ../payload.bin data.bin && echo b > a.txt"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", command],
-        cwd=repo,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=60,
-    )
+    proc = shell_c(command, cwd=repo, out=out)
     assert proc.returncode == 0, proc.stderr
     recorded = read_session(out)
     assert "model.bin" in recorded.header.baseline_patch  # changed before the recording: the start state

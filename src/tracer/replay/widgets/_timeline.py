@@ -84,17 +84,10 @@ def render_item(item: Item, width: int = 80) -> Text:
             row.append(f"[{', '.join(ref.tags)}] ", style)
         row.append(ref.text.replace("\n", " "))
     elif isinstance(ref, FinalPatch):
-        added, removed = patch_counts(ref.patch)
-        row.append("± ", _EDIT)
-        row.append(f"final patch: {len(ref.files)} file{'s' if len(ref.files) != 1 else ''}", _EDIT)
-        row.append(f"  +{added}", _OK)
-        row.append(f" −{removed}", _FAIL)
+        n = len(ref.files)
+        _patch_row(row, f"final patch: {n} file{'s' if n != 1 else ''}", ref.patch, _EDIT)
     elif isinstance(ref, StartState):
-        added, removed = patch_counts(ref.patch)
-        row.append("± ", _DIM)
-        row.append(f"start state: {ref.files} file{'s' if ref.files != 1 else ''} uncommitted", _DIM)
-        row.append(f"  +{added}", _OK)
-        row.append(f" −{removed}", _FAIL)
+        _patch_row(row, f"start state: {ref.files} file{'s' if ref.files != 1 else ''} uncommitted", ref.patch, _DIM)
         if ref.omitted:
             row.append(f"  {len(ref.omitted)} left out", _FAIL)
     elif isinstance(ref, Verdict):
@@ -110,6 +103,15 @@ def render_item(item: Item, width: int = 80) -> Text:
         row.append("judge: ", _JUDGE)
         row.append(ref.headline(), _DIM)
     return row
+
+
+def _patch_row(row: Text, label: str, patch: str, style: Style) -> None:
+    """``row`` with a patch's mark, ``label`` and its added and removed lines."""
+    added, removed = patch_counts(patch)
+    row.append("± ", style)
+    row.append(label, style)
+    row.append(f"  +{added}", _OK)
+    row.append(f" −{removed}", _FAIL)
 
 
 class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
