@@ -293,13 +293,16 @@ def export(
         redactor = None
         if preview or not no_redact:
             from tracer.config import load_config
-            from tracer.model import FinalPatch
+            from tracer.model import Event, FinalPatch, Header
             from tracer.redact import export_redactor
             from tracer.store.redacted import RedactedReader
 
             redactor = export_redactor(load_config(), reader.header, collect=preview)
-            # a patch export writes the final patch alone: what it does not write need not be masked
-            only = (FinalPatch,) if fmt == "patch" and not preview else None
+            # a patch export writes the final patch alone (and the header's start state, --from-commit): what it
+            # does not write need not be masked, nor counted
+            only: tuple[type[Event], ...] | None = None
+            if fmt == "patch" and not preview:
+                only = (FinalPatch, Header) if from_commit else (FinalPatch,)
             source = RedactedReader(reader, redactor, only)
             if preview:
                 for _ in source.events():  # one pass masks (and notes) everything

@@ -153,7 +153,11 @@ def test_export_leaves_out_a_binary_file_holding_what_it_masks(tmp_path: Path) -
     assert f"tracer: left out of the export: data.bin: {said}" in lines.stderr
     patch = export("--format", "patch")  # what `git apply` gets: without data.bin, and the user is told
     assert "data.bin" not in patch.stdout and "clean.bin" in patch.stdout
-    assert f"tracer: left out of the export: data.bin: {said}" in patch.stderr
+    assert "tracer: export masked 1 value (email 1)" in patch.stderr  # (what it writes: not the start state)
+    assert patch.stderr.count("left out of the export") == 1 and "data.bin" in patch.stderr
+    whole = export("--format", "patch", "--from-commit")  # the start state too: both
+    assert "tracer: export masked 2 values (email 2)" in whole.stderr
+    assert whole.stderr.count("left out of the export") == 2 and "model.bin" not in whole.stdout
     assert email not in lines.stdout
     # the rest of the start state still applies to the start commit
     clean = tmp_path / "clean"
