@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["unsafe_paths"]
+__all__ = ["diff_git_names", "unquote", "unsafe_paths"]
 
 #: The header lines of a patch that name a path, in git's diff format and GNU patch's (``Index:``).
 _PATH_LINE = re.compile(r"^(?:--- |\+\+\+ |(?:rename|copy) (?:from|to) |Index: )(.*)$")
@@ -24,8 +24,9 @@ _HFS_IGNORED = frozenset(
 _C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 
 
-def _unquote(name: str) -> str:
-    """A path as git writes it in a header: C-quoted (``"a/sp\\303\\251c"``) when it holds unusual bytes."""
+def unquote(name: str) -> str:
+    """A path as git writes it in a header: C-quoted (``"a/sp\\303\\251c"``) when it holds unusual bytes; its
+    bytes that are not UTF-8 as lone surrogates (``surrogateescape``)."""
     if not (len(name) >= 2 and name[0] == '"' and name[-1] == '"'):
         return name
     out = bytearray()
@@ -67,7 +68,7 @@ def _split_quoted(text: str) -> tuple[str, str]:
     return text[: i + 1], text[i + 1 :]
 
 
-def _diff_git_names(rest: str) -> list[str]:
+def diff_git_names(rest: str) -> list[str]:
     """The two names of a ``diff --git a/X b/Y`` line (``rest`` is what follows ``diff --git ``), C-quoted or not.
     Unquoted names holding spaces are split where both halves name the same file, as git does, else at the
     first `` b/``."""
@@ -96,7 +97,7 @@ def unsafe_paths(patch: str) -> list[str]:
     for line in patch.splitlines():
         prefixed = True
         if line.startswith("diff --git "):
-            names = _diff_git_names(line[len("diff --git ") :])
+            names = diff_git_names(line[len("diff --git ") :])
         else:
             m = _PATH_LINE.match(line)
             if m is None:
@@ -107,7 +108,7 @@ def unsafe_paths(patch: str) -> list[str]:
             else:
                 prefixed = False  # rename/copy lines and Index: name the path itself
         for name in names:
-            path = _unquote(name.strip())
+            path = unquote(name.strip())
             if path == "/dev/null":
                 continue
             if prefixed and path[:2] in ("a/", "b/"):

@@ -22,6 +22,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tracer.gitpaths import diff_git_names, unquote
+
 #: The most content one block may inflate to (bytes): the capture side keeps files to 64 MiB; past this the block
 #: is not searched (:class:`Unreadable`), so a hostile patch cannot make export inflate a zip bomb.
 CONTENT_BYTES = 64 << 20
@@ -180,7 +182,8 @@ def inserted(delta: bytes) -> bytes:
 
 def _paths(patch: bytes, start: int, binary_at: int) -> tuple[str, ...]:
     """The file's path, and its old path when it was renamed or copied: from the ``rename to``/``rename from`` (or
-    ``copy …``) lines of the header (before ``binary_at``), else from its ``diff --git a/P b/P`` line at ``start``."""
+    ``copy …``) lines of the header (before ``binary_at``), else from its ``diff --git a/P b/P`` line at ``start``
+    (names as :mod:`tracer.gitpaths` reads them)."""
     nl = patch.find(b"\n", start, binary_at + 1)
 
     def header(key: bytes) -> str | None:
@@ -188,41 +191,12 @@ def _paths(patch: bytes, start: int, binary_at: int) -> tuple[str, ...]:
         if at < 0:
             return None
         begin = at + len(key) + 2
-        return _unquote(patch[begin : patch.find(b"\n", begin)], b"")
+        return unquote(patch[begin : patch.find(b"\n", begin)].decode("utf-8", "surrogateescape"))
 
     for kind in (b"rename", b"copy"):
         old, new = header(kind + b" from"), header(kind + b" to")
         if old is not None and new is not None:
             return new, old
-    names = patch[start + len(b"diff --git ") : nl]
-    half = (len(names) - 1) // 2
-    if len(names) % 2 and names[half : half + 1] == b" ":  # a/P b/P: the same path twice
-        names = names[half + 1 :]
-    return (_unquote(names, b"b/"),)
-
-
-_ESCAPED = {
-    b"n": b"\n",
-    b"t": b"\t",
-    b'"': b'"',
-    b"\\": b"\\",
-    b"a": b"\a",
-    b"b": b"\b",
-    b"f": b"\f",
-    b"r": b"\r",
-    b"v": b"\v",
-}
-
-
-def _unquote(name: bytes, prefix: bytes) -> str:
-    """A path as git writes it in a patch header: C-quoted (``"b/caf\\303\\251"``) when it holds unusual bytes,
-    with ``prefix`` (``b/``) taken off."""
-    if name[:1] == b'"' and name[-1:] == b'"':
-        name = re.sub(
-            rb"\\([0-7]{3}|.)",
-            lambda m: bytes([int(m.group(1), 8)]) if len(m.group(1)) == 3 else _ESCAPED.get(m.group(1), m.group(1)),
-            name[1:-1],
-        )
-    if prefix and name.startswith(prefix):
-        name = name[len(prefix) :]
-    return name.decode("utf-8", "surrogateescape")
+    names = diff_git_names(patch[start + len(b"diff --git ") : nl].decode("utf-8", "surrogateescape"))
+    path = unquote(names[-1])
+    return (path[2:] if path.startswith("b/") else path,)
