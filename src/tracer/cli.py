@@ -209,13 +209,18 @@ def show(session: str | None) -> None:
 _OMITTED_SHOWN = 20
 
 
+def _echo_some(lines: Sequence[str], prefix: str, more: str, *, err: bool = False) -> None:
+    """The first :data:`_OMITTED_SHOWN` of ``lines`` (from a session: escaped), each after ``prefix``, then ``more``
+    with how many were not shown in its ``{}`` (a session from elsewhere may list thousands)."""
+    for line in lines[:_OMITTED_SHOWN]:
+        click.echo(f"{prefix}{visible(line)}", err=err)
+    if len(lines) > _OMITTED_SHOWN:
+        click.echo(more.format(len(lines) - _OMITTED_SHOWN), err=err)
+
+
 def _echo_omitted(omitted: Sequence[str]) -> None:
-    """The first :data:`_OMITTED_SHOWN` lines of ``omitted``, then how many more (a session from elsewhere may list
-    thousands)."""
-    for why in omitted[:_OMITTED_SHOWN]:
-        click.echo(f"  omitted  {visible(why)}")
-    if len(omitted) > _OMITTED_SHOWN:
-        click.echo(f"  … and {len(omitted) - _OMITTED_SHOWN} more (tracer export --format jsonl lists all)")
+    """``tracer show``'s lines of a final patch's or start state's omitted files (:func:`_echo_some`)."""
+    _echo_some(omitted, "  omitted  ", "  … and {} more (tracer export --format jsonl lists all)")
 
 
 def _stopped_by(reason: str) -> str:
@@ -329,10 +334,10 @@ def export(
             )
         else:
             click.echo(f"tracer: export masked {redactor.summary()} ({redactor.rules.label})", err=True)
-            for line in redactor.left_out[:_OMITTED_SHOWN]:  # (a patch applies without them: say so)
-                click.echo(f"tracer: left out of the export: {visible(line)}", err=True)
-            if len(redactor.left_out) > _OMITTED_SHOWN:
-                click.echo(f"tracer: … and {len(redactor.left_out) - _OMITTED_SHOWN} more binary files", err=True)
+            # (a patch applies without them: say so)
+            _echo_some(
+                redactor.left_out, "tracer: left out of the export: ", "tracer: … and {} more binary files", err=True
+            )
         if reader.problem:
             click.echo(f"tracer: partial export: {visible(reader.problem)}", err=True)
         elif not reader.ended:

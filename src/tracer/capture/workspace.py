@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from tracer._proc import CommandFailed
-from tracer.capture._dirsnapshot import may_be_in_git
+from tracer.capture._dirsnapshot import _plural, may_be_in_git
 from tracer.capture._gitobjects import CatFile
 from tracer.capture._gittree import OMITTED_LISTED, UNTRACKED_WHY, GitBaseline, GitRepo, baseline, git_text
 from tracer.capture._snapshot import FILE_BYTES, empty_tree, tree_patch
@@ -86,18 +86,14 @@ class WorkspaceInfo(NamedTuple):
         why = UNTRACKED_WHY
         ranked = sorted(entries.items(), key=lambda e: (-e[1][1], e[0]))
         lines = [
-            f"{top}: untracked, {_files(n) if top.endswith('/') else ''}{size} bytes; {why}"
+            f"{top}: untracked, {_plural(n, 'file') + ', ' if top.endswith('/') else ''}{size} bytes; {why}"
             for top, (n, size) in ranked[:OMITTED_LISTED]
         ]
         if len(ranked) > OMITTED_LISTED:
             rest = ranked[OMITTED_LISTED:]
             n, size = sum(e[1][0] for e in rest), sum(e[1][1] for e in rest)
-            lines.append(f"{len(rest)} more untracked entries ({_files(n)}{size} bytes); {why}")
+            lines.append(f"{len(rest)} more untracked entries ({_plural(n, 'file')}, {size} bytes); {why}")
         return (*self.baseline_omitted, *lines)
-
-
-def _files(n: int) -> str:
-    return f"{n} file{'s' if n != 1 else ''}, "
 
 
 def workspace_info(
