@@ -179,7 +179,7 @@ class Redactor:
         self.rules = rules
         self._binary = binary
         self.left_out: list[str] = []
-        self._left_out: list[tuple[tuple[str, ...], str]] = []  # (paths, why) of the binary files the event lost
+        self._event_left_out: list[tuple[tuple[str, ...], str]] = []  # (paths, why) of the binary files the event lost
         self.counts: dict[str, int] = {}
         self.findings: list[Finding] | None = [] if collect else None
         self._numbers: dict[bytes, int] = {}
@@ -373,7 +373,7 @@ class Redactor:
 
     def _without_binary_secrets(self, diff: bytes, t: int, kind: str) -> bytes:
         """``diff`` without the sections of the binary files whose content holds a match, or whose patch cannot be
-        decoded; each one counted and noted in :attr:`_left_out` (and :attr:`findings`, without its value)."""
+        decoded; each one counted and noted in :attr:`_event_left_out` (and :attr:`findings`, without its value)."""
         cut: list[tuple[int, int]] = []
         for section in binary_sections(diff):
             if section.error is not None:
@@ -390,7 +390,7 @@ class Redactor:
                 ids = ", ".join(sorted({h.rule.id for h in hits}))
                 why = f"a binary file holding what export redaction masks ({ids}), left out"
             cut.append((section.start, section.end))
-            self._left_out.append((section.paths, why))
+            self._event_left_out.append((section.paths, why))
             if self._counting:
                 self.left_out.append(f"{section.paths[0]}: {why}")
         if not cut:
@@ -423,7 +423,7 @@ class Redactor:
             data = self.output(event.data, event.t, event.type)
             return event if data is event.data else dataclasses.replace(event, data=data)
         changes: dict[str, Any] = {}
-        self._left_out.clear()  # (what a direct call of text() left there is not this event's)
+        self._event_left_out.clear()  # (what a direct call of text() left there is not this event's)
         for f in dataclasses.fields(event):
             name = f.name
             if name in _PLAIN_FIELDS:
@@ -438,16 +438,18 @@ class Redactor:
                 continue
             if new is not value:
                 changes[name] = new
-        if self._left_out:
+        if self._event_left_out:
             self._note_left_out(event, changes)
         return dataclasses.replace(event, **changes) if changes else event
 
     def _note_left_out(self, event: Event, changes: dict[str, Any]) -> None:
         """The binary files :meth:`_without_binary_secrets` took out of ``event``'s patch, out of its ``files``
         and in its ``omitted`` (a final patch), or in its ``baseline_omitted`` (a header), as ``changes``."""
-        gone = {path for paths, _ in self._left_out for path in paths}
-        lines = tuple(self.text(f"{paths[0]}: {why}", t=event.t, kind=event.type) for paths, why in self._left_out)
-        self._left_out.clear()
+        gone = {path for paths, _ in self._event_left_out for path in paths}
+        lines = tuple(
+            self.text(f"{paths[0]}: {why}", t=event.t, kind=event.type) for paths, why in self._event_left_out
+        )
+        self._event_left_out.clear()
         if isinstance(event, FinalPatch):
             files = changes.get("files", event.files)
             changes["files"] = tuple(f for f in files if f not in gone)
