@@ -239,6 +239,24 @@ def test_header_text_is_masked_and_ids_are_kept() -> None:
     assert masked.task == "rotate [REDACTED:gitlab-pat:1]" and masked.head_commit == header.head_commit
 
 
+@pytest.mark.parametrize("host", ["vm", "alice-laptop.corp.example"])
+def test_the_header_host_name_is_masked_whole_at_export_whatever_its_length(host: str) -> None:
+    header = Header(
+        t=0, session_id="s", started_at="2026-01-01T00:00:00.000000Z", tracer_version="0", shell="zsh",
+        shell_kind="zsh", mode="interactive", term="xterm", cols=80, rows=24, cwd="/w", workspace="/w",
+        hostname=host,
+    )  # fmt: skip
+    redactor = export_redactor(header=header, collect=True)
+    masked = redactor.event(header)
+    assert isinstance(masked, Header) and masked.hostname == "[REDACTED:host-name:1]"
+    assert redactor.counts == {"host-name": 1} and redactor.findings and redactor.findings[0].rule == "host-name"
+    assert redactor.event(masked) == masked  # exported twice: the placeholder stays as it is
+    # the name in output: masked as a word when it is long enough not to be one (a short one would garble text)
+    prompt = redactor.event(Output(t=5, data=f"root@{host}:~# ".encode()))
+    assert isinstance(prompt, Output) and (host.encode() in prompt.data) == (len(host) < 3)
+    assert record_redactor().event(header) == header  # record time keeps it: it stays on the machine
+
+
 def test_both_keyword_scanners_find_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [t for _, t, _ in secrets_by_rule()]
     stream = "\r\n".join(texts).encode()

@@ -82,6 +82,7 @@ _PLAIN_FIELDS = frozenset(
 )
 #: Fields that hold unified diffs: a secret spanning lines keeps each line's diff prefix.
 _DIFF_FIELDS = frozenset(("diff", "patch", "baseline_patch"))
+_PLACEHOLDER = re.compile(r"\[REDACTED:[A-Za-z0-9._-]+:\d+\]")
 #: The data of a ``GIT binary patch`` in a diff (git's diff format, ``--binary``): after that line, one or two blocks
 #: of ``literal N`` or ``delta N`` and lines of base85 (a length letter, then base85 digits), each block ended by an
 #: empty line. The data is the file's content deflated by zlib, so no rule can see a secret in it: what matches
@@ -429,8 +430,10 @@ class Redactor:
             if name in _PLAIN_FIELDS:
                 continue
             value = getattr(event, name)
-            if isinstance(value, str):
-                new: Any = self.text(value, diff=name in _DIFF_FIELDS, t=event.t, kind=event.type)
+            if isinstance(value, str) and name in self.rules.whole:
+                new: Any = self._whole(value, self.rules.whole[name], event)
+            elif isinstance(value, str):
+                new = self.text(value, diff=name in _DIFF_FIELDS, t=event.t, kind=event.type)
             elif isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
                 items = tuple(self.text(v, t=event.t, kind=event.type) for v in value)
                 new = value if all(a is b for a, b in zip(items, value, strict=True)) else items
@@ -441,6 +444,17 @@ class Redactor:
         if self._event_left_out:
             self._note_left_out(event, changes)
         return dataclasses.replace(event, **changes) if changes else event
+
+    def _whole(self, value: str, rule: Rule, event: Event) -> str:
+        """``value`` (a field masked whole, :attr:`RuleSet.whole`) replaced by ``rule``'s placeholder, unless it is
+        empty or a placeholder already (masked at an earlier export)."""
+        if not value or _PLACEHOLDER.fullmatch(value):
+            return value
+        self._count(rule)
+        out = self._placeholder(rule, value.encode("utf-8", "surrogateescape")).decode()
+        if self.findings is not None and self._counting:
+            self.findings.append(Finding(rule.id, event.type, event.t, out))
+        return out
 
     def _note_left_out(self, event: Event, changes: dict[str, Any]) -> None:
         """The binary files :meth:`_without_binary_secrets` took out of ``event``'s patch, out of its ``files``

@@ -400,11 +400,22 @@ class RuleSet:
         rules: in priority order: where two hits overlap, the earlier rule's wins.
         allow, stopwords: the global allowlist (on the secret).
         label: what headers and messages call this rule set (``"rules 1"``).
+        whole: event fields that are masked whole whatever they hold, each with the rule that names the
+            placeholder (export time: the header's ``hostname``, which is a host name even when too short to
+            look for as a word in text).
     """
 
-    def __init__(self, rules: list[Rule], allow: list[Any], stopwords: tuple[bytes, ...], label: str) -> None:
+    def __init__(
+        self,
+        rules: list[Rule],
+        allow: list[Any],
+        stopwords: tuple[bytes, ...],
+        label: str,
+        whole: dict[str, Rule] | None = None,
+    ) -> None:
         self.rules = rules
         self.label = label
+        self.whole = whole or {}
         self._allow = allow
         self._stopwords = stopwords
         keywords = sorted({(k, k not in r.exact) for r in rules for k in r.keywords})
@@ -586,7 +597,15 @@ def export_rules(config: Config | None = None, context: dict[str, list[str]] | N
     # the home directory before the user name it holds; both after the secrets, before e-mail and addresses
     specific = [r for r in builtin if r.check is None and r.id != "email"]
     generic = [r for r in builtin if r not in specific]
-    return RuleSet(user + specific + ctx + generic, [*allow, *_user_allow(config)], stopwords, label)
+    whole = {"hostname": _HOST_FIELD}
+    return RuleSet(user + specific + ctx + generic, [*allow, *_user_allow(config)], stopwords, label, whole)
+
+
+#: What masks a header's ``hostname`` field whole at export (the rules of :func:`context_rules` look for host
+#: names of 3 characters or more as words; the field is a host name whatever its length).
+_HOST_FIELD = Rule(
+    id="host-name", stage="export", regex=None, source="tracer (the recording's host name)", global_allow=False
+)
 
 
 #: Account names that say nothing of who someone is: not masked (masking every "root" would garble text).
