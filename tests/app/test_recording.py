@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -151,6 +152,8 @@ def test_a_data_set_lying_untracked_stays_out_of_the_session_and_the_user_is_tol
     shown = tracer("show", str(out), cwd=repo)
     assert "start     1 left out of the start state" in shown.stdout
     assert f"  omitted  data/: untracked, 3 files, {36 << 20} bytes" in shown.stdout
+    trace = json.loads(tracer("export", str(out), "--format", "json", cwd=repo).stdout)  # and so does a trace
+    assert trace["artifacts"]["baseline_omitted"] == list(session.header.baseline_omitted)
     test = ["--test-command", "test -e data/shard-2.bin"]
     without = tracer("verify", str(out), *test, cwd=repo)
     assert without.returncode == 1, without.stderr
@@ -181,6 +184,10 @@ def test_a_pyc_holding_a_token_stays_out_of_the_final_patch(tmp_path: Path, reda
         assert not pyc and ".pyc: a binary file holding a secret (github-pat), left out" in " ".join(final.omitted)
     else:
         assert pyc and not final.omitted
+    # an export searches binary patches too, and its trace says what its final patch leaves out
+    doc = json.loads(tracer("export", str(out), "--format", "json", cwd=repo).stdout)
+    assert "mod." in doc["artifacts"]["omitted"][0] and "(github-pat), left out" in doc["artifacts"]["omitted"][0]
+    assert "__pycache__/mod." not in doc["artifacts"]["final_patch"]
 
 
 def test_one_command_mode_keeps_the_start_state_of_a_command_that_commits_and_switches_branch(tmp_path: Path) -> None:

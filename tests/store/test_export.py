@@ -153,7 +153,9 @@ def test_an_unfinished_command_and_a_session_never_verified_keep_every_key_and_i
     assert doc["qa"] == {"tests": None, "verify": [], "judge": None}
     assert doc["artifacts"] == {
         "baseline_patch": "",
+        "baseline_omitted": [],
         "final_patch": None,
+        "omitted": [],
         "test_results": {"passed": -1, "failed": -1, "skipped": -1, "errors": -1},
     }
 

@@ -1,6 +1,6 @@
 """Export formats, streamed: the trace JSON document, JSON Lines, asciicast v2 and v3, and the patch.
 
-- ``json``: one document described by ``schemas/trace.schema.json`` (version 1.1), in the shape of the trace format
+- ``json``: one document described by ``schemas/trace.schema.json`` (version 1.2), in the shape of the trace format
   our users exchange: ``trace_id`` (the session's UUID, :func:`tracer.store.facts.session_uuid`), ``task``,
   ``environment``, ``events`` of ``terminal_command`` / ``edit`` / ``thought`` (each with its step id as ``id``,
   :mod:`tracer.store.steps`), ``artifacts`` (the baseline and the final patch, the newest test counts), ``qa``
@@ -65,7 +65,7 @@ from tracer.store.reader import Ref, SessionReader
 from tracer.store.steps import command_step, edit_steps, note_steps
 
 FORMATS = ("json", "jsonl", "asciicast", "asciicast-v3", "patch")
-TRACE_FORMAT_VERSION = "1.1"
+TRACE_FORMAT_VERSION = "1.2"
 
 #: An exporter: a session reader in, the export's bytes out, chunk by chunk.
 Exporter = Callable[[SessionReader], Iterator[bytes]]
@@ -179,7 +179,7 @@ def trace_document(session: Session) -> dict[str, Any]:
     return {
         **_document_head(h, latest),
         "events": [item for _, _, item in items],
-        "artifacts": _artifacts(h, final.patch if final is not None else None, latest),
+        "artifacts": _artifacts(h, final, latest),
         "interrupted": session.interrupted,
         "qa": {
             "tests": _short_tests(latest),
@@ -226,10 +226,12 @@ def _document_head(h: Header, latest: VerifyResult | None) -> dict[str, Any]:
     }
 
 
-def _artifacts(h: Header, final_patch: str | None, latest: VerifyResult | None) -> dict[str, Any]:
+def _artifacts(h: Header, final: FinalPatch | None, latest: VerifyResult | None) -> dict[str, Any]:
     return {
         "baseline_patch": h.baseline_patch,
-        "final_patch": final_patch,
+        "baseline_omitted": list(h.baseline_omitted),
+        "final_patch": final.patch if final is not None else None,
+        "omitted": list(final.omitted) if final is not None else [],
         "test_results": {
             k: _int(getattr(latest, k)) if latest else -1 for k in ("passed", "failed", "skipped", "errors")
         },
@@ -459,7 +461,7 @@ def export_json(reader: SessionReader) -> Iterator[bytes]:
     yield from _streamed_list(_event_items(items, commands, others, index, at), 1)
 
     final = others.seek(index.final_patch[1]) if index.final_patch is not None else None
-    artifacts = _artifacts(h, final.patch if isinstance(final, FinalPatch) else None, index.result)
+    artifacts = _artifacts(h, final if isinstance(final, FinalPatch) else None, index.result)
     yield f',\n  "artifacts": {_dumps(artifacts, 1)},\n  "interrupted": {_dumps(index.end is None)}'.encode()
     yield b',\n  "qa": {\n'
     yield f'    "tests": {_dumps(_short_tests(index.result), 2)},\n    "verify": '.encode()
