@@ -239,7 +239,7 @@ def _redaction(label: str | None, counts: dict[str, int] | None) -> str:
     label = visible(label)  # from the file: escaped like all its text
     if label.startswith("off"):
         return f"{label} (recorded with --no-redact: secrets are as typed; `tracer export` masks them)"
-    # "on (rules 1): …": the label names the rule set (a version, and the user's own rules), not a count
+    # "on (rules v1): …": the label names the rule set (a version, and the user's own rules), not a count
     if counts is None:
         return f"on ({label}): counts unknown (the recording was interrupted)"
     from tracer.redact import describe_counts

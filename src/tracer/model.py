@@ -236,8 +236,8 @@ class Header(Event):
         uid: the user id that recorded the session.
         host_id: the recording machine's id, 32 hex digits: a keyed hash of its ``/etc/machine-id`` (the id
             itself never leaves the machine); ``None`` where the machine has none.
-        redaction: how secrets were masked at record time: the rule set (``"rules 1"``, with the user's own
-            rules: ``"rules 1 + 2 of ~/.config/tracer/config.toml"``), or ``"off"`` (``tracer shell
+        redaction: how secrets were masked at record time: the rule set (``"rules v1"``, with the user's own
+            rules: ``"rules v1 + 2 of ~/.config/tracer/config.toml"``), or ``"off"`` (``tracer shell
             --no-redact``); ``None`` in sessions of tracers before 0.2, which masked nothing.
         repository: the URL of the repository's remote (the current branch's upstream remote, else ``origin``,
             else the first), with any user name, password or token and any query removed; ``None`` outside git,

@@ -147,7 +147,7 @@ def test_export_leaves_out_a_binary_file_holding_what_it_masks(tmp_path: Path) -
     (final,) = [e for e in map(json.loads, lines.stdout.splitlines()) if e["type"] == "final_patch"]
     assert final["files"] == ["a.txt", "clean.bin"] and "data.bin" not in final["patch"]
     assert final["omitted"] == ["data.bin: a binary file holding what export redaction masks (email), left out"]
-    assert "tracer: export masked 2 values (email 2)" in lines.stderr
+    assert "tracer: export masked 3 values (email 2, host-name 1)" in lines.stderr
     said = "a binary file holding what export redaction masks (email), left out"
     assert f"tracer: left out of the export: model.bin: {said}" in lines.stderr
     assert f"tracer: left out of the export: data.bin: {said}" in lines.stderr

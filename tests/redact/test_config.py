@@ -56,7 +56,7 @@ stage = "export"
     assert "[REDACTED:acme-token:1]" in recorded and "TICKET-123456" in recorded and "sk_live_ALLOWED" in recorded
     exported = export_redactor(config).text(text)
     assert "[REDACTED:ticket:1]" in exported
-    assert record_redactor(config).rules.label == f"rules 1 + 1 of {path}"
+    assert record_redactor(config).rules.label == f"rules v1 + 1 of {path}"
 
 
 @pytest.mark.parametrize(

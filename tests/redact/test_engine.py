@@ -276,7 +276,7 @@ def test_every_rule_compiles() -> None:
         assert rule.regex.groups >= 0, rule.id  # compiles (lazily) with RE2
         for allow in (*rule.allow, *rule.allow_match, *rule.allow_line):
             assert allow.groups >= 0
-    assert export_redactor().rules.label == f"rules {RULES_VERSION}"
+    assert export_redactor().rules.label == f"rules v{RULES_VERSION}"
     stages = {r.stage for r in record_rules().rules}
     assert stages == {"record"}
     assert dataclasses.is_dataclass(rules[0])

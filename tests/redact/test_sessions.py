@@ -143,7 +143,7 @@ def test_no_secret_reaches_the_session_file_nor_any_export(tmp_path: Path, kind:
     assert patch[0].added == change.added
     final = session.final_patch
     assert final is not None and "[REDACTED:" in final.patch
-    assert session.header.redaction == "rules 1"
+    assert session.header.redaction == "rules v1"
     assert session.end is not None and session.end.redactions and sum(session.end.redactions.values()) >= 10
 
     # the masked final patch applies to the start commit (verify then runs with the masked value)
@@ -153,7 +153,7 @@ def test_no_secret_reaches_the_session_file_nor_any_export(tmp_path: Path, kind:
     git(check, "apply", "--check", input=final.patch.encode())
 
     shown = tracer(env, "show", str(path)).stdout.decode()
-    assert "redaction on (rules 1):" in shown and "masked" in shown
+    assert "redaction on (rules v1):" in shown and "masked" in shown
 
     # every export format: none of the secrets, nor the e-mail, IP, home directory, user name
     everything = planted.secrets + planted.identity

@@ -406,20 +406,21 @@ class Redactor:
 
     # -- events ---------------------------------------------------------------------------------------------
 
-    def event(self, event: Event, *, count: bool = True) -> Event:
+    def event(self, event: Event, *, count: bool | frozenset[str] = True) -> Event:
         """``event`` with every secret in it masked (the same object when there is none): output bytes with
         :meth:`output`, every text field with :meth:`text` (ids, times and hashes excepted).
 
         Args:
-            count: add what is masked to :attr:`counts` and :attr:`findings` (not for an event masked before).
+            count: add what is masked to :attr:`counts` and :attr:`findings`: ``True`` all of it, ``False`` none
+                (an event masked before), or what is masked in these fields only (the fields an export writes).
         """
-        self._counting = count
+        self._counting = count is not False
         try:
-            return self._event(event)
+            return self._event(event, None if isinstance(count, bool) else count)
         finally:
             self._counting = True
 
-    def _event(self, event: Event) -> Event:
+    def _event(self, event: Event, counted: frozenset[str] | None = None) -> Event:
         if isinstance(event, (Output, Input)):
             data = self.output(event.data, event.t, event.type)
             return event if data is event.data else dataclasses.replace(event, data=data)
@@ -429,6 +430,8 @@ class Redactor:
             name = f.name
             if name in _PLAIN_FIELDS:
                 continue
+            if counted is not None:
+                self._counting = name in counted
             value = getattr(event, name)
             if isinstance(value, str) and name in self.rules.whole:
                 new: Any = self._whole(value, self.rules.whole[name], event)
@@ -442,6 +445,8 @@ class Redactor:
             if new is not value:
                 changes[name] = new
         if self._event_left_out:
+            if counted is not None:  # (the lines go into one of these)
+                self._counting = bool(counted & {"omitted", "baseline_omitted"})
             self._note_left_out(event, changes)
         return dataclasses.replace(event, **changes) if changes else event
 

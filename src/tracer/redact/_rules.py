@@ -399,7 +399,7 @@ class RuleSet:
     Args:
         rules: in priority order: where two hits overlap, the earlier rule's wins.
         allow, stopwords: the global allowlist (on the secret).
-        label: what headers and messages call this rule set (``"rules 1"``).
+        label: what headers and messages call this rule set (``"rules v1"``).
         whole: event fields that are masked whole whatever they hold, each with the rule that names the
             placeholder (export time: the header's ``hostname``, which is a host name even when too short to
             look for as a word in text).
@@ -578,7 +578,7 @@ def record_rules(config: Config | None = None) -> RuleSet:
     builtin, allow, stopwords = _builtin_rules()
     rules = [r for r in builtin if r.stage == "record"]
     user = _user_rules(config, "record")
-    label = f"rules {RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
+    label = f"rules v{RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
     return RuleSet(user + rules, [*allow, *_user_allow(config)], stopwords, label)
 
 
@@ -593,7 +593,7 @@ def export_rules(config: Config | None = None, context: dict[str, list[str]] | N
     builtin, allow, stopwords = _builtin_rules()
     user = _user_rules(config, "export")
     ctx = context_rules(context or {})
-    label = f"rules {RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
+    label = f"rules v{RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
     # the home directory before the user name it holds; both after the secrets, before e-mail and addresses
     specific = [r for r in builtin if r.check is None and r.id != "email"]
     generic = [r for r in builtin if r not in specific]

@@ -28,15 +28,16 @@ class RedactedReader:
         redactor: export-time redaction for this session (:func:`tracer.redact.export_redactor`).
         only: the event types the export writes (``(FinalPatch,)`` for ``--format patch``): the others are
             passed on as they are, unmasked and uncounted, since nothing of them is written (the header is
-            masked all the same, but counted only when ``only`` holds :class:`~tracer.model.Header`). ``None``:
-            all.
+            masked all the same, but counted only when ``only`` holds :class:`~tracer.model.Header`, and then
+            only its ``baseline_patch``, all a patch takes of it). ``None``: all.
     """
 
     def __init__(self, reader: SessionReader, redactor: Redactor, only: tuple[type[Event], ...] | None = None) -> None:
         self._reader = reader
         self.redactor = redactor
         self._only = only
-        masked = redactor.event(reader.header, count=only is None or Header in only)
+        count = True if only is None else Header in only and frozenset(("baseline_patch", "baseline_omitted"))
+        masked = redactor.event(reader.header, count=count)
         assert isinstance(masked, Header)
         self.header = masked
         self._counted: Ref = (-1, -1)  # events up to here were masked (and counted) by an earlier pass
