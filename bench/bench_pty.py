@@ -26,6 +26,7 @@ table is printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.util
 import itertools
@@ -35,6 +36,7 @@ import platform
 import random
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -130,6 +132,31 @@ def check_recording(path: Path, expected: int) -> dict[str, Any]:
     }
 
 
+#: How long one run may take before the benchmark gives up (seconds; ``--run-timeout``).
+RUN_TIMEOUT_S = 600.0
+
+
+@contextlib.contextmanager
+def deadline(what: str) -> Iterator[None]:
+    """Ends the benchmark with a message naming ``what`` when the run inside takes over :data:`RUN_TIMEOUT_S`: a
+    workload that waits for input (``cat`` alone reads the PTY for ever) or a wrapper that hangs would hold it
+    for ever. Its processes get SIGHUP when the benchmark's end closes their PTY."""
+
+    def expired(signum: int, frame: Any) -> None:
+        raise SystemExit(
+            f"bench_pty: {what} ran for over {RUN_TIMEOUT_S:g} s and was given up: a workload that reads its "
+            "input (`cat` alone) never ends; see --workloads, or raise --run-timeout"
+        )
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, RUN_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def run_throughput(pb: ModuleType, wrappers: list[str], workloads: list[str], rounds: int) -> dict[str, Any]:
     """Interleaved rounds; returns ``{"runs": {wrapper: {workload: [run]}}, "recordings": [...]}``."""
     if "catb64" in workloads:
@@ -142,7 +169,8 @@ def run_throughput(pb: ModuleType, wrappers: list[str], workloads: list[str], ro
     for r, wl, w in interleaved(wrappers, workloads, rounds):
         tag = f"tp-{w}-{wl}"
         _clear(pb, w, tag)
-        res = pb.run_throughput_once(w, pb.WORKLOADS.get(wl, wl), tag=tag)
+        with deadline(f"the workload {wl!r} with {w}"):
+            res = pb.run_throughput_once(w, pb.WORKLOADS.get(wl, wl), tag=tag)
         runs[w][wl].append(res)
         line = f"round {r} {wl:6s} {w:9s} {res['bytes']:>10d} B {res['wall_s']:7.3f} s"
         line += f" exit {res['exit']}"
@@ -254,7 +282,8 @@ def run_phases(pb: ModuleType, wrappers: list[str], workloads: list[str], rounds
     for r, wl, w in interleaved(wrappers, workloads, rounds):
         tag = f"ph-{w}-{wl}"
         _clear(pb, w, tag)
-        x = phases_once(pb, w, pb.WORKLOADS.get(wl, wl), tag)
+        with deadline(f"the workload {wl!r} with {w} (phases)"):
+            x = phases_once(pb, w, pb.WORKLOADS.get(wl, wl), tag)
         runs.setdefault((wl, w), []).append(x)
         print(
             f"round {r} {wl:6s} {w:9s} first {x['first'] * 1e3:6.1f} ms, stream {x['stream'] * 1e3:7.1f} "
@@ -422,6 +451,7 @@ def verdicts(tp: list[dict[str, Any]], lat: list[dict[str, Any]], size: dict[str
 
 
 def main() -> None:
+    global RUN_TIMEOUT_S
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ptybench", type=Path, default=DEFAULT_PTYBENCH, help="the reference harness ptybench.py")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (throughput and latency)")
@@ -429,6 +459,9 @@ def main() -> None:
         "--workloads",
         default=",".join(WORKLOADS),
         help="throughput workloads: names (seq,b64,catb64) or command lines (`cat` alone reads the PTY for ever)",
+    )
+    ap.add_argument(
+        "--run-timeout", type=float, default=RUN_TIMEOUT_S, help="seconds one run may take before the benchmark ends"
     )
     ap.add_argument("--wrappers", default=",".join(WRAPPERS), help="wrappers to compare (bare is always run)")
     ap.add_argument("--tracer", metavar="CMD", help="how to start tracer (default: the one beside this Python)")
@@ -452,6 +485,7 @@ def main() -> None:
     args = ap.parse_args()
 
     random.seed(args.seed)
+    RUN_TIMEOUT_S = args.run_timeout
     pb = load_harness(args.ptybench.resolve())
     pb.WRAPPERS["tracer"] = tracer_template(args.tracer)
     wrappers = ["bare"] + [w for w in args.wrappers.split(",") if w and w != "bare"]
