@@ -158,10 +158,58 @@ def test_ls_sees_what_was_appended_since_the_last_listing(tmp_path: Path) -> Non
     sessions.mkdir(parents=True, exist_ok=True)
     path = recorded(sessions, "2026-01-01T00-00-00-aaaa.tracer", "true")
     first = tracer("ls", cwd=tmp_path).stdout.splitlines()[1].split()
-    assert first[-4:] == ["0", "0", "0", "-"]  # failed, edits, notes, verdict
+    assert first[5:9] == ["0", "0", "0", "-"]  # failed, edits, notes, verdict
     append_events(path, [Note(t=1, id="n", text="added later", source="replay")])
     again = tracer("ls", cwd=tmp_path).stdout.splitlines()[1].split()
-    assert again[-4:] == ["0", "0", "1", "-"]
+    assert again[5:9] == ["0", "0", "1", "-"]
+
+
+def test_ls_says_what_each_session_is_about_and_finds_them_by_repository_and_time(tmp_path: Path) -> None:
+    import dataclasses
+    import json
+
+    from tests.conftest import make_repo
+    from tracer.store import read_session
+    from tracer.store.writer import write_session
+
+    sessions = Path(os.environ["TRACER_DIR"])
+    sessions.mkdir(parents=True, exist_ok=True)
+    api = make_repo(tmp_path / "api", {"a.txt": "a\n"})
+    web = make_repo(tmp_path / "web", {"b.txt": "b\n"})
+    (api / "sub").mkdir()
+    for cwd, name, task in [
+        (api / "sub", "2026-01-01T00-00-00-aaaa", "fix the \x1b[31mlogin"),
+        (web, "2026-01-02T00-00-00-bbbb", "speed up the build " + "and more " * 20),
+    ]:
+        out = sessions / f"{name}.tracer"
+        proc = tracer("shell", "-q", "-o", str(out), "--task", task, "-c", "true", cwd=cwd)
+        assert proc.returncode == 0, proc.stderr
+    (sessions / "2026-01-03T00-00-00-cccc.tracer").write_text("not a session")
+
+    listing = tracer("ls", cwd=tmp_path).stdout.splitlines()
+    assert listing[0].split()[-2:] == ["REPO", "TASK"]
+    assert "unreadable" in listing[1]
+    assert listing[2].startswith("2026-01-02T00-00-00-bbbb") and " web  speed up the build and more" in listing[2]
+    assert listing[3].endswith(" api  fix the \\x1b[31mlogin")  # escaped, as all text of a session
+    assert len(listing[2]) > 200  # not a terminal: the whole task
+
+    only_api = tracer("ls", "--repo", str(api), cwd=tmp_path).stdout.splitlines()
+    assert [line.split()[0] for line in only_api[1:]] == ["2026-01-01T00-00-00-aaaa"]
+    old = sessions / "2026-01-01T00-00-00-aaaa.tracer"  # as if recorded in January: --since reads the start time
+    session = read_session(old)
+    old.unlink()
+    write_session(old, dataclasses.replace(session.header, started_at="2026-01-01T09:00:00.000000Z"), session.events)
+    recent = tracer("ls", "--since", "30d", cwd=tmp_path).stdout.splitlines()
+    assert [line.split()[0] for line in recent[1:]] == ["2026-01-02T00-00-00-bbbb"]
+    assert "-aaaa" in tracer("ls", "--since", "2025-12-31", cwd=tmp_path).stdout
+    assert_one_line_error(tracer("ls", "--since", "soon", cwd=tmp_path), 2, "--since 'soon'")
+    assert_one_line_error(tracer("ls", "--repo", str(tmp_path / "nope"), cwd=tmp_path), 2, "no such directory")
+
+    items = json.loads(tracer("ls", "--json", cwd=tmp_path).stdout)
+    assert [i.get("session_id") for i in items] == [None, "2026-01-02T00-00-00-bbbb", "2026-01-01T00-00-00-aaaa"]
+    assert "error" in items[0] and items[2]["task"] == "fix the \x1b[31mlogin"
+    assert items[2]["repo_root"] == items[2]["workspace"] == str(api)  # (recorded in api/sub)
+    assert json.loads(tracer("ls", "--json", "--repo", str(web), cwd=tmp_path).stdout)[0]["commands"] == 1
 
 
 @pytest.mark.parametrize("args", [["show"], ["ls"], ["export", "--format", "asciicast"]])

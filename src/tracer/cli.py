@@ -12,7 +12,7 @@ import dataclasses
 import errno
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,15 @@ import click
 import tracer
 from tracer import cli_shell
 from tracer.errors import TracerError, UsageError
-from tracer.model import JudgeResult, VerifyResult, format_duration, pair_commands, parse_rfc3339, visible
+from tracer.model import (
+    JudgeResult,
+    Summary,
+    VerifyResult,
+    format_duration,
+    pair_commands,
+    parse_rfc3339,
+    visible,
+)
 
 _fail = cli_shell.fail
 _plural = cli_shell.plural
@@ -90,31 +98,120 @@ def note(text: tuple[str, ...], tags: tuple[str, ...]) -> None:
 
 
 @cli.command("ls")
-def list_() -> None:
-    """List sessions, newest first: id, start, duration, commands, failures, edits, notes, verdict.
+@click.option(
+    "--since",
+    metavar="7d|DATE",
+    help="Only the sessions started in this period: 12h, 7d, 2w, 30d, 6m, 1y, or since a date (2026-11-01).",
+)
+@click.option(
+    "--repo", "repo", metavar="PATH", help="Only the sessions of this repository (a directory or a remote URL)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the sessions as a JSON array, one object each.")
+def list_(since: str | None, repo: str | None, as_json: bool) -> None:
+    """List sessions, newest first: id, start, duration, commands, failures, edits, notes, verdict, repository
+    and task.
 
     Sessions are read from $TRACER_DIR, else the user data directory (~/.local/share/tracer/sessions).
     The verdict is the latest `tracer verify` result, "interrupted" for a recording that was cut short, or
     "damaged" for a file of which a part cannot be read. A file that cannot be read at all gets one line
-    saying why.
+    saying why (left out when --since or --repo filter the list). On a terminal the task is cut to its width.
     """
     from tracer.store import list_sessions, session_summaries, sessions_dir
 
+    keep = _session_filter(since, repo)
     paths = list_sessions()
     if not paths:
+        if as_json:
+            click.echo("[]")
         click.echo(f"no sessions in {visible(_tilde(sessions_dir()))} yet: record one with `tracer shell`", err=True)
         return
-    lines = [f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  VERDICT"]
-    for path, s in session_summaries(paths):
+    listed = [(p, s) for p, s in session_summaries(paths) if keep is None or (isinstance(s, Summary) and keep(s))]
+    if as_json:
+        click.echo(_ls_json(listed))
+        return
+    if not listed:
+        click.echo("no sessions match", err=True)
+        return
+    rows = []
+    for path, s in listed:
         if isinstance(s, TracerError):
-            lines.append(f"{visible(path.name.removesuffix('.tracer')):<26} unreadable: {visible(str(s))}")
+            rows.append((f"{visible(path.name.removesuffix('.tracer')):<26} unreadable: {visible(str(s))}", "", ""))
             continue
         verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
-        lines.append(
+        counts = (
             f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {format_duration(s.duration):>8} "
-            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {visible(verdict)}"
+            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {visible(verdict):<11}"
         )
+        rows.append((counts, _repo_name(s), visible(s.task or "")))
+    width = max((len(name) for _, name, _ in rows), default=0)
+    head = (
+        f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  "
+        f"{'VERDICT':<11}"
+    )
+    import shutil
+
+    # on a terminal the task is cut to fit (the counts and the verdict never are); in a pipe, lines are whole
+    columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
+    lines = [_ls_line(head, "REPO", "TASK", width, columns)]
+    lines += [_ls_line(counts, name, task, width, columns) for counts, name, task in rows]
     click.echo("\n".join(lines))
+
+
+def _ls_line(counts: str, repo: str, task: str, width: int, columns: int) -> str:
+    """One line of ``tracer ls``: ``counts``, then ``repo`` padded to ``width`` and ``task``, cut to ``columns``
+    (0: whole) but never into ``counts``: what does not fit of the repository and task is left off."""
+    line = f"{counts} {repo:<{width}}  {task}".rstrip() if repo or task else counts.rstrip()
+    if columns <= 0 or len(line) <= columns:
+        return line
+    if len(counts) + 1 + width + 2 + 8 > columns:  # no room for a useful part of the task
+        return counts.rstrip()
+    return line[: columns - 1] + "…"
+
+
+def _session_filter(since: str | None, repo: str | None) -> Callable[[Summary], bool] | None:
+    """What ``tracer ls --since/--repo`` keeps, as a test of a summary; ``None``: everything.
+
+    Raises:
+        UsageError: the period or the repository is not one (as ``tracer insights`` says).
+    """
+    if since is None and repo is None:
+        return None
+    import datetime as dt
+
+    from tracer.insights import parse_period, repository_of
+
+    start = None if since is None else parse_period(since).since.replace(tzinfo=dt.UTC)
+    where = None if repo is None else repository_of(repo)
+
+    def keep(s: Summary) -> bool:
+        if start is not None and parse_rfc3339(s.started_at) < start:
+            return False
+        if where is None:
+            return True
+        workspace = s.workspace or ""  # the same test as tracer insights --repo
+        return where in (s.repository, workspace) or workspace.startswith(where.rstrip("/") + "/")
+
+    return keep
+
+
+def _repo_name(s: Summary) -> str:
+    """The REPO column: the name of the session's repository (its top level), else of its workspace."""
+    where = (s.repo_root or s.workspace or "").rstrip("/")
+    return visible(where.rsplit("/", 1)[-1] if where else "")[:24]
+
+
+def _ls_json(listed: list[tuple[Path, Summary | TracerError]]) -> str:
+    """``tracer ls --json``: each summary's fields, its ``path`` and ``verdict``; ``error`` for a file that cannot
+    be read. ASCII JSON: no control character of a session reaches the terminal."""
+    import json
+
+    items: list[dict[str, object]] = []
+    for path, s in listed:
+        if isinstance(s, TracerError):
+            items.append({"path": str(path), "error": str(s)})
+        else:
+            items.append({"path": str(path), **dataclasses.asdict(s)})
+    return json.dumps(items, indent=1)
 
 
 def _local_time(rfc3339: str) -> str:

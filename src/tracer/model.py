@@ -1034,6 +1034,8 @@ class Summary:
         duration: seconds. edits: file changes; files: distinct paths changed.
         verdict: the newest verify verdict, ``None`` if never verified.
         damaged: a part of the file could not be read (:attr:`Session.problem`).
+        task, workspace, repo_root, repository, branch: the header's (what the session is about, and where), each
+            cut to :data:`SUMMARY_TEXT` characters.
     """
 
     session_id: str
@@ -1047,6 +1049,19 @@ class Summary:
     verdict: str | None
     interrupted: bool
     damaged: bool = False
+    task: str | None = None
+    workspace: str | None = None
+    repo_root: str | None = None
+    repository: str | None = None
+    branch: str | None = None
+
+
+#: The characters of a header's text that a :class:`Summary` keeps (a listing's line; the summaries are cached).
+SUMMARY_TEXT = 500
+
+
+def _listed(text: str | None) -> str | None:
+    return text if text is None or len(text) <= SUMMARY_TEXT else text[: SUMMARY_TEXT - 1] + "…"
 
 
 def pair_commands(events: list[Event]) -> tuple[list[Command], dict[int, tuple[int, int]]]:
@@ -1207,6 +1222,11 @@ class Session:
             verdict=result.verdict if result is not None else None,
             interrupted=self.interrupted,
             damaged=self.problem is not None,
+            task=_listed(self.header.task),
+            workspace=_listed(self.header.workspace),
+            repo_root=_listed(self.header.repo_root),
+            repository=_listed(self.header.repository),
+            branch=_listed(self.header.branch),
         )
 
     @property

@@ -151,7 +151,7 @@ def test_ls_lists_the_good_sessions_beside_every_kind_of_bad_one(tmp_path: Path)
     assert lines[0].startswith("ID ") and len(lines) == 1 + len(good) + len(bad)
     by_name = {line.split()[0]: line for line in lines[1:]}
     for name in good:
-        assert "unreadable" not in by_name[name] and by_name[name].endswith("interrupted")
+        assert "unreadable" not in by_name[name] and by_name[name].split()[8] == "interrupted"
     for name, says in bad.items():
         assert by_name[name].split()[1] == "unreadable:" and says in by_name[name], by_name[name]
     assert [line.split()[0] for line in lines[1:]] == sorted(by_name, reverse=True)  # newest first, as always

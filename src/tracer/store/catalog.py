@@ -200,4 +200,4 @@ def _summary(path: Path, cached: Any) -> tuple[Summary | TracerError, dict[str, 
 
 
 #: The cache entries' layout: a cache of another version is rebuilt.
-_SUMMARY_VERSION = 3
+_SUMMARY_VERSION = 4
