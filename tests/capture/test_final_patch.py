@@ -435,13 +435,22 @@ def test_thousands_left_out_beside_tracked_files_are_left_out_by_their_directory
     (repo / "out" / "keep.txt").write_text("changed\n")
     (repo / "out" / "gone.txt").unlink()
     (repo / "top.bin").write_bytes(b"x" * 900)  # a top-level file left out too
+    (repo / "out" / "raw").mkdir()  # untracked whole, and left out whole, inside the directory staged path by path
+    (repo / "out" / "raw" / "dump.bin").write_bytes(b"d" * 2000)
+    hour_ago = time.time() - 3600
+    for path in repo.rglob("*"):
+        if ".git" not in path.parts:
+            os.utime(path, (hour_ago, hour_ago))  # files of a data set: not changed for long
 
     real_run_git = _gittree.run_git
     left_out_by: list[int] = []  # the paths `git add -A` is told to leave out, per call
+    staged_by: list[int] = []  # the paths `update-index --add` is given, per call
 
     def run_git(args: list[str], **kwargs: Any) -> Any:
         if "add" in args:
             left_out_by.append(sum(a.startswith(":(exclude,literal)") for a in args))
+        if "--add" in args and "update-index" in args:
+            staged_by.append(kwargs["input"].count(b"\0"))
         return real_run_git(args, **kwargs)
 
     monkeypatch.setattr(_gittree, "run_git", run_git)
@@ -468,10 +477,20 @@ def test_thousands_left_out_beside_tracked_files_are_left_out_by_their_directory
 
     slow = trees(10**9, during)
     undo()
+    monkeypatch.setattr(_gittree, "_RACY_NS", 0)  # (every file's times here are recent: see the end)
     fast = trees(5, during)
     assert fast == slow
-    assert left_out_by == [29, 28, 2, 2]  # one by one (27 then 26 samples, deep.json, top.bin); then out/, top.bin
-    assert len(slow) == 2 + 26 + 1 + 1  # the two trees; 26 samples (one shrank), deep.json and top.bin left out
+    # one by one (27 then 26 samples, deep.json, top.bin) and out/raw/; then out/, top.bin and out/raw/
+    assert left_out_by == [30, 29, 3, 3]
+    assert len(slow) == 2 + 26 + 1 + 1 + 1  # the two trees; 26 samples (one shrank), deep.json, dump.bin, top.bin
     listed = git(repo, "ls-tree", "-r", "--name-only", slow[1]).split()
     assert "out/keep.txt" in listed and "out/new.txt" in listed and "out/.keep.txt.swp" not in listed
     assert "out/gone.txt" not in listed and "out/sub/t.txt" not in listed and "top.bin" not in listed
+    assert not [p for p in listed if p.startswith("out/raw/")]  # it was staged path by path into the trees
+    # the second snapshot hashes again only what changed since the first: sub/t.txt and gone.txt (gone: removed),
+    # sample-00, new.txt and sample-13 (kept now that sample-00 shrank); not the 13 other files it staged
+    assert staged_by == [17, 5]
+    # ... unless their times are too close to the snapshot to tell a change (here their ctimes, which are now)
+    undo()
+    monkeypatch.setattr(_gittree, "_RACY_NS", 2_000_000_000)
+    assert trees(5, during) == slow and staged_by[2:] == [17, 19]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 from tracer._proc import CommandFailed, git_env, run_git
 from tracer.capture._dirsnapshot import inside
@@ -73,6 +74,17 @@ _ARGV_PATHSPECS = 256
 #: Past this many files left out one by one, their directories are staged with ``update-index`` and left out of
 #: ``git add -A`` whole (:meth:`TreeSnapshots._stage_by_directory`).
 _BY_DIRECTORY = 256
+
+#: How a snapshot stages files into the recording's object directory: each new blob streamed into one pack file
+#: (git's bulk check-in, for files over ``core.bigFileThreshold``), not written as a loose object. With thousands
+#: of files to store (untracked files kept at start), one file per object cost ~2.5 s of file creation for 15,832
+#: files of 1 KiB (63 MiB of 4 KiB blocks) where the pack takes ~0.8 s (816 KiB). The setting applies to the
+#: staging commands of a baseline only: diffs would take such files for binary.
+_PACKED = ("-c", "core.bigFileThreshold=1")
+
+#: A file whose times are this close to a snapshot (nanoseconds) is hashed again at the next one, whatever its
+#: times say then: a change within a file system's time granularity would not show in them (git's "racy git").
+_RACY_NS = 2_000_000_000
 
 #: What ``git add`` says, on standard error, of a directory holding a repository of its own.
 _EMBEDDED = b"adding embedded git repository: "
@@ -371,6 +383,7 @@ def baseline(
         inside(root, exclude),
         untracked_bytes=UNTRACKED_BYTES if untracked_bytes is None else untracked_bytes,
         tmp_dir=tmp_dir,
+        packed=True,
     )
     try:
         tree = snaps.snapshot()
@@ -399,6 +412,9 @@ class TreeSnapshots:
         left_out_at_start: the baseline's :attr:`left_out`: those files stay out of every tree (the session never
             had their content at start; in a tree they would look created).
         tmp_dir: where to put the private index (in a directory of its own); default the system's temp dir.
+        packed: write the blobs a snapshot stores into a pack (:data:`_PACKED`), for the first snapshot of a work
+            tree, which stores all of it; later ones find most blobs stored already, which a pack would compress
+            again before it finds them there.
 
     Not thread-safe: one snapshot at a time. :meth:`close` removes the private index.
     """
@@ -413,8 +429,10 @@ class TreeSnapshots:
         baseline_tree: str | None = None,
         left_out_at_start: Mapping[str, tuple[int, int]] | None = None,
         tmp_dir: str | os.PathLike[str] | None = None,
+        packed: bool = False,
     ) -> None:
         self._repo = repo
+        self._packed = _PACKED if packed else ()
         self._root = repo.root
         self._real_index = None if index_file is None else os.fspath(index_file)
         self._exclude = list(exclude)
@@ -429,6 +447,8 @@ class TreeSnapshots:
         self._dir = _private_dir(None if tmp_dir is None else os.fspath(tmp_dir))
         self._index = os.path.join(self._dir, "index")
         self._seeded = False
+        #: What :meth:`_stage_by_directory` staged into the private index, as it was: path -> its stat key.
+        self._staged: dict[str, tuple[int, ...]] = {}
 
     def snapshot(self) -> str:
         """Write the tree of the working tree as it is now and return its id.
@@ -467,10 +487,12 @@ class TreeSnapshots:
         in_whole = set(whole)
         one_by_one = [p for p in self.left_out if not any(d in in_whole for d in _parents(p))] + list(self.frozen)
         if len(one_by_one) > _BY_DIRECTORY:
-            one_by_one, staged = self._stage_by_directory(env, one_by_one)
+            one_by_one, staged = self._stage_by_directory(env, one_by_one, whole)
             whole += staged
+        else:  # `git add -A` stages everything this time: what _stage_by_directory knew may not hold next time
+            self._staged = {}
         specs, stdin = pathspec_args([".", *excludes([*self._exclude, *whole, *one_by_one])])
-        args = ["-c", "core.untrackedCache=true", "add", "-A", "--ignore-errors", *specs]
+        args = [*self._packed, "-c", "core.untrackedCache=true", "add", "-A", "--ignore-errors", *specs]
         added = run_git(args, cwd=self._root, env=env, input=stdin, check=False)
         if added.returncode not in (0, 1):
             raise RecordingError(
@@ -488,21 +510,29 @@ class TreeSnapshots:
                 f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
             ) from e
 
-    def _stage_by_directory(self, env: dict[str, str], one_by_one: list[str]) -> tuple[list[str], list[str]]:
+    def _stage_by_directory(
+        self, env: dict[str, str], one_by_one: list[str], whole: list[str]
+    ) -> tuple[list[str], list[str]]:
         """Stage the directories that hold the files of ``one_by_one`` (left out of ``git add -A``) but for those
         files, with ``git update-index`` of each of their other paths, so that ``git add -A`` can leave each
-        directory out with one pathspec. Returns ``(the files still to leave out one by one: those at the top
-        level, or all of them when staging failed, the directories staged)``.
+        directory out with one pathspec. Nothing left out is staged: not those files, nor any other of
+        :attr:`left_out` or :attr:`frozen`, nor what is in a directory of ``whole`` (left out with one pathspec,
+        maybe inside one of these directories). Returns ``(the files still to leave out one by one: those at the
+        top level, or all of them when staging failed, the directories staged)``.
 
         Why: ``git add -A`` matches every path against every exclude pathspec, so thousands of files left out one
         by one cost time in their number squared (40,000 files beside a tracked ``.gitkeep``, 31,808 of them
         left out: 11.7 s a snapshot, three snapshots a recording). ``update-index`` takes paths, not pathspecs.
+        ``update-index --add`` hashes every file it is given, so a file staged by an earlier snapshot and not
+        changed since (its size, times, inode and mode; its times older than :data:`_RACY_NS` before that
+        snapshot, as git's "racy" entries are) is not given again.
         """
         parents = {rel.rpartition("/")[0] + "/" for rel in one_by_one if "/" in rel}
         dirs = sorted(d for d in parents if not any(p in parents for p in _parents(d[:-1])))
         if not dirs:
             return one_by_one, []
-        out = set(one_by_one)
+        out = {*one_by_one, *self.left_out, *self.frozen}
+        whole_dirs = set(whole)
         # (few pathspecs: matched in linear time; "dir", not "dir/": git 2.39 lists nothing for ":(literal)dir/"
         # beside ":(exclude).#*")
         specs = [*(f":(literal){d[:-1]}" for d in dirs), *excludes(self._exclude)]
@@ -513,24 +543,37 @@ class TreeSnapshots:
         paths = {raw.decode("utf-8", "surrogateescape") for stdout in listed for raw in stdout.split(b"\0") if raw}
         paths.update(self._others("--", *specs))  # untracked now
         stage = []
+        staged: dict[str, tuple[int, ...]] = {}
+        settled = time.time_ns() - _RACY_NS  # changed before this: a later change shows in its times
         for rel in sorted(paths - out):
-            if rel.endswith("/"):  # a repository of its own (see _embedded)
+            if rel.endswith("/") or any(d in whole_dirs for d in _parents(rel)):  # (a repository: see _embedded)
                 continue
             try:
-                if stat.S_ISDIR(os.lstat(os.path.join(self._root, rel)).st_mode):
-                    continue  # a file become a directory: its files are listed themselves
+                st = os.lstat(os.path.join(self._root, rel))
             except OSError:
-                pass  # gone: --remove takes it out of the index
+                st = None  # gone: --remove takes it out of the index
+            if st is not None:
+                if stat.S_ISDIR(st.st_mode):
+                    continue  # a file become a directory: its files are listed themselves
+                key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+                if self._staged.get(rel) == key:
+                    staged[rel] = key
+                    continue
+                if st.st_mtime_ns < settled and st.st_ctime_ns < settled:
+                    staged[rel] = key
             stage.append(rel.encode("utf-8", "surrogateescape") + b"\0")
+        options = ["-z", "--add", "--remove", "--replace", "--ignore-skip-worktree-entries", "--stdin"]
         done = run_git(
-            ["update-index", "-z", "--add", "--remove", "--replace", "--ignore-skip-worktree-entries", "--stdin"],
+            [*self._packed, "update-index", *options],
             cwd=self._root,
             env=env,
             input=b"".join(stage),
             check=False,
         )
         if done.returncode != 0:  # (a path changed under it): each file by its own pathspec, slowly but surely
+            self._staged = {}
             return one_by_one, []
+        self._staged = staged
         return [rel for rel in one_by_one if "/" not in rel], dirs
 
     def _left_out_untracked(
