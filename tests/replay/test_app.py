@@ -371,6 +371,29 @@ async def test_the_start_state_is_the_first_row_and_shows_its_diff(demo_session:
         assert "+half done" in lines
 
 
+async def test_a_start_state_of_thousands_of_files_shows_its_first_ones(
+    demo_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start state of 15,832 untracked files (3.2 million lines of diff) held the replay for minutes when its row
+    was selected: every line was rendered at once. The diff view shows the first files and says what is left."""
+    from tracer.replay import diffs
+
+    monkeypatch.setattr(diffs, "SHOWN_LINES", 2000)
+    one = "diff --git a/d/{0}.txt b/d/{0}.txt\nnew file mode 100644\n--- /dev/null\n+++ b/d/{0}.txt\n@@ -0,0 +1,20 @@\n"
+    baseline = "".join(one.format(i) + "+row\n" * 20 for i in range(10_000))  # 250,000 lines
+    header = dataclasses.replace(demo_session.header, baseline_patch=baseline)
+    app = ReplayApp(dataclasses.replace(demo_session, header=header))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert app.query_one(Timeline).render_line(0).text.strip().startswith("± start state: 10000 files")
+        await pilot.press("ctrl+home", "enter")
+        assert active_view(app) == "tab-diff"
+        lines = app.query_one(DiffView).plain_lines
+        assert len(lines) < 2200 and lines[-1].startswith("… 248,000 more lines (9,920 more files) not shown")
+        await pilot.press("end")  # and it still takes keys
+        await pilot.press("q")
+
+
 async def test_command_view_keeps_colours(demo_session: Session) -> None:
     app = ReplayApp(demo_session)
     async with app.run_test(size=SIZE) as pilot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from replay_sessions import CORE_AFTER, CORE_BEFORE, SECOND, build_demo, unified_diff
 
 from tracer.model import Command, CommandEnd, CommandStart, Output, Session, VerifyResult
@@ -121,6 +122,32 @@ def test_split_and_render_a_patch() -> None:
     assert patch_counts(patch) == (3, 0)
     plain = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n"
     assert [(f.path, f.added, f.removed) for f in split_files(plain)] == [("x", 1, 1)]
+
+
+def test_a_long_patch_is_shown_up_to_its_budget_and_says_how_much_more_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a start state of 15,832 untracked files (3.2 million lines) held the replay for minutes, past 700 MB
+    from tracer.replay import diffs
+
+    one = "diff --git a/d/{0}.txt b/d/{0}.txt\nnew file mode 100644\n--- /dev/null\n+++ b/d/{0}.txt\n@@ -0,0 +1,3 @@\n"
+    patch = "".join(one.format(i) + "+x\n+y\n+z\n" for i in range(4000))  # 8 lines a file, 32,000 lines
+    monkeypatch.setattr(diffs, "SHOWN_LINES", 100)
+    lines = [line.plain for line in render_patch(patch)]
+    assert sum(line.startswith("━━ ") for line in lines) == 12  # the whole files that fit in 100 lines
+    assert lines[-1] == "… 31,904 more lines (3,988 more files) not shown here: `tracer export` writes the whole diff"
+    assert lines[-3] == "+z"  # the last file shown is whole
+    monkeypatch.setattr(diffs, "SHOWN_LINES", 10**6)
+    monkeypatch.setattr(diffs, "SHOWN_CHARS", 1000)  # characters too
+    lines = [line.plain for line in render_patch(patch)]
+    assert lines[-1].startswith("… ") and "more files" in lines[-1] and len(lines) < 100
+    huge = "diff --git a/big b/big\n--- a/big\n+++ b/big\n@@ -1 +1,5000 @@\n" + "+row\n" * 5000  # one file
+    lines = [line.plain for line in render_patch(huge)]
+    assert lines[0].startswith("━━ big  +") and lines[-1].startswith("… ") and "more file" not in lines[-1]
+    assert len(lines) < 300
+    assert [line.plain for line in render_patch("+" + "x" * 5000)][-1] == (
+        "… 1 more line not shown here: `tracer export` writes the whole diff"
+    )  # one line longer than the budget
+    monkeypatch.setattr(diffs, "SHOWN_CHARS", 10**9)
+    assert not render_patch(patch)[-1].plain.startswith("… ")  # within both: all of it
 
 
 def test_formats() -> None:

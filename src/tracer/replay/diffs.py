@@ -10,6 +10,11 @@ from rich.text import Span, Text
 
 #: Above this many lines a diff is coloured by +/- only (highlighting code costs ~10 µs a line).
 _HIGHLIGHT_LIMIT = 20_000
+#: A diff is shown up to this many lines or characters, then one line says how much more it has: every shown line
+#: is rendered at once (~12 µs each), and a start state or a final patch may be 256 MiB (a start state of 15,832
+#: untracked files: 3.2 million lines, which held the replay for minutes and grew it past 700 MB).
+SHOWN_LINES = 50_000
+SHOWN_CHARS = 8 << 20
 
 _ADDED = Style(bgcolor="#11361f")
 _REMOVED = Style(bgcolor="#3f1518")
@@ -145,15 +150,49 @@ def _is_header(line: str) -> bool:
 
 
 def render_patch(patch: str) -> list[Text]:
-    """Every file of a patch, one after the other, a blank line between files."""
-    files = split_files(patch)
-    highlight = patch.count("\n") <= _HIGHLIGHT_LIMIT
+    """Every file of a patch, one after the other, a blank line between files; past :data:`SHOWN_LINES` lines or
+    :data:`SHOWN_CHARS` characters (at the start of a file, where one whole file fits), a last line says how many
+    more lines and files the patch has."""
+    cut = _shown(patch)
+    head = patch[:cut]
+    files = split_files(head)
+    highlight = head.count("\n") <= _HIGHLIGHT_LIMIT
     out: list[Text] = []
     for n, diff in enumerate(files):
         if n:
             out.append(Text(""))
         out.extend(render_file(diff, highlight))
+    if cut < len(patch):
+        lines = patch.count("\n", cut) + (not patch.endswith("\n"))
+        files_left = patch.count("\ndiff --git ", cut - 1)
+        more = f"{lines:,} more line{'s' if lines != 1 else ''}"
+        if files_left:
+            more += f" ({files_left:,} more file{'s' if files_left != 1 else ''})"
+        out += [Text(""), Text(f"… {more} not shown here: `tracer export` writes the whole diff", "dim italic")]
     return out
 
 
-__all__ = ["FileDiff", "render_file", "render_patch", "split_files"]
+def _shown(patch: str) -> int:
+    """Where the part of ``patch`` the replay shows ends: ``len(patch)``, or after :data:`SHOWN_LINES` lines or
+    :data:`SHOWN_CHARS` characters, at the start of the last file begun there (when one whole file is before it),
+    else at the end of a line."""
+    limit = min(len(patch), SHOWN_CHARS)
+    end = 0
+    for _ in range(SHOWN_LINES):
+        nl = patch.find("\n", end, limit)
+        if nl < 0:
+            if limit == len(patch):
+                return len(patch)  # fewer lines, and no more characters
+            break
+        end = nl + 1
+    if end >= len(patch):
+        return len(patch)
+    if not end:  # a first line longer than SHOWN_CHARS
+        return limit
+    if patch.startswith("diff --git ", end):
+        return end  # (a file ends with the shown lines)
+    start = patch.rfind("\ndiff --git ", 0, end)
+    return start + 1 if start > 0 else end
+
+
+__all__ = ["SHOWN_CHARS", "SHOWN_LINES", "FileDiff", "render_file", "render_patch", "split_files"]
