@@ -120,13 +120,13 @@ def current_index(moments: list[tuple[int, int]], moment: tuple[int, int]) -> in
 
 
 def patch_counts(patch: str) -> tuple[int, int]:
-    """Added and removed lines of a unified diff (``+++``/``---`` headers not counted)."""
-    added = removed = 0
-    for line in patch.splitlines():
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
+    """Added and removed lines of a unified diff (lines starting ``+++``/``---``, the headers, not counted).
+
+    Counted by ``str.count`` of the line starts, without splitting the patch into lines: a start state of 3.2 million
+    lines took 0.6 s and a string object per line."""
+    text = "\n" + patch
+    added = text.count("\n+") - text.count("\n+++")
+    removed = text.count("\n-") - text.count("\n---")
     return added, removed
 
 
