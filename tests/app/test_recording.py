@@ -129,6 +129,30 @@ def test_one_command_mode_takes_the_baseline_before_the_command_runs(tmp_path: P
     assert "+after" in session.final_patch.patch
 
 
+def test_a_commands_end_is_when_it_ended_not_when_the_recorder_was_ready(tmp_path: Path) -> None:
+    # `tracer shell -c true` recorded `true` as taking as long as the recorder's set-up after it started (60 ms
+    # here; seconds beside thousands of untracked files): its end was stamped once the set-up was joined.
+    # Here git is slowed by 2 s where only the set-up calls it (reading the remotes for the header).
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    real_git = shutil.which("git")
+    assert real_git is not None
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    (slow / "git").write_text(f'#!/bin/sh\ncase "$*" in *--get-regexp*remote*) sleep 2;; esac\nexec {real_git} "$@"\n')
+    (slow / "git").chmod(0o755)
+    env = {**os.environ, "PATH": f"{slow}:{os.environ['PATH']}"}
+    out = tmp_path / "c.tracer"
+    proc = shell_c("echo b > a.txt", cwd=repo, out=out, env=env)
+    assert proc.returncode == 0, proc.stderr
+    session = read_session(out)
+    (command,) = session.commands()
+    assert session.end is not None and command.end is not None
+    assert session.end.t - command.end > 1_500_000  # (microseconds) it ended before the set-up was done
+    # its edit, found once the file observer was up (after its end), is still its own
+    (change,) = session.file_changes()
+    assert change.path == "a.txt" and change.command_id == command.id == 1 and change.t > command.end
+
+
 def test_a_data_set_lying_untracked_stays_out_of_the_session_and_the_user_is_told(tmp_path: Path) -> None:
     # 200 MB of untracked data made a 209 MB session, and held `tracer shell -c true` 20 s while git hashed it
     repo = make_repo(tmp_path / "repo", {"a.txt": "before\n"})

@@ -48,6 +48,19 @@ def test_an_edit_seen_just_after_a_command_ended_is_that_commands() -> None:
     assert tracker.command_at(3_000 + 100_001) is None  # later: an edit between commands
 
 
+def test_an_edit_found_by_comparison_is_the_last_commands_that_ran_since() -> None:
+    """``tracer shell -c``: a short command is over before the file observer watches; its edits are found later,
+    by comparing the work tree with the baseline: made some time since then, by the command that ran."""
+    tracker = CommandTracker(lambda e: None)
+    tracker.start(10_000, "echo b > a.txt", "/")
+    tracker.end(14_000, 0)
+    assert tracker.command_at(2_000_000) is None  # seen 2 s later: between commands, as an edit seen then
+    assert tracker.command_at(2_000_000, since=0) == 1  # found then, made since the start: the command's
+    assert tracker.command_at(2_000_000, since=20_000) is None  # made after it ended
+    tracker.start(3_000_000, "make", "/")
+    assert tracker.command_at(3_500_000, since=0) == 2  # the last that ran
+
+
 def test_an_edit_seen_just_before_a_start_mark_is_that_commands() -> None:
     """A shell builtin writes at once (``printf x >> f``): the file observer can see the write before the start
     mark has come through the PTY. Asked after the quiet period, the tracker knows that start."""

@@ -598,6 +598,7 @@ class _Recorder:
                 emit=self._record_edit,
                 clock=self.clock,
                 command_at=self._command_at,
+                command_since=self._command_since,
                 exclude=[self.path, self.workdir],
                 tmp_dir=self.workdir,
                 snapshot=snapshot,
@@ -668,6 +669,10 @@ class _Recorder:
     def _command_at(self, t: int) -> int | None:
         tracker = self.tracker
         return tracker.command_at(t) if tracker is not None else None
+
+    def _command_since(self, since: int, t: int) -> int | None:
+        tracker = self.tracker
+        return tracker.command_at(t, since=since) if tracker is not None else None
 
     def _begin(self, shell: str, kind: str, cols: int, rows: int, command_start: int | None = None) -> None:
         """Write the header (with the baseline and its patch, signed with the user's key), then the start of the one
@@ -920,6 +925,7 @@ class _Recorder:
             if interactive and os.isatty(stdout_fd):  # (with -c, warnings stay on stderr, out of the output)
                 self._loop = loop
             result = loop.run()
+            ended = clock()  # (the command's end: not once the set-up below is done, which may take longer)
             exit_status, reason = result.exit_status, result.reason
             ran = True
         finally:
@@ -938,7 +944,7 @@ class _Recorder:
                 )
             self.sink.flush()
             if ran:
-                tracker.end(clock(), exit_status)
+                tracker.end(ended, exit_status)
             if self.notes is not None:
                 self.notes.stop()
             if self.edits is not None:

@@ -81,10 +81,17 @@ class CommandTracker:
         """Id of the command running now, ``None`` at the prompt."""
         return self._open
 
-    def command_at(self, t: int, grace: int = EDIT_GRACE_US, lead: int = EDIT_LEAD_US) -> int | None:
+    def command_at(
+        self, t: int, grace: int = EDIT_GRACE_US, lead: int = EDIT_LEAD_US, *, since: int | None = None
+    ) -> int | None:
         """The command an edit seen at ``t`` (microseconds) belongs to: the one running at ``t``; else one whose
         start mark arrived at most ``lead`` microseconds after ``t``; else one that ended at most ``grace``
         microseconds before ``t``; else ``None`` (an edit between commands).
+
+        ``since``: the edit was found by comparing the work tree at ``t`` with its state at ``since`` (the
+        baseline), so it was made at some moment between them: it belongs to the last command that ran then, if
+        any (``tracer shell -c``: a short command is over before the file observer watches, which finds its edits
+        so, later).
 
         The file observer hears of a write asynchronously (inotify, then watchdog's thread), and the marks come
         through the PTY: the write of a short command — ``sed -i`` takes a few milliseconds — is often seen just
@@ -97,12 +104,13 @@ class CommandTracker:
         """
         with self._lock:
             spans = self._spans[-_RECENT:]
+        first = t if since is None else since
         for i in range(len(spans) - 1, -1, -1):
             cid, start, end = spans[i]
             assert cid is not None and start is not None
             if end is None and i + 1 < len(spans):
                 end = spans[i + 1][1]  # left without an end: it ran until the next start
-            if start <= t and (end is None or t <= end):
+            if start <= t and (end is None or first <= end):
                 return cid
         for cid, start, _ in spans:
             assert start is not None

@@ -81,10 +81,17 @@ class _Pending:
     """A path with events not yet processed (a plain slotted class: ``dataclasses`` is not imported before a
     ``tracer shell -c`` command starts)."""
 
-    __slots__ = ("first", "is_dir", "last", "partner", "seen", "t")
+    __slots__ = ("first", "is_dir", "last", "partner", "seen", "since", "t")
 
     def __init__(
-        self, first: float, last: float, t: int, seen: int, is_dir: bool = False, partner: str | None = None
+        self,
+        first: float,
+        last: float,
+        t: int,
+        seen: int,
+        is_dir: bool = False,
+        partner: str | None = None,
+        since: int | None = None,
     ) -> None:
         self.first = first  # monotonic seconds of the first event in this window
         self.last = last  # monotonic seconds of the latest event
@@ -92,6 +99,7 @@ class _Pending:
         self.seen = seen  # clock() at the first event: whose command it is is asked when the path is read
         self.is_dir = is_dir
         self.partner = partner  # the other end of a move: both are read in the same batch
+        self.since = since  # found by comparison with the state then (clock()), not seen as it was made
 
 
 class _Change(NamedTuple):
@@ -118,6 +126,10 @@ class EditRecorder:
             commands (:meth:`tracer.capture.commands.CommandTracker.command_at`); asked when the path is read,
             after its quiet period, so that a command whose start mark came through the PTY just after the
             observer saw its write is known.
+        command_since: ``(since, t)``: the command an edit found at ``t`` by comparing the work tree with its state
+            at ``since`` belongs to (the edits made before the observer watched, found by comparison with the
+            baseline: made some time since the start; ``CommandTracker.command_at(t, since=since)``); without it,
+            ``command_at(t)``.
         exclude: paths never recorded (e.g. the session directory), with everything below them.
         size_limit: bytes; larger files get hashes and sizes only (``oversized``), no diff.
         quiet: seconds a path must be quiet before its change is read (debounce).
@@ -138,6 +150,7 @@ class EditRecorder:
         emit: Callable[[FileChange], None],
         clock: Callable[[], int],
         command_at: Callable[[int], int | None] = lambda t: None,
+        command_since: Callable[[int, int], int | None] | None = None,
         exclude: Iterable[Path] = (),
         size_limit: int = SIZE_LIMIT,
         quiet: float = QUIET,
@@ -154,6 +167,7 @@ class EditRecorder:
         self._emit = emit
         self._clock = clock
         self._command_at = command_at
+        self._command_since = command_since
         self._size_limit = size_limit
         self._quiet = quiet
         self._final_limit = final_file_limit
@@ -309,13 +323,13 @@ class EditRecorder:
             partner = None
         self._mark(rel, is_dir, partner)
 
-    def _mark(self, rel: str, is_dir: bool, partner: str | None = None) -> None:
+    def _mark(self, rel: str, is_dir: bool, partner: str | None = None, since: int | None = None) -> None:
         now = time.monotonic()
         t = self._clock()
         with self._cond:
             p = self._pending.get(rel)
             if p is None:
-                self._pending[rel] = _Pending(now, now, t, t, is_dir, partner)
+                self._pending[rel] = _Pending(now, now, t, t, is_dir, partner, since)
                 if len(self._pending) == 1:
                     self._cond.notify_all()
             else:
@@ -390,7 +404,7 @@ class EditRecorder:
             self._guard(self._catch_up)
         else:
             for rel in self._changed_since_snapshot():
-                self._mark(rel, False)
+                self._mark(rel, False, since=0)  # (made some time since the snapshot)
 
     def _catch_up(self) -> None:
         assert self._snaps is not None and self._info.baseline_tree is not None
@@ -401,7 +415,7 @@ class EditRecorder:
             raise RecordingError(f"cannot compare {self._root} with its baseline ({e})") from e
         for c in changes:
             if MODE_GITLINK not in (c.old_mode, c.new_mode) and not self._rules.quick(c.new_path):
-                self._mark(c.new_path, False)
+                self._mark(c.new_path, False, since=0)  # (made some time since the baseline)
 
     def _next_batch(self) -> tuple[dict[str, _Pending], bool]:
         """Wait for ripe paths (quiet long enough) or the stop request; return them and whether to stop."""
@@ -473,7 +487,11 @@ class EditRecorder:
             old = self._loaded(rel, old)
             if old is not None and new is not None and old.mode == new.mode and old.sha == new.sha:
                 continue
-            changes.append(_Change(rel, old, new, p.t, self._command_at(p.seen)))
+            since, command_since = p.since, self._command_since
+            command = (
+                self._command_at(p.seen) if since is None or command_since is None else command_since(since, p.seen)
+            )
+            changes.append(_Change(rel, old, new, p.t, command))
         if any(c.path.rsplit("/", 1)[-1] == ".gitignore" for c in changes):
             self._rules.forget()
         for change in _pair_renames(changes):
