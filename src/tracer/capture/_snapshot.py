@@ -157,45 +157,78 @@ def tree_patch(
     argv = ["git", "-c", "core.quotepath=true", "diff-tree", "-r", "-p", "--binary", "--full-index"]
     argv += ["--no-ext-diff", "--no-textconv", "-M" if renames else "--no-renames", a, b, "--", *specs]
     out = run(argv, cwd=repo.root, env=repo.env()).stdout
-    sections = _sections(out)
-    want = sum(2 if c.status == "T" else 1 for c in changes)
-    texts: list[str] = []
-    if len(sections) == want:
-        k = 0
-        for c in changes:
-            n = 2 if c.status == "T" else 1
-            raw = b"".join(sections[k : k + n])
-            k += n
-            try:
-                texts.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                texts.append(_own_section(c, cat))
-    else:  # unexpected shape: write every section ourselves
-        texts = [_own_section(c, cat) for c in changes]
+    whole, spans = _patch_text(out, changes, cat)
+    del out  # (the patch is held once as text from here on: a start state may be hundreds of MB)
     budget = PATCH_BYTES if total_limit is None else total_limit
-    kept: list[str] = []
+    kept: list[tuple[int, int]] = []
     files: list[str] = []
-    for c, section in zip(changes, texts, strict=True):
-        found = _binary_secret(cat, c, section, secret) if secret is not None else None
+    for c, (start, end, size) in zip(changes, spans, strict=True):
+        binary = whole.find("\nGIT binary patch\n", start, end) >= 0
+        found = _binary_secret(cat, c, secret) if secret is not None and binary else None
         if found is not None:
             omitted.append(f"{c.new_path}: a binary file holding a secret ({found}), left out")
             continue
-        size = len(section) if section.isascii() else len(section.encode("utf-8", "surrogatepass"))
         if size > budget:
             omitted.append(f"{c.new_path}: its part of the patch would take it over {_limit_words(total_limit)}")
             continue
         budget -= size
-        kept.append(section)
+        kept.append((start, end))
         if c.status == "R":
             files.append(c.old_path)
         files.append(c.new_path)
-    return TreePatch("".join(kept), tuple(files), tuple(omitted))
+    text = whole if len(kept) == len(spans) else "".join(whole[start:end] for start, end in kept)
+    return TreePatch(text, tuple(files), tuple(omitted))
 
 
-def _binary_secret(cat: CatFile, c: RawChange, section: str, secret: Callable[[bytes], str | None]) -> str | None:
-    """What ``secret`` finds in the old or the new content of ``c`` when its ``section`` is a binary patch."""
-    if "\nGIT binary patch\n" not in section:
-        return None
+def _patch_text(out: bytes, changes: list[RawChange], cat: CatFile) -> tuple[str, list[tuple[int, int, int]]]:
+    """``git diff-tree -p`` output ``out`` for ``changes`` as one text, and where each change's part of it is:
+    ``(start, end, size in bytes)``. The output decoded once when it is UTF-8 and has a section per change (two
+    for a type change), as it nearly always has; else each section decoded alone, and those that are not UTF-8
+    (a file's content in another encoding) written by :func:`file_diff` (which escapes such bytes)."""
+    want = sum(2 if c.status == "T" else 1 for c in changes)
+    starts = _section_starts(out)
+    if len(starts) == want:
+        try:
+            whole = out.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            chars = [m.start() for m in _DIFF_HEADER.finditer(whole)]  # (the same lines: the header is ASCII)
+            if len(chars) == want:
+                spans = []
+                k = 0
+                for c in changes:
+                    n = 2 if c.status == "T" else 1
+                    end = starts[k + n] if k + n < want else len(out)
+                    char_end = chars[k + n] if k + n < want else len(whole)
+                    spans.append((chars[k], char_end, end - starts[k]))
+                    k += n
+                return whole, spans
+    texts: list[str] = []
+    if len(starts) == want:
+        bounds = [*starts, len(out)]
+        k = 0
+        for c in changes:
+            n = 2 if c.status == "T" else 1
+            try:
+                texts.append(out[bounds[k] : bounds[k + n]].decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append(_own_section(c, cat))
+            k += n
+    else:  # unexpected shape: write every section ourselves
+        texts = [_own_section(c, cat) for c in changes]
+    spans = []
+    at = 0
+    for section in texts:
+        size = len(section) if section.isascii() else len(section.encode("utf-8", "surrogatepass"))
+        spans.append((at, at + len(section), size))
+        at += len(section)
+    return "".join(texts), spans
+
+
+def _binary_secret(cat: CatFile, c: RawChange, secret: Callable[[bytes], str | None]) -> str | None:
+    """What ``secret`` finds in the old or the new content of ``c`` (a binary file: its patch is its content
+    deflated)."""
     for oid in (c.old_id, c.new_id):
         if oid.strip("0"):
             got = cat.read(oid, FILE_BYTES)
@@ -212,12 +245,14 @@ def _limit_words(total_limit: int | None) -> str:
     return f"the {limit >> 20} MiB limit" if limit >= 1 << 20 else f"the {limit}-byte limit"
 
 
-def _sections(patch: bytes) -> list[bytes]:
-    """Cut a patch before each ``diff --git`` line (such a line can only be a header)."""
-    if not patch:
-        return []
-    starts = [m.start() for m in re.finditer(rb"^diff --git ", patch, re.M)]
-    return [patch[s:e] for s, e in zip(starts, [*starts[1:], len(patch)], strict=True)]
+#: A section's first line (such a line can only be a header: every line of a hunk starts with " ", "+" or "-").
+_DIFF_HEADER = re.compile(r"^diff --git ", re.M)
+_DIFF_HEADER_BYTES = re.compile(rb"^diff --git ", re.M)
+
+
+def _section_starts(patch: bytes) -> list[int]:
+    """Where each section of a patch starts (each ``diff --git`` line)."""
+    return [m.start() for m in _DIFF_HEADER_BYTES.finditer(patch)]
 
 
 def _state(cat: CatFile, mode: str, oid: str) -> FileState | None:
