@@ -231,3 +231,15 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path: Path, args: list[str]) 
     finally:
         os.close(write_fd)
     assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_ls_cuts_a_task_to_the_terminals_cells_never_into_the_counts() -> None:
+    from tracer.cli import _cells, _ls_line
+
+    counts = "x" * 90
+    for task in ["修复登录页面的错误" * 5, "fix the login " * 5, "e\u0301" * 40]:  # wide, narrow, combining
+        line = _ls_line(counts, "repo", task, 4, 120)
+        assert _cells(line) <= 120 and line.endswith("…") and line.startswith(counts + " repo  ")
+        assert _ls_line(counts, "repo", task, 4, 0).endswith(task.rstrip())  # not a terminal: whole
+        assert _ls_line(counts, "repo", task, 4, 100) == counts  # no room for the task: the counts alone
+    assert _cells("修复") == 4 and _cells("e\u0301") == 1

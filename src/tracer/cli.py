@@ -161,11 +161,24 @@ def _ls_line(counts: str, repo: str, task: str, width: int, columns: int) -> str
     """One line of ``tracer ls``: ``counts``, then ``repo`` padded to ``width`` and ``task``, cut to ``columns``
     (0: whole) but never into ``counts``: what does not fit of the repository and task is left off."""
     line = f"{counts} {repo:<{width}}  {task}".rstrip() if repo or task else counts.rstrip()
-    if columns <= 0 or len(line) <= columns:
+    if columns <= 0 or _cells(line) <= columns:
         return line
-    if len(counts) + 1 + width + 2 + 8 > columns:  # no room for a useful part of the task
+    if _cells(counts) + 1 + width + 2 + 8 > columns:  # no room for a useful part of the task
         return counts.rstrip()
-    return line[: columns - 1] + "…"
+    while _cells(line) > columns - 1:  # (a wide character takes two cells)
+        line = line[: len(line) - max(1, (_cells(line) - columns + 2) // 2)]
+    return line + "…"
+
+
+def _cells(text: str) -> int:
+    """How many terminal cells ``text`` takes: two for a wide (East Asian) character, none for a combining one."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text
+    )
 
 
 def _session_filter(since: str | None, repo: str | None) -> Callable[[Summary], bool] | None:
