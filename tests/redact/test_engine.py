@@ -244,11 +244,12 @@ def test_the_header_host_name_is_masked_whole_at_export_whatever_its_length(host
     header = Header(
         t=0, session_id="s", started_at="2026-01-01T00:00:00.000000Z", tracer_version="0", shell="zsh",
         shell_kind="zsh", mode="interactive", term="xterm", cols=80, rows=24, cwd="/w", workspace="/w",
-        hostname=host,
+        hostname=host, host_id="0123456789abcdef0123456789abcdef", uid=1000,
     )  # fmt: skip
     redactor = export_redactor(header=header, collect=True)
     masked = redactor.event(header)
     assert isinstance(masked, Header) and masked.hostname == "[REDACTED:host-name:1]"
+    assert masked.host_id is None and masked.uid == 1000  # (anyone with the machine's id could compute it)
     assert redactor.counts == {"host-name": 1} and redactor.findings and redactor.findings[0].rule == "host-name"
     assert redactor.event(masked) == masked  # exported twice: the placeholder stays as it is
     # the name in output: masked as a word when it is long enough not to be one (a short one would garble text)

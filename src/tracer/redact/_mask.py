@@ -428,6 +428,10 @@ class Redactor:
         self._event_left_out.clear()  # (what a direct call of text() left there is not this event's)
         for f in dataclasses.fields(event):
             name = f.name
+            if name in self.rules.dropped:
+                if getattr(event, name) is not None:
+                    changes[name] = None
+                continue
             if name in _PLAIN_FIELDS:
                 continue
             if counted is not None:

@@ -403,6 +403,9 @@ class RuleSet:
         whole: event fields that are masked whole whatever they hold, each with the rule that names the
             placeholder (export time: the header's ``hostname``, which is a host name even when too short to
             look for as a word in text).
+        dropped: event fields left out (``None``) whatever they hold (export time: the header's ``host_id``, a
+            hash of the machine's id with a key every tracer has, so anyone who can read that id can tell the
+            machine, and every session it recorded, by it).
     """
 
     def __init__(
@@ -412,10 +415,12 @@ class RuleSet:
         stopwords: tuple[bytes, ...],
         label: str,
         whole: dict[str, Rule] | None = None,
+        dropped: frozenset[str] = frozenset(),
     ) -> None:
         self.rules = rules
         self.label = label
         self.whole = whole or {}
+        self.dropped = dropped
         self._allow = allow
         self._stopwords = stopwords
         keywords = sorted({(k, k not in r.exact) for r in rules for k in r.keywords})
@@ -598,7 +603,8 @@ def export_rules(config: Config | None = None, context: dict[str, list[str]] | N
     specific = [r for r in builtin if r.check is None and r.id != "email"]
     generic = [r for r in builtin if r not in specific]
     whole = {"hostname": _HOST_FIELD}
-    return RuleSet(user + specific + ctx + generic, [*allow, *_user_allow(config)], stopwords, label, whole)
+    allowed = [*allow, *_user_allow(config)]
+    return RuleSet(user + specific + ctx + generic, allowed, stopwords, label, whole, frozenset({"host_id"}))
 
 
 #: What masks a header's ``hostname`` field whole at export (the rules of :func:`context_rules` look for host
