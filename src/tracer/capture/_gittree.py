@@ -491,7 +491,7 @@ class TreeSnapshots:
         if len(one_by_one) > _BY_DIRECTORY:
             one_by_one, dirs = self._stage_by_directory(env, one_by_one, whole, staged)
             whole += dirs
-        top_level = len(one_by_one) > _BY_DIRECTORY and "/" not in "".join(one_by_one)  # (all of them)
+        top_level = len(one_by_one) > _BY_DIRECTORY and not any("/" in rel for rel in one_by_one)
         if top_level and self._stage_top_level(env, whole, staged):
             one_by_one, scope = [], [".", ":(exclude,glob)*"]
         self._staged = staged  # (what `git add -A` stages this time is not in it: it is given again next time)

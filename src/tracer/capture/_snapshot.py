@@ -163,8 +163,8 @@ def tree_patch(
     kept: list[tuple[int, int]] = []
     files: list[str] = []
     for c, (start, end, size) in zip(changes, spans, strict=True):
-        binary = whole.find("\nGIT binary patch\n", start, end) >= 0
-        found = _binary_secret(cat, c, secret) if secret is not None and binary else None
+        binary = secret is not None and whole.find("\nGIT binary patch\n", start, end) >= 0  # (else not looked for)
+        found = _binary_secret(cat, c, secret) if binary and secret is not None else None
         if found is not None:
             omitted.append(f"{c.new_path}: a binary file holding a secret ({found}), left out")
             continue
@@ -185,36 +185,29 @@ def _patch_text(out: bytes, changes: list[RawChange], cat: CatFile) -> tuple[str
     ``(start, end, size in bytes)``. The output decoded once when it is UTF-8 and has a section per change (two
     for a type change), as it nearly always has; else each section decoded alone, and those that are not UTF-8
     (a file's content in another encoding) written by :func:`file_diff` (which escapes such bytes)."""
-    want = sum(2 if c.status == "T" else 1 for c in changes)
+    parts = []  # each change's sections: (index of its first, index after its last)
+    k = 0
+    for c in changes:
+        n = 2 if c.status == "T" else 1
+        parts.append((k, k + n))
+        k += n
     starts = _section_starts(out)
-    if len(starts) == want:
+    if len(starts) == k:
+        bounds = [*starts, len(out)]
         try:
             whole = out.decode("utf-8")
         except UnicodeDecodeError:
             pass
         else:
-            chars = [m.start() for m in _DIFF_HEADER.finditer(whole)]  # (the same lines: the header is ASCII)
-            if len(chars) == want:
-                spans = []
-                k = 0
-                for c in changes:
-                    n = 2 if c.status == "T" else 1
-                    end = starts[k + n] if k + n < want else len(out)
-                    char_end = chars[k + n] if k + n < want else len(whole)
-                    spans.append((chars[k], char_end, end - starts[k]))
-                    k += n
-                return whole, spans
-    texts: list[str] = []
-    if len(starts) == want:
-        bounds = [*starts, len(out)]
-        k = 0
-        for c in changes:
-            n = 2 if c.status == "T" else 1
+            chars = [*(m.start() for m in _DIFF_HEADER.finditer(whole)), len(whole)]  # (the header is ASCII)
+            if len(chars) == len(bounds):
+                return whole, [(chars[a], chars[b], bounds[b] - bounds[a]) for a, b in parts]
+        texts = []
+        for c, (a, b) in zip(changes, parts, strict=True):
             try:
-                texts.append(out[bounds[k] : bounds[k + n]].decode("utf-8"))
+                texts.append(out[bounds[a] : bounds[b]].decode("utf-8"))
             except UnicodeDecodeError:
                 texts.append(_own_section(c, cat))
-            k += n
     else:  # unexpected shape: write every section ourselves
         texts = [_own_section(c, cat) for c in changes]
     spans = []

@@ -583,8 +583,7 @@ def record_rules(config: Config | None = None) -> RuleSet:
     builtin, allow, stopwords = _builtin_rules()
     rules = [r for r in builtin if r.stage == "record"]
     user = _user_rules(config, "record")
-    label = f"rules v{RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
-    return RuleSet(user + rules, [*allow, *_user_allow(config)], stopwords, label)
+    return RuleSet(user + rules, [*allow, *_user_allow(config)], stopwords, _label(config, user))
 
 
 def export_rules(config: Config | None = None, context: dict[str, list[str]] | None = None) -> RuleSet:
@@ -598,13 +597,18 @@ def export_rules(config: Config | None = None, context: dict[str, list[str]] | N
     builtin, allow, stopwords = _builtin_rules()
     user = _user_rules(config, "export")
     ctx = context_rules(context or {})
-    label = f"rules v{RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
     # the home directory before the user name it holds; both after the secrets, before e-mail and addresses
     specific = [r for r in builtin if r.check is None and r.id != "email"]
     generic = [r for r in builtin if r not in specific]
     whole = {"hostname": _HOST_FIELD}
     allowed = [*allow, *_user_allow(config)]
+    label = _label(config, user)
     return RuleSet(user + specific + ctx + generic, allowed, stopwords, label, whole, frozenset({"host_id"}))
+
+
+def _label(config: Config, user: list[Rule]) -> str:
+    """What headers and messages call a rule set: ``"rules v1"``, ``"rules v1 + 2 of <config file>"``."""
+    return f"rules v{RULES_VERSION}" + (f" + {len(user)} of {config.path}" if user else "")
 
 
 #: What masks a header's ``hostname`` field whole at export (the rules of :func:`context_rules` look for host
