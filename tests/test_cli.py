@@ -189,8 +189,8 @@ def test_ls_says_what_each_session_is_about_and_finds_them_by_repository_and_tim
     listing = tracer("ls", cwd=tmp_path).stdout.splitlines()
     assert listing[0].split()[-2:] == ["REPO", "TASK"]
     assert "unreadable" in listing[1]
-    assert listing[2].startswith("2026-01-02T00-00-00-bbbb") and " web  speed up the build and more" in listing[2]
-    assert listing[3].endswith(" api  fix the \\x1b[31mlogin")  # escaped, as all text of a session
+    assert listing[2].startswith("2026-01-02T00-00-00-bbbb") and " web   speed up the build and more" in listing[2]
+    assert listing[3].endswith(" api   fix the \\x1b[31mlogin")  # escaped, as all text of a session
     assert len(listing[2]) > 200  # not a terminal: the whole task
 
     only_api = tracer("ls", "--repo", str(api), cwd=tmp_path).stdout.splitlines()
@@ -231,6 +231,60 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path: Path, args: list[str]) 
     finally:
         os.close(write_fd)
     assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def on_a_terminal(args: list[str], cwd: Path, columns: int) -> list[str]:
+    """The lines ``tracer *args`` writes to a real PTY ``columns`` wide (its stdout and stderr)."""
+    import fcntl
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([sys.executable, "-m", "tracer", *args], cwd=cwd, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 1)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the last writer closed the PTY
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        os.close(master)
+        proc.wait(timeout=60)
+    return out.decode().replace("\r\n", "\n").splitlines()
+
+
+def test_ls_fits_an_80_column_terminal(tmp_path: Path) -> None:
+    from tests.conftest import make_repo
+
+    sessions = Path(os.environ["TRACER_DIR"])
+    sessions.mkdir(parents=True, exist_ok=True)
+    web = make_repo(tmp_path / "web", {"b.txt": "b\n"})
+    out = sessions / "2026-01-02T00-00-00-bbbb.tracer"
+    proc = tracer("shell", "-q", "-o", str(out), "--task", "speed up the build", "-c", "true", cwd=web)
+    assert proc.returncode == 0, proc.stderr
+
+    wide = on_a_terminal(["ls"], tmp_path, 150)
+    assert wide[0].split()[:3] == ["ID", "STARTED", "DURATION"] and wide[1].endswith(" web   speed up the build")
+    (sessions / "2026-01-01T00-00-00-cccc.tracer").write_text("not a session")
+    narrow = on_a_terminal(["ls"], tmp_path, 80)
+    assert len(narrow) == 3 and all(len(line) <= 80 for line in narrow), narrow  # no line wraps
+    assert narrow[2].startswith("2026-01-01T00-00-00-cccc unreadable: ") and narrow[2].endswith("…")
+    assert narrow[0].split()[:2] == ["ID", "DURATION"]  # left off: the id holds the start time too
+    assert (
+        narrow[1].startswith("2026-01-02T00-00-00-bbbb ") and " web   speed u" in narrow[1] and narrow[1].endswith("…")
+    )
+    assert narrow[1].split()[2:7] == ["1", "0", "0", "0", "-"]  # commands, failed, edits, notes, verdict
 
 
 def test_ls_cuts_a_task_to_the_terminals_cells_never_into_the_counts() -> None:

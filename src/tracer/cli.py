@@ -114,7 +114,8 @@ def list_(since: str | None, repo: str | None, as_json: bool) -> None:
     Sessions are read from $TRACER_DIR, else the user data directory (~/.local/share/tracer/sessions).
     The verdict is the latest `tracer verify` result, "interrupted" for a recording that was cut short, or
     "damaged" for a file of which a part cannot be read. A file that cannot be read at all gets one line
-    saying why (left out when --since or --repo filter the list). On a terminal the task is cut to its width.
+    saying why (left out when --since or --repo filter the list). On a terminal the task is cut to its width,
+    and on a narrow one STARTED is left off (the id holds the start time too).
     """
     from tracer.store import list_sessions, session_summaries, sessions_dir
 
@@ -132,39 +133,82 @@ def list_(since: str | None, repo: str | None, as_json: bool) -> None:
     if not listed:
         click.echo("no sessions match", err=True)
         return
-    rows = []
-    for path, s in listed:
-        if isinstance(s, TracerError):
-            rows.append((f"{visible(path.name.removesuffix('.tracer')):<26} unreadable: {visible(str(s))}", "", ""))
-            continue
-        verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
-        counts = (
-            f"{visible(s.session_id):<26} {_local_time(s.started_at):<16} {format_duration(s.duration):>8} "
-            f"{s.commands:>5} {s.failed:>6} {s.edits:>5} {s.notes:>5}  {visible(verdict):<11}"
-        )
-        rows.append((counts, _repo_name(s), visible(s.task or "")))
-    width = max((len(name) for _, name, _ in rows), default=0)
-    head = (
-        f"{'ID':<26} {'STARTED':<16} {'DURATION':>8} {'CMDS':>5} {'FAILED':>6} {'EDITS':>5} {'NOTES':>5}  "
-        f"{'VERDICT':<11}"
-    )
     import shutil
 
     # on a terminal the task is cut to fit (the counts and the verdict never are); in a pipe, lines are whole
     columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
-    lines = [_ls_line(head, "REPO", "TASK", width, columns)]
-    lines += [_ls_line(counts, name, task, width, columns) for counts, name, task in rows]
-    click.echo("\n".join(lines))
+    click.echo("\n".join(_ls_table(listed, columns)))
+
+
+# tracer ls's columns before the repository and the task: heading and alignment
+_LS_HEADS: tuple[tuple[str, str], ...] = (
+    ("ID", "<"),
+    ("STARTED", "<"),
+    ("DURATION", ">"),
+    ("CMDS", ">"),
+    ("FAILED", ">"),
+    ("EDITS", ">"),
+    ("NOTES", ">"),
+    ("VERDICT", "<"),
+)
+_LS_TASK_CELLS = 8  # the least of a task worth showing; with less room it is left off
+
+
+def _ls_table(listed: list[tuple[Path, Summary | TracerError]], columns: int) -> list[str]:
+    """The lines of ``tracer ls``: a heading, then one line per session, each column as wide as its widest
+    value. ``columns`` is the terminal's width in cells (0: not a terminal, lines whole). Where a line does not
+    fit, the task is cut; where even the counts, the repository and a few cells of task do not fit, STARTED is
+    left off (the session id holds the start time too), then the repository and the task."""
+    table: list[tuple[list[str], str, str] | str] = []
+    for path, s in listed:
+        if isinstance(s, TracerError):
+            table.append(f"{visible(path.name.removesuffix('.tracer'))} unreadable: {visible(str(s))}")
+            continue
+        verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
+        cells = [visible(s.session_id), _local_time(s.started_at), format_duration(s.duration)]
+        cells += [str(n) for n in (s.commands, s.failed, s.edits, s.notes)] + [visible(verdict)]
+        table.append((cells, _repo_name(s), visible(s.task or "")))
+    rows = [row for row in table if not isinstance(row, str)]
+    rows.insert(0, ([head for head, _ in _LS_HEADS], "REPO", "TASK"))
+    widths = [max(_cells(cells[i]) for cells, _, _ in rows) for i in range(len(_LS_HEADS))]
+    repo_width = max(_cells(repo) for _, repo, _ in rows)
+    shown = list(range(len(_LS_HEADS)))
+    if columns > 0 and sum(widths) + len(widths) + repo_width + 2 + _LS_TASK_CELLS > columns:
+        longest = max(sum(widths) + len(widths) + repo_width + 2 + _cells(task) for _, _, task in rows)
+        if longest > columns:
+            shown.remove(1)  # STARTED
+    lines = []
+    for row in [rows[0], *table]:
+        if isinstance(row, str):  # a file that cannot be read: why, as much as fits
+            lines.append(_cut(row, columns))
+            continue
+        cells, repo, task = row
+        counts = " ".join(_pad(cells[i], widths[i], _LS_HEADS[i][1]) for i in shown)
+        lines.append(_ls_line(counts, repo, task, repo_width, columns))
+    return lines
+
+
+def _pad(text: str, width: int, align: str) -> str:
+    """``text`` padded with spaces to ``width`` terminal cells, on the right (``align`` "<") or the left."""
+    fill = " " * max(0, width - _cells(text))
+    return text + fill if align == "<" else fill + text
 
 
 def _ls_line(counts: str, repo: str, task: str, width: int, columns: int) -> str:
     """One line of ``tracer ls``: ``counts``, then ``repo`` padded to ``width`` and ``task``, cut to ``columns``
     (0: whole) but never into ``counts``: what does not fit of the repository and task is left off."""
-    line = f"{counts} {repo:<{width}}  {task}".rstrip() if repo or task else counts.rstrip()
+    line = f"{counts} {_pad(repo, width, '<')}  {task}".rstrip() if repo or task else counts.rstrip()
     if columns <= 0 or _cells(line) <= columns:
         return line
-    if _cells(counts) + 1 + width + 2 + 8 > columns:  # no room for a useful part of the task
+    if _cells(counts) + 1 + width + 2 + _LS_TASK_CELLS > columns:  # no room for a useful part of the task
         return counts.rstrip()
+    return _cut(line, columns)
+
+
+def _cut(line: str, columns: int) -> str:
+    """``line`` cut to ``columns`` terminal cells (0: whole), ending in "…" where it was cut."""
+    if columns <= 0 or _cells(line) <= columns:
+        return line
     while _cells(line) > columns - 1:  # (a wide character takes two cells)
         line = line[: len(line) - max(1, (_cells(line) - columns + 2) // 2)]
     return line + "…"
