@@ -297,3 +297,14 @@ def test_ls_cuts_a_task_to_the_terminals_cells_never_into_the_counts() -> None:
         assert _ls_line(counts, "repo", task, 4, 0).endswith(task.rstrip())  # not a terminal: whole
         assert _ls_line(counts, "repo", task, 4, 100) == counts  # no room for the task: the counts alone
     assert _cells("修复") == 4 and _cells("e\u0301") == 1
+
+
+def test_show_counts_a_renamed_file_once_as_git_does(tmp_path: Path) -> None:
+    from tests.conftest import make_repo
+
+    repo = make_repo(tmp_path / "r", {"a.txt": "a\n", "b.txt": "b\n"})
+    out = tmp_path / "s.tracer"
+    proc = tracer("shell", "-q", "-o", str(out), "-c", "git mv a.txt c.txt && echo more >> b.txt", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    shown = tracer("show", str(out), cwd=tmp_path).stdout
+    assert "final patch: 2 files" in shown  # the rename and the change; the paths are three

@@ -346,7 +346,7 @@ def show(session: str | None) -> None:
     final = s.final_patch
     if final is not None:
         click.echo(
-            f"\nfinal patch: {_plural(len(final.files), 'file')}"
+            f"\nfinal patch: {_plural(final.changes, 'file')}"
             + (f", {len(final.omitted)} omitted" if final.omitted else "")
         )
         _echo_omitted(final.omitted)

@@ -415,7 +415,7 @@ class FinalPatch(Event):
 
     Attributes:
         patch: the patch text ("" when nothing changed).
-        files: changed paths, relative to the workspace root.
+        files: changed paths, relative to the workspace root (a rename's two).
         omitted: paths that changed but could not be included (e.g. over the size limit), with why.
     """
 
@@ -423,6 +423,18 @@ class FinalPatch(Event):
     patch: str
     files: tuple[str, ...] = ()
     omitted: tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> int:
+        """How many files the patch changes, as ``git diff --stat`` counts them (a rename is one): its file
+        diffs, else (a patch without git's headers) its paths."""
+        return file_diffs(self.patch) or len(self.files)
+
+
+def file_diffs(patch: str) -> int:
+    """How many ``diff --git`` sections ``patch`` has: one per file it changes (such a line can only be a header;
+    a hunk's lines start with " ", "+", "-" or "\\", a binary patch's with a letter and no space)."""
+    return patch.count("\ndiff --git ") + patch.startswith("diff --git ")
 
 
 @dataclass(frozen=True, slots=True)

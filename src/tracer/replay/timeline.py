@@ -8,7 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from tracer.model import Command, FileChange, FinalPatch, JudgeResult, Note, VerifyResult, format_whole_seconds
+from tracer.model import (
+    Command,
+    FileChange,
+    FinalPatch,
+    JudgeResult,
+    Note,
+    VerifyResult,
+    file_diffs,
+    format_whole_seconds,
+)
 
 ItemKind = Literal["start", "command", "edit", "note", "patch", "verify", "judge"]
 
@@ -31,7 +40,7 @@ class StartState:
     @property
     def files(self) -> int:
         """Files the patch changes (its ``diff --git`` lines)."""
-        return sum(1 for line in self.patch.splitlines() if line.startswith("diff --git "))
+        return file_diffs(self.patch)
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,7 +84,7 @@ def render_item(item: Item, width: int = 80) -> Text:
             row.append(f"[{', '.join(ref.tags)}] ", style)
         row.append(ref.text.replace("\n", " "))
     elif isinstance(ref, FinalPatch):
-        n = len(ref.files)
+        n = ref.changes
         _patch_row(row, f"final patch: {n} file{'s' if n != 1 else ''}", ref.patch, _EDIT)
     elif isinstance(ref, StartState):
         _patch_row(row, f"start state: {ref.files} file{'s' if ref.files != 1 else ''} uncommitted", ref.patch, _DIM)
