@@ -308,3 +308,8 @@ def test_show_counts_a_renamed_file_once_as_git_does(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     shown = tracer("show", str(out), cwd=tmp_path).stdout
     assert "final patch: 2 files" in shown  # the rename and the change; the paths are three
+
+
+def test_a_recording_without_edits_says_so(tmp_path: Path) -> None:
+    out = recorded(tmp_path)
+    assert "recorded  1 command (0 failed), no edits, 0 notes" in tracer("show", str(out), cwd=tmp_path).stdout

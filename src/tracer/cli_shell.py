@@ -174,12 +174,14 @@ def tilde(path: str | os.PathLike[str]) -> str:
 
 
 def counts(commands: int, failed: int, edits: int, files: int, notes: int, duration: float) -> str:
-    """``14 commands (3 failed), 5 edits in 2 files, 2 notes, 6m12s``: a recording in one line."""
+    """``14 commands (3 failed), 5 edits in 2 files, 2 notes, 6m12s``: a recording in one line (``no edits``
+    when there were none)."""
     from tracer.model import format_duration
 
+    changed = f"{plural(edits, 'edit')} in {plural(files, 'file')}" if edits else "no edits"
     return (
-        f"{plural(commands, 'command')} ({failed} failed), {plural(edits, 'edit')} in "
-        f"{plural(files, 'file')}, {plural(notes, 'note')}, {format_duration(duration)}"
+        f"{plural(commands, 'command')} ({failed} failed), {changed}, {plural(notes, 'note')}, "
+        f"{format_duration(duration)}"
     )
 
 
