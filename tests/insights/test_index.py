@@ -45,7 +45,7 @@ def test_a_new_session_is_indexed_without_a_rebuild(corpus: Corpus, tmp_path: Pa
     path = tmp_path / "cache" / "insights.duckdb"
     with Index.open(RULES, path) as idx:
         first = idx.update(sessions)
-        assert (first.rebuilt, first.indexed, first.sessions) == ("missing", n, n)
+        assert (first.rebuilt, first.indexed, first.sessions) == ("there was none yet", n, n)
         before = counts(idx)
     with Index.open(RULES, path) as idx:
         assert idx.update(sessions).indexed == 0  # nothing changed: nothing is read again
@@ -86,7 +86,7 @@ def test_an_index_of_another_schema_or_other_patterns_is_rebuilt(corpus: Corpus,
         idx.connection.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
     with Index.open(RULES, path) as idx:
         update = idx.update(corpus.sessions)
-        assert update.rebuilt == f"schema 0 → {SCHEMA_VERSION}"
+        assert update.rebuilt == f"its schema changed, 0 → {SCHEMA_VERSION}"
         assert update.indexed == update.sessions > 0
     mine = tmp_path / "patterns.toml"
     mine.write_text('[[rule]]\nid = "mine"\nlabel = "mine"\nregex = ["nothing matches this"]\n')
@@ -99,7 +99,7 @@ def test_an_unreadable_index_file_is_rebuilt(corpus: Corpus, tmp_path: Path) -> 
     path.write_bytes(b"not a database" * 1000)
     with Index.open(RULES, path) as idx:
         update = idx.update(corpus.sessions)
-        assert update.rebuilt == "missing" and update.sessions > 0
+        assert update.rebuilt == "there was none yet" and update.sessions > 0
 
 
 def test_the_index_is_private(corpus: Corpus) -> None:
@@ -209,7 +209,7 @@ def test_rebuild_builds_the_index_anew(corpus: Corpus, tmp_path: Path) -> None:
     first = gather(sessions=corpus.sessions, index=index)
     again = gather(sessions=corpus.sessions, index=index)
     rebuilt = gather(sessions=corpus.sessions, index=index, rebuild=True)
-    assert first.notes[0].startswith("the index was built from") and first.notes[0].endswith("(missing)")
+    assert first.notes[0].startswith("the index was built from") and first.notes[0].endswith("(there was none yet)")
     assert not again.notes
     assert rebuilt.notes == first.notes
     assert rebuilt.to_dict()["current"] == again.to_dict()["current"]

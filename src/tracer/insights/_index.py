@@ -71,8 +71,8 @@ class Update:
     """What :meth:`Index.update` did.
 
     Attributes:
-        rebuilt: why the index was built from nothing (``"missing"``, ``"schema 0 → 1"``…), ``None`` when it was
-            only brought up to date.
+        rebuilt: why the index was built from nothing (``"there was none yet"``, ``"its schema changed, 0 → 1"``…),
+            ``None`` when it was only brought up to date.
         indexed: sessions read and indexed now (new or changed files).
         dropped: sessions whose files are gone, removed from the index.
         sessions: sessions in the index after the update.
@@ -121,9 +121,9 @@ class Index:
         want = {"schema_version": str(SCHEMA_VERSION), "patterns": rules.digest}
         if any(meta.get(k) != v for k, v in want.items()):
             if not meta:
-                rebuilt = "missing"
+                rebuilt = "there was none yet"
             elif meta.get("schema_version") != want["schema_version"]:
-                rebuilt = f"schema {meta.get('schema_version')} → {SCHEMA_VERSION}"
+                rebuilt = f"its schema changed, {meta.get('schema_version')} → {SCHEMA_VERSION}"
             else:
                 rebuilt = "the error patterns changed"
             _run(con, "detach")
