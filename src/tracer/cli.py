@@ -112,10 +112,11 @@ def list_(since: str | None, repo: str | None, as_json: bool) -> None:
     and task.
 
     Sessions are read from $TRACER_DIR, else the user data directory (~/.local/share/tracer/sessions).
-    The verdict is the latest `tracer verify` result, "interrupted" for a recording that was cut short, or
-    "damaged" for a file of which a part cannot be read. A file that cannot be read at all gets one line
-    saying why (left out when --since or --repo filter the list). On a terminal the task is cut to its width,
-    and on a narrow one STARTED is left off (the id holds the start time too).
+    The verdict is the latest `tracer verify` result, "recording" for a session being recorded now,
+    "interrupted" for a recording that was cut short, or "damaged" for a file of which a part cannot be read.
+    A file that cannot be read at all gets one line saying why (left out when --since or --repo filter the
+    list). On a terminal the task is cut to its width, and on a narrow one STARTED is left off (the id holds the
+    start time too).
     """
     from tracer.store import list_sessions, session_summaries, sessions_dir
 
@@ -135,9 +136,13 @@ def list_(since: str | None, repo: str | None, as_json: bool) -> None:
         return
     import shutil
 
+    from tracer.app.live import Live
+
+    live = Live()
+    recording = {p for p, s in listed if isinstance(s, Summary) and s.interrupted and live.recorder(p) is not None}
     # on a terminal the task is cut to fit (the counts and the verdict never are); in a pipe, lines are whole
     columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
-    click.echo("\n".join(_ls_table(listed, columns)))
+    click.echo("\n".join(_ls_table(listed, columns, recording)))
 
 
 # tracer ls's columns before the repository and the task: heading and alignment
@@ -154,9 +159,12 @@ _LS_HEADS: tuple[tuple[str, str], ...] = (
 _LS_TASK_CELLS = 8  # the least of a task worth showing; with less room it is left off
 
 
-def _ls_table(listed: list[tuple[Path, Summary | TracerError]], columns: int) -> list[str]:
+def _ls_table(
+    listed: list[tuple[Path, Summary | TracerError]], columns: int, recording: set[Path] | None = None
+) -> list[str]:
     """The lines of ``tracer ls``: a heading, then one line per session, each column as wide as its widest
-    value. ``columns`` is the terminal's width in cells (0: not a terminal, lines whole). Where a line does not
+    value; the verdict of those in ``recording`` (being recorded now) reads "recording", not "interrupted".
+    ``columns`` is the terminal's width in cells (0: not a terminal, lines whole). Where a line does not
     fit, the task is cut; where even the counts, the repository and a few cells of task do not fit, STARTED is
     left off (the session id holds the start time too), then the repository and the task."""
     table: list[tuple[list[str], str, str] | str] = []
@@ -165,6 +173,8 @@ def _ls_table(listed: list[tuple[Path, Summary | TracerError]], columns: int) ->
             table.append(f"{visible(path.name.removesuffix('.tracer'))} unreadable: {visible(str(s))}")
             continue
         verdict = s.verdict or ("damaged" if s.damaged else "interrupted" if s.interrupted else "-")
+        if recording and path in recording and verdict == "interrupted":
+            verdict = "recording"
         cells = [visible(s.session_id), _local_time(s.started_at), format_duration(s.duration)]
         cells += [str(n) for n in (s.commands, s.failed, s.edits, s.notes)] + [visible(verdict)]
         table.append((cells, _repo_name(s), visible(s.task or "")))
@@ -307,10 +317,15 @@ def show(session: str | None) -> None:
     click.echo(f"shell     {visible(h.shell)} ({visible(h.shell_kind)}), {h.cols}x{h.rows}")
     if h.test_command:
         click.echo(f"tests     {visible(h.test_command)}")
+    from tracer.app.live import Live
+
+    recorder = Live().recorder(path) if s.end is None else None
     click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
-    click.echo(f"redaction {_redaction(h.redaction, s.end.redactions if s.end is not None else None)}")
+    click.echo(f"redaction {_redaction(h.redaction, s.end.redactions if s.end is not None else None, recorder)}")
     end = s.end
-    if end is None:
+    if recorder is not None:
+        click.echo(f"status    being recorded now (tracer pid {recorder.pid}): what it has written so far is shown")
+    elif end is None:
         click.echo("status    the recording was interrupted (no session_end): everything recorded is shown")
     elif end.reason != "exit":
         click.echo(f"status    {_stopped_by(end.reason)}; the shell's exit status was {end.exit_status}")
@@ -386,8 +401,8 @@ def _stopped_by(reason: str) -> str:
     return f"the recording stopped: {visible(reason)}"
 
 
-def _redaction(label: str | None, counts: dict[str, int] | None) -> str:
-    """What record-time redaction did, for ``tracer show``."""
+def _redaction(label: str | None, counts: dict[str, int] | None, recorder: object = None) -> str:
+    """What record-time redaction did, for ``tracer show`` (``recorder``: the session is being recorded now)."""
     if label is None:
         return "none (recorded by a tracer that did not mask secrets: `tracer export` masks them)"
     label = visible(label)  # from the file: escaped like all its text
@@ -395,7 +410,8 @@ def _redaction(label: str | None, counts: dict[str, int] | None) -> str:
         return f"{label} (recorded with --no-redact: secrets are as typed; `tracer export` masks them)"
     # "on (rules v1): …": the label names the rule set (a version, and the user's own rules), not a count
     if counts is None:
-        return f"on ({label}): counts unknown (the recording was interrupted)"
+        why = "given when the recording ends" if recorder is not None else "the recording was interrupted"
+        return f"on ({label}): counts unknown ({why})"
     from tracer.redact import describe_counts
 
     return f"on ({label}): {visible(describe_counts(counts))} masked"
@@ -447,7 +463,8 @@ def export(
     if from_commit and fmt != "patch":
         raise UsageError(f"--from-commit goes with --format patch (the patch from the start commit), not {fmt}")
     exporter = exporter_of(fmt, from_commit=from_commit)
-    with SessionReader(_resolve(session)) as reader:
+    path = _resolve(session)
+    with SessionReader(path) as reader:
         source: Any = reader  # what the exporter reads: the session, or (by default) the session masked
         redactor = None
         if preview or not no_redact:
@@ -495,11 +512,16 @@ def export(
         if reader.problem:
             click.echo(f"tracer: partial export: {visible(reader.problem)}", err=True)
         elif not reader.ended:
-            click.echo(
-                "tracer: partial export: the recording was interrupted (the session has no end): what would have "
-                "come after its last event is missing",
-                err=True,
+            from tracer.app.live import Live
+
+            recorder = Live().recorder(path)
+            why = (
+                "the recording was interrupted (the session has no end): what would have come after its last "
+                "event is missing"
+                if recorder is None
+                else f"the session is being recorded now (tracer pid {recorder.pid}): this is what it held so far"
             )
+            click.echo(f"tracer: partial export: {why}", err=True)
 
 
 def _print_preview(findings: list[Any]) -> None:
@@ -530,7 +552,9 @@ def rm(sessions: tuple[str, ...], yes: bool) -> None:
     from tracer.app.retention import remove_sessions
     from tracer.store.retention import describe
 
-    victims = [describe(_resolve(arg)) for arg in dict.fromkeys(sessions)]
+    victims = _not_recording([describe(_resolve(arg)) for arg in dict.fromkeys(sessions)])
+    if not victims:
+        return
     if not yes:
         names = ", ".join(v.session_id for v in victims[:5]) + (" …" if len(victims) > 5 else "")
         _confirm(f"delete {_plural(len(victims), 'session')} ({names})?")
@@ -561,6 +585,9 @@ def purge(age: str, dry_run: bool, yes: bool) -> None:
     if not victims:
         click.echo(f"no sessions older than {age} in {_tilde(sessions_dir())}", err=True)
         return
+    victims = _not_recording(victims)
+    if not victims:
+        return
     if dry_run:
         for v in victims:
             when = _local_time(v.started.isoformat()) if v.started else "unreadable"
@@ -571,6 +598,22 @@ def purge(age: str, dry_run: bool, yes: bool) -> None:
         _confirm(f"delete {_plural(len(victims), 'session')} older than {age} from {_tilde(sessions_dir())}?")
     n = remove_sessions(victims)
     click.echo(f"tracer: deleted {_plural(n, 'session')} older than {age}", err=True)
+
+
+def _not_recording(victims: list[Any]) -> list[Any]:
+    """``victims`` (:class:`tracer.store.retention.Victim`) but those being recorded now, each named on standard
+    error: deleting one would take what is still to be recorded with it."""
+    from tracer.app.retention import recording
+
+    busy = recording(victims)
+    for v, pid in busy:
+        click.echo(
+            f"tracer: kept {visible(v.session_id)}: it is being recorded now (tracer pid {pid}); delete it once its "
+            "shell exits",
+            err=True,
+        )
+    kept = {id(v) for v, _ in busy}
+    return [v for v in victims if id(v) not in kept]
 
 
 def _confirm(question: str) -> None:

@@ -59,6 +59,11 @@ class UnsupportedVersion(SessionError):
     """The session was written in a newer format version than this tracer reads."""
 
 
+class SessionBusy(SessionError):
+    """The session is being recorded now: nothing may be added to it or deleted from it until its recorder ends
+    (its frames are signed in order, and a deleted file would take what is still to be recorded)."""
+
+
 class CorruptSession(SessionError):
     """A frame of the session cannot be decoded; the message names the file and the byte offset."""
 

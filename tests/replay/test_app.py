@@ -743,6 +743,14 @@ async def test_interrupted_recording_shows_a_banner() -> None:
         assert "zzz" in screen_lines(app)
 
 
+async def test_a_session_being_recorded_says_so_not_that_it_was_interrupted() -> None:
+    app = ReplayApp(build_demo(interrupted=True).session(), recording=4242)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        text = str(app.query_one("#banner").render())
+        assert "being recorded now (tracer pid 4242)" in text and "interrupted" not in text
+
+
 async def test_damaged_session_file_shows_where_it_broke() -> None:
     problem = "session file demo.tracer is corrupt at byte 81920 (frame 12 does not decode)"
     session = build_demo(interrupted=True).session(problem=problem)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracer.app.live import refuse_while_recording
 from tracer.errors import UsageError
 from tracer.judge import (
     MAX_CHARS,
@@ -93,11 +94,12 @@ def judge_session(
 
     Raises:
         UsageError: contradicting options.
-        SessionError: the session cannot be read or appended to.
+        SessionError: the session cannot be read or appended to (SessionBusy: it is being recorded now).
         JudgeError: the rubric is bad, or the judge failed or replied wrongly (nothing is appended).
     """
     options.check()
     say = on_progress or (lambda _line: None)
+    refuse_while_recording(path, "judge it once its shell exits")
     session = read_session(path)
     checks = process_checks(session)
     result = JudgeResult(t=int(session.duration * 1e6), judged_at=utc_now(), checks=checks)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tracer.app.live import Live, refuse_while_recording
 from tracer.app.verifying import verify_plan
 from tracer.errors import TracerError
 from tracer.model import Event
@@ -62,7 +63,10 @@ def build_app(path: Path) -> ReplayApp:
     source.cache = cache_path("index", source.header.session_id)
 
     def append(events: Sequence[Event]) -> None:
+        refuse_while_recording(path, "add notes here once its shell exits, or now with `tracer note` in it")
         append_events(path, events)
+
+    recorder = Live().recorder(path)
 
     return ReplayApp(
         source,
@@ -71,6 +75,7 @@ def build_app(path: Path) -> ReplayApp:
         verify_consent=lambda: verify_consent(path),
         insights=lambda: insights_report(source.header.workspace),
         keyframe_cache=cache_path("keyframes", source.header.session_id),
+        recording=None if recorder is None else recorder.pid,
     )
 
 

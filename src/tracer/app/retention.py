@@ -9,11 +9,13 @@ sessions that are gone.
 
 from __future__ import annotations
 
+from tracer.app.live import Live
 from tracer.store.retention import Victim, remove
 
 
 def remove_sessions(victims: list[Victim], *, forget: bool = True) -> int:
-    """Delete the sessions ``victims`` and what was derived from them; the number of sessions deleted.
+    """Delete the sessions ``victims`` and what was derived from them; the number of sessions deleted. A session
+    being recorded now is never deleted: see :func:`recording`, to leave those out and say so first.
 
     Args:
         forget: also take them out of the insights index (``False`` at the start of ``tracer shell``).
@@ -21,6 +23,8 @@ def remove_sessions(victims: list[Victim], *, forget: bool = True) -> int:
     Raises:
         SessionError: a file cannot be deleted (the sessions before it are gone, and forgotten).
     """
+    live = Live()
+    victims = [v for v in victims if live.recorder(v.path) is None]
     try:
         return remove(victims)
     finally:
@@ -28,3 +32,9 @@ def remove_sessions(victims: list[Victim], *, forget: bool = True) -> int:
             from tracer.insights import forget_sessions  # DuckDB only where an index exists
 
             forget_sessions([v.path for v in victims if not v.path.exists()])
+
+
+def recording(victims: list[Victim]) -> list[tuple[Victim, int]]:
+    """Those of ``victims`` being recorded now, each with its recorder's pid: :func:`remove_sessions` keeps them."""
+    live = Live()
+    return [(v, info.pid) for v in victims if (info := live.recorder(v.path)) is not None]

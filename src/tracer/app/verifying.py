@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracer.app.live import refuse_while_recording
 from tracer.errors import SessionError, VerifyError
 from tracer.model import FinalPatch, Session, VerifyResult, visible
 from tracer.store import append_events
@@ -97,7 +98,7 @@ def verify_plan(
         where it would run), the session as read for it (trusted: its signed part only), and the isolation.
 
     Raises:
-        SessionError: the session cannot be read.
+        SessionError: the session cannot be read (SessionBusy: it has no final patch yet, being recorded now).
         SandboxUnavailable, ContainerUnavailable: the isolation asked for (or needed) cannot run here.
         VerifyError: no start commit, no final patch, no test command.
     """
@@ -111,6 +112,7 @@ def verify_plan(
         )
     final = session.final_patch
     if final is None:
+        refuse_while_recording(path, "verify it once its shell exits")
         raise VerifyError(
             f"session {visible(str(path))} has no final patch (the recording was interrupted before the end): "
             "nothing to verify"

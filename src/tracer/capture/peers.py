@@ -15,9 +15,10 @@ import os
 import re
 from typing import NamedTuple
 
-from tracer.capture.runtime import recorder_runs
+from tracer.capture.runtime import recorder_runs, runtime_dir
+from tracer.errors import RecordingError
 
-__all__ = ["INFO_FILE", "RecorderInfo", "overlaps", "publish", "sweep"]
+__all__ = ["INFO_FILE", "RecorderInfo", "live_sessions", "overlaps", "publish", "sweep"]
 
 #: The file in a recorder's directory that says who it is.
 INFO_FILE = "recorder.json"
@@ -80,6 +81,27 @@ def sweep(base: str, *, own: str | None = None) -> list[RecorderInfo]:
         info = _read_info(os.path.join(entry.path, INFO_FILE))
         if info is not None:
             live.append(info)
+    return live
+
+
+def live_sessions() -> dict[tuple[int, int], RecorderInfo]:
+    """The session files this user's recorders are writing now, by their ``(st_dev, st_ino)`` (a file's identity
+    whatever path names it), with the recorder of each: what ``tracer ls`` shows as "recording", and what
+    ``tracer rm``, a note from the replay or a verify result must not touch until its recorder ends.
+
+    Never raises: without a usable runtime directory there are none.
+    """
+    try:
+        base = runtime_dir()
+    except RecordingError:
+        return {}
+    live: dict[tuple[int, int], RecorderInfo] = {}
+    for info in sweep(base):
+        try:
+            st = os.stat(info.path)
+        except OSError:
+            continue
+        live[(st.st_dev, st.st_ino)] = info
     return live
 
 

@@ -114,6 +114,8 @@ class ReplayApp(App[None]):
         speed: initial playback speed, one of :data:`SPEEDS`.
         keyframe_bytes: output bytes between keyframes (``None``: the backend's default).
         keyframe_cache: where the keyframes are cached between runs (``None``: not cached).
+        recording: the pid of the recorder writing the session now (the banner says what is shown of it);
+            ``None``: it is not being recorded.
 
     Raises:
         SessionNotFound, NotASession, UnsupportedVersion, CorruptSession: a session file cannot be read at all.
@@ -187,8 +189,10 @@ class ReplayApp(App[None]):
         speed: float = 1.0,
         keyframe_bytes: int | None = None,
         keyframe_cache: Path | None = None,
+        recording: int | None = None,
     ) -> None:
         super().__init__()
+        self.recording = recording
         self.source = session if isinstance(session, SessionSource) else open_source(session)
         self.header = self.source.header
         self._append = append
@@ -306,7 +310,12 @@ class ReplayApp(App[None]):
     def _show_banner(self, index: SessionIndex) -> None:
         lines = []
         session = index.session
-        if session.interrupted:
+        if session.interrupted and self.recording is not None:
+            lines.append(
+                f"● This session is being recorded now (tracer pid {self.recording}): its first "
+                f"{format_clock(index.duration)} are shown. Add notes with `tracer note` in its shell."
+            )
+        elif session.interrupted:
             lines.append(
                 "⚠ This recording was interrupted (it has no end mark): everything recorded up to "
                 f"{format_clock(index.duration)} is shown."

@@ -1,0 +1,86 @@
+"""A session being recorded now: `tracer ls` and `show` say so (not "interrupted"), and nothing is appended to it
+or deletes it until its recorder ends, so the user's own session stays signed and whole."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import User, make_repo
+from tracer.errors import SessionBusy
+from tracer.model import Note
+
+PROMPT = "RUN$ "
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR with a short path (a Unix socket's path is limited to 107 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="trt", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_session_being_recorded_is_shown_as_such_and_left_whole(
+    tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n"})
+    user.env |= {"XDG_RUNTIME_DIR": str(runtime)}
+    child = user.tracer_shell(repo, "--test-command", "true")
+    child.expect_exact(PROMPT)
+    child.sendline("echo b >> a.txt")  # (its set-up is done by the end of a command: it has said who it is)
+    child.expect_exact(PROMPT)
+    path = user.session()
+
+    def tracer(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tracer", *args],
+            cwd=tmp_path,
+            env=user.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    listing = tracer("ls").stdout.splitlines()
+    assert listing[1].split()[8] == "recording", listing
+    shown = tracer("show").stdout
+    assert f"being recorded now (tracer pid {child.pid})" in shown and "interrupted" not in shown
+    assert f"tracer pid {child.pid}" in tracer("export", "--format", "jsonl").stderr
+
+    for command in ["verify", "judge"]:
+        proc = tracer(command)
+        assert proc.returncode == 3 and "Traceback" not in proc.stderr
+        assert f"is being recorded now (tracer pid {child.pid}): {command} it once its shell exits" in proc.stderr
+    kept = tracer("rm", "--yes", path.stem)
+    assert kept.returncode == 0 and f"kept {path.stem}: it is being recorded now" in kept.stderr
+    assert tracer("purge", "--older-than", "0d", "--yes").returncode == 0
+    assert path.exists()
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))  # the replay, in this process, as the same user
+    from tracer.app.replaying import build_app
+
+    app = build_app(path)
+    assert app.recording == child.pid
+    assert app._append is not None
+    with pytest.raises(SessionBusy, match="add notes here"):
+        app._append([Note(t=1, id="n", text="from the replay", source="replay")])
+
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert tracer("ls").stdout.splitlines()[1].split()[8] == "-"
+    verified = tracer("verify")  # its own, signed session: trusted, run without asking
+    assert verified.returncode == 0, verified.stderr
+    assert "not trusted" not in verified.stderr
+    assert os.stat(path).st_size > 0
