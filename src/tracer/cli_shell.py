@@ -265,7 +265,7 @@ def shell(
 
     if os.environ.get("TRACER_SESSION") and command is None:
         say(
-            f"tracer: note: this shell is already recorded to {os.environ['TRACER_SESSION']}; "
+            f"tracer: note: this shell is already recorded to {tilde(os.environ['TRACER_SESSION'])}; "
             "recording a nested session"
         )
     options = RecordOptions(

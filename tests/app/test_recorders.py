@@ -3,6 +3,7 @@ two recorders of the same workspace find each other, say so on both terminals, a
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -115,6 +116,38 @@ def test_two_recorders_of_one_workspace_warn_on_both_terminals_and_mark_both_ses
         assert any(other in w and "recorded by both sessions" in w for w in end.warnings)
         # what a concurrent recording means: the other shell's edit is in both
         assert [(c.path, c.op) for c in sessions[me].file_changes()] == [("a.txt", "modify")]
+
+
+def test_a_nested_session_is_said_once_not_warned_about_on_both_sides(tmp_path: Path, runtime: Path) -> None:
+    """`tracer shell` inside a recorded shell says it nests, once; the outer recorder is not another terminal's,
+    so neither says "already recording" nor "started recording too". The nested session still names it."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    user = user_in(tmp_path, runtime)
+    outer = user.tracer_shell(repo)
+    outer.logfile_read = seen = io.StringIO()
+    prompt(outer)
+    outer.sendline("true")  # its set-up is done: it has published itself
+    prompt(outer)
+    outer.sendline("tracer shell -q -c 'echo b >> a.txt; echo ne''sted'")
+    outer.expect_exact("nested")
+    prompt(outer)
+    outer.sendline("tracer shell")
+    outer.expect_exact("this shell is already recorded to ")
+    prompt(outer)
+    outer.sendline("echo in''ner; exit")
+    outer.expect_exact("inner")
+    outer.expect(r"tracer: saved \S+")
+    prompt(outer)
+    outer.sendline("exit")
+    outer.expect(pexpect.EOF)
+    outer.close()
+    assert "already recording" not in seen.getvalue() and "started recording" not in seen.getvalue()
+    sessions = {s.header.session_id: s for s in map(read_session, user.sessions.glob("*.tracer"))}
+    (outer_id,) = [i for i, s in sessions.items() if s.header.mode == "interactive" and len(s.commands()) > 2]
+    for i, s in sessions.items():
+        assert s.end is not None
+        assert s.end.concurrent_sessions == (() if i == outer_id else (outer_id,))
+        assert not any("recorded by both" in w for w in s.end.warnings)
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

@@ -479,7 +479,9 @@ class _Recorder:
 
     def _meet_peers(self) -> None:
         """Publish this recorder, sweep dead recorders' directories, and warn about (and warn) the live ones that
-        record the same workspace, or one inside or around it: each session records the other's edits too.
+        record the same workspace, or one inside or around it: each session records the other's edits too. A
+        recorder this one runs inside (``tracer shell`` in a recorded shell) is only named in this session's
+        ``concurrent_sessions``: its terminal is this one, and the nesting was said as this one started.
         Runs once the shell (or the command) runs: none of it is on the way to the prompt."""
         base = self.rundir.base
         if base is None:
@@ -493,8 +495,16 @@ class _Recorder:
                 self.rundir.path,
                 RecorderInfo(os.getpid(), self.session_id, os.fspath(self.path), ws, socket=self.socket),
             )
+            outer: set[int] | None = None
             for other in sweep(base, own=self.rundir.path):
                 if overlaps(other.workspace, ws):
+                    if outer is None:
+                        from tracer.capture.runtime import ancestors
+
+                        outer = ancestors()
+                    if other.pid in outer:  # a nested session: the outer one records this terminal, and said so
+                        self.concurrent[other.session_id] = None
+                        continue
                     self._concurrent(
                         other.session_id,
                         f"session {other.session_id} (tracer pid {other.pid}) is already recording {other.workspace}",

@@ -22,7 +22,16 @@ import stat
 
 from tracer.errors import RecordingError
 
-__all__ = ["SOCKET_ENV", "RecorderDir", "process_start", "recorder_name", "recorder_runs", "runtime_dir", "temp_dir"]
+__all__ = [
+    "SOCKET_ENV",
+    "RecorderDir",
+    "ancestors",
+    "process_start",
+    "recorder_name",
+    "recorder_runs",
+    "runtime_dir",
+    "temp_dir",
+]
 
 #: Environment variable naming the recorder's notes socket (in its directory) inside the recorded shell.
 SOCKET_ENV = "TRACER_SOCKET"
@@ -86,15 +95,32 @@ def _private(path: str, *, create: bool) -> bool:
 def process_start(pid: int) -> int | None:
     """When process ``pid`` started (clock ticks since boot, ``/proc/<pid>/stat`` field 22); ``None`` when it does
     not run (or there is no ``/proc``)."""
+    return _stat_field(pid, 22)
+
+
+def ancestors() -> set[int]:
+    """The pids of this process's parent, its parent's parent and so on up to init (``/proc/<pid>/stat`` field 4);
+    empty without ``/proc``."""
+    found: set[int] = set()
+    pid = _stat_field(os.getpid(), 4)
+    while pid is not None and pid > 1 and pid not in found and len(found) < 4096:
+        found.add(pid)
+        pid = _stat_field(pid, 4)
+    return found
+
+
+def _stat_field(pid: int, field: int) -> int | None:
+    """Field ``field`` (numbered from 1, as proc(5) does) of ``/proc/<pid>/stat``, a number; ``None`` when the
+    process does not run (or there is no ``/proc``)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             text = f.read()
     except OSError:
         return None
-    # the command name (field 2) may hold spaces and parentheses: the fields after it follow the last ")"
+    # the command name (field 2) may hold spaces and parentheses: the fields after it (from 3) follow the last ")"
     fields = text[text.rfind(b")") + 2 :].split()
     try:
-        return int(fields[19])
+        return int(fields[field - 3])
     except (IndexError, ValueError):
         return None
 
