@@ -313,3 +313,16 @@ def test_show_counts_a_renamed_file_once_as_git_does(tmp_path: Path) -> None:
 def test_a_recording_without_edits_says_so(tmp_path: Path) -> None:
     out = recorded(tmp_path)
     assert "recorded  1 command (0 failed), no edits, 0 notes" in tracer("show", str(out), cwd=tmp_path).stdout
+
+
+def test_replay_without_a_terminal_says_what_to_use_instead(tmp_path: Path) -> None:
+    path = recorded(tmp_path)
+    assert_one_line_error(tracer("replay", str(path), cwd=tmp_path), 2, "standard input is not one", "tracer show")
+    master, slave = os.openpty()  # keys from a terminal, the screen into a pipe (`tracer replay | less`)
+    try:
+        proc = tracer("replay", str(path), cwd=tmp_path, stdin=slave)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert_one_line_error(proc, 2, "standard output is not one")
+    assert proc.stdout == ""

@@ -629,11 +629,19 @@ def _confirm(question: str) -> None:
 def replay(session: str | None) -> None:
     """Play a session back in the terminal: timeline, screen, diffs, notes.
 
-    S is a session file, a session-id prefix, or nothing for the latest session. Press ? for the keys.
+    S is a session file, a session-id prefix, or nothing for the latest session. Press ? for the keys. Needs a
+    terminal: `tracer show` prints a session, `tracer export` writes it (an asciicast for asciinema).
     """
-    from tracer.app.replaying import replay as run_replay
+    from tracer.app.replaying import build_app
 
-    run_replay(_resolve(session))
+    app = build_app(_resolve(session))  # a file that cannot be read is said first
+    for name, stream in (("input", sys.stdin), ("output", sys.stdout)):
+        if not stream.isatty():
+            raise UsageError(
+                f"the replay needs a terminal, and standard {name} is not one: `tracer show` prints the session, "
+                "`tracer export --format asciicast` writes it for asciinema"
+            )
+    app.run()
 
 
 @cli.command()

@@ -77,8 +77,3 @@ def build_app(path: Path) -> ReplayApp:
         keyframe_cache=cache_path("keyframes", source.header.session_id),
         recording=None if recorder is None else recorder.pid,
     )
-
-
-def replay(path: Path) -> None:
-    """Run the replay of the session at ``path`` until the user quits."""
-    build_app(path).run()
