@@ -4,11 +4,8 @@ or deletes it until its recorder ends, so the user's own session stays signed an
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -19,14 +16,6 @@ from tracer.errors import SessionBusy
 from tracer.model import Note
 
 PROMPT = "RUN$ "
-
-
-@pytest.fixture
-def runtime() -> Iterator[Path]:
-    """A private XDG_RUNTIME_DIR with a short path (a Unix socket's path is limited to 107 bytes)."""
-    path = Path(tempfile.mkdtemp(prefix="trt", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_a_session_being_recorded_is_shown_as_such_and_left_whole(

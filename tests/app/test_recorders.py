@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -21,14 +18,6 @@ from tracer.capture.runtime import process_start
 from tracer.store import read_session
 
 PROMPT = "RUN$ "
-
-
-@pytest.fixture
-def runtime() -> Iterator[Path]:
-    """A private XDG_RUNTIME_DIR with a short path (a Unix socket's path is limited to 107 bytes)."""
-    path = Path(tempfile.mkdtemp(prefix="trt", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def user_in(tmp_path: Path, runtime: Path) -> User:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tracer.dataset._text import content_text, cut_text, name_text, plain_output
+from tracer.dataset._text import content_text, cut_text, name_text
 from tracer.dataset.messages import _editor, _note_command
 from tracer.dataset.swebench import is_test_path, split_patch
 
@@ -22,21 +22,6 @@ def test_names_that_are_not_utf8_are_quoted_as_git_does() -> None:
 def test_content_keeps_utf8_and_replaces_the_rest() -> None:
     assert content_text("ok ✓") == "ok ✓"
     assert content_text(os.fsdecode(b"caf\xe9")) == "caf\ufffd"
-
-
-@pytest.mark.parametrize(
-    ("raw", "text"),
-    [
-        (b"\x1b[1;31mFAILED\x1b[0m test_a\r\n", "FAILED test_a\n"),
-        (b"\x1b]0;title\x07\x1b]133;A\x1b\\$ ls\r\n", "$ ls\n"),
-        (b"  10%\r 100%\r\ndone\r\n", " 100%\ndone\n"),
-        (b"abcdef\rxy\n", "xycdef\n"),
-        (b"bell\x07 and \x00nul", "bell and nul"),
-        (b"\xff\xfe", "\ufffd\ufffd"),
-    ],
-)
-def test_output_becomes_the_plain_text_a_terminal_shows(raw: bytes, text: str) -> None:
-    assert plain_output(raw) == text
 
 
 def test_cuts_keep_head_and_tail_and_say_so() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.judge.conftest import HEADER
-from tracer.judge import cut, is_test_file, judge_document, plain_text, process_checks
+from tracer.judge import cut, is_test_file, judge_document, process_checks
 from tracer.model import (
     CommandEnd,
     CommandStart,
@@ -161,11 +161,6 @@ def test_an_empty_session() -> None:
     c = Build().checks()
     assert all(c[i].ok is None for i in ("reproduced_before_edit", "tested_after_last_edit", "hypotheses_tested"))
     assert c["time_to_first_pass"].detail == "no test run was recorded"
-
-
-def test_plain_text_is_what_a_person_saw() -> None:
-    raw = "\x1b[31mFAILED\x1b[0m test\r\n\x1b]0;title\x07 50%\r100%\nab\bc\x00\x1b[?2004h done"
-    assert plain_text(raw) == "FAILED test\n100%\nac done"
 
 
 def test_cut_keeps_the_start_and_more_of_the_end() -> None:

@@ -4,8 +4,7 @@
   quotes, their bytes that are not UTF-8 as octal escapes (``"new\\376.txt"``), so no byte is lost and a reader
   sees that the name was quoted.
 - Content (output, diffs, notes) has its bytes that are not UTF-8 replaced by U+FFFD.
-- Terminal output becomes plain text: escape sequences removed, carriage-return rewrites resolved as a terminal
-  shows them.
+- Terminal output becomes plain text (:func:`tracer.termtext.plain_text`).
 """
 
 from __future__ import annotations
@@ -32,44 +31,6 @@ def content_text(text: str) -> str:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-# Terminal escape sequences (ECMA-48): CSI, OSC (ended by BEL or ST), DCS/SOS/PM/APC strings, other ESC sequences.
-_SEQUENCE = re.compile(
-    rb"\x1b\[[0-?]*[ -/]*[@-~]"
-    rb"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    rb"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
-    rb"|\x1b[ -/]*[0-~]"
-    rb"|[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]"
-)
-
-
-def plain_output(data: bytes) -> str:
-    """Raw terminal output as the plain text it shows.
-
-    Escape sequences and control characters other than tab, newline and carriage return are removed; a line
-    rewritten with carriage returns (a progress bar) keeps what the terminal ends up showing; ``\\r\\n`` becomes
-    ``\\n``. Bytes that are not UTF-8 become U+FFFD.
-    """
-    if b"\x1b" in data or _has_controls(data):
-        data = _SEQUENCE.sub(b"", data)
-    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
-    return _REWRITTEN_LINE.sub(_overlay, text) if "\r" in text else text
-
-
-_REWRITTEN_LINE = re.compile(r"[^\n]*\r[^\n]*")
-
-
-def _has_controls(data: bytes) -> bool:
-    return any(b in data for b in (b"\x00", b"\x07", b"\x08", b"\x7f"))
-
-
-def _overlay(match: re.Match[str]) -> str:
-    """What a terminal shows of a line written over itself with carriage returns."""
-    shown = ""
-    for piece in match.group().split("\r"):
-        shown = piece + shown[len(piece) :]
-    return shown
 
 
 def cut_text(text: str, limit: int) -> str:

@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tracer.dataset._text import content_text, cut_text, name_text, plain_output
+from tracer.dataset._text import content_text, cut_text, name_text
 from tracer.dataset.messages import TOOLS_JSON, trajectory
 from tracer.model import Command, Event, FileChange, JudgeResult, Note, ProcessCheck, Session, parse_rfc3339
 from tracer.store.facts import patch_from_commit, session_uuid
+from tracer.termtext import plain_text
 
 #: Export-time redaction: one call per event (the header included), returning the event to export.
 Redact = Callable[[Event], Event]
@@ -75,7 +76,7 @@ def session_rows(
     commands = session.commands()
     changes = session.file_changes()
     notes = session.notes()
-    outputs = {c.id: plain_output(c.output) for c in commands}
+    outputs = {c.id: plain_text(c.output) for c in commands}
     final = session.final_patch
     final_text = final.patch if final is not None else ""
     result = session.verify_result

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from tracer.judge._checks import CHECK_IDS, MAX_EVIDENCE, is_test_file, process_checks
 from tracer.judge._command import ask_command
-from tracer.judge._document import MAX_CHARS, cut, judge_document, plain_text
+from tracer.judge._document import MAX_CHARS, cut, judge_document
 from tracer.judge._model import MAX_REPLY_BYTES, RESPONSE_FORMATS, Endpoint, ask_model, chat_request, endpoint
 from tracer.judge._reply import Reply, build_messages, parse_reply_text, read_reply
 from tracer.judge._rubric import BUILTIN_RUBRIC, Criterion, Rubric, load_rubric, reply_schema
@@ -49,7 +49,6 @@ __all__ = [
     "judge_document",
     "load_rubric",
     "parse_reply_text",
-    "plain_text",
     "process_checks",
     "read_reply",
     "reply_schema",

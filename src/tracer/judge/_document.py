@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from tracer.model import Session
 from tracer.store.export import trace_document
+from tracer.termtext import plain_text
 
 #: Characters a string of the document keeps at most, before the document's own budget shrinks it.
 STRING_LIMIT = 4000
@@ -31,45 +31,6 @@ STRING_LIMIT = 4000
 MIN_STRING_LIMIT = 200
 #: The whole document's budget in characters of compact JSON, by default (about 25,000 tokens).
 MAX_CHARS = 100_000
-
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, ended by BEL or ST
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
-    r"|\x1b[ -/]*[0-~]"  # other ESC sequences
-    r"|[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]"  # other control characters (not backspace, tab, newline, CR)
-)
-
-
-def plain_text(text: str) -> str:
-    """``text`` without terminal control sequences, as a person saw it: each line's carriage-return
-    overwrites keep the last write (``"50%\\r100%"`` → ``"100%"``) and backspaces erase the character before."""
-    text = _ESCAPES.sub("", text).replace("\r\n", "\n")
-    if "\r" not in text and "\b" not in text:
-        return text
-    lines = []
-    for line in text.split("\n"):
-        if "\r" in line:
-            line = _overwrite(line.split("\r"))
-        if "\b" in line:
-            kept: list[str] = []
-            for ch in line:
-                if ch == "\b":
-                    if kept:
-                        kept.pop()
-                else:
-                    kept.append(ch)
-            line = "".join(kept)
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def _overwrite(writes: list[str]) -> str:
-    """What a line shows after each write went back to its start: later writes cover earlier ones."""
-    shown = ""
-    for w in writes:
-        shown = w + shown[len(w) :]
-    return shown
 
 
 def cut(text: str, limit: int) -> str:
