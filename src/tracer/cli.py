@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,6 +30,9 @@ from tracer.model import (
     parse_rfc3339,
     visible,
 )
+
+if TYPE_CHECKING:  # (the store's retention is imported by rm and purge alone)
+    from tracer.store.retention import Victim
 
 _fail = cli_shell.fail
 _plural = cli_shell.plural
@@ -321,7 +324,8 @@ def show(session: str | None) -> None:
 
     recorder = Live().recorder(path) if s.end is None else None
     click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
-    click.echo(f"redaction {_redaction(h.redaction, s.end.redactions if s.end is not None else None, recorder)}")
+    counts = s.end.redactions if s.end is not None else None
+    click.echo(f"redaction {_redaction(h.redaction, counts, recorder is not None)}")
     end = s.end
     if recorder is not None:
         click.echo(f"status    being recorded now (tracer pid {recorder.pid}): what it has written so far is shown")
@@ -401,8 +405,8 @@ def _stopped_by(reason: str) -> str:
     return f"the recording stopped: {visible(reason)}"
 
 
-def _redaction(label: str | None, counts: dict[str, int] | None, recorder: object = None) -> str:
-    """What record-time redaction did, for ``tracer show`` (``recorder``: the session is being recorded now)."""
+def _redaction(label: str | None, counts: dict[str, int] | None, recording: bool = False) -> str:
+    """What record-time redaction did, for ``tracer show`` (``recording``: the session is being recorded now)."""
     if label is None:
         return "none (recorded by a tracer that did not mask secrets: `tracer export` masks them)"
     label = visible(label)  # from the file: escaped like all its text
@@ -410,7 +414,7 @@ def _redaction(label: str | None, counts: dict[str, int] | None, recorder: objec
         return f"{label} (recorded with --no-redact: secrets are as typed; `tracer export` masks them)"
     # "on (rules v1): …": the label names the rule set (a version, and the user's own rules), not a count
     if counts is None:
-        why = "given when the recording ends" if recorder is not None else "the recording was interrupted"
+        why = "given when the recording ends" if recording else "the recording was interrupted"
         return f"on ({label}): counts unknown ({why})"
     from tracer.redact import describe_counts
 
@@ -552,14 +556,17 @@ def rm(sessions: tuple[str, ...], yes: bool) -> None:
     from tracer.app.retention import remove_sessions
     from tracer.store.retention import describe
 
-    victims = _not_recording([describe(_resolve(arg)) for arg in dict.fromkeys(sessions)])
+    asked = [describe(_resolve(arg)) for arg in dict.fromkeys(sessions)]
+    victims = _not_recording(asked)
     if not victims:
-        return
+        sys.exit(1)
     if not yes:
         names = ", ".join(v.session_id for v in victims[:5]) + (" …" if len(victims) > 5 else "")
         _confirm(f"delete {_plural(len(victims), 'session')} ({names})?")
     n = remove_sessions(victims)
     click.echo(f"tracer: deleted {_plural(n, 'session')}", err=True)
+    if len(victims) < len(asked):
+        sys.exit(1)  # as rm(1) does when it could not remove one
 
 
 @cli.command()
@@ -600,9 +607,9 @@ def purge(age: str, dry_run: bool, yes: bool) -> None:
     click.echo(f"tracer: deleted {_plural(n, 'session')} older than {age}", err=True)
 
 
-def _not_recording(victims: list[Any]) -> list[Any]:
-    """``victims`` (:class:`tracer.store.retention.Victim`) but those being recorded now, each named on standard
-    error: deleting one would take what is still to be recorded with it."""
+def _not_recording(victims: list[Victim]) -> list[Victim]:
+    """``victims`` but those being recorded now, each named on standard error: deleting one would take what is
+    still to be recorded with it."""
     from tracer.app.retention import recording
 
     busy = recording(victims)
