@@ -871,6 +871,12 @@ def _print_verdict(r: VerifyResult) -> None:
     metavar="N",
     help="Cut long output until the session sent fits in N characters.",
 )
+@click.option(
+    "--no-redact",
+    is_flag=True,
+    help="Send the session as recorded: only what was masked at record time is hidden (not advised for a hosted "
+    "model).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def judge(
     session: str | None,
@@ -882,6 +888,7 @@ def judge(
     timeout: float,
     response_format: str,
     max_chars: int,
+    no_redact: bool,
     as_json: bool,
 ) -> None:
     """Judge how the work was done: process checks always, a rubric judge's scores when asked.
@@ -889,9 +896,9 @@ def judge(
     The process checks come from the session's events (no model): reproduced before the first edit, tested
     after the last, hypotheses noted and tested, repeated failures, dead ends, time to the first passing test,
     verified and resolved. With --model and --base-url (any OpenAI-compatible endpoint: llama.cpp, Ollama, vLLM
-    or hosted) or --command, the session (long output cut) and the rubric go to that judge, whose scores must
-    cite the session's steps. The result is appended to the session (`tracer show` shows it); when the judge
-    fails or replies wrongly, nothing is stored. See docs/judge.md.
+    or hosted) or --command, the session (masked as `tracer export` masks it, long output cut) and the rubric
+    go to that judge, whose scores must cite the session's steps. The result is appended to the session
+    (`tracer show` shows it); when the judge fails or replies wrongly, nothing is stored. See docs/judge.md.
     S is a session file, a session-id prefix, or nothing for the latest session.
     """
     from tracer.app.judging import JudgeOptions, judge_session
@@ -912,7 +919,7 @@ def judge(
     def on_progress(line: str) -> None:
         click.echo(f"tracer: {visible(line)}", err=True)
 
-    result = judge_session(path, options, on_progress=on_progress)
+    result = judge_session(path, options, redact=not no_redact, on_progress=on_progress)
     if as_json:
         import dataclasses
         import json

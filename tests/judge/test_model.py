@@ -81,7 +81,8 @@ def test_a_model_scores_the_session(server: ChatServer, path: Path, monkeypatch:
     validate_trace(document)  # the session goes as trace JSON, each event with its step id
     assert [e["id"] for e in document["events"] if e["type"] == "terminal_command"][:2] == ["c1", "c2"]
     assert said == [
-        f"asking the model judge-model at {server.url}/v1/chat/completions (rubric tracer-debugging v1; up to 20 s)"
+        "masked 1 value (host-name 1) (rules v1) in what the judge is sent",
+        f"asking the model judge-model at {server.url}/v1/chat/completions (rubric tracer-debugging v1; up to 20 s)",
     ]
 
     session = read_session(path)
@@ -202,11 +203,26 @@ def test_no_network_beyond_the_given_url(path: Path) -> None:
 
 
 def test_the_session_is_redacted_and_cut_before_it_leaves(server: ChatServer, path: Path) -> None:
-    server.reply(completion(json.dumps(good_reply())))
-    judge_session(path, options(server, max_chars=1000), redact=lambda text: text.replace("accented", "[REDACTED]"))
+    import socket
+
+    from tracer.model import Note
+    from tracer.store import append_events
+
+    # as if recorded with --no-redact: an address, and a token that colour codes split (whole once they are gone)
+    text = "mail jane.doe@acme-corp.io, token ghp_R2d2C3po\x1b[1mA1b2C3d4E5f6G7h8I9j0K1l2M3N4\x1b[0m"
+    append_events(path, [Note(t=1, id="n1", text=text, source="replay")], redact=False)
+    server.reply(completion(json.dumps(good_reply())), completion(json.dumps(good_reply())))
+    said: list[str] = []
+    judge_session(path, options(server, max_chars=1000), on_progress=said.append)
     sent = json.dumps(server.requests[0].body, ensure_ascii=False)
-    assert "accented" not in sent and "slugify drops [REDACTED] letters" in sent  # the task, redacted
+    assert "jane.doe@" not in sent and "[REDACTED:email" in sent
+    assert "R2d2C3po" not in sent and "A1b2C3d4" not in sent  # found by the second pass, on the plain text
+    assert socket.gethostname() not in sent  # the header's host name, masked whole as exports mask it
+    assert any(line.startswith("masked ") and "email 1" in line for line in said), said
     assert "characters cut …]" in sent  # the test output was cut to fit 1,000 characters
+
+    judge_session(path, options(server, max_chars=100_000), redact=False)  # --no-redact: as recorded
+    assert "jane.doe@acme-corp.io" in json.dumps(server.requests[1].body, ensure_ascii=False)
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ def judge_session(
     path: Path,
     options: JudgeOptions,
     *,
-    redact: Callable[[str], str] = _no_redaction,
+    redact: bool = True,
     on_progress: Callable[[str], None] | None = None,
 ) -> JudgeResult:
     """Judge the session at ``path`` and append the result to it.
@@ -89,12 +89,16 @@ def judge_session(
     Args:
         path: the session file.
         options: the judge to ask, if any.
-        redact: the export-time redaction applied to every text the judge is sent (the session leaves tracer).
-        on_progress: told, in a sentence, what is being done (e.g. which endpoint is asked).
+        redact: mask what a model or a judge command is sent with the export-time rules first, as ``tracer
+            export`` does (the session leaves tracer): each event as exports mask it, then each text of the
+            document once its terminal escapes are gone (a secret that escapes split is whole there). ``False``:
+            only what was masked at record time is hidden.
+        on_progress: told, in a sentence, what is being done (e.g. which endpoint is asked, what was masked).
 
     Raises:
         UsageError: contradicting options.
         SessionError: the session cannot be read or appended to (SessionBusy: it is being recorded now).
+        ConfigError: the configuration file (the user's redaction rules) is invalid.
         JudgeError: the rubric is bad, or the judge failed or replied wrongly (nothing is appended).
     """
     options.check()
@@ -105,7 +109,16 @@ def judge_session(
     result = JudgeResult(t=int(session.duration * 1e6), judged_at=utc_now(), checks=checks)
     if options.model is not None or options.command is not None:
         rubric = load_rubric(options.rubric)
-        document = judge_document(session, redact=redact, max_chars=options.max_chars)
+        sent, mask_text = session, _no_redaction
+        if redact:
+            from tracer.config import load_config
+            from tracer.redact import export_redactor, redact_session
+
+            redactor = export_redactor(load_config(), session.header)
+            sent, mask_text = redact_session(session, redactor), redactor.text
+        document = judge_document(sent, redact=mask_text, max_chars=options.max_chars)
+        if redact:
+            say(f"masked {redactor.summary()} ({redactor.rules.label}) in what the judge is sent")
         messages = build_messages(rubric, document, checks)
         schema = reply_schema(rubric)
         started = time.monotonic()

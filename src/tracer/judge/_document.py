@@ -80,7 +80,8 @@ def judge_document(
 
     Args:
         session: the session, as read.
-        redact: the export-time redaction of one text (identity until tracer's redaction engine is wired in).
+        redact: the export-time redaction of one text, once its escapes are gone (``Redactor.text``; the caller
+            masks the session's events first).
         max_chars: the budget of the whole document as compact JSON, in characters; strings are cut shorter
             until it fits or reach :data:`MIN_STRING_LIMIT`.
 

@@ -30,7 +30,7 @@ import os
 import re
 
 from tracer.config import Config
-from tracer.model import Event, Header
+from tracer.model import Event, Header, Session
 from tracer.redact._mask import Finding, Redactor, describe_counts, mask_whole
 from tracer.redact._rules import RULES_VERSION, RuleSet, check_config, export_rules, record_rules
 
@@ -46,6 +46,7 @@ __all__ = [
     "export_redactor",
     "mask_whole",
     "record_redactor",
+    "redact_session",
 ]
 
 
@@ -96,6 +97,19 @@ def export_redactor(config: Config | None = None, header: Header | None = None, 
         ConfigError: a user rule or allowlist entry does not compile (names the file and line).
     """
     return Redactor(export_rules(config, export_context(header)), collect=collect, binary=True)
+
+
+def redact_session(session: Session, redactor: Redactor) -> Session:
+    """``session`` (read into memory) with its header and every event masked by ``redactor``, in file order, as
+    an export masks them (a new session; ``redactor`` counts what it masked): what a judge is sent."""
+    header = redactor.event(session.header)
+    assert isinstance(header, Header)
+    return Session(
+        path=session.path,
+        header=header,
+        events=[redactor.event(e) for e in session.events],
+        problem=session.problem,
+    )
 
 
 class SessionRedaction:
