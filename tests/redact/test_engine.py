@@ -130,6 +130,35 @@ def test_a_secret_cut_anywhere_in_output_is_still_masked_and_counted_once() -> N
         assert sum(r.counts.values()) == 2, (cut, r.counts)
 
 
+def test_a_secret_that_colours_split_is_masked_with_the_colours_kept(tmp_path: Path) -> None:
+    """``grep --color ghp_`` colours the match alone: the token is ``ghp_`` + SGR and EL + the rest. Searched as the
+    terminal shows it, it is found whole; its bytes are masked and the escape sequences kept, so the colour still
+    ends where it did."""
+    import shutil
+    import subprocess
+
+    ghp, pw = "ghp_" + rnd(36), rnd(12) + "7"
+    (tmp_path / "env").write_text(f"GITHUB_TOKEN={ghp}\nDB_PASSWORD={pw}\n")
+    grep = shutil.which("grep")
+    assert grep is not None
+    colored = subprocess.run(
+        [grep, "--color=always", "-e", "ghp_", "-e", "PASSWORD", str(tmp_path / "env")],
+        capture_output=True,
+        check=True,
+    ).stdout.replace(b"\n", b"\r\n")
+    assert b"ghp_\x1b[m\x1b[K" + ghp[4:].encode() in colored  # (split, as the terminal receives it)
+    styled = f"\x1b[1m{ghp[:10]}\x1b[0m\x1b[32m{ghp[10:]}\x1b[0m\r\n".encode()  # two colours inside the token
+    stream = colored + styled
+    for cut in (0, 5, len(colored) - 3, len(colored) + 12):
+        r = record_redactor()
+        out = r.output(stream[:cut]) + r.output(stream[cut:]) if cut else r.output(stream)
+        assert len(out) == len(stream)
+        assert ghp[4:12].encode() not in out and ghp[-8:].encode() not in out and pw.encode() not in out, cut
+        assert out.count(b"\x1b[") == stream.count(b"\x1b["), cut  # every escape sequence kept
+        assert r.counts == {"github-pat": 2, "secret-assignment": 1}, (cut, r.counts)
+    assert ghp[-8:].encode() not in export_redactor().output(styled)  # and so does export time
+
+
 def test_output_handed_over_as_a_list_of_reads_is_masked_as_the_same_bytes_joined() -> None:
     # the writer gives an event's reads as they came (memoryviews of the PTY loop's batches), joined only once
     ghp = "ghp_" + rnd(36)

@@ -21,7 +21,7 @@ from typing import Any
 
 from tracer.model import Event, FinalPatch, Header, Input, Output, Session, visible
 from tracer.redact._binpatch import binary_sections
-from tracer.redact._rules import Hit, Rule, RuleSet
+from tracer.redact._rules import Hit, Rule, RuleSet, Unstyled
 
 #: Every byte becomes ``*`` except CR and LF.
 _STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
@@ -33,6 +33,20 @@ OPEN_WINDOW = 1024
 #: text: a window title may show a command line): in output, glued to the text around them
 #: (``\x1b[36Chf_…``), they would hide a secret's word boundary.
 _ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|\x07")
+
+
+#: The escape sequences that style text in place: SGR (colours, bold) and EL (erase in line, which grep --color
+#: puts after each colour). Inside a word they change how it looks, not what it says.
+_STYLES = re.compile(rb"\x1b\[[0-9;:]*[mK]")
+
+
+def _unstyle(text: bytes) -> Unstyled | None:
+    """``text`` as a terminal shows its words (:class:`~tracer.redact._rules.Unstyled`), ``None`` when it has no
+    style sequence. One substitution; where each byte came from is worked out only when a secret is found."""
+    if b"\x1b[" not in text:
+        return None
+    plain = _STYLES.sub(b"", text)
+    return None if len(plain) == len(text) else Unstyled(plain, text, _STYLES)
 
 
 def _blank(m: re.Match[bytes]) -> bytes:
@@ -246,7 +260,7 @@ class Redactor:
         # searched with its escape sequences blanked (same length: every offset stays), masked in the original;
         # blanked only where a rule runs (colored output holds an escape every few bytes)
         escapes = b"\x1b" in text
-        hits = rules.find_near(text, found, off, _blank_escapes if escapes else None)
+        hits = rules.find_near(text, found, off, _blank_escapes if escapes else None, _unstyle if escapes else None)
         base = self._seen - off  # stream offset of text[0]
         for h in hits:
             spans.append((max(h.start, off) - off, h.end - off))
@@ -275,10 +289,20 @@ class Redactor:
 
     @staticmethod
     def _mask(data: Any, spans: list[tuple[int, int]]) -> bytes:
-        """``data`` with each span masked, one ``*`` per byte (line ends kept)."""
+        """``data`` with each span masked, one ``*`` per byte (line ends kept), but the terminal escape sequences
+        inside a span (a secret that colours split): they stay, so the terminal still ends a colour."""
         masked = bytearray(data)
         for s, e in spans:
-            masked[s:e] = masked[s:e].translate(_STARS)
+            piece = masked[s:e]
+            if 0x1B not in piece:
+                masked[s:e] = piece.translate(_STARS)
+                continue
+            at = 0
+            for m in _ESCAPES.finditer(piece):
+                piece[at : m.start()] = piece[at : m.start()].translate(_STARS)
+                at = m.end()
+            piece[at:] = piece[at:].translate(_STARS)
+            masked[s:e] = piece
         return bytes(masked)
 
     def _open_ends(self, tail: bytes, base: int, off: int, spans: list[tuple[int, int]]) -> None:

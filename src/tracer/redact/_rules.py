@@ -128,6 +128,39 @@ class Rule:
         return n
 
 
+class Unstyled:
+    """A piece of output as the terminal shows its text: the escape sequences that style text in place (SGR
+    colours, erase to the end of the line: what ``grep --color`` puts inside a word) taken out.
+
+    Args:
+        text: the piece without them. raw: the piece. styles: the pattern of the sequences taken out.
+    """
+
+    __slots__ = ("_origins", "_raw", "_starts", "_styles", "text")
+
+    def __init__(self, text: bytes, raw: bytes, styles: Any) -> None:
+        self.text = text
+        self._raw = raw
+        self._styles = styles
+        self._starts: list[int] = []  # where each kept run of bytes starts in ``text`` (made on first use)
+        self._origins: list[int] = []  # and in the piece
+
+    def raw(self, offset: int) -> int:
+        """The offset in the piece of byte ``offset`` of :attr:`text`."""
+        if not self._starts:
+            at = kept = 0
+            for m in self._styles.finditer(self._raw):
+                if m.start() > at:
+                    self._starts.append(kept)
+                    self._origins.append(at)
+                    kept += m.start() - at
+                at = m.end()
+            self._starts.append(kept)
+            self._origins.append(at)
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return self._origins[i] + offset - self._starts[i]
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A secret found: ``rule`` and the byte span ``[start, end)`` of the secret in the text searched."""
@@ -497,12 +530,17 @@ class RuleSet:
         found: list[tuple[int, int]] | None,
         start: int = 0,
         prepare: Callable[[bytes], bytes] | None = None,
+        unstyle: Callable[[bytes], Unstyled | None] | None = None,
     ) -> list[Hit]:
         """:meth:`find`, with the :meth:`occurrences` of the keywords in ``data`` known already.
 
         Args:
             prepare: what each piece of ``data`` a regex runs on goes through first, keeping its length
                 (blanking terminal escape sequences): done only where a rule runs.
+            unstyle: a second view of each such piece, the text a terminal shows (:class:`Unstyled`: colours
+                taken out, so a token that ``grep --color`` split is whole); its hits are mapped back to
+                ``data``, each spanning the escape sequences inside it. ``None`` (or a piece it returns
+                ``None`` for): one view.
         """
         where = self._where(data, found)
         if not where:
@@ -510,6 +548,7 @@ class RuleSet:
         starts: list[int] = []
         hits: list[Hit] = []
         prepared: dict[tuple[int, int], bytes] = {}  # rules running everywhere share their pieces
+        views: dict[tuple[int, int], Unstyled | None] = {}
         for i in sorted(where):
             rule = self.rules[i]
             for lo, hi in where[i]:
@@ -517,16 +556,25 @@ class RuleSet:
                 if window is None:
                     # a slice, not pos/endpos: RE2's binding copies the text it is given at every call
                     window = data if (lo, hi) == (0, len(data)) else data[lo:hi]
+                    if unstyle is not None:
+                        views[(lo, hi)] = unstyle(window)
                     if prepare is not None:
                         window = prepare(window)
                     prepared[(lo, hi)] = window
-                for m in rule.regex.finditer(window):
-                    hit = self._hit(rule, window, m, lo)
+                found_here = [self._hit(rule, window, m, lo) for m in rule.regex.finditer(window)]
+                view = views.get((lo, hi))
+                if view is not None:
+                    text = prepare(view.text) if prepare is not None else view.text
+                    for m in rule.regex.finditer(text):
+                        hit = self._hit(rule, text, m, 0)
+                        if hit is not None:
+                            found_here.append(Hit(rule, lo + view.raw(hit.start), lo + view.raw(hit.end - 1) + 1))
+                for hit in found_here:
                     if hit is None or hit.end <= start:
                         continue
                     j = bisect.bisect_left(starts, hit.start)
                     if (j and hits[j - 1].end > hit.start) or (j < len(hits) and hits[j].start < hit.end):
-                        continue  # overlaps a hit of a rule that ranks higher
+                        continue  # overlaps a hit of a rule that ranks higher (or the same one, in the other view)
                     starts.insert(j, hit.start)
                     hits.insert(j, hit)
         return hits
