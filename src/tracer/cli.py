@@ -1062,10 +1062,20 @@ def push(sessions: tuple[str, ...], url: str, no_redact: bool) -> None:
     Each session is checked by reading it, and uploaded as <uuid>.tracer (pushing it again replaces that copy).
     S is a session file or a session-id prefix. Needs pip install 'tracer[dataset]'.
     """
+    from tracer.app.live import Live
     from tracer.dataset import identity, push_sessions
+
+    live = Live()
 
     def on_pushed(path: str, target: str) -> None:
         click.echo(f"tracer: pushed {_tilde(Path(path))} → {target}", err=True)
+        recorder = live.recorder(Path(path))
+        if recorder is not None:  # (pushing it again replaces the copy: nothing is lost, but it is partial)
+            click.echo(
+                f"tracer: {_tilde(Path(path))} is being recorded now (tracer pid {recorder.pid}): what was pushed "
+                "ends here; push it again once its shell exits",
+                err=True,
+            )
 
     redaction = _export_redaction(no_redact)
     report = push_sessions(list(sessions), url, redact=redaction or identity, on_pushed=on_pushed)

@@ -51,6 +51,9 @@ def test_a_session_being_recorded_is_shown_as_such_and_left_whole(
         proc = tracer(command)
         assert proc.returncode == 3 and "Traceback" not in proc.stderr
         assert f"is being recorded now (tracer pid {child.pid}): {command} it once its shell exits" in proc.stderr
+    pushed = tracer("push", path.stem, str(tmp_path / "team"))
+    assert pushed.returncode == 0, pushed.stderr
+    assert "is being recorded now" in pushed.stderr and "push it again once its shell exits" in pushed.stderr
     kept = tracer("rm", "--yes", path.stem)
     assert kept.returncode == 1 and f"kept {path.stem}: it is being recorded now" in kept.stderr
     assert tracer("purge", "--older-than", "0d", "--yes").returncode == 0
