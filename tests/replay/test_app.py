@@ -744,11 +744,16 @@ async def test_interrupted_recording_shows_a_banner() -> None:
 
 
 async def test_a_session_being_recorded_says_so_not_that_it_was_interrupted() -> None:
-    app = ReplayApp(build_demo(interrupted=True).session(), recording=4242)
+    saved: list[object] = []
+    app = ReplayApp(build_demo(interrupted=True).session(), append=saved.extend, recording=4242)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         text = str(app.query_one("#banner").render())
         assert "being recorded now (tracer pid 4242)" in text and "interrupted" not in text
+        await pilot.press("a")  # no dialog to type into: it says at once why, and where notes go now
+        await pilot.pause()
+        assert any("`tracer note` in its shell" in n.message for n in app._notifications)
+        assert len(app.screen_stack) == 1 and saved == []
 
 
 async def test_damaged_session_file_shows_where_it_broke() -> None:

@@ -227,7 +227,11 @@ class ReplayApp(App[None]):
                         yield DiffView(id="diff")
                     with TabPane("Verify", id="tab-verify"):
                         yield self.verify_panel
-                yield NotesPane(self._append, id="notes")
+                if self.recording is None:
+                    yield NotesPane(self._append, id="notes")
+                else:  # (its recorder signs the file as it writes: nothing may be appended before it ends)
+                    busy = "This session is being recorded now: add notes with `tracer note` in its shell."
+                    yield NotesPane(None, read_only=busy, id="notes")
         yield Static("", id="status")
         yield self.player
         yield SearchBar(id="search")

@@ -61,9 +61,16 @@ class NotesPane(Widget):
     }
     """
 
-    def __init__(self, append: AppendFn | None = None, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        append: AppendFn | None = None,
+        *,
+        read_only: str = "This replay is read-only: notes cannot be saved.",
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.append = append
+        self.read_only = read_only  # what a key that would save a note says when ``append`` is None
         self.notes: list[Note] = []
         self._events: list[Note] = []
         self._session: Session | None = None
@@ -96,7 +103,7 @@ class NotesPane(Widget):
     def action_add_note(self) -> None:
         """Write a note at the current moment (saved into the session)."""
         if self.append is None:
-            self.notify("This replay is read-only: notes cannot be saved.", severity="warning")
+            self.notify(self.read_only, severity="warning")
             return
         t = self.position
         running = running_command(self.commands, self._starts, t)
@@ -123,7 +130,7 @@ class NotesPane(Widget):
         """Edit the selected note (or the one marked here): saves a new version."""
         target = self._target()
         if target is None or self.append is None:
-            self.notify("No note to edit here." if target is None else "This replay is read-only.", timeout=3)
+            self.notify("No note to edit here." if target is None else self.read_only, timeout=3)
             return
 
         def save(draft: NoteDraft | None) -> None:
@@ -148,7 +155,7 @@ class NotesPane(Widget):
         """Delete the selected note (or the one marked here), once the user says yes: saves a tombstone."""
         target = self._target()
         if target is None or self.append is None:
-            self.notify("No note to delete here." if target is None else "This replay is read-only.", timeout=3)
+            self.notify("No note to delete here." if target is None else self.read_only, timeout=3)
             return
         text = target.text.replace("\n", " ")
         question = f"Delete the note at {format_clock(target.t)}?\n\n“{text[:120]}{'…' if len(text) > 120 else ''}”"
