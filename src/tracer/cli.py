@@ -1022,10 +1022,22 @@ def dataset_build(
         source=source,
     )
     redaction = _export_redaction(no_redact)
+    from tracer.app.live import Live
     from tracer.judge import process_checks  # the dataset does not judge: it is given the checks to compute
 
+    live = Live()
+
+    def recording(path: Path) -> int | None:
+        recorder = live.recorder(path)
+        return None if recorder is None else recorder.pid
+
     options = BuildOptions(
-        fmt=fmt, overwrite=overwrite, max_output=max_output, max_tool_output=max_tool_output, checks=process_checks
+        fmt=fmt,
+        overwrite=overwrite,
+        max_output=max_output,
+        max_tool_output=max_tool_output,
+        checks=process_checks,
+        recording=recording,
     )
     if redaction is not None:
         options = dataclasses.replace(

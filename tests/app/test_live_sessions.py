@@ -54,6 +54,10 @@ def test_a_session_being_recorded_is_shown_as_such_and_left_whole(
     pushed = tracer("push", path.stem, str(tmp_path / "team"))
     assert pushed.returncode == 0, pushed.stderr
     assert "is being recorded now" in pushed.stderr and "push it again once its shell exits" in pushed.stderr
+    built = tracer("dataset", "build", str(tmp_path / "ds"), "--all", "--format", "jsonl")
+    assert built.returncode == 0, built.stderr
+    assert f"left out: {path} is being recorded now (tracer pid {child.pid})" in built.stderr
+    assert "built" in built.stderr and ": 0 sessions" in built.stderr
     kept = tracer("rm", "--yes", path.stem)
     assert kept.returncode == 1 and f"kept {path.stem}: it is being recorded now" in kept.stderr
     assert tracer("purge", "--older-than", "0d", "--yes").returncode == 0

@@ -31,7 +31,7 @@ from tracer.dataset.card import CardFacts, dataset_card
 from tracer.dataset.columns import CONFIGS
 from tracer.dataset.rows import Checks, Redact, identity, redacted, session_rows
 from tracer.dataset.swebench import instance, prediction
-from tracer.errors import DatasetError, SessionError, UsageError
+from tracer.errors import DatasetError, SessionBusy, SessionError, UsageError
 from tracer.gitpaths import unsafe_paths
 from tracer.model import Session, parse_rfc3339, utc_now
 from tracer.store import list_sessions, read_header, read_session, resolve_session
@@ -106,6 +106,9 @@ class BuildOptions:
             written, for the card; ``None``: the card says nothing of it.
         checks: computes the process checks of a session never judged (``tracer.judge.process_checks``: the
             caller passes it, the dataset does not judge); ``None``: such sessions' check columns hold -1 and null.
+        recording: the pid of the recorder writing a local session now (``tracer.app.live``, passed in by the
+            caller), else ``None``: such a session is left out (in ``skipped``, saying why), not built in as if
+            it had been interrupted. ``None``: none is asked about.
     """
 
     fmt: str = "parquet"
@@ -118,6 +121,7 @@ class BuildOptions:
     redaction: str = "none"
     masked: Callable[[], str] | None = None
     checks: Checks | None = None
+    recording: Callable[[Path], int | None] | None = None
 
 
 @dataclass(slots=True)
@@ -162,7 +166,7 @@ def build_dataset(
         raise UsageError("name the sessions to put in the dataset, or pass --all")
     fs, root = _fs.filesystem(out)
     report = BuildReport(out=out)
-    with _sources(selection) as sources:  # named sessions are found before anything is written
+    with _sources(selection, options.recording) as sources:  # named sessions are found before anything is written
         _prepare_out(fs, root, out, options.overwrite)
         sinks = _sinks(fs, root, out, options)
         instances = _open_text(fs, root, out, "swe-bench/instances.jsonl")
@@ -275,13 +279,13 @@ _Sources = list[tuple[str, Callable[[], Session]]]
 
 
 @contextlib.contextmanager
-def _sources(selection: Selection) -> Iterator[_Sources]:
+def _sources(selection: Selection, recording: Callable[[Path], int | None] | None = None) -> Iterator[_Sources]:
     if selection.source is None:
         if selection.all:
             paths = list(reversed(list_sessions()))  # oldest first
         else:
             paths = [resolve_session(arg) for arg in selection.sessions]
-        yield [(str(p), _local_loader(p, selection)) for p in paths]
+        yield [(str(p), _local_loader(p, selection, recording)) for p in paths]
         return
     fs, root = _fs.filesystem(selection.source)
     remote = _fs.list_sessions(fs, root, selection.source)
@@ -301,8 +305,15 @@ def _remote_url(url: str, root: str, path: str) -> str:
     return url.rstrip("/") + path[len(root.rstrip("/")) :] if path.startswith(root.rstrip("/")) else path
 
 
-def _local_loader(path: Path, selection: Selection) -> Callable[[], Session]:
+def _local_loader(
+    path: Path, selection: Selection, recording: Callable[[Path], int | None] | None
+) -> Callable[[], Session]:
     def load() -> Session:
+        pid = recording(path) if recording is not None else None
+        if pid is not None:
+            raise SessionBusy(
+                f"{path} is being recorded now (tracer pid {pid}): build again once its shell exits to have it"
+            )
         return _read(path, selection)
 
     return load
