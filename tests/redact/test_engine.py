@@ -40,7 +40,21 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("url-credentials", f"git clone https://bob:{pw}@git.example.org/r.git", pw),
         ("secret-assignment", f"DB_PASSWORD={pw}", pw),
         ("secret-assignment", f'"client_secret": "{pw}"', pw),
-        ("secret-assignment", f"mysql --password={pw} db", pw),
+        ("secret-assignment", f"pg_dumpall --password={pw} db", pw),
+        ("mysql-password", f"mysql -uroot -p{pw} db", pw),
+        ("mysql-password", f"mysqldump --password='{pw} x' db", f"{pw} x"),
+        ("registry-login-password", f"docker login -u bob -p {pw} ghcr.io", pw),
+        ("registry-login-password", f"podman login --password={pw} quay.io", pw),
+        ("cli-password-option", f"sshpass -p {pw} ssh deploy@host", pw),
+        ("cli-password-option", f"redis-cli -h cache -a {pw} ping", pw),
+        ("cli-password-option", f"mongosh mongodb://db -u admin --password {pw}", pw),
+        ("cli-password-option", f"ldapsearch -x -D cn=admin -w {pw} -b dc=acme", pw),
+        ("cli-password-option", f"smbclient //srv/share -U bob%{pw}", pw),
+        ("cli-password-option", f"gpg --batch --passphrase {pw} -d f.gpg", pw),
+        ("cli-password-option", f"openssl enc -aes256 -pass pass:{pw} -in f", pw),
+        ("cli-password-option", f"zip -r -P {pw} out.zip dir", pw),
+        ("curl-user-password", f"curl -u bob:{pw} https://api.acme.io", pw),
+        ("curl-user-password", f"curl --user 'bob:{pw} x' https://api.acme.io", f"{pw} x"),
         ("secret-assignment", f"GET /cb?access_token={pw}&x=1", pw),
     ]
 
@@ -52,6 +66,47 @@ def test_each_kind_of_secret_is_masked_at_record_time(rule: str, text: str, secr
     assert secret not in masked
     assert f"[REDACTED:{rule}:1]" in masked, masked
     assert r.counts == {rule: 1}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "mysql -uroot -p{pw} shop",
+        "docker login -u bob -p {pw} ghcr.io",
+        "sshpass -p{pw} ssh deploy@host",
+        "curl -u bob:{pw} https://api.acme.io",
+        "ldapsearch -x -w {pw} -b dc=acme",
+    ],
+)
+def test_a_password_typed_on_a_command_line_is_masked_from_its_first_character(line: str) -> None:
+    """The shell echoes a command line as it is typed, a byte at a time: the first byte of the password is masked
+    as it comes (a one-letter value alone is what gitleaks' allowlist keeps, so the open pattern does it)."""
+    pw = rnd(12) + "7"
+    data = (line.format(pw=pw) + "\r\n").encode()
+    r = record_redactor()
+    out = b"".join(r.output(data[i : i + 1]) for i in range(len(data)))
+    start = data.index(pw.encode())
+    assert out[start : start + len(pw)] == b"*" * len(pw) and out.replace(b"*" * len(pw), pw.encode()) == data
+    assert sum(r.counts.values()) == 1, r.counts
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "mysql -u root -p shop",  # -p alone: mysql asks
+        "mysql --port=3306 -P 3306 -h db shop",
+        "docker login -u bob --password-stdin ghcr.io",
+        "echo $PW | podman login --password-stdin -u bob quay.io",
+        "curl -u bob:$TOKEN https://api.acme.io",
+        "sshpass -f ~/.pw ssh deploy@host",
+        "mkdir -p build && cp -p a b",
+        "zip -r out.zip dir",
+        "mysql -uroot -p${MYSQL_ROOT_PASSWORD} shop",
+    ],
+)
+def test_command_lines_without_a_password_are_left_as_they_are(line: str) -> None:
+    r = record_redactor()
+    assert r.text(line) == line and r.output(line.encode()) == line.encode()
 
 
 def test_private_key_body_is_masked_line_by_line() -> None:

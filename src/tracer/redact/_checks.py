@@ -20,11 +20,13 @@ _PLACEHOLDERS = frozenset(
 )
 #: An identifier or a dotted name (``args.password``, ``get_token``): code, unless it holds a digit.
 _NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-#: Sensitive names whose value is about the secret, not the secret (``TOKEN_FILE``, ``password_length``).
+#: Sensitive names whose value is about the secret, not the secret (``TOKEN_FILE``, ``password_length``,
+#: ``--password-stdin``: a flag, and what follows it is the next argument).
 _NOT_SECRET_KEY = re.compile(
     rb"(?i)(?:[_.-](?:file|path|dir|url|uri|endpoint|id|ids|type|name|names|env|var|prefix|suffix|field|header|"
     rb"len|length|size|count|format|pattern|regex|hash|expiry|expires|expiration|ttl|timeout|prompt|label|help|"
-    rb"policy|provider|store|manager|class|kind|mode|required|enabled|error|errors|valid|invalid|reset|changed)"
+    rb"policy|provider|store|manager|class|kind|mode|required|enabled|error|errors|valid|invalid|reset|changed|"
+    rb"stdin|fd|command|cmd)"
     rb"|tokenizer|tokens|tokenize|tokenized|tokenizers)$"
 )
 _VERSION_BEFORE = re.compile(rb"(?i)(?:version|release|ver|v)\W{0,3}$")

@@ -276,7 +276,8 @@ class Redactor:
         if self._open_rules and data[-1] not in b" \t\r\n" and self._open is None:
             base = max(0, len(text) - OPEN_WINDOW)
             tail = text[base:]
-            self._open_ends(_blank_escapes(tail) if escapes else tail, base, off, spans)
+            opened = rules.open_near(found, base)
+            self._open_ends(_blank_escapes(tail) if escapes else tail, base, off, spans, opened)
         self._carry = text[-CARRY:]
         if not spans:
             return data
@@ -305,15 +306,16 @@ class Redactor:
             masked[s:e] = piece
         return bytes(masked)
 
-    def _open_ends(self, tail: bytes, base: int, off: int, spans: list[tuple[int, int]]) -> None:
-        """A secret cut off at the end of ``text``: mask what is there, and expect the rest.
+    def _open_ends(self, tail: bytes, base: int, off: int, spans: list[tuple[int, int]], opened: list[Rule]) -> None:
+        """A secret cut off at the end of ``text``: mask what is there, and expect the rest (``opened``: the rules
+        whose open pattern may match there, :meth:`RuleSet.open_near`).
 
         A rule's own ``open`` pattern says so (a key's value, a header's credentials, a JWT, a private key);
         for the token shapes of gitleaks' list, a keyword that starts the last word (``ghp_``, ``xoxb-``,
         ``AKIA``) does: the rest of that word is masked, and the word's continuation in the next piece.
         """
         end = base + len(tail)  # the end of the text; ``tail`` is its last bytes, from ``base``
-        for rule in self._open_rules:
+        for rule in opened:
             m = rule.open.search(tail)
             if m is None or m.end() != len(tail):
                 continue

@@ -467,6 +467,7 @@ class RuleSet:
                 self._by_keyword[index[(k, k not in r.exact)]].append(i)
         self._keywords = _Keywords(keywords)
         self.open_rules = [r for r in rules if r.open is not None]
+        self._open_index = [i for i, r in enumerate(rules) if r.open is not None]
         #: Keywords that begin a token of gitleaks' record-time list (``ghp_``, ``xoxb-``, ``AKIA``), each with
         #: whether it is matched in any case: a word of output that starts with one and is cut off at the end of
         #: a piece is a token arriving in pieces.
@@ -486,6 +487,16 @@ class RuleSet:
         """``(keyword index, end offset)`` of every keyword in ``data``; ``None`` when the scanner cannot tell
         where (RE2's set): then :meth:`find` looks everywhere."""
         return self._keywords.occurrences(data)
+
+    def open_near(self, found: list[tuple[int, int]] | None, since: int) -> list[Rule]:
+        """The rules with an ``open`` pattern that may match at the end of the text: those with a keyword that
+        ends after offset ``since`` (an open pattern holds its keyword, and is searched in the text's tail from
+        there), and those without keywords, in priority order. ``found``: :meth:`occurrences` of the text
+        (``None``: all of them)."""
+        if found is None:
+            return self.open_rules
+        near = {i for k, end in found if end > since for i in self._by_keyword[k]}
+        return [self.rules[i] for i in self._open_index if i in near or not self.rules[i].keywords]
 
     def _where(self, data: bytes, found: list[tuple[int, int]] | None) -> dict[int, list[tuple[int, int]]]:
         """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere).
