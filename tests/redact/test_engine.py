@@ -214,6 +214,29 @@ def test_a_secret_that_colours_split_is_masked_with_the_colours_kept(tmp_path: P
     assert ghp[-8:].encode() not in export_redactor().output(styled)  # and so does export time
 
 
+def test_a_value_found_once_is_masked_wherever_it_comes_again() -> None:
+    """``echo $AWS_SECRET_ACCESS_KEY`` prints the key with no name next to it: it is masked because the session
+    showed it to be one before (in the command line, or earlier in the output), however the output is cut."""
+    key, short = rnd(40, ALNUM), rnd(6)
+    line = f"export AWS_SECRET_ACCESS_KEY={key} PIN={short}; echo $AWS_SECRET_ACCESS_KEY $PIN"
+    stream = f"{line}\r\n{key} {short}\r\ndone\r\n".encode()
+    for cut in range(1, len(stream)):
+        r = record_redactor()
+        out = r.output(stream[:cut]) + r.output(stream[cut:])
+        assert len(out) == len(stream) and key[:8].encode() not in out and key[-8:].encode() not in out, cut
+        assert out.endswith(b"* " + short.encode() + b"\r\ndone\r\n"), cut  # (too short to look for again)
+    bare = stream.index(key.encode(), len(line))
+    for cut in range(bare + 4, bare + len(key)):  # a read ends inside the bare value: masked as far as it goes
+        r = record_redactor()
+        out = r.output(stream[:bare]) + r.output(stream[bare:cut]) + r.output(stream[cut:])
+        assert key[4:12].encode() not in out and key[-8:].encode() not in out, cut
+    r = record_redactor()
+    assert r.text(line).count("[REDACTED:aws-secret-access-key:1]") == 1
+    assert r.text(f"rotated {key} today") == "rotated [REDACTED:aws-secret-access-key:1] today"  # a note, later
+    assert r.counts == {"aws-secret-access-key": 2}
+    assert record_redactor().output(f"{key}\r\n".encode()) == f"{key}\r\n".encode()  # not before it is known
+
+
 def test_output_handed_over_as_a_list_of_reads_is_masked_as_the_same_bytes_joined() -> None:
     # the writer gives an event's reads as they came (memoryviews of the PTY loop's batches), joined only once
     ghp = "ghp_" + rnd(36)

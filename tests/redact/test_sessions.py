@@ -1,9 +1,10 @@
 """Secrets never reach the disk, nor an export: a real session in bash, zsh and fish with random, realistic
 secrets planted in every channel tracer records.
 
-Channels: a typed command line (and its echo), ``cat .env`` output, a PEM private key, a JWT in a log line,
-credentials in a URL (command line and ``git remote -v`` output), an API key written into a file of the
-repository (its file_change diff and the final patch), a token in a note, the task and the test command. Then
+Channels: a typed command line (and its echo), ``cat .env`` output (then its values alone), a PEM private key, a
+JWT in a log line, credentials in a URL (command line and ``git remote -v`` output), an API key written into a
+file of the repository (its file_change diff and the final patch), a token in a note, the task and the test
+command. Then
 what only export-time rules mask: an e-mail address, an IP address, the home directory and the user name.
 The session file is decompressed frame by frame and searched as bytes; every export format is searched as text.
 """
@@ -99,6 +100,7 @@ def record(tmp_path: Path, kind: str, planted: Planted, *extra: str) -> tuple[Pa
     term = Terminal(child)
     term.run(EXPORT[kind].format("GITHUB_TOKEN", planted.github))
     term.run(f"cat {outside}/.env")
+    term.run(f"cut -d= -f2 {outside}/.env")  # the same values bare: masked as the values found before
     term.run(f"cat {outside}/id_rsa")
     term.run(f"cat {outside}/app.log")
     term.run(f"git remote add origin {planted.url}")

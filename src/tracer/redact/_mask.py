@@ -21,8 +21,22 @@ from typing import Any
 
 from tracer.model import Event, FinalPatch, Header, Input, Output, Session, visible
 from tracer.redact._binpatch import binary_sections
-from tracer.redact._rules import Hit, Rule, RuleSet, Unstyled
+from tracer.redact._rules import Hit, Rule, RuleSet, Scanner, Unstyled
 
+#: The shortest secret whose value is looked for again wherever it comes later in the session, and how many such
+#: values a session keeps (in memory only; beyond, the first ones found are still looked for, the later not).
+KNOWN_MIN = 8
+KNOWN_LONGEST = 1024
+KNOWN_MAX = 4096
+#: The scanner of learnt values is rebuilt (~4 ms) for each new one up to KNOWN_EACH values, beyond only once they
+#: grew by a tenth (a hostile session holding thousands of secrets cannot make an export rebuild it thousands of
+#: times); and where positions are not known (RE2's set), the first KNOWN_EACH are looked for one by one.
+KNOWN_EACH = 64
+#: A learnt value cut off at the end of a piece of output is masked from this many of its bytes on (fewer could
+#: be anything), when it ends in the last KNOWN_TAIL bytes; the first KNOWN_OPEN_MAX values learnt are looked for.
+KNOWN_OPEN = 4
+KNOWN_TAIL = 512
+KNOWN_OPEN_MAX = 256
 #: Every byte becomes ``*`` except CR and LF.
 _STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
 #: Bytes of output kept as context for the next piece (the longest single-piece secret it must complete).
@@ -47,6 +61,40 @@ def _unstyle(text: bytes) -> Unstyled | None:
         return None
     plain = _STYLES.sub(b"", text)
     return None if len(plain) == len(text) else Unstyled(plain, text, _STYLES)
+
+
+class _Rest:
+    """What continues a learnt value cut off at the end of a piece of output: its remaining bytes, matched as far
+    as the next piece goes (it stands in an open secret's ``more`` pattern)."""
+
+    __slots__ = ("rest",)
+
+    def __init__(self, rest: bytes) -> None:
+        self.rest = rest
+
+    def match(self, text: bytes, pos: int, endpos: int) -> _End | None:
+        """How far ``text[pos:endpos]`` goes on with :attr:`rest` (``None``: not at all)."""
+        rest = self.rest
+        k = 0
+        for a, b in zip(memoryview(text)[pos:endpos], rest, strict=False):
+            if a != b:
+                break
+            k += 1
+        return _End(pos + k) if k else None
+
+    def after(self, n: int) -> _Rest:
+        """What is still to come once ``n`` more bytes came."""
+        return _Rest(self.rest[n:])
+
+
+class _End:
+    __slots__ = ("_end",)
+
+    def __init__(self, end: int) -> None:
+        self._end = end
+
+    def end(self) -> int:
+        return self._end
 
 
 def _blank(m: re.Match[bytes]) -> bytes:
@@ -205,6 +253,13 @@ class Redactor:
         self._open: tuple[Any, int] | None = None  # (what continues an open secret, how far it may go)
         self._open_rules = rules.open_rules
         self._counting = True
+        self._known: dict[bytes, Rule] = {}  # the values masked so far (in memory only), with the rule that found each
+        self._scanner: Scanner | None = None  # the rules' keywords and those values, in one pass (rebuilt as they grow)
+        # the scanner's literals after the keywords: (a value, None), or (its first bytes, the value)
+        self._literals: list[tuple[bytes, bytes | None]] = []
+        self._known_stale = False
+        self._scanned = 0  # how many of them the scanner holds
+        self._pending: tuple[Rule, bytes, int] | None = None  # a value that ended the last piece: (rule, it, where)
 
     @property
     def total(self) -> int:
@@ -219,11 +274,107 @@ class Redactor:
         if self._counting:
             self.counts[rule.id] = self.counts.get(rule.id, 0) + 1
 
+    def _learn(self, rule: Rule, secret: bytes) -> None:
+        """Look for ``secret`` (a value ``rule`` found) again wherever it comes later: a token found in an
+        assignment, then printed alone by ``echo $TOKEN``, has no name next to it there."""
+        if not KNOWN_MIN <= len(secret) <= KNOWN_LONGEST or secret in self._known or len(self._known) >= KNOWN_MAX:
+            return
+        if b"\x1b" in secret or b"\n" in secret or secret.startswith(b"[REDACTED") or not secret.strip(b"*"):
+            return
+        self._known[secret] = rule
+        self._known_stale = True
+
+    def _learn_output(self, hits: list[Hit], text: bytes, off: int) -> None:
+        """Learn the values ``hits`` found in a piece of output. One that ends the text may go on in the next piece
+        (typed, or cut by a read): it is learnt once the next piece does not go on with it."""
+        base = self._seen - off  # stream offset of text[0]
+        pending, self._pending = self._pending, None
+        if pending is not None and not any(base + h.start == pending[2] for h in hits):
+            self._learn(pending[0], pending[1])
+        for h in hits:
+            if h.end < len(text):
+                self._learn(h.rule, text[h.start : h.end])
+            else:
+                self._pending = (h.rule, text[h.start : h.end], base + h.start)
+
+    def _rebuild_due(self) -> bool:
+        """Whether the scanner is to take the values learnt since it was built (see :data:`KNOWN_EACH`)."""
+        n = len(self._known)
+        return self._known_stale and (n <= KNOWN_EACH or n * 10 >= self._scanned * 11)
+
+    def _occurrences(self, text: bytes) -> tuple[list[tuple[int, int]] | None, list[tuple[int, int]] | None]:
+        """Where the rules' keywords occur in ``text`` (:meth:`RuleSet.occurrences`), and where the values learnt
+        so far and their first :data:`KNOWN_OPEN` bytes do (``(index in _literals, end offset)``), in one pass.
+        Both ``None`` when the scanner cannot tell where (RE2's set): then values are looked for one by one."""
+        if not self._known:
+            return self.rules.occurrences(text), []
+        if self._rebuild_due():
+            values = list(self._known)
+            self._scanned = len(values)
+            self._literals = [(v, None) for v in values]
+            self._literals += [(v[:KNOWN_OPEN], v) for v in values[:KNOWN_OPEN_MAX]]
+            self._scanner = self.rules.scanner_with([v for v, _ in self._literals])
+            self._known_stale = False
+        if self._scanner is None:
+            return self.rules.occurrences(text), []
+        found = self._scanner.occurrences(text)
+        if not found:
+            return found, None if found is None else []
+        nk = self.rules.keyword_count
+        return [f for f in found if f[0] < nk], [(k - nk, e) for k, e in found if k >= nk]
+
+    def _known_hits(self, text: bytes, start: int, hits: list[Hit], where: list[tuple[int, int]] | None) -> list[Hit]:
+        """The values learnt so far that occur in ``text`` (ending after ``start``), outside ``hits`` and one
+        another; ``where``: :meth:`_occurrences` (``None``: each value is looked for with ``bytes.find``)."""
+        if not self._known:
+            return []
+        at: list[tuple[bytes, int]] = []
+        if where is None:
+            for value in list(self._known)[:KNOWN_EACH]:
+                i = text.find(value)
+                while i >= 0:
+                    at.append((value, i))
+                    i = text.find(value, i + len(value))
+        else:
+            at = [(v, e - len(v)) for k, e in where for v, begun in (self._literals[k],) if begun is None]
+        found: list[Hit] = []
+        for value, i in sorted(at, key=lambda a: (a[1], -len(a[0]))):
+            e = i + len(value)
+            if e <= start or any(h.start < e and i < h.end for h in (*hits, *found)):
+                continue
+            found.append(Hit(self._known[value], i, e))
+        return found
+
+    def _open_known(
+        self, text: bytes, off: int, spans: list[tuple[int, int]], where: list[tuple[int, int]] | None
+    ) -> None:
+        """A value learnt before, cut off at the end of ``text`` (a read ended inside it, or it is being typed):
+        mask what is there of it (from its first :data:`KNOWN_OPEN` bytes on), and expect the rest next.
+        ``where``: :meth:`_occurrences` (``None``: the values' first bytes are looked for near the end)."""
+        n = len(text)
+        if where is None:
+            where = []
+            for k, (first, whole) in enumerate(self._literals):
+                if whole is not None and (i := text.rfind(first, max(0, n - len(whole) + 1))) >= 0:
+                    where.append((k, i + len(first)))
+        for k, e in where:
+            first, whole = self._literals[k]
+            if whole is None:
+                continue
+            start = e - len(first)
+            if start + len(whole) <= n or not whole.startswith(text[start:]):
+                continue
+            if n > max(start, off):
+                spans.append((max(start, off) - off, n - off))
+            self._open = (_Rest(whole[n - start :]), len(whole) - (n - start))
+            return
+
     def restart_output(self) -> None:
         """The next piece of output does not follow the last one (a reader went back): no context is carried
         over, and no secret is open."""
         self._carry = b""
         self._open = None
+        self._pending = None
 
     # -- output: a stream of bytes, masked in place with one * per byte ---------------------------------------
 
@@ -249,10 +400,15 @@ class Redactor:
             if m is not None and m.end() > off:
                 spans.append((0, m.end() - off))
                 if m.end() - off == n and room > n:
-                    self._open = (more, room - n)
+                    self._open = (more.after(n) if isinstance(more, _Rest) else more, room - n)
         rules = self.rules
-        found = rules.occurrences(text)
-        if not found and found is not None and not rules.always and self._open is None:
+        found, where = self._occurrences(text)
+        quiet = not found and found is not None and not rules.always and self._open is None
+        if quiet and self._pending is not None:  # no rule can go on with the value that ended the last piece
+            self._learn_output([], text, off)
+            if self._rebuild_due():
+                found, where = self._occurrences(text)
+        if quiet and where == []:
             # nothing to look for (nearly all bulk output): no regex runs, and no secret can be cut off here
             self._carry = text[-CARRY:]
             self._seen += n
@@ -261,23 +417,20 @@ class Redactor:
         # blanked only where a rule runs (colored output holds an escape every few bytes)
         escapes = b"\x1b" in text
         hits = rules.find_near(text, found, off, _blank_escapes if escapes else None, _unstyle if escapes else None)
-        base = self._seen - off  # stream offset of text[0]
-        for h in hits:
-            spans.append((max(h.start, off) - off, h.end - off))
-            # a secret growing piece by piece (typed) is found again in each piece: count it once
-            start, end = base + h.start, base + h.end
-            counted_start, counted_end = self._counted
-            if start < counted_end and end > counted_start:
-                self._counted = (min(start, counted_start), max(end, counted_end))
-            else:
-                self._count(h.rule)
-                self._counted = (start, end)
+        self._learn_output(hits, text, off)
+        if self._rebuild_due():  # a value learnt in this piece may come again in it (``X=v; echo $X``)
+            where = self._occurrences(text)[1]
+        hits = sorted(hits + self._known_hits(text, off, hits, where), key=lambda h: h.start)
+        self._count_output_hits(hits, off)
+        spans += [(max(h.start, off) - off, h.end - off) for h in hits]
         self._seen += n
         if self._open_rules and data[-1] not in b" \t\r\n" and self._open is None:
             base = max(0, len(text) - OPEN_WINDOW)
             tail = text[base:]
             opened = rules.open_near(found, base)
             self._open_ends(_blank_escapes(tail) if escapes else tail, base, off, spans, opened)
+        if self._known and where != [] and self._open is None and data[-1] not in b" \t\r\n":
+            self._open_known(text, off, spans, where)
         self._carry = text[-CARRY:]
         if not spans:
             return data
@@ -287,6 +440,20 @@ class Redactor:
                 s, e = max(h.start, off) - off, h.end - off
                 self.findings.append(Finding(h.rule.id, kind, t, _line_around(out, s, e)))
         return out
+
+    def _count_output_hits(self, hits: list[Hit], off: int) -> None:
+        """Count the secrets ``hits`` found in a piece of output (``off``: where the new bytes start in the text
+        searched, after the context kept from the piece before). A secret growing piece by piece (typed) is found
+        again in each piece: it is counted once."""
+        base = self._seen - off  # stream offset of text[0]
+        for h in hits:
+            start, end = base + h.start, base + h.end
+            counted_start, counted_end = self._counted
+            if start < counted_end and end > counted_start:
+                self._counted = (min(start, counted_start), max(end, counted_end))
+            else:
+                self._count(h.rule)
+                self._counted = (start, end)
 
     @staticmethod
     def _mask(data: Any, spans: list[tuple[int, int]]) -> bytes:
@@ -378,6 +545,11 @@ class Redactor:
         if diff and self._binary and b"GIT binary patch\n" in raw:
             raw = self._without_binary_secrets(raw, t, kind)
         hits = self.rules.find(raw)
+        for h in hits:
+            self._learn(h.rule, raw[h.start : h.end])
+        known = self._known_hits(raw, 0, hits, self._occurrences(raw)[1]) if self._known else []
+        if known:
+            hits = sorted(hits + known, key=lambda h: h.start)
         if hits and diff and b"GIT binary patch\n" in raw:
             hits = _outside_binary_patches(raw, hits)
         if not hits:

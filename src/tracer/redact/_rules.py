@@ -329,6 +329,20 @@ def _user_allow(config: Config) -> list[Any]:
     return allow
 
 
+class Scanner:
+    """Where keywords and other literals occur in a text (:meth:`RuleSet.scanner_with`)."""
+
+    __slots__ = ("_keywords",)
+
+    def __init__(self, keywords: _Keywords) -> None:
+        self._keywords = keywords
+
+    def occurrences(self, data: bytes) -> list[tuple[int, int]] | None:
+        """``(index, end offset)`` of each occurrence; ``None`` when only which ones occur can be told (RE2's set,
+        where Hyperscan is not installed)."""
+        return self._keywords.occurrences(data)
+
+
 class _Keywords:
     """Where a list of keywords (lowercase bytes) occur in a text, in any case: one pass over the text.
 
@@ -336,13 +350,26 @@ class _Keywords:
     multi-pattern set (where Hyperscan is not installed), only which keywords occur.
     """
 
-    def __init__(self, keywords: list[tuple[bytes, bool]]) -> None:
+    def __init__(self, keywords: list[tuple[bytes, bool]], *, cached: bool = True) -> None:
         self._hs: Any = None
         self._set: Any = None
         if not keywords:
             return
         try:
             import hyperscan
+
+            if not cached:  # (literals that must never reach the disk: compiled in memory, ~4 ms)
+                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                db.compile(
+                    expressions=[k for k, _ in keywords],
+                    ids=list(range(len(keywords))),
+                    elements=len(keywords),
+                    flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, caseless in keywords],
+                    literal=True,
+                )
+                db.scratch = hyperscan.Scratch(db)
+                self._hs = db
+                return
 
             def compile_keywords() -> bytes:
                 db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -457,6 +484,7 @@ class RuleSet:
         self._allow = allow
         self._stopwords = stopwords
         keywords = sorted({(k, k not in r.exact) for r in rules for k in r.keywords})
+        self._keyword_list = keywords
         index = {k: i for i, k in enumerate(keywords)}
         self._by_keyword: list[list[int]] = [[] for _ in keywords]
         self.always: list[int] = []
@@ -487,6 +515,18 @@ class RuleSet:
         """``(keyword index, end offset)`` of every keyword in ``data``; ``None`` when the scanner cannot tell
         where (RE2's set): then :meth:`find` looks everywhere."""
         return self._keywords.occurrences(data)
+
+    def scanner_with(self, literals: list[bytes]) -> Scanner:
+        """A scanner of this set's keywords and of ``literals`` (exact bytes; values a session has shown to be
+        secrets), in one pass: its :meth:`Scanner.occurrences` gives ``(index, end offset)``, the keywords'
+        indices first (as :meth:`occurrences`), then ``len(keywords) + i`` for ``literals[i]``. Kept in memory
+        only, never cached on disk."""
+        return Scanner(_Keywords([*self._keyword_list, *((v, False) for v in literals)], cached=False))
+
+    @property
+    def keyword_count(self) -> int:
+        """How many keywords the set's rules have: the first indices of :meth:`scanner_with`'s occurrences."""
+        return len(self._keyword_list)
 
     def open_near(self, found: list[tuple[int, int]] | None, since: int) -> list[Rule]:
         """The rules with an ``open`` pattern that may match at the end of the text: those with a keyword that
