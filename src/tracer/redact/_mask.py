@@ -33,9 +33,8 @@ KNOWN_MAX = 4096
 #: times); and where positions are not known (RE2's set), the first KNOWN_EACH are looked for one by one.
 KNOWN_EACH = 64
 #: A learnt value cut off at the end of a piece of output is masked from this many of its bytes on (fewer could
-#: be anything), when it ends in the last KNOWN_TAIL bytes; the first KNOWN_OPEN_MAX values learnt are looked for.
+#: be anything); the first KNOWN_OPEN_MAX values learnt are looked for so.
 KNOWN_OPEN = 4
-KNOWN_TAIL = 512
 KNOWN_OPEN_MAX = 256
 #: Every byte becomes ``*`` except CR and LF.
 _STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
