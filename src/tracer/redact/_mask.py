@@ -335,7 +335,10 @@ class Redactor:
                     at.append((value, i))
                     i = text.find(value, i + len(value))
         else:
-            at = [(v, e - len(v)) for k, e in where for v, begun in (self._literals[k],) if begun is None]
+            for k, e in where:
+                value, begun = self._literals[k]
+                if begun is None:  # (a value's own occurrence, not its first bytes)
+                    at.append((value, e - len(value)))
         found: list[Hit] = []
         for value, i in sorted(at, key=lambda a: (a[1], -len(a[0]))):
             e = i + len(value)

@@ -358,7 +358,7 @@ class _Keywords:
         try:
             import hyperscan
 
-            if not cached:  # (literals that must never reach the disk: compiled in memory, ~4 ms)
+            def database() -> Any:
                 db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 db.compile(
                     expressions=[k for k, _ in keywords],
@@ -367,20 +367,15 @@ class _Keywords:
                     flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, caseless in keywords],
                     literal=True,
                 )
-                db.scratch = hyperscan.Scratch(db)
-                self._hs = db
+                return db
+
+            if not cached:  # (literals that must never reach the disk: compiled in memory, ~4 ms)
+                self._hs = database()
+                self._hs.scratch = hyperscan.Scratch(self._hs)
                 return
 
             def compile_keywords() -> bytes:
-                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                db.compile(
-                    expressions=[k for k, _ in keywords],
-                    ids=list(range(len(keywords))),
-                    elements=len(keywords),
-                    flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, caseless in keywords],
-                    literal=True,
-                )
-                return bytes(hyperscan.dumpb(db))
+                return bytes(hyperscan.dumpb(database()))
 
             version = str(getattr(hyperscan, "__version__", ""))  # (its type stubs leave it out)
             joined = b"\0".join([version.encode(), *(k + b"\1" * c for k, c in keywords)])
