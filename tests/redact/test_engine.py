@@ -212,6 +212,9 @@ def test_a_secret_that_colours_split_is_masked_with_the_colours_kept(tmp_path: P
         assert out.count(b"\x1b[") == stream.count(b"\x1b["), cut  # every escape sequence kept
         assert r.counts == {"github-pat": 2, "secret-assignment": 1}, (cut, r.counts)
     assert ghp[-8:].encode() not in export_redactor().output(styled)  # and so does export time
+    r = record_redactor()
+    r.output(f"DB_PASSWORD=\x1b[1m{pw[:5]}\x1b[0m{pw[5:]}\r\n".encode())  # a value the colours split...
+    assert r.output(f"{pw}\r\n".encode()) == b"*" * len(pw) + b"\r\n"  # ...is learnt as shown, and found bare
 
 
 def test_a_value_found_once_is_masked_wherever_it_comes_again() -> None:

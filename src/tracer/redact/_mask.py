@@ -291,10 +291,13 @@ class Redactor:
         if pending is not None and not any(base + h.start == pending[2] for h in hits):
             self._learn(pending[0], pending[1])
         for h in hits:
+            value = text[h.start : h.end]
+            if b"\x1b" in value:  # found as the terminal shows it: learnt so
+                value = _STYLES.sub(b"", value)
             if h.end < len(text):
-                self._learn(h.rule, text[h.start : h.end])
+                self._learn(h.rule, value)
             else:
-                self._pending = (h.rule, text[h.start : h.end], base + h.start)
+                self._pending = (h.rule, value, base + h.start)
 
     def _rebuild_due(self) -> bool:
         """Whether the scanner is to take the values learnt since it was built (see :data:`KNOWN_EACH`)."""
