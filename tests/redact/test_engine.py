@@ -337,6 +337,35 @@ def test_the_data_of_a_binary_patch_is_not_masked_so_the_patch_still_applies(tmp
         git(empty, "apply", "--check", stdin=masked)
 
 
+def test_an_export_masks_a_value_before_it_was_first_named_too(tmp_path: Path) -> None:
+    """A secret printed bare (``cat token.txt``), named only later (``export API_TOKEN=…``), is on disk since
+    record time; an export that holds the session whole learns every value first, and masks it everywhere."""
+    from tracer.dataset.rows import redacted
+    from tracer.model import CommandStart, Session
+    from tracer.redact import SessionRedaction, redact_session
+
+    token = rnd(24) + "7"
+    header = Header(
+        t=0, session_id="s", started_at="2026-01-01T00:00:00.000000Z", tracer_version="0", shell="bash",
+        shell_kind="bash", mode="interactive", term="xterm", cols=80, rows=24, cwd="/w", workspace="/w",
+    )  # fmt: skip
+    events = [
+        CommandStart(t=1, id=1, command="cat token.txt", cwd="/w"),
+        Output(t=2, data=f"{token}\r\n".encode()),
+        CommandStart(t=3, id=2, command=f"export API_TOKEN={token}", cwd="/w"),
+    ]
+    session = Session(path=tmp_path / "s.tracer", header=header, events=events)
+    redaction = SessionRedaction()
+    for masked in (redact_session(session, export_redactor(header=header)), redacted(session, redaction)):
+        output = masked.events[1]
+        assert isinstance(output, Output) and output.data == b"*" * len(token) + b"\r\n"
+        command = masked.events[2]
+        assert (
+            isinstance(command, CommandStart) and command.command == "export API_TOKEN=[REDACTED:secret-assignment:1]"
+        )
+    assert redaction.summary() == "2 values (secret-assignment 2)"  # each counted once, in the pass that writes
+
+
 def test_header_text_is_masked_and_ids_are_kept() -> None:
     token = "glpat-" + rnd(20)
     header = Header(

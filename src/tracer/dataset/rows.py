@@ -31,9 +31,14 @@ def identity(event: Event) -> Event:
 
 
 def redacted(session: Session, redact: Redact) -> Session:
-    """``session`` with ``redact`` applied to its header and to each of its events (a new session)."""
+    """``session`` with ``redact`` applied to its header and to each of its events (a new session). A ``redact``
+    with a ``prepare(session)`` method (:class:`tracer.redact.SessionRedaction`) is given the whole session first,
+    to learn its secrets' values before masking any event."""
     if redact is identity:
         return session
+    prepare = getattr(redact, "prepare", None)
+    if prepare is not None:
+        prepare(session)
     header = redact(session.header)
     assert type(header) is type(session.header)
     events = [redact(e) for e in session.events]

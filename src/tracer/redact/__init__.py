@@ -101,7 +101,9 @@ def export_redactor(config: Config | None = None, header: Header | None = None, 
 
 def redact_session(session: Session, redactor: Redactor) -> Session:
     """``session`` (read into memory) with its header and every event masked by ``redactor``, in file order, as
-    an export masks them (a new session; ``redactor`` counts what it masked): what a judge is sent."""
+    an export masks them (a new session; ``redactor`` counts what it masked): what a judge is sent. The values
+    the rules find anywhere in it are learnt first (:meth:`Redactor.learn`), so each is masked wherever it comes."""
+    redactor.learn([session.header, *session.events])
     header = redactor.event(session.header)
     assert isinstance(header, Header)
     return Session(
@@ -128,13 +130,26 @@ class SessionRedaction:
         self.config = config
         self.counts: dict[str, int] = {}
         self._redactor: Redactor | None = None
+        self._prepared: Header | None = None
         self.label = export_redactor(config).rules.label  # (compiles the user's rules: a bad one raises now)
 
+    def prepare(self, session: Session) -> None:
+        """Begin ``session`` (read whole): its redactor learns every value the rules find in it first
+        (:meth:`Redactor.learn`), so that each is masked wherever it comes, before it was first named too. Its
+        header is the next event given."""
+        self._add_counts()
+        self._redactor = export_redactor(self.config, session.header)
+        self._redactor.learn([session.header, *session.events])
+        self._prepared = session.header
+
     def __call__(self, event: Event) -> Event:
-        """``event`` masked; a :class:`~tracer.model.Header` begins a session."""
-        if isinstance(event, Header) or self._redactor is None:
+        """``event`` masked; a :class:`~tracer.model.Header` begins a session (but the one :meth:`prepare` began)."""
+        if self._prepared is not None and event is self._prepared:
+            self._prepared = None
+        elif isinstance(event, Header) or self._redactor is None:
             self._add_counts()
             self._redactor = export_redactor(self.config, event if isinstance(event, Header) else None)
+        assert self._redactor is not None
         return self._redactor.event(event)
 
     def _add_counts(self) -> None:

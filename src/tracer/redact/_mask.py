@@ -374,6 +374,15 @@ class Redactor:
             self._open = (_Rest(whole[n - start :]), len(whole) - (n - start))
             return
 
+    def learn(self, events: list[Event]) -> None:
+        """Learn the values the rules find in ``events`` (a session read whole, in file order) without masking or
+        counting anything, so that a pass over them after masks a value wherever it comes, before it was first
+        named too (``cat token.txt``, later ``export TOKEN=…``): what an export does with a session it holds."""
+        for event in events:
+            self.event(event, count=False)
+        self.restart_output()
+        self._event_left_out.clear()
+
     def restart_output(self) -> None:
         """The next piece of output does not follow the last one (a reader went back): no context is carried
         over, and no secret is open."""
