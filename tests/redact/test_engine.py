@@ -213,7 +213,8 @@ def test_a_secret_that_colours_split_is_masked_with_the_colours_kept(tmp_path: P
         assert r.counts == {"github-pat": 2, "secret-assignment": 1}, (cut, r.counts)
     assert ghp[-8:].encode() not in export_redactor().output(styled)  # and so does export time
     r = record_redactor()
-    r.output(f"DB_PASSWORD=\x1b[1m{pw[:5]}\x1b[0m{pw[5:]}\r\n".encode())  # a value the colours split...
+    split = r.output(f"DB_PASSWORD=\x1b[1m{pw[:5]}\x1b[0m{pw[5:]}\r\n".encode())  # a value the colours split:
+    assert split == b"DB_PASSWORD=\x1b[1m*****\x1b[0m" + b"*" * (len(pw) - 5) + b"\r\n"  # whole, not its first part
     assert r.output(f"{pw}\r\n".encode()) == b"*" * len(pw) + b"\r\n"  # ...is learnt as shown, and found bare
 
 

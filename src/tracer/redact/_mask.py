@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -374,10 +375,10 @@ class Redactor:
             self._open = (_Rest(whole[n - start :]), len(whole) - (n - start))
             return
 
-    def learn(self, events: list[Event]) -> None:
-        """Learn the values the rules find in ``events`` (a session read whole, in file order) without masking or
-        counting anything, so that a pass over them after masks a value wherever it comes, before it was first
-        named too (``cat token.txt``, later ``export TOKEN=…``): what an export does with a session it holds."""
+    def learn(self, events: Iterable[Event]) -> None:
+        """Learn the values the rules find in ``events`` (a session's, in file order; one at a time is held)
+        without masking or counting anything, so that a pass over them after masks a value wherever it comes,
+        before it was first named too (``cat token.txt``, later ``export TOKEN=…``): what every export does."""
         for event in events:
             self.event(event, count=False)
         self.restart_output()

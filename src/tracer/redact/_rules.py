@@ -613,8 +613,15 @@ class RuleSet:
                     text = prepare(view.text) if prepare is not None else view.text
                     for m in rule.regex.finditer(text):
                         hit = self._hit(rule, text, m, 0)
-                        if hit is not None:
-                            found_here.append(Hit(rule, lo + view.raw(hit.start), lo + view.raw(hit.end - 1) + 1))
+                        if hit is None:
+                            continue
+                        s, e = lo + view.raw(hit.start), lo + view.raw(hit.end - 1) + 1
+                        # the same secret seen in both views: the whole of it (colours may have cut the other short)
+                        same = [h for h in found_here if h is not None and h.start < e and s < h.end]
+                        for h in same:
+                            found_here.remove(h)
+                            s, e = min(s, h.start), max(e, h.end)
+                        found_here.append(Hit(rule, s, e))
                 for hit in found_here:
                     if hit is None or hit.end <= start:
                         continue

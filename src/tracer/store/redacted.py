@@ -5,7 +5,9 @@ in passes (an index first, then the events in the document's order, seeking back
 :class:`RedactedReader` stands in for the reader: the same attributes, with :attr:`header` and every event of
 :meth:`events` masked by one :class:`~tracer.redact.Redactor`. Memory stays bounded by the largest event: nothing
 is kept between events but the redactor's own small state. What a later pass reads again is masked again, the
-same way (the same placeholders), but counted once; where a pass goes back, the output stream starts anew.
+same way (the same placeholders), but counted once; where a pass goes back, the output stream starts anew. Before
+any of that, one pass learns every value the rules find (:meth:`~tracer.redact.Redactor.learn`), so that a secret
+is masked wherever it comes, before it was first named too.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class RedactedReader:
         self._reader = reader
         self.redactor = redactor
         self._only = only
+        # a first pass learns every value the rules find (one event at a time), so that each is masked wherever
+        # it comes, before it was first named too
+        redactor.learn(_every_event(reader))
         count = True if only is None else Header in only and frozenset(("baseline_patch", "baseline_omitted"))
         masked = redactor.event(reader.header, count=count)
         assert isinstance(masked, Header)
@@ -60,3 +65,10 @@ class RedactedReader:
             if first:
                 self._counted = ref
             yield ref, size, self.redactor.event(event, count=first)
+
+
+def _every_event(reader: SessionReader) -> Iterator[Event]:
+    """The header, then every event of ``reader``'s session, in file order."""
+    yield reader.header
+    for _, _, event in reader.events():
+        yield event
