@@ -341,9 +341,8 @@ def test_the_data_of_a_binary_patch_is_not_masked_so_the_patch_still_applies(tmp
 def test_an_export_masks_a_value_before_it_was_first_named_too(tmp_path: Path) -> None:
     """A secret printed bare (``cat token.txt``), named only later (``export API_TOKEN=…``), is on disk since
     record time; an export that holds the session whole learns every value first, and masks it everywhere."""
-    from tracer.dataset.rows import redacted
     from tracer.model import CommandStart, Session
-    from tracer.redact import SessionRedaction, redact_session
+    from tracer.redact import SessionRedaction
 
     token = rnd(24) + "7"
     header = Header(
@@ -357,7 +356,7 @@ def test_an_export_masks_a_value_before_it_was_first_named_too(tmp_path: Path) -
     ]
     session = Session(path=tmp_path / "s.tracer", header=header, events=events)
     redaction = SessionRedaction()
-    for masked in (redact_session(session, export_redactor(header=header)), redacted(session, redaction)):
+    for masked in (export_redactor(header=header).session(session), redaction(session)):
         output = masked.events[1]
         assert isinstance(output, Output) and output.data == b"*" * len(token) + b"\r\n"
         command = masked.events[2]

@@ -112,10 +112,10 @@ def judge_session(
         sent, mask_text = session, _no_redaction
         if redact:
             from tracer.config import load_config
-            from tracer.redact import export_redactor, redact_session
+            from tracer.redact import export_redactor
 
             redactor = export_redactor(load_config(), session.header)
-            sent, mask_text = redact_session(session, redactor), redactor.text
+            sent, mask_text = redactor.session(session), redactor.text
         document = judge_document(sent, redact=mask_text, max_chars=options.max_chars)
         if redact:
             say(f"masked {redactor.summary()} ({redactor.rules.label}) in what the judge is sent")

@@ -9,9 +9,9 @@ Public API::
     CONFIGS                                                                  the configs and their columns
 
 Everything that leaves the machine here goes through export-time redaction: a ``redact`` callable applied to
-every event (the header included), one call per event. pyarrow and fsspec come with the ``dataset`` extra; the
-backends of ``s3://``, ``gs://``, ``hf://`` and ``sftp://`` with the ``s3``, ``gcs``, ``hf`` and ``sftp``
-extras.
+each session, read whole (:class:`tracer.redact.SessionRedaction`). pyarrow and fsspec come with the ``dataset``
+extra; the backends of ``s3://``, ``gs://``, ``hf://`` and ``sftp://`` with the ``s3``, ``gcs``, ``hf`` and
+``sftp`` extras.
 """
 
 from tracer.dataset.build import (

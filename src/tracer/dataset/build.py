@@ -9,7 +9,7 @@
 
 Sessions are read one at a time, from the sessions directory or from an fsspec URL (each remote file copied
 into a private temporary file first, and read by the store's reader like any hostile file); each is redacted
-(one ``redact`` call per event) and its rows handed to the sinks, which write row groups as their buffers fill.
+(one ``redact`` call per session) and its rows handed to the sinks, which write row groups as their buffers fill.
 Memory is bounded by one session plus the sinks' buffers, whatever the number of sessions.
 """
 
@@ -29,7 +29,7 @@ from tracer.dataset import _fs
 from tracer.dataset._sinks import ROW_GROUP_BYTES, SHARD_BYTES, SINKS
 from tracer.dataset.card import CardFacts, dataset_card
 from tracer.dataset.columns import CONFIGS
-from tracer.dataset.rows import Checks, Redact, identity, redacted, session_rows
+from tracer.dataset.rows import Checks, Redact, identity, session_rows
 from tracer.dataset.swebench import instance, prediction
 from tracer.errors import DatasetError, SessionBusy, SessionError, UsageError
 from tracer.gitpaths import unsafe_paths
@@ -100,7 +100,7 @@ class BuildOptions:
         max_tool_output: bytes of output kept per ``bash`` tool result in ``messages`` (<= 0: all).
         row_group_bytes: in-memory size of a Parquet row group (bytes).
         shard_bytes: size at which a shard is closed (bytes).
-        redact: export-time redaction, one call per event.
+        redact: export-time redaction, one call per session.
         redaction: what ``redact`` does, in words (for the card).
         masked: what ``redact`` masked, in words (counts per rule, never a value), asked once every session is
             written, for the card; ``None``: the card says nothing of it.
@@ -215,7 +215,7 @@ def _add_session(
         report.filtered += 1
         return
     try:
-        session = redacted(session, options.redact)
+        session = options.redact(session)
         rows = session_rows(
             session,
             output_limit=options.max_tool_output,

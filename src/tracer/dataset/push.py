@@ -1,6 +1,6 @@
 """``tracer push``: copy sessions to shared storage (a directory or an fsspec URL), redacted.
 
-Each session is read (and so validated) by the store's reader, redacted event by event, written as a fresh
+Each session is read (and so validated) by the store's reader, redacted, written as a fresh
 session file in a private temporary directory, and uploaded as ``<uuid>.tracer``: the session's UUID names it,
 so pushing the same session twice replaces the copy instead of adding a second one, and sessions of different
 people never collide. A session recorded before tracer gave sessions a UUID gets its derived UUID written into
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracer.dataset import _fs
-from tracer.dataset.rows import Redact, identity, redacted
+from tracer.dataset.rows import Redact, identity
 from tracer.errors import SessionError
 from tracer.store import read_session, resolve_session
 from tracer.store.facts import session_uuid
@@ -60,7 +60,7 @@ def push_sessions(
                 report.failed.append(str(e))
                 continue
             sid = session_uuid(session.header)
-            session = redacted(session, redact)
+            session = redact(session)
             copy = Path(scratch) / f"{sid}.tracer"
             write_session(copy, dataclasses.replace(session.header, uuid=sid), session.events)
             target = f"{url.rstrip('/')}/{copy.name}"

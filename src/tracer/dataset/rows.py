@@ -13,36 +13,21 @@ from typing import Any
 
 from tracer.dataset._text import content_text, cut_text, name_text
 from tracer.dataset.messages import TOOLS_JSON, trajectory
-from tracer.model import Command, Event, FileChange, JudgeResult, Note, ProcessCheck, Session, parse_rfc3339
+from tracer.model import Command, FileChange, JudgeResult, Note, ProcessCheck, Session, parse_rfc3339
 from tracer.store.facts import patch_from_commit, session_uuid
 from tracer.termtext import plain_text
 
-#: Export-time redaction: one call per event (the header included), returning the event to export.
-Redact = Callable[[Event], Event]
+#: Export-time redaction: one call per session (read whole), returning the session to export.
+Redact = Callable[[Session], Session]
 
 #: The process checks of a session (``tracer.judge.process_checks``, passed in by the caller: the dataset does not
 #: judge), for the sessions never judged.
 Checks = Callable[[Session], Sequence[ProcessCheck]]
 
 
-def identity(event: Event) -> Event:
+def identity(session: Session) -> Session:
     """The redaction that changes nothing (``--no-redact``)."""
-    return event
-
-
-def redacted(session: Session, redact: Redact) -> Session:
-    """``session`` with ``redact`` applied to its header and to each of its events (a new session). A ``redact``
-    with a ``prepare(session)`` method (:class:`tracer.redact.SessionRedaction`) is given the whole session first,
-    to learn its secrets' values before masking any event."""
-    if redact is identity:
-        return session
-    prepare = getattr(redact, "prepare", None)
-    if prepare is not None:
-        prepare(session)
-    header = redact(session.header)
-    assert type(header) is type(session.header)
-    events = [redact(e) for e in session.events]
-    return Session(path=session.path, header=header, events=events, problem=session.problem)
+    return session
 
 
 def _us(when: str) -> int:

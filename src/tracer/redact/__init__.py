@@ -12,7 +12,7 @@ Public API::
 
     record_redactor(config) -> Redactor      one per recording (the writer thread owns it)
     export_redactor(config, header, collect=False) -> Redactor
-    SessionRedaction(config)                 export-time redaction of many sessions, one call per event
+    SessionRedaction(config)                 export-time redaction of many sessions, one call per session
     Redactor.output(bytes) / .text(str) / .event(Event) / .session(Session); .counts, .findings, .summary()
     check_config(config)                     compile the user's rules: ConfigError naming file and line
     mask_whole(bytes)                        every byte *, line ends kept
@@ -30,7 +30,7 @@ import os
 import re
 
 from tracer.config import Config
-from tracer.model import Event, Header, Session
+from tracer.model import Header, Session
 from tracer.redact._mask import Finding, Redactor, describe_counts, mask_whole
 from tracer.redact._rules import RULES_VERSION, RuleSet, check_config, export_rules, record_rules
 
@@ -46,7 +46,6 @@ __all__ = [
     "export_redactor",
     "mask_whole",
     "record_redactor",
-    "redact_session",
 ]
 
 
@@ -99,25 +98,10 @@ def export_redactor(config: Config | None = None, header: Header | None = None, 
     return Redactor(export_rules(config, export_context(header)), collect=collect, binary=True)
 
 
-def redact_session(session: Session, redactor: Redactor) -> Session:
-    """``session`` (read into memory) with its header and every event masked by ``redactor``, in file order, as
-    an export masks them (a new session; ``redactor`` counts what it masked): what a judge is sent. The values
-    the rules find anywhere in it are learnt first (:meth:`Redactor.learn`), so each is masked wherever it comes."""
-    redactor.learn([session.header, *session.events])
-    header = redactor.event(session.header)
-    assert isinstance(header, Header)
-    return Session(
-        path=session.path,
-        header=header,
-        events=[redactor.event(e) for e in session.events],
-        problem=session.problem,
-    )
-
-
 class SessionRedaction:
-    """Export-time redaction of one session after another, one call per event, each session's header first
-    (what ``tracer dataset build`` and ``tracer push`` take): a header starts a new :func:`export_redactor`
-    (its home, user and host; its placeholders' numbers), its events go through it.
+    """Export-time redaction of one session after another, one call per session read whole (what ``tracer
+    dataset build`` and ``tracer push`` take): each gets a new :func:`export_redactor` (its home, user and host;
+    its placeholders' numbers) and goes through :meth:`Redactor.session`.
 
     Attributes:
         counts: masked values per rule, over every session so far. label: the rule set.
@@ -130,27 +114,13 @@ class SessionRedaction:
         self.config = config
         self.counts: dict[str, int] = {}
         self._redactor: Redactor | None = None
-        self._prepared: Header | None = None
         self.label = export_redactor(config).rules.label  # (compiles the user's rules: a bad one raises now)
 
-    def prepare(self, session: Session) -> None:
-        """Begin ``session`` (read whole): its redactor learns every value the rules find in it first
-        (:meth:`Redactor.learn`), so that each is masked wherever it comes, before it was first named too. Its
-        header is the next event given."""
+    def __call__(self, session: Session) -> Session:
+        """``session`` masked (a new session; what was masked adds to :attr:`counts`)."""
         self._add_counts()
         self._redactor = export_redactor(self.config, session.header)
-        self._redactor.learn([session.header, *session.events])
-        self._prepared = session.header
-
-    def __call__(self, event: Event) -> Event:
-        """``event`` masked; a :class:`~tracer.model.Header` begins a session (but the one :meth:`prepare` began)."""
-        if self._prepared is not None and event is self._prepared:
-            self._prepared = None
-        elif isinstance(event, Header) or self._redactor is None:
-            self._add_counts()
-            self._redactor = export_redactor(self.config, event if isinstance(event, Header) else None)
-        assert self._redactor is not None
-        return self._redactor.event(event)
+        return self._redactor.session(session)
 
     def _add_counts(self) -> None:
         if self._redactor is not None:

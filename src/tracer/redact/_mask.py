@@ -559,10 +559,13 @@ class Redactor:
         raw = original = text.encode("utf-8", "surrogateescape")
         if diff and self._binary and b"GIT binary patch\n" in raw:
             raw = self._without_binary_secrets(raw, t, kind)
-        hits = self.rules.find(raw)
+        found, at = self._occurrences(raw)  # (the rules' keywords and the values learnt, in one pass)
+        hits = self.rules.find_near(raw, found)
         for h in hits:
             self._learn(h.rule, raw[h.start : h.end])
-        known = self._known_hits(raw, 0, hits, self._occurrences(raw)[1]) if self._known else []
+        if self._rebuild_due():  # a value learnt here may come again in it
+            at = self._occurrences(raw)[1]
+        known = self._known_hits(raw, 0, hits, at)
         if known:
             hits = sorted(hits + known, key=lambda h: h.start)
         if hits and diff and b"GIT binary patch\n" in raw:
@@ -694,11 +697,16 @@ class Redactor:
             changes["baseline_omitted"] = (*changes.get("baseline_omitted", event.baseline_omitted), *lines)
 
     def session(self, session: Session) -> Session:
-        """A copy of ``session`` with every event masked, in time order (so output is one stream).
+        """A copy of ``session`` (read whole) with its header and every event masked, in file order (so output is
+        one stream), as an export masks them: what a dataset, a push and a judge take. The values the rules find
+        anywhere in it are learnt first (:meth:`learn`), so that each is masked wherever it comes.
 
         Runs of output events are masked together (up to 1 MiB at a time, then cut back into their events:
         masking keeps lengths), unless findings are kept (their times are each event's own).
         """
+        self.learn([session.header, *session.events])
+        header = self.event(session.header)
+        assert isinstance(header, Header)
         events: list[Event] = []
         run: list[Output] = []
 
@@ -727,9 +735,4 @@ class Redactor:
             size = 0
             events.append(self.event(e))
         flush()
-        return Session(
-            path=session.path,
-            header=self.event(session.header),  # type: ignore[arg-type]
-            events=events,
-            problem=session.problem,
-        )
+        return Session(path=session.path, header=header, events=events, problem=session.problem)

@@ -330,24 +330,12 @@ def _user_allow(config: Config) -> list[Any]:
 
 
 class Scanner:
-    """Where keywords and other literals occur in a text (:meth:`RuleSet.scanner_with`)."""
-
-    __slots__ = ("_keywords",)
-
-    def __init__(self, keywords: _Keywords) -> None:
-        self._keywords = keywords
-
-    def occurrences(self, data: bytes) -> list[tuple[int, int]] | None:
-        """``(index, end offset)`` of each occurrence; ``None`` when only which ones occur can be told (RE2's set,
-        where Hyperscan is not installed)."""
-        return self._keywords.occurrences(data)
-
-
-class _Keywords:
-    """Where a list of keywords (lowercase bytes) occur in a text, in any case: one pass over the text.
+    """Where a list of keywords occur in a text, one pass over it: each ``(bytes, caseless)`` (a rule's keywords,
+    lowercase and matched in any case; or a literal matched exactly, :meth:`RuleSet.scanner_with`).
 
     With Hyperscan, every occurrence with its end offset (so that regexes run only near them); with RE2's
-    multi-pattern set (where Hyperscan is not installed), only which keywords occur.
+    multi-pattern set (where Hyperscan is not installed), only which keywords occur. ``cached``: the compiled
+    database is kept in the cache directory (``False`` for literals that must never reach the disk).
     """
 
     def __init__(self, keywords: list[tuple[bytes, bool]], *, cached: bool = True) -> None:
@@ -488,7 +476,7 @@ class RuleSet:
                 self.always.append(i)
             for k in r.keywords:
                 self._by_keyword[index[(k, k not in r.exact)]].append(i)
-        self._keywords = _Keywords(keywords)
+        self._keywords = Scanner(keywords)
         self.open_rules = [r for r in rules if r.open is not None]
         self._open_index = [i for i, r in enumerate(rules) if r.open is not None]
         #: Keywords that begin a token of gitleaks' record-time list (``ghp_``, ``xoxb-``, ``AKIA``), each with
@@ -516,7 +504,7 @@ class RuleSet:
         secrets), in one pass: its :meth:`Scanner.occurrences` gives ``(index, end offset)``, the keywords'
         indices first (as :meth:`occurrences`), then ``len(keywords) + i`` for ``literals[i]``. Kept in memory
         only, never cached on disk."""
-        return Scanner(_Keywords([*self._keyword_list, *((v, False) for v in literals)], cached=False))
+        return Scanner([*self._keyword_list, *((v, False) for v in literals)], cached=False)
 
     @property
     def keyword_count(self) -> int:
