@@ -142,7 +142,7 @@ def list_(since: str | None, repo: str | None, as_json: bool) -> None:
     from tracer.app.live import Live
 
     live = Live()
-    recording = {p for p, s in listed if isinstance(s, Summary) and s.interrupted and live.recorder(p) is not None}
+    recording = {p for p, s in listed if isinstance(s, Summary) and s.interrupted and live.pid(p) is not None}
     # on a terminal the task is cut to fit (the counts and the verdict never are); in a pipe, lines are whole
     columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else 0
     click.echo("\n".join(_ls_table(listed, columns, recording)))
@@ -322,13 +322,13 @@ def show(session: str | None) -> None:
         click.echo(f"tests     {visible(h.test_command)}")
     from tracer.app.live import Live
 
-    recorder = Live().recorder(path) if s.end is None else None
+    pid = Live().pid(path) if s.end is None else None
     click.echo(f"recorded  {_counts(cmds, failed, edits, files, notes, s.duration)}")
     counts = s.end.redactions if s.end is not None else None
-    click.echo(f"redaction {_redaction(h.redaction, counts, recorder is not None)}")
+    click.echo(f"redaction {_redaction(h.redaction, counts, pid is not None)}")
     end = s.end
-    if recorder is not None:
-        click.echo(f"status    being recorded now (tracer pid {recorder.pid}): what it has written so far is shown")
+    if pid is not None:
+        click.echo(f"status    being recorded now (tracer pid {pid}): what it has written so far is shown")
     elif end is None:
         click.echo("status    the recording was interrupted (no session_end): everything recorded is shown")
     elif end.reason != "exit":
@@ -518,12 +518,12 @@ def export(
         elif not reader.ended:
             from tracer.app.live import Live
 
-            recorder = Live().recorder(path)
+            pid = Live().pid(path)
             why = (
                 "the recording was interrupted (the session has no end): what would have come after its last "
                 "event is missing"
-                if recorder is None
-                else f"the session is being recorded now (tracer pid {recorder.pid}): this is what it held so far"
+                if pid is None
+                else f"the session is being recorded now (tracer pid {pid}): this is what it held so far"
             )
             click.echo(f"tracer: partial export: {why}", err=True)
 
@@ -1025,19 +1025,13 @@ def dataset_build(
     from tracer.app.live import Live
     from tracer.judge import process_checks  # the dataset does not judge: it is given the checks to compute
 
-    live = Live()
-
-    def recording(path: Path) -> int | None:
-        recorder = live.recorder(path)
-        return None if recorder is None else recorder.pid
-
     options = BuildOptions(
         fmt=fmt,
         overwrite=overwrite,
         max_output=max_output,
         max_tool_output=max_tool_output,
         checks=process_checks,
-        recording=recording,
+        recording=Live().pid,
     )
     if redaction is not None:
         options = dataclasses.replace(
@@ -1081,10 +1075,10 @@ def push(sessions: tuple[str, ...], url: str, no_redact: bool) -> None:
 
     def on_pushed(path: str, target: str) -> None:
         click.echo(f"tracer: pushed {_tilde(Path(path))} → {target}", err=True)
-        recorder = live.recorder(Path(path))
-        if recorder is not None:  # (pushing it again replaces the copy: nothing is lost, but it is partial)
+        pid = live.pid(Path(path))
+        if pid is not None:  # (pushing it again replaces the copy: nothing is lost, but it is partial)
             click.echo(
-                f"tracer: {_tilde(Path(path))} is being recorded now (tracer pid {recorder.pid}): what was pushed "
+                f"tracer: {_tilde(Path(path))} is being recorded now (tracer pid {pid}): what was pushed "
                 "ends here; push it again once its shell exits",
                 err=True,
             )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tracer.capture.peers import RecorderInfo, live_sessions
+from tracer.capture.peers import live_sessions
 from tracer.errors import SessionBusy
 from tracer.model import visible
 
@@ -29,15 +29,16 @@ class Live:
     def __init__(self) -> None:
         self._live = live_sessions()
 
-    def recorder(self, path: Path) -> RecorderInfo | None:
-        """The recorder writing the session at ``path`` now, or ``None``."""
+    def pid(self, path: Path) -> int | None:
+        """The pid of the recorder writing the session at ``path`` now, or ``None``."""
         if not self._live:
             return None
         try:
             st = os.stat(path)
         except OSError:
             return None
-        return self._live.get((st.st_dev, st.st_ino))
+        info = self._live.get((st.st_dev, st.st_ino))
+        return None if info is None else info.pid
 
 
 def refuse_while_recording(path: Path, then: str) -> None:
@@ -50,6 +51,6 @@ def refuse_while_recording(path: Path, then: str) -> None:
     Raises:
         SessionBusy: its recorder runs; the message names the file and the recorder's pid, and says what to do.
     """
-    info = Live().recorder(path)
-    if info is not None:
-        raise SessionBusy(f"session {visible(str(path))} is being recorded now (tracer pid {info.pid}): {then}")
+    pid = Live().pid(path)
+    if pid is not None:
+        raise SessionBusy(f"session {visible(str(path))} is being recorded now (tracer pid {pid}): {then}")

@@ -66,8 +66,6 @@ def build_app(path: Path) -> ReplayApp:
         refuse_while_recording(path, "add notes here once its shell exits, or now with `tracer note` in it")
         append_events(path, events)
 
-    recorder = Live().recorder(path)
-
     return ReplayApp(
         source,
         append=append,
@@ -75,5 +73,5 @@ def build_app(path: Path) -> ReplayApp:
         verify_consent=lambda: verify_consent(path),
         insights=lambda: insights_report(source.header.workspace),
         keyframe_cache=cache_path("keyframes", source.header.session_id),
-        recording=None if recorder is None else recorder.pid,
+        recording=Live().pid(path),
     )

@@ -24,7 +24,7 @@ def remove_sessions(victims: list[Victim], *, forget: bool = True) -> int:
         SessionError: a file cannot be deleted (the sessions before it are gone, and forgotten).
     """
     live = Live()
-    victims = [v for v in victims if live.recorder(v.path) is None]
+    victims = [v for v in victims if live.pid(v.path) is None]
     try:
         return remove(victims)
     finally:
@@ -37,4 +37,4 @@ def remove_sessions(victims: list[Victim], *, forget: bool = True) -> int:
 def recording(victims: list[Victim]) -> list[tuple[Victim, int]]:
     """Those of ``victims`` being recorded now, each with its recorder's pid: :func:`remove_sessions` keeps them."""
     live = Live()
-    return [(v, info.pid) for v in victims if (info := live.recorder(v.path)) is not None]
+    return [(v, pid) for v in victims if (pid := live.pid(v.path)) is not None]
