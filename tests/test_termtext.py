@@ -16,6 +16,10 @@ from tracer.termtext import plain_text
         (b"abcdef\rxy\n", "xycdef\n"),
         (b"bell\x07 and \x00nul", "bell and nul"),
         (b"\xff\xfe", "\ufffd\ufffd"),
+        (b"\x1b]0;a\x01b\x07x\x1bP1;2\x0bq\x1b\\y", "xy"),  # control characters inside string sequences: theirs
+        (b"a\x1b", "a"),  # a lone ESC
+        (b"1\r\x01\n2\x7f\r\n\x1b[K3\r\n", "1\n2\n3\n"),  # CRLF once what was between is gone
+        (b"1\r\n2\r\n", "1\n2\n"),  # (most output: no escape, no other control character)
     ],
 )
 def test_output_becomes_the_plain_text_a_terminal_shows(raw: bytes, text: str) -> None:

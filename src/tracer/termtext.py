@@ -14,23 +14,36 @@ import re
 
 __all__ = ["plain_text"]
 
-_SEQUENCE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, ended by BEL or ST
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
-    r"|\x1b[ -/]*[0-~]"  # other ESC sequences
-    r"|[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]"  # other control characters (not backspace, tab, newline, CR)
+_ESCAPE = re.compile(
+    r"\x1b(?:"
+    r"\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, ended by BEL or ST
+    r"|[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
+    r"|[ -/]*[0-~])"  # other ESC sequences
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what there is to do anything about (ESC and CR among it)
+_OTHER = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]")  # control characters but BS, TAB, LF, CR (a lone ESC too)
+_OTHER_BYTES = bytes([*range(0x08), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 
 def plain_text(output: bytes | str) -> str:
     """``output`` (a terminal's raw bytes, or their text) as the plain text it shows: see the module docstring.
-    Bytes that are not UTF-8 become U+FFFD."""
-    text = output.decode("utf-8", "replace") if isinstance(output, bytes) else output
-    if not _CONTROL.search(text):
-        return text
-    text = _SEQUENCE.sub("", text).replace("\r\n", "\n")
+    Bytes that are not UTF-8 become U+FFFD.
+
+    Each step runs only where there is something for it to do (escape sequences, other control characters, carriage
+    returns, backspaces): lines ended by CRLF, most output, take a replace and a test or two (~300 MB/s)."""
+    if isinstance(output, bytes):
+        text = output.decode("utf-8", "replace")
+        others = len(output.translate(None, _OTHER_BYTES)) != len(output)  # (~2 GB/s; a search is ~0.4)
+    else:
+        text = output
+        others = _OTHER.search(text) is not None
+    if others:
+        if "\x1b" in text:  # (escape sequences first: a control character inside a string sequence is part of it)
+            text = _ESCAPE.sub("", text)
+        if _OTHER.search(text):
+            text = _OTHER.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
     if "\r" not in text and "\b" not in text:
         return text
     return "\n".join(_shown(line) for line in text.split("\n"))
