@@ -7,6 +7,7 @@ import dataclasses
 import string
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import unidiff
@@ -364,6 +365,41 @@ def test_an_export_masks_a_value_before_it_was_first_named_too(tmp_path: Path) -
             isinstance(command, CommandStart) and command.command == "export API_TOKEN=[REDACTED:secret-assignment:1]"
         )
     assert redaction.summary() == "2 values (secret-assignment 2)"  # each counted once, in the pass that writes
+
+
+def test_a_session_held_whole_and_one_streamed_are_masked_alike_with_many_values(tmp_path: Path) -> None:
+    """80 secrets, each printed bare (one output event each, and all again in one) long before it is named, and
+    named in the header's task: an export that holds the session masks it in one pass of the rules and searches
+    what came before the last value was learnt again for the values alone; one that streams learns every value
+    first. Both mask every occurrence, with the same placeholders and counts. (The scanner takes learnt values in
+    steps beyond 64: a streamed export looked for the last few only where a rule found them.)"""
+    from tracer.model import CommandStart, Note, Session
+
+    tokens = [rnd(24) + "7" for _ in range(80)]
+    header = Header(
+        t=0, session_id="s", started_at="2026-01-01T00:00:00.000000Z", tracer_version="0", shell="bash",
+        shell_kind="bash", mode="interactive", term="xterm", cols=80, rows=24, cwd="/w", workspace="/w",
+        task=f"rotate {tokens[-1]}",
+    )  # fmt: skip
+    events: list[Any] = [Output(t=1 + i, data=f"{tok}\r\n".encode()) for i, tok in enumerate(tokens)]
+    events.append(CommandStart(t=100, id=1, command="cat *.txt", cwd="/w"))
+    events.append(Output(t=101, data="\r\n".join(tokens).encode()))
+    events.append(Note(t=102, id="n1", text=f"the last one: {tokens[-1]}"))
+    events += [
+        CommandStart(t=200 + i, id=2 + i, command=f"export API_TOKEN={tok}", cwd="/w") for i, tok in enumerate(tokens)
+    ]
+    events.append(Output(t=400, data=f"tail {tokens[0]}\r\n".encode()))
+    session = Session(path=tmp_path / "s.tracer", header=header, events=events)
+
+    whole = export_redactor(header=header)
+    held = whole.session(session)
+    streamed = export_redactor(header=header)
+    streamed.learn([header, *events])
+    one_by_one = [streamed.event(e) for e in [header, *events]]
+    assert [held.header, *held.events] == one_by_one
+    for e in one_by_one:
+        assert not any(tok in repr(e) for tok in tokens), e
+    assert whole.counts == streamed.counts and whole.total == 80 * 3 + 3
 
 
 def test_header_text_is_masked_and_ids_are_kept() -> None:

@@ -378,11 +378,15 @@ class Redactor:
     def learn(self, events: Iterable[Event]) -> None:
         """Learn the values the rules find in ``events`` (a session's, in file order; one at a time is held)
         without masking or counting anything, so that a pass over them after masks a value wherever it comes,
-        before it was first named too (``cat token.txt``, later ``export TOKEN=…``): what every export does."""
+        before it was first named too (``cat token.txt``, later ``export TOKEN=…``): what an export that streams
+        its events does (:mod:`tracer.store.redacted`). One that holds them all takes :meth:`session`, which
+        needs no second pass of the rules."""
         for event in events:
             self.event(event, count=False)
         self.restart_output()
         self._event_left_out.clear()
+        if self._known_stale:  # the pass after looks for every value, not only those the scanner was last built with
+            self._scanned = 0
 
     def restart_output(self) -> None:
         """The next piece of output does not follow the last one (a reader went back): no context is carried
@@ -698,32 +702,50 @@ class Redactor:
 
     def session(self, session: Session) -> Session:
         """A copy of ``session`` (read whole) with its header and every event masked, in file order (so output is
-        one stream), as an export masks them: what a dataset, a push and a judge take. The values the rules find
-        anywhere in it are learnt first (:meth:`learn`), so that each is masked wherever it comes.
+        one stream), as an export masks them: what a dataset, a push and a judge take. A value the rules find
+        anywhere in it is masked wherever it comes, before it was first named too (``cat token.txt``, later
+        ``export TOKEN=…``): the events masked before the last value was learnt are searched once more for the
+        values alone (no rule runs twice; :meth:`learn` is the same for a reader that streams).
 
         Runs of output events are masked together (up to 1 MiB at a time, then cut back into their events:
         masking keeps lengths), unless findings are kept (their times are each event's own).
         """
-        self.learn([session.header, *session.events])
-        header = self.event(session.header)
+        masked, held = self._mask_all([session.header, *session.events])
+        behind = bisect.bisect_left(held, len(self._known))  # (held never decreases)
+        if behind:
+            again = Redactor(RuleSet([], [], (), self.rules.label), collect=self.findings is not None)
+            again.counts, again._numbers, again._last = self.counts, self._numbers, self._last
+            again._known = dict(self._known)
+            again._known_stale = True
+            masked[:behind] = again._mask_all(masked[:behind])[0]
+            if self.findings is not None and again.findings:
+                self.findings = sorted(self.findings + again.findings, key=lambda f: f.t)
+        header = masked[0]
         assert isinstance(header, Header)
-        events: list[Event] = []
+        return Session(path=session.path, header=header, events=masked[1:], problem=session.problem)
+
+    def _mask_all(self, events: list[Event]) -> tuple[list[Event], list[int]]:
+        """``events`` masked in order, and for each how many learnt values the scanner held before it was masked
+        (a value learnt in it or after it may be in it unmasked)."""
+        masked: list[Event] = []
+        held: list[int] = []
         run: list[Output] = []
 
         def flush() -> None:
+            held.extend([self._scanned] * len(run))
             if len(run) == 1 or self.findings is not None:
-                events.extend(self.event(e) for e in run)
+                masked.extend(self.event(e) for e in run)
             elif run:
                 data = self.output(b"".join(e.data for e in run), run[0].t)
                 pos = 0
                 for e in run:
                     piece = data[pos : pos + len(e.data)]
                     pos += len(e.data)
-                    events.append(e if piece == e.data else dataclasses.replace(e, data=piece))
+                    masked.append(e if piece == e.data else dataclasses.replace(e, data=piece))
             run.clear()
 
         size = 0
-        for e in session.events:
+        for e in events:
             if type(e) is Output:
                 run.append(e)
                 size += len(e.data)
@@ -733,6 +755,7 @@ class Redactor:
                 continue
             flush()
             size = 0
-            events.append(self.event(e))
+            held.append(self._scanned)
+            masked.append(self.event(e))
         flush()
-        return Session(path=session.path, header=header, events=events, problem=session.problem)
+        return masked, held
