@@ -40,6 +40,10 @@ TEMPLATES = {
     "long-output": "seq 1 200000; git log --oneline | head",
     "edits": "for i in 1 2 3 4 5 6 7 8; do printf 'line %s\\n' $i >> notes-$i.txt; done; ls; cat notes-*.txt",
 }
+#: With ``--secrets``: a value written to a file, printed bare, and named only at the end (``API_TOKEN=…``), which
+#: record-time redaction cannot know before and every export masks everywhere (the build's redaction at its most).
+_TOKEN = "q7Vb2Xr9Lm4Tz8Kc1Wd6Hs3Ny5Pf0Ga"
+SECRET_TEMPLATE = f"printf '%s\\n' {_TOKEN} > token.txt; cat token.txt; seq 1 200000; echo API_TOKEN=$(cat token.txt)"
 
 
 def git(repo: Path, *args: str) -> None:
@@ -49,10 +53,11 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
-def record_templates(scratch: Path) -> list[Path]:
-    """Record each template once, for real, in its own fresh repository."""
+def record_templates(scratch: Path, secrets: bool = False) -> list[Path]:
+    """Record each template once, for real, in its own fresh repository (with ``secrets``, the secret's too)."""
     recorded = []
-    for name, command in TEMPLATES.items():
+    templates = TEMPLATES | ({"secret": SECRET_TEMPLATE} if secrets else {})
+    for name, command in templates.items():
         repo = scratch / f"repo-{name}"
         repo.mkdir()
         git(repo, "init", "-q", "-b", "main")
@@ -107,6 +112,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--formats", default="parquet,jsonl")
     parser.add_argument("--name", default="latest")
+    parser.add_argument("--secrets", action="store_true", help="a fourth template: a secret printed before it is named")
     args = parser.parse_args()
     results: dict[str, object] = {
         "sessions": args.sessions,
@@ -115,7 +121,7 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="bench-dataset-") as tmp:
         scratch = Path(tmp)
-        templates = record_templates(scratch)
+        templates = record_templates(scratch, args.secrets)
         half = max(1, args.sessions // 2)
         sizes = {
             "all": copy_sessions(templates, scratch / "sessions", args.sessions),
