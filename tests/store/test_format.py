@@ -202,6 +202,58 @@ def test_a_large_event_reads_back(tmp_path: Path) -> None:
     assert s.problem is None and len(s.header.baseline_patch) == len(big)
 
 
+@pytest.mark.parametrize("text", ["+" * (3 << 20), ("é€𝄞a" * (1 << 19))[1:]])  # ASCII; 1–4 bytes a character
+@pytest.mark.parametrize("fields", [4, 20])  # fixmap, map 16
+def test_a_large_event_packed_piece_by_piece_is_what_msgpack_packs(text: str, fields: int) -> None:
+    """A text of a MiB or more is encoded a piece at a time (pieces cut between characters, each 1 to 4 bytes of
+    UTF-8): joined, the pieces are byte for byte what msgpack makes of the event's map."""
+    from tracer.store import _msgpack
+    from tracer.store.writer import is_large, packed_pieces
+
+    pack = _msgpack.packer().pack
+    d: dict[str, object] = {f"k{i}": i for i in range(fields - 2)} | {"patch": text, "small": "é" * 40}
+    assert is_large(d) and not is_large({"small": "x" * 1000})
+    size, pieces = packed_pieces(d, pack)
+    joined = b"".join(pieces)
+    assert joined == pack(d) and size == len(joined)
+
+
+def test_a_large_start_state_is_never_held_packed_whole(tmp_path: Path) -> None:
+    """A header whose start state is 32 MB of patch, and a final patch as large, are packed and compressed piece
+    by piece in frames of their own: the writer holds a MiB of them at a time beyond the text (it held the text
+    packed, compressed and msgpack's growing buffer: 3–4 times its size), and they read back whole between the
+    frames of other events."""
+    import tracemalloc
+    from dataclasses import replace
+
+    from tracer.store.writer import write_session as write_whole
+
+    lines = "".join(f"+line {i} of a data file that changed\n" for i in range(800_000))  # 32 MB
+    header = replace(HEADER, baseline_patch=lines)
+    patch = FinalPatch(t=3, patch=lines, files=("data.csv",))
+    for name in ("recorded", "copied"):
+        path = tmp_path / f"{name}.tracer"
+        tracemalloc.start()
+        try:
+            if name == "recorded":
+                w = SessionWriter(path, header)
+                w.output(1, b"before\r\n")
+                w.event(CommandStart(t=2, id=1, command="true", cwd="/src/p"))
+                w.event(patch)
+                w.output(4, b"after\r\n")
+                w.close(SessionEnd(t=5, exit_status=0))
+            else:
+                write_whole(path, header, [Output(t=1, data=b"before\r\n"), patch, Output(t=4, data=b"after\r\n")])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 8 << 20, (name, peak)
+        s = read_session(path)
+        assert s.problem is None and s.header.baseline_patch == lines
+        assert s.final_patch is not None and s.final_patch.patch == lines
+        assert [o.data for o in s.of_type(Output)] == [b"before\r\n", b"after\r\n"]
+
+
 def test_output_that_barely_compresses_is_stored_at_the_fast_level_and_text_compresses_again(
     tmp_path: Path,
 ) -> None:

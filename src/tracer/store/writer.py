@@ -60,6 +60,8 @@ from tracer.store.paths import create_session_file
 from tracer.store.signing import Signer
 
 if TYPE_CHECKING:  # imported by the writer thread, through the factory: not on the way to the shell
+    import zstandard
+
     from tracer.redact import Redactor
 
 #: Output chunks closer than this (microseconds) to the first chunk of an event are coalesced into it.
@@ -82,6 +84,11 @@ POOR_RATIO = 1.5
 #: Frames from this size (content bytes) decide the level; smaller ones (interactive work) always get the
 #: normal level: their CPU is negligible and their ratio says little.
 LARGE_FRAME = 256 << 10
+#: An event with a text field of this many characters or more (a start state's patch, a final patch, the diff of
+#: a large file) is packed and compressed piece by piece, in a frame of its own: see :func:`packed_pieces`.
+LARGE_TEXT = 1 << 20
+#: Characters of such a text encoded at a time.
+_TEXT_PIECE = 1 << 20
 
 
 @dataclass
@@ -218,20 +225,81 @@ def output_head(pack: Callable[[Any], bytes], t: int, size: int, reads: bool) ->
     return _OUTPUT_HEAD[reads] + pack(t) + b"\xa4data" + _bin_header(size)
 
 
+def is_large(d: dict[str, Any]) -> bool:
+    """Whether the event ``d`` (``Event.to_dict()``) holds a text of :data:`LARGE_TEXT` characters or more."""
+    return any(isinstance(v, str) and len(v) >= LARGE_TEXT for v in d.values())
+
+
+def packed_pieces(d: dict[str, Any], pack: Callable[[Any], bytes]) -> tuple[int, Iterable[bytes]]:
+    """The msgpack of the map ``d`` in pieces, without packing it whole: ``(its size in bytes, the pieces)``,
+    joined the same bytes as ``pack(d)`` (a :func:`tracer.store._msgpack.packer`'s ``pack``). A text of
+    :data:`LARGE_TEXT` characters or more is encoded a piece at a time after its ``str 32`` header (the msgpack
+    specification, "str format family"), so that a start state of 100 MB is held once (as text), not three or
+    four times (the packer's growing buffer, its result, zstd's output bound).
+
+    Raises:
+        UnicodeEncodeError: a text holds a lone surrogate (as ``pack`` would).
+    """
+    size = 0
+    plan: list[bytes | str] = []
+    n = len(d)
+    head = bytes([0x80 | n]) if n < 16 else b"\xde" + n.to_bytes(2, "big")
+    for k, v in d.items():
+        if isinstance(v, str) and len(v) >= LARGE_TEXT:
+            length = len(v) if v.isascii() else sum(len(_piece(v, i)) for i in range(0, len(v), _TEXT_PIECE))
+            plan += [pack(k) + b"\xdb" + length.to_bytes(4, "big"), v]
+            size += len(plan[-2]) + length
+        else:
+            plan.append(pack(k) + pack(v))
+            size += len(plan[-1])
+
+    def pieces() -> Iterable[bytes]:
+        yield head
+        for item in plan:
+            if isinstance(item, bytes):
+                yield item
+            else:
+                for i in range(0, len(item), _TEXT_PIECE):
+                    yield _piece(item, i)
+
+    return len(head) + size, pieces()
+
+
+def _piece(text: str, i: int) -> bytes:
+    return text[i : i + _TEXT_PIECE].encode("utf-8")
+
+
+def event_frame(d: dict[str, Any], pack: Callable[[Any], bytes], cctx: zstandard.ZstdCompressor) -> bytes:
+    """A zstd frame (``cctx``'s) holding the event ``d`` (``Event.to_dict()``) alone, packed with ``pack``; a large
+    one (:func:`is_large`) packed and compressed piece by piece (:func:`packed_pieces`), the frame declaring its
+    size as any other.
+
+    Raises:
+        UnicodeEncodeError: a text holds a lone surrogate.
+    """
+    if not is_large(d):
+        return cctx.compress(pack(d))
+    size, pieces = packed_pieces(d, pack)
+    stream = cctx.compressobj(size=size)
+    frame = [stream.compress(piece) for piece in pieces]
+    frame.append(stream.flush())
+    return b"".join(frame)
+
+
 class _FrameCompressor:
     """zstd for frames: :data:`~tracer.store.format.ZSTD_LEVEL`, or :data:`FAST_LEVEL` after a large frame
     that compressed poorly (see :data:`POOR_RATIO`)."""
 
     def __init__(self) -> None:
-        self._normal = compressor()
+        self.normal = compressor()
         self._fast = compressor(FAST_LEVEL)
         self.fast = False
 
     def compress(self, content: bytes | bytearray | memoryview) -> bytes:
         """One frame holding ``content``."""
         if len(content) < LARGE_FRAME:
-            return self._normal.compress(content)
-        frame = (self._fast if self.fast else self._normal).compress(content)
+            return self.normal.compress(content)
+        frame = (self._fast if self.fast else self.normal).compress(content)
         self.fast = len(content) < POOR_RATIO * len(frame)
         return frame
 
@@ -323,7 +391,7 @@ class SessionWriter:
             self._signer.update(PREAMBLE)
         contents = _Contents()
         contents.add(header.type, header.t)
-        self._write_frame(self._packer.pack(header.to_dict()), contents)
+        self._write_event_frame(header.to_dict(), contents)
         self.begun = True
         self._thread.start()
 
@@ -502,8 +570,16 @@ class SessionWriter:
                     try:
                         if redactor is not None:
                             event = redactor.event(event)
-                        buf.add(self._packer.pack(event.to_dict()))
-                        contents.add(event.type, event.t)
+                        d = event.to_dict()
+                        if is_large(d):  # in a frame of its own, packed and compressed piece by piece
+                            if buf:
+                                write_frame()
+                            alone = _Contents()
+                            alone.add(event.type, event.t)
+                            self._write_event_frame(d, alone)
+                        else:
+                            buf.add(self._packer.pack(d))
+                            contents.add(event.type, event.t)
                     except Exception as e:  # a bad event must not stop the writer: skip it, say so
                         self._packer = _msgpack.packer()
                         self._skipped(item[0], e)
@@ -560,8 +636,15 @@ class SessionWriter:
         if self._on_warning is not None:
             self._on_warning(message)
 
+    def _write_event_frame(self, d: dict[str, Any], contents: _Contents) -> None:
+        """The event ``d`` (``Event.to_dict()``) in a frame of its own; a large one (:func:`is_large`) packed and
+        compressed piece by piece."""
+        self._write_compressed(event_frame(d, self._packer.pack, self._compressor.normal), contents)
+
     def _write_frame(self, content: bytes | bytearray | memoryview, contents: _Contents) -> None:
-        frame = self._compressor.compress(content)
+        self._write_compressed(self._compressor.compress(content), contents)
+
+    def _write_compressed(self, frame: bytes, contents: _Contents) -> None:
         if self._signer is not None:  # signed in file order (frames kept while the disk is full go first)
             self._signer.update(frame)
         if self._pending_frames:
@@ -685,7 +768,7 @@ def write_session(path: Path, header: Header, events: Iterable[Event]) -> None:
         SessionError: ``path`` exists already or cannot be written.
     """
     pack = _msgpack.packer().pack
-    compress = compressor().compress
+    cctx = compressor()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except FileExistsError as e:
@@ -695,14 +778,21 @@ def write_session(path: Path, header: Header, events: Iterable[Event]) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(PREAMBLE)
-            f.write(compress(pack(header.to_dict())))
+            f.write(event_frame(header.to_dict(), pack, cctx))
             content = bytearray()
             for event in events:
-                content += pack(event.to_dict())
+                d = event.to_dict()
+                if is_large(d):  # alone, piece by piece
+                    if content:
+                        f.write(cctx.compress(content))
+                        content.clear()
+                    f.write(event_frame(d, pack, cctx))
+                    continue
+                content += pack(d)
                 if len(content) >= FRAME_MAX_BYTES:
-                    f.write(compress(content))
+                    f.write(cctx.compress(content))
                     content.clear()
             if content:
-                f.write(compress(content))
+                f.write(cctx.compress(content))
     except OSError as e:
         raise SessionError(f"cannot write {path}: {e.strerror}") from e
