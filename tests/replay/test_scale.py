@@ -109,6 +109,42 @@ async def test_a_damaged_file_shows_what_comes_before_the_damage(tmp_path: Path)
         assert any("中文 ok" in row for row in app.query_one(ScreenView).plain_lines)
 
 
+def test_a_start_state_and_final_patch_over_64_mib_are_not_taken_for_damage(tmp_path: Path) -> None:
+    """A header whose start state is 70 MB of patch (a large tracked file changed before the recording), and a
+    final patch as large, are frames of one event each. The replay took any frame over 64 MiB for damage, and
+    showed the session as interrupted, without a command. Its frames are now unpacked as they are decompressed:
+    the index holds one event at a time, not a frame's content beside it."""
+    import dataclasses
+
+    from tracer.model import FinalPatch
+
+    patch = "".join(f"+row {i} of the data that changed\n" for i in range(2_000_000))  # 75 MB
+    assert len(patch) > 64 << 20
+    path = tmp_path / "large.tracer"
+    writer = SessionWriter(path, dataclasses.replace(build_demo().header, baseline_patch=patch))
+    writer.event(CommandStart(t=1000, id=1, command="make test", cwd="/"))
+    writer.output(1100, b"all passed\r\n")
+    writer.event(CommandEnd(t=1200, id=1, exit_status=0))
+    writer.event(FinalPatch(t=1300, patch=patch, files=("data.csv",)))
+    writer.output(1400, b"$ ")
+    writer.close(SessionEnd(t=1500, exit_status=0))
+    size = len(patch)
+    del patch
+    tracemalloc.start()
+    try:
+        index = FileSource(path).scan()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert index is not None and index.session.problem is None, index and index.session.problem
+    assert not index.session.interrupted and [c.command for c in index.commands] == ["make test"]
+    assert index.session.final_patch is not None and len(index.session.final_patch.patch) > 64 << 20
+    assert index.stream.reader.read(0, index.stream.total_bytes) == b"all passed\r\n$ "
+    # one event at a time: msgpack's buffer for it (allocated by doubling: tracemalloc counts pages never touched),
+    # then its text; not the frame's content beside them
+    assert peak < 5 * size, f"indexing held {peak / MB:.1f} MB for an event of {size / MB:.1f} MB"
+
+
 def test_the_index_is_cached_and_appended_frames_are_indexed_on_top(tmp_path: Path) -> None:
     from tracer.model import Note
     from tracer.store import append_events

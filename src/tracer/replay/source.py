@@ -54,13 +54,15 @@ from tracer.model import (
 from tracer.replay.terminal import Clusters, Terminal, cluster_end
 from tracer.store import read_header
 from tracer.store.format import PREAMBLE_SIZE, parse_preamble
+from tracer.store.reader import MAX_FRAME_BYTES
 
 #: Output bytes per newline-count block (see :attr:`ScreenStream.newlines`).
 BLOCK = 64 * 1024
 #: Largest slice fed to an emulator in one call (bytes), so a background build never holds the GIL long.
 SLICE = 64 * 1024
-#: Largest decompressed frame read (bytes): tracer writes at most 2 MiB; a hostile file cannot ask for more.
-MAX_FRAME = 64 << 20
+#: Largest decompressed frame read (bytes): the store's limit (a frame of output is at most 2 MiB, one of a large
+#: start state or final patch holds that one event); a hostile file cannot ask for more.
+MAX_FRAME = MAX_FRAME_BYTES
 #: Compressed bytes fed to the decompressor at a time: at zstd's densest (an RLE block) 1 KiB gives 32 MiB, so a
 #: frame that lies about its size is stopped before it costs more than that.
 _FEED = 1 << 10
@@ -151,8 +153,8 @@ class FileOutput(_Chunks):
         try:
             if self._file is None:
                 self._file = open(self.path, "rb")  # noqa: SIM115 - kept open while the reader lives
-            content, _ = read_frame(self._file, self._frames[i])
-            data = b"".join(e.data for m in unpack_events(content) if isinstance(e := _event(m), Output))
+            frame = FrameEvents(self._file, self._frames[i])
+            data = b"".join(e.data for m in frame if isinstance(e := _event(m), Output))
         except (OSError, CorruptSession):
             data = b""
         if len(data) != size:
@@ -175,55 +177,65 @@ class FileOutput(_Chunks):
 # --- frames of a session file -------------------------------------------------------------------------------
 
 
-def read_frame(f: BinaryIO, offset: int) -> tuple[bytes, int]:
-    """Decompress the zstd frame at byte ``offset`` of ``f``.
+class FrameEvents:
+    """The event maps of the zstd frame at byte ``offset`` of ``f``, decompressed and unpacked as they come: the
+    frame is never held whole, only the event being read (a frame of a large start state or final patch holds one
+    event of up to hundreds of MB). Iterate once; :attr:`length` is then the frame's length in the file (bytes).
 
-    Returns:
-        ``(content, length)``: the frame's decompressed content and its length in the file (bytes).
+    Maps stop at the first thing that is not a map or does not unpack (the rest of the frame is decompressed to
+    find its end, not unpacked); with ``unpack=False`` there are none (the header's frame, read already).
 
     Raises:
-        CorruptSession: the frame is cut off, does not decode, or holds more than :data:`MAX_FRAME` bytes.
+        CorruptSession: (while iterating) the frame is cut off, does not decode, or holds more than
+            :data:`MAX_FRAME` bytes.
         OSError: the file cannot be read.
     """
-    f.seek(offset)
-    dobj = zstandard.ZstdDecompressor().decompressobj()
-    parts: list[bytes] = []
-    size = consumed = 0
-    name = getattr(f, "name", "session file")
-    while True:
-        data = f.read(64 * 1024)
-        if not data:
-            raise CorruptSession(f"session file {name} is cut off at byte {offset} (the recording was interrupted)")
-        for i in range(0, len(data), _FEED):
-            piece = data[i : i + _FEED]
-            try:
-                out = dobj.decompress(piece)
-            except zstandard.ZstdError as e:
-                raise CorruptSession(f"session file {name} is corrupt at byte {offset}: {e}") from e
-            size += len(out)
-            if size > MAX_FRAME:
-                raise CorruptSession(
-                    f"session file {name} has a frame at byte {offset} larger than {MAX_FRAME >> 20} MiB: "
-                    "tracer never writes one; the file is damaged or not tracer's"
-                )
-            parts.append(out)
-            if dobj.eof:
-                consumed += i + len(piece) - len(dobj.unused_data)
-                return b"".join(parts), consumed
-        consumed += len(data)
 
+    def __init__(self, f: BinaryIO, offset: int, *, unpack: bool = True) -> None:
+        self._f = f
+        self.offset = offset
+        self.length = 0
+        self._unpack = unpack
 
-def unpack_events(content: bytes) -> Iterator[dict[str, Any]]:
-    """The event maps packed in a frame's content; stops at the first thing that is not a map."""
-    unpacker = msgpack.Unpacker(raw=False, strict_map_key=True, max_buffer_size=max(len(content), 1 << 20))
-    unpacker.feed(content)
-    try:
-        for obj in unpacker:
-            if not isinstance(obj, dict):
-                return
-            yield obj
-    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError):
-        return
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        f, offset = self._f, self.offset
+        f.seek(offset)
+        dobj = zstandard.ZstdDecompressor().decompressobj()
+        unpacker: Any = (
+            msgpack.Unpacker(raw=False, strict_map_key=True, max_buffer_size=MAX_FRAME) if self._unpack else None
+        )
+        size = consumed = 0
+        name = getattr(f, "name", "session file")
+        while True:
+            data = f.read(64 * 1024)
+            if not data:
+                raise CorruptSession(f"session file {name} is cut off at byte {offset} (the recording was interrupted)")
+            for i in range(0, len(data), _FEED):
+                piece = data[i : i + _FEED]
+                try:
+                    out = dobj.decompress(piece)
+                except zstandard.ZstdError as e:
+                    raise CorruptSession(f"session file {name} is corrupt at byte {offset}: {e}") from e
+                size += len(out)
+                if size > MAX_FRAME:
+                    raise CorruptSession(
+                        f"session file {name} has a frame at byte {offset} larger than {MAX_FRAME >> 20} MiB: "
+                        "tracer never writes one; the file is damaged or not tracer's"
+                    )
+                if out and unpacker is not None:
+                    unpacker.feed(out)
+                    try:
+                        for obj in unpacker:
+                            if not isinstance(obj, dict):
+                                unpacker = None
+                                break
+                            yield obj
+                    except (msgpack.FormatError, msgpack.StackError, ValueError):
+                        unpacker = None
+                if dobj.eof:
+                    self.length = consumed + i + len(piece) - len(dobj.unused_data)
+                    return
+            consumed += len(data)
 
 
 # --- the stream ---------------------------------------------------------------------------------------------
@@ -609,8 +621,9 @@ class FileSource(SessionSource):
         self._scanned = PREAMBLE_SIZE  # file offset up to which frames were read
         self._lock = threading.Lock()
 
-    def _frames(self, start: int) -> Iterator[tuple[int, bytes]]:
-        """``(offset, content)`` of each frame from ``start``; stops (raising) at a damaged frame."""
+    def _frames(self, start: int) -> Iterator[FrameEvents]:
+        """Each frame from ``start`` (iterate each before the next), the header's (read already) without its events;
+        stops (raising) at a damaged frame."""
         try:
             f = open(self.file, "rb")  # noqa: SIM115 - closed below
         except OSError as e:
@@ -625,9 +638,12 @@ class FileSource(SessionSource):
             size = os.fstat(f.fileno()).st_size
             offset = start
             while offset < size:
-                content, length = read_frame(f, offset)
-                yield offset, content
-                offset += length
+                frame = FrameEvents(f, offset, unpack=offset != PREAMBLE_SIZE)
+                yield frame
+                if not frame.length:  # (not read to its end by the caller)
+                    for _ in frame:
+                        pass
+                offset += frame.length
                 self._scanned = offset
 
     def scan(
@@ -640,16 +656,12 @@ class FileSource(SessionSource):
         output = builder.stream.offsets
         problem = None
         size = max(1, self.file.stat().st_size)
-        first = start == PREAMBLE_SIZE
         try:
-            for offset, content in self._frames(start):
+            for frame in self._frames(start):
                 if cancelled():
                     return None
-                before = output[-1]
-                for m in unpack_events(content):
-                    if first:  # the header, read already
-                        first = False
-                        continue
+                before, offset = output[-1], frame.offset
+                for m in frame:
                     event = _event(m)
                     if event is not None:
                         builder.add(event)
@@ -704,8 +716,8 @@ class FileSource(SessionSource):
         events: list[Event] = []
         with self._lock:
             try:
-                for _, content in self._frames(self._scanned):
-                    events.extend(e for m in unpack_events(content) if (e := _event(m)) and not isinstance(e, Output))
+                for frame in self._frames(self._scanned):
+                    events.extend(e for m in frame if (e := _event(m)) and not isinstance(e, Output))
             except (CorruptSession, SessionError):
                 pass
         return events
@@ -755,6 +767,7 @@ __all__ = [
     "MAX_RESIZES",
     "FileOutput",
     "FileSource",
+    "FrameEvents",
     "IndexBuilder",
     "MemoryOutput",
     "MemorySource",
@@ -763,6 +776,4 @@ __all__ = [
     "SessionIndex",
     "SessionSource",
     "open_source",
-    "read_frame",
-    "unpack_events",
 ]
