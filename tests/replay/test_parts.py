@@ -139,9 +139,11 @@ def test_a_long_patch_is_shown_up_to_its_budget_and_says_how_much_more_it_has(mo
     monkeypatch.setattr(diffs, "SHOWN_CHARS", 1000)  # characters too
     lines = [line.plain for line in render_patch(patch)]
     assert lines[-1].startswith("… ") and "more files" in lines[-1] and len(lines) < 100
-    huge = "diff --git a/big b/big\n--- a/big\n+++ b/big\n@@ -1 +1,5000 @@\n" + "+row\n" * 5000  # one file
+    huge = "diff --git a/big b/big\n--- a/big\n+++ b/big\n@@ -1,2 +1,5000 @@\n" + "-old\n+row\n+++x\n" * 2500
+    huge += "diff --git a/next b/next\n--- a/next\n+++ b/next\n@@ -1 +1 @@\n-a\n+b\n"
     lines = [line.plain for line in render_patch(huge)]
-    assert lines[0].startswith("━━ big  +") and lines[-1].startswith("… ") and "more file" not in lines[-1]
+    assert lines[0] == "━━ big  +2500 −2500"  # cut short, the whole file's counts (a `+++` line counts as a header)
+    assert lines[-1].startswith("… ") and "(1 more file)" in lines[-1]
     assert len(lines) < 300
     assert [line.plain for line in render_patch("+" + "x" * 5000)][-1] == (
         "… 1 more line not shown here: `tracer export` writes the whole diff"

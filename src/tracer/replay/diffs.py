@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from rich.style import Style
@@ -152,10 +153,18 @@ def _is_header(line: str) -> bool:
 def render_patch(patch: str) -> list[Text]:
     """Every file of a patch, one after the other, a blank line between files; past :data:`SHOWN_LINES` lines or
     :data:`SHOWN_CHARS` characters (at the start of a file, where one whole file fits), a last line says how many
-    more lines and files the patch has."""
+    more lines and files the patch has. A file cut short still says how many lines its whole diff adds and
+    removes."""
     cut = _shown(patch)
     head = patch[:cut]
     files = split_files(head)
+    if files and cut < len(patch) and not patch.startswith("diff --git ", cut):  # a file cut short: its whole counts
+        start = head.rfind("\ndiff --git ") + 1
+        end = patch.find("\ndiff --git ", cut - 1)
+        whole = patch[start : len(patch) if end < 0 else end + 1]
+        added = whole.count("\n+") - whole.count("\n+++") + (whole[:1] == "+" and whole[:3] != "+++")
+        removed = whole.count("\n-") - whole.count("\n---") + (whole[:1] == "-" and whole[:3] != "---")
+        files[-1] = dataclasses.replace(files[-1], added=added, removed=removed)
     highlight = head.count("\n") <= _HIGHLIGHT_LIMIT
     out: list[Text] = []
     for n, diff in enumerate(files):
