@@ -202,11 +202,14 @@ def test_a_large_event_reads_back(tmp_path: Path) -> None:
     assert s.problem is None and len(s.header.baseline_patch) == len(big)
 
 
-@pytest.mark.parametrize("text", ["+" * (3 << 20), ("é€𝄞a" * (1 << 19))[1:]])  # ASCII; 1–4 bytes a character
+@pytest.mark.parametrize(
+    "text", ["+" * (3 << 20), ("é€𝄞a" * (1 << 19))[1:], b"+\xff" * (1 << 20)]
+)  # ASCII; 1–4 bytes a character; not UTF-8
 @pytest.mark.parametrize("fields", [4, 20])  # fixmap, map 16
-def test_a_large_event_packed_piece_by_piece_is_what_msgpack_packs(text: str, fields: int) -> None:
+def test_a_large_event_packed_piece_by_piece_is_what_msgpack_packs(text: str | bytes, fields: int) -> None:
     """A text of a MiB or more is encoded a piece at a time (pieces cut between characters, each 1 to 4 bytes of
-    UTF-8): joined, the pieces are byte for byte what msgpack makes of the event's map."""
+    UTF-8), or follows its header as it is (text that is not UTF-8 is stored as bytes): joined, the pieces are byte
+    for byte what msgpack makes of the event's map."""
     from tracer.store import _msgpack
     from tracer.store.writer import is_large, packed_pieces
 

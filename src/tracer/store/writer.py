@@ -226,26 +226,31 @@ def output_head(pack: Callable[[Any], bytes], t: int, size: int, reads: bool) ->
 
 
 def is_large(d: dict[str, Any]) -> bool:
-    """Whether the event ``d`` (``Event.to_dict()``) holds a text of :data:`LARGE_TEXT` characters or more."""
-    return any(isinstance(v, str) and len(v) >= LARGE_TEXT for v in d.values())
+    """Whether the event ``d`` (``Event.to_dict()``) holds a text of :data:`LARGE_TEXT` characters or more (or as
+    many bytes: text that is not UTF-8 is stored as ``bin``)."""
+    return any(isinstance(v, (str, bytes)) and len(v) >= LARGE_TEXT for v in d.values())
 
 
 def packed_pieces(d: dict[str, Any], pack: Callable[[Any], bytes]) -> tuple[int, Iterable[bytes]]:
     """The msgpack of the map ``d`` in pieces, without packing it whole: ``(its size in bytes, the pieces)``,
     joined the same bytes as ``pack(d)`` (a :func:`tracer.store._msgpack.packer`'s ``pack``). A text of
-    :data:`LARGE_TEXT` characters or more is encoded a piece at a time after its ``str 32`` header (the msgpack
-    specification, "str format family"), so that a start state of 100 MB is held once (as text), not three or
-    four times (the packer's growing buffer, its result, zstd's output bound).
+    :data:`LARGE_TEXT` characters or more is encoded a piece at a time after its ``str 32`` header, and bytes as
+    many (text that is not UTF-8) follow their ``bin 32`` header as they are (the msgpack specification, "str
+    format family", "bin format family"), so that a start state of 100 MB is held once, not three or four times
+    (the packer's growing buffer, its result, zstd's output bound).
 
     Raises:
         UnicodeEncodeError: a text holds a lone surrogate (as ``pack`` would).
     """
     size = 0
-    plan: list[bytes | str] = []
+    plan: list[bytes | str] = []  # packed pieces, and large texts to encode a piece at a time
     n = len(d)
     head = bytes([0x80 | n]) if n < 16 else b"\xde" + n.to_bytes(2, "big")
     for k, v in d.items():
-        if isinstance(v, str) and len(v) >= LARGE_TEXT:
+        if isinstance(v, bytes) and len(v) >= LARGE_TEXT:  # (``bin 32``: the bytes themselves are a piece)
+            plan += [pack(k) + b"\xc6" + len(v).to_bytes(4, "big"), v]
+            size += len(plan[-2]) + len(v)
+        elif isinstance(v, str) and len(v) >= LARGE_TEXT:
             length = len(v) if v.isascii() else sum(len(_piece(v, i)) for i in range(0, len(v), _TEXT_PIECE))
             plan += [pack(k) + b"\xdb" + length.to_bytes(4, "big"), v]
             size += len(plan[-2]) + length
@@ -256,7 +261,7 @@ def packed_pieces(d: dict[str, Any], pack: Callable[[Any], bytes]) -> tuple[int,
     def pieces() -> Iterable[bytes]:
         yield head
         for item in plan:
-            if isinstance(item, bytes):
+            if isinstance(item, bytes):  # (packed, or a large ``bin``'s bytes)
                 yield item
             else:
                 for i in range(0, len(item), _TEXT_PIECE):
