@@ -237,6 +237,27 @@ def test_nested_containers_are_bounded(tmp_path: Path) -> None:
     assert [n.id for n in s.notes()] == ["n0"]
 
 
+def test_the_replay_index_takes_the_same_bounds(tmp_path: Path) -> None:
+    """The replay reads frames itself (an event at a time, to fetch output by frame): with the store's unpacker,
+    so eight million pairs (32 MB of msgpack) stop at the limit on items instead of becoming a gigabyte of objects,
+    and the frames after them are indexed."""
+    import tracemalloc
+
+    from tracer.replay import FileSource
+
+    pairs = 8 << 20
+    body = b"\x82\xa4type\xa6output\xa5reads\xdd" + struct.pack(">I", pairs) + b"\x92\x00\x00" * pairs
+    path = craft.write(tmp_path / "s.tracer", craft.session([craft.HEADER], craft.frame(body), [GOOD_NOTE]))
+    tracemalloc.start()
+    try:
+        index = FileSource(path).scan()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert index is not None and [n.id for n in index.session.notes()] == ["n0"]
+    assert peak < 300 << 20, f"{peak >> 20} MiB"  # the items up to the limit (2.8 million pairs), the buffer
+
+
 def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     path = craft.write(tmp_path / "s.tracer", craft.session([craft.HEADER], craft.frame(b"\x91" * 100_000 + b"\xc0")))
     problem = read_session(path).problem

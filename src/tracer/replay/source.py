@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-import msgpack
 import zstandard
 
 from tracer.errors import CorruptSession, NotASession, SessionError, SessionNotFound, UnsupportedVersion
@@ -53,6 +52,7 @@ from tracer.model import (
 )
 from tracer.replay.terminal import Clusters, Terminal, cluster_end
 from tracer.store import read_header
+from tracer.store._msgpack import EventUnpacker, UnpackError  # (the one place tracer calls msgpack)
 from tracer.store.format import PREAMBLE_SIZE, parse_preamble
 from tracer.store.reader import MAX_FRAME_BYTES
 
@@ -201,9 +201,9 @@ class FrameEvents:
         f, offset = self._f, self.offset
         f.seek(offset)
         dobj = zstandard.ZstdDecompressor().decompressobj()
-        unpacker: Any = (
-            msgpack.Unpacker(raw=False, strict_map_key=True, max_buffer_size=MAX_FRAME) if self._unpack else None
-        )
+        # the store's unpacker and its limits (an event's size, and its items: a small event of nested empty arrays
+        # cannot become gigabytes of objects)
+        unpacker = EventUnpacker() if self._unpack else None
         size = consumed = 0
         name = getattr(f, "name", "session file")
         while True:
@@ -223,14 +223,14 @@ class FrameEvents:
                         "tracer never writes one; the file is damaged or not tracer's"
                     )
                 if out and unpacker is not None:
-                    unpacker.feed(out)
                     try:
-                        for obj in unpacker:
+                        unpacker.feed(out)
+                        for obj, _ in unpacker:
                             if not isinstance(obj, dict):
                                 unpacker = None
                                 break
                             yield obj
-                    except (msgpack.FormatError, msgpack.StackError, ValueError):
+                    except UnpackError:  # (EventTooLarge among them)
                         unpacker = None
                 if dobj.eof:
                     self.length = consumed + i + len(piece) - len(dobj.unused_data)
