@@ -90,6 +90,28 @@ def test_no_sessions_yet(tmp_path: Path) -> None:
     assert tracer("ls", cwd=tmp_path).returncode == 0
 
 
+def test_show_marks_a_bare_exit_as_carrying_the_status_before_it(tmp_path: Path) -> None:
+    """``false`` then ``exit``: the shell exits with 1, which is ``false``'s failure, not the ``exit``'s own. The
+    count said "1 failed" beside two ✗; the ``exit`` is marked ↩, as in the replay."""
+    from tracer.model import CommandEnd, CommandStart, Header, SessionEnd
+    from tracer.store import SessionWriter
+
+    path = tmp_path / "s.tracer"
+    header = Header(
+        t=0, session_id="s", started_at="2026-01-01T00:00:00.000000Z", tracer_version="0", shell="/bin/bash",
+        shell_kind="bash", mode="interactive", term="xterm", cols=80, rows=24, cwd=str(tmp_path),
+        workspace=str(tmp_path),
+    )  # fmt: skip
+    w = SessionWriter(path, header)
+    for i, (command, status) in enumerate([("false", 1), ("exit", 1)], start=1):
+        w.event(CommandStart(t=10 * i, id=i, command=command, cwd=str(tmp_path)))
+        w.event(CommandEnd(t=10 * i + 5, id=i, exit_status=status, cwd=str(tmp_path)))
+    w.close(SessionEnd(t=100, exit_status=1))
+    out = tracer("show", str(path), cwd=tmp_path).stdout
+    assert "2 commands (1 failed)" in out
+    assert "  ✗   1 " in out and "  ↩   1 " in out and out.count("✗") == 1
+
+
 def test_session_id_prefix_and_latest(tmp_path: Path) -> None:
     sessions = Path(os.environ["TRACER_DIR"])
     sessions.mkdir(parents=True, exist_ok=True)

@@ -341,7 +341,8 @@ def show(session: str | None) -> None:
     if commands:
         click.echo("\ncommands")
         for c in commands:
-            mark = "?" if c.exit_status is None else ("✓" if c.exit_status == 0 else "✗")
+            # ↩: a bare `exit`, whose status is the command's before it (no failure of its own, as the replay shows)
+            mark = "?" if c.exit_status is None else "✗" if c.failed else "↩" if c.exit_status else "✓"
             status = "" if c.exit_status is None else f"{c.exit_status:>3}"
             dur = "" if c.duration is None else format_duration(c.duration)
             first, *more = c.command.splitlines() or [""]
