@@ -186,6 +186,35 @@ def test_a_wrong_fix_fails_verification(tmp_path: Path) -> None:
     assert read_session(path).verify_result.verdict == "failed"  # type: ignore[union-attr]
 
 
+def test_a_fix_in_a_repository_without_a_commit_is_verified_from_its_start_state(tmp_path: Path) -> None:
+    """A first project: ``git init``, files written, no commit yet. Its start state is all in the session's
+    baseline patch, so verify builds it in an empty repository and runs the tests there; it said "no start commit"
+    and ran nothing. Recorded outside git (no start state), it still says why it cannot."""
+    repo = tmp_path / "first"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "slug.py").write_text(SLUGIFY)
+    (repo / "test_slug.py").write_text(TEST_SLUGIFY)
+    path = tmp_path / "first.tracer"
+    recorded = tracer_cli("shell", "-q", "-o", str(path), "-c", f"sed -i '{FIX}' slug.py", cwd=repo)
+    assert recorded.returncode == 0, recorded.stderr
+    assert read_session(path).header.head_commit is None
+    pytest_cmd = "python -m pytest -q -p no:cacheprovider test_slug.py"
+    verified = tracer_cli("verify", str(path), "--compare-base", "--test-command", pytest_cmd, "-y", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "an empty repository" in verified.stderr and "RESOLVED" in verified.stdout.upper()
+    assert "test_slug.py::test_unicode" in verified.stdout  # FAIL_TO_PASS
+    assert read_session(path).verify_result.verdict == "resolved"  # type: ignore[union-attr]
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "a.txt").write_text("a\n")
+    outside = tmp_path / "outside.tracer"
+    assert tracer_cli("shell", "-q", "-o", str(outside), "-c", "echo b >> a.txt", cwd=plain).returncode == 0
+    refused = tracer_cli("verify", str(outside), "--test-command", "true", "-y", cwd=tmp_path)
+    assert refused.returncode != 0 and "not recorded in a git repository" in refused.stderr
+
+
 def test_replay_opens_the_real_recording(tmp_path: Path) -> None:
     import asyncio
 

@@ -47,7 +47,7 @@ class VerifyPlan:
         path: the session file.
         trust: whether the session is this user's, and why (not).
         test: the test command and where it came from.
-        repo: the repository the worktree is made from; commit: the start commit.
+        repo: the repository the worktree is made from; commit: the start commit ("": the repository had none yet).
         final_files, baseline_files: paths the final patch and the baseline patch (uncommitted changes at the
             start) change: code that runs with the tests.
         final_patches: how many final patches the file holds (the last one is applied).
@@ -73,7 +73,9 @@ class VerifyPlan:
             f"session {visible(str(self.path))} is not trusted: {visible(self.trust.reason)}",
             f"test command: {visible(self.test.command)}",
             f"  from {visible(self.test.origin)}",
-            f"code under test: {visible(str(self.repo))} at {self.commit[:12]}",
+            f"code under test: {visible(str(self.repo))} at {self.commit[:12]}"
+            if self.commit
+            else "code under test: an empty repository (the session's had no commit yet)",
         ]
         if self.baseline_files:
             out.append(f"  + the session's starting changes to {_files(self.baseline_files)}")
@@ -105,10 +107,10 @@ def verify_plan(
     trust = assess(path)
     session = trust.session
     h = session.header
-    if h.repo_root is None or h.head_commit is None:
+    if h.repo_root is None or (h.head_commit is None and not h.baseline_patch.strip()):
         raise VerifyError(
-            f"session {visible(str(path))} has no start commit (it was not recorded in a git repository with a "
-            "commit), so there is no clean checkout to verify it on"
+            f"session {visible(str(path))} has no start commit nor start state (it was not recorded in a git "
+            "repository), so there is no clean checkout to verify it on"
         )
     final = session.final_patch
     if final is None:
@@ -129,7 +131,7 @@ def verify_plan(
         trust=trust,
         test=test,
         repo=Path(h.repo_root),
-        commit=h.head_commit,
+        commit=h.head_commit or "",
         final_files=final.files,
         baseline_files=_patched_files(h.baseline_patch),
         final_patches=len(session.of_type(FinalPatch)),
@@ -181,7 +183,7 @@ def verify_session(
     plan, session, isolation = verify_plan(path, test_command=test_command, sandbox=sandbox, image=image)
     trust, test, h = plan.trust, plan.test, session.header
     final = session.final_patch
-    assert final is not None and h.repo_root is not None and h.head_commit is not None
+    assert final is not None and h.repo_root is not None
     refuse_unsafe_paths(final.patch, session=shlex.quote(str(path)))  # before anyone is asked about it
     if not trust.trusted and not yes and test.source != "flag":
         if confirm is None:
@@ -194,7 +196,7 @@ def verify_session(
             raise NeedsConsent(f"nothing was run: you did not confirm the tests of session {visible(str(path))}")
     result = verify(
         repo=Path(h.repo_root),
-        start_commit=h.head_commit,
+        start_commit=h.head_commit or "",
         baseline_patch=h.baseline_patch,
         final_patch=final.patch,
         test_command=test.command,

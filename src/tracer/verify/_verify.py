@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def verify(
 
     Args:
         repo: the directory the session was recorded in (its git work tree).
-        start_commit: ``HEAD`` at the session's start (:attr:`tracer.model.Header.head_commit`).
+        start_commit: ``HEAD`` at the session's start (:attr:`tracer.model.Header.head_commit`); "" for a
+            repository that had no commit yet (its start state is then all in ``baseline_patch``).
         baseline_patch: uncommitted changes at the start, ``git diff --binary HEAD`` form; may be "".
         final_patch: the session's final patch, ``git diff --binary`` form, on top of the baseline; may be "".
         test_command: shell command line (see :func:`tracer.verify.find_test_command`).
@@ -98,7 +100,8 @@ def verify(
         run's output and ``base_output`` the unpatched run's (the last MiB of each, as text).
 
     Raises:
-        NoStartCommit: ``start_commit`` is empty.
+        NoStartCommit: ``start_commit`` and ``baseline_patch`` are empty (with a baseline patch and no start commit,
+            a session recorded in a repository without a commit yet, an empty repository is the start).
         RepoNotFound, NotAGitRepository: ``repo`` is missing, or not a git work tree.
         CommitNotFound: ``start_commit`` is not in ``repo``.
         BaselineDoesNotApply: ``baseline_patch`` does not apply to ``start_commit``.
@@ -110,20 +113,34 @@ def verify(
     began = time.monotonic()
     verified_at = utc_now()
     progress = on_progress or _ignore
-    if not start_commit:
+    if not start_commit and not baseline_patch.strip():
         raise NoStartCommit(
-            "the session has no start commit (it was recorded outside a git repository, or before the first "
-            "commit): verify needs one to check the patch out on"
+            "the session has no start commit and no start state (it was recorded outside a git repository): "
+            "verify needs one to check the patch out on"
         )
-    top = _worktree.toplevel(repo)
-    commit = _worktree.resolve_commit(top, start_commit)
-    subdir = _subdir(repo, top)
+    if start_commit:
+        top = _worktree.toplevel(repo)
+        commit = _worktree.resolve_commit(top, start_commit)
+        subdir = _subdir(repo, top)
+        parent = _worktree.scratch_parent(top, commit)
+    else:  # a repository without a commit yet: its start state is all in the baseline patch
+        top, subdir, parent = repo, Path(), None
+
+    @contextlib.contextmanager
+    def checkout(path: Path) -> Iterator[tuple[Path, str]]:
+        """The start commit checked out at ``path`` (an empty repository for a session without one)."""
+        if not start_commit:
+            with _worktree.empty_start(path, progress=progress) as made:
+                yield made
+            return
+        with _worktree.worktree(top, commit, path, progress=progress) as made_path:
+            yield made_path, commit
+
     ran = 0.0
     base_outcome: tuple[RunOutcome, TestReport] | None = None
-    parent = _worktree.scratch_parent(top, commit)
     with tempfile.TemporaryDirectory(prefix="tracer-verify-", dir=parent) as tmp:
         scratch = Path(tmp)
-        with _worktree.worktree(top, commit, scratch / top.name, progress=progress) as patched:
+        with checkout(scratch / (top.name or "repo")) as (patched, commit):
             if baseline_patch.strip():
                 progress("applying baseline patch (git apply)")
             _worktree.apply_baseline(patched, baseline_patch, commit=commit)
@@ -137,7 +154,8 @@ def verify(
         # The base's worktree is made only now: its files are newer than anything the patched run built, so
         # mtime-based build tools sharing a build directory (CARGO_TARGET_DIR, ccache) rebuild for it.
         if compare_base and not outcome.timed_out:
-            with _worktree.worktree(top, commit, scratch / "base" / top.name, progress=progress) as base:
+            (scratch / "base").mkdir()
+            with checkout(scratch / "base" / (top.name or "repo")) as (base, _):
                 _worktree.apply_baseline(base, baseline_patch, commit=commit)
                 _worktree.copy_into(repo, base / subdir, copy, progress=progress)
                 progress(f"running on the unpatched base{_inside(isolation)}: {test_command}")

@@ -101,6 +101,35 @@ def worktree(repo: Path, commit: str, path: Path, *, progress: Callable[[str], N
         remove_worktree(repo, path)
 
 
+@contextlib.contextmanager
+def empty_start(path: Path, *, progress: Callable[[str], None]) -> Iterator[tuple[Path, str]]:
+    """A new repository at ``path`` (which must not exist) with one empty commit, removed on leaving: where a
+    session recorded in a repository without a commit yet is checked out (its start state, all of it in the
+    baseline patch, is applied on top as for any session).
+
+    Yields:
+        ``(path, the commit's hash)``.
+
+    Raises:
+        WorktreeError: git cannot create it.
+    """
+    progress("creating an empty repository (the session's repository had no commit yet)")
+    try:
+        try:
+            git("init", "--quiet", str(path), cwd=path.parent)
+            identity = ("-c", "user.name=tracer", "-c", "user.email=tracer@localhost")
+            git(*_NO_HOOKS, *identity, "commit", "--quiet", "--allow-empty", "-m", "the empty start", cwd=path)
+            commit = git("rev-parse", "HEAD", cwd=path).decode().strip()
+        except CommandFailed as e:
+            raise WorktreeError(
+                f"cannot create a repository at {path} ({_detail(e)}); check the free space of the temporary directory"
+            ) from e
+        yield path, commit
+    finally:
+        progress("removing the repository")
+        _rmtree(path)
+
+
 def remove_worktree(repo: Path, path: Path) -> None:
     """Remove the worktree at ``path`` and git's record of it; never raises, even for a worktree gone already.
 
