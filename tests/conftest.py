@@ -6,11 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pexpect
 import pytest
+
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +67,18 @@ def tree_of(root: Path) -> dict[str, tuple[bytes, int]]:
             else:
                 out[rel] = (p.read_bytes(), os.stat(p).st_mode & 0o100)
     return out
+
+
+def traced_peak(fn: Callable[[], T]) -> tuple[T, int]:
+    """``fn()`` run under :mod:`tracemalloc`: its result, and the peak of Python memory it allocated (bytes)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def make_repo(path: Path, files: dict[str, str] | dict[str, str | bytes]) -> Path:

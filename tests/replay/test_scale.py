@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from replay_sessions import build_demo, write_session
+from tests.conftest import traced_peak
 
 from conftest import wait_until
 from tracer.model import CommandEnd, CommandStart, SessionEnd
@@ -130,12 +131,7 @@ def test_a_start_state_and_final_patch_over_64_mib_are_not_taken_for_damage(tmp_
     writer.close(SessionEnd(t=1500, exit_status=0))
     size = len(patch)
     del patch
-    tracemalloc.start()
-    try:
-        index = FileSource(path).scan()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    index, peak = traced_peak(FileSource(path).scan)
     assert index is not None and index.session.problem is None, index and index.session.problem
     assert not index.session.interrupted and [c.command for c in index.commands] == ["make test"]
     assert index.session.final_patch is not None and len(index.session.final_patch.patch) > 64 << 20

@@ -226,30 +226,29 @@ def test_a_large_start_state_is_never_held_packed_whole(tmp_path: Path) -> None:
     by piece in frames of their own: the writer holds a MiB of them at a time beyond the text (it held the text
     packed, compressed and msgpack's growing buffer: 3–4 times its size), and they read back whole between the
     frames of other events."""
-    import tracemalloc
     from dataclasses import replace
 
+    from tests.conftest import traced_peak
     from tracer.store.writer import write_session as write_whole
 
     lines = "".join(f"+line {i} of a data file that changed\n" for i in range(800_000))  # 32 MB
     header = replace(HEADER, baseline_patch=lines)
     patch = FinalPatch(t=3, patch=lines, files=("data.csv",))
-    for name in ("recorded", "copied"):
-        path = tmp_path / f"{name}.tracer"
-        tracemalloc.start()
-        try:
-            if name == "recorded":
-                w = SessionWriter(path, header)
-                w.output(1, b"before\r\n")
-                w.event(CommandStart(t=2, id=1, command="true", cwd="/src/p"))
-                w.event(patch)
-                w.output(4, b"after\r\n")
-                w.close(SessionEnd(t=5, exit_status=0))
-            else:
-                write_whole(path, header, [Output(t=1, data=b"before\r\n"), patch, Output(t=4, data=b"after\r\n")])
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+
+    def recorded(path: Path) -> None:
+        w = SessionWriter(path, header)
+        w.output(1, b"before\r\n")
+        w.event(CommandStart(t=2, id=1, command="true", cwd="/src/p"))
+        w.event(patch)
+        w.output(4, b"after\r\n")
+        w.close(SessionEnd(t=5, exit_status=0))
+
+    def copied(path: Path) -> None:
+        write_whole(path, header, [Output(t=1, data=b"before\r\n"), patch, Output(t=4, data=b"after\r\n")])
+
+    for write in (recorded, copied):
+        path = tmp_path / f"{write.__name__}.tracer"
+        name, peak = write.__name__, traced_peak(lambda: write(path))[1]  # noqa: B023 - called at once
         assert peak < 8 << 20, (name, peak)
         s = read_session(path)
         assert s.problem is None and s.header.baseline_patch == lines

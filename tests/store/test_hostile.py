@@ -241,19 +241,13 @@ def test_the_replay_index_takes_the_same_bounds(tmp_path: Path) -> None:
     """The replay reads frames itself (an event at a time, to fetch output by frame): with the store's unpacker,
     so eight million pairs (32 MB of msgpack) stop at the limit on items instead of becoming a gigabyte of objects,
     and the frames after them are indexed."""
-    import tracemalloc
-
+    from tests.conftest import traced_peak
     from tracer.replay import FileSource
 
     pairs = 8 << 20
     body = b"\x82\xa4type\xa6output\xa5reads\xdd" + struct.pack(">I", pairs) + b"\x92\x00\x00" * pairs
     path = craft.write(tmp_path / "s.tracer", craft.session([craft.HEADER], craft.frame(body), [GOOD_NOTE]))
-    tracemalloc.start()
-    try:
-        index = FileSource(path).scan()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    index, peak = traced_peak(FileSource(path).scan)
     assert index is not None and [n.id for n in index.session.notes()] == ["n0"]
     assert peak < 300 << 20, f"{peak >> 20} MiB"  # the items up to the limit (2.8 million pairs), the buffer
 
