@@ -51,8 +51,7 @@ from tracer.model import (
     pair_commands,
 )
 from tracer.replay.terminal import Clusters, Terminal, cluster_end
-from tracer.store import read_header
-from tracer.store._msgpack import EventUnpacker, UnpackError  # (the one place tracer calls msgpack)
+from tracer.store import EventUnpacker, UnpackError, read_header
 from tracer.store.format import PREAMBLE_SIZE, parse_preamble
 from tracer.store.reader import MAX_FRAME_BYTES
 

@@ -8,6 +8,8 @@ Public API::
     SessionReader(path)                stream a session's events (validated, bounded memory), header first
     read_session(path) -> Session      everything readable, with ``problem`` set when something is not
     read_outline(path) -> Session      the same without output and diffs (show, ls, verify)
+    EventUnpacker, UnpackError         msgpack fed in pieces, an event at a time, with the readers' limits (for a
+                                       reader of frames of its own: the replay's index)
     sessions_dir(), resolve_session(), list_sessions(), new_session_path()
 
 The names are loaded when first used (:pep:`562`): ``tracer shell`` imports :mod:`tracer.store.paths` on its way
@@ -20,6 +22,7 @@ TYPE_CHECKING = False  # (typing is not imported on the way to the shell: tracer
 if TYPE_CHECKING:
     from typing import Any
 
+    from tracer.store._msgpack import EventUnpacker, UnpackError
     from tracer.store.catalog import list_sessions, resolve_session, session_summaries, session_summary
     from tracer.store.paths import new_session_path, sessions_dir
     from tracer.store.reader import SessionReader, iter_frames, read_header, read_outline, read_session
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 
 #: Public name → the module that defines it.
 _HOMES = {
+    "EventUnpacker": "_msgpack",
+    "UnpackError": "_msgpack",
     "SessionReader": "reader",
     "SessionWriter": "writer",
     "Unwritten": "writer",
@@ -44,8 +49,10 @@ _HOMES = {
 }
 
 __all__ = [
+    "EventUnpacker",
     "SessionReader",
     "SessionWriter",
+    "UnpackError",
     "Unwritten",
     "append_events",
     "iter_frames",
