@@ -305,6 +305,15 @@ class Redactor:
         n = len(self._known)
         return self._known_stale and (n <= KNOWN_EACH or n * 10 >= self._scanned * 11)
 
+    def _rebuild(self) -> None:
+        """Build the scanner of the rules' keywords and of every value learnt so far (and their first bytes)."""
+        values = list(self._known)
+        self._scanned = len(values)
+        self._literals = [(v, None) for v in values]
+        self._literals += [(v[:KNOWN_OPEN], v) for v in values[:KNOWN_OPEN_MAX]]
+        self._scanner = self.rules.scanner_with([v for v, _ in self._literals])
+        self._known_stale = False
+
     def _occurrences(self, text: bytes) -> tuple[list[tuple[int, int]] | None, list[tuple[int, int]] | None]:
         """Where the rules' keywords occur in ``text`` (:meth:`RuleSet.occurrences`), and where the values learnt
         so far and their first :data:`KNOWN_OPEN` bytes do (``(index in _literals, end offset)``), in one pass.
@@ -312,12 +321,7 @@ class Redactor:
         if not self._known:
             return self.rules.occurrences(text), []
         if self._rebuild_due():
-            values = list(self._known)
-            self._scanned = len(values)
-            self._literals = [(v, None) for v in values]
-            self._literals += [(v[:KNOWN_OPEN], v) for v in values[:KNOWN_OPEN_MAX]]
-            self._scanner = self.rules.scanner_with([v for v, _ in self._literals])
-            self._known_stale = False
+            self._rebuild()
         if self._scanner is None:
             return self.rules.occurrences(text), []
         found = self._scanner.occurrences(text)
@@ -386,7 +390,7 @@ class Redactor:
         self.restart_output()
         self._event_left_out.clear()
         if self._known_stale:  # the pass after looks for every value, not only those the scanner was last built with
-            self._scanned = 0
+            self._rebuild()
 
     def restart_output(self) -> None:
         """The next piece of output does not follow the last one (a reader went back): no context is carried
@@ -716,7 +720,7 @@ class Redactor:
             again = Redactor(RuleSet([], [], (), self.rules.label), collect=self.findings is not None)
             again.counts, again._numbers, again._last = self.counts, self._numbers, self._last
             again._known = dict(self._known)
-            again._known_stale = True
+            again._rebuild()
             masked[:behind] = again._mask_all(masked[:behind])[0]
             if self.findings is not None and again.findings:
                 self.findings = sorted(self.findings + again.findings, key=lambda f: f.t)
