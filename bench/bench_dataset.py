@@ -40,8 +40,10 @@ TEMPLATES = {
     "long-output": "seq 1 200000; git log --oneline | head",
     "edits": "for i in 1 2 3 4 5 6 7 8; do printf 'line %s\\n' $i >> notes-$i.txt; done; ls; cat notes-*.txt",
 }
-#: With ``--secrets``: a value written to a file, printed bare, and named only at the end (``API_TOKEN=…``), which
-#: record-time redaction cannot know before and every export masks everywhere (the build's redaction at its most).
+#: With ``--secrets``: a value written to a file, printed bare, and named only at the end (``API_TOKEN=…``), recorded
+#: with ``--no-redact`` (as by one who masks at export only): the export learns the value at the end, then searches
+#: the whole session again for it (the build's redaction at its most). With record-time redaction on, the naming
+#: would be masked on disk, and no export could learn the value from it (docs/privacy.md).
 _TOKEN = "q7Vb2Xr9Lm4Tz8Kc1Wd6Hs3Ny5Pf0Ga"
 SECRET_TEMPLATE = f"printf '%s\\n' {_TOKEN} > token.txt; cat token.txt; seq 1 200000; echo API_TOKEN=$(cat token.txt)"
 
@@ -66,8 +68,22 @@ def record_templates(scratch: Path, secrets: bool = False) -> list[Path]:
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", "start")
         out = scratch / f"{name}.tracer"
+        unmasked = ["--no-redact"] if name == "secret" else []
         subprocess.run(
-            [sys.executable, "-m", "tracer", "shell", "-q", "-o", str(out), "-c", command, "--task", f"bench {name}"],
+            [
+                sys.executable,
+                "-m",
+                "tracer",
+                "shell",
+                "-q",
+                *unmasked,
+                "-o",
+                str(out),
+                "-c",
+                command,
+                "--task",
+                f"bench {name}",
+            ],
             cwd=repo,
             check=False,
             capture_output=True,
