@@ -701,10 +701,10 @@ class _Recorder:
 
     @staticmethod
     def _prepare_process() -> None:
-        """What the recording process needs once the shell runs, in either set-up thread: Python's warnings and
-        the tracebacks of threads go to the log file, never over the user's terminal (``tracer shell`` starts
-        without :func:`tracer.cli.main`, which does the same); and freed buffers are kept for reuse, as output
-        moves through large ones from now on."""
+        """What the recording process needs once the shell runs (the set-up thread of a shell; with one command,
+        :meth:`_command_runs` does each where it is due): Python's warnings and the tracebacks of threads go to the
+        log file, never over the user's terminal (``tracer shell`` starts without :func:`tracer.cli.main`, which
+        does the same); and freed buffers are kept for reuse, as output moves through large ones from now on."""
         from tracer.app.crashlog import route_logging
         from tracer.app.malloc import keep_freed_memory
 
@@ -778,34 +778,50 @@ class _Recorder:
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
 
-    def _adopt_baseline(self) -> None:
-        """With one command, once it runs: the workspace of the baseline taken before it (:meth:`_set_up_command`),
-        and the edit recorder that adopts it (outside git, the directory's snapshot)."""
+    def _adopt_baseline(self) -> DirSnapshot | None:
+        """With one command, once it runs: the workspace of the baseline taken before it (:meth:`_set_up_command`);
+        outside git, the directory's snapshot, for the edit recorder to adopt (:meth:`_make_edit_recorder`)."""
         from tracer.capture._dirsnapshot import DirSnapshot
         from tracer.capture.workspace import WorkspaceInfo, from_baseline
 
         taken, self.taken = self.taken, None
         if isinstance(taken, DirSnapshot):
             self.info = WorkspaceInfo(workspace=self.cwd)
-            self._make_edit_recorder(taken)
-        else:
-            self.info = from_baseline(self.cwd, taken)
-            self.workspace = self.info.workspace
-            self._make_edit_recorder()
+            return taken
+        self.info = from_baseline(self.cwd, taken)
+        self.workspace = self.info.workspace
+        return None
 
     def _command_runs(self, shell: str, kind: str, cols: int, rows: int, t: int) -> None:
-        """With one command, once it runs (a thread): the header, the command's start, the file observer (its
-        edits up to then are caught up from the baseline), the other recorders."""
+        """With one command, once it runs (a thread). First what its output waits for: the writer (whose redactor
+        builds meanwhile, in a thread of its own), the baseline's workspace, the header and the command's start.
+        The output kept since the command started then goes to the writer, and the PTY loop, which waits for it
+        past :data:`EARLY_WAIT` bytes kept (a command that floods from its first moment), goes on. Then the rest:
+        the log's routes, the edit recorder and its file observer (the edits up to then are caught up from the
+        baseline), the notes socket, the other recorders."""
+        snapshot: DirSnapshot | None = None
         try:
-            self._prepare_process()
+            from tracer.app.malloc import keep_freed_memory
+
+            keep_freed_memory()  # (before the writer's buffers: see the module)
+            self._make_writer()
             if self.taken is not None:
-                self._adopt_baseline()
-            self._start_notes()
+                snapshot = self._adopt_baseline()
             self._begin(shell, kind, cols, rows, command_start=t)
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
         finally:
             self.sink.stop_waiting()
+        try:
+            from tracer.app.crashlog import route_logging
+
+            route_logging()
+            if self.edits is None:
+                self._make_edit_recorder(snapshot)
+            self._start_notes()
+        except Exception as e:
+            self.part_failed("the workspace set-up")(e)
+        finally:
             self.ready.set()
         if self.edits is not None:
             try:
