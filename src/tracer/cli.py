@@ -327,6 +327,13 @@ def show(session: str | None) -> None:
     counts = s.end.redactions if s.end is not None else None
     click.echo(f"redaction {_redaction(h.redaction, counts, pid is not None)}")
     end = s.end
+    if end is not None and end.unmasked:
+        late = len(end.unmasked)
+        it, was, is_ = ("it", "was", "is") if late == 1 else ("they", "were", "are")
+        click.echo(
+            f"          {_plural(late, 'secret')} recorded before {it} {was} recognised {is_} unmasked in this "
+            f"file; every export masks {'it' if late == 1 else 'them'}"
+        )
     if pid is not None:
         click.echo(f"status    being recorded now (tracer pid {pid}): what it has written so far is shown")
     elif end is None:
@@ -490,6 +497,11 @@ def export(
                     pass
                 _print_preview(redactor.findings or [])
                 return
+        else:  # what record time masked stays masked: the values it wrote before it learnt them too
+            from tracer.redact import recorded_values_redactor
+            from tracer.store.redacted import RedactedReader
+
+            source = RedactedReader(reader, recorded_values_redactor(reader.header.redaction or ""))
         if output is None:
             out = sys.stdout.buffer
             for chunk in exporter(source):
@@ -507,7 +519,7 @@ def export(
         if redactor is None:
             click.echo(
                 "tracer: export not redacted (--no-redact): only what was masked at record time is hidden", err=True
-            )
+            )  # (and the values it wrote before it recognised them: RedactedReader above)
         else:
             click.echo(f"tracer: export masked {redactor.summary()} ({redactor.rules.label})", err=True)
             # (a patch applies without them: say so)
@@ -1034,10 +1046,12 @@ def dataset_build(
         checks=process_checks,
         recording=Live().pid,
     )
-    if redaction is not None:
+    if redaction.rules:
         options = dataclasses.replace(
             options, redact=redaction, redaction=f"export-time redaction, {redaction.label}", masked=redaction.summary
         )
+    else:  # (what record time masked stays masked: the values it wrote before it learnt them too)
+        options = dataclasses.replace(options, redact=redaction)
 
     back = "\r" if sys.stderr.isatty() else ""  # a terminal sees one line counting up; a log only the last
 
@@ -1070,7 +1084,7 @@ def push(sessions: tuple[str, ...], url: str, no_redact: bool) -> None:
     S is a session file or a session-id prefix. Needs pip install 'tracer[dataset]'.
     """
     from tracer.app.live import Live
-    from tracer.dataset import identity, push_sessions
+    from tracer.dataset import push_sessions
 
     live = Live()
 
@@ -1085,7 +1099,7 @@ def push(sessions: tuple[str, ...], url: str, no_redact: bool) -> None:
             )
 
     redaction = _export_redaction(no_redact)
-    report = push_sessions(list(sessions), url, redact=redaction or identity, on_pushed=on_pushed)
+    report = push_sessions(list(sessions), url, redact=redaction, on_pushed=on_pushed)
     _said_redaction(redaction)
     for line in report.failed:
         click.echo(f"tracer: not pushed: {line}", err=True)
@@ -1094,19 +1108,20 @@ def push(sessions: tuple[str, ...], url: str, no_redact: bool) -> None:
 
 
 def _export_redaction(no_redact: bool) -> Any:
-    """Export-time redaction for many sessions (a :class:`tracer.redact.SessionRedaction`), ``None`` with
-    ``--no-redact``."""
-    if no_redact:
-        return None
-    from tracer.config import load_config
+    """Export-time redaction for many sessions (a :class:`tracer.redact.SessionRedaction`); with ``--no-redact``
+    one that runs no rule (it masks only the values record time wrote before it learnt them)."""
     from tracer.redact import SessionRedaction
+
+    if no_redact:
+        return SessionRedaction(rules=False)
+    from tracer.config import load_config
 
     return SessionRedaction(load_config())
 
 
 def _said_redaction(redaction: Any) -> None:
     """The one line every export prints: how much export-time redaction masked."""
-    if redaction is None:
+    if not redaction.rules:
         click.echo("tracer: not redacted (--no-redact): only what was masked at record time is hidden", err=True)
     else:
         click.echo(f"tracer: masked {redaction.summary()} ({redaction.label})", err=True)

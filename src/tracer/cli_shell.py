@@ -284,6 +284,13 @@ def shell(
     if masked:
         line += f", {plural(masked, 'secret')} masked"
     stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
+    if summary.unmasked:  # (said even with -q: the file holds a secret)
+        n = summary.unmasked
+        it, was = ("it", "was") if n == 1 else ("them", "were")
+        say(
+            f"tracer: {plural(n, 'secret')} {was} recorded before tracer recognised {it}: the session file holds "
+            f"{it} unmasked, every export masks {it} (share exports, not the file)"
+        )
     lost = summary.unwritten
     if lost is None:
         if not quiet:

@@ -692,6 +692,32 @@ class JudgeResult(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UnmaskedSite:
+    """Where a value that record-time redaction masked occurs unmasked in the session, written before the recorder
+    learnt it was a secret (``cat token.txt``, later ``export TOKEN=…``): one site per such value, never the value.
+    An export reads the value there and masks it wherever it comes (:meth:`tracer.redact.Redactor.know`).
+
+    Attributes:
+        event: the event's ordinal in file order (the header is 0).
+        field: the field that holds it (``"data"`` of output and input, a text field of any other event).
+        start, end: its byte offsets in that field (text as UTF-8, undecodable bytes as they were).
+        rule: the id of the rule that found it.
+        item: the item of a field that is a list of text (``None``: the field is text or bytes).
+    """
+
+    event: int
+    field: str
+    start: int
+    end: int
+    rule: str
+    item: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The site as a map (text wired, as every event's)."""
+        return _nested_map(self)
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnd(Event):
     """The recording ended normally at ``t``.
 
@@ -708,6 +734,8 @@ class SessionEnd(Event):
             when unsigned.
         redactions: how many values record-time redaction masked, per rule id (``{"github-pat": 2}``); never
             the values. ``None`` when redaction was off.
+        unmasked: where values record-time redaction learnt only after writing them occur unmasked, one
+            :class:`UnmaskedSite` per value (at most :data:`MAX_UNMASKED_SITES`); never the values.
     """
 
     type: ClassVar[str] = "session_end"
@@ -717,6 +745,11 @@ class SessionEnd(Event):
     concurrent_sessions: tuple[str, ...] = field(default=())
     mac: str | None = None
     redactions: dict[str, int] | None = None
+    unmasked: tuple[UnmaskedSite, ...] = field(default=())
+
+
+#: The most :class:`UnmaskedSite` a session's end holds (the most values record-time redaction learns).
+MAX_UNMASKED_SITES = 4096
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -738,7 +771,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 #: Records nested in events (as maps, in lists): read back by event_from_dict's checks like events.
-_NESTED_TYPES = (TestCase, StepRef, ProcessCheck, JudgeScore)
+_NESTED_TYPES = (TestCase, StepRef, ProcessCheck, JudgeScore, UnmaskedSite)
 
 
 class MalformedEvent(ValueError):
@@ -942,7 +975,10 @@ def _check_record(cls: type) -> _Check:
 
 
 #: Fields whose integers are counts, sizes or ids: never negative.
-_COUNTS = frozenset({"size", "added", "removed", "id", "command_id", "passed", "failed", "skipped", "errors", "count"})
+_COUNTS = frozenset(
+    {"size", "added", "removed", "id", "command_id", "passed", "failed", "skipped", "errors", "count"}
+    | {"event", "start", "end", "item"}
+)
 
 
 def _compile(cls: type) -> tuple[tuple[str, _Check, bool], ...]:

@@ -28,7 +28,7 @@ import unidiff
 
 from tests.conftest import git, make_repo
 from tests.redact.conftest import Planted, plant
-from tracer.model import FileChange
+from tracer.model import FileChange, Output
 from tracer.store import iter_frames, read_session
 
 PROMPT = "RDX$ "
@@ -229,3 +229,80 @@ def test_datasets_and_pushed_sessions_are_masked_too(tmp_path: Path) -> None:
     (pushed,) = shared.glob("*.tracer")
     raw = b"".join(content for _, content in iter_frames(pushed))
     planted.assert_absent(raw, everything, where="a pushed session")
+
+
+@pytest.mark.parametrize("kind", ["bash", "zsh", "fish"])
+def test_a_value_shown_before_it_was_named_is_masked_in_every_export(tmp_path: Path, kind: str) -> None:
+    """`cat pw.txt` shows a password no rule can tell from any word; a later `DB_PASSWORD=…` names it. The recorder
+    masks it from then on, but the first occurrence was written: the session's end says where it is (never what),
+    and every export reads it there and masks it wherever it comes."""
+    if shutil.which(kind) is None:
+        pytest.skip(f"{kind} is not installed")
+    planted = plant(_user_name())
+    home = tmp_path / "home"
+    rc_name, rc = RC[kind]
+    (home / rc_name).parent.mkdir(parents=True, exist_ok=True)
+    (home / rc_name).write_text(rc)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "pw.txt").write_text(planted.db_password + "\n")
+    repo = make_repo(tmp_path / "app", {"app.py": "print('hi')\n"})
+    sessions = tmp_path / "sessions"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "SHELL": shutil.which(kind) or kind,
+        "TRACER_DIR": str(sessions),
+        "XDG_STATE_HOME": str(home / ".state"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    child = pexpect.spawn(
+        sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env, encoding="utf-8", timeout=40
+    )
+    child.expect_exact(PROMPT)
+    term = Terminal(child)
+    term.run(f"cat {outside}/pw.txt")
+    term.run(f"echo DB_PASSWORD=$(cat {outside}/pw.txt)")
+    child.sendline("exit")
+    child.expect_exact("1 secret was recorded before tracer recognised it")  # (said as the shell ends)
+    child.expect(pexpect.EOF)
+    child.close()
+    (path,) = sessions.glob("*.tracer")
+    value = planted.db_password
+
+    raw = b"".join(content for _, content in iter_frames(path))
+    assert raw.count(value.encode()) == 1  # written before it was named (the file is append-only); masked after
+    session = read_session(path)
+    assert session.end is not None and len(session.end.unmasked) == 1
+    (site,) = session.end.unmasked
+    assert site.field == "data" and site.rule == "secret-assignment" and site.end - site.start == len(value)
+
+    for fmt in ("json", "jsonl", "asciicast"):
+        proc = tracer(env, "export", str(path), "--format", fmt)
+        assert proc.returncode == 0, proc.stderr
+        written = proc.stdout
+        if fmt == "jsonl":
+            lines = [json.loads(line) for line in written.splitlines()]
+            written += b"".join(base64.b64decode(e["data"]) for e in lines if e["type"] == "output")
+        planted.assert_absent(written, [value], where=f"the {fmt} export of a {kind} session")
+    # --no-redact runs no rule, but what record time masked stays masked: this value too
+    proc = tracer(env, "export", str(path), "--format", "asciicast", "--no-redact")
+    assert proc.returncode == 0 and b"not redacted" in proc.stderr and b"*" * len(value) in proc.stdout
+    planted.assert_absent(proc.stdout, [value], where="a --no-redact export")
+    assert (
+        "1 secret recorded before it was recognised is unmasked in this file"
+        in tracer(env, "show", str(path)).stdout.decode()
+    )
+    preview = tracer(env, "export", str(path), "--preview")
+    assert preview.returncode == 0 and "secret-assignment" in preview.stdout.decode()
+    planted.assert_absent(preview.stdout, [value], where="the preview")
+
+    # a session read whole (datasets, push, judge)
+    from tracer.redact import SessionRedaction
+
+    masked = SessionRedaction()(session)
+    shown = b"".join(e.data for e in masked.events if isinstance(e, Output))
+    assert b"*" * len(value) in shown
+    planted.assert_absent(shown, [value], where="a dataset's session")

@@ -109,7 +109,9 @@ def judge_session(
     result = JudgeResult(t=int(session.duration * 1e6), judged_at=utc_now(), checks=checks)
     if options.model is not None or options.command is not None:
         rubric = load_rubric(options.rubric)
-        sent, mask_text = session, _no_redaction
+        from tracer.redact import SessionRedaction
+
+        sent, mask_text = SessionRedaction(rules=False)(session), _no_redaction  # (record time's values: always)
         if redact:
             from tracer.config import load_config
             from tracer.redact import export_redactor

@@ -1011,4 +1011,5 @@ class _Recorder:
             warnings=tuple(self.warnings),
             unwritten=writer.unwritten,
             redactions=dict(writer.redactor.counts) if writer.redactor is not None else None,
+            unmasked=writer.unmasked,
         )

@@ -36,3 +36,4 @@ class RecordingSummary(NamedTuple):
     warnings: tuple[str, ...] = ()
     unwritten: Unwritten | None = None
     redactions: dict[str, int] | None = None
+    unmasked: int = 0

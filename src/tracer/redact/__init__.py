@@ -14,6 +14,10 @@ Public API::
     export_redactor(config, header, collect=False) -> Redactor
     SessionRedaction(config)                 export-time redaction of many sessions, one call per session
     Redactor.output(bytes) / .text(str) / .event(Event) / .session(Session); .counts, .findings, .summary()
+    Redactor.known, .know(values)            values learnt (in memory only), and learning them from elsewhere
+    recorded_values_redactor(label) -> Redactor  no rules: only those values (an export with --no-redact)
+    find_sites(events, values), values_at(sites, events)
+                                             values written unmasked before they were learnt (session_end)
     check_config(config)                     compile the user's rules: ConfigError naming file and line
     mask_whole(bytes)                        every byte *, line ends kept
     RULES_VERSION, Finding
@@ -30,9 +34,10 @@ import os
 import re
 
 from tracer.config import Config
-from tracer.model import Header, Session
+from tracer.model import Header, Session, SessionEnd
 from tracer.redact._mask import Finding, Redactor, describe_counts, mask_whole
 from tracer.redact._rules import RULES_VERSION, RuleSet, check_config, export_rules, record_rules
+from tracer.redact._unmasked import find_sites, values_at
 
 __all__ = [
     "RULES_VERSION",
@@ -44,8 +49,11 @@ __all__ = [
     "describe_counts",
     "export_context",
     "export_redactor",
+    "find_sites",
     "mask_whole",
     "record_redactor",
+    "recorded_values_redactor",
+    "values_at",
 ]
 
 
@@ -98,10 +106,20 @@ def export_redactor(config: Config | None = None, header: Header | None = None, 
     return Redactor(export_rules(config, export_context(header)), collect=collect, binary=True)
 
 
+def recorded_values_redactor(label: str) -> Redactor:
+    """A redactor with no rules: it masks only the values record-time redaction learnt after it had written them
+    (``session_end.unmasked``, which :class:`tracer.store.redacted.RedactedReader` and :meth:`Redactor.session`
+    give it): what an export without export-time redaction (``--no-redact``) still masks. ``label``: the header's
+    ``redaction``."""
+    return Redactor(RuleSet([], [], (), label))
+
+
 class SessionRedaction:
     """Export-time redaction of one session after another, one call per session read whole (what ``tracer
     dataset build`` and ``tracer push`` take): each gets a new :func:`export_redactor` (its home, user and host;
-    its placeholders' numbers) and goes through :meth:`Redactor.session`.
+    its placeholders' numbers) and goes through :meth:`Redactor.session`. With ``rules=False`` (``--no-redact``)
+    no rule runs: only the values record time wrote before it learnt them are masked
+    (:func:`recorded_values_redactor`), and a session without any is passed on as it is.
 
     Attributes:
         counts: masked values per rule, over every session so far. label: the rule set.
@@ -110,16 +128,23 @@ class SessionRedaction:
         ConfigError: (when made) a user rule or allowlist entry does not compile.
     """
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, *, rules: bool = True) -> None:
         self.config = config
+        self.rules = rules
         self.counts: dict[str, int] = {}
         self._redactor: Redactor | None = None
-        self.label = export_redactor(config).rules.label  # (compiles the user's rules: a bad one raises now)
+        # (compiles the user's rules: a bad one raises now)
+        self.label = export_redactor(config).rules.label if rules else "no rules"
 
     def __call__(self, session: Session) -> Session:
         """``session`` masked (a new session; what was masked adds to :attr:`counts`)."""
         self._add_counts()
-        self._redactor = export_redactor(self.config, session.header)
+        if not self.rules:
+            if not any(isinstance(e, SessionEnd) and e.unmasked for e in reversed(session.events)):
+                return session
+            self._redactor = recorded_values_redactor(session.header.redaction or "")
+        else:
+            self._redactor = export_redactor(self.config, session.header)
         return self._redactor.session(session)
 
     def _add_counts(self) -> None:

@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tracer.model import Event, FinalPatch, Header, Input, Output, Session, visible
+from tracer.model import Event, FinalPatch, Header, Input, Output, Session, SessionEnd, visible
 from tracer.redact._binpatch import binary_sections
 from tracer.redact._rules import Hit, Rule, RuleSet, Scanner, Unstyled
+from tracer.redact._unmasked import values_at
 
 #: The shortest secret whose value is looked for again wherever it comes later in the session, and how many such
 #: values a session keeps (in memory only; beyond, the first ones found are still looked for, the later not).
@@ -392,6 +393,27 @@ class Redactor:
         if self._known_stale:  # the pass after looks for every value, not only those the scanner was last built with
             self._rebuild()
 
+    @property
+    def learnt(self) -> int:
+        """How many values were learnt so far (cheap: what :attr:`known` would hold)."""
+        return len(self._known)
+
+    @property
+    def known(self) -> dict[bytes, str]:
+        """The values learnt so far (in memory only), each with the id of the rule that found it."""
+        return {value: rule.id for value, rule in self._known.items()}
+
+    def know(self, values: Iterable[tuple[bytes, str]]) -> None:
+        """Look for ``values`` (each with the id of the rule that found it) wherever they come from now on, as if
+        this redactor had found them: the values a recorder learnt only after it had written them unmasked
+        (:func:`tracer.redact.values_at`). The same limits as its own (length, how many); a rule id it does not
+        have names the values' placeholders all the same."""
+        rules = {rule.id: rule for rule in self.rules.rules}
+        for value, rule_id in values:
+            self._learn(rules.get(rule_id) or Rule(rule_id, "record", None), value)
+        if self._known_stale:
+            self._rebuild()
+
     def restart_output(self) -> None:
         """The next piece of output does not follow the last one (a reader went back): no context is carried
         over, and no secret is open."""
@@ -714,7 +736,11 @@ class Redactor:
         Runs of output events are masked together (up to 1 MiB at a time, then cut back into their events:
         masking keeps lengths), unless findings are kept (their times are each event's own).
         """
-        masked, held = self._mask_all([session.header, *session.events])
+        events = [session.header, *session.events]
+        sites = next((e.unmasked for e in reversed(session.events) if isinstance(e, SessionEnd)), ())
+        if sites:  # values the recorder learnt after it wrote them
+            self.know(values_at(sites, events))
+        masked, held = self._mask_all(events)
         behind = bisect.bisect_left(held, len(self._known))  # (held never decreases)
         if behind:
             again = Redactor(RuleSet([], [], (), self.rules.label), collect=self.findings is not None)

@@ -7,7 +7,9 @@ in passes (an index first, then the events in the document's order, seeking back
 is kept between events but the redactor's own small state. What a later pass reads again is masked again, the
 same way (the same placeholders), but counted once; where a pass goes back, the output stream starts anew. Before
 any of that, one pass learns every value the rules find (:meth:`~tracer.redact.Redactor.learn`), so that a secret
-is masked wherever it comes, before it was first named too.
+is masked wherever it comes, before it was first named too; and where the session's end says the recorder wrote
+values unmasked before it learnt them (``session_end.unmasked``), one more pass reads them there
+(:func:`~tracer.redact.values_at`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from tracer.model import Event, Header
-from tracer.redact import Redactor
+from tracer.model import Event, Header, SessionEnd
+from tracer.redact import Redactor, values_at
 from tracer.store.format import PREAMBLE_SIZE
 from tracer.store.reader import Ref, SessionReader
 
@@ -40,7 +42,10 @@ class RedactedReader:
         self._only = only
         # a first pass learns every value the rules find (one event at a time), so that each is masked wherever
         # it comes, before it was first named too
-        redactor.learn(_every_event(reader))
+        ends: list[SessionEnd] = []
+        redactor.learn(_every_event(reader, ends))
+        if ends and ends[-1].unmasked:  # values the recorder learnt after it wrote them: read where they are
+            redactor.know(values_at(ends[-1].unmasked, _every_event(reader)))
         count = True if only is None else Header in only and frozenset(("baseline_patch", "baseline_omitted"))
         masked = redactor.event(reader.header, count=count)
         assert isinstance(masked, Header)
@@ -67,8 +72,11 @@ class RedactedReader:
             yield ref, size, self.redactor.event(event, count=first)
 
 
-def _every_event(reader: SessionReader) -> Iterator[Event]:
-    """The header, then every event of ``reader``'s session, in file order."""
+def _every_event(reader: SessionReader, ends: list[SessionEnd] | None = None) -> Iterator[Event]:
+    """The header, then every event of ``reader``'s session, in file order; each ``session_end`` also into
+    ``ends``."""
     yield reader.header
     for _, _, event in reader.events():
+        if ends is not None and isinstance(event, SessionEnd):
+            ends.append(event)
         yield event

@@ -36,6 +36,7 @@ import collections
 import contextlib
 import dataclasses
 import errno
+import itertools
 import logging
 import os
 import threading
@@ -366,6 +367,11 @@ class SessionWriter:
         self.warnings: list[str] = []
         #: Set by :meth:`close` when some events could not be written (``None``: the file is whole).
         self.unwritten: Unwritten | None = None
+        #: How many values the session holds unmasked, written before record-time redaction learnt them (their
+        #: sites are in ``session_end.unmasked``); known once :meth:`close` returns.
+        self.unmasked = 0
+        self._learnt = 0  # the record-time redactor's values learnt when the last frame was written
+        self._learnt_by: int | None = None  # the file's end then: where a value learnt late can be, at most
         self._fd = create_session_file(path) if fd is None else fd  # (with its preamble)
         self._offset = len(PREAMBLE)
         self._thread = threading.Thread(target=self._run, name="tracer-writer", daemon=True)
@@ -567,6 +573,10 @@ class SessionWriter:
                     flush_output()
                     event = item[0]
                     if isinstance(event, SessionEnd):  # the last event: every warning is known now
+                        if redactor is not None and redactor.learnt:  # (read back: every frame before it written)
+                            if buf:
+                                write_frame()
+                            event = self._with_unmasked(event, redactor)
                         event = self._with_warnings(event)
                         if self._signer is not None:  # alone in the last frame, signing every byte before it
                             if buf:
@@ -635,6 +645,28 @@ class SessionWriter:
         redactions = dict(self.redactor.counts) if self.redactor is not None else None
         return dataclasses.replace(end, warnings=warnings, redactions=redactions)
 
+    def _with_unmasked(self, end: SessionEnd, redactor: Redactor) -> SessionEnd:
+        """``end`` with where the values ``redactor`` learnt occur unmasked in the file written so far (written
+        before it learnt them: :func:`tracer.redact.find_sites`), read back through the writer's own descriptor
+        (the path may have been moved). A failure is warned and logged: the session is kept as it is."""
+        from tracer.redact import find_sites
+        from tracer.store.reader import SessionReader
+
+        try:
+            with SessionReader(Path(f"/dev/fd/{self._fd}")) as reader:
+                later = reader.events(stop=self._learnt_by)  # (the frames written once every value was known: not)
+                events = itertools.chain([reader.header], (event for _, _, event in later))
+                sites = find_sites(events, redactor.known)
+        except Exception as e:
+            logging.getLogger("tracer.redact").exception("looking for values written before they were learnt: %s", e)
+            self._warn_once(
+                "tracer: this session could not be searched for secrets written before they were recognised (see "
+                "tracer's log); an export masks only what it finds itself"
+            )
+            return end
+        self.unmasked = len(sites)
+        return dataclasses.replace(end, unmasked=sites) if sites else end
+
     def _skipped(self, event: Event, error: Exception) -> None:
         message = f"tracer: a {event.type} event at {event.t} µs could not be written ({error}); it was skipped"
         self.warnings.append(message)
@@ -654,11 +686,13 @@ class SessionWriter:
             self._signer.update(frame)
         if self._pending_frames:
             self._retry_pending()
-        if self._pending_frames:
+        if self._pending_frames or not self._write(frame):
             self._keep(frame, contents)
-            return
-        if not self._write(frame):
-            self._keep(frame, contents)
+        redactor = self.redactor
+        if redactor is not None and redactor.learnt != self._learnt:
+            # values learnt while this frame's events were masked: written unmasked in it or before, never after
+            self._learnt = redactor.learnt
+            self._learnt_by = self._offset
 
     def _keep(self, frame: bytes, contents: _Contents) -> None:
         if self._pending_bytes + len(frame) > MAX_PENDING:
