@@ -284,13 +284,6 @@ def shell(
     if masked:
         line += f", {plural(masked, 'secret')} masked"
     stopped = "" if summary.reason == "exit" else f" (stopped by {summary.reason})"
-    if summary.unmasked:  # (said even with -q: the file holds a secret)
-        n = summary.unmasked
-        it, was = ("it", "was") if n == 1 else ("them", "were")
-        say(
-            f"tracer: {plural(n, 'secret')} {was} recorded before tracer recognised {it}: the session file holds "
-            f"{it} unmasked, every export masks {it} (share exports, not the file)"
-        )
     lost = summary.unwritten
     if lost is None:
         if not quiet:
@@ -303,6 +296,13 @@ def shell(
         say(
             f"tracer: warning: {tilde(summary.path)} is INCOMPLETE: {lost.reason}, so {lost.describe()} "
             f"(from {format_duration(lost.since / 1e6)} on) could not be written"
+        )
+    if summary.unmasked:  # (said even with -q: the file holds a secret)
+        n = summary.unmasked
+        it, was = ("it", "was") if n == 1 else ("they", "were")
+        say(
+            f"tracer: {plural(n, 'secret')} {was} recorded before {it} {was} recognised: unmasked in the session "
+            "file, masked in every export (share exports, not the file)"
         )
     sys.exit(summary.exit_status)
 
