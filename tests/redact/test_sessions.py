@@ -266,7 +266,8 @@ def test_a_value_shown_before_it_was_named_is_masked_in_every_export(tmp_path: P
     term.run(f"cat {outside}/pw.txt")
     term.run(f"echo DB_PASSWORD=$(cat {outside}/pw.txt)")
     child.sendline("exit")
-    child.expect_exact("1 secret was recorded before it was recognised: unmasked in the session file")  # (said as the shell ends)
+    # said as the shell ends
+    child.expect_exact("1 secret was recorded before it was recognised: unmasked in the session file")
     child.expect(pexpect.EOF)
     child.close()
     (path,) = sessions.glob("*.tracer")
