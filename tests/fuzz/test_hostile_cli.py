@@ -217,3 +217,33 @@ def test_a_session_file_that_is_valid_shows_as_before(tmp_path: Path) -> None:
     assert "  create  new\\xfe.txt  +0 -0\n" in shown and "  modify  a.py  +1 -1\n" in shown
     assert "hypothesis: the regex [hypothesis]" in shown and "verdict   passed  (exit status 0; `true`)" in shown
     assert "warning   a warning\n" in shown and PREAMBLE not in shown.encode()
+
+
+def test_unmasked_sites_a_file_makes_up_mask_what_they_name_and_break_nothing(tmp_path: Path) -> None:
+    value = "Zq8vR2mK7pLx4Wn9"
+    sites = [
+        {"event": 1, "field": "data", "start": 3, "end": 19, "rule": f"rule{OSC52}"},  # a rule id that is none
+        {"event": 10**12, "field": "data", "start": 0, "end": 16, "rule": "r"},  # no such event
+        {"event": 1, "field": "data", "start": 0, "end": 2**40, "rule": "r"},  # longer than any value
+        {"event": 0, "field": "task", "start": 0, "end": 9, "rule": "r", "item": 5},  # not a list
+        {"event": 1, "field": "nonesuch", "start": 0, "end": 9, "rule": "r"},
+    ]
+    events = [
+        {"type": "output", "t": 1, "data": f"pw {value} and {value} again\r\n".encode()},
+        {"type": "session_end", "t": 2, "exit_status": 0, "unmasked": sites},
+    ]
+    path = craft.write(tmp_path / "s.tracer", craft.session([craft.HEADER], events))
+    shown = tracer("show", str(path))
+    assert shown.returncode == 0 and not RAW_CONTROL.search(shown.stdout)
+    assert "5 secrets recorded before they were recognised are unmasked in this file" in shown.stdout.decode()
+    for extra in ([], ["--no-redact"]):
+        proc = tracer("export", str(path), "--format", "asciicast", *extra)
+        assert proc.returncode == 0 and not RAW_CONTROL.search(proc.stdout), proc.stderr
+        assert value.encode() not in proc.stdout and b"*" * len(value) in proc.stdout
+    # a list of sites that is not one: the end is skipped as any malformed event, and said
+    bad = craft.write(
+        tmp_path / "b.tracer",
+        craft.session([craft.HEADER], [events[0], {**events[1], "unmasked": [{"event": "x"}]}]),
+    )
+    proc = tracer("show", str(bad))
+    assert proc.returncode == 0 and "unmasked[0].event" in proc.stdout.decode()
