@@ -103,11 +103,22 @@ def test_a_password_typed_on_a_command_line_is_masked_from_its_first_character(l
         "mkdir -p build && cp -p a b",
         "zip -r out.zip dir",
         "mysql -uroot -p${MYSQL_ROOT_PASSWORD} shop",
+        "mysql -u root --password shop",  # --password alone asks too: shop is the database
+        "mariadb-dump --password --databases shop",
+        "cd db && psql --password -h db shop",  # PostgreSQL's --password only asks
     ],
 )
 def test_command_lines_without_a_password_are_left_as_they_are(line: str) -> None:
     r = record_redactor()
     assert r.text(line) == line and r.output(line.encode()) == line.encode()
+    assert export_redactor().text(line) == line
+
+
+@pytest.mark.parametrize(
+    "line", ["mytool --password hunter2xyz", "echo mysql; deploy --password hunter2xyz", "mysql --password=hunter2xyz"]
+)
+def test_a_password_after_the_flag_of_other_programs_is_masked(line: str) -> None:
+    assert "hunter2xyz" not in record_redactor().text(line)
 
 
 def test_private_key_body_is_masked_line_by_line() -> None:

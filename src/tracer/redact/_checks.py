@@ -61,6 +61,17 @@ def _placeholder(value: bytes) -> bool:
     return v in _PLACEHOLDERS or len(set(v)) == 1 or v.startswith((b"{{", b"<", b"%(", b"${"))
 
 
+#: Clients whose ``--password`` takes no value after a blank: MySQL's and MariaDB's take one only as
+#: ``--password=VALUE`` (``--password`` alone prompts), PostgreSQL's never (``-W``, ``--password``: prompt). The
+#: command runs from the start of the line or after a shell operator up to the flag.
+_NO_PASSWORD_VALUE = re.compile(rb"(?:^|[\s;&|(])(?:mysql[a-z]*|mariadb[a-z-]*|psql|pg_[a-z]+)[ \t][^\n;&|]*$")
+
+
+def _line_before(text: bytes, m: Any) -> bytes:
+    """The text of ``m``'s line before it."""
+    return text[text.rfind(b"\n", 0, m.start()) + 1 : m.start()]
+
+
 def assignment(text: bytes, m: Any) -> bool:
     """A sensitive name's value is a secret (``secret-assignment``): groups 1 prefix (``?``, ``&``, ``--``),
     2 name, 3 separator, 4 opening quote, 5 value, 6 closing quote.
@@ -78,6 +89,8 @@ def assignment(text: bytes, m: Any) -> bool:
     flag = prefix.startswith(b"-")
     if not sep.strip() and not flag:  # "token expired": a word after a word, not an assignment
         return False
+    if flag and not sep.strip() and key.lower() == b"password" and _NO_PASSWORD_VALUE.search(_line_before(text, m)):
+        return False  # `mysql --password mydb`, `psql --password mydb`: a prompt, then a database's name
     if quote:
         return close == quote and len(value) >= 4
     if len(value) < 4:
