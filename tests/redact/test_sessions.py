@@ -60,26 +60,20 @@ class Terminal:
         self.child.expect_exact(PROMPT)
 
 
-def record(tmp_path: Path, kind: str, planted: Planted, *extra: str) -> tuple[Path, Path, dict[str, str]]:
-    """Record a session of ``kind`` with every secret of ``planted``; return (session file, repo, env)."""
+def start_shell(
+    kind: str, home: Path, repo: Path, sessions: Path, *args: str, user: str | None = None
+) -> tuple[Terminal, dict[str, str]]:
+    """`tracer shell` of ``kind`` in ``repo``, in a real terminal, at its first prompt; and its environment. The
+    shell's rc file (in ``home``) sets the prompt the terminal waits for."""
     if shutil.which(kind) is None:
         pytest.skip(f"{kind} is not installed")
-    user = planted.user
-    home = tmp_path / "home" / user
     rc_name, rc = RC[kind]
     (home / rc_name).parent.mkdir(parents=True, exist_ok=True)
     (home / rc_name).write_text(rc)
-    planted.home = str(home)
-    outside = tmp_path / "outside"  # files the session looks at, outside the recorded repository
-    outside.mkdir()
-    planted.write_files(outside)
-    repo = make_repo(home / "src" / "app", {"app.py": "print('hi')\n"})
-    sessions = tmp_path / "sessions"
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
-        "USER": user,
-        "LOGNAME": user,
+        **({"USER": user, "LOGNAME": user} if user is not None else {}),
         "TERM": "xterm-256color",
         "LANG": "C.UTF-8",
         "SHELL": shutil.which(kind) or kind,
@@ -89,7 +83,7 @@ def record(tmp_path: Path, kind: str, planted: Planted, *extra: str) -> tuple[Pa
     }
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "tracer", "shell", "--task", planted.task, "--test-command", planted.test_command, *extra],
+        ["-m", "tracer", "shell", *args],
         cwd=str(repo),
         env=env,
         encoding="utf-8",
@@ -97,7 +91,23 @@ def record(tmp_path: Path, kind: str, planted: Planted, *extra: str) -> tuple[Pa
         timeout=40,
     )
     child.expect_exact(PROMPT)
-    term = Terminal(child)
+    return Terminal(child), env
+
+
+def record(tmp_path: Path, kind: str, planted: Planted, *extra: str) -> tuple[Path, Path, dict[str, str]]:
+    """Record a session of ``kind`` with every secret of ``planted``; return (session file, repo, env)."""
+    user = planted.user
+    home = tmp_path / "home" / user
+    planted.home = str(home)
+    outside = tmp_path / "outside"  # files the session looks at, outside the recorded repository
+    outside.mkdir()
+    planted.write_files(outside)
+    repo = make_repo(home / "src" / "app", {"app.py": "print('hi')\n"})
+    sessions = tmp_path / "sessions"
+    term, env = start_shell(
+        kind, home, repo, sessions, "--task", planted.task, "--test-command", planted.test_command, *extra, user=user
+    )
+    child = term.child
     term.run(EXPORT[kind].format("GITHUB_TOKEN", planted.github))
     term.run(f"cat {outside}/.env")
     term.run(f"cut -d= -f2 {outside}/.env")  # the same values bare: masked as the values found before
@@ -236,33 +246,14 @@ def test_a_value_shown_before_it_was_named_is_masked_in_every_export(tmp_path: P
     """`cat pw.txt` shows a password no rule can tell from any word; a later `DB_PASSWORD=…` names it. The recorder
     masks it from then on, but the first occurrence was written: the session's end says where it is (never what),
     and every export reads it there and masks it wherever it comes."""
-    if shutil.which(kind) is None:
-        pytest.skip(f"{kind} is not installed")
     planted = plant(_user_name())
-    home = tmp_path / "home"
-    rc_name, rc = RC[kind]
-    (home / rc_name).parent.mkdir(parents=True, exist_ok=True)
-    (home / rc_name).write_text(rc)
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "pw.txt").write_text(planted.db_password + "\n")
     repo = make_repo(tmp_path / "app", {"app.py": "print('hi')\n"})
     sessions = tmp_path / "sessions"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "SHELL": shutil.which(kind) or kind,
-        "TRACER_DIR": str(sessions),
-        "XDG_STATE_HOME": str(home / ".state"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    child = pexpect.spawn(
-        sys.executable, ["-m", "tracer", "shell"], cwd=str(repo), env=env, encoding="utf-8", timeout=40
-    )
-    child.expect_exact(PROMPT)
-    term = Terminal(child)
+    term, env = start_shell(kind, tmp_path / "home", repo, sessions)
+    child = term.child
     term.run(f"cat {outside}/pw.txt")
     term.run(f"echo DB_PASSWORD=$(cat {outside}/pw.txt)")
     child.sendline("exit")

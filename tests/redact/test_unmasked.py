@@ -9,11 +9,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fuzz import craft
 from tracer.model import (
     CommandStart,
     Event,
     FinalPatch,
-    Header,
     MalformedEvent,
     Output,
     SessionEnd,
@@ -25,20 +25,7 @@ from tracer.store import read_session
 from tracer.store.writer import SessionWriter
 
 PASSWORD = "Zq8vR2mK7pLx4Wn9"
-HEADER = Header(
-    t=0,
-    session_id="s",
-    started_at="2026-12-04T10:00:00Z",
-    tracer_version="0",
-    shell="bash",
-    shell_kind="bash",
-    mode="interactive",
-    term="xterm",
-    cols=80,
-    rows=24,
-    cwd="/w",
-    workspace="/w",
-)
+HEADER = event_from_dict(craft.header())
 
 
 def test_each_value_has_the_site_of_its_first_occurrence_in_any_field_and_reads_back() -> None:
