@@ -735,7 +735,8 @@ class SessionEnd(Event):
         redactions: how many values record-time redaction masked, per rule id (``{"github-pat": 2}``); never
             the values. ``None`` when redaction was off.
         unmasked: where values record-time redaction learnt only after writing them occur unmasked, one
-            :class:`UnmaskedSite` per value (at most :data:`MAX_UNMASKED_SITES`); never the values.
+            :class:`UnmaskedSite` per value (at most :data:`MAX_UNMASKED_SITES`); never the values. ``None``:
+            there are none (and in an export or a copy, which mask them: they are not unmasked there).
     """
 
     type: ClassVar[str] = "session_end"
@@ -745,7 +746,7 @@ class SessionEnd(Event):
     concurrent_sessions: tuple[str, ...] = field(default=())
     mac: str | None = None
     redactions: dict[str, int] | None = None
-    unmasked: tuple[UnmaskedSite, ...] = field(default=())
+    unmasked: tuple[UnmaskedSite, ...] | None = None
 
 
 #: The most :class:`UnmaskedSite` a session's end holds (the most values record-time redaction learns).

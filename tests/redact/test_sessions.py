@@ -278,6 +278,7 @@ def test_a_value_shown_before_it_was_named_is_masked_in_every_export(tmp_path: P
         if fmt == "jsonl":
             lines = [json.loads(line) for line in written.splitlines()]
             written += b"".join(base64.b64decode(e["data"]) for e in lines if e["type"] == "output")
+            assert "unmasked" not in lines[-1] and lines[-1]["type"] == "session_end"  # (masked there)
         planted.assert_absent(written, [value], where=f"the {fmt} export of a {kind} session")
     # --no-redact runs no rule, but what record time masked stays masked: this value too
     proc = tracer(env, "export", str(path), "--format", "asciicast", "--no-redact")

@@ -25,6 +25,8 @@ from tracer.store import read_session
 from tracer.store.writer import SessionWriter
 
 PASSWORD = "Zq8vR2mK7pLx4Wn9"
+#: What a session's end holds when nothing is said: no ``unmasked`` (a file without sites is as before).
+_DEFAULTS = {"reason": "exit", "warnings": [], "concurrent_sessions": []}
 HEADER = event_from_dict(craft.header())
 
 
@@ -113,6 +115,9 @@ def test_the_writer_says_where_a_value_it_learnt_late_was_written_and_exports_ma
     assert site.rule == "secret-assignment"
     masked = SessionRedaction()(session)
     assert PASSWORD.encode() not in b"".join(e.data for e in masked.events if isinstance(e, Output))
+    # the copy holds it masked, in its own order: it says nothing is unmasked (its ordinals would mislead)
+    assert masked.end is not None and masked.end.unmasked is None
+    assert SessionEnd(t=1, exit_status=0).to_dict() == {"type": "session_end", "t": 1, "exit_status": 0, **_DEFAULTS}
 
 
 @settings(max_examples=200, deadline=None)

@@ -16,7 +16,7 @@ Public API::
     Redactor.output(bytes) / .text(str) / .event(Event) / .session(Session); .counts, .findings, .summary()
     Redactor.known, .know(values)            values learnt (in memory only), and learning them from elsewhere
     recorded_values_redactor(label) -> Redactor  no rules: only those values (an export with --no-redact)
-    find_sites(events, values), values_at(sites, events)
+    find_sites(events, values), values_at(sites, events), without_sites(event)
                                              values written unmasked before they were learnt (session_end)
     check_config(config)                     compile the user's rules: ConfigError naming file and line
     mask_whole(bytes)                        every byte *, line ends kept
@@ -37,7 +37,7 @@ from tracer.config import Config
 from tracer.model import Header, Session, SessionEnd
 from tracer.redact._mask import Finding, Redactor, describe_counts, mask_whole
 from tracer.redact._rules import RULES_VERSION, RuleSet, check_config, export_rules, record_rules
-from tracer.redact._unmasked import find_sites, values_at
+from tracer.redact._unmasked import find_sites, values_at, without_sites
 
 __all__ = [
     "RULES_VERSION",
@@ -54,6 +54,7 @@ __all__ = [
     "record_redactor",
     "recorded_values_redactor",
     "values_at",
+    "without_sites",
 ]
 
 

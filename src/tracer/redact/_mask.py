@@ -23,7 +23,7 @@ from typing import Any
 from tracer.model import Event, FinalPatch, Header, Input, Output, Session, SessionEnd, visible
 from tracer.redact._binpatch import binary_sections
 from tracer.redact._rules import Hit, Rule, RuleSet, Scanner, Unstyled
-from tracer.redact._unmasked import values_at
+from tracer.redact._unmasked import values_at, without_sites
 
 #: The shortest secret whose value is looked for again wherever it comes later in the session, and how many such
 #: values a session keeps (in memory only; beyond, the first ones found are still looked for, the later not).
@@ -737,10 +737,12 @@ class Redactor:
         masking keeps lengths), unless findings are kept (their times are each event's own).
         """
         events = [session.header, *session.events]
-        sites = next((e.unmasked for e in reversed(session.events) if isinstance(e, SessionEnd)), ())
+        sites = next((e.unmasked for e in reversed(session.events) if isinstance(e, SessionEnd)), None)
         if sites:  # values the recorder learnt after it wrote them
             self.know(values_at(sites, events))
         masked, held = self._mask_all(events)
+        # (masked now: the copy holds none of them unmasked, and its events need not be where the sites say)
+        masked = [without_sites(e) for e in masked]
         behind = bisect.bisect_left(held, len(self._known))  # (held never decreases)
         if behind:
             again = Redactor(RuleSet([], [], (), self.rules.label), collect=self.findings is not None)

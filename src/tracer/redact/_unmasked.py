@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tracer.model import MAX_UNMASKED_SITES, Event, Output, UnmaskedSite
+from tracer.model import MAX_UNMASKED_SITES, Event, Output, SessionEnd, UnmaskedSite
 from tracer.redact._rules import Scanner
 
 #: The longest value looked for (bytes): the longest that record-time redaction learns.
@@ -147,6 +147,14 @@ def values_at(sites: Iterable[UnmaskedSite], events: Iterable[Event]) -> list[tu
         if ordinal >= last and not growing:
             break
     return out
+
+
+def without_sites(event: Event) -> Event:
+    """``event`` as an export or a copy writes it, its values masked: a ``session_end`` without its
+    ``unmasked`` sites (none are unmasked there, and its events need not be where they say); any other as it is."""
+    if isinstance(event, SessionEnd) and event.unmasked is not None:
+        return dataclasses.replace(event, unmasked=None)
+    return event
 
 
 def _text_of(event: Event, site: UnmaskedSite) -> bytes | None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tracer.model import Event, Header, SessionEnd
-from tracer.redact import Redactor, values_at
+from tracer.redact import Redactor, values_at, without_sites
 from tracer.store.format import PREAMBLE_SIZE
 from tracer.store.reader import Ref, SessionReader
 
@@ -69,7 +69,7 @@ class RedactedReader:
             first = ref > self._counted
             if first:
                 self._counted = ref
-            yield ref, size, self.redactor.event(event, count=first)
+            yield ref, size, without_sites(self.redactor.event(event, count=first))
 
 
 def _every_event(reader: SessionReader, ends: list[SessionEnd] | None = None) -> Iterator[Event]:
