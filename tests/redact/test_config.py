@@ -128,3 +128,14 @@ def test_installs_with_the_same_rules_share_their_cache(tmp_path: Path, monkeypa
     ours, _ = _rules.rule_data(str(changed))
     assert "extra-rule" in [r["id"] for r in ours["rules"]]
     assert len(written()) == 2
+
+
+def test_a_user_rule_without_keywords_masks_its_value_and_stays_out_of_the_cache(tmp_path: Path) -> None:
+    value = rnd(20)
+    path = write(tmp_path, f"[[redact.rules]]\nname = 'my-password'\nregex = '{value}'\nstage = 'export'\n")
+    redactor = export_redactor(load_config(path))
+    data = b"".join(b"%d\r\n" % i for i in range(10000)) + f"pw {value}\r\n".encode() + b"x" * 40000
+    out = redactor.output(data)
+    assert value.encode() not in out and out.count(b"*" * len(value)) == 1
+    cache = Path(os.environ["TRACER_CACHE_DIR"])
+    assert not any(value.encode() in f.read_bytes() for f in cache.rglob("*") if f.is_file())

@@ -87,6 +87,8 @@ class Rule:
         source: where the rule comes from.
         vendored: from gitleaks' list.
         literal: bytes every match holds (the home directory, the name): without them, the rule is not run.
+        prefilter: for a rule without keywords, a regex that matches wherever its regex does (within the same
+            text), simpler for Hyperscan to run (:class:`Prefilter`); ``None``: the regex itself.
         global_allow: the global allowlist (gitleaks': paths, templates, placeholders) applies; not to what is
             not a secret but says who (an e-mail, an address, a home directory, which are all paths or names).
     """
@@ -112,6 +114,7 @@ class Rule:
     global_allow: bool = True
     vendored: bool = False
     literal: bytes | None = None
+    prefilter: bytes | None = None
     _groups: int = -1
 
     def present(self, data: bytes) -> bool:
@@ -271,6 +274,7 @@ def _rule_from(d: dict[str, Any], source: str, *, vendored: bool = False) -> Rul
         source=d.get("source", source),
         global_allow=d.get("global_allow", True),
         vendored=vendored,
+        prefilter=d["prefilter"].encode() if d.get("prefilter") else None,
     )
 
 
@@ -397,6 +401,60 @@ def _collect(kid: int, start: int, end: int, flags: int, found: list[tuple[int, 
     found.append((kid, end))
 
 
+def _note(kid: int, start: int, end: int, flags: int, found: set[int]) -> None:
+    found.add(kid)
+
+
+class Prefilter:
+    """Which of the regexes of the rules without keywords (an IP address, a random value in an assignment) may
+    match in a text, at Hyperscan's speed: each compiled in its prefilter mode (``HS_FLAG_PREFILTER``: it may
+    match where the regex does not, never miss where it does) and reported once per scan
+    (``HS_FLAG_SINGLEMATCH``). A rule whose regex may not match in a piece is not run there: on output without
+    addresses or assignments (``seq``, base64, most build logs) those regexes had cost ~90 % of an export.
+
+    Without Hyperscan (or a regex it does not compile), :meth:`present` is ``None``: run them everywhere. The
+    compiled database is kept in the cache directory (~20 ms to compile), unless ``cached`` is false (a user's
+    rule may spell out a value: it stays out of the cache, as the values learnt do).
+    """
+
+    def __init__(self, patterns: list[bytes], *, cached: bool = True) -> None:
+        self._hs: Any = None
+        if not patterns:
+            return
+        try:
+            import hyperscan
+
+            def compile_patterns() -> bytes:
+                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH
+                db.compile(
+                    expressions=patterns,
+                    ids=list(range(len(patterns))),
+                    elements=len(patterns),
+                    flags=[flags] * len(patterns),
+                )
+                return bytes(hyperscan.dumpb(db))
+
+            version = str(getattr(hyperscan, "__version__", ""))
+            joined = b"\0".join([version.encode(), *patterns])
+            key = b"%d:%08x:" % (len(joined), zlib.crc32(joined))
+            name = f"prefilter-{zlib.crc32(joined):08x}.hs"
+            blob = _cached(name, key, compile_patterns) if cached else compile_patterns()
+            self._hs = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+            self._hs.scratch = hyperscan.Scratch(self._hs)
+        except Exception:  # not installed, no wheel for this machine, or a pattern it does not take
+            self._hs = None
+
+    def present(self, data: bytes) -> set[int] | None:
+        """The indices of the patterns that may match in ``data`` (as a search of ``data`` alone sees it: its
+        ends are the text's ends); ``None`` when it cannot tell."""
+        if self._hs is None:
+            return None
+        found: set[int] = set()
+        self._hs.scan(data, match_event_handler=_note, context=found)
+        return found
+
+
 #: Bytes around a keyword that a rule's regex looks at: before it (a name before ``token``) and after it (the
 #: secret). A private key's body may be longer: its rule looks further (``multiline``).
 _BEFORE = 512
@@ -477,6 +535,9 @@ class RuleSet:
             for k in r.keywords:
                 self._by_keyword[index[(k, k not in r.exact)]].append(i)
         self._keywords = Scanner(keywords)
+        # the rules without keywords whose regexes the prefilter tells about (those made from a literal test it)
+        self._prefiltered = [i for i in self.always if rules[i].literal is None]
+        self._prefilter: Prefilter | None = None  # (made on first use: record time has no such rules)
         self.open_rules = [r for r in rules if r.open is not None]
         self._open_index = [i for i, r in enumerate(rules) if r.open is not None]
         #: Keywords that begin a token of gitleaks' record-time list (``ghp_``, ``xoxb-``, ``AKIA``), each with
@@ -521,12 +582,18 @@ class RuleSet:
         near = {i for k, end in found if end > since for i in self._by_keyword[k]}
         return [self.rules[i] for i in self._open_index if i in near or not self.rules[i].keywords]
 
-    def _where(self, data: bytes, found: list[tuple[int, int]] | None) -> dict[int, list[tuple[int, int]]]:
+    def _where(
+        self, data: bytes, found: list[tuple[int, int]] | None, as_is: bool = False
+    ) -> dict[int, list[tuple[int, int]]]:
         """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere).
-        ``found``: :meth:`occurrences` of ``data``."""
+        ``found``: :meth:`occurrences` of ``data``. ``as_is``: the regexes run on ``data`` itself (no view of it
+        prepared first): a rule without keywords then runs only on the pieces where :class:`Prefilter` says its
+        regex may match."""
         n = len(data)
         everywhere = _pieces(n)
         where: dict[int, list[tuple[int, int]]] = {i: everywhere for i in self.always if self.rules[i].present(data)}
+        if as_is and self._prefiltered and n:
+            self._narrow(data, everywhere, where)
         if found is None:  # no positions: the whole text, for every rule whose keyword occurs (as gitleaks does)
             for k in self._keywords.present(data):
                 for i in self._by_keyword[k]:
@@ -549,6 +616,27 @@ class RuleSet:
                     ranges.append((lo, hi))
             where[i] = ranges
         return where
+
+    def _narrow(self, data: bytes, everywhere: list[tuple[int, int]], where: dict[int, list[tuple[int, int]]]) -> None:
+        """The pieces of ``data`` each rule without keywords runs on: those where its regex may match."""
+        if self._prefilter is None:
+            rules = [self.rules[i] for i in self._prefiltered]
+            self._prefilter = Prefilter(
+                [r.prefilter or r.regex.pattern for r in rules],
+                cached=not any(r.source.startswith("user") for r in rules),
+            )
+        pieces: dict[int, list[tuple[int, int]]] = {i: [] for i in self._prefiltered}
+        for lo, hi in everywhere:
+            present = self._prefilter.present(data if (lo, hi) == (0, len(data)) else data[lo:hi])
+            if present is None:
+                return
+            for k in present:
+                pieces[self._prefiltered[k]].append((lo, hi))
+        for i, ranges in pieces.items():
+            if ranges:
+                where[i] = ranges
+            else:
+                where.pop(i, None)
 
     def triggered(self, data: bytes) -> list[Rule]:
         """The rules whose regexes must run on ``data`` (a keyword of theirs occurs, or they have none)."""
@@ -576,7 +664,7 @@ class RuleSet:
                 ``data``, each spanning the escape sequences inside it. ``None`` (or a piece it returns
                 ``None`` for): one view.
         """
-        where = self._where(data, found)
+        where = self._where(data, found, as_is=prepare is None and unstyle is None)
         if not where:
             return []
         starts: list[int] = []
