@@ -140,3 +140,9 @@ def test_a_value_anywhere_in_output_cut_anyhow_into_events_is_read_back(
             events.append(CommandStart(t=len(events), id=1, command="x", cwd="/"))
     sites = find_sites(events, {value: "secret-assignment"})
     assert len(sites) == 1 and values_at(sites, events) == [(value, "secret-assignment")]
+
+
+def test_the_longest_value_looked_for_is_the_longest_a_redactor_learns() -> None:
+    from tracer.redact import _mask, _unmasked
+
+    assert _unmasked._LONGEST == _mask.KNOWN_LONGEST

@@ -22,7 +22,8 @@ from typing import Any
 from tracer.model import MAX_UNMASKED_SITES, Event, Output, SessionEnd, UnmaskedSite
 from tracer.redact._rules import Scanner
 
-#: The longest value looked for (bytes): the longest that record-time redaction learns.
+#: The longest value looked for (bytes): the longest a redactor learns (``_mask.KNOWN_LONGEST``, which imports this
+#: module: tested equal).
 _LONGEST = 1024
 #: A rule id as placeholders show it; any other text a site names (a hostile file's) is shown as ``secret``.
 _RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
