@@ -333,6 +333,22 @@ def _user_allow(config: Config) -> list[Any]:
     return allow
 
 
+def _hyperscan(hyperscan: Any, name: str, parts: list[bytes], database: Callable[[], Any], cached: bool) -> Any:
+    """``database()`` (a Hyperscan block-mode database) with its scratch space. ``cached``: through the cache
+    directory, as ``<name>-<crc>.hs`` keyed by Hyperscan's version and ``parts`` (what was compiled); otherwise
+    compiled in memory."""
+    if cached:
+        version = str(getattr(hyperscan, "__version__", ""))  # (its type stubs leave it out)
+        joined = b"\0".join([version.encode(), *parts])
+        key = b"%d:%08x:" % (len(joined), zlib.crc32(joined))
+        blob = _cached(f"{name}-{zlib.crc32(joined):08x}.hs", key, lambda: bytes(hyperscan.dumpb(database())))
+        db = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+    else:
+        db = database()
+    db.scratch = hyperscan.Scratch(db)
+    return db
+
+
 class Scanner:
     """Where a list of keywords occur in a text, one pass over it: each ``(bytes, caseless)`` (a rule's keywords,
     lowercase and matched in any case; or a literal matched exactly, :meth:`RuleSet.scanner_with`).
@@ -361,20 +377,8 @@ class Scanner:
                 )
                 return db
 
-            if not cached:  # (literals that must never reach the disk: compiled in memory, ~4 ms)
-                self._hs = database()
-                self._hs.scratch = hyperscan.Scratch(self._hs)
-                return
-
-            def compile_keywords() -> bytes:
-                return bytes(hyperscan.dumpb(database()))
-
-            version = str(getattr(hyperscan, "__version__", ""))  # (its type stubs leave it out)
-            joined = b"\0".join([version.encode(), *(k + b"\1" * c for k, c in keywords)])
-            key = b"%d:%08x:" % (len(joined), zlib.crc32(joined))
-            name = f"keywords-{zlib.crc32(joined):08x}.hs"
-            self._hs = hyperscan.loadb(_cached(name, key, compile_keywords), hyperscan.HS_MODE_BLOCK)
-            self._hs.scratch = hyperscan.Scratch(self._hs)
+            # (literals that must never reach the disk are compiled in memory, ~4 ms)
+            self._hs = _hyperscan(hyperscan, "keywords", [k + b"\1" * c for k, c in keywords], database, cached)
         except Exception:  # not installed, or no wheel for this machine: RE2's set (~600 MB/s)
             self._set = re2.Set.SearchSet(_options())
             for k, caseless in keywords:
@@ -424,7 +428,7 @@ class Prefilter:
         try:
             import hyperscan
 
-            def compile_patterns() -> bytes:
+            def database() -> Any:
                 db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH
                 db.compile(
@@ -433,15 +437,9 @@ class Prefilter:
                     elements=len(patterns),
                     flags=[flags] * len(patterns),
                 )
-                return bytes(hyperscan.dumpb(db))
+                return db
 
-            version = str(getattr(hyperscan, "__version__", ""))
-            joined = b"\0".join([version.encode(), *patterns])
-            key = b"%d:%08x:" % (len(joined), zlib.crc32(joined))
-            name = f"prefilter-{zlib.crc32(joined):08x}.hs"
-            blob = _cached(name, key, compile_patterns) if cached else compile_patterns()
-            self._hs = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
-            self._hs.scratch = hyperscan.Scratch(self._hs)
+            self._hs = _hyperscan(hyperscan, "prefilter", patterns, database, cached)
         except Exception:  # not installed, no wheel for this machine, or a pattern it does not take
             self._hs = None
 
