@@ -109,15 +109,17 @@ def judge_session(
     result = JudgeResult(t=int(session.duration * 1e6), judged_at=utc_now(), checks=checks)
     if options.model is not None or options.command is not None:
         rubric = load_rubric(options.rubric)
-        from tracer.redact import SessionRedaction
-
-        sent, mask_text = SessionRedaction(rules=False)(session), _no_redaction  # (record time's values: always)
+        mask_text: Callable[[str], str]
         if redact:
             from tracer.config import load_config
             from tracer.redact import export_redactor
 
             redactor = export_redactor(load_config(), session.header)
             sent, mask_text = redactor.session(session), redactor.text
+        else:  # (what record time masked stays masked: the values it wrote before it learnt them too)
+            from tracer.redact import SessionRedaction
+
+            sent, mask_text = SessionRedaction(rules=False)(session), _no_redaction
         document = judge_document(sent, redact=mask_text, max_chars=options.max_chars)
         if redact:
             say(f"masked {redactor.summary()} ({redactor.rules.label}) in what the judge is sent")
