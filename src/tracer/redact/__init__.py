@@ -34,10 +34,10 @@ import os
 import re
 
 from tracer.config import Config
-from tracer.model import Header, Session, SessionEnd
+from tracer.model import Header, Session
 from tracer.redact._mask import Finding, Redactor, describe_counts, mask_whole
 from tracer.redact._rules import RULES_VERSION, RuleSet, check_config, export_rules, record_rules
-from tracer.redact._unmasked import find_sites, values_at, without_sites
+from tracer.redact._unmasked import find_sites, sites_of, values_at, without_sites
 
 __all__ = [
     "RULES_VERSION",
@@ -112,7 +112,7 @@ def recorded_values_redactor(label: str) -> Redactor:
     (``session_end.unmasked``, which :class:`tracer.store.redacted.RedactedReader` and :meth:`Redactor.session`
     give it): what an export without export-time redaction (``--no-redact``) still masks. ``label``: the header's
     ``redaction``."""
-    return Redactor(RuleSet([], [], (), label))
+    return Redactor.of_values(label)
 
 
 class SessionRedaction:
@@ -141,7 +141,7 @@ class SessionRedaction:
         """``session`` masked (a new session; what was masked adds to :attr:`counts`)."""
         self._add_counts()
         if not self.rules:
-            if not any(isinstance(e, SessionEnd) and e.unmasked for e in reversed(session.events)):
+            if not sites_of(session.events):
                 return session
             self._redactor = recorded_values_redactor(session.header.redaction or "")
         else:

@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tracer.model import Event, FinalPatch, Header, Input, Output, Session, SessionEnd, visible
+from tracer.model import Event, FinalPatch, Header, Input, Output, Session, visible
 from tracer.redact._binpatch import binary_sections
 from tracer.redact._rules import Hit, Rule, RuleSet, Scanner, Unstyled
-from tracer.redact._unmasked import values_at, without_sites
+from tracer.redact._unmasked import sites_of, values_at, without_sites
 
 #: The shortest secret whose value is looked for again wherever it comes later in the session, and how many such
 #: values a session keeps (in memory only; beyond, the first ones found are still looked for, the later not).
@@ -261,6 +261,13 @@ class Redactor:
         self._known_stale = False
         self._scanned = 0  # how many of them the scanner holds
         self._pending: tuple[Rule, bytes, int] | None = None  # a value that ended the last piece: (rule, it, where)
+
+    @classmethod
+    def of_values(cls, label: str, *, collect: bool = False) -> Redactor:
+        """A redactor with no rules (``label``: the rule set it stands for): it masks only the values it is given
+        (:meth:`know`) or copied: what record time wrote before it learnt them, and a second search of a session
+        read whole for the values learnt late (:meth:`session`)."""
+        return cls(RuleSet([], [], (), label), collect=collect)
 
     @property
     def total(self) -> int:
@@ -737,7 +744,7 @@ class Redactor:
         masking keeps lengths), unless findings are kept (their times are each event's own).
         """
         events = [session.header, *session.events]
-        sites = next((e.unmasked for e in reversed(session.events) if isinstance(e, SessionEnd)), None)
+        sites = sites_of(session.events)
         if sites:  # values the recorder learnt after it wrote them
             self.know(values_at(sites, events))
         masked, held = self._mask_all(events)
@@ -745,7 +752,7 @@ class Redactor:
         masked = [without_sites(e) for e in masked]
         behind = bisect.bisect_left(held, len(self._known))  # (held never decreases)
         if behind:
-            again = Redactor(RuleSet([], [], (), self.rules.label), collect=self.findings is not None)
+            again = Redactor.of_values(self.rules.label, collect=self.findings is not None)
             again.counts, again._numbers, again._last = self.counts, self._numbers, self._last
             again._known = dict(self._known)
             again._rebuild()

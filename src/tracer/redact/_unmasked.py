@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tracer.model import MAX_UNMASKED_SITES, Event, Output, SessionEnd, UnmaskedSite
@@ -148,6 +148,11 @@ def values_at(sites: Iterable[UnmaskedSite], events: Iterable[Event]) -> list[tu
         if ordinal >= last and not growing:
             break
     return out
+
+
+def sites_of(events: Sequence[Event]) -> tuple[UnmaskedSite, ...] | None:
+    """The sites the last ``session_end`` of ``events`` holds (``None``: none, or no end)."""
+    return next((e.unmasked for e in reversed(events) if isinstance(e, SessionEnd)), None)
 
 
 def without_sites(event: Event) -> Event:
