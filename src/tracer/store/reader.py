@@ -342,6 +342,13 @@ class SessionReader:
             )
         return header
 
+    def every_event(self, stop: int | None = None) -> Iterator[Event]:
+        """The header, then every valid event after it (:meth:`events` from the first frame on, ``stop`` as there),
+        in file order: a session as one sequence, the header's ordinal 0."""
+        yield self.header
+        for _, _, event in self.events(stop=stop):
+            yield event
+
     def events(self, start: int = PREAMBLE_SIZE, stop: int | None = None) -> Iterator[tuple[Ref, int, Event]]:
         """Every valid event after the header, in file order, as ``(ref, size in bytes, event)``.
 

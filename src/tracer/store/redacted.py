@@ -14,7 +14,7 @@ values unmasked before it learnt them (``session_end.unmasked``), one more pass 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from tracer.model import Event, Header, SessionEnd
@@ -43,9 +43,9 @@ class RedactedReader:
         # a first pass learns every value the rules find (one event at a time), so that each is masked wherever
         # it comes, before it was first named too
         ends: list[SessionEnd] = []
-        redactor.learn(_every_event(reader, ends))
+        redactor.learn(_noting_ends(reader.every_event(), ends))
         if ends and ends[-1].unmasked:  # values the recorder learnt after it wrote them: read where they are
-            redactor.know(values_at(ends[-1].unmasked, _every_event(reader)))
+            redactor.know(values_at(ends[-1].unmasked, reader.every_event()))
         count = True if only is None else Header in only and frozenset(("baseline_patch", "baseline_omitted"))
         masked = redactor.event(reader.header, count=count)
         assert isinstance(masked, Header)
@@ -72,11 +72,9 @@ class RedactedReader:
             yield ref, size, without_sites(self.redactor.event(event, count=first))
 
 
-def _every_event(reader: SessionReader, ends: list[SessionEnd] | None = None) -> Iterator[Event]:
-    """The header, then every event of ``reader``'s session, in file order; each ``session_end`` also into
-    ``ends``."""
-    yield reader.header
-    for _, _, event in reader.events():
-        if ends is not None and isinstance(event, SessionEnd):
+def _noting_ends(events: Iterable[Event], ends: list[SessionEnd]) -> Iterator[Event]:
+    """``events``, each ``session_end`` also into ``ends``."""
+    for event in events:
+        if isinstance(event, SessionEnd):
             ends.append(event)
         yield event

@@ -36,7 +36,6 @@ import collections
 import contextlib
 import dataclasses
 import errno
-import itertools
 import logging
 import os
 import threading
@@ -654,9 +653,8 @@ class SessionWriter:
 
         try:
             with SessionReader(Path(f"/dev/fd/{self._fd}")) as reader:
-                later = reader.events(stop=self._learnt_by)  # (the frames written once every value was known: not)
-                events = itertools.chain([reader.header], (event for _, _, event in later))
-                sites = find_sites(events, redactor.known)
+                # (not the frames written once every value was known)
+                sites = find_sites(reader.every_event(stop=self._learnt_by), redactor.known)
         except Exception as e:
             logging.getLogger("tracer.redact").exception("looking for values written before they were learnt: %s", e)
             self._warn_once(
