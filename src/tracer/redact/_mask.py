@@ -270,6 +270,13 @@ class Redactor:
         return cls(RuleSet([], [], (), label), collect=collect)
 
     @property
+    def idle(self) -> bool:
+        """Whether this redactor masks nothing whatever it is given: no rule, no field masked whole or left out,
+        no value learnt (:meth:`of_values` given none)."""
+        rules = self.rules
+        return not (rules.rules or rules.whole or rules.dropped or self._known)
+
+    @property
     def total(self) -> int:
         """How many values were masked."""
         return sum(self.counts.values())

@@ -14,6 +14,7 @@ values unmasked before it learnt them (``session_end.unmasked``), one more pass 
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -43,11 +44,17 @@ class RedactedReader:
         # a first pass learns every value the rules find (one event at a time), so that each is masked wherever
         # it comes, before it was first named too
         ends: list[SessionEnd] = []
-        redactor.learn(_noting_ends(reader.every_event(), ends))
+        events = _noting_ends(reader.every_event(), ends)
+        if redactor.rules.rules:
+            redactor.learn(events)
+        else:  # (no rule to learn a value with, --no-redact's: the pass only finds the end)
+            collections.deque(events, maxlen=0)
         if ends and ends[-1].unmasked:  # values the recorder learnt after it wrote them: read where they are
             redactor.know(values_at(ends[-1].unmasked, reader.every_event()))
+        # a redactor that masks nothing (--no-redact, a session without such values) passes the events through
+        self._idle = redactor.idle
         count = True if only is None else Header in only and frozenset(("baseline_patch", "baseline_omitted"))
-        masked = redactor.event(reader.header, count=count)
+        masked = reader.header if self._idle else redactor.event(reader.header, count=count)
         assert isinstance(masked, Header)
         self.header = masked
         self._counted: Ref = (-1, -1)  # events up to here were masked (and counted) by an earlier pass
@@ -60,8 +67,8 @@ class RedactedReader:
         """:meth:`SessionReader.events`, each event masked."""
         only = self._only
         for ref, size, event in self._reader.events(start, stop):
-            if only is not None and not isinstance(event, only):
-                yield ref, size, event
+            if (only is not None and not isinstance(event, only)) or self._idle:
+                yield ref, size, without_sites(event) if self._idle else event
                 continue
             if ref <= self._last:  # a new pass, or a seek back: the output read next does not follow the last
                 self.redactor.restart_output()
