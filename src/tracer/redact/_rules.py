@@ -333,13 +333,36 @@ def _user_allow(config: Config) -> list[Any]:
     return allow
 
 
-def _hyperscan(hyperscan: Any, name: str, parts: list[bytes], database: Callable[[], Any], cached: bool) -> Any:
-    """``database()`` (a Hyperscan block-mode database) with its scratch space. ``cached``: through the cache
-    directory, as ``<name>-<crc>.hs`` keyed by Hyperscan's version and ``parts`` (what was compiled); otherwise
-    compiled in memory."""
+def _hyperscan(
+    hyperscan: Any, name: str, expressions: list[bytes], flags: list[int], *, literal: bool = False, cached: bool
+) -> Any:
+    """A Hyperscan block-mode database of ``expressions`` (each with its ``flags``; ``literal``: bytes, not
+    regexes), with its scratch space. ``cached``: through the cache directory, as ``<name>-<crc>.hs`` keyed by
+    Hyperscan's version and what is compiled; otherwise compiled in memory.
+
+    Raises:
+        hyperscan.error: an expression it does not compile.
+    """
+
+    def database() -> Any:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=flags,
+            literal=literal,
+        )
+        return db
+
     if cached:
         version = str(getattr(hyperscan, "__version__", ""))  # (its type stubs leave it out)
-        joined = b"\0".join([version.encode(), *parts])
+        parts = [
+            version.encode(),
+            b"literal" if literal else b"",
+            *(b"%d:" % f + e for e, f in zip(expressions, flags, strict=True)),
+        ]
+        joined = b"\0".join(parts)
         key = b"%d:%08x:" % (len(joined), zlib.crc32(joined))
         blob = _cached(f"{name}-{zlib.crc32(joined):08x}.hs", key, lambda: bytes(hyperscan.dumpb(database())))
         db = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
@@ -366,19 +389,15 @@ class Scanner:
         try:
             import hyperscan
 
-            def database() -> Any:
-                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                db.compile(
-                    expressions=[k for k, _ in keywords],
-                    ids=list(range(len(keywords))),
-                    elements=len(keywords),
-                    flags=[hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, caseless in keywords],
-                    literal=True,
-                )
-                return db
-
             # (literals that must never reach the disk are compiled in memory, ~4 ms)
-            self._hs = _hyperscan(hyperscan, "keywords", [k + b"\1" * c for k, c in keywords], database, cached)
+            self._hs = _hyperscan(
+                hyperscan,
+                "keywords",
+                [k for k, _ in keywords],
+                [hyperscan.HS_FLAG_CASELESS if caseless else 0 for _, caseless in keywords],
+                literal=True,
+                cached=cached,
+            )
         except Exception:  # not installed, or no wheel for this machine: RE2's set (~600 MB/s)
             self._set = re2.Set.SearchSet(_options())
             for k, caseless in keywords:
@@ -428,18 +447,8 @@ class Prefilter:
         try:
             import hyperscan
 
-            def database() -> Any:
-                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH
-                db.compile(
-                    expressions=patterns,
-                    ids=list(range(len(patterns))),
-                    elements=len(patterns),
-                    flags=[flags] * len(patterns),
-                )
-                return db
-
-            self._hs = _hyperscan(hyperscan, "prefilter", patterns, database, cached)
+            flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH
+            self._hs = _hyperscan(hyperscan, "prefilter", patterns, [flags] * len(patterns), cached=cached)
         except Exception:  # not installed, no wheel for this machine, or a pattern it does not take
             self._hs = None
 
