@@ -145,4 +145,4 @@ def test_a_value_anywhere_in_output_cut_anyhow_into_events_is_read_back(
 def test_the_longest_value_looked_for_is_the_longest_a_redactor_learns() -> None:
     from tracer.redact import _mask, _unmasked
 
-    assert _unmasked._LONGEST == _mask.KNOWN_LONGEST
+    assert _unmasked.LONGEST == _mask.KNOWN_LONGEST

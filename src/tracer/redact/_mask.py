@@ -20,16 +20,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tracer.model import Event, FinalPatch, Header, Input, Output, Session, visible
+from tracer.model import MAX_UNMASKED_SITES, Event, FinalPatch, Header, Input, Output, Session, visible
 from tracer.redact._binpatch import binary_sections
 from tracer.redact._rules import Hit, Rule, RuleSet, Scanner, Unstyled
-from tracer.redact._unmasked import sites_of, values_at, without_sites
+from tracer.redact._unmasked import LONGEST, sites_of, values_at, without_sites
 
 #: The shortest secret whose value is looked for again wherever it comes later in the session, and how many such
 #: values a session keeps (in memory only; beyond, the first ones found are still looked for, the later not).
 KNOWN_MIN = 8
-KNOWN_LONGEST = 1024
-KNOWN_MAX = 4096
+KNOWN_LONGEST = LONGEST
+KNOWN_MAX = MAX_UNMASKED_SITES  # (one site each, at most, in a session's end)
 #: The scanner of learnt values is rebuilt (~4 ms) for each new one up to KNOWN_EACH values, beyond only once they
 #: grew by a tenth (a hostile session holding thousands of secrets cannot make an export rebuild it thousands of
 #: times); and where positions are not known (RE2's set), the first KNOWN_EACH are looked for one by one.

@@ -22,9 +22,8 @@ from typing import Any
 from tracer.model import MAX_UNMASKED_SITES, Event, Output, SessionEnd, UnmaskedSite
 from tracer.redact._rules import Scanner
 
-#: The longest value looked for (bytes): the longest a redactor learns (``_mask.KNOWN_LONGEST``, which imports this
-#: module: tested equal).
-_LONGEST = 1024
+#: The longest value a redactor learns (``_mask.KNOWN_LONGEST``) and :func:`find_sites` looks for (bytes).
+LONGEST = 1024
 #: A rule id as placeholders show it; any other text a site names (a hostile file's) is shown as ``secret``.
 _RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -71,14 +70,14 @@ def find_sites(events: Iterable[Event], values: Mapping[bytes, str]) -> tuple[Un
     """Where each of ``values`` (value → the id of the rule that found it) occurs in ``events`` (a session's, header
     first, in file order): one site per value found, its first occurrence in the first event that holds one;
     values found nowhere (masked everywhere) have none. Stops once every value has its site. Memory: one event and
-    the last :data:`_LONGEST` bytes of output (the output's data is searched where it is, not copied).
+    the last :data:`LONGEST` bytes of output (the output's data is searched where it is, not copied).
     """
-    wanted = [v for v in values if 0 < len(v) <= _LONGEST][:MAX_UNMASKED_SITES]
+    wanted = [v for v in values if 0 < len(v) <= LONGEST][:MAX_UNMASKED_SITES]
     if not wanted:
         return ()
     search = _Search(wanted)
     sites: dict[int, UnmaskedSite] = {}
-    keep = _LONGEST - 1
+    keep = LONGEST - 1
     carry = b""  # the end of the output stream so far: the bytes a value cut by an event's start began in
     carry_from: list[tuple[int, int]] = []  # (ordinal, where that event's data starts in carry: below 0, before)
     for ordinal, event in enumerate(events):
@@ -118,7 +117,7 @@ def values_at(sites: Iterable[UnmaskedSite], events: Iterable[Event]) -> list[tu
     event a site names (and the output events a value cut at the end of one goes on in)."""
     wanted: dict[int, list[UnmaskedSite]] = {}
     for site in list(sites)[:MAX_UNMASKED_SITES]:
-        if 0 <= site.start < site.end and site.end - site.start <= _LONGEST:
+        if 0 <= site.start < site.end and site.end - site.start <= LONGEST:
             wanted.setdefault(site.event, []).append(site)
     if not wanted:
         return []
