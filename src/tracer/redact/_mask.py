@@ -22,8 +22,9 @@ from typing import Any
 
 from tracer.model import MAX_UNMASKED_SITES, Event, FinalPatch, Header, Input, Output, Session, visible
 from tracer.redact._binpatch import binary_sections
-from tracer.redact._rules import Hit, Rule, RuleSet, Scanner, Unstyled
+from tracer.redact._rules import Hit, Rule, RuleSet, Scanner
 from tracer.redact._unmasked import LONGEST, sites_of, values_at, without_sites
+from tracer.redact._views import ESCAPES, STYLES, blank_escapes
 
 #: The shortest secret whose value is looked for again wherever it comes later in the session, and how many such
 #: values a session keeps (in memory only; beyond, the first ones found are still looked for, the later not).
@@ -44,24 +45,6 @@ _STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
 CARRY = 512
 #: How far back from the end of a piece an open secret may start.
 OPEN_WINDOW = 1024
-#: Terminal escape sequences (CSI, charset and other two-byte ones; an OSC's introducer and terminator, not its
-#: text: a window title may show a command line): in output, glued to the text around them
-#: (``\x1b[36Chf_…``), they would hide a secret's word boundary.
-_ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|\x07")
-
-
-#: The escape sequences that style text in place: SGR (colours, bold) and EL (erase in line, which grep --color
-#: puts after each colour). Inside a word they change how it looks, not what it says.
-_STYLES = re.compile(rb"\x1b\[[0-9;:]*[mK]")
-
-
-def _unstyle(text: bytes) -> Unstyled | None:
-    """``text`` as a terminal shows its words (:class:`~tracer.redact._rules.Unstyled`), ``None`` when it has no
-    style sequence. One substitution; where each byte came from is worked out only when a secret is found."""
-    if b"\x1b[" not in text:
-        return None
-    plain = _STYLES.sub(b"", text)
-    return None if len(plain) == len(text) else Unstyled(plain, text, _STYLES)
 
 
 class _Rest:
@@ -96,15 +79,6 @@ class _End:
 
     def end(self) -> int:
         return self._end
-
-
-def _blank(m: re.Match[bytes]) -> bytes:
-    return b" " * (m.end() - m.start())
-
-
-def _blank_escapes(text: bytes) -> bytes:
-    """``text`` with its terminal escape sequences turned into as many spaces (every offset stays)."""
-    return _ESCAPES.sub(_blank, text) if b"\x1b" in text else text
 
 
 #: The bytes of a token's word; and how long a word a token prefix may open.
@@ -309,7 +283,7 @@ class Redactor:
         for h in hits:
             value = text[h.start : h.end]
             if b"\x1b" in value:  # found as the terminal shows it: learnt so
-                value = _STYLES.sub(b"", value)
+                value = STYLES.sub(b"", value)
             if h.end < len(text):
                 self._learn(h.rule, value)
             else:
@@ -472,10 +446,10 @@ class Redactor:
             self._carry = text[-CARRY:]
             self._seen += n
             return data if not spans else self._mask(data, spans)
-        # searched with its escape sequences blanked (same length: every offset stays), masked in the original;
-        # blanked only where a rule runs (colored output holds an escape every few bytes)
+        # searched in views of it without its escape sequences (only where a rule runs: coloured output holds one
+        # every few bytes), masked in the original
         escapes = b"\x1b" in text
-        hits = rules.find_near(text, found, off, _blank_escapes if escapes else None, _unstyle if escapes else None)
+        hits = rules.find_near(text, found, off, escapes)
         self._learn_output(hits, text, off)
         if self._rebuild_due():  # a value learnt in this piece may come again in it (``X=v; echo $X``)
             where = self._occurrences(text)[1]
@@ -487,7 +461,7 @@ class Redactor:
             base = max(0, len(text) - OPEN_WINDOW)
             tail = text[base:]
             opened = rules.open_near(found, base)
-            self._open_ends(_blank_escapes(tail) if escapes else tail, base, off, spans, opened)
+            self._open_ends(blank_escapes(tail) if escapes else tail, base, off, spans, opened)
         if self._known and where != [] and self._open is None and data[-1] not in b" \t\r\n":
             self._open_known(text, off, spans, where)
         self._carry = text[-CARRY:]
@@ -525,7 +499,7 @@ class Redactor:
                 masked[s:e] = piece.translate(_STARS)
                 continue
             at = 0
-            for m in _ESCAPES.finditer(piece):
+            for m in ESCAPES.finditer(piece):
                 piece[at : m.start()] = piece[at : m.start()].translate(_STARS)
                 at = m.end()
             piece[at:] = piece[at:].translate(_STARS)

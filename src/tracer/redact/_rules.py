@@ -24,6 +24,7 @@ from tracer._files import write_private
 from tracer.config import Config, cache_dir
 from tracer.errors import ConfigError
 from tracer.redact._checks import CHECKS, entropy
+from tracer.redact._views import Views
 
 #: Version of tracer's rule set (rules/tracer.toml with rules/gitleaks.toml); headers name it.
 RULES_VERSION = "1"
@@ -129,39 +130,6 @@ class Rule:
         if n < 0:
             n = self._groups = self.regex.groups
         return n
-
-
-class Unstyled:
-    """A piece of output as the terminal shows its text: the escape sequences that style text in place (SGR
-    colours, erase to the end of the line: what ``grep --color`` puts inside a word) taken out.
-
-    Args:
-        text: the piece without them. raw: the piece. styles: the pattern of the sequences taken out.
-    """
-
-    __slots__ = ("_origins", "_raw", "_starts", "_styles", "text")
-
-    def __init__(self, text: bytes, raw: bytes, styles: Any) -> None:
-        self.text = text
-        self._raw = raw
-        self._styles = styles
-        self._starts: list[int] = []  # where each kept run of bytes starts in ``text`` (made on first use)
-        self._origins: list[int] = []  # and in the piece
-
-    def raw(self, offset: int) -> int:
-        """The offset in the piece of byte ``offset`` of :attr:`text`."""
-        if not self._starts:
-            at = kept = 0
-            for m in self._styles.finditer(self._raw):
-                if m.start() > at:
-                    self._starts.append(kept)
-                    self._origins.append(at)
-                    kept += m.start() - at
-                at = m.end()
-            self._starts.append(kept)
-            self._origins.append(at)
-        i = bisect.bisect_right(self._starts, offset) - 1
-        return self._origins[i] + offset - self._starts[i]
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +467,19 @@ def _pieces(n: int) -> list[tuple[int, int]]:
     return [(lo, min(n, lo + _PIECE + _OVERLAP)) for lo in range(0, n, _PIECE)]
 
 
+def _texts(data: bytes, views: Views | None, lo: int, hi: int) -> list[bytes]:
+    """What a regex runs on for the range ``[lo, hi)`` of ``data``: the range (a slice, not pos/endpos:
+    google-re2 copies the text it is given at every call), or its two views (the plain one when there is one)."""
+    if views is None:
+        return [data if (lo, hi) == (0, len(data)) else data[lo:hi]]
+    styled = views.at(lo)
+    a, b = lo - styled.start, hi - styled.start
+    blanked = styled.blanked if (a, b) == (0, len(styled.blanked)) else styled.blanked[a:b]
+    if styled.plain is None:
+        return [blanked]
+    return [blanked, styled.plain[styled.to_plain(lo) : styled.to_plain(hi)]]
+
+
 class RuleSet:
     """Rules compiled for searching: their keywords in one automaton, their regexes in RE2.
 
@@ -589,18 +570,12 @@ class RuleSet:
         near = {i for k, end in found if end > since for i in self._by_keyword[k]}
         return [self.rules[i] for i in self._open_index if i in near or not self.rules[i].keywords]
 
-    def _where(
-        self, data: bytes, found: list[tuple[int, int]] | None, as_is: bool = False
-    ) -> dict[int, list[tuple[int, int]]]:
+    def _where(self, data: bytes, found: list[tuple[int, int]] | None) -> dict[int, list[tuple[int, int]]]:
         """For each rule to run on ``data``, the byte ranges to run it on (near its keywords, or everywhere).
-        ``found``: :meth:`occurrences` of ``data``. ``as_is``: the regexes run on ``data`` itself (no view of it
-        prepared first): a rule without keywords then runs only on the pieces where :class:`Prefilter` says its
-        regex may match."""
+        ``found``: :meth:`occurrences` of ``data``."""
         n = len(data)
         everywhere = _pieces(n)
         where: dict[int, list[tuple[int, int]]] = {i: everywhere for i in self.always if self.rules[i].present(data)}
-        if as_is and self._prefiltered and n:
-            self._narrow(data, everywhere, where)
         if found is None:  # no positions: the whole text, for every rule whose keyword occurs (as gitleaks does)
             for k in self._keywords.present(data):
                 for i in self._by_keyword[k]:
@@ -624,26 +599,45 @@ class RuleSet:
             where[i] = ranges
         return where
 
-    def _narrow(self, data: bytes, everywhere: list[tuple[int, int]], where: dict[int, list[tuple[int, int]]]) -> None:
-        """The pieces of ``data`` each rule without keywords runs on: those where its regex may match."""
+    def regions(
+        self, data: bytes, found: list[tuple[int, int]] | None, escapes: bool = False
+    ) -> tuple[dict[int, list[tuple[int, int]]], Views | None]:
+        """Where each rule's regex runs in ``data`` (rule index → ``[lo, hi)`` byte ranges; the rules that do not
+        run are left out), and the views of those ranges when ``escapes`` (see :meth:`find_near`). A rule without
+        keywords runs only on the pieces where :class:`Prefilter` says its regex may match in what it is run on."""
+        where = self._where(data, found)
+        if not where:
+            return where, None
+        views = Views(data, [r for ranges in where.values() for r in ranges]) if escapes else None
+        if self._prefiltered and any(i in where for i in self._prefiltered):
+            self._narrow(data, views, where)
+        return where, views
+
+    def _narrow(self, data: bytes, views: Views | None, where: dict[int, list[tuple[int, int]]]) -> None:
+        """The pieces of ``data`` each rule without keywords runs on: those where its regex may match in one of
+        the texts it is run on there (``data``'s piece, or its :class:`Views`)."""
         if self._prefilter is None:
             rules = [self.rules[i] for i in self._prefiltered]
             self._prefilter = Prefilter(
                 [r.prefilter or r.regex.pattern for r in rules],
                 cached=not any(r.source.startswith("user") for r in rules),
             )
-        pieces: dict[int, list[tuple[int, int]]] = {i: [] for i in self._prefiltered}
-        for lo, hi in everywhere:
-            present = self._prefilter.present(data if (lo, hi) == (0, len(data)) else data[lo:hi])
-            if present is None:
-                return
+        pieces: dict[int, list[tuple[int, int]]] = {i: [] for i in self._prefiltered if i in where}
+        for lo, hi in _pieces(len(data)):
+            present: set[int] = set()
+            for text in _texts(data, views, lo, hi):
+                found = self._prefilter.present(text)
+                if found is None:
+                    return
+                present |= found
             for k in present:
-                pieces[self._prefiltered[k]].append((lo, hi))
+                if self._prefiltered[k] in pieces:
+                    pieces[self._prefiltered[k]].append((lo, hi))
         for i, ranges in pieces.items():
             if ranges:
                 where[i] = ranges
             else:
-                where.pop(i, None)
+                del where[i]
 
     def triggered(self, data: bytes) -> list[Rule]:
         """The rules whose regexes must run on ``data`` (a keyword of theirs occurs, or they have none)."""
@@ -654,51 +648,37 @@ class RuleSet:
         return self.find_near(data, self.occurrences(data), start)
 
     def find_near(
-        self,
-        data: bytes,
-        found: list[tuple[int, int]] | None,
-        start: int = 0,
-        prepare: Callable[[bytes], bytes] | None = None,
-        unstyle: Callable[[bytes], Unstyled | None] | None = None,
+        self, data: bytes, found: list[tuple[int, int]] | None, start: int = 0, escapes: bool = False
     ) -> list[Hit]:
         """:meth:`find`, with the :meth:`occurrences` of the keywords in ``data`` known already.
 
         Args:
-            prepare: what each piece of ``data`` a regex runs on goes through first, keeping its length
-                (blanking terminal escape sequences): done only where a rule runs.
-            unstyle: a second view of each such piece, the text a terminal shows (:class:`Unstyled`: colours
-                taken out, so a token that ``grep --color`` split is whole); its hits are mapped back to
-                ``data``, each spanning the escape sequences inside it. ``None`` (or a piece it returns
-                ``None`` for): one view.
+            escapes: ``data`` is output that may hold terminal escape sequences: each range a regex runs on is
+                searched in the two views of :class:`~tracer.redact._views.Views` (escape sequences blanked; styles
+                taken out), and the hits in the second are mapped back to ``data``, each spanning the escape
+                sequences inside it. Else ``data`` is searched as it is.
         """
-        where = self._where(data, found, as_is=prepare is None and unstyle is None)
+        where, views = self.regions(data, found, escapes)
         if not where:
             return []
         starts: list[int] = []
         hits: list[Hit] = []
-        prepared: dict[tuple[int, int], bytes] = {}  # rules running everywhere share their pieces
-        views: dict[tuple[int, int], Unstyled | None] = {}
+        texts: dict[tuple[int, int], list[bytes]] = {}  # rules running everywhere share their pieces
         for i in sorted(where):
             rule = self.rules[i]
             for lo, hi in where[i]:
-                window = prepared.get((lo, hi))
+                window = texts.get((lo, hi))
                 if window is None:
-                    # a slice, not pos/endpos: RE2's binding copies the text it is given at every call
-                    window = data if (lo, hi) == (0, len(data)) else data[lo:hi]
-                    if unstyle is not None:
-                        views[(lo, hi)] = unstyle(window)
-                    if prepare is not None:
-                        window = prepare(window)
-                    prepared[(lo, hi)] = window
-                found_here = [self._hit(rule, window, m, lo) for m in rule.regex.finditer(window)]
-                view = views.get((lo, hi))
-                if view is not None:
-                    text = prepare(view.text) if prepare is not None else view.text
+                    window = texts[(lo, hi)] = _texts(data, views, lo, hi)
+                found_here = [self._hit(rule, window[0], m, lo) for m in rule.regex.finditer(window[0])]
+                if len(window) > 1 and views is not None:
+                    styled, text = views.at(lo), window[1]
+                    base = styled.to_plain(lo)
                     for m in rule.regex.finditer(text):
-                        hit = self._hit(rule, text, m, 0)
+                        hit = self._hit(rule, text, m, base)
                         if hit is None:
                             continue
-                        s, e = lo + view.raw(hit.start), lo + view.raw(hit.end - 1) + 1
+                        s, e = styled.to_raw(hit.start), styled.to_raw(hit.end - 1) + 1
                         # the same secret seen in both views: the whole of it (colours may have cut the other short)
                         same = [h for h in found_here if h is not None and h.start < e and s < h.end]
                         for h in same:

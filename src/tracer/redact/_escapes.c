@@ -1,0 +1,195 @@
+/* The optional C part of the redaction engine's views of output (tracer.redact._views): terminal escape
+ * sequences blanked, and the sequences that style text taken out, at memory speed.
+ *
+ * Each function does exactly what its pattern in _views.py does with Python's re (the same grammar, the same
+ * leftmost-first choice among the alternatives): tests/redact/test_views.py compares them on random bytes.
+ *
+ *   ESCAPES: \x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|\x07
+ *   STYLES:  \x1b\[[0-9;:]*[mK]
+ *
+ * (ECMA-48: a CSI's parameter bytes are 0x30-0x3F, its intermediate bytes 0x20-0x2F, its final byte 0x40-0x7E;
+ * the three sets do not overlap, so the greedy match never backtracks.) The GIL is released while they scan.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+/* The length of the escape sequence (ESCAPES) that starts at p[0] (p < end), 0 when none does. */
+static Py_ssize_t escape_len(const unsigned char *p, const unsigned char *end)
+{
+    if (*p == 0x07)
+        return 1;
+    if (*p != 0x1b || p + 1 >= end)
+        return 0;
+    const unsigned char *q = p + 1;
+    unsigned char c = *q;
+    if (c == '[') {
+        const unsigned char *r = q + 1;
+        while (r < end && *r >= 0x30 && *r <= 0x3f)
+            r++;
+        while (r < end && *r >= 0x20 && *r <= 0x2f)
+            r++;
+        if (r < end && *r >= 0x40 && *r <= 0x7e)
+            return r + 1 - p;
+        return 0; /* '[' is in no other alternative */
+    }
+    if (c == ']') {
+        const unsigned char *r = q + 1;
+        while (r < end && *r >= '0' && *r <= '9')
+            r++;
+        if (r < end && *r == ';')
+            r++;
+        return r - p;
+    }
+    if (c == '\\')
+        return 2;
+    if (c == '(' || c == ')' || c == '*' || c == '+') {
+        if (q + 1 < end) {
+            unsigned char d = q[1];
+            if ((d >= '0' && d <= '9') || (d >= 'A' && d <= 'Z') || (d >= 'a' && d <= 'z'))
+                return 3;
+        }
+        return 0;
+    }
+    if ((c >= '@' && c <= 'Z') || c == '^' || c == '_' || c == '`' || (c >= 'a' && c <= 'z') || c == '{' ||
+        c == '|' || c == '}' || c == '~' || c == '=' || c == '>' || c == '7' || c == '8')
+        return 2;
+    return 0;
+}
+
+/* The length of the style sequence (STYLES) that starts at p[0], 0 when none does. */
+static Py_ssize_t style_len(const unsigned char *p, const unsigned char *end)
+{
+    if (*p != 0x1b || p + 1 >= end || p[1] != '[')
+        return 0;
+    const unsigned char *r = p + 2;
+    while (r < end && ((*r >= '0' && *r <= '9') || *r == ';' || *r == ':'))
+        r++;
+    if (r < end && (*r == 'm' || *r == 'K'))
+        return r + 1 - p;
+    return 0;
+}
+
+static PyObject *blank(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, view.len);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const unsigned char *p = view.buf, *end = p + view.len;
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
+    Py_BEGIN_ALLOW_THREADS
+    memcpy(o, p, (size_t)view.len);
+    const unsigned char *s = p;
+    while (s < end) {
+        const unsigned char *e = memchr(s, 0x1b, (size_t)(end - s));
+        const unsigned char *b = memchr(s, 0x07, (size_t)((e ? e : end) - s));
+        const unsigned char *at = b ? b : e;
+        if (at == NULL)
+            break;
+        Py_ssize_t n = escape_len(at, end);
+        if (n) {
+            memset(o + (at - p), ' ', (size_t)n);
+            s = at + n;
+        } else {
+            s = at + 1;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyObject *unstyle(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *p = view.buf, *end = p + view.len;
+    /* the kept runs: one more than the sequences taken out, each at least 3 bytes long */
+    size_t most = (size_t)view.len / 3 + 2;
+    Py_ssize_t *origins = PyMem_RawMalloc(most * sizeof(Py_ssize_t));
+    Py_ssize_t *starts = PyMem_RawMalloc(most * sizeof(Py_ssize_t));
+    PyObject *plain = PyBytes_FromStringAndSize(NULL, view.len);
+    PyObject *result = NULL, *starts_list = NULL, *origins_list = NULL;
+    if (origins == NULL || starts == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (plain == NULL)
+        goto done;
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(plain);
+    Py_ssize_t kept = 0, runs = 0;
+    Py_BEGIN_ALLOW_THREADS
+    const unsigned char *run = p, *s = p;
+    while (s < end) {
+        const unsigned char *at = memchr(s, 0x1b, (size_t)(end - s));
+        if (at == NULL)
+            break;
+        Py_ssize_t n = style_len(at, end);
+        if (!n) {
+            s = at + 1;
+            continue;
+        }
+        origins[runs] = run - p;
+        starts[runs++] = kept;
+        memcpy(o + kept, run, (size_t)(at - run));
+        kept += at - run;
+        run = s = at + n;
+    }
+    origins[runs] = run - p;
+    starts[runs++] = kept;
+    memcpy(o + kept, run, (size_t)(end - run));
+    kept += end - run;
+    Py_END_ALLOW_THREADS
+    if (_PyBytes_Resize(&plain, kept) < 0)
+        goto done; /* (plain is NULL now) */
+    starts_list = PyList_New(runs + 1);
+    origins_list = PyList_New(runs);
+    if (starts_list == NULL || origins_list == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i <= runs; i++) {
+        PyObject *a = PyLong_FromSsize_t(i < runs ? starts[i] : kept);
+        if (a == NULL)
+            goto done;
+        PyList_SET_ITEM(starts_list, i, a);
+        if (i < runs) {
+            PyObject *b = PyLong_FromSsize_t(origins[i]);
+            if (b == NULL)
+                goto done;
+            PyList_SET_ITEM(origins_list, i, b);
+        }
+    }
+    result = PyTuple_Pack(3, plain, starts_list, origins_list);
+done:
+    PyMem_RawFree(origins);
+    PyMem_RawFree(starts);
+    Py_XDECREF(plain);
+    Py_XDECREF(starts_list);
+    Py_XDECREF(origins_list);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"blank", blank, METH_O,
+     "blank(data) -> bytes: data with each escape sequence (ESCAPES) turned into as many spaces."},
+    {"unstyle", unstyle, METH_O,
+     "unstyle(data) -> (plain, starts, origins): data without its style sequences (STYLES); where each kept run "
+     "starts in plain (and, last, plain's length) and in data."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_escapes", "Terminal escape sequences in output, at memory speed (see _views.py).", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__escapes(void)
+{
+    return PyModule_Create(&module);
+}

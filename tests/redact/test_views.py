@@ -1,0 +1,117 @@
+"""The views of output with escape sequences that the rules search (tracer.redact._views): the C part
+(``_escapes.c``) and the Python one give what the patterns say, byte for byte, and offsets map both ways."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from tracer.redact import _views, export_redactor
+from tracer.redact._views import ESCAPES, STYLES, Styled, Views, blank_escapes_py, unstyle_py
+
+#: Bytes that make and break escape sequences: ESC, BEL, every class of the patterns' grammar, text.
+GRAMMAR = [b"\x1b", b"\x07", b"[", b"]", b"(", b"+", b"\\", b"0", b"1;31", b":", b";", b"m", b"K", b"?", b"C", b"H"]
+GRAMMAR += [b" ", b"/", b"~", b"\x7f", b"=", b"7", b"a", b"Z", b"\r\n", b"\xff"]
+PIECES = st.one_of(
+    st.binary(max_size=6),
+    st.lists(
+        st.sampled_from(GRAMMAR),
+        max_size=12,
+    ).map(b"".join),
+)
+RAW = st.lists(PIECES, max_size=30).map(b"".join)
+
+
+def blank_reference(text: bytes) -> bytes:
+    return ESCAPES.sub(lambda m: b" " * (m.end() - m.start()), text)
+
+
+def test_the_c_part_is_built() -> None:
+    assert _views._escapes is not None, "tracer.redact._escapes is missing: reinstall with `pip install -e .`"
+
+
+@settings(max_examples=600, deadline=None)
+@given(RAW)
+@example(b"\x1b")
+@example(b"\x1b[")
+@example(b"\x1b[1;31")
+@example(b"\x1b\x1b[31m[0m")
+@example(b"a\x07b\x1b]0;title\x07c")
+@example(b"\x1b(B\x1b(\x1b+")
+def test_blanking_is_the_pattern_s_byte_for_byte(raw: bytes) -> None:
+    expected = blank_reference(raw)
+    assert blank_escapes_py(raw) == expected
+    if b"\x1b" in raw:  # (without ESC the text is given back as it is, BEL and all)
+        assert _views.blank_escapes(raw) == expected
+        if _views._escapes is not None:
+            assert _views._escapes.blank(raw) == expected
+            assert _views._escapes.blank(bytearray(raw)) == expected
+
+
+@settings(max_examples=600, deadline=None)
+@given(RAW)
+@example(b"\x1b[m\x1b[m")
+@example(b"\x1b[1;31mred\x1b[m\x1b[K")
+@example(b"\x1b\x1b[mx")
+@example(b"\x1b[31")
+def test_unstyling_is_the_pattern_s_and_maps_each_byte_back(raw: bytes) -> None:
+    plain, starts, origins = unstyle_py(raw)
+    assert plain == STYLES.sub(b"", raw)
+    if _views._escapes is not None:
+        assert _views._escapes.unstyle(raw) == (plain, starts, origins)
+    styled = Styled(raw, 5)  # (offsets are the text's: the range starts 5 bytes in)
+    if styled.plain is None:
+        assert STYLES.search(raw) is None
+        return
+    assert styled.plain == _views.blank_escapes(plain) and len(styled.blanked) == len(raw)
+    for v in range(len(plain)):
+        r = styled.to_raw(v)
+        assert raw[r - 5] == plain[v]
+        assert styled.to_plain(r) == v
+    assert styled.to_plain(5) == 0 and styled.to_plain(5 + len(raw)) == len(plain)
+    kept = {styled.to_raw(v) for v in range(len(plain))}
+    for r in range(5, 5 + len(raw) + 1):  # a byte a style held maps to the next kept one
+        assert styled.to_plain(r) == sum(1 for k in kept if k < r)
+
+
+def test_ranges_that_overlap_or_touch_are_viewed_once() -> None:
+    text = b"a\x1b[1mb" * 100
+    views = Views(text, [(0, 10), (5, 20), (20, 30), (100, 120)])
+    assert views.at(0) is views.at(5) is views.at(20)
+    assert views.at(100).start == 100 and views.at(100) is not views.at(0)
+    assert views.at(0).blanked == _views.blank_escapes(text[:30])
+
+
+LINES = st.lists(
+    st.one_of(
+        st.sampled_from(["token = ", "api_key: ", "ghp_", "password=", "10.1.2.3", " x=", "AKIA", "\r\n"]),
+        st.text(alphabet="ABCDEFabcdef0123456789Zq8vR2mK7pLx4Wn9", max_size=24),
+        st.sampled_from(["\x1b[m", "\x1b[1;32m", "\x1b[K", "\x1b[36C", "\x1b]0;t\x07", "\x1b(B"]),
+    ),
+    max_size=80,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(LINES)
+@example("token = \x1b[32mghp_Zq8vR2mK7pLx4Wn9Zq8vR2mK7pLx4Wn9Zq8v\x1b[m\r\n")
+@example("password=\x1b[1mZq8vR2\x1b[mmK7pLx4Wn9\r\n")
+def test_output_is_masked_the_same_without_the_c_part(text: str) -> None:
+    data = text.encode()
+    with_c = export_redactor().output(data)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_views, "_escapes", None)
+        without = export_redactor().output(data)
+    assert with_c == without
+
+
+def test_a_secret_that_colours_split_is_masked_in_a_long_coloured_output() -> None:
+    token = b"ghp_" + b"Zq8vR2mK7pLx4Wn9Zq8v" + b"R2mK7pLx4Wn9Zq8v"  # (36 after the prefix)
+    coloured = token[:10] + b"\x1b[1;31m" + token[10:] + b"\x1b[m"
+    filler = b"".join(b"\x1b[33mcommit %040x\x1b[m\r\n+\x1b[32mline %d\x1b[m\r\n" % (i, i) for i in range(3000))
+    out = export_redactor().output(filler + b"GITHUB_TOKEN=" + coloured + b"\r\n" + filler)
+    assert token[4:10] not in out and token[10:] not in out
+    assert re.search(rb"=\*{10}\x1b\[1;31m\*{30}\x1b\[m\r\n", out)  # (the colour kept, so it still ends)
