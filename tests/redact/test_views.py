@@ -61,7 +61,8 @@ def test_unstyling_is_the_pattern_s_and_maps_each_byte_back(raw: bytes) -> None:
     plain, starts, origins = unstyle_py(raw)
     assert plain == STYLES.sub(b"", raw)
     if _views._escapes is not None:
-        assert _views._escapes.unstyle(raw) == (plain, starts, origins)
+        c_plain, c_starts, c_origins = _views._unstyle(raw)
+        assert (c_plain, list(c_starts), list(c_origins)) == (plain, list(starts), list(origins))
     styled = Styled(raw, 5)  # (offsets are the text's: the range starts 5 bytes in)
     if styled.plain is None:
         assert STYLES.search(raw) is None
@@ -75,6 +76,18 @@ def test_unstyling_is_the_pattern_s_and_maps_each_byte_back(raw: bytes) -> None:
     kept = {styled.to_raw(v) for v in range(len(plain))}
     for r in range(5, 5 + len(raw) + 1):  # a byte a style held maps to the next kept one
         assert styled.to_plain(r) == sum(1 for k in kept if k < r)
+
+
+@pytest.mark.parametrize("glue", [b"\x1b[1m", b"\x1b(B", b"\x1bX", b"\x1b"], ids=repr)
+def test_the_python_part_gives_the_same_across_its_chunks(glue: bytes) -> None:
+    """The fallback splits long text in chunks of 64 KiB cut before an ESC: what it gives is the C part's."""
+    raw = b"".join(b"line %d " % i + glue + b"more\x1b[m\r\n" for i in range(20000))
+    assert blank_escapes_py(raw) == blank_reference(raw)
+    plain, starts, origins = unstyle_py(raw)
+    assert plain == STYLES.sub(b"", raw)
+    if _views._escapes is not None:
+        c_plain, c_starts, c_origins = _views._unstyle(raw)
+        assert (c_plain, list(c_starts), list(c_origins)) == (plain, list(starts), list(origins))
 
 
 def test_ranges_that_overlap_or_touch_are_viewed_once() -> None:
@@ -115,3 +128,25 @@ def test_a_secret_that_colours_split_is_masked_in_a_long_coloured_output() -> No
     out = export_redactor().output(filler + b"GITHUB_TOKEN=" + coloured + b"\r\n" + filler)
     assert token[4:10] not in out and token[10:] not in out
     assert re.search(rb"=\*{10}\x1b\[1;31m\*{30}\x1b\[m\r\n", out)  # (the colour kept, so it still ends)
+
+
+@pytest.mark.parametrize("c_part", [True, False], ids=["c", "python"])
+def test_the_views_of_hostile_output_stay_within_a_few_times_its_size(c_part: bool) -> None:
+    """An output event as long as a frame holds, made of the most runs there can be (a byte, then a colour):
+    the views and their offsets stay within a few times its size (8 bytes an offset, none for empty runs)."""
+    import tracemalloc
+
+    raw = b"a\x1b[m" * (512 << 10)  # 2 MiB
+    with pytest.MonkeyPatch.context() as m:
+        if not c_part:
+            m.setattr(_views, "_escapes", None)
+        tracemalloc.start()
+        try:
+            styled = Styled(raw, 0)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert styled.plain == b"a" * (512 << 10)
+    assert styled.to_raw(7) == 28 and styled.to_plain(30) == 8
+    limit = 8 if c_part else 40  # (Python's lists of parts are its own cost: the fallback, not the engine)
+    assert peak < limit * len(raw), (peak, len(raw))

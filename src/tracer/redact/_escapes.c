@@ -14,6 +14,8 @@
 #include <Python.h>
 #include <string.h>
 
+_Static_assert(sizeof(Py_ssize_t) == 8, "offsets are packed as 64-bit integers");
+
 /* The length of the escape sequence (ESCAPES) that starts at p[0] (p < end), 0 when none does. */
 static Py_ssize_t escape_len(const unsigned char *p, const unsigned char *end)
 {
@@ -110,19 +112,20 @@ static PyObject *unstyle(PyObject *self, PyObject *arg)
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const unsigned char *p = view.buf, *end = p + view.len;
-    /* the kept runs: one more than the sequences taken out, each at least 3 bytes long */
-    size_t most = (size_t)view.len / 3 + 2;
-    Py_ssize_t *origins = PyMem_RawMalloc(most * sizeof(Py_ssize_t));
-    Py_ssize_t *starts = PyMem_RawMalloc(most * sizeof(Py_ssize_t));
+    /* the runs kept: the first, and those of at least one byte, each followed by a sequence of 3 or more bytes
+     * (or the end); one more start, the plain text's length. Written straight into the bytes returned (packed
+     * as native 64-bit integers, for memoryview(...).cast("q"): 8 bytes a run, not a Python int's 36), then cut
+     * to their length. */
+    Py_ssize_t most = view.len / 4 + 3;
     PyObject *plain = PyBytes_FromStringAndSize(NULL, view.len);
-    PyObject *result = NULL, *starts_list = NULL, *origins_list = NULL;
-    if (origins == NULL || starts == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (plain == NULL)
+    PyObject *starts_b = PyBytes_FromStringAndSize(NULL, most * (Py_ssize_t)sizeof(Py_ssize_t));
+    PyObject *origins_b = PyBytes_FromStringAndSize(NULL, most * (Py_ssize_t)sizeof(Py_ssize_t));
+    PyObject *result = NULL;
+    if (plain == NULL || starts_b == NULL || origins_b == NULL)
         goto done;
     unsigned char *o = (unsigned char *)PyBytes_AS_STRING(plain);
+    Py_ssize_t *starts = (Py_ssize_t *)PyBytes_AS_STRING(starts_b);
+    Py_ssize_t *origins = (Py_ssize_t *)PyBytes_AS_STRING(origins_b);
     Py_ssize_t kept = 0, runs = 0;
     Py_BEGIN_ALLOW_THREADS
     const unsigned char *run = p, *s = p;
@@ -135,42 +138,32 @@ static PyObject *unstyle(PyObject *self, PyObject *arg)
             s = at + 1;
             continue;
         }
-        origins[runs] = run - p;
-        starts[runs++] = kept;
+        if (at > run || runs == 0) { /* an empty run maps no byte: only the first is kept (offset 0) */
+            origins[runs] = run - p;
+            starts[runs++] = kept;
+        }
         memcpy(o + kept, run, (size_t)(at - run));
         kept += at - run;
         run = s = at + n;
     }
-    origins[runs] = run - p;
-    starts[runs++] = kept;
+    if (end > run || runs == 0) {
+        origins[runs] = run - p;
+        starts[runs++] = kept;
+    }
     memcpy(o + kept, run, (size_t)(end - run));
     kept += end - run;
+    starts[runs] = kept;
     Py_END_ALLOW_THREADS
-    if (_PyBytes_Resize(&plain, kept) < 0)
-        goto done; /* (plain is NULL now) */
-    starts_list = PyList_New(runs + 1);
-    origins_list = PyList_New(runs);
-    if (starts_list == NULL || origins_list == NULL)
+    /* (on failure each resize has released its object and set it to NULL) */
+    if (_PyBytes_Resize(&plain, kept) < 0 ||
+        _PyBytes_Resize(&starts_b, (runs + 1) * (Py_ssize_t)sizeof(Py_ssize_t)) < 0 ||
+        _PyBytes_Resize(&origins_b, runs * (Py_ssize_t)sizeof(Py_ssize_t)) < 0)
         goto done;
-    for (Py_ssize_t i = 0; i <= runs; i++) {
-        PyObject *a = PyLong_FromSsize_t(i < runs ? starts[i] : kept);
-        if (a == NULL)
-            goto done;
-        PyList_SET_ITEM(starts_list, i, a);
-        if (i < runs) {
-            PyObject *b = PyLong_FromSsize_t(origins[i]);
-            if (b == NULL)
-                goto done;
-            PyList_SET_ITEM(origins_list, i, b);
-        }
-    }
-    result = PyTuple_Pack(3, plain, starts_list, origins_list);
+    result = PyTuple_Pack(3, plain, starts_b, origins_b);
 done:
-    PyMem_RawFree(origins);
-    PyMem_RawFree(starts);
     Py_XDECREF(plain);
-    Py_XDECREF(starts_list);
-    Py_XDECREF(origins_list);
+    Py_XDECREF(starts_b);
+    Py_XDECREF(origins_b);
     PyBuffer_Release(&view);
     return result;
 }
@@ -179,8 +172,9 @@ static PyMethodDef methods[] = {
     {"blank", blank, METH_O,
      "blank(data) -> bytes: data with each escape sequence (ESCAPES) turned into as many spaces."},
     {"unstyle", unstyle, METH_O,
-     "unstyle(data) -> (plain, starts, origins): data without its style sequences (STYLES); where each kept run "
-     "starts in plain (and, last, plain's length) and in data."},
+     "unstyle(data) -> (plain, starts, origins): data without its style sequences (STYLES); where each run of it "
+     "kept (the first, and those not empty) starts in plain (and, last, plain's length) and in data, as native "
+     "64-bit integers."},
     {NULL, NULL, 0, NULL},
 };
 

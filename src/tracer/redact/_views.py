@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from array import array
+from collections.abc import Iterator, Sequence
 from itertools import accumulate
 
 try:
@@ -39,6 +41,8 @@ _ESCAPES_SPLIT = re.compile(b"(" + ESCAPES.pattern + b")")
 _STYLES_SPLIT = re.compile(b"(" + STYLES.pattern + b")")
 #: Runs of spaces by length (grown when a longer sequence comes).
 _SPACES = [b" " * n for n in range(64)]
+#: Bytes of text the Python fallback splits at a time.
+_CHUNK = 64 << 10
 
 
 def blank_escapes(text: bytes) -> bytes:
@@ -51,25 +55,67 @@ def blank_escapes(text: bytes) -> bytes:
     return blank_escapes_py(text)
 
 
+def _chunks(text: bytes) -> Iterator[tuple[int, bytes]]:
+    """``text`` in pieces of about :data:`_CHUNK` bytes, each with its offset, cut only before an ESC: no escape
+    sequence holds one (nor BEL), so none is cut. Python's ``split`` makes an object per sequence: the fallback's
+    memory stays bounded by a piece's, whatever the text."""
+    n, at = len(text), 0
+    while at < n:
+        cut = text.find(b"\x1b", at + _CHUNK) if at + _CHUNK < n else -1
+        end = n if cut < 0 else cut
+        yield at, text[at:end] if (at, end) != (0, n) else text
+        at = end
+
+
 def blank_escapes_py(text: bytes) -> bytes:
     """:func:`blank_escapes` without the C part."""
-    parts = _ESCAPES_SPLIT.split(text)
-    sequences = parts[1::2]
-    if not sequences:
-        return text
-    longest = max(map(len, sequences))
-    if longest >= len(_SPACES):
-        _SPACES.extend(b" " * n for n in range(len(_SPACES), longest + 1))
-    parts[1::2] = map(_SPACES.__getitem__, map(len, sequences))
-    return b"".join(parts)
+    out = []
+    for _, chunk in _chunks(text):
+        parts = _ESCAPES_SPLIT.split(chunk)
+        sequences = parts[1::2]
+        if sequences:
+            longest = max(map(len, sequences))
+            if longest >= len(_SPACES):
+                _SPACES.extend(b" " * n for n in range(len(_SPACES), longest + 1))
+            parts[1::2] = map(_SPACES.__getitem__, map(len, sequences))
+        out.append(b"".join(parts))
+    return out[0] if len(out) == 1 else b"".join(out)
 
 
-def unstyle_py(raw: bytes) -> tuple[bytes, list[int], list[int]]:
-    """``raw`` without its style sequences (STYLES); where each run of bytes kept starts in it (and, last, its
-    length), and where in ``raw`` (one fewer). What :mod:`tracer.redact._escapes`'s ``unstyle`` gives, in Python."""
-    parts = _STYLES_SPLIT.split(raw)  # kept text, a style, kept text, …
-    kept = parts[0::2]
-    return b"".join(kept), [0, *accumulate(map(len, kept))], [0, *accumulate(map(len, parts))][0::2]
+def unstyle_py(raw: bytes) -> tuple[bytes, Sequence[int], Sequence[int]]:
+    """``raw`` without its style sequences (STYLES); where each run of it kept (the first, and those not empty:
+    an empty run maps no byte) starts in that text (and, last, its length), and where in ``raw``. What
+    :mod:`tracer.redact._escapes`'s ``unstyle`` gives, in Python."""
+    plain: list[bytes] = []
+    starts, origins = array("q"), array("q")
+    length = 0
+    going_on = False  # the last chunk ended inside a run, which its next one goes on with
+    for offset, chunk in _chunks(raw):
+        parts = _STYLES_SPLIT.split(chunk)  # kept text, a style, kept text, …
+        kept = parts[0::2]
+        ends = accumulate(map(len, parts))  # where each part ends in the chunk
+        at = 0  # where the next kept run starts in the chunk
+        for i, run in enumerate(kept):
+            if (run or not origins) and not (i == 0 and going_on):
+                starts.append(length)
+                origins.append(offset + at)
+            length += len(run)
+            at = next(ends, 0)  # (the end of this run)
+            at = next(ends, 0)  # (the end of the style after it: where the next run starts)
+        going_on = bool(kept[-1])
+        plain.append(b"".join(kept))
+    if not origins:  # (no text at all)
+        starts.append(0)
+        origins.append(0)
+    starts.append(length)
+    return b"".join(plain), starts, origins
+
+
+def _unstyle(raw: bytes) -> tuple[bytes, Sequence[int], Sequence[int]]:
+    if _escapes is None:
+        return unstyle_py(raw)
+    plain, starts, origins = _escapes.unstyle(raw)
+    return plain, memoryview(starts).cast("q"), memoryview(origins).cast("q")
 
 
 class Styled:
@@ -91,8 +137,8 @@ class Styled:
         self.plain: bytes | None = None
         if b"\x1b[" not in raw:
             return
-        plain, starts, origins = _escapes.unstyle(raw) if _escapes is not None else unstyle_py(raw)
-        if len(origins) == 1:
+        plain, starts, origins = _unstyle(raw)
+        if len(plain) == len(raw):
             return
         self.plain = blank_escapes(plain)
         self._starts = starts  # where each kept run starts in the plain view (and, last, the view's length)
