@@ -82,12 +82,12 @@ def assignment(text: bytes, m: Any) -> bool:
     does not look like a name in code (it holds a digit or a symbol).
     """
     prefix, key, sep, quote, value, close = (text[s:e] if s >= 0 else b"" for s, e in _spans(m, 6))
+    flag = prefix.startswith(b"-")
+    if not sep.strip() and not flag:  # "token expired": a word after a word, not an assignment (most candidates)
+        return False
     if len(value) > 300:
         return False
     if _NOT_SECRET_KEY.search(key) or _placeholder(value):
-        return False
-    flag = prefix.startswith(b"-")
-    if not sep.strip() and not flag:  # "token expired": a word after a word, not an assignment
         return False
     if flag and not sep.strip() and key.lower() == b"password" and _NO_PASSWORD_VALUE.search(_line_before(text, m)):
         return False  # `mysql --password mydb`, `psql --password mydb`: a prompt, then a database's name

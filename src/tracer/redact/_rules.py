@@ -702,7 +702,8 @@ class RuleSet:
         groups = rule.groups
         if not group and groups:
             group = next((g for g in range(1, groups + 1) if m.start(g) >= 0 and m.end(g) > m.start(g)), 0)
-        s, e = m.span(group)
+        spans = getattr(m, "_spans", None)  # (google-re2's span() asks the C++ object for the group count each time)
+        s, e = spans[group] if spans is not None else m.span(group)
         if s < 0 or e <= s:
             return None
         secret = data[s:e]
