@@ -16,8 +16,9 @@ Public API::
     Redactor.output(bytes) / .text(str) / .event(Event) / .session(Session); .counts, .findings, .summary()
     Redactor.known, .know(values)            values learnt (in memory only), and learning them from elsewhere
     recorded_values_redactor(label) -> Redactor  no rules: only those values (an export with --no-redact)
-    find_sites(events, values), values_at(sites, events), without_sites(event)
-                                             values written unmasked before they were learnt (session_end)
+    find_sites(events, values), values_at(sites, events), sites_of(events), without_sites(event)
+                                             values written unmasked before they were learnt (session_end);
+                                             LONGEST: the longest such value (bytes)
     check_config(config)                     compile the user's rules: ConfigError naming file and line
     mask_whole(bytes)                        every byte *, line ends kept
     RULES_VERSION, Finding
@@ -37,9 +38,10 @@ from tracer.config import Config
 from tracer.model import Header, Session
 from tracer.redact._mask import Finding, Redactor, describe_counts, mask_whole
 from tracer.redact._rules import RULES_VERSION, RuleSet, check_config, export_rules, record_rules
-from tracer.redact._unmasked import find_sites, sites_of, values_at, without_sites
+from tracer.redact._unmasked import LONGEST, find_sites, sites_of, values_at, without_sites
 
 __all__ = [
+    "LONGEST",
     "RULES_VERSION",
     "Finding",
     "Redactor",
@@ -53,6 +55,7 @@ __all__ = [
     "mask_whole",
     "record_redactor",
     "recorded_values_redactor",
+    "sites_of",
     "values_at",
     "without_sites",
 ]

@@ -30,7 +30,7 @@ from tracer.replay.source import SLICE, ScreenStream
 from tracer.replay.terminal import Terminal, TerminalState, available_backends, make_terminal
 
 #: Version of the data :meth:`KeyframeIndex.to_cache` writes.
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3  # (3: screens with the values recorded before they were recognised masked)
 #: Output bytes before a moment that :meth:`Seeker.approximate` feeds.
 APPROXIMATE_BYTES = 64 * 1024
 

@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -46,6 +46,7 @@ from tracer.model import (
     Output,
     Resize,
     Session,
+    SessionEnd,
     VerifyResult,
     event_from_dict,
     pair_commands,
@@ -570,6 +571,35 @@ class IndexBuilder:
 # --- sources ------------------------------------------------------------------------------------------------
 
 
+def _mask_late_values(builder: IndexBuilder, every_event: Iterable[Event]) -> None:
+    """Mask in ``builder``'s events and output what its session's end says was written before it was recognised
+    (:mod:`tracer.replay.masked`); ``every_event``: the session's header and events in file order, read only when
+    there is such a value."""
+    end = next((e for e in reversed(builder.events) if isinstance(e, SessionEnd)), None)
+    if end is None or not end.unmasked:
+        return
+    from tracer.replay import masked  # (RE2, Hyperscan)
+
+    values = masked.late_values(builder.events, every_event)
+    if values:
+        label = builder.header.redaction or ""
+        redactor = masked.values_redactor(values, label)
+        builder.header = masked.masked_header(builder.header, redactor)
+        builder.events = masked.masked_events(builder.events, redactor)
+        builder.stream.reader = masked.MaskedOutput(builder.stream.reader, values, label)
+
+
+def _file_events(path: Path) -> Iterator[Event]:
+    """The header and events of the session file at ``path``, in file order, as far as they can be read."""
+    from tracer.store import SessionReader
+
+    try:
+        with SessionReader(path) as reader:
+            yield from reader.every_event()
+    except SessionError:
+        return
+
+
 class SessionSource(ABC):
     """A session to replay: its header at once, the rest by :meth:`scan`.
 
@@ -609,6 +639,7 @@ class MemorySource(SessionSource):
         builder = IndexBuilder(self.header)
         for e in self.session.events:
             builder.add(e)
+        _mask_late_values(builder, [self.header, *self.session.events])
         return builder.finish(self.path, self.session.problem)
 
 
@@ -685,6 +716,7 @@ class FileSource(SessionSource):
         reader._total = output[-1]
         if problem is None and start != self._scanned:
             self._save(builder, frames, starts)
+        _mask_late_values(builder, _file_events(self.file))
         return builder.finish(self.path, problem)
 
     def _identity(self, size: int) -> list[Any]:
