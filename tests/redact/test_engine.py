@@ -155,6 +155,36 @@ def test_code_placeholders_and_digests_are_left_alone(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("before", "assignment"),
+    [
+        (before, assignment)
+        for before in ["set secret ", "the token ", "tokens ", "new secret: ", "rotating password for ", "token " * 3]
+        for assignment in ["DB_PASSWORD={v}", "password={v}", "API_TOKEN='{v}'", "--api-key {v}"]
+        if not (before.endswith(": ") and assignment.startswith("-"))  # (`secret: --api-key` takes the flag as value)
+    ],
+)
+def test_an_assignment_after_a_word_the_rule_names_is_masked(before: str, assignment: str) -> None:
+    """The rule's regex first matches the word (``secret``) with the assignment as its value, which the check
+    keeps as "a word after a word": the search goes on inside it, and finds the assignment (it went on after it,
+    and the value stayed bare, at record time and at export, in output and in command lines)."""
+    value = "s3cr3tValue9" + rnd(8)
+    line = before + assignment.format(v=value)
+    for make in (record_redactor, export_redactor):
+        assert value.encode() not in make().output(line.encode() + b"\r\n"), (make.__name__, line)
+        assert value not in make().text(line), (make.__name__, line)
+
+
+def test_a_long_run_of_words_the_rule_names_is_searched_once() -> None:
+    # each word a candidate whose value is the next word: not taken, and searched on from that word (a search from
+    # the next byte would be quadratic here), up to the last, whose value is the assignment
+    words = "token secret password " * 20_000 + "token "
+    assert (
+        record_redactor().text(words + "DB_PASSWORD=s3cr3tValue9xyz")
+        == words + "DB_PASSWORD=[REDACTED:secret-assignment:1]"
+    )
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "commit 3f2a9c1e4b5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f",

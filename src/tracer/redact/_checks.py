@@ -79,7 +79,8 @@ def assignment(text: bytes, m: Any) -> bool:
     Code is not a secret: ``password=password``, ``token = get_token()``, ``password: str``, ``args.token``. A
     value is taken when it is quoted (and the quote closes), after a command-line flag (``--token X``) or in a
     URL query (``?access_token=X``), assigned to an environment-style name (``GITHUB_TOKEN=X``), or when it
-    does not look like a name in code (it holds a digit or a symbol).
+    does not look like a name in code (it holds a digit or a symbol). Not a name with its ``=`` before a quote: the
+    assignment that begins there is the secret (the rule's search goes on inside the match).
     """
     prefix, key, sep, quote, value, close = (text[s:e] if s >= 0 else b"" for s, e in _spans(m, 6))
     flag = prefix.startswith(b"-")
@@ -93,6 +94,8 @@ def assignment(text: bytes, m: Any) -> bool:
         return False  # `mysql --password mydb`, `psql --password mydb`: a prompt, then a database's name
     if quote:
         return close == quote and len(value) >= 4
+    if close and value.endswith(b"="):  # `secret: API_TOKEN='…'`: a name and its `=`, then the quoted value
+        return False
     if len(value) < 4:
         return False
     if flag or prefix in (b"?", b"&"):

@@ -13,6 +13,7 @@ import bisect
 import functools
 import marshal
 import os
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -480,6 +481,15 @@ def _texts(data: bytes, views: Views | None, lo: int, hi: int) -> list[bytes]:
     return [blanked, styled.plain[styled.to_plain(lo) : styled.to_plain(hi)]]
 
 
+@functools.lru_cache(maxsize=256)
+def _keyword_pattern(keywords: tuple[bytes, ...], exact: frozenset[bytes]) -> re.Pattern[bytes] | None:
+    """One regex finding any of ``keywords`` as a rule's regex takes them (any case but the ``exact`` ones);
+    ``None`` for none."""
+    if not keywords:
+        return None
+    return re.compile(b"|".join(re.escape(k) if k in exact else b"(?i:" + re.escape(k) + b")" for k in keywords))
+
+
 class RuleSet:
     """Rules compiled for searching: their keywords in one automaton, their regexes in RE2.
 
@@ -670,23 +680,19 @@ class RuleSet:
                 window = texts.get((lo, hi))
                 if window is None:
                     window = texts[(lo, hi)] = _texts(data, views, lo, hi)
-                found_here = [self._hit(rule, window[0], m, lo) for m in rule.regex.finditer(window[0])]
+                found_here: list[Hit] = self._hits(rule, window[0], lo)
                 if len(window) > 1 and views is not None:
                     styled, text = views.at(lo), window[1]
-                    base = styled.to_plain(lo)
-                    for m in rule.regex.finditer(text):
-                        hit = self._hit(rule, text, m, base)
-                        if hit is None:
-                            continue
+                    for hit in self._hits(rule, text, styled.to_plain(lo)):
                         s, e = styled.to_raw(hit.start), styled.to_raw(hit.end - 1) + 1
                         # the same secret seen in both views: the whole of it (colours may have cut the other short)
-                        same = [h for h in found_here if h is not None and h.start < e and s < h.end]
+                        same = [h for h in found_here if h.start < e and s < h.end]
                         for h in same:
                             found_here.remove(h)
                             s, e = min(s, h.start), max(e, h.end)
                         found_here.append(Hit(rule, s, e))
                 for hit in found_here:
-                    if hit is None or hit.end <= start:
+                    if hit.end <= start:
                         continue
                     j = bisect.bisect_left(starts, hit.start)
                     if (j and hits[j - 1].end > hit.start) or (j < len(hits) and hits[j].start < hit.end):
@@ -694,6 +700,35 @@ class RuleSet:
                     starts.insert(j, hit.start)
                     hits.insert(j, hit)
         return hits
+
+    def _hits(self, rule: Rule, text: bytes, offset: int) -> list[Hit]:
+        """The secrets ``rule`` finds in ``text`` (which starts at ``offset`` of the text searched), in order.
+
+        As ``finditer``, but a match that a check or an allowlist keeps is not taken as a whole when the secret
+        starts after it begins and holds one of the rule's keywords: the search goes on from there. In ``set
+        secret DB_PASSWORD=v`` the rule's regex first matches ``secret`` followed by the word ``DB_PASSWORD=v`` as
+        its value ("a word after a word": not an assignment), and the assignment inside that value is found next.
+        Each new search starts further on, so the searches stay linear in the text."""
+        hits: list[Hit] = []
+        group = rule.secret_group
+        keyword = _keyword_pattern(rule.keywords, rule.exact) if group else None
+        matches = rule.regex.finditer(text)
+        while True:
+            for m in matches:
+                hit = self._hit(rule, text, m, offset)
+                if hit is not None:
+                    hits.append(hit)
+                    continue
+                if not group:
+                    continue
+                spans = getattr(m, "_spans", None)  # (as in _hit)
+                (s, e), inner = (spans[0], spans[group][0]) if spans is not None else (m.span(), m.start(group))
+                # (no match begins in the secret unless it holds a keyword: its name would hold one)
+                if s < inner < e and (keyword is None or keyword.search(text, inner, e)):
+                    matches = rule.regex.finditer(text, inner)
+                    break
+            else:
+                return hits
 
     def _hit(self, rule: Rule, data: bytes, m: Any, offset: int) -> Hit | None:
         """The secret ``m`` (a match in ``data``, which starts at ``offset`` of the text) found, or ``None`` when
