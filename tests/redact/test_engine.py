@@ -57,6 +57,20 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("curl-user-password", f"curl -u bob:{pw} https://api.acme.io", pw),
         ("curl-user-password", f"curl --user 'bob:{pw} x' https://api.acme.io", f"{pw} x"),
         ("secret-assignment", f"GET /cb?access_token={pw}&x=1", pw),
+        ("url-credentials", f"REDIS_URL=redis://:{pw}@cache:6379/0", pw),
+        ("password-stdin-echo", f"echo {pw} | docker login -u bob --password-stdin ghcr.io", pw),
+        ("password-stdin-echo", f"echo -n '{pw} x' | podman login --password-stdin quay.io", f"{pw} x"),
+        ("gh-secret-body", f"gh secret set API_TOKEN --body {pw}", pw),
+        ("gh-secret-body", f'gh secret set API_TOKEN -R acme/app -b"{pw}"', pw),
+        ("netrc-password", f"machine api.acme.io login bob password {pw}", pw),
+        ("netrc-password", f"machine api.acme.io\n  login bob\n  password {pw}\n", pw),
+        ("cookie-header", f"< Set-Cookie: sessionid={pw}; Path=/; HttpOnly", pw),
+        ("cookie-header", f"> Cookie: sessionid={pw}; theme=dark", f"sessionid={pw}; theme=dark"),
+        ("cookie-header", f"curl -H 'Cookie: sid={pw}' https://acme.io", f"sid={pw}"),
+        ("secret-element", f"<server><id>r</id><password>{pw}</password></server>", pw),
+        ("secret-element", f"<add key='x'/><apiKey>{pw}</apiKey>", pw),
+        ("labelled-key", f"Your API key: {pw}", pw),
+        ("labelled-key", f'Client secret = "{pw}"', pw),
     ]
 
 
@@ -148,6 +162,16 @@ def test_private_key_body_is_masked_line_by_line() -> None:
         "id: 123e4567-e89b-42d3-a456-426614174000",
         "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "tokenizer = AutoTokenizer.from_pretrained(name)",
+        "    if cookie:",
+        "cookie: str = request.headers.get('Cookie')",
+        "<token>IDENTIFIER</token> <password>${env.DEPLOY_PASSWORD}</password> <apiKey>changeme</apiKey>",
+        "API key: your-api-key-here",
+        "Private key: -----BEGIN OPENSSH PRIVATE KEY-----",
+        "Access token: [REDACTED:github-pat:1]",
+        "machine github.com login bob password $GITHUB_TOKEN",
+        "echo $PAT | docker login ghcr.io -u bob --password-stdin",
+        'gh secret set API_TOKEN --body "$API_TOKEN"',
+        "redis://localhost:6379/0 and http://[::1]:8080/x",
     ],
 )
 def test_code_placeholders_and_digests_are_left_alone(text: str) -> None:

@@ -105,6 +105,21 @@ def assignment(text: bytes, m: Any) -> bool:
     return not (_NAME.fullmatch(value) and (b"." in value or not any(48 <= c <= 57 for c in value)))
 
 
+def labelled(text: bytes, m: Any) -> bool:
+    """A value after a label or inside an element that names a secret (``secret-element``, ``labelled-key``): its
+    last group. Not a placeholder (``changeme``, ``${PASSWORD}``, ``{{ token }}``), not words joined by ``_``, ``-``
+    or ``.`` in one case (``your-api-key-here``), not a name in code without a digit (``IDENTIFIER``,
+    ``settings.token``), not the start of a PEM block (``Private key: -----BEGIN``)."""
+    spans = [(s, e) for s, e in _spans(m, m.re.groups) if s >= 0]
+    if not spans:
+        return False
+    s, e = spans[-1]
+    value = text[s:e]
+    if _placeholder(value) or value.startswith((b"$", b"-----", b"[REDACTED")) or _WORDS.fullmatch(value):
+        return False
+    return not (_NAME.fullmatch(value) and (b"." in value or not any(48 <= c <= 57 for c in value)))
+
+
 def high_entropy(text: bytes, m: Any) -> bool:
     """A random-looking value in an assignment (``high-entropy-assignment``): groups 1 name, 2 quote, 3 value.
 
@@ -158,6 +173,7 @@ def ipv6(text: bytes, m: Any) -> bool:
 
 CHECKS: dict[str, Callable[[bytes, Any], bool]] = {
     "assignment": assignment,
+    "labelled": labelled,
     "high-entropy": high_entropy,
     "ipv4": ipv4,
     "ipv6": ipv6,
