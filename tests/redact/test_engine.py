@@ -71,6 +71,19 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("secret-element", f"<add key='x'/><apiKey>{pw}</apiKey>", pw),
         ("labelled-key", f"Your API key: {pw}", pw),
         ("labelled-key", f'Client secret = "{pw}"', pw),
+        ("secret-assignment", f"PASSPHRASE={pw}", pw),
+        ("secret-assignment", f"export RAILS_MASTER_KEY={pw}", pw),
+        ("secret-assignment", f"signing.key = {pw}", pw),
+        ("pass-assignment", f"SSHPASS={pw} sshpass -e ssh host", pw),
+        ("pass-assignment", f"export SMTP_PASS='{pw}'", pw),
+        ("registry-auth", f'{{"auths": {{"ghcr.io": {{"auth": "{(au := "Ym9iO" + rnd(24))}"}}}}}}', au),
+        ("registry-auth", f"_auth = {(au2 := rnd(28))}\n", au2),
+        ("kubeconfig-client-key", f"    client-key-data: {(kd := 'LS0tLS1CRUdJTi' + rnd(60))}", kd),
+        (
+            "google-oauth-access-token",
+            f"$ gcloud auth print-access-token\n{(ya := 'ya29.a0' + rnd(60, ALNUM + '_-'))}",
+            ya,
+        ),
     ]
 
 
@@ -172,6 +185,10 @@ def test_private_key_body_is_masked_line_by_line() -> None:
         "echo $PAT | docker login ghcr.io -u bob --password-stdin",
         'gh secret set API_TOKEN --body "$API_TOKEN"',
         "redis://localhost:6379/0 and http://[::1]:8080/x",
+        "bypass=true compass: north pass=3 PASS=$PASS",
+        'app_key = "com.example.app"',
+        "    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
+        '"auth": "none"',
     ],
 )
 def test_code_placeholders_and_digests_are_left_alone(text: str) -> None:
