@@ -79,6 +79,13 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("registry-auth", f'{{"auths": {{"ghcr.io": {{"auth": "{(au := "Ym9iO" + rnd(24))}"}}}}}}', au),
         ("registry-auth", f"_auth = {(au2 := rnd(28))}\n", au2),
         ("kubeconfig-client-key", f"    client-key-data: {(kd := 'LS0tLS1CRUdJTi' + rnd(60))}", kd),
+        ("fish-set-secret", f"set -gx API_TOKEN {pw}", pw),
+        ("fish-set-secret", f"setenv DB_PASSWORD '{pw} x'", f"{pw} x"),
+        ("secret-config-value", f'<add key="Stripe:ApiKey" value="{pw}" />', pw),
+        ("secret-config-value", f'<entry key="db.password">{pw}</entry>', pw),
+        ("secret-config-value", f"  - name: DB_PASSWORD\n    value: {pw}\n", pw),
+        ("secret-config-value", f"client_secret: |\n  {pw}\n", pw),
+        ("secret-assignment", f'curl -d "{{\\"password\\": \\"{pw}\\"}}" https://acme.io/login', pw),
         (
             "google-oauth-access-token",
             f"$ gcloud auth print-access-token\n{(ya := 'ya29.a0' + rnd(60, ALNUM + '_-'))}",
@@ -189,6 +196,10 @@ def test_private_key_body_is_masked_line_by_line() -> None:
         'app_key = "com.example.app"',
         "    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
         '"auth": "none"',
+        "set -x; set -e PASSWORD_FILE",
+        '<add key="LogLevel" value="Information" /> <add key="ApiKeyHeader" value="X-Api-Key" />',
+        "  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}",
+        "token: >\n  IDENTIFIER\n",
     ],
 )
 def test_code_placeholders_and_digests_are_left_alone(text: str) -> None:

@@ -32,6 +32,8 @@ _NOT_SECRET_KEY = re.compile(
 _VERSION_BEFORE = re.compile(rb"(?i)(?:version|release|ver|v)\W{0,3}$")
 _ENV_NAME = re.compile(rb"[A-Z0-9_]+")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
+#: Words of letters only joined by ``-``, ``_`` or ``.``, in any case (a header's or a setting's name).
+_LETTER_WORDS = re.compile(rb"[A-Za-z]+(?:[_.-][A-Za-z]+)+")
 _WORDS = re.compile(rb"[a-z0-9]+(?:[_.-][a-z0-9]+)+|[A-Z0-9]+(?:[_.-][A-Z0-9]+)+")
 _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: Names whose values are digests or ids: random-looking, and public.
@@ -108,7 +110,8 @@ def assignment(text: bytes, m: Any) -> bool:
 def labelled(text: bytes, m: Any) -> bool:
     """A value after a label or inside an element that names a secret (``secret-element``, ``labelled-key``): its
     last group. Not a placeholder (``changeme``, ``${PASSWORD}``, ``{{ token }}``), not words joined by ``_``, ``-``
-    or ``.`` in one case (``your-api-key-here``), not a name in code without a digit (``IDENTIFIER``,
+    or ``.`` in one case (``your-api-key-here``) or of letters only (``X-Api-Key``), not a name in code without a
+    digit (``IDENTIFIER``,
     ``settings.token``), not the start of a PEM block (``Private key: -----BEGIN``)."""
     spans = [(s, e) for s, e in _spans(m, m.re.groups) if s >= 0]
     if not spans:
@@ -116,6 +119,8 @@ def labelled(text: bytes, m: Any) -> bool:
     s, e = spans[-1]
     value = text[s:e]
     if _placeholder(value) or value.startswith((b"$", b"-----", b"[REDACTED")) or _WORDS.fullmatch(value):
+        return False
+    if _LETTER_WORDS.fullmatch(value):  # `X-Api-Key`, `Content-Type`: a name, in any case
         return False
     return not (_NAME.fullmatch(value) and (b"." in value or not any(48 <= c <= 57 for c in value)))
 
