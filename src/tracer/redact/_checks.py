@@ -118,6 +118,8 @@ def labelled(text: bytes, m: Any) -> bool:
         return False
     s, e = spans[-1]
     value = text[s:e]
+    if len(value) > 300:  # (the regexes leave the length open: RE2 unrolls a bounded repetition into states)
+        return False
     if _placeholder(value) or value.startswith((b"$", b"-----", b"[REDACTED")) or _WORDS.fullmatch(value):
         return False
     if _LETTER_WORDS.fullmatch(value):  # `X-Api-Key`, `Content-Type`: a name, in any case
