@@ -200,6 +200,10 @@ def test_private_key_body_is_masked_line_by_line() -> None:
         '<add key="LogLevel" value="Information" /> <add key="ApiKeyHeader" value="X-Api-Key" />',
         "  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: password}",
         "token: >\n  IDENTIFIER\n",
+        "set -g __fish_prompt_char_token_present_display K; __init_uvar fish_token_color --underline",
+        "login as root\n  password hashing uses yescrypt",
+        "docker run -v /etc/passwd:/etc/passwd:ro -v /etc/shadow:/etc/shadow:ro app",
+        "OLDPWD=/work/main PWD=/work/main/src",
     ],
 )
 def test_code_placeholders_and_digests_are_left_alone(text: str) -> None:
@@ -224,6 +228,14 @@ def test_an_assignment_after_a_word_the_rule_names_is_masked(before: str, assign
     for make in (record_redactor, export_redactor):
         assert value.encode() not in make().output(line.encode() + b"\r\n"), (make.__name__, line)
         assert value not in make().text(line), (make.__name__, line)
+
+
+def test_a_word_a_rule_took_for_a_value_is_not_looked_for_everywhere() -> None:
+    """A value learnt is masked wherever it comes again: a placeholder word never is one, whatever rule took it."""
+    r = record_redactor()
+    r.know([(b"password", "netrc-password"), (b"changeme", "secret-assignment")])
+    assert r.known == {}
+    assert r.output(b"password hashing; changeme later\r\n") == b"password hashing; changeme later\r\n"
 
 
 def test_a_long_run_of_words_the_rule_names_is_searched_once() -> None:

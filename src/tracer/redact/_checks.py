@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 #: Values that stand for a secret rather than being one.
-_PLACEHOLDERS = frozenset(
+#: Words that stand for a value in examples and code, never one (lowercase).
+PLACEHOLDERS = frozenset(
     b"none null nil true false undefined required optional str string bytes int bool secret secrets password "
     b"passwd token tokens redacted example changeme xxx todo fixme empty default env".split()
 )
@@ -60,7 +61,7 @@ def _spans(m: Any, n: int) -> list[tuple[int, int]]:
 
 def _placeholder(value: bytes) -> bool:
     v = value.lower()
-    return v in _PLACEHOLDERS or len(set(v)) == 1 or v.startswith((b"{{", b"<", b"%(", b"${"))
+    return v in PLACEHOLDERS or len(set(v)) == 1 or v.startswith((b"{{", b"<", b"%(", b"${"))
 
 
 #: Clients whose ``--password`` takes no value after a blank: MySQL's and MariaDB's take one only as
@@ -84,10 +85,13 @@ def assignment(text: bytes, m: Any) -> bool:
     does not look like a name in code (it holds a digit or a symbol). Not a name with its ``=`` before a quote: the
     assignment that begins there is the secret (the rule's search goes on inside the match).
     """
-    prefix, key, sep, quote, value, close = (text[s:e] if s >= 0 else b"" for s, e in _spans(m, 6))
+    spans = _spans(m, 6)
+    prefix, key, sep, quote, value, close = (text[s:e] if s >= 0 else b"" for s, e in spans)
     flag = prefix.startswith(b"-")
     if not sep.strip() and not flag:  # "token expired": a word after a word, not an assignment (most candidates)
         return False
+    if key.upper() in (b"PWD", b"OLDPWD") or text[spans[1][0] - 1 : spans[1][0]] == b"/":
+        return False  # the shell's working directories; a path (`-v /etc/passwd:/etc/passwd:ro`)
     if len(value) > 300:
         return False
     if _NOT_SECRET_KEY.search(key) or _placeholder(value):
@@ -112,7 +116,7 @@ def labelled(text: bytes, m: Any) -> bool:
     last group. Not a placeholder (``changeme``, ``${PASSWORD}``, ``{{ token }}``), not words joined by ``_``, ``-``
     or ``.`` in one case (``your-api-key-here``) or of letters only (``X-Api-Key``), not a name in code without a
     digit (``IDENTIFIER``,
-    ``settings.token``), not the start of a PEM block (``Private key: -----BEGIN``)."""
+    ``settings.token``), not a flag nor the start of a PEM block (``--underline``, ``Private key: -----BEGIN``)."""
     spans = [(s, e) for s, e in _spans(m, m.re.groups) if s >= 0]
     if not spans:
         return False
@@ -120,7 +124,7 @@ def labelled(text: bytes, m: Any) -> bool:
     value = text[s:e]
     if len(value) > 300:  # (the regexes leave the length open: RE2 unrolls a bounded repetition into states)
         return False
-    if _placeholder(value) or value.startswith((b"$", b"-----", b"[REDACTED")) or _WORDS.fullmatch(value):
+    if _placeholder(value) or value.startswith((b"$", b"-", b"[REDACTED")) or _WORDS.fullmatch(value):
         return False
     if _LETTER_WORDS.fullmatch(value):  # `X-Api-Key`, `Content-Type`: a name, in any case
         return False
