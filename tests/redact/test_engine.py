@@ -204,6 +204,8 @@ def test_private_key_body_is_masked_line_by_line() -> None:
         "login as root\n  password hashing uses yescrypt",
         "docker run -v /etc/passwd:/etc/passwd:ro -v /etc/shadow:/etc/shadow:ro app",
         "OLDPWD=/work/main PWD=/work/main/src",
+        'authorization = self.headers.get("authorization"); authorization = base64.decodebytes(authorization)',
+        'headers = {"X-Api-Key": self.api_key, "Authorization": authorization.strip()}',
     ],
 )
 def test_code_placeholders_and_digests_are_left_alone(text: str) -> None:

@@ -131,6 +131,20 @@ def labelled(text: bytes, m: Any) -> bool:
     return not (_NAME.fullmatch(value) and (b"." in value or not any(48 <= c <= 57 for c in value)))
 
 
+def header_value(text: bytes, m: Any) -> bool:
+    """The credentials of a header (``authorization-header``, ``api-key-header``): its last group. Not code that
+    reads the header (``authorization = self.headers.get("authorization")``, ``"X-Api-Key": self.api_key``): a
+    value followed by a call or an index, or a name in code without a digit."""
+    spans = [(s, e) for s, e in _spans(m, m.re.groups) if s >= 0]
+    if not spans:
+        return False
+    s, e = spans[-1]
+    value = text[s:e]
+    if text[e : e + 1] in (b"(", b"["):
+        return False
+    return not (_NAME.fullmatch(value) and not any(48 <= c <= 57 for c in value))
+
+
 def high_entropy(text: bytes, m: Any) -> bool:
     """A random-looking value in an assignment (``high-entropy-assignment``): groups 1 name, 2 quote, 3 value.
 
@@ -185,6 +199,7 @@ def ipv6(text: bytes, m: Any) -> bool:
 CHECKS: dict[str, Callable[[bytes, Any], bool]] = {
     "assignment": assignment,
     "labelled": labelled,
+    "header-value": header_value,
     "high-entropy": high_entropy,
     "ipv4": ipv4,
     "ipv6": ipv6,
