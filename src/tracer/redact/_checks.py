@@ -61,7 +61,7 @@ def _spans(m: Any, n: int) -> list[tuple[int, int]]:
 
 def _placeholder(value: bytes) -> bool:
     v = value.lower()
-    return v in PLACEHOLDERS or len(set(v)) == 1 or v.startswith((b"{{", b"<", b"%(", b"${"))
+    return v in PLACEHOLDERS or len(set(v)) == 1 or v.startswith((b"{", b"<", b"%(", b"${"))
 
 
 #: Clients whose ``--password`` takes no value after a blank: MySQL's and MariaDB's take one only as
@@ -109,6 +109,18 @@ def assignment(text: bytes, m: Any) -> bool:
     if sep.strip() == b"=" and sep == b"=" and _ENV_NAME.fullmatch(key):
         return True
     return not (_NAME.fullmatch(value) and (b"." in value or not any(48 <= c <= 57 for c in value)))
+
+
+def word_like(value: bytes) -> bool:
+    """Whether ``value`` reads as a word or a name rather than a random value: a placeholder, a name in code without
+    a digit (``AWS_ACCESS_KEY_ID``, ``privateKeyUsagePeriod``), words of letters joined by ``-``, ``_`` or ``.``,
+    or one that starts with ``#``, ``:`` or ``=`` (a colour, a role, a markup). A value a rule found is masked
+    where it was found whatever it looks like; one that reads as a word is not looked for everywhere after."""
+    if value[:1] in (b"#", b":", b"=") or value.lower() in PLACEHOLDERS:
+        return True
+    if _LETTER_WORDS.fullmatch(value):
+        return True
+    return bool(_NAME.fullmatch(value)) and not any(48 <= c <= 57 for c in value)
 
 
 def labelled(text: bytes, m: Any) -> bool:

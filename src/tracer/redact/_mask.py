@@ -22,7 +22,7 @@ from typing import Any
 
 from tracer.model import MAX_UNMASKED_SITES, Event, FinalPatch, Header, Input, Output, Session, visible
 from tracer.redact._binpatch import binary_sections
-from tracer.redact._checks import PLACEHOLDERS
+from tracer.redact._checks import word_like
 from tracer.redact._rules import Hit, Rule, RuleSet, Scanner
 from tracer.redact._unmasked import LONGEST, sites_of, values_at, without_sites
 from tracer.redact._views import ESCAPES, STYLES, blank_escapes
@@ -271,7 +271,7 @@ class Redactor:
             return
         if b"\x1b" in secret or b"\n" in secret or secret.startswith(b"[REDACTED") or not secret.strip(b"*"):
             return
-        if secret.lower() in PLACEHOLDERS:  # (a word a rule took for a value: masked everywhere, it would hide text)
+        if word_like(secret):  # (a word or a name a rule took for a value: masked everywhere, it would hide text)
             return
         self._known[secret] = rule
         self._known_stale = True
