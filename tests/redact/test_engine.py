@@ -242,7 +242,7 @@ def test_a_word_a_rule_took_for_a_value_is_not_looked_for_everywhere() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["AWS_SECRET_ACCESS_KEY", "privateKeyUsagePeriod", "#ansibrightred", ":py:class:", "secrets-manager"]
+    "value", ["AWS_SECRET_ACCESS_KEY", "privateKeyUsagePeriod", "#ansibrightred", ":py:class:", "settings.secret_key"]
 )
 def test_a_value_that_reads_as_a_name_is_masked_where_found_but_not_everywhere(value: str) -> None:
     """Code assigns names to sensitive names (``'secret_key': 'AWS_SECRET_ACCESS_KEY'``, pygments'
@@ -251,6 +251,14 @@ def test_a_value_that_reads_as_a_name_is_masked_where_found_but_not_everywhere(v
     r.output(f"token = '{value}'\r\n".encode())
     assert r.known == {}
     assert r.output(f"see {value} below\r\n".encode()) == f"see {value} below\r\n".encode()
+
+
+@pytest.mark.parametrize("value", ["correcthorsebatterystaple", "correct-horse-battery-staple", "MySecretPassword"])
+def test_a_passphrase_of_words_is_looked_for_everywhere(value: str) -> None:
+    r = record_redactor()
+    r.output(f"export DB_PASSWORD={value}\r\n".encode())
+    assert value.encode() in r.known
+    assert value.encode() not in r.output(f"$ echo $DB_PASSWORD\r\n{value}\r\n".encode())
 
 
 def test_a_long_run_of_words_the_rule_names_is_searched_once() -> None:

@@ -33,6 +33,8 @@ _NOT_SECRET_KEY = re.compile(
 _VERSION_BEFORE = re.compile(rb"(?i)(?:version|release|ver|v)\W{0,3}$")
 _ENV_NAME = re.compile(rb"[A-Z0-9_]+")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
+#: Names that only code writes: dotted names, UPPER_SNAKE and lowerCamelCase identifiers, without a digit.
+_CODE_NAME = re.compile(rb"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+|[A-Z]+(?:_[A-Z]+)+|[a-z]+(?:[A-Z][a-z]+)+")
 #: Words of letters only joined by ``-``, ``_`` or ``.``, in any case (a header's or a setting's name).
 _LETTER_WORDS = re.compile(rb"[A-Za-z]+(?:[_.-][A-Za-z]+)+")
 _WORDS = re.compile(rb"[a-z0-9]+(?:[_.-][a-z0-9]+)+|[A-Z0-9]+(?:[_.-][A-Z0-9]+)+")
@@ -112,15 +114,15 @@ def assignment(text: bytes, m: Any) -> bool:
 
 
 def word_like(value: bytes) -> bool:
-    """Whether ``value`` reads as a word or a name rather than a random value: a placeholder, a name in code without
-    a digit (``AWS_ACCESS_KEY_ID``, ``privateKeyUsagePeriod``), words of letters joined by ``-``, ``_`` or ``.``,
-    or one that starts with ``#``, ``:`` or ``=`` (a colour, a role, a markup). A value a rule found is masked
-    where it was found whatever it looks like; one that reads as a word is not looked for everywhere after."""
+    """Whether ``value`` reads as a name in code rather than a secret: a placeholder, a dotted name
+    (``self.headers.get``), an UPPER_SNAKE or lowerCamelCase identifier without a digit (``AWS_SECRET_ACCESS_KEY``,
+    ``privateKeyUsagePeriod``), or one that starts with ``#``, ``:`` or ``=`` (a colour, a role, markup). A value a
+    rule found is masked where it was found whatever it looks like; one that reads as a name is not looked for
+    everywhere after. Words a person may choose as a passphrase (``correcthorse``, ``correct-horse-battery``,
+    ``MySecretPass``) are not names here: they are looked for."""
     if value[:1] in (b"#", b":", b"=") or value.lower() in PLACEHOLDERS:
         return True
-    if _LETTER_WORDS.fullmatch(value):
-        return True
-    return bool(_NAME.fullmatch(value)) and not any(48 <= c <= 57 for c in value)
+    return bool(_CODE_NAME.fullmatch(value))
 
 
 def labelled(text: bytes, m: Any) -> bool:
