@@ -280,6 +280,7 @@ def test_a_long_run_of_words_the_rule_names_is_searched_once() -> None:
         'integrity: "sha512-' + "A" * 10 + rnd(60) + '=="',
         "version = 1.2.3.4",
         "at 10:30:00 and std::vector<a::b>",
+        "prober = self._utf1632_prober.charset_name; f = windll.kernel32.GetConsoleScreenBufferInfo",
     ],
 )
 def test_hashes_uuids_versions_and_times_are_not_masked_at_export(text: str) -> None:

@@ -33,8 +33,11 @@ _NOT_SECRET_KEY = re.compile(
 _VERSION_BEFORE = re.compile(rb"(?i)(?:version|release|ver|v)\W{0,3}$")
 _ENV_NAME = re.compile(rb"[A-Z0-9_]+")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
-#: Names that only code writes: dotted names, UPPER_SNAKE and lowerCamelCase identifiers, without a digit.
-_CODE_NAME = re.compile(rb"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+|[A-Z]+(?:_[A-Z]+)+|[a-z]+(?:[A-Z][a-z]+)+")
+#: Names that only code writes: dotted names (``windll.kernel32.SetConsoleTextAttribute``), and UPPER_SNAKE and
+#: lowerCamelCase identifiers without a digit.
+_CODE_NAME = re.compile(
+    rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[A-Z]+(?:_[A-Z]+)+|[a-z]+(?:[A-Z][a-z]+)+"
+)
 #: Words of letters only joined by ``-``, ``_`` or ``.``, in any case (a header's or a setting's name).
 _LETTER_WORDS = re.compile(rb"[A-Za-z]+(?:[_.-][A-Za-z]+)+")
 _WORDS = re.compile(rb"[a-z0-9]+(?:[_.-][a-z0-9]+)+|[A-Z0-9]+(?:[_.-][A-Z0-9]+)+")
@@ -115,7 +118,8 @@ def assignment(text: bytes, m: Any) -> bool:
 
 def word_like(value: bytes) -> bool:
     """Whether ``value`` reads as a name in code rather than a secret: a placeholder, a dotted name
-    (``self.headers.get``), an UPPER_SNAKE or lowerCamelCase identifier without a digit (``AWS_SECRET_ACCESS_KEY``,
+    (``self.headers.get``, ``win32.GetConsoleScreenBufferInfo``), an UPPER_SNAKE or lowerCamelCase identifier without
+    a digit (``AWS_SECRET_ACCESS_KEY``,
     ``privateKeyUsagePeriod``), or one that starts with ``#``, ``:`` or ``=`` (a colour, a role, markup). A value a
     rule found is masked where it was found whatever it looks like; one that reads as a name is not looked for
     everywhere after. Words a person may choose as a passphrase (``correcthorse``, ``correct-horse-battery``,
@@ -164,14 +168,16 @@ def high_entropy(text: bytes, m: Any) -> bool:
 
     Never a digest or an id: not pure hexadecimal (git commit hashes, SHA-256 sums), not a UUID, not the value
     of a name such as ``commit``, ``sha256``, ``integrity``, ``id``; not a path or URL, not words joined by
-    ``_``, ``-`` or ``.`` in one case (``strict_rfc2965_unverifiable``, ``draft-fielding-uri-rfc2396bis-03``);
-    it must mix letters and digits.
+    ``_``, ``-`` or ``.`` in one case (``strict_rfc2965_unverifiable``, ``draft-fielding-uri-rfc2396bis-03``),
+    not a dotted name in code (``windll.kernel32.GetConsoleScreenBufferInfo``); it must mix letters and digits.
     """
     (ks, ke), _, (vs, ve) = _spans(m, 3)
     key, value = text[ks:ke], text[vs:ve]
     if len(value) > 256 or _DIGEST_KEY.search(key) or _HEX.fullmatch(value) or _UUID.search(value):
         return False
     if value.startswith(b"/") or _WORDS.fullmatch(value):  # a path or URL; snake_case, kebab-case, CONSTANTS
+        return False
+    if b"." in value and _NAME.fullmatch(value):  # code: `self._prober.charset_name`, `windll.kernel32.Beep`
         return False
     if not any(48 <= c <= 57 for c in value) or not any(c >= 65 for c in value):
         return False
