@@ -261,6 +261,22 @@ def test_a_passphrase_of_words_is_looked_for_everywhere(value: str) -> None:
     assert value.encode() not in r.output(f"$ echo $DB_PASSWORD\r\n{value}\r\n".encode())
 
 
+def test_fish_redrawing_a_command_line_word_by_word_is_masked_and_its_window_title_is_not() -> None:
+    """What fish 3 writes for ``set -gx DB_PASSWORD VALUE`` (each word after ``\\r`` and a cursor move, then the
+    line again in colours, each colour ended by terminfo's ``sgr0``, ``\\e[m\\x0f``), and the window title it sets
+    while the command runs (the command cut short, then the directory)."""
+    value = b"Zr8kW3mQ9vLp2Xt7"
+    echo = (
+        b"\x1b[K\r\x1b[26Cset \r\x1b[30C-gx \r\x1b[34CDB_PASSWORD \r\x1b[46C" + value + b"\r\x1b[62C\x1b[36D"
+        b"\x1b[34mset\x1b[30m\x1b[m\x0f \x1b[36m-gx\x1b[30m\x1b[m\x0f \x1b[36mDB_PASSWORD\x1b[30m\x1b[m\x0f "
+        b"\x1b[36m" + value + b"\r\x1b[62C\x1b[30m\x1b[m\x0f\r\n\x1b[?2004l\x1b]0;set -gx DB_PASSWORD  /t/u/calc\x07"
+    )
+    r = record_redactor()
+    out = r.output(echo)
+    assert value not in out and len(out) == len(echo)
+    assert b"/t/u/calc" in out and r.known == {value: "fish-set-secret"}
+
+
 def test_a_long_run_of_words_the_rule_names_is_searched_once() -> None:
     # each word a candidate whose value is the next word: not taken, and searched on from that word (a search from
     # the next byte would be quadratic here), up to the last, whose value is the assignment

@@ -14,7 +14,7 @@ from tracer.redact._views import ESCAPES, STYLES, Styled, Views, blank_escapes_p
 
 #: Bytes that make and break escape sequences: ESC, BEL, every class of the patterns' grammar, text.
 GRAMMAR = [b"\x1b", b"\x07", b"[", b"]", b"(", b"+", b"\\", b"0", b"1;31", b":", b";", b"m", b"K", b"?", b"C", b"H"]
-GRAMMAR += [b" ", b"/", b"~", b"\x7f", b"=", b"7", b"a", b"Z", b"\r\n", b"\xff"]
+GRAMMAR += [b" ", b"/", b"~", b"\x7f", b"=", b"7", b"a", b"Z", b"\r\n", b"\xff", b"\r", b"\n", b"\x0e", b"\x0f"]
 PIECES = st.one_of(
     st.binary(max_size=6),
     st.lists(
@@ -41,14 +41,15 @@ def test_the_c_part_is_built() -> None:
 @example(b"\x1b\x1b[31m[0m")
 @example(b"a\x07b\x1b]0;title\x07c")
 @example(b"\x1b(B\x1b(\x1b+")
+@example(b"set \r\x1b[30C-gx \r\x1b[34CDB_PASSWORD\r\n\r")
+@example(b"\x1b[m\x0fa\x0eb")
 def test_blanking_is_the_pattern_s_byte_for_byte(raw: bytes) -> None:
     expected = blank_reference(raw)
     assert blank_escapes_py(raw) == expected
-    if b"\x1b" in raw:  # (without ESC the text is given back as it is, BEL and all)
-        assert _views.blank_escapes(raw) == expected
-        if _views._escapes is not None:
-            assert _views._escapes.blank(raw) == expected
-            assert _views._escapes.blank(bytearray(raw)) == expected
+    assert _views.blank_escapes(raw) == expected
+    if _views._escapes is not None:
+        assert _views._escapes.blank(raw) == expected
+        assert _views._escapes.blank(bytearray(raw)) == expected
 
 
 @settings(max_examples=600, deadline=None)

@@ -134,7 +134,8 @@ def labelled(text: bytes, m: Any) -> bool:
     last group. Not a placeholder (``changeme``, ``${PASSWORD}``, ``{{ token }}``), not words joined by ``_``, ``-``
     or ``.`` in one case (``your-api-key-here``) or of letters only (``X-Api-Key``), not a name in code without a
     digit (``IDENTIFIER``,
-    ``settings.token``), not a flag nor the start of a PEM block (``--underline``, ``Private key: -----BEGIN``)."""
+    ``settings.token``), not a flag, a path nor the start of a PEM block (``--underline``, ``/t/u/calc``: fish's window title shows the
+    command then the directory; ``Private key: -----BEGIN``)."""
     spans = [(s, e) for s, e in _spans(m, m.re.groups) if s >= 0]
     if not spans:
         return False
@@ -142,7 +143,7 @@ def labelled(text: bytes, m: Any) -> bool:
     value = text[s:e]
     if len(value) > 300:  # (the regexes leave the length open: RE2 unrolls a bounded repetition into states)
         return False
-    if _placeholder(value) or value.startswith((b"$", b"-", b"[REDACTED")) or _WORDS.fullmatch(value):
+    if _placeholder(value) or value.startswith((b"$", b"-", b"/", b"~/", b"[REDACTED")) or _WORDS.fullmatch(value):
         return False
     if _LETTER_WORDS.fullmatch(value):  # `X-Api-Key`, `Content-Type`: a name, in any case
         return False

@@ -4,8 +4,8 @@
  * Each function does exactly what its pattern in _views.py does with Python's re (the same grammar, the same
  * leftmost-first choice among the alternatives): tests/redact/test_views.py compares them on random bytes.
  *
- *   ESCAPES: \x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|\x07
- *   STYLES:  \x1b\[[0-9;:]*[mK]
+ *   ESCAPES: \x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|[\x07\x0e\x0f]|\r(?!\n)
+ *   STYLES:  \x1b\[[0-9;:]*[mK]|[\x0e\x0f]
  *
  * (ECMA-48: a CSI's parameter bytes are 0x30-0x3F, its intermediate bytes 0x20-0x2F, its final byte 0x40-0x7E;
  * the three sets do not overlap, so the greedy match never backtracks.) The GIL is released while they scan.
@@ -16,11 +16,16 @@
 
 _Static_assert(sizeof(Py_ssize_t) == 8, "offsets are packed as 64-bit integers");
 
+/* The bytes that may start an escape sequence (ESCAPES) or a style (STYLES): set when the module loads. */
+static unsigned char starts_escape[256], starts_style[256];
+
 /* The length of the escape sequence (ESCAPES) that starts at p[0] (p < end), 0 when none does. */
 static Py_ssize_t escape_len(const unsigned char *p, const unsigned char *end)
 {
-    if (*p == 0x07)
+    if (*p == 0x07 || *p == 0x0e || *p == 0x0f)
         return 1;
+    if (*p == '\r') /* a carriage return that does not end a line: the cursor goes back within it */
+        return p + 1 < end && p[1] == '\n' ? 0 : 1;
     if (*p != 0x1b || p + 1 >= end)
         return 0;
     const unsigned char *q = p + 1;
@@ -62,6 +67,8 @@ static Py_ssize_t escape_len(const unsigned char *p, const unsigned char *end)
 /* The length of the style sequence (STYLES) that starts at p[0], 0 when none does. */
 static Py_ssize_t style_len(const unsigned char *p, const unsigned char *end)
 {
+    if (*p == 0x0e || *p == 0x0f) /* SO, SI: a character set switched (terminfo's sgr0 ends with SI) */
+        return 1;
     if (*p != 0x1b || p + 1 >= end || p[1] != '[')
         return 0;
     const unsigned char *r = p + 2;
@@ -88,17 +95,16 @@ static PyObject *blank(PyObject *self, PyObject *arg)
     memcpy(o, p, (size_t)view.len);
     const unsigned char *s = p;
     while (s < end) {
-        const unsigned char *e = memchr(s, 0x1b, (size_t)(end - s));
-        const unsigned char *b = memchr(s, 0x07, (size_t)((e ? e : end) - s));
-        const unsigned char *at = b ? b : e;
-        if (at == NULL)
-            break;
-        Py_ssize_t n = escape_len(at, end);
+        if (!starts_escape[*s]) {
+            s++;
+            continue;
+        }
+        Py_ssize_t n = escape_len(s, end);
         if (n) {
-            memset(o + (at - p), ' ', (size_t)n);
-            s = at + n;
+            memset(o + (s - p), ' ', (size_t)n);
+            s += n;
         } else {
-            s = at + 1;
+            s++;
         }
     }
     Py_END_ALLOW_THREADS
@@ -130,8 +136,10 @@ static PyObject *unstyle(PyObject *self, PyObject *arg)
     Py_BEGIN_ALLOW_THREADS
     const unsigned char *run = p, *s = p;
     while (s < end) {
-        const unsigned char *at = memchr(s, 0x1b, (size_t)(end - s));
-        if (at == NULL)
+        const unsigned char *at = s;
+        while (at < end && !starts_style[*at])
+            at++;
+        if (at == end)
             break;
         Py_ssize_t n = style_len(at, end);
         if (!n) {
@@ -185,5 +193,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__escapes(void)
 {
+    starts_escape[0x1b] = starts_escape[0x07] = starts_escape[0x0e] = starts_escape[0x0f] = starts_escape['\r'] = 1;
+    starts_style[0x1b] = starts_style[0x0e] = starts_style[0x0f] = 1;
     return PyModule_Create(&module);
 }

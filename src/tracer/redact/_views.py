@@ -31,11 +31,12 @@ except ImportError:  # built without a C compiler: the same views, in Python (sl
     _escapes = None  # type: ignore[assignment]
 
 #: Terminal escape sequences (CSI, charset and other two-byte ones; an OSC's introducer and terminator, not its
-#: text: a window title may show a command line), and BEL.
-ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|\x07")
-#: The escape sequences that style text in place: SGR (colours, bold) and EL (erase in line). Inside a word they
-#: change how it looks, not what it says.
-STYLES = re.compile(rb"\x1b\[[0-9;:]*[mK]")
+#: text: a window title may show a command line), BEL, SO and SI, and a carriage return that does not end a line
+#: (fish redraws a command line word by word, each after ``\r`` and a cursor move).
+ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|[\x07\x0e\x0f]|\r(?!\n)")
+#: The escape sequences that style text in place: SGR (colours, bold), EL (erase in line), SO and SI (terminfo's
+#: ``sgr0`` ends with SI). Inside a word they change how it looks, not what it says.
+STYLES = re.compile(rb"\x1b\[[0-9;:]*[mK]|[\x0e\x0f]")
 #: The same patterns with one group: ``split`` gives the text between them and each sequence, in turn.
 _ESCAPES_SPLIT = re.compile(b"(" + ESCAPES.pattern + b")")
 _STYLES_SPLIT = re.compile(b"(" + STYLES.pattern + b")")
@@ -46,10 +47,7 @@ _CHUNK = 64 << 10
 
 
 def blank_escapes(text: bytes) -> bytes:
-    """``text`` with each of its terminal escape sequences turned into as many spaces (every offset stays);
-    ``text`` itself when it holds no ESC."""
-    if b"\x1b" not in text:
-        return text
+    """``text`` with each of its terminal escape sequences turned into as many spaces (every offset stays)."""
     if _escapes is not None:
         return _escapes.blank(text)
     return blank_escapes_py(text)
@@ -135,7 +133,7 @@ class Styled:
         self.start = start
         self.blanked = blank_escapes(raw)
         self.plain: bytes | None = None
-        if b"\x1b[" not in raw:
+        if b"\x1b[" not in raw and b"\x0e" not in raw and b"\x0f" not in raw:
             return
         plain, starts, origins = _unstyle(raw)
         if len(plain) == len(raw):
