@@ -130,12 +130,11 @@ def word_like(value: bytes) -> bool:
 
 
 def labelled(text: bytes, m: Any) -> bool:
-    """A value after a label or inside an element that names a secret (``secret-element``, ``labelled-key``): its
-    last group. Not a placeholder (``changeme``, ``${PASSWORD}``, ``{{ token }}``), not words joined by ``_``, ``-``
-    or ``.`` in one case (``your-api-key-here``) or of letters only (``X-Api-Key``), not a name in code without a
-    digit (``IDENTIFIER``,
-    ``settings.token``), not a flag, a path nor the start of a PEM block (``--underline``, ``/t/u/calc``: fish's window title shows the
-    command then the directory; ``Private key: -----BEGIN``)."""
+    """A value after a label or inside an element that names a secret (``secret-element``, ``labelled-key``, …):
+    its last group. Not a placeholder (``changeme``, ``${PASSWORD}``, ``{{ token }}``), not words joined by
+    ``_``, ``-`` or ``.`` in one case (``your-api-key-here``) or of letters only (``X-Api-Key``), not a name in code
+    without a digit (``IDENTIFIER``, ``settings.token``), not a flag (``--underline``), not a path (``/t/u/calc``:
+    fish's window title shows the command, then the directory), not the start of a PEM block (``-----BEGIN``)."""
     spans = [(s, e) for s, e in _spans(m, m.re.groups) if s >= 0]
     if not spans:
         return False

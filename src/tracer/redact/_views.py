@@ -33,7 +33,9 @@ except ImportError:  # built without a C compiler: the same views, in Python (sl
 #: Terminal escape sequences (CSI, charset and other two-byte ones; an OSC's introducer and terminator, not its
 #: text: a window title may show a command line), BEL, SO and SI, and a carriage return that does not end a line
 #: (fish redraws a command line word by word, each after ``\r`` and a cursor move).
-ESCAPES = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|[\x07\x0e\x0f]|\r(?!\n)")
+ESCAPES = re.compile(
+    rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|[\x07\x0e\x0f]|\r(?!\n)"
+)
 #: The escape sequences that style text in place: SGR (colours, bold), EL (erase in line), SO and SI (terminfo's
 #: ``sgr0`` ends with SI). Inside a word they change how it looks, not what it says.
 STYLES = re.compile(rb"\x1b\[[0-9;:]*[mK]|[\x0e\x0f]")
