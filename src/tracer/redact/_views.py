@@ -5,16 +5,16 @@ Output holds escape sequences glued to its text (``\\x1b[36Chf_…``; ``grep --c
 inside a word), and they would hide a secret's word boundary or cut it in two. Each range of output a rule runs on
 is searched in two views, both made for the whole range at once (:class:`Styled`):
 
-- **blanked**: each escape sequence (ECMA-48 CSI, an OSC's introducer and terminator, two-byte ones) turned into
-  as many spaces, so every offset stays;
-- **plain**: the sequences that style text in place (SGR, and EL, which ``grep --color`` puts after each colour)
-  taken out, the rest blanked: a word that colours split is whole, and a hit there is mapped back to the
-  output's offsets.
+- **blanked**: each escape sequence (ECMA-48 CSI, an OSC's introducer and terminator, two-byte ones), BEL, SO, SI
+  and each carriage return that does not end a line turned into as many spaces, so every offset stays;
+- **plain**: the sequences that style text in place (SGR; EL, which ``grep --color`` puts after each colour; SO
+  and SI, which terminfo's ``sgr0`` ends with) taken out, the rest blanked: a word that colours split is whole,
+  and a hit there is mapped back to the output's offsets.
 
 Both are made in C (the optional extension :mod:`tracer.redact._escapes`, built with the PTY loop's: ~1 GB/s),
-or without it with work that stays in Python's C (one split by the pattern, sums of the pieces' lengths: ~40 MB/s
-of coloured output): coloured output holds an escape sequence every ~25 bytes, and a Python call for each had cost
-more than the regexes themselves.
+or without it in Python (one split by the pattern per 64 KiB, sums of the pieces' lengths: ~40 MB/s of coloured
+output): coloured output holds an escape sequence every ~25 bytes, and a Python call for each had cost more than
+the regexes themselves.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def blank_escapes(text: bytes) -> bytes:
 
 def _chunks(text: bytes) -> Iterator[tuple[int, bytes]]:
     """``text`` in pieces of about :data:`_CHUNK` bytes, each with its offset, cut only before an ESC: no escape
-    sequence holds one (nor BEL), so none is cut. Python's ``split`` makes an object per sequence: the fallback's
-    memory stays bounded by a piece's, whatever the text."""
+    sequence holds one, and the byte after a carriage return there is not a line feed, so nothing is cut. Python's
+    ``split`` makes an object per sequence: the fallback's memory stays bounded by a piece's, whatever the text."""
     n, at = len(text), 0
     while at < n:
         cut = text.find(b"\x1b", at + _CHUNK) if at + _CHUNK < n else -1
