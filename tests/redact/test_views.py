@@ -58,6 +58,7 @@ def test_blanking_is_the_pattern_s_byte_for_byte(raw: bytes) -> None:
 @example(b"\x1b[1;31mred\x1b[m\x1b[K")
 @example(b"\x1b\x1b[mx")
 @example(b"\x1b[31")
+@example(b"a\x0f" * 300)  # (one-byte styles: as many runs as half the bytes)
 def test_unstyling_is_the_pattern_s_and_maps_each_byte_back(raw: bytes) -> None:
     plain, starts, origins = unstyle_py(raw)
     assert plain == STYLES.sub(b"", raw)
@@ -79,7 +80,7 @@ def test_unstyling_is_the_pattern_s_and_maps_each_byte_back(raw: bytes) -> None:
         assert styled.to_plain(r) == sum(1 for k in kept if k < r)
 
 
-@pytest.mark.parametrize("glue", [b"\x1b[1m", b"\x1b(B", b"\x1bX", b"\x1b"], ids=repr)
+@pytest.mark.parametrize("glue", [b"\x1b[1m", b"\x1b(B", b"\x1bX", b"\x1b", b"\x0f", b"\r", b"\x07"], ids=repr)
 def test_the_python_part_gives_the_same_across_its_chunks(glue: bytes) -> None:
     """The fallback splits long text in chunks of 64 KiB cut before an ESC: what it gives is the C part's."""
     raw = b"".join(b"line %d " % i + glue + b"more\x1b[m\r\n" for i in range(20000))
@@ -132,12 +133,13 @@ def test_a_secret_that_colours_split_is_masked_in_a_long_coloured_output() -> No
 
 
 @pytest.mark.parametrize("c_part", [True, False], ids=["c", "python"])
-def test_the_views_of_hostile_output_stay_within_a_few_times_its_size(c_part: bool) -> None:
+@pytest.mark.parametrize("style", [b"\x1b[m", b"\x0f"], ids=["sgr", "si"])
+def test_the_views_of_hostile_output_stay_within_a_few_times_its_size(c_part: bool, style: bytes) -> None:
     """An output event as long as a frame holds, made of the most runs there can be (a byte, then a colour):
     the views and their offsets stay within a few times its size (8 bytes an offset, none for empty runs)."""
     import tracemalloc
 
-    raw = b"a\x1b[m" * (512 << 10)  # 2 MiB
+    raw = (b"a" + style) * ((2 << 20) // (1 + len(style)))  # 2 MiB
     with pytest.MonkeyPatch.context() as m:
         if not c_part:
             m.setattr(_views, "_escapes", None)
@@ -147,7 +149,9 @@ def test_the_views_of_hostile_output_stay_within_a_few_times_its_size(c_part: bo
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-    assert styled.plain == b"a" * (512 << 10)
-    assert styled.to_raw(7) == 28 and styled.to_plain(30) == 8
-    limit = 8 if c_part else 40  # (Python's lists of parts are its own cost: the fallback, not the engine)
+    step = 1 + len(style)
+    assert styled.plain == b"a" * (len(raw) // step)
+    assert styled.to_raw(7) == 7 * step and styled.to_plain(7 * step + 2) == 8
+    # (C: 8 bytes an offset, two offsets a run, at most half as many runs as bytes; Python: its objects per piece)
+    limit = 11 if c_part else 40
     assert peak < limit * len(raw), (peak, len(raw))

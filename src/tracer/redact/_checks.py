@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-#: Values that stand for a secret rather than being one.
 #: Words that stand for a value in examples and code, never one (lowercase).
 PLACEHOLDERS = frozenset(
     b"none null nil true false undefined required optional str string bytes int bool secret secrets password "
@@ -118,15 +117,20 @@ def assignment(text: bytes, m: Any) -> bool:
 
 def word_like(value: bytes) -> bool:
     """Whether ``value`` reads as a name in code rather than a secret: a placeholder, a dotted name
-    (``self.headers.get``, ``win32.GetConsoleScreenBufferInfo``), an UPPER_SNAKE or lowerCamelCase identifier without
-    a digit (``AWS_SECRET_ACCESS_KEY``,
-    ``privateKeyUsagePeriod``), or one that starts with ``#``, ``:`` or ``=`` (a colour, a role, markup). A value a
-    rule found is masked where it was found whatever it looks like; one that reads as a name is not looked for
-    everywhere after. Words a person may choose as a passphrase (``correcthorse``, ``correct-horse-battery``,
-    ``MySecretPass``) are not names here: they are looked for."""
+    (``self.headers.get``, ``win32.GetConsoleScreenBufferInfo``), an UPPER_SNAKE or lowerCamelCase identifier
+    without a digit (``AWS_SECRET_ACCESS_KEY``, ``privateKeyUsagePeriod``), or one that starts with ``#``, ``:`` or
+    ``=`` (a colour, a role, markup). A value a rule found is masked where it was found whatever it looks like; one
+    that reads as a name is not looked for everywhere after. Words a person may choose as a passphrase
+    (``correcthorse``, ``correct-horse-battery``, ``MySecretPass``) are not names here: they are looked for."""
     if value[:1] in (b"#", b":", b"=") or value.lower() in PLACEHOLDERS:
         return True
     return bool(_CODE_NAME.fullmatch(value))
+
+
+def _last_group(m: Any) -> tuple[int, int] | None:
+    """The span of the last group of ``m`` that took part in the match (the value, in rules whose alternatives each
+    have their own group for it); ``None`` when none did."""
+    return next(((s, e) for s, e in reversed(_spans(m, m.re.groups)) if s >= 0), None)
 
 
 def labelled(text: bytes, m: Any) -> bool:
@@ -135,11 +139,10 @@ def labelled(text: bytes, m: Any) -> bool:
     ``_``, ``-`` or ``.`` in one case (``your-api-key-here``) or of letters only (``X-Api-Key``), not a name in code
     without a digit (``IDENTIFIER``, ``settings.token``), not a flag (``--underline``), not a path (``/t/u/calc``:
     fish's window title shows the command, then the directory), not the start of a PEM block (``-----BEGIN``)."""
-    spans = [(s, e) for s, e in _spans(m, m.re.groups) if s >= 0]
-    if not spans:
+    span = _last_group(m)
+    if span is None:
         return False
-    s, e = spans[-1]
-    value = text[s:e]
+    value = text[span[0] : span[1]]
     if len(value) > 300:  # (the regexes leave the length open: RE2 unrolls a bounded repetition into states)
         return False
     if _placeholder(value) or value.startswith((b"$", b"-", b"/", b"~/", b"[REDACTED")) or _WORDS.fullmatch(value):
@@ -153,12 +156,11 @@ def header_value(text: bytes, m: Any) -> bool:
     """The credentials of a header (``authorization-header``, ``api-key-header``): its last group. Not code that
     reads the header (``authorization = self.headers.get("authorization")``, ``"X-Api-Key": self.api_key``): a
     value followed by a call or an index, or a name in code without a digit."""
-    spans = [(s, e) for s, e in _spans(m, m.re.groups) if s >= 0]
-    if not spans:
+    span = _last_group(m)
+    if span is None:
         return False
-    s, e = spans[-1]
-    value = text[s:e]
-    if text[e : e + 1] in (b"(", b"["):
+    value, after = text[span[0] : span[1]], text[span[1] : span[1] + 1]
+    if after in (b"(", b"["):
         return False
     return not (_NAME.fullmatch(value) and not any(48 <= c <= 57 for c in value))
 

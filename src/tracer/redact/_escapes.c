@@ -112,28 +112,14 @@ static PyObject *blank(PyObject *self, PyObject *arg)
     return out;
 }
 
-static PyObject *unstyle(PyObject *self, PyObject *arg)
+/* The runs of bytes between style sequences (STYLES) in [p, end): how many are kept (the first, and those of at
+ * least one byte), and the length of the text without the sequences (*kept_out). With o, starts and origins (sized
+ * by a first call without them), the text is copied to o, and where each kept run starts in it and in [p, end) to
+ * starts (one more: the text's length) and origins. */
+static Py_ssize_t style_runs(const unsigned char *p, const unsigned char *end, unsigned char *o, Py_ssize_t *starts,
+                             Py_ssize_t *origins, Py_ssize_t *kept_out)
 {
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    const unsigned char *p = view.buf, *end = p + view.len;
-    /* the runs kept: the first, and those of at least one byte, each followed by a sequence of 3 or more bytes
-     * (or the end); one more start, the plain text's length. Written straight into the bytes returned (packed
-     * as native 64-bit integers, for memoryview(...).cast("q"): 8 bytes a run, not a Python int's 36), then cut
-     * to their length. */
-    Py_ssize_t most = view.len / 4 + 3;
-    PyObject *plain = PyBytes_FromStringAndSize(NULL, view.len);
-    PyObject *starts_b = PyBytes_FromStringAndSize(NULL, most * (Py_ssize_t)sizeof(Py_ssize_t));
-    PyObject *origins_b = PyBytes_FromStringAndSize(NULL, most * (Py_ssize_t)sizeof(Py_ssize_t));
-    PyObject *result = NULL;
-    if (plain == NULL || starts_b == NULL || origins_b == NULL)
-        goto done;
-    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(plain);
-    Py_ssize_t *starts = (Py_ssize_t *)PyBytes_AS_STRING(starts_b);
-    Py_ssize_t *origins = (Py_ssize_t *)PyBytes_AS_STRING(origins_b);
     Py_ssize_t kept = 0, runs = 0;
-    Py_BEGIN_ALLOW_THREADS
     const unsigned char *run = p, *s = p;
     while (s < end) {
         const unsigned char *at = s;
@@ -147,26 +133,58 @@ static PyObject *unstyle(PyObject *self, PyObject *arg)
             continue;
         }
         if (at > run || runs == 0) { /* an empty run maps no byte: only the first is kept (offset 0) */
-            origins[runs] = run - p;
-            starts[runs++] = kept;
+            if (origins != NULL) {
+                origins[runs] = run - p;
+                starts[runs] = kept;
+            }
+            runs++;
         }
-        memcpy(o + kept, run, (size_t)(at - run));
+        if (o != NULL)
+            memcpy(o + kept, run, (size_t)(at - run));
         kept += at - run;
         run = s = at + n;
     }
     if (end > run || runs == 0) {
-        origins[runs] = run - p;
-        starts[runs++] = kept;
+        if (origins != NULL) {
+            origins[runs] = run - p;
+            starts[runs] = kept;
+        }
+        runs++;
     }
-    memcpy(o + kept, run, (size_t)(end - run));
+    if (o != NULL)
+        memcpy(o + kept, run, (size_t)(end - run));
     kept += end - run;
-    starts[runs] = kept;
+    if (starts != NULL)
+        starts[runs] = kept;
+    *kept_out = kept;
+    return runs;
+}
+
+static PyObject *unstyle(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *p = view.buf, *end = p + view.len;
+    /* Two passes: how many runs and bytes are kept, then the text and the offsets, written straight into bytes of
+     * exactly their size (the offsets packed as native 64-bit integers, for memoryview(...).cast("q"): 8 bytes a
+     * run, not a Python int's 36). A style can be one byte (SO, SI): there may be half as many runs as bytes. */
+    Py_ssize_t kept = 0, runs;
+    Py_BEGIN_ALLOW_THREADS
+    runs = style_runs(p, end, NULL, NULL, NULL, &kept);
     Py_END_ALLOW_THREADS
-    /* (on failure each resize has released its object and set it to NULL) */
-    if (_PyBytes_Resize(&plain, kept) < 0 ||
-        _PyBytes_Resize(&starts_b, (runs + 1) * (Py_ssize_t)sizeof(Py_ssize_t)) < 0 ||
-        _PyBytes_Resize(&origins_b, runs * (Py_ssize_t)sizeof(Py_ssize_t)) < 0)
+    PyObject *plain = PyBytes_FromStringAndSize(NULL, kept);
+    PyObject *starts_b = PyBytes_FromStringAndSize(NULL, (runs + 1) * (Py_ssize_t)sizeof(Py_ssize_t));
+    PyObject *origins_b = PyBytes_FromStringAndSize(NULL, runs * (Py_ssize_t)sizeof(Py_ssize_t));
+    PyObject *result = NULL;
+    if (plain == NULL || starts_b == NULL || origins_b == NULL)
         goto done;
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(plain);
+    Py_ssize_t *starts = (Py_ssize_t *)PyBytes_AS_STRING(starts_b);
+    Py_ssize_t *origins = (Py_ssize_t *)PyBytes_AS_STRING(origins_b);
+    Py_BEGIN_ALLOW_THREADS
+    style_runs(p, end, o, starts, origins, &kept);
+    Py_END_ALLOW_THREADS
     result = PyTuple_Pack(3, plain, starts_b, origins_b);
 done:
     Py_XDECREF(plain);

@@ -44,8 +44,9 @@ _ESCAPES_SPLIT = re.compile(b"(" + ESCAPES.pattern + b")")
 _STYLES_SPLIT = re.compile(b"(" + STYLES.pattern + b")")
 #: Runs of spaces by length (grown when a longer sequence comes).
 _SPACES = [b" " * n for n in range(64)]
-#: Bytes of text the Python fallback splits at a time.
+#: Bytes of text the Python fallback splits at a time, and where it may cut (before a sequence's first byte).
 _CHUNK = 64 << 10
+_CUT = re.compile(rb"[\x1b\x07\x0e\x0f\r]")
 
 
 def blank_escapes(text: bytes) -> bytes:
@@ -56,13 +57,14 @@ def blank_escapes(text: bytes) -> bytes:
 
 
 def _chunks(text: bytes) -> Iterator[tuple[int, bytes]]:
-    """``text`` in pieces of about :data:`_CHUNK` bytes, each with its offset, cut only before an ESC: no escape
-    sequence holds one, and the byte after a carriage return there is not a line feed, so nothing is cut. Python's
-    ``split`` makes an object per sequence: the fallback's memory stays bounded by a piece's, whatever the text."""
+    """``text`` in pieces of about :data:`_CHUNK` bytes, each with its offset, cut only before a byte that starts a
+    sequence (ESC, BEL, SO, SI, CR): none holds one after its first byte, and a carriage return stays with the line
+    feed after it, so nothing is cut. Python's ``split`` makes an object per sequence: the fallback's memory stays
+    bounded by a piece's, whatever the text."""
     n, at = len(text), 0
     while at < n:
-        cut = text.find(b"\x1b", at + _CHUNK) if at + _CHUNK < n else -1
-        end = n if cut < 0 else cut
+        cut = _CUT.search(text, at + _CHUNK) if at + _CHUNK < n else None
+        end = n if cut is None else cut.start()
         yield at, text[at:end] if (at, end) != (0, n) else text
         at = end
 
