@@ -121,14 +121,13 @@ static Py_ssize_t style_runs(const unsigned char *p, const unsigned char *end, u
 {
     Py_ssize_t kept = 0, runs = 0;
     const unsigned char *run = p, *s = p;
-    while (s < end) {
+    for (;;) {
+        /* the next style sequence from s, or the end (which closes the last run as a sequence would) */
         const unsigned char *at = s;
         while (at < end && !starts_style[*at])
             at++;
-        if (at == end)
-            break;
-        Py_ssize_t n = style_len(at, end);
-        if (!n) {
+        Py_ssize_t n = at < end ? style_len(at, end) : 0;
+        if (at < end && !n) {
             s = at + 1;
             continue;
         }
@@ -142,18 +141,10 @@ static Py_ssize_t style_runs(const unsigned char *p, const unsigned char *end, u
         if (o != NULL)
             memcpy(o + kept, run, (size_t)(at - run));
         kept += at - run;
+        if (at == end)
+            break;
         run = s = at + n;
     }
-    if (end > run || runs == 0) {
-        if (origins != NULL) {
-            origins[runs] = run - p;
-            starts[runs] = kept;
-        }
-        runs++;
-    }
-    if (o != NULL)
-        memcpy(o + kept, run, (size_t)(end - run));
-    kept += end - run;
     if (starts != NULL)
         starts[runs] = kept;
     *kept_out = kept;
