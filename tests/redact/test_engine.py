@@ -425,6 +425,17 @@ def test_a_secret_typed_byte_by_byte_is_masked_as_it_comes() -> None:
     assert r.counts == {"secret-assignment": 1}
 
 
+@pytest.mark.parametrize("after", [b"\x1b[?1l\x1b>\r\r\n", b"\x1b=\x1b[?2004l\r\n", b"\x0f\x07\r\n"])
+def test_the_sequence_a_typed_secret_runs_into_is_not_masked(after: bytes) -> None:
+    """zsh writes ``\\e[?1l\\e>`` when Enter ends a typed line: the secret's continuation stops at its ESC, and the
+    sequence stays whole (it was shown as ``[?1l`` after a star where its ESC had been)."""
+    pw = rnd(12) + "7"
+    r = record_redactor()
+    typed = f"export GH_TOKEN={pw}".encode()
+    out = b"".join(r.output(typed[i : i + 1]) for i in range(len(typed))) + r.output(after)
+    assert out == b"export GH_TOKEN=" + b"*" * len(pw) + after
+
+
 def test_a_long_jwt_and_a_private_key_arriving_in_pieces_are_masked_whole() -> None:
     token = jwt() + rnd(900, ALNUM + "_-")  # longer than the context kept between pieces
     lines = pem_lines(40)

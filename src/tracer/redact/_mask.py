@@ -46,6 +46,8 @@ _STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
 CARRY = 512
 #: How far back from the end of a piece an open secret may start.
 OPEN_WINDOW = 1024
+#: How far past a masked span an escape sequence it ends in is read (bytes: a CSI with its parameters).
+_SEQUENCE_REACH = 256
 
 
 class _Rest:
@@ -494,17 +496,22 @@ class Redactor:
     @staticmethod
     def _mask(data: Any, spans: list[tuple[int, int]]) -> bytes:
         """``data`` with each span masked, one ``*`` per byte (line ends kept), but the terminal escape sequences
-        inside a span (a secret that colours split): they stay, so the terminal still ends a colour."""
+        inside a span (a secret that colours split) and those a span ends in (the continuation of a typed secret
+        runs up to the ESC of the next sequence, ``\x1b[?1l`` after Enter in zsh): they stay, so the terminal still
+        ends a colour, and no sequence is broken into visible text. A sequence is read from the data, past the span's
+        end (up to :data:`_SEQUENCE_REACH` bytes)."""
         masked = bytearray(data)
         for s, e in spans:
             piece = masked[s:e]
-            if 0x1B not in piece:
+            if 0x1B not in piece and 0x07 not in piece and 0x0E not in piece and 0x0F not in piece:
                 masked[s:e] = piece.translate(_STARS)
                 continue
             at = 0
-            for m in ESCAPES.finditer(piece):
+            for m in ESCAPES.finditer(bytes(data[s : e + _SEQUENCE_REACH])):
+                if m.start() >= e - s:
+                    break
                 piece[at : m.start()] = piece[at : m.start()].translate(_STARS)
-                at = m.end()
+                at = min(m.end(), e - s)
             piece[at:] = piece[at:].translate(_STARS)
             masked[s:e] = piece
         return bytes(masked)
