@@ -79,6 +79,8 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("registry-auth", f'{{"auths": {{"ghcr.io": {{"auth": "{(au := "Ym9iO" + rnd(24))}"}}}}}}', au),
         ("registry-auth", f"_auth = {(au2 := rnd(28))}\n", au2),
         ("kubeconfig-client-key", f"    client-key-data: {(kd := 'LS0tLS1CRUdJTi' + rnd(60))}", kd),
+        ("api-key-header", f"'X-Amz-Security-Token': '{(st2 := 'IQoJb3JpZ2luX2Vj' + rnd(80))}'", st2),
+        ("api-key-header", f"Ocp-Apim-Subscription-Key: {pw}", pw),
         ("cli-secret-argument", f"keytool -list -keystore app.jks -storepass {pw}", pw),
         ("cli-secret-argument", f"twine upload -u __token__ -p {pw} dist/*", pw),
         ("cli-secret-argument", f"curl --oauth2-bearer {pw} https://api.acme.io", pw),
