@@ -63,6 +63,16 @@ def _spans(m: Any, n: int) -> list[tuple[int, int]]:
     return list(spans[1 : n + 1]) if spans is not None else [m.span(i) for i in range(1, n + 1)]
 
 
+def _has_digit(value: bytes) -> bool:
+    return any(48 <= c <= 57 for c in value)
+
+
+def _name_in_code(value: bytes) -> bool:
+    """Whether ``value`` is an identifier or a dotted name as code writes them: dotted, or without a digit
+    (``args.token``, ``get_token``; not ``hunter2``)."""
+    return bool(_NAME.fullmatch(value)) and (b"." in value or not _has_digit(value))
+
+
 def _placeholder(value: bytes) -> bool:
     v = value.lower()
     return v in PLACEHOLDERS or len(set(v)) == 1 or v.startswith((b"{", b"<", b"%(", b"${"))
@@ -112,7 +122,7 @@ def assignment(text: bytes, m: Any) -> bool:
         return True
     if sep.strip() == b"=" and sep == b"=" and _ENV_NAME.fullmatch(key):
         return True
-    return not (_NAME.fullmatch(value) and (b"." in value or not any(48 <= c <= 57 for c in value)))
+    return not _name_in_code(value)
 
 
 def word_like(value: bytes) -> bool:
@@ -149,7 +159,7 @@ def labelled(text: bytes, m: Any) -> bool:
         return False
     if _LETTER_WORDS.fullmatch(value):  # `X-Api-Key`, `Content-Type`: a name, in any case
         return False
-    return not (_NAME.fullmatch(value) and (b"." in value or not any(48 <= c <= 57 for c in value)))
+    return not _name_in_code(value)
 
 
 def header_value(text: bytes, m: Any) -> bool:
@@ -162,7 +172,7 @@ def header_value(text: bytes, m: Any) -> bool:
     value, after = text[span[0] : span[1]], text[span[1] : span[1] + 1]
     if after in (b"(", b"["):
         return False
-    return not (_NAME.fullmatch(value) and not any(48 <= c <= 57 for c in value))
+    return not (_NAME.fullmatch(value) and not _has_digit(value))
 
 
 def high_entropy(text: bytes, m: Any) -> bool:
@@ -181,7 +191,7 @@ def high_entropy(text: bytes, m: Any) -> bool:
         return False
     if b"." in value and _NAME.fullmatch(value):  # code: `self._prober.charset_name`, `windll.kernel32.Beep`
         return False
-    if not any(48 <= c <= 57 for c in value) or not any(c >= 65 for c in value):
+    if not _has_digit(value) or not any(c >= 65 for c in value):
         return False
     return not value.startswith(b"[REDACTED")
 

@@ -17,11 +17,10 @@ file holds, the keyframe cache the masked screens.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Protocol
 
 from tracer.model import Event, Header, SessionEnd
-from tracer.redact import LONGEST, Redactor, recorded_values_redactor, sites_of, values_at
+from tracer.redact import LONGEST, Redactor, recorded_values_redactor
 
 #: Bytes read beyond each end of a read of output: a value (at most LONGEST bytes) that crosses an edge is whole.
 REACH = LONGEST - 1
@@ -31,14 +30,6 @@ class _Reader(Protocol):
     def read(self, start: int, stop: int) -> bytes: ...
 
     def copy(self) -> _Reader: ...
-
-
-def late_values(events: list[Event], every_event: Iterable[Event]) -> list[tuple[bytes, str]]:
-    """The values the last ``session_end`` of ``events`` says were written unmasked, each with its rule's id
-    (``[]`` when it says none), read in ``every_event`` (the session's header and events, in file order: the
-    ordinals the sites name). A hostile file's sites give at most what :func:`tracer.redact.values_at` allows."""
-    sites = sites_of(events)
-    return values_at(sites, every_event) if sites else []
 
 
 def values_redactor(values: list[tuple[bytes, str]], label: str) -> Redactor:

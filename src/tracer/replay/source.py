@@ -578,9 +578,10 @@ def _mask_late_values(builder: IndexBuilder, every_event: Iterable[Event]) -> No
     end = next((e for e in reversed(builder.events) if isinstance(e, SessionEnd)), None)
     if end is None or not end.unmasked:
         return
-    from tracer.replay import masked  # (RE2, Hyperscan)
+    from tracer.redact import values_at  # (RE2, Hyperscan: only for such a session)
+    from tracer.replay import masked
 
-    values = masked.late_values(builder.events, every_event)
+    values = values_at(end.unmasked, every_event)
     if values:
         label = builder.header.redaction or ""
         redactor = masked.values_redactor(values, label)
