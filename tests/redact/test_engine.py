@@ -54,12 +54,20 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("cli-password-option", f"gpg --batch --passphrase {pw} -d f.gpg", pw),
         ("cli-password-option", f"openssl enc -aes256 -pass pass:{pw} -in f", pw),
         ("cli-password-option", f"zip -r -P {pw} out.zip dir", pw),
+        ("cli-password-option", f"7z a -p{pw} -mhe=on out.7z dir", pw),
+        ("cli-password-option", f"ssh-keygen -t ed25519 -N '{pw}' -f key", pw),
         ("curl-user-password", f"curl -u bob:{pw} https://api.acme.io", pw),
         ("curl-user-password", f"curl --user 'bob:{pw} x' https://api.acme.io", f"{pw} x"),
         ("secret-assignment", f"GET /cb?access_token={pw}&x=1", pw),
         ("url-credentials", f"REDIS_URL=redis://:{pw}@cache:6379/0", pw),
         ("password-stdin-echo", f"echo {pw} | docker login -u bob --password-stdin ghcr.io", pw),
         ("password-stdin-echo", f"echo -n '{pw} x' | podman login --password-stdin quay.io", f"{pw} x"),
+        ("password-stdin-echo", f"echo {pw} | sudo -S apt update", pw),
+        ("password-stdin-echo", f"printf '%s\\n' {pw} | docker secret create db -", pw),
+        ("password-stdin-echo", f"sudo -S <<< {pw} apt update", pw),
+        ("password-stdin-echo", f"docker secret create db - <<< '{pw}'", pw),
+        ("password-stdin-echo", f"echo 'bob:{pw}' | chpasswd", f"bob:{pw}"),
+        ("password-stdin-echo", f"rsync --password-file=<(echo {pw}) src rsync://host/mod", pw),
         ("gh-secret-body", f"gh secret set API_TOKEN --body {pw}", pw),
         ("gh-secret-body", f'gh secret set API_TOKEN -R acme/app -b"{pw}"', pw),
         ("netrc-password", f"machine api.acme.io login bob password {pw}", pw),
@@ -91,6 +99,14 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("cli-secret-argument", f"ngrok config add-authtoken {pw}", pw),
         ("cli-secret-argument", f"npm config set //npm.acme.io/:_authToken {pw}", pw),
         ("cli-secret-argument", f"poetry config http-basic.acme bob {pw}", pw),
+        ("cli-secret-positional", f"htpasswd -b /etc/nginx/.htpasswd admin {pw}", pw),
+        ("cli-secret-positional", f"htpasswd -nbB admin {pw}", pw),
+        ("cli-secret-positional", f"htpasswd -bBC 12 .htpasswd admin {pw}", pw),
+        ("cli-secret-positional", f"rabbitmqctl add_user admin '{pw}'", pw),
+        ("cli-secret-positional", f"mc alias set local http://localhost:9000 minioadmin {pw}", pw),
+        ("cli-secret-positional", f"openssl passwd -6 -salt xyz {pw}", pw),
+        ("cli-secret-positional", f"rclone config create r s3 secret_access_key {pw}", pw),
+        ("cli-secret-positional", f"sqlplus scott/{pw}@orcl", pw),
         ("fish-set-secret", f"set -gx API_TOKEN {pw}", pw),
         ("fish-set-secret", f"setenv DB_PASSWORD '{pw} x'", f"{pw} x"),
         ("secret-config-value", f'<add key="Stripe:ApiKey" value="{pw}" />', pw),
@@ -123,6 +139,9 @@ def test_each_kind_of_secret_is_masked_at_record_time(rule: str, text: str, secr
         "sshpass -p{pw} ssh deploy@host",
         "curl -u bob:{pw} https://api.acme.io",
         "ldapsearch -x -w {pw} -b dc=acme",
+        "htpasswd -b .htpasswd admin {pw}",
+        "7z a -p{pw} out.7z dir",
+        "keytool -list -keystore app.jks -keypass {pw}",
     ],
 )
 def test_a_password_typed_on_a_command_line_is_masked_from_its_first_character(line: str) -> None:
@@ -152,6 +171,20 @@ def test_a_password_typed_on_a_command_line_is_masked_from_its_first_character(l
         "mysql -u root --password shop",  # --password alone asks too: shop is the database
         "mariadb-dump --password --databases shop",
         "cd db && psql --password -h db shop",  # PostgreSQL's --password only asks
+        "ssh-keygen -t ed25519 -N '' -f key -C me",  # no passphrase
+        "sshpass -p$SSHPASS ssh -p 2222 deploy@host",  # ssh's own -p is a port
+        "sshpass -f ~/.pw ssh -p 2222 deploy@host",
+        "htpasswd -c .htpasswd admin",  # without -b it asks
+        "htpasswd -nB admin",
+        "sudo -S apt update",
+        "echo $PW | sudo -S apt update",
+        'sudo -S <<< "$PW" apt update',
+        "7z a out.7z dir && 7z x -p archive.7z",
+        "openssl passwd -stdin -6",
+        "sqlplus / as sysdba",
+        "sqlplus -s /nolog @setup.sql",
+        "mc alias set local http://localhost:9000 $ACCESS $SECRET",
+        "rclone config create r s3 provider AWS env_auth true",
     ],
 )
 def test_command_lines_without_a_password_are_left_as_they_are(line: str) -> None:
@@ -165,6 +198,49 @@ def test_command_lines_without_a_password_are_left_as_they_are(line: str) -> Non
 )
 def test_a_password_after_the_flag_of_other_programs_is_masked(line: str) -> None:
     assert "hunter2xyz" not in record_redactor().text(line)
+
+
+@pytest.mark.parametrize(
+    "line, rule",
+    [
+        (
+            "keytool -importkeystore -srcstorepass '{0}' -deststorepass \"{1}\" -srckeypass {2} -destkeypass {3} -v",
+            "cli-secret-argument",
+        ),
+        ("ssh-keygen -p -P {0} -N {1} -f key", "cli-password-option"),
+        ("openssl pkcs12 -export -passin pass:{0} -passout pass:{1} -out a.p12", "cli-password-option"),
+        ("jarsigner -storepass {0} -keypass {1} app.jar k; keytool -list -storepass {2}", "cli-secret-argument"),
+    ],
+)
+def test_every_secret_option_of_one_command_is_masked(line: str, rule: str) -> None:
+    """A command giving two secrets (a keystore's and its key's, the old and the new passphrase): both, and each
+    by its own placeholder; the rule's regex alone finds the first only (it names the command before the option)."""
+    values = [rnd(10) + str(i) for i in range(line.count("{"))]
+    text = line.format(*values)
+    r = record_redactor()
+    masked = r.text(text)
+    assert not any(v in masked for v in values), masked
+    assert [f"[REDACTED:{rule}:{i + 1}]" in masked for i in range(len(values))] == [True] * len(values), masked
+    out = r.output((text + "\r\n").encode())  # output too (the values, learnt, are masked in it either way)
+    assert not any(v.encode() in out for v in values)
+    data = (text + "\r\n").encode()
+    fresh = record_redactor()
+    out = fresh.output(data)
+    assert not any(v.encode() in out for v in values) and fresh.counts == {rule: len(values)}
+    typed = record_redactor()  # echoed as typed, a byte at a time: each value masked from its first byte
+    out = b"".join(typed.output(data[i : i + 1]) for i in range(len(data)))
+    for v in values:
+        start = data.index(v.encode())
+        assert out[start : start + len(v)] == b"*" * len(v), out
+
+
+def test_a_long_line_of_commands_with_two_secrets_each_is_searched_in_bounded_pieces() -> None:
+    # hostile output: one line (no command separator) of 10,000 such commands; each secret found searches at most
+    # REPEAT_REACH bytes after it again (the rest of the line each time would be quadratic)
+    line = "".join(f"keytool -storepass a{i:07d} -keypass 'b{i:07d}' " for i in range(10_000))
+    r = record_redactor()
+    out = r.output(line.encode())
+    assert b"a0000" not in out and b"b0009999" not in out and r.counts == {"cli-secret-argument": 20_000}
 
 
 def test_private_key_body_is_masked_line_by_line() -> None:

@@ -84,6 +84,8 @@ class Rule:
         check: a test in code the match must also pass (see ``_checks.py``).
         open, more, max_len: a secret cut off at the end of a piece of output, and what continues it.
         multiline: the secret may span lines.
+        repeat: a command may give more than one such secret (``keytool -storepass X -keypass Y``): after each,
+            the rest of its line is searched again with the secrets found taken out (see ``RuleSet._repeated``).
         replace: text that replaces the secret instead of a ``[REDACTED:…]`` placeholder (``~`` for the home
             directory).
         source: where the rule comes from.
@@ -111,6 +113,7 @@ class Rule:
     more: Any = None
     max_len: int = 256
     multiline: bool = False
+    repeat: bool = False
     replace: str | None = None
     source: str = ""
     global_allow: bool = True
@@ -240,6 +243,7 @@ def _rule_from(d: dict[str, Any], source: str, *, vendored: bool = False) -> Rul
         more=_Lazy(f"(?:{more})+") if more else None,
         max_len=d.get("max_len", 256),
         multiline=d.get("multiline", False),
+        repeat=d.get("repeat", False),
         source=d.get("source", source),
         global_allow=d.get("global_allow", True),
         vendored=vendored,
@@ -481,6 +485,10 @@ def _texts(data: bytes, views: Views | None, lo: int, hi: int) -> list[bytes]:
     return [blanked, styled.plain[styled.to_plain(lo) : styled.to_plain(hi)]]
 
 
+#: How far before its first secret and after its last :meth:`RuleSet._repeated` searches a command (bytes).
+REPEAT_REACH = 4096
+
+
 @functools.lru_cache(maxsize=256)
 def _keyword_pattern(keywords: tuple[bytes, ...], exact: frozenset[bytes]) -> re.Pattern[bytes] | None:
     """One regex finding any of ``keywords`` as a rule's regex takes them (any case but the ``exact`` ones);
@@ -718,6 +726,11 @@ class RuleSet:
                 hit = self._hit(rule, text, m, offset)
                 if hit is not None:
                     hits.append(hit)
+                    more = self._repeated(rule, text, m.start(), hit, offset) if rule.repeat else []
+                    if more:
+                        hits += more
+                        matches = rule.regex.finditer(text, more[-1].end - offset)
+                        break
                     continue
                 if not group:
                     continue
@@ -729,6 +742,37 @@ class RuleSet:
                     break
             else:
                 return hits
+
+    def _repeated(self, rule: Rule, text: bytes, start: int, hit: Hit, offset: int) -> list[Hit]:
+        """The further secrets of a ``repeat`` rule in the command its match found ``hit`` in (the match starts at
+        ``start`` of ``text``, which starts at ``offset``), in order.
+
+        The regexes of such rules name the command, then any words up to the option that gives the secret: searched
+        again in the command up to its first secret, then ``''`` (an empty quoted word in place of what was found:
+        no option takes it as its value, and the quotes after it still pair), then the rest of the line, they find
+        the command's next such option. The search takes at most :data:`REPEAT_REACH` bytes before the first secret
+        (else nothing is searched) and after the last, so a hostile line of such commands costs a bounded search
+        per secret."""
+        quotes = (b"'", b'"')
+        a, b = hit.start - offset, hit.end - offset
+        if a - start > REPEAT_REACH:
+            return []
+        quoted = text[a - 1 : a] in quotes and text[b : b + 1] == text[a - 1 : a]
+        head = text[start : a - 1 if quoted else a] + b"''"  # a quoted secret goes with its quotes ("''" is a value)
+        found: list[Hit] = []
+        while True:
+            if quoted:
+                b += 1
+            reach = min(len(text), b + REPEAT_REACH)
+            line_end = text.find(b"\n", b, reach)
+            view = head + text[b : reach if line_end < 0 else line_end]
+            m = rule.regex.search(view)
+            more = self._hit(rule, view, m, 0) if m is not None and m.start() == 0 else None
+            if more is None or more.start < len(head):
+                return found
+            a, b = more.start - len(head) + b, more.end - len(head) + b
+            found.append(Hit(rule, offset + a, offset + b))
+            quoted = text[a - 1 : a] in quotes and text[b : b + 1] == text[a - 1 : a]
 
     def _hit(self, rule: Rule, data: bytes, m: Any, offset: int) -> Hit | None:
         """The secret ``m`` (a match in ``data``, which starts at ``offset`` of the text) found, or ``None`` when
