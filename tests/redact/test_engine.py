@@ -106,7 +106,19 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("cli-secret-positional", f"mc alias set local http://localhost:9000 minioadmin {pw}", pw),
         ("cli-secret-positional", f"openssl passwd -6 -salt xyz {pw}", pw),
         ("cli-secret-positional", f"rclone config create r s3 secret_access_key {pw}", pw),
-        ("cli-secret-positional", f"sqlplus scott/{pw}@orcl", pw),
+        ("oracle-connect-password", f"sqlplus scott/{pw}@orcl", pw),
+        ("oracle-connect-password", f"url=jdbc:oracle:thin:scott/{pw}@db.acme.io:1521:orcl", pw),
+        ("config-secret-line", f"[mail]\nhost = smtp.acme.io\npass = {pw}\n", pw),
+        ("config-secret-line", f"    ansible_become_pass: '{pw}'\n", pw),
+        ("config-secret-line", f"# redis.conf\nrequirepass {pw}\n", pw),
+        ("config-secret-line", f'network={{\n\tssid="home"\n\tpsk="{pw}"\n}}\n', pw),
+        ("config-secret-line", f"> USER anonymous\r\n< 331 Password required\r\n> PASS {pw}\r\n", pw),
+        ("config-secret-line", f"$ cat ~/.pgpass\ndb.acme.io:5432:shop:app:{pw}\n", pw),
+        (
+            "config-secret-line",
+            f'{{\n  "db_password": {{\n    "sensitive": true,\n    "type": "string",\n    "value": "{pw}"\n  }}\n}}',
+            pw,
+        ),
         ("fish-set-secret", f"set -gx API_TOKEN {pw}", pw),
         ("fish-set-secret", f"setenv DB_PASSWORD '{pw} x'", f"{pw} x"),
         ("secret-config-value", f'<add key="Stripe:ApiKey" value="{pw}" />', pw),
@@ -185,6 +197,13 @@ def test_a_password_typed_on_a_command_line_is_masked_from_its_first_character(l
         "sqlplus -s /nolog @setup.sql",
         "mc alias set local http://localhost:9000 $ACCESS $SECRET",
         "rclone config create r s3 provider AWS env_auth true",
+        "    this.pass = value;",  # code
+        "pass = getpass()",
+        "fds_to_pass = []",
+        "--- PASS: TestLogin (0.00s)",  # go test
+        "PASS tests/login_test.go",
+        '"sensitive": false, "type": "string", "value": "eu-west-1"',
+        "sqlplus / as sysdba @setup.sql",
     ],
 )
 def test_command_lines_without_a_password_are_left_as_they_are(line: str) -> None:
