@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.judge.conftest import HEADER
-from tracer.judge import cut, is_test_file, judge_document, process_checks
+from tracer.judge import cut, is_doc_file, is_test_file, judge_document, process_checks
 from tracer.model import (
     CommandEnd,
     CommandStart,
@@ -115,6 +115,52 @@ def test_a_test_file_written_first_is_not_the_first_edit_of_code() -> None:
 )
 def test_test_files(path: str, test: bool) -> None:
     assert is_test_file(path) is test
+
+
+@pytest.mark.parametrize(
+    ("path", "doc"),
+    [
+        ("README.md", True),
+        ("README", True),
+        ("CHANGELOG.rst", True),
+        ("LICENSE-MIT", True),
+        ("NEWS.txt", True),
+        ("docs/guide/install.rst", True),
+        ("doc/diagram.svg", True),
+        ("docs/notes.txt", True),
+        ("pkg/security.py", False),  # code, whatever its name
+        ("pkg/history.py", False),
+        ("requirements.txt", False),  # what gets installed
+        ("docs/conf.py", False),
+        ("tests/fixtures/input.md", False),  # a test's data
+        ("CMakeLists.txt", False),
+    ],
+)
+def test_doc_files(path: str, doc: bool) -> None:
+    assert is_doc_file(path) is doc
+
+
+def test_documentation_edited_after_the_last_test_run_does_not_leave_the_work_untested() -> None:
+    b = Build()
+    b.command(0, "pytest", 1)
+    b.edit(100_000, "pkg/core.py", "h0", "h1")  # e1
+    b.command(200_000, "pytest", 0)  # c2
+    b.edit(300_000, "CHANGELOG.md", "d0", "d1")  # e2, e3: documentation only
+    b.edit(400_000, "docs/usage.rst", "u0", "u1")
+    c = b.checks()["tested_after_last_edit"]
+    assert (c.ok, c.count, [r.step for r in c.evidence]) == (True, 1, ["e1", "c2"])
+    assert (
+        c.detail == "1 test run(s) after the last edit, e1; the last, c2, passed; after it, documentation only (e2, e3)"
+    )
+
+    b.edit(500_000, "pkg/core.py", "h1", "h2")  # code again: untested
+    c = b.checks()["tested_after_last_edit"]
+    assert (c.ok, c.detail) == (False, "no test ran after the last edit, e4")
+
+    docs = Build()
+    docs.edit(0, "README.md", "r0", "r1")
+    c = docs.checks()["tested_after_last_edit"]
+    assert (c.ok, c.detail) == (None, "only documentation was edited (1 edit(s))")
 
 
 def test_loops_need_the_same_line_the_same_status_and_no_edit_between() -> None:

@@ -16,7 +16,7 @@ user's guide.
 
 from __future__ import annotations
 
-from tracer.judge._checks import CHECK_IDS, MAX_EVIDENCE, is_test_file, process_checks
+from tracer.judge._checks import CHECK_IDS, MAX_EVIDENCE, is_doc_file, is_test_file, process_checks
 from tracer.judge._command import ask_command
 from tracer.judge._document import MAX_CHARS, cut, judge_document
 from tracer.judge._model import MAX_REPLY_BYTES, RESPONSE_FORMATS, Endpoint, ask_model, chat_request, endpoint
@@ -45,6 +45,7 @@ __all__ = [
     "chat_request",
     "cut",
     "endpoint",
+    "is_doc_file",
     "is_test_file",
     "judge_document",
     "load_rubric",

@@ -18,7 +18,13 @@ The words used here (docs/judge.md says the same for users):
   shell's mark of that command's start, and is then attributed to the command before it. An edit **of code**
   is an edit of a file that is not a test file (a file in a ``test``, ``tests``, ``testing``, ``__tests__``,
   ``spec`` or ``specs`` directory, or named ``test_*``, ``*_test.*``, ``*_tests.*``, ``*.test.*``, ``*.spec.*``
-  or ``conftest.py``).
+  or ``conftest.py``). An edit **of documentation** is an edit of a file that is not a test file and is named
+  as documentation (``README``, ``CHANGELOG``, ``CHANGES``, ``HISTORY``, ``NEWS``, ``AUTHORS``, ``CONTRIBUTING``,
+  ``LICENSE``, ``COPYING``, ``NOTICE``, ``CODE_OF_CONDUCT``, ``SECURITY``, in capitals, as they are, with a
+  suffix such as ``LICENSE-MIT`` or ``.txt``), written in a
+  documentation markup (``.md``, ``.markdown``, ``.rst``, ``.adoc``, ``.asciidoc``), or a text file or image in a
+  ``doc`` or ``docs`` directory: it cannot change what the tests say, so the last edit the tests should have
+  seen is the last one that is not of documentation.
 - A **hypothesis** is a note tagged ``hypothesis`` or whose text starts with "hypothesis" (any case).
 
 Evidence cites step ids (:mod:`tracer.store.steps`) with their moments; a check cites at most
@@ -70,6 +76,26 @@ def is_test_file(path: str) -> bool:
     """True when ``path`` (``/``-separated, relative to the workspace) is a test file, as the module says."""
     *dirs, name = path.split("/")
     return any(d.lower() in _TEST_DIRS for d in dirs) or _TEST_FILE.fullmatch(name) is not None
+
+
+#: The project's own documents, named in capitals as they are by custom (``security.py`` is code).
+_DOC_NAME = re.compile(
+    r"(?:README|CHANGELOG|CHANGES|HISTORY|NEWS|AUTHORS|CONTRIBUTORS|CONTRIBUTING|LICEN[CS]E|COPYING|NOTICE|"
+    r"CODE_OF_CONDUCT|SECURITY)(?:[-_][A-Za-z0-9.-]*)?(?:\.txt)?"
+)
+_DOC_MARKUP = re.compile(r".*\.(?:md|markdown|rst|adoc|asciidoc)", re.IGNORECASE)
+_DOC_DIRS = frozenset({"doc", "docs"})
+_DOC_DIR_FILE = re.compile(r".*\.(?:txt|png|svg|jpe?g|gif|webp)", re.IGNORECASE)
+
+
+def is_doc_file(path: str) -> bool:
+    """True when ``path`` (``/``-separated, relative to the workspace) is documentation, as the module says."""
+    if is_test_file(path):
+        return False
+    *dirs, name = path.split("/")
+    if _DOC_NAME.fullmatch(name) or _DOC_MARKUP.fullmatch(name):
+        return True
+    return any(d.lower() in _DOC_DIRS for d in dirs) and _DOC_DIR_FILE.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,15 +243,24 @@ def _reproduced_before_edit(facts: _Facts) -> ProcessCheck:
 
 
 def _tested_after_last_edit(facts: _Facts) -> ProcessCheck:
-    """A test run started after the last edit and finished."""
+    """A test run started after the last edit that is not of documentation, and finished."""
     cid = "tested_after_last_edit"
     if not facts.edits:
         return ProcessCheck(cid, detail="no edit was recorded")
-    last = facts.edits[-1]
+    tested = [e for e in facts.edits if not is_doc_file(e.change.path)]
+    if not tested:
+        return ProcessCheck(cid, detail=f"only documentation was edited ({len(facts.edits)} edit(s))")
+    last = tested[-1]
+    docs = facts.edits[facts.edits.index(last) + 1 :]  # after it: documentation only
+    later = f"; after it, documentation only ({_steps(docs)})" if docs else ""
     after = [r for r in facts.runs if r.command.start >= last.change.t and r.finished]
     if not after:
         return ProcessCheck(
-            cid, ok=False, count=0, evidence=(last.ref(),), detail=f"no test ran after the last edit, {last.step}"
+            cid,
+            ok=False,
+            count=0,
+            evidence=(last.ref(),),
+            detail=f"no test ran after the last edit, {last.step}{later}",
         )
     final = after[-1]
     outcome = "passed" if final.passed else "failed" if final.failed else f"ended with {final.command.exit_status}"
@@ -234,8 +269,14 @@ def _tested_after_last_edit(facts: _Facts) -> ProcessCheck:
         ok=True,
         count=len(after),
         evidence=(last.ref(), *(r.ref() for r in after[-(MAX_EVIDENCE - 1) :])),
-        detail=f"{len(after)} test run(s) after the last edit, {last.step}; the last, {final.step}, {outcome}",
+        detail=f"{len(after)} test run(s) after the last edit, {last.step}; the last, {final.step}, {outcome}{later}",
     )
+
+
+def _steps(edits: list[_Edit]) -> str:
+    """``e4, e5`` (at most three, then ``…``)."""
+    shown = ", ".join(e.step for e in edits[:3])
+    return shown + (", …" if len(edits) > 3 else "")
 
 
 def _hypotheses(facts: _Facts) -> tuple[ProcessCheck, ProcessCheck]:
