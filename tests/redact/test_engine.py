@@ -748,7 +748,5 @@ def test_no_record_time_keyword_is_common_in_random_output() -> None:
     occurs every few KiB of random output (``7z`` every 2 KiB), which made recording a flood of base64 twice as
     costly in CPU. Four bytes (``AKIA``, ``xoxb``) occur every ~16 MB; a space or punctuation never does."""
     alphabet = set((string.ascii_letters + string.digits + "+/").encode())
-    short = [
-        (rule.id, k) for rule in record_rules().rules for k in rule.keywords if len(k) < 4 and set(k) <= alphabet
-    ]
+    short = [(rule.id, k) for rule in record_rules().rules for k in rule.keywords if len(k) < 4 and set(k) <= alphabet]
     assert short == []

@@ -84,6 +84,14 @@ POOR_RATIO = 1.5
 #: Frames from this size (content bytes) decide the level; smaller ones (interactive work) always get the
 #: normal level: their CPU is negligible and their ratio says little.
 LARGE_FRAME = 256 << 10
+#: A frame of output closes at this size unless a sample of its output compresses well; then at FRAME_MAX_BYTES.
+#: Output that barely compresses (base64, compressed data) would gain nothing in ratio in a larger frame, and the
+#: frame's content and its compressed copy are most of what the recorder holds through a flood of it (bytes;
+#: docs/performance.md, run 27: ~3 MB less).
+SMALL_FRAME_BYTES = 512 << 10
+#: Bytes of output in that sample (its last ones): compressed at the normal level in ~0.05 ms, under 1 % of the
+#: full frame's compression.
+SAMPLE_BYTES = 16 << 10
 #: An event with a text field of this many characters or more (a start state's patch, a final patch, the diff of
 #: a large file) is packed and compressed piece by piece, in a frame of its own: see :func:`packed_pieces`.
 LARGE_TEXT = 1 << 20
@@ -160,8 +168,10 @@ class _FrameBuffer:
     larger than :data:`KEEP` bytes (an event with a large patch) it shrinks back, so its memory stays bounded.
     """
 
+    #: Bytes the buffer may keep between frames beyond the frame's size: the event that closes it.
+    SLACK = 256 << 10
     #: Bytes the buffer may keep between frames: a full frame of output and the event that closes it.
-    KEEP = FRAME_MAX_BYTES + (256 << 10)
+    KEEP = FRAME_MAX_BYTES + SLACK
     #: Bytes it starts with.
     FIRST = 64 << 10
 
@@ -188,8 +198,12 @@ class _FrameBuffer:
         with self._view[: self.size] as content:
             use(content)
         self.size = 0
-        if len(self._buf) > self.KEEP:
-            self._resize(self.KEEP)
+        self.shrink(self.KEEP)
+
+    def shrink(self, keep: int) -> None:
+        """Keep at most ``keep`` bytes (when empty: the frames to come are that small)."""
+        if len(self._buf) > keep:
+            self._resize(keep)
 
     def _resize(self, size: int) -> None:
         self._view.release()
@@ -293,19 +307,35 @@ def event_frame(d: dict[str, Any], pack: Callable[[Any], bytes], cctx: zstandard
 
 class _FrameCompressor:
     """zstd for frames: :data:`~tracer.store.format.ZSTD_LEVEL`, or :data:`FAST_LEVEL` after a large frame
-    that compressed poorly (see :data:`POOR_RATIO`)."""
+    that compressed poorly (see :data:`POOR_RATIO`). ``compresses``: the last large frame compressed well (the
+    frames to come are likely full-size)."""
 
     def __init__(self) -> None:
         self.normal = compressor()
         self._fast = compressor(FAST_LEVEL)
         self.fast = False
+        self.compresses = False
+
+    def compresses_well(self, chunks: list[Any]) -> bool:
+        """Whether the last :data:`SAMPLE_BYTES` of ``chunks`` (bytes-like, in order) compress at least
+        :data:`POOR_RATIO` at the normal level: how the rest of a frame of such output will."""
+        sample: list[Any] = []
+        size = 0
+        for chunk in reversed(chunks):
+            sample.append(chunk[-(SAMPLE_BYTES - size) :])
+            size += len(sample[-1])
+            if size >= SAMPLE_BYTES:
+                break
+        data = b"".join(reversed(sample))
+        return len(data) >= POOR_RATIO * len(self.normal.compress(data))
 
     def compress(self, content: bytes | bytearray | memoryview) -> bytes:
         """One frame holding ``content``."""
         if len(content) < LARGE_FRAME:
             return self.normal.compress(content)
         frame = (self._fast if self.fast else self.normal).compress(content)
-        self.fast = len(content) < POOR_RATIO * len(frame)
+        self.compresses = len(content) >= POOR_RATIO * len(frame)
+        self.fast = not self.compresses
         return frame
 
 
@@ -476,6 +506,8 @@ class SessionWriter:
         out_chunks: list[bytes | memoryview] = []
         out_reads: list[list[int]] = []
         out_size = 0
+        compressor = self._compressor
+        limit = SMALL_FRAME_BYTES  # where this frame closes: FRAME_MAX_BYTES once a sample compressed well
 
         def flush_output() -> None:
             nonlocal out_t, out_chunks, out_reads, out_size
@@ -525,7 +557,7 @@ class SessionWriter:
                 t0 = event_for(times[pos])
                 # the run ends at the first read too late for this event, or after the read that fills the
                 # event or the frame (as add_read: a read joins while the event is under its size)
-                room = min(EVENT_MAX_BYTES - out_size, FRAME_MAX_BYTES - len(buf) - out_size)
+                room = min(EVENT_MAX_BYTES - out_size, limit - len(buf) - out_size)
                 stop = min(
                     bisect.bisect_right(times, t0 + COALESCE_US, pos, n),
                     bisect.bisect_left(ends, start + room, pos, n) + 1,
@@ -541,14 +573,22 @@ class SessionWriter:
                     frame_started = time.monotonic()
 
         def write_frame() -> None:
-            nonlocal contents
+            nonlocal contents, limit
             frame_contents = contents
             buf.take(lambda content: self._write_frame(content, frame_contents))  # compressed straight from it
+            if not compressor.compresses:  # the next frames are likely small: so is what the buffer keeps
+                buf.shrink(SMALL_FRAME_BYTES + buf.SLACK)
+            limit = SMALL_FRAME_BYTES
             contents = _Contents()
 
         def close_full_frame() -> bool:
-            """Write the frame when it holds FRAME_MAX_BYTES; True when it did."""
-            if len(buf) + out_size < FRAME_MAX_BYTES:
+            """Write the frame when it holds ``limit`` bytes; True when it did. At SMALL_FRAME_BYTES, a frame whose
+            output compresses well (a sample of it, unless the last frame barely compressed) grows to a full one."""
+            nonlocal limit
+            if len(buf) + out_size < limit:
+                return False
+            if limit < FRAME_MAX_BYTES and not compressor.fast and compressor.compresses_well(out_chunks):
+                limit = FRAME_MAX_BYTES
                 return False
             flush_output()
             write_frame()
