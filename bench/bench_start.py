@@ -14,7 +14,8 @@ each round, so that every figure is a ratio or a difference within one run:
   a ``.bashrc`` in a scratch ``HOME``), in a small git repository and in one of 50,000 files (``--big-files``).
   Target: tracer ≤ bash + 30 ms (small) and + 60 ms (50,000 files).
 - ``flood``: the recorder's peak resident memory (``VmHWM``, read from ``/proc`` while it runs) through
-  ``--flood-mb`` of output (default 1,000 MB of text), in an empty directory. Target: ≤ 40 MB.
+  ``--flood-mb`` of output (default 1,000 MB), in an empty directory: of text that compresses 100-fold (``yes``)
+  and of text that does not (``base64`` of random bytes; ``--flood-kinds``). Target: ≤ 40 MB.
 - ``ls``: ``tracer ls`` over ``--sessions`` session files (default 1,000 copies of one small recording), warm
   (its summaries cached by a first run). Target: ≤ 200 ms.
 
@@ -230,21 +231,33 @@ def peak_rss_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str
     return time.perf_counter() - t0, peak
 
 
-def bench_flood(pb: ModuleType, tracers: dict[str, str], mb: int, scratch: Path) -> dict[str, Any]:
+#: The floods, by kind: a shell command printing about ``mb`` MB.
+FLOODS = {
+    "text": "yes 'the quick brown fox jumps over the lazy dog 0123456789' | head -c {bytes}",
+    "base64": "head -c {random} /dev/urandom | base64",  # (76 characters of 57 random bytes a line: 4/3 as much)
+}
+
+
+def bench_flood(
+    pb: ModuleType, tracers: dict[str, str], mb: int, scratch: Path, kinds: list[str]
+) -> dict[str, dict[str, Any]]:
     out = scratch / "out"
     out.mkdir(exist_ok=True)
     empty = scratch / "empty"  # (as bench_pty.py: the PTY path is measured, not a snapshot of the scratch files)
     empty.mkdir(exist_ok=True)
-    cmd = f"yes 'the quick brown fox jumps over the lazy dog 0123456789' | head -c {mb * 1_000_000}"
-    result = {}
-    for name, program in tracers.items():
-        target = out / f"flood-{name}.tracer"
-        target.unlink(missing_ok=True)
-        argv = [*shlex.split(program), "shell", "-q", "-c", cmd, "-o", str(target)]
-        took, peak_kb = peak_rss_once(pb, argv, pb.child_env(), str(empty))
-        result[name] = {"seconds": took, "peak_rss_mb": peak_kb / 1024, "file_bytes": target.stat().st_size}
-        print(f"flood {name}: {peak_kb / 1024:.1f} MB peak RSS, {took:.1f} s", file=sys.stderr)
-        target.unlink(missing_ok=True)
+    result: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        cmd = FLOODS[kind].format(bytes=mb * 1_000_000, random=mb * 1_000_000 * 57 // 77)
+        result[kind] = {}
+        for name, program in tracers.items():
+            target = out / f"flood-{name}.tracer"
+            target.unlink(missing_ok=True)
+            argv = [*shlex.split(program), "shell", "-q", "-c", cmd, "-o", str(target)]
+            took, peak_kb = peak_rss_once(pb, argv, pb.child_env(), str(empty))
+            size = target.stat().st_size
+            result[kind][name] = {"seconds": took, "peak_rss_mb": peak_kb / 1024, "file_bytes": size}
+            print(f"flood of {kind} {name}: {peak_kb / 1024:.1f} MB peak RSS, {took:.1f} s", file=sys.stderr)
+            target.unlink(missing_ok=True)
     return result
 
 
@@ -309,9 +322,10 @@ def report(results: dict[str, Any], tracers: list[str]) -> str:
         lines.append("")
     fl = results.get("flood")
     if fl:
-        lines += ["| flood | peak RSS | time |", "|---|---:|---:|"]
-        for t, v in fl.items():
-            lines.append(f"| {t} | {v['peak_rss_mb']:.1f} MB | {v['seconds']:.1f} s |")
+        lines += ["| flood | tracer | peak RSS | time |", "|---|---|---:|---:|"]
+        for kind, by in fl.items():
+            for t, v in by.items():
+                lines.append(f"| {kind} | {t} | {v['peak_rss_mb']:.1f} MB | {v['seconds']:.1f} s |")
         lines.append("")
     ls = results.get("ls")
     if ls:
@@ -336,6 +350,7 @@ def main() -> None:
     )
     parser.add_argument("--big-files", type=int, default=50_000, help="files in the big repository (0: none)")
     parser.add_argument("--flood-mb", type=int, default=1000)
+    parser.add_argument("--flood-kinds", default="text,base64", help=f"comma-separated: {','.join(FLOODS)}")
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--scratch", type=Path, default=Path(tempfile.gettempdir()) / "tracer-bench-start")
     parser.add_argument("--name", default=dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
@@ -358,7 +373,10 @@ def main() -> None:
     if "prompt" not in skip:
         results["prompt"] = bench_prompt(pb, tracers, args.rounds, args.scratch, args.big_files)
     if "flood" not in skip:
-        results["flood"] = bench_flood(pb, tracers, args.flood_mb, args.scratch)
+        kinds = [k for k in args.flood_kinds.split(",") if k]
+        if unknown := [k for k in kinds if k not in FLOODS]:
+            parser.error(f"--flood-kinds: no flood {', '.join(unknown)} (there are {', '.join(FLOODS)})")
+        results["flood"] = bench_flood(pb, tracers, args.flood_mb, args.scratch, kinds)
     if "ls" not in skip:
         results["ls"] = bench_ls(tracers, args.sessions, max(5, args.rounds // 3), args.scratch)
     results["load_after"] = os.getloadavg()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import string
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -750,3 +751,16 @@ def test_no_record_time_keyword_is_common_in_random_output() -> None:
     alphabet = set((string.ascii_letters + string.digits + "+/").encode())
     short = [(rule.id, k) for rule in record_rules().rules for k in rule.keywords if len(k) < 4 and set(k) <= alphabet]
     assert short == []
+
+
+def test_masking_a_secret_does_not_load_openssl() -> None:
+    """A placeholder's number is keyed by a BLAKE2 digest of the secret: from CPython's own ``_blake2``, since
+    importing :mod:`hashlib` loads OpenSSL's libcrypto (3.4 MB resident) into the recorder the first time a
+    secret is masked in a command line."""
+    code = (
+        "import sys; from tracer.redact import record_redactor; r = record_redactor(); "
+        f"assert r.text('export GITHUB_TOKEN=ghp_{rnd(36)}').endswith(':1]'); "
+        "assert r.known; print('_hashlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stdout + done.stderr

@@ -120,6 +120,25 @@ def test_the_writer_says_where_a_value_it_learnt_late_was_written_and_exports_ma
     assert SessionEnd(t=1, exit_status=0).to_dict() == {"type": "session_end", "t": 1, "exit_status": 0, **_DEFAULTS}
 
 
+def test_the_writer_gives_its_freed_memory_back_before_it_reads_its_file_back(tmp_path: Path) -> None:
+    """The read at the end (values learnt) comes after a flood's buffers: the writer releases its frame buffer and
+    calls ``release`` (glibc's ``malloc_trim`` in the recorder) first, so the reading reuses pages rather than
+    raising the peak (docs/performance.md, run 27). Not when nothing was learnt: nothing is read then."""
+    for learnt in (True, False):
+        calls: list[int] = []
+        path = tmp_path / f"{learnt}.tracer"
+        writer = SessionWriter(path, redactor=record_redactor, release=lambda: calls.append(1))  # noqa: B023
+        writer.begin(HEADER)
+        writer.output(1_000, b"x" * (3 << 20))  # a frame buffer of full size
+        if learnt:
+            writer.output(2_000, f"DB_PASSWORD={PASSWORD}\r\n".encode())
+        writer.close(SessionEnd(t=3_000_000, exit_status=0))
+        assert calls == ([1] if learnt else [])
+        session = read_session(path)
+        assert session.problem is None and session.end is not None
+        assert b"".join(e.data for e in session.events if isinstance(e, Output)).startswith(b"x" * (3 << 20))
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     before=st.binary(max_size=3000),

@@ -544,8 +544,12 @@ class _Recorder:
         with self._lock:
             if self.writer is None:
                 fd, self._fd = self._fd, None
+                from tracer.app.malloc import give_back_freed_memory
+
                 redactor = _redactor_maker(self.options.config) if self.options.redact else None
-                writer = SessionWriter(self.path, fd=fd, on_warning=self.warn, redactor=redactor)
+                writer = SessionWriter(
+                    self.path, fd=fd, on_warning=self.warn, redactor=redactor, release=give_back_freed_memory
+                )
                 self.tracker = CommandTracker(writer.event)
                 self.writer = writer
             return self.writer

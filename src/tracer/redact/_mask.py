@@ -554,9 +554,12 @@ class Redactor:
     def _placeholder(self, rule: Rule, secret: bytes) -> bytes:
         if rule.replace is not None:
             return rule.replace.encode()
-        import hashlib
+        try:  # (CPython's own BLAKE2: importing hashlib would load OpenSSL, 3.4 MB resident, for this alone)
+            from _blake2 import blake2b
+        except ImportError:  # not CPython
+            from hashlib import blake2b
 
-        key = hashlib.blake2b(rule.id.encode() + b"\0" + secret, digest_size=16).digest()
+        key = blake2b(rule.id.encode() + b"\0" + secret, digest_size=16).digest()
         n = self._numbers.get(key)
         if n is None:
             n = self._numbers[key] = self._last[rule.id] = self._last.get(rule.id, 0) + 1

@@ -353,6 +353,10 @@ class SessionWriter:
             signed (``session_end.mac``, see :mod:`tracer.store.signing`).
         fd: the file, already created by :func:`tracer.store.paths.create_session_file` (holding its preamble,
             for appending; the writer closes it); ``None``: the writer creates ``path``.
+        release: called (from the writer thread) when the writer is done with its frame buffer and is about to
+            read its file back (values learnt late, at the end): the process may give the memory it freed back
+            to the kernel there (:func:`tracer.app.malloc.give_back_freed_memory`), so that the reading does not
+            raise its peak.
 
     Raises:
         SessionError: the file cannot be created.
@@ -367,9 +371,11 @@ class SessionWriter:
         redactor: Callable[[], Redactor] | None = None,
         key: bytes | None = None,
         fd: int | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self.path = path
         self._on_warning = on_warning
+        self._release = release
         self.redactor: Redactor | None = None
         self._redaction_warnings: list[str] = []
         self._redactor_ready: threading.Thread | None = None
@@ -615,6 +621,9 @@ class SessionWriter:
                         if redactor is not None and redactor.learnt:  # (read back: every frame before it written)
                             if buf:
                                 write_frame()
+                            buf.shrink(0)  # (the last event's frame needs little)
+                            if self._release is not None:
+                                self._release()
                             event = self._with_unmasked(event, redactor)
                         event = self._with_warnings(event)
                         if self._signer is not None:  # alone in the last frame, signing every byte before it
