@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -538,3 +539,23 @@ def test_a_binary_change_gets_its_patch_only_where_it_is_kept(tmp_path: Path) ->
     event = file_diff("db.bin", "db.bin", old, new, binary_patch_text=False)
     assert event.binary and "GIT binary patch" not in event.text
     assert whole.text.startswith(event.text) and event.text.endswith(" 100644\n")  # the same header lines
+
+
+def test_blob_ids_are_gits_on_both_sides_of_the_openssl_size_and_small_ones_leave_openssl_unloaded(
+    tmp_path: Path,
+) -> None:
+    """Blobs under ``OPENSSL_FROM`` bytes are hashed by CPython's own SHA-1 (importing hashlib loads OpenSSL, 3.4
+    MB resident for the rest of a recording), larger ones by OpenSSL's: the same ids as ``git hash-object``."""
+    from tracer.capture._dirsnapshot import OPENSSL_FROM, hash_file
+
+    for size in (0, 1, OPENSSL_FROM - 1, OPENSSL_FROM, 3 * OPENSSL_FROM + 7):
+        path = tmp_path / f"f{size}"
+        path.write_bytes(os.urandom(size))
+        expected = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True, check=True)
+        assert blob_hash(path.read_bytes()) == expected.stdout.strip() == hash_file(str(path))[0]
+    code = (
+        "import sys; from tracer.capture._gitobjects import blob_hash; "
+        "blob_hash(b'x' * 100_000); print('_hashlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stdout + done.stderr
