@@ -5,7 +5,7 @@ batch of reads from its C part (an append to a deque: no disk, no compression, n
 threads call :meth:`SessionWriter.event`. The writer thread coalesces output chunks
 that arrived close together into one :class:`~tracer.model.Output` event (keeping each read's timing in
 ``reads``), packs events with msgpack, and closes a frame every 150 ms of activity or 2 MiB (see
-:mod:`tracer.store.format`).
+:mod:`tracer.store.format`; 512 KiB for output that does not compress: :data:`SMALL_FRAME_BYTES`).
 
 When the writer thread falls behind a flood of output (it shares two busy CPUs with the shell's programs),
 :meth:`SessionWriter.output_batch` makes the PTY loop wait once :data:`MAX_QUEUED` bytes are queued: the output
