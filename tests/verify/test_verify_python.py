@@ -21,6 +21,7 @@ from tracer.verify import (
     NotAGitRepository,
     PatchDoesNotApply,
     RepoNotFound,
+    _worktree,
 )
 
 from .conftest import Repo, verify_patch
@@ -374,6 +375,11 @@ def test_errors_before_any_worktree_is_made(project: Repo, tmp_path: Path) -> No
         run_verify(project, "", repo=tmp_path / "plain")
     with pytest.raises(CommitNotFound, match="deadbeef"):
         run_verify(project, "", start_commit="deadbeef" * 5)
+    # a damaged or crafted header: never given to git (a NUL stopped it with an internal error; a leading dash or
+    # a revision expression would read as an option or name another commit)
+    for crafted in ("\x00", "--output=/tmp/x", "HEAD~1", "main", ""):
+        with pytest.raises(CommitNotFound, match="is not a commit id"):
+            _worktree.resolve_commit(project.path, crafted)
     with pytest.raises(BaselineDoesNotApply, match="do not apply"):
         run_verify(
             project,

@@ -60,12 +60,22 @@ def toplevel(repo: Path) -> Path:
     return Path(out.decode().strip())
 
 
+#: An object id as git writes it (SHA-1 or SHA-256, in full or abbreviated): what a session's start commit is.
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{4,64}")
+
+
 def resolve_commit(repo: Path, commit: str) -> str:
-    """The full hash of ``commit`` in ``repo``.
+    """The full hash of ``commit`` (an object id, as a session's header gives it) in ``repo``.
 
     Raises:
-        CommitNotFound: ``repo`` has no such commit.
+        CommitNotFound: ``repo`` has no such commit, or ``commit`` is not an object id (a damaged or crafted header:
+            it is never given to git, where it could read as an option or a revision expression).
     """
+    if not _OBJECT_ID.fullmatch(commit):
+        raise CommitNotFound(
+            f"the session's start commit {commit[:80]!r} is not a commit id (the session file is damaged or was "
+            "edited); verify cannot check its patch out"
+        )
     out = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", cwd=repo, check=False)
     full = out.decode().strip()
     if not full:
