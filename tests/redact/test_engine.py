@@ -117,6 +117,11 @@ def secrets_by_rule() -> list[tuple[str, str, str]]:
         ("config-secret-line", f"$ cat ~/.pgpass\ndb.acme.io:5432:shop:app:{pw}\n", pw),
         (
             "config-secret-line",
+            f"== Data ==\nKey            Value\n---            -----\ndb_password    {pw}\nusername       app\n",
+            pw,
+        ),
+        (
+            "config-secret-line",
             f'{{\n  "db_password": {{\n    "sensitive": true,\n    "type": "string",\n    "value": "{pw}"\n  }}\n}}',
             pw,
         ),
@@ -205,6 +210,10 @@ def test_a_password_typed_on_a_command_line_is_masked_from_its_first_character(l
         "PASS tests/login_test.go",
         '"sensitive": false, "type": "string", "value": "eu-west-1"',
         "sqlplus / as sysdba @setup.sql",
+        "SecretStorage      3.3.3",  # pip list
+        "secrets.txt  token.json  templates",  # ls
+        "secrets      templates",
+        "password     changeme",
     ],
 )
 def test_command_lines_without_a_password_are_left_as_they_are(line: str) -> None:
