@@ -773,3 +773,16 @@ def test_masking_a_secret_does_not_load_openssl() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stdout + done.stderr
+
+
+def test_a_value_found_inside_an_escape_sequence_is_masked_but_not_learnt() -> None:
+    """fish's window title shows the command cut short, then the directory (``ssh-keygen -q -p -P  /t/u/calc``): a
+    rule takes the directory for the passphrase there, and learnt, it was masked in every later ``cd`` and prompt
+    (in exports and the replay too). It is masked where found (a secret in a title is still a secret), not learnt;
+    a value typed after a cursor move is learnt as ever."""
+    r = record_redactor()
+    out = r.output(b"\x1b]0;ssh-keygen -q -p -P  /t/u/calc\x07\r\n")
+    assert b"/t/u/calc" not in out and r.known == {}
+    assert r.output(b"$ cd /t/u/calc\r\n") == b"$ cd /t/u/calc\r\n"
+    r.output(b"sshpass -p\x1b[29Cabcdef123456 ssh deploy@host\r\n")
+    assert r.known == {b"abcdef123456": "cli-password-option"}

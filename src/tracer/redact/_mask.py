@@ -172,6 +172,20 @@ def _printable(raw: bytes) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _in_sequence(text: bytes, i: int) -> bool:
+    """Whether ``text[i]`` is inside an escape sequence (one that starts at most :data:`_SEQUENCE_REACH` bytes
+    before it): the text of a window title (fish's shows the command cut short, then the directory), the digits of
+    a cursor move. A value a rule found there is masked but not learnt: it is not what was typed."""
+    start = max(0, i - _SEQUENCE_REACH)
+    if i >= len(text) or b"\x1b" not in text[start:i]:
+        return False
+    osc = text.rfind(b"\x1b]", start, i)  # (the views keep an OSC string's text, where a secret may be found)
+    if osc >= 0 and b"\x07" not in text[osc:i] and b"\x1b\\" not in text[osc:i]:
+        return True
+    window = text[start : i + 64]  # (the sequence whole: a CSI's parameters and final byte come after)
+    return blank_escapes(window)[i - start] == 32 and text[i] != 32
+
+
 def _line_around(raw: bytes, start: int, end: int) -> str:
     lo = max(raw.rfind(b"\n", 0, start) + 1, start - _CONTEXT)
     nl = raw.find(b"\n", end)
@@ -286,6 +300,8 @@ class Redactor:
         if pending is not None and not any(base + h.start == pending[2] for h in hits):
             self._learn(pending[0], pending[1])
         for h in hits:
+            if _in_sequence(text, h.start):  # (a window title's text, a cursor move's digits: never typed as a value)
+                continue
             value = text[h.start : h.end]
             if b"\x1b" in value:  # found as the terminal shows it: learnt so
                 value = STYLES.sub(b"", value)
