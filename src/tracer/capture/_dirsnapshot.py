@@ -92,13 +92,10 @@ def blob_hasher(size: int) -> hashlib._Hash:
     """
     header = b"blob %d\0" % size
     if size < OPENSSL_FROM:
-        try:
-            from _sha1 import sha1  # type: ignore[import-not-found]  # (no stub: hashlib's type stands for it)
-        except ImportError:  # not CPython
-            pass
-        else:
-            small: hashlib._Hash = sha1(header, usedforsecurity=False)
-            return small
+        from tracer._hashes import sha1
+
+        small: hashlib._Hash = sha1(header, usedforsecurity=False)
+        return small
     import hashlib
 
     return hashlib.sha1(header, usedforsecurity=False)

@@ -252,7 +252,7 @@ def _tested_after_last_edit(facts: _Facts) -> ProcessCheck:
         return ProcessCheck(cid, detail=f"only documentation was edited ({len(facts.edits)} edit(s))")
     last = tested[-1]
     docs = facts.edits[facts.edits.index(last) + 1 :]  # after it: documentation only
-    later = f"; after it, documentation only ({_steps(docs)})" if docs else ""
+    later = f"; after it, documentation only ({', '.join(e.step for e in docs[:MAX_EVIDENCE])})" if docs else ""
     after = [r for r in facts.runs if r.command.start >= last.change.t and r.finished]
     if not after:
         return ProcessCheck(
@@ -271,12 +271,6 @@ def _tested_after_last_edit(facts: _Facts) -> ProcessCheck:
         evidence=(last.ref(), *(r.ref() for r in after[-(MAX_EVIDENCE - 1) :])),
         detail=f"{len(after)} test run(s) after the last edit, {last.step}; the last, {final.step}, {outcome}{later}",
     )
-
-
-def _steps(edits: list[_Edit]) -> str:
-    """``e4, e5`` (at most three, then ``…``)."""
-    shown = ", ".join(e.step for e in edits[:3])
-    return shown + (", …" if len(edits) > 3 else "")
 
 
 def _hypotheses(facts: _Facts) -> tuple[ProcessCheck, ProcessCheck]:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tracer._hashes import blake2b  # (not hashlib's: it loads OpenSSL, 3.4 MB resident)
 from tracer.model import MAX_UNMASKED_SITES, Event, FinalPatch, Header, Input, Output, Session, visible
 from tracer.redact._binpatch import binary_sections
 from tracer.redact._checks import word_like
@@ -570,11 +571,6 @@ class Redactor:
     def _placeholder(self, rule: Rule, secret: bytes) -> bytes:
         if rule.replace is not None:
             return rule.replace.encode()
-        try:  # (CPython's own BLAKE2: importing hashlib would load OpenSSL, 3.4 MB resident, for this alone)
-            from _blake2 import blake2b
-        except ImportError:  # not CPython
-            from hashlib import blake2b
-
         key = blake2b(rule.id.encode() + b"\0" + secret, digest_size=16).digest()
         n = self._numbers.get(key)
         if n is None:

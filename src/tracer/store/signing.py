@@ -19,8 +19,8 @@ package cannot be installed, the recorder signs that way.
 ``host_id`` is this machine's ``/etc/machine-id`` as systemd's application-specific ids are made: a keyed hash
 (here BLAKE2b-128 keyed ``tracer host id``), so the machine's own id never leaves it.
 
-BLAKE2 comes from CPython's built-in ``_blake2`` module: :mod:`hashlib` would load OpenSSL (~4 ms) on the way to
-the shell.
+BLAKE2 comes from CPython's built-in ``_blake2`` module (:mod:`tracer._hashes`): :mod:`hashlib` would load OpenSSL
+(~4 ms) on the way to the shell.
 """
 
 from __future__ import annotations
@@ -32,11 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-try:
-    from _blake2 import blake2b
-except ImportError:  # not CPython
-    from hashlib import blake2b
-
+from tracer._hashes import blake2b
 from tracer.errors import SessionError, TracerError
 from tracer.model import Event, Header, Session, SessionEnd, event_from_dict
 from tracer.store import _msgpack
