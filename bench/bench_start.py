@@ -15,7 +15,8 @@ each round, so that every figure is a ratio or a difference within one run:
   Target: tracer ≤ bash + 30 ms (small) and + 60 ms (50,000 files).
 - ``flood``: the recorder's peak resident memory (``VmHWM``, read from ``/proc`` while it runs) through
   ``--flood-mb`` of output (default 1,000 MB), in an empty directory: of text that compresses 100-fold (``yes``)
-  and of text that does not (``base64`` of random bytes; ``--flood-kinds``). Target: ≤ 40 MB.
+  and of text that does not (``base64`` of random bytes; ``--flood-kinds``), or of ``yes``'s two-byte lines
+  (``lines``, asked for by name: slow for every recorder). Target: ≤ 40 MB.
 - ``ls``: ``tracer ls`` over ``--sessions`` session files (default 1,000 copies of one small recording), warm
   (its summaries cached by a first run). Target: ≤ 200 ms.
 
@@ -235,6 +236,9 @@ def peak_rss_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str
 FLOODS = {
     "text": "yes 'the quick brown fox jumps over the lazy dog 0123456789' | head -c {bytes}",
     "base64": "head -c {random} /dev/urandom | base64",  # (76 characters of 57 random bytes a line: 4/3 as much)
+    # lines of two bytes: reads of ~350 bytes in batches of every size (the kernel's tty work makes it ~3 minutes
+    # per GB for every recorder, `script` too: not in the default kinds)
+    "lines": "yes | head -c {bytes}",
 }
 
 

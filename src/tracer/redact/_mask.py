@@ -26,7 +26,7 @@ from tracer.redact._binpatch import binary_sections
 from tracer.redact._checks import word_like
 from tracer.redact._rules import Hit, Rule, RuleSet, Scanner
 from tracer.redact._unmasked import LONGEST, sites_of, values_at, without_sites
-from tracer.redact._views import ESCAPES, STYLES, blank_escapes
+from tracer.redact._views import ESCAPES, SEQUENCE_REACH, STYLES, blank_escapes, in_sequence
 
 #: The shortest secret whose value is looked for again wherever it comes later in the session, and how many such
 #: values a session keeps (in memory only; beyond, the first ones found are still looked for, the later not).
@@ -47,8 +47,6 @@ _STARS = bytes(b if b in (10, 13) else 42 for b in range(256))
 CARRY = 512
 #: How far back from the end of a piece an open secret may start.
 OPEN_WINDOW = 1024
-#: How far past a masked span an escape sequence it ends in is read (bytes: a CSI with its parameters).
-_SEQUENCE_REACH = 256
 
 
 class _Rest:
@@ -173,20 +171,6 @@ def _printable(raw: bytes) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _in_sequence(text: bytes, i: int) -> bool:
-    """Whether ``text[i]`` is inside an escape sequence (one that starts at most :data:`_SEQUENCE_REACH` bytes
-    before it): the text of a window title (fish's shows the command cut short, then the directory), the digits of
-    a cursor move. A value a rule found there is masked but not learnt: it is not what was typed."""
-    start = max(0, i - _SEQUENCE_REACH)
-    if i >= len(text) or b"\x1b" not in text[start:i]:
-        return False
-    osc = text.rfind(b"\x1b]", start, i)  # (the views keep an OSC string's text, where a secret may be found)
-    if osc >= 0 and b"\x07" not in text[osc:i] and b"\x1b\\" not in text[osc:i]:
-        return True
-    window = text[start : i + 64]  # (the sequence whole: a CSI's parameters and final byte come after)
-    return blank_escapes(window)[i - start] == 32 and text[i] != 32
-
-
 def _line_around(raw: bytes, start: int, end: int) -> str:
     lo = max(raw.rfind(b"\n", 0, start) + 1, start - _CONTEXT)
     nl = raw.find(b"\n", end)
@@ -301,7 +285,7 @@ class Redactor:
         if pending is not None and not any(base + h.start == pending[2] for h in hits):
             self._learn(pending[0], pending[1])
         for h in hits:
-            if _in_sequence(text, h.start):  # (a window title's text, a cursor move's digits: never typed as a value)
+            if in_sequence(text, h.start):  # (a window title's text, a cursor move's digits: never typed as a value)
                 continue
             value = text[h.start : h.end]
             if b"\x1b" in value:  # found as the terminal shows it: learnt so
@@ -516,7 +500,7 @@ class Redactor:
         inside a span (a secret that colours split) and those a span ends in (the continuation of a typed secret
         runs up to the ESC of the next sequence, ``\x1b[?1l`` after Enter in zsh): they stay, so the terminal still
         ends a colour, and no sequence is broken into visible text. A sequence is read from the data, past the span's
-        end (up to :data:`_SEQUENCE_REACH` bytes)."""
+        end (up to :data:`SEQUENCE_REACH` bytes)."""
         masked = bytearray(data)
         for s, e in spans:
             piece = masked[s:e]
@@ -524,7 +508,7 @@ class Redactor:
                 masked[s:e] = piece.translate(_STARS)
                 continue
             at = 0
-            for m in ESCAPES.finditer(bytes(data[s : e + _SEQUENCE_REACH])):
+            for m in ESCAPES.finditer(bytes(data[s : e + SEQUENCE_REACH])):
                 if m.start() >= e - s:
                     break
                 piece[at : m.start()] = piece[at : m.start()].translate(_STARS)

@@ -47,6 +47,9 @@ _SPACES = [b" " * n for n in range(64)]
 #: Bytes of text the Python fallback splits at a time, and where it may cut (before a sequence's first byte).
 _CHUNK = 64 << 10
 _CUT = re.compile(rb"[\x1b\x07\x0e\x0f\r]")
+#: The longest escape sequence looked back or ahead for from a byte of output (bytes: a CSI with its parameters,
+#: a window title's start).
+SEQUENCE_REACH = 256
 
 
 def blank_escapes(text: bytes) -> bytes:
@@ -54,6 +57,20 @@ def blank_escapes(text: bytes) -> bytes:
     if _escapes is not None:
         return _escapes.blank(text)
     return blank_escapes_py(text)
+
+
+def in_sequence(text: bytes, i: int) -> bool:
+    """Whether ``text[i]`` is inside an escape sequence (one that starts at most :data:`SEQUENCE_REACH` bytes
+    before it): the text of a window title (fish's shows the command cut short, then the directory), the digits of
+    a cursor move: what a rule finds there was not typed (record time masks it, and does not learn it)."""
+    start = max(0, i - SEQUENCE_REACH)
+    if i >= len(text) or b"\x1b" not in text[start:i]:
+        return False
+    osc = text.rfind(b"\x1b]", start, i)  # (the views keep an OSC string's text, where a secret may be found)
+    if osc >= 0 and b"\x07" not in text[osc:i] and b"\x1b\\" not in text[osc:i]:
+        return True
+    window = text[start : i + 64]  # (the sequence whole: a CSI's parameters and final byte come after)
+    return blank_escapes(window)[i - start] == 32 and text[i] != 32
 
 
 def _chunks(text: bytes) -> Iterator[tuple[int, bytes]]:

@@ -92,6 +92,13 @@ SMALL_FRAME_BYTES = 512 << 10
 #: Bytes of output in that sample (its last ones): compressed at the normal level in ~0.05 ms, under 1 % of the
 #: full frame's compression.
 SAMPLE_BYTES = 16 << 10
+#: Through a stream of output, the writer calls its ``release`` hook (the recorder gives the memory it freed back to
+#: the kernel) after this many bytes of frames, at most once in RELEASE_SECONDS: buffers of every size, allocated
+#: by one thread and freed by another, leave free pages between live blocks that malloc keeps, and the process grew
+#: by 4-8 MB through 300 MB of ``yes`` (docs/performance.md, run 28). Each call takes 0.3-4 ms and gives back 2-3 MB,
+#: whose pages fault in again when the buffers are reused (~0.6 ms per MB): on a fast stream, once a second.
+RELEASE_BYTES = 16 << 20
+RELEASE_SECONDS = 1.0
 #: An event with a text field of this many characters or more (a start state's patch, a final patch, the diff of
 #: a large file) is packed and compressed piece by piece, in a frame of its own: see :func:`packed_pieces`.
 LARGE_TEXT = 1 << 20
@@ -307,14 +314,23 @@ def event_frame(d: dict[str, Any], pack: Callable[[Any], bytes], cctx: zstandard
 
 class _FrameCompressor:
     """zstd for frames: :data:`~tracer.store.format.ZSTD_LEVEL`, or :data:`FAST_LEVEL` after a large frame
-    that compressed poorly (see :data:`POOR_RATIO`). ``compresses``: the last large frame compressed well (the
-    frames to come are likely full-size)."""
+    that compressed poorly (see :data:`POOR_RATIO`)."""
 
     def __init__(self) -> None:
         self.normal = compressor()
         self._fast = compressor(FAST_LEVEL)
-        self.fast = False
-        self.compresses = False
+        #: Whether the last large frame compressed well; ``None`` before the first.
+        self.last_compressed: bool | None = None
+
+    @property
+    def fast(self) -> bool:
+        """The last large frame compressed poorly: the next ones are compressed at :data:`FAST_LEVEL`."""
+        return self.last_compressed is False
+
+    @property
+    def compresses(self) -> bool:
+        """The last large frame compressed well: the frames to come are likely full-size."""
+        return self.last_compressed is True
 
     def compresses_well(self, chunks: list[Any]) -> bool:
         """Whether the last :data:`SAMPLE_BYTES` of ``chunks`` (bytes-like, in order) compress at least
@@ -334,8 +350,7 @@ class _FrameCompressor:
         if len(content) < LARGE_FRAME:
             return self.normal.compress(content)
         frame = (self._fast if self.fast else self.normal).compress(content)
-        self.compresses = len(content) >= POOR_RATIO * len(frame)
-        self.fast = not self.compresses
+        self.last_compressed = len(content) >= POOR_RATIO * len(frame)
         return frame
 
 
@@ -353,10 +368,10 @@ class SessionWriter:
             signed (``session_end.mac``, see :mod:`tracer.store.signing`).
         fd: the file, already created by :func:`tracer.store.paths.create_session_file` (holding its preamble,
             for appending; the writer closes it); ``None``: the writer creates ``path``.
-        release: called (from the writer thread) when the writer is done with its frame buffer and is about to
-            read its file back (values learnt late, at the end): the process may give the memory it freed back
-            to the kernel there (:func:`tracer.app.malloc.give_back_freed_memory`), so that the reading does not
-            raise its peak.
+        release: called (from the writer thread) where the process may give the memory it freed back to the
+            kernel (:func:`tracer.app.malloc.give_back_freed_memory`): through a stream of output (see
+            :data:`RELEASE_BYTES`), and when the writer is done with its frame buffer and is about to read its file
+            back (values learnt late, at the end), so that the reading does not raise its peak.
 
     Raises:
         SessionError: the file cannot be created.
@@ -578,9 +593,18 @@ class SessionWriter:
                 if close_full_frame():
                     frame_started = time.monotonic()
 
+        since_release = 0  # bytes of frames written since release() was last called
+        released_at = time.monotonic()
+
         def write_frame() -> None:
-            nonlocal contents, limit
+            nonlocal contents, limit, since_release, released_at
             frame_contents = contents
+            since_release += len(buf)
+            if self._release is not None and since_release >= RELEASE_BYTES:
+                now = time.monotonic()
+                if now - released_at >= RELEASE_SECONDS:
+                    since_release, released_at = 0, now
+                    self._release()
             buf.take(lambda content: self._write_frame(content, frame_contents))  # compressed straight from it
             if not compressor.compresses:  # the next frames are likely small: so is what the buffer keeps
                 buf.shrink(SMALL_FRAME_BYTES + buf.SLACK)
