@@ -465,3 +465,20 @@ def test_the_closing_line_counts_files_as_tracer_show_does(tmp_path: Path) -> No
     (path,) = user.sessions.glob("*.tracer")
     final = read_session(path).final_patch
     assert final is not None and final.files == ("a.txt",)
+
+
+def test_the_secrets_of_the_newest_history_are_learnt_and_nothing_of_it_is_written(tmp_path: Path) -> None:
+    """The last HISTORY_BYTES of a history file, from its first whole line: a value in an older line is not
+    learnt (bounded time and memory for a history of any size), one in a newer line is."""
+    from tracer.app.recording import HISTORY_BYTES, learn_history
+    from tracer.redact import record_redactor
+
+    old, new = "Zo8" + "a1" * 6, "Yn3" + "b2" * 6
+    history = tmp_path / "history"
+    filler = "git status\n" * (HISTORY_BYTES // 11 + 10)
+    history.write_text(f"sshpass -p {old} ssh host\n{filler}ssh-keygen -p -P {new} -f k\n")
+    redactor = record_redactor()
+    assert learn_history(redactor, str(history)) == 1
+    assert set(redactor.known) == {new.encode()}
+    assert learn_history(redactor, str(tmp_path / "none")) == 1  # (a file that cannot be read: passed over)
+    assert b"*" * len(new) in redactor.output(b"old suggestion: " + new.encode() + b"\r\n")

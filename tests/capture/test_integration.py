@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tracer.capture.integration import ShellLaunch, prepare_shell, shell_kind
+from tracer.capture.integration import ShellLaunch, history_file, prepare_shell, shell_kind
 from tracer.errors import RecordingError
 
 NONCE = "0123456789abcdef0123456789abcdef"
@@ -285,3 +285,31 @@ def test_a_shell_named_without_a_slash_is_found_on_path_as_shutil_which_finds_it
         assert which(name) == shutil.which(name)
     monkeypatch.delenv("PATH")
     assert which("sh") == shutil.which("sh")
+
+
+def test_the_history_file_is_found_where_each_shell_keeps_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home)}
+    for kind in ("bash", "zsh", "fish", "other"):
+        assert history_file(kind, env) is None  # no such file yet
+    (home / ".bash_history").write_text("ls\n")
+    (home / ".histfile").write_text(": 1764900000:0;ls\n")
+    fish = home / ".local" / "share" / "fish" / "fish_history"
+    fish.parent.mkdir(parents=True)
+    fish.write_text("- cmd: ls\n")
+    assert history_file("bash", env) == str(home / ".bash_history")
+    assert history_file("zsh", env) == str(home / ".histfile")
+    assert history_file("fish", env) == str(fish)
+    assert history_file("other", env) is None
+    # the environment's own places come first: HISTFILE, ZDOTDIR, XDG_DATA_HOME
+    own = tmp_path / "own_history"
+    own.write_text("ls\n")
+    zdot = tmp_path / "zdot"
+    zdot.mkdir()
+    (zdot / ".zsh_history").write_text("ls\n")
+    assert history_file("bash", {**env, "HISTFILE": str(own)}) == str(own)
+    assert history_file("zsh", {**env, "ZDOTDIR": str(zdot)}) == str(zdot / ".zsh_history")
+    assert history_file("zsh", {**env, "ZDOTDIR": str(zdot), "HISTFILE": str(own)}) == str(own)
+    assert history_file("fish", {**env, "XDG_DATA_HOME": str(tmp_path)}) is None  # (its fish/ holds none)
+    assert history_file("bash", {**env, "HISTFILE": str(tmp_path)}) == str(home / ".bash_history")  # a directory

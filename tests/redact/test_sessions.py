@@ -299,3 +299,33 @@ def test_a_value_shown_before_it_was_named_is_masked_in_every_export(tmp_path: P
     shown = b"".join(e.data for e in masked.events if isinstance(e, Output))
     assert b"*" * len(value) in shown
     planted.assert_absent(shown, [value], where="a dataset's session")
+
+
+def test_a_secret_fish_suggests_from_its_history_never_reaches_the_session_file(tmp_path: Path) -> None:
+    """fish draws the newest command of its history that begins as the line typed so far: typing ``s`` shows the
+    rest of an old ``ssh-keygen -p -P OLD`` in grey, drawn apart from the ``s`` (a carriage return and a cursor
+    move between them), so no rule reads it as that command. The recorder learns the secrets of the shell's
+    history before the session starts: the value is masked from the first time it is drawn."""
+    value = "Qx7" + secrets.token_hex(6)
+    home = tmp_path / "home"
+    history = home / ".local" / "share" / "fish" / "fish_history"
+    history.parent.mkdir(parents=True)
+    history.write_text(f"- cmd: ssh-keygen -q -p -P {value} -N '' -f /nonexistent/key\n  when: 1764900000\n")
+    repo = make_repo(tmp_path / "app", {"app.py": "print('hi')\n"})
+    sessions = tmp_path / "sessions"
+    term, env = start_shell("fish", home, repo, sessions)
+    child = term.child
+    child.send("s")
+    child.expect_exact(value)  # the suggestion, on the terminal as fish drew it
+    child.sendcontrol("c")
+    child.expect_exact(PROMPT)
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    (path,) = sessions.glob("*.tracer")
+    raw = b"".join(content for _, content in iter_frames(path))
+    assert value.encode() not in raw and b"sh-keygen -q -p -P " + b"*" * len(value) in raw
+    session = read_session(path)
+    assert session.end is not None and not session.end.unmasked  # known before the first byte: nothing to read back
+    proc = tracer(env, "export", str(path), "--format", "asciicast")
+    assert proc.returncode == 0 and value.encode() not in proc.stdout

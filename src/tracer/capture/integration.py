@@ -31,7 +31,7 @@ import os
 
 from tracer.errors import RecordingError
 
-__all__ = ["ShellLaunch", "prepare_shell", "shell_kind", "which"]
+__all__ = ["ShellLaunch", "history_file", "prepare_shell", "shell_kind", "which"]
 
 # (no re, pathlib or typing here: this module is imported on the way to the user's first prompt, and those cost
 # milliseconds there; `bash --version`'s answer, once per binary, is read with re)
@@ -95,6 +95,31 @@ def shell_kind(shell: str) -> str:
                 return kind
             return "other"
     return "other"
+
+
+def history_file(kind: str, env: dict[str, str] | os._Environ[str]) -> str | None:
+    """The file where a shell of ``kind`` keeps the user's history, when it is a file: what fish's
+    autosuggestions, a reverse search (Ctrl-R) and ``history`` show again in a session, before a word of it is
+    typed. From ``env`` (the user's environment): bash ``$HISTFILE``, else ``~/.bash_history``; zsh ``$HISTFILE``,
+    else ``.zsh_history`` or ``.histfile`` in ``$ZDOTDIR`` or ``~``; fish ``fish_history`` in
+    ``$XDG_DATA_HOME/fish`` (default ``~/.local/share/fish``). A ``HISTFILE`` set in an rc file, not exported,
+    is not seen: then the usual places. ``None`` for another shell, or when there is no such file."""
+    home = env.get("HOME") or os.path.expanduser("~")
+    if kind == "bash":
+        candidates = [env.get("HISTFILE"), os.path.join(home, ".bash_history")]
+    elif kind == "zsh":
+        zdot = env.get("ZDOTDIR") or home
+        names = (".zsh_history", ".histfile")
+        candidates = [env.get("HISTFILE"), *(os.path.join(d, n) for d in dict.fromkeys((zdot, home)) for n in names)]
+    elif kind == "fish":
+        data = env.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
+        candidates = [os.path.join(data, "fish", "fish_history")]
+    else:
+        return None
+    for path in candidates:
+        if path and os.path.isfile(path):
+            return path
+    return None
 
 
 def prepare_shell(

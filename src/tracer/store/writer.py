@@ -440,6 +440,7 @@ class SessionWriter:
         if self._redactor_ready is not None:
             self._redactor_ready.join()
             if self.redactor is not None:
+                self._learnt = self.redactor.learnt  # (values it knew before this: none can be in the file unmasked)
                 try:
                     header = self.redactor.event(header)  # type: ignore[assignment]
                     header = dataclasses.replace(header, redaction=self.redactor.rules.label)
