@@ -595,8 +595,8 @@ class _Recorder:
                 fd, self._fd = self._fd, None
                 from tracer.app.malloc import give_back_freed_memory
 
-                history = self._history_kind
-                redactor = _redactor_maker(self.options.config, history) if self.options.redact else None
+                options = self.options
+                redactor = _redactor_maker(options.config, self._history_kind) if options.redact else None
                 writer = SessionWriter(
                     self.path, fd=fd, on_warning=self.warn, redactor=redactor, release=give_back_freed_memory
                 )
