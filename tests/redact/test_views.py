@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tracer.redact import _views, export_redactor
-from tracer.redact._views import ESCAPES, STYLES, Styled, Views, blank_escapes_py, unstyle_py
+from tracer.redact import Redactor, _views, export_redactor, export_rules, record_redactor, record_rules
+from tracer.redact._views import ESCAPES, SPLIT_WORD, STYLES, Styled, Views, blank_escapes_py, unstyle_py
 
 #: Bytes that make and break escape sequences: ESC, BEL, every class of the patterns' grammar, text.
 GRAMMAR = [b"\x1b", b"\x07", b"[", b"]", b"(", b"+", b"\\", b"0", b"1;31", b":", b";", b"m", b"K", b"?", b"C", b"H"]
 GRAMMAR += [b" ", b"/", b"~", b"\x7f", b"=", b"7", b"a", b"Z", b"\r\n", b"\xff", b"\r", b"\n", b"\x0e", b"\x0f"]
+GRAMMAR += [b"-", b"_"]
 PIECES = st.one_of(
     st.binary(max_size=6),
     st.lists(
@@ -50,6 +52,21 @@ def test_blanking_is_the_pattern_s_byte_for_byte(raw: bytes) -> None:
     if _views._escapes is not None:
         assert _views._escapes.blank(raw) == expected
         assert _views._escapes.blank(bytearray(raw)) == expected
+
+
+@settings(max_examples=600, deadline=None)
+@given(RAW)
+@example(b"\x1b[91ms\x1b[38;5;240msh-keygen")
+@example(b"x\x1b[0m\x1b[32m-")  # (the final byte of a style before is not a word's)
+@example(b"ab\x0f\x0ec")
+@example(b"a\x1b[mb")  # (no byte before the word's: no match)
+@example(b"(B\x1b[mx")
+def test_finding_a_word_that_colours_cut_is_the_pattern_s(raw: bytes) -> None:
+    expected = SPLIT_WORD.search(raw) is not None
+    assert _views.splits_words(raw) == expected
+    if _views._escapes is not None:
+        assert _views._escapes.splits_words(raw) == expected
+        assert _views._escapes.splits_words(bytearray(raw)) == expected
 
 
 @settings(max_examples=600, deadline=None)
@@ -155,3 +172,33 @@ def test_the_views_of_hostile_output_stay_within_a_few_times_its_size(c_part: bo
     # (C: 8 bytes an offset, two offsets a run, at most half as many runs as bytes; Python: its objects per piece)
     limit = 11 if c_part else 40
     assert peak < limit * len(raw), (peak, len(raw))
+
+
+@pytest.mark.parametrize("engine", ["c", "python", "re2-set"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        # fish: the typed s in red, the rest of an old command line suggested in grey
+        b"# \x1b[91ms\x1b[38;5;240msh-keygen -q -p -P {V} -f key\r\x1b[29C",
+        # grep --color, matching inside the command's name
+        b"ssh-\x1b[01;31m\x1b[Kkeyg\x1b[m\x1b[Ken -q -p -P {V} -f key\r\n",
+        b"export DB_PASS\x1b[1mWORD={V}\r\n",
+    ],
+)
+def test_a_keyword_that_colours_cut_in_two_still_runs_its_rule(engine: str, line: bytes) -> None:
+    """The rules' keywords are found in the output as it is; where a style sequence stands between two bytes of a
+    word, in the output without its styles too (a keyword cut there is whole), at record time and at export: with
+    the C part or without, with Hyperscan or RE2's set (which tells only which keywords occur)."""
+    value = b"Gh4jK6lZ8xCz"
+    data = line.replace(b"{V}", value)
+    with pytest.MonkeyPatch.context() as m:
+        redactors = [record_redactor(), export_redactor()]
+        if engine == "python":
+            m.setattr(_views, "_escapes", None)
+        elif engine == "re2-set":
+            m.setitem(sys.modules, "hyperscan", None)  # not installed
+            redactors = [Redactor(record_rules()), Redactor(export_rules())]
+        for redactor in redactors:
+            out = redactor.output(data)
+            assert value not in out and b"*" * len(value) in out
+            assert out.replace(b"*" * len(value), value) == data  # (the colours kept)

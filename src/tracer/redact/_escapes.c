@@ -6,6 +6,7 @@
  *
  *   ESCAPES: \x1b(?:\[[0-?]*[ -/]*[@-~]|\][0-9]*;?|\\|[()*+][0-9A-Za-z]|[@-Z^_`a-z{|}~=>78])|[\x07\x0e\x0f]|\r(?!\n)
  *   STYLES:  \x1b\[[0-9;:]*[mK]|[\x0e\x0f]
+ *   SPLIT_WORD (searched for, not replaced): [^\x1b\[0-9;:][0-9A-Za-z_-](?:STYLES)+[0-9A-Za-z_-]
  *
  * (ECMA-48: a CSI's parameter bytes are 0x30-0x3F, its intermediate bytes 0x20-0x2F, its final byte 0x40-0x7E;
  * the three sets do not overlap, so the greedy match never backtracks.) The GIL is released while they scan.
@@ -185,6 +186,57 @@ done:
     return result;
 }
 
+static int word_byte(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-';
+}
+
+/* A byte that may be a sequence's own before a word byte: ESC, '[', a parameter (SPLIT_WORD's first class). */
+static int sequence_byte(unsigned char c)
+{
+    return c == 0x1b || c == '[' || (c >= '0' && c <= '9') || c == ';' || c == ':';
+}
+
+/* Whether SPLIT_WORD occurs in [p, end): a run of style sequences between two word bytes, the first of them not
+ * after one of a sequence's bytes. Only the whole run of styles can be followed by a word byte (a style starts
+ * with ESC, SO or SI), so each run is checked once, at its ends. */
+static int find_split(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *s = p;
+    for (;;) {
+        const unsigned char *at = s;
+        while (at < end && !starts_style[*at])
+            at++;
+        if (at >= end)
+            return 0;
+        Py_ssize_t n = style_len(at, end);
+        if (!n) {
+            s = at + 1;
+            continue;
+        }
+        const unsigned char *q = at + n;
+        while (q < end && (n = style_len(q, end)) > 0)
+            q += n;
+        if (at - p >= 2 && word_byte(at[-1]) && !sequence_byte(at[-2]) && q < end && word_byte(*q))
+            return 1;
+        s = q;
+    }
+}
+
+static PyObject *splits_words(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *p = view.buf;
+    int found;
+    Py_BEGIN_ALLOW_THREADS
+    found = find_split(p, p + view.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"blank", blank, METH_O,
      "blank(data) -> bytes: data with each escape sequence (ESCAPES) turned into as many spaces."},
@@ -192,6 +244,9 @@ static PyMethodDef methods[] = {
      "unstyle(data) -> (plain, starts, origins): data without its style sequences (STYLES); where each run of it "
      "kept (the first, and those not empty) starts in plain (and, last, plain's length) and in data, as native "
      "64-bit integers."},
+    {"splits_words", splits_words, METH_O,
+     "splits_words(data) -> bool: whether a run of style sequences stands between two bytes of a word "
+     "(SPLIT_WORD)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -25,7 +25,7 @@ from tracer._files import write_private
 from tracer.config import Config, cache_dir
 from tracer.errors import ConfigError
 from tracer.redact._checks import CHECKS, entropy
-from tracer.redact._views import Views
+from tracer.redact._views import Views, splits_words, unstyled
 
 #: Version of tracer's rule set (rules/tracer.toml with rules/gitleaks.toml); headers name it.
 RULES_VERSION = "1"
@@ -352,11 +352,15 @@ class Scanner:
     With Hyperscan, every occurrence with its end offset (so that regexes run only near them); with RE2's
     multi-pattern set (where Hyperscan is not installed), only which keywords occur. ``cached``: the compiled
     database is kept in the cache directory (``False`` for literals that must never reach the disk).
+    ``across_styles``: the first so many of ``keywords`` are found where colours cut them too, each at the offset
+    of its last byte in the text: where a style sequence stands between two bytes of a word
+    (:data:`~tracer.redact._views.SPLIT_WORD`), the text without its style sequences is searched as well.
     """
 
-    def __init__(self, keywords: list[tuple[bytes, bool]], *, cached: bool = True) -> None:
+    def __init__(self, keywords: list[tuple[bytes, bool]], *, cached: bool = True, across_styles: int = 0) -> None:
         self._hs: Any = None
         self._set: Any = None
+        self._across = across_styles
         if not keywords:
             return
         try:
@@ -383,14 +387,25 @@ class Scanner:
             return None if self._set is not None else []
         found: list[tuple[int, int]] = []
         self._hs.scan(data, match_event_handler=_collect, context=found)
+        if self._across and splits_words(data):
+            plain, to_raw = unstyled(data)
+            cut: list[tuple[int, int]] = []
+            self._hs.scan(plain, match_event_handler=_collect, context=cut)
+            if len(cut) != len(found):  # (each whole one is in both: only those colours cut are new)
+                seen = set(found)
+                for k, end in cut:
+                    if k < self._across and (k, at := to_raw(end - 1) + 1) not in seen:
+                        found.append((k, at))
         return found
 
     def present(self, data: bytes) -> list[int]:
         """Indices of the keywords that occur in ``data``."""
         if self._set is not None:
-            return self._set.Match(data) or []
-        found = self.occurrences(data) or []
-        return sorted({k for k, _ in found})
+            found = set(self._set.Match(data) or [])
+            if self._across and splits_words(data):
+                found.update(k for k in self._set.Match(unstyled(data)[0]) or [] if k < self._across)
+            return sorted(found)
+        return sorted({k for k, _ in self.occurrences(data) or []})
 
 
 def _collect(kid: int, start: int, end: int, flags: int, found: list[tuple[int, int]]) -> None:
@@ -540,7 +555,7 @@ class RuleSet:
                 self.always.append(i)
             for k in r.keywords:
                 self._by_keyword[index[(k, k not in r.exact)]].append(i)
-        self._keywords = Scanner(keywords)
+        self._keywords = Scanner(keywords, across_styles=len(keywords))
         # the rules without keywords whose regexes the prefilter tells about (those made from a literal test it)
         self._prefiltered = [i for i in self.always if rules[i].literal is None]
         self._prefilter: Prefilter | None = None  # (made on first use: record time has no such rules)
@@ -571,7 +586,8 @@ class RuleSet:
         secrets), in one pass: its :meth:`Scanner.occurrences` gives ``(index, end offset)``, the keywords'
         indices first (as :meth:`occurrences`), then ``len(keywords) + i`` for ``literals[i]``. Kept in memory
         only, never cached on disk."""
-        return Scanner([*self._keyword_list, *((v, False) for v in literals)], cached=False)
+        keywords = self._keyword_list
+        return Scanner([*keywords, *((v, False) for v in literals)], cached=False, across_styles=len(keywords))
 
     @property
     def keyword_count(self) -> int:

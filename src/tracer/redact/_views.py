@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
 
 try:
@@ -39,6 +39,11 @@ ESCAPES = re.compile(
 #: The escape sequences that style text in place: SGR (colours, bold), EL (erase in line), SO and SI (terminfo's
 #: ``sgr0`` ends with SI). Inside a word they change how it looks, not what it says.
 STYLES = re.compile(rb"\x1b\[[0-9;:]*[mK]|[\x0e\x0f]")
+#: A run of style sequences between two bytes of a word: colours that may cut a rule's keyword in two
+#: (``\x1b[91ms\x1b[38;5;240msh-keygen``: a typed ``s`` in red, the rest of the line suggested in grey). The byte
+#: before the word's may not be one of a sequence's (``[``, a parameter), so that the final byte of the style before
+#: (``\x1b[0m\x1b[32m-``) does not count as a word's: styles follow one another everywhere in coloured output.
+SPLIT_WORD = re.compile(rb"[^\x1b\[0-9;:][0-9A-Za-z_-](?:" + STYLES.pattern + rb")+[0-9A-Za-z_-]")
 #: The same patterns with one group: ``split`` gives the text between them and each sequence, in turn.
 _ESCAPES_SPLIT = re.compile(b"(" + ESCAPES.pattern + b")")
 _STYLES_SPLIT = re.compile(b"(" + STYLES.pattern + b")")
@@ -135,6 +140,29 @@ def _unstyle(raw: bytes) -> tuple[bytes, Sequence[int], Sequence[int]]:
         return unstyle_py(raw)
     plain, starts, origins = _escapes.unstyle(raw)
     return plain, memoryview(starts).cast("q"), memoryview(origins).cast("q")
+
+
+def splits_words(text: bytes) -> bool:
+    """Whether colours may cut a word of ``text`` in two (:data:`SPLIT_WORD` occurs): in C at memory speed, or
+    with Python's ``re``."""
+    if b"\x1b[" not in text and b"\x0e" not in text and b"\x0f" not in text:
+        return False
+    if _escapes is not None:
+        return _escapes.splits_words(text)
+    return SPLIT_WORD.search(text) is not None
+
+
+def unstyled(raw: bytes) -> tuple[bytes, Callable[[int], int]]:
+    """``raw`` with its style sequences taken out (the other escape sequences kept), and a map of an offset in
+    that text to the offset of the same byte in ``raw``: where a keyword that colours cut in two is whole."""
+    plain, starts, origins = _unstyle(raw)
+    n = len(origins)
+
+    def to_raw(offset: int) -> int:
+        i = bisect.bisect_right(starts, offset, 0, n) - 1
+        return origins[i] + offset - starts[i]
+
+    return plain, to_raw
 
 
 class Styled:
