@@ -202,3 +202,21 @@ def test_a_keyword_that_colours_cut_in_two_still_runs_its_rule(engine: str, line
             out = redactor.output(data)
             assert value not in out and b"*" * len(value) in out
             assert out.replace(b"*" * len(value), value) == data  # (the colours kept)
+
+
+@pytest.mark.parametrize("c_part", [True, False], ids=["c", "python"])
+def test_a_value_learnt_before_is_masked_where_colours_cut_it(c_part: bool) -> None:
+    """``grep --color`` highlighting the start of a password the session showed before: the value is whole only
+    without the styles. It is masked over its bytes, the styles among them kept; a piece with no keyword at all
+    (which meets no regex) is searched so too."""
+    value = b"Hq7wE5rT3yU1iO"
+    cut = b"found \x1b[01;31m\x1b[K" + value[:6] + b"\x1b[m\x1b[K" + value[6:] + b" here\r\n"
+    with pytest.MonkeyPatch.context() as m:
+        if not c_part:
+            m.setattr(_views, "_escapes", None)
+        for redactor in (record_redactor(), export_redactor()):
+            named = b"export DB_PASSWORD=" + value + b"\r\n"
+            assert redactor.output(named) == named.replace(value, b"*" * 14)
+            assert redactor.output(cut) == cut.replace(value[:6], b"*" * 6).replace(value[6:], b"*" * 8)
+            assert redactor.output(b"whole " + value + b"\r\n") == b"whole " + b"*" * 14 + b"\r\n"
+            assert redactor.text("grep -r " + value.decode()) == "grep -r [REDACTED:secret-assignment:1]"

@@ -26,7 +26,7 @@ from tracer.redact._binpatch import binary_sections
 from tracer.redact._checks import word_like
 from tracer.redact._rules import Hit, Rule, RuleSet, Scanner
 from tracer.redact._unmasked import LONGEST, sites_of, values_at, without_sites
-from tracer.redact._views import ESCAPES, SEQUENCE_REACH, STYLES, blank_escapes, in_sequence
+from tracer.redact._views import ESCAPES, SEQUENCE_REACH, STYLES, blank_escapes, in_sequence, splits_words, unstyled
 
 #: The shortest secret whose value is looked for again wherever it comes later in the session, and how many such
 #: values a session keeps (in memory only; beyond, the first ones found are still looked for, the later not).
@@ -348,6 +348,23 @@ class Redactor:
             if e <= start or any(h.start < e and i < h.end for h in (*hits, *found)):
                 continue
             found.append(Hit(self._known[value], i, e))
+        if splits_words(text):
+            found += self._known_across_styles(text, start, [*hits, *found])
+        return found
+
+    def _known_across_styles(self, text: bytes, start: int, taken: list[Hit]) -> list[Hit]:
+        """The values learnt so far (the first :data:`KNOWN_EACH`) that occur in ``text`` only once its style
+        sequences are taken out (``grep --color`` highlighting part of one), ending after ``start`` and outside
+        ``taken``: each a hit over its bytes and the styles among them (which :meth:`_mask` keeps)."""
+        plain, to_raw = unstyled(text)
+        found: list[Hit] = []
+        for value in list(self._known)[:KNOWN_EACH]:
+            i = plain.find(value)
+            while i >= 0:
+                s, e = to_raw(i), to_raw(i + len(value) - 1) + 1
+                if e - s != len(value) and e > start and not any(h.start < e and s < h.end for h in (*taken, *found)):
+                    found.append(Hit(self._known[value], s, e))  # (a whole one is found in text as it is)
+                i = plain.find(value, i + len(value))
         return found
 
     def _open_known(
@@ -447,7 +464,7 @@ class Redactor:
             self._learn_output([], text, off)
             if self._rebuild_due():
                 found, where = self._occurrences(text)
-        if quiet and where == []:
+        if quiet and where == [] and not (self._known and splits_words(text)):
             # nothing to look for (nearly all bulk output): no regex runs, and no secret can be cut off here
             self._carry = text[-CARRY:]
             self._seen += n
