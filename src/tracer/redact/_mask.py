@@ -309,34 +309,34 @@ class Redactor:
         self._scanner = self.rules.scanner_with([v for v, _ in self._literals])
         self._known_stale = False
 
-    def _occurrences(self, text: bytes) -> tuple[list[tuple[int, int]] | None, list[tuple[int, int]] | None]:
+    def _occurrences(self, text: bytes, cut: bool) -> tuple[list[tuple[int, int]] | None, list[tuple[int, int]] | None]:
         """Where the rules' keywords occur in ``text`` (:meth:`RuleSet.occurrences`), and where the values learnt
         so far and their first :data:`KNOWN_OPEN` bytes do (``(index in _literals, end offset)``), in one pass.
-        Both ``None`` when the scanner cannot tell where (RE2's set): then values are looked for one by one."""
+        Both ``None`` when the scanner cannot tell where (RE2's set): then values are looked for one by one.
+        ``cut``: whether colours cut a word of ``text`` (:func:`splits_words`, found once per text)."""
         if not self._known:
-            return self.rules.occurrences(text), []
+            return self.rules.occurrences(text, cut), []
         if self._rebuild_due():
             self._rebuild()
         if self._scanner is None:
-            return self.rules.occurrences(text), []
-        found = self._scanner.occurrences(text)
+            return self.rules.occurrences(text, cut), []
+        found = self._scanner.occurrences(text, cut)
         if not found:
             return found, None if found is None else []
         nk = self.rules.keyword_count
         return [f for f in found if f[0] < nk], [(k - nk, e) for k, e in found if k >= nk]
 
-    def _known_hits(self, text: bytes, start: int, hits: list[Hit], where: list[tuple[int, int]] | None) -> list[Hit]:
+    def _known_hits(
+        self, text: bytes, start: int, hits: list[Hit], where: list[tuple[int, int]] | None, cut: bool
+    ) -> list[Hit]:
         """The values learnt so far that occur in ``text`` (ending after ``start``), outside ``hits`` and one
-        another; ``where``: :meth:`_occurrences` (``None``: each value is looked for with ``bytes.find``)."""
+        another; ``where``: :meth:`_occurrences` (``None``: each value is looked for with ``bytes.find``);
+        ``cut``: whether colours cut a word of ``text`` (then values are looked for without its styles too)."""
         if not self._known:
             return []
         at: list[tuple[bytes, int]] = []
         if where is None:
-            for value in list(self._known)[:KNOWN_EACH]:
-                i = text.find(value)
-                while i >= 0:
-                    at.append((value, i))
-                    i = text.find(value, i + len(value))
+            at = self._find_known(text)
         else:
             for k, e in where:
                 value, begun = self._literals[k]
@@ -348,9 +348,20 @@ class Redactor:
             if e <= start or any(h.start < e and i < h.end for h in (*hits, *found)):
                 continue
             found.append(Hit(self._known[value], i, e))
-        if splits_words(text):
+        if cut:
             found += self._known_across_styles(text, start, [*hits, *found])
         return found
+
+    def _find_known(self, text: bytes) -> list[tuple[bytes, int]]:
+        """``(value, offset)`` of each occurrence in ``text`` of the first :data:`KNOWN_EACH` values learnt, each
+        looked for with ``bytes.find``."""
+        at: list[tuple[bytes, int]] = []
+        for value in list(self._known)[:KNOWN_EACH]:
+            i = text.find(value)
+            while i >= 0:
+                at.append((value, i))
+                i = text.find(value, i + len(value))
+        return at
 
     def _known_across_styles(self, text: bytes, start: int, taken: list[Hit]) -> list[Hit]:
         """The values learnt so far (the first :data:`KNOWN_EACH`) that occur in ``text`` only once its style
@@ -358,13 +369,10 @@ class Redactor:
         ``taken``: each a hit over its bytes and the styles among them (which :meth:`_mask` keeps)."""
         plain, to_raw = unstyled(text)
         found: list[Hit] = []
-        for value in list(self._known)[:KNOWN_EACH]:
-            i = plain.find(value)
-            while i >= 0:
-                s, e = to_raw(i), to_raw(i + len(value) - 1) + 1
-                if e - s != len(value) and e > start and not any(h.start < e and s < h.end for h in (*taken, *found)):
-                    found.append(Hit(self._known[value], s, e))  # (a whole one is found in text as it is)
-                i = plain.find(value, i + len(value))
+        for value, i in self._find_known(plain):
+            s, e = to_raw(i), to_raw(i + len(value) - 1) + 1
+            if e - s != len(value) and e > start and not any(h.start < e and s < h.end for h in (*taken, *found)):
+                found.append(Hit(self._known[value], s, e))  # (a whole one is found in text as it is)
         return found
 
     def _open_known(
@@ -458,13 +466,14 @@ class Redactor:
                 if m.end() - off == n and room > n:
                     self._open = (more.after(n) if isinstance(more, _Rest) else more, room - n)
         rules = self.rules
-        found, where = self._occurrences(text)
+        cut = splits_words(text)  # (once: the keywords' scan and the values' search both ask)
+        found, where = self._occurrences(text, cut)
         quiet = not found and found is not None and not rules.always and self._open is None
         if quiet and self._pending is not None:  # no rule can go on with the value that ended the last piece
             self._learn_output([], text, off)
             if self._rebuild_due():
-                found, where = self._occurrences(text)
-        if quiet and where == [] and not (self._known and splits_words(text)):
+                found, where = self._occurrences(text, cut)
+        if quiet and where == [] and not (self._known and cut):
             # nothing to look for (nearly all bulk output): no regex runs, and no secret can be cut off here
             self._carry = text[-CARRY:]
             self._seen += n
@@ -475,8 +484,8 @@ class Redactor:
         hits = rules.find_near(text, found, off, escapes)
         self._learn_output(hits, text, off)
         if self._rebuild_due():  # a value learnt in this piece may come again in it (``X=v; echo $X``)
-            where = self._occurrences(text)[1]
-        hits = sorted(hits + self._known_hits(text, off, hits, where), key=lambda h: h.start)
+            where = self._occurrences(text, cut)[1]
+        hits = sorted(hits + self._known_hits(text, off, hits, where, cut), key=lambda h: h.start)
         self._count_output_hits(hits, off)
         spans += [(max(h.start, off) - off, h.end - off) for h in hits]
         self._seen += n
@@ -603,13 +612,14 @@ class Redactor:
         raw = original = text.encode("utf-8", "surrogateescape")
         if diff and self._binary and b"GIT binary patch\n" in raw:
             raw = self._without_binary_secrets(raw, t, kind)
-        found, at = self._occurrences(raw)  # (the rules' keywords and the values learnt, in one pass)
+        cut = splits_words(raw)
+        found, at = self._occurrences(raw, cut)  # (the rules' keywords and the values learnt, in one pass)
         hits = self.rules.find_near(raw, found)
         for h in hits:
             self._learn(h.rule, raw[h.start : h.end])
         if self._rebuild_due():  # a value learnt here may come again in it
-            at = self._occurrences(raw)[1]
-        known = self._known_hits(raw, 0, hits, at)
+            at = self._occurrences(raw, cut)[1]
+        known = self._known_hits(raw, 0, hits, at, cut)
         if known:
             hits = sorted(hits + known, key=lambda h: h.start)
         if hits and diff and b"GIT binary patch\n" in raw:

@@ -381,19 +381,20 @@ class Scanner:
                 self._set.Add((b"(?i)" if caseless else b"") + re2.escape(k))
             self._set.Compile()
 
-    def occurrences(self, data: bytes) -> list[tuple[int, int]] | None:
-        """``(keyword index, end offset)`` of each occurrence; ``None`` when only :meth:`present` can tell."""
+    def occurrences(self, data: bytes, cut: bool | None = None) -> list[tuple[int, int]] | None:
+        """``(keyword index, end offset)`` of each occurrence; ``None`` when only :meth:`present` can tell.
+        ``cut``: :func:`~tracer.redact._views.splits_words` of ``data``, when the caller has it (else found here)."""
         if self._hs is None:
             return None if self._set is not None else []
         found: list[tuple[int, int]] = []
         self._hs.scan(data, match_event_handler=_collect, context=found)
-        if self._across and splits_words(data):
+        if self._across and (splits_words(data) if cut is None else cut):
             plain, to_raw = unstyled(data)
-            cut: list[tuple[int, int]] = []
-            self._hs.scan(plain, match_event_handler=_collect, context=cut)
-            if len(cut) != len(found):  # (each whole one is in both: only those colours cut are new)
+            unstyled_found: list[tuple[int, int]] = []
+            self._hs.scan(plain, match_event_handler=_collect, context=unstyled_found)
+            if len(unstyled_found) != len(found):  # (each whole one is in both: only those colours cut are new)
                 seen = set(found)
-                for k, end in cut:
+                for k, end in unstyled_found:
                     if k < self._across and (k, at := to_raw(end - 1) + 1) not in seen:
                         found.append((k, at))
         return found
@@ -576,10 +577,10 @@ class RuleSet:
             )
         )
 
-    def occurrences(self, data: bytes) -> list[tuple[int, int]] | None:
+    def occurrences(self, data: bytes, cut: bool | None = None) -> list[tuple[int, int]] | None:
         """``(keyword index, end offset)`` of every keyword in ``data``; ``None`` when the scanner cannot tell
-        where (RE2's set): then :meth:`find` looks everywhere."""
-        return self._keywords.occurrences(data)
+        where (RE2's set): then :meth:`find` looks everywhere. ``cut``: as :meth:`Scanner.occurrences`."""
+        return self._keywords.occurrences(data, cut)
 
     def scanner_with(self, literals: list[bytes]) -> Scanner:
         """A scanner of this set's keywords and of ``literals`` (exact bytes; values a session has shown to be
