@@ -31,6 +31,10 @@ import os
 
 from tracer.errors import RecordingError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 __all__ = ["ShellLaunch", "history_file", "prepare_shell", "shell_kind", "which"]
 
 # (no re, pathlib or typing here: this module is imported on the way to the user's first prompt, and those cost
@@ -97,7 +101,7 @@ def shell_kind(shell: str) -> str:
     return "other"
 
 
-def history_file(kind: str, env: dict[str, str] | os._Environ[str]) -> str | None:
+def history_file(kind: str, env: Mapping[str, str]) -> str | None:
     """The file where a shell of ``kind`` keeps the user's history, when it is a file: what fish's
     autosuggestions, a reverse search (Ctrl-R) and ``history`` show again in a session, before a word of it is
     typed. From ``env`` (the user's environment): bash ``$HISTFILE``, else ``~/.bash_history``; zsh ``$HISTFILE``,

@@ -145,7 +145,9 @@ def _unstyle(raw: bytes) -> tuple[bytes, Sequence[int], Sequence[int]]:
 def splits_words(text: bytes) -> bool:
     """Whether colours may cut a word of ``text`` in two (:data:`SPLIT_WORD` occurs): in C at memory speed, or
     with Python's ``re``."""
-    if b"\x1b[" not in text and b"\x0e" not in text and b"\x0f" not in text:
+    # (bytes of one byte each: memchr, ~100 GB/s; b"\x1b[", two bytes, is searched at ~1.3 GB/s, which took 60 ms
+    # of the writer's 170 on 67 MB of base64)
+    if b"\x1b" not in text and b"\x0e" not in text and b"\x0f" not in text:
         return False
     if _escapes is not None:
         return _escapes.splits_words(text)
@@ -182,7 +184,7 @@ class Styled:
         self.start = start
         self.blanked = blank_escapes(raw)
         self.plain: bytes | None = None
-        if b"\x1b[" not in raw and b"\x0e" not in raw and b"\x0f" not in raw:
+        if b"\x1b" not in raw and b"\x0e" not in raw and b"\x0f" not in raw:
             return
         plain, starts, origins = _unstyle(raw)
         if len(plain) == len(raw):
