@@ -482,3 +482,25 @@ def test_the_secrets_of_the_newest_history_are_learnt_and_nothing_of_it_is_writt
     assert set(redactor.known) == {new.encode()}
     assert learn_history(redactor, str(tmp_path / "none")) == 1  # (a file that cannot be read: passed over)
     assert b"*" * len(new) in redactor.output(b"old suggestion: " + new.encode() + b"\r\n")
+
+
+def test_a_history_file_that_is_a_fifo_is_passed_over_without_waiting(tmp_path: Path) -> None:
+    """A FIFO in the history file's place (put there after history_file looked: it takes regular files only)
+    would block an ordinary open until a writer came, and the session's output waits for this redactor."""
+    import threading
+
+    from tracer.app.recording import learn_history
+    from tracer.redact import record_redactor
+
+    fifo = tmp_path / "history"
+    os.mkfifo(fifo)
+    redactor = record_redactor()
+    learnt: list[int] = []
+    reader = threading.Thread(target=lambda: learnt.append(learn_history(redactor, str(fifo))), daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    if reader.is_alive():  # (let the blocked open go, so that the test ends)
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("learn_history waited for a writer of the FIFO")
+    assert learnt == [0]

@@ -387,16 +387,27 @@ def learn_history(redactor: Any, path: str) -> int:
     ``ssh-keygen -p -P OLD``, drawn apart from the ``s``, which no rule can read as that command), and a
     reverse search or ``history`` shows them whole. A value learnt here is masked wherever it comes, from the
     session's first byte. Values are kept in memory only, as every value learnt; nothing of the file is written.
-    A file that cannot be read is passed over."""
+    A file that cannot be read is passed over, and so is one that is not a regular file (opened without blocking:
+    a FIFO put in its place after :func:`~tracer.capture.integration.history_file` looked would wait for a writer,
+    and the session's output waits for this redactor)."""
+    import stat
+
     from tracer.model import Output
 
     try:
-        with open(path, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            f.seek(max(0, size - HISTORY_BYTES))
-            data = f.read(HISTORY_BYTES)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         return int(redactor.learnt)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return int(redactor.learnt)
+        size = st.st_size
+        data = os.pread(fd, HISTORY_BYTES, max(0, size - HISTORY_BYTES))
+    except OSError:
+        return int(redactor.learnt)
+    finally:
+        os.close(fd)
     if size > HISTORY_BYTES:  # (from the first whole line)
         data = data[data.find(b"\n") + 1 :]
     pieces: list[Output] = []
