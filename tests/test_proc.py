@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, make_repo
-from tracer._proc import CommandFailed, end_batch_process, git_env, run_git
+from tracer._proc import CommandFailed, CommandTimedOut, end_batch_process, git_env, run_git
 
 
 def test_run_git_gives_what_subprocess_gives(tmp_path: Path) -> None:
@@ -76,6 +76,23 @@ def _pipes() -> set[str]:
         if target.startswith("pipe:"):
             out.add(f"{fd} {target}")
     return out
+
+
+def test_run_git_stops_a_git_that_does_not_finish_in_time(tmp_path: Path) -> None:
+    """git waits for ever to open a FIFO where a .gitignore should be (``git status`` too): past ``timeout``, it is
+    killed and CommandTimedOut names the command; without a timeout nothing changes."""
+    import time
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    os.mkfifo(repo / ".gitignore")
+    started = time.monotonic()
+    with pytest.raises(CommandTimedOut) as caught:
+        run_git(["ls-files", "--others", "--exclude-standard"], cwd=repo, env=git_env(), check=False, timeout=0.5)
+    assert time.monotonic() - started < 20
+    assert "ls-files --others --exclude-standard` did not finish within 0.5 s and was stopped" in str(caught.value)
+    assert isinstance(caught.value, CommandFailed)
+    done = run_git(["rev-parse", "--show-toplevel"], cwd=repo, env=git_env(), timeout=30)
+    assert done.stdout.decode().strip() == str(repo)
 
 
 @pytest.mark.parametrize("kill", [False, True])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import select
+import time
 
 from tracer.errors import TracerError
 
@@ -41,6 +42,19 @@ class CommandFailed(TracerError):
         detail = stderr.decode(errors="replace").strip() or stdout.decode(errors="replace").strip()
         what = "could not be started" if status is None else f"exited with status {status}"
         super().__init__(f"`{' '.join(self.argv)}` {what}" + (f": {detail}" if detail else ""))
+
+
+class CommandTimedOut(CommandFailed):
+    """An external command took longer than it was given, and was killed.
+
+    Attributes:
+        seconds: the time it was given.
+    """
+
+    def __init__(self, argv: Sequence[str], seconds: float, stdout: bytes, stderr: bytes) -> None:
+        super().__init__(argv, None, stdout, stderr)
+        self.seconds = seconds
+        self.args = (f"`{' '.join(self.argv)}` did not finish within {seconds:g} s and was stopped",)
 
 
 def run(
@@ -114,6 +128,7 @@ def run_git(
     env: Mapping[str, str] | None = None,
     input: bytes | None = None,
     check: bool = True,
+    timeout: float | None = None,
 ) -> Completed:
     """Run ``git -C CWD ARGS`` to completion and capture its output (bytes), as :func:`run` does, without
     :mod:`subprocess`: ``os.posix_spawn`` of the ``git`` on the ``PATH`` of ``env`` (``git -C`` stands for the
@@ -122,8 +137,11 @@ def run_git(
     :mod:`subprocess` does (``close_fds``), no other descriptor reaches ``git``: tracer's own are close-on-exec
     (:pep:`446`), and those this process inherited are closed in the child (:func:`_inherited_fds`).
 
+    ``timeout``: seconds git may take; past them it is killed (``SIGKILL``) and :class:`CommandTimedOut` raised.
+
     Raises:
         CommandFailed: git is missing, or it exited non-zero and ``check`` is true.
+        CommandTimedOut: it took more than ``timeout`` seconds (whatever ``check``).
     """
     argv = ["git", "-C", os.fspath(cwd), *args]
     environ = dict(os.environ if env is None else env)
@@ -158,9 +176,20 @@ def run_git(
         os.set_blocking(in_w, False)
         poller.register(in_w, select.POLLOUT)
     open_fds = len(chunks) + (in_w >= 0)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    timed_out = False
     try:
         while open_fds:
-            for fd, _ in poller.poll():
+            if deadline is None:
+                ready = poller.poll()
+            else:
+                left = deadline - time.monotonic()
+                ready = poller.poll(max(0, int(left * 1000) + 1)) if left > 0 else []
+                if not ready and time.monotonic() >= deadline:
+                    timed_out = True
+                    os.kill(pid, 9)  # SIGKILL (signal is not imported here)
+                    break
+            for fd, _ in ready:
                 if fd == in_w:
                     try:
                         pending = pending[os.write(in_w, pending[: 1 << 16]) :]
@@ -185,6 +214,8 @@ def run_git(
             if fd >= 0:
                 os.close(fd)
         _, status = os.waitpid(pid, 0)
+    if timed_out:
+        raise CommandTimedOut(argv, timeout or 0.0, b"".join(chunks[out_r]), b"".join(chunks[err_r]))
     done = Completed(argv, os.waitstatus_to_exitcode(status), b"".join(chunks[out_r]), b"".join(chunks[err_r]))
     if check and done.returncode != 0:
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)

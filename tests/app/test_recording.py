@@ -504,3 +504,68 @@ def test_a_history_file_that_is_a_fifo_is_passed_over_without_waiting(tmp_path: 
             pass
         pytest.fail("learn_history waited for a writer of the FIFO")
     assert learnt == [0]
+
+
+def test_a_git_that_does_not_finish_is_stopped_and_the_command_runs_without_edits(tmp_path: Path) -> None:
+    """A FIFO where the repository's .gitignore should be: git waits for a writer for ever (`git status` too). The
+    start state's git commands are stopped after TRACER_GIT_TIMEOUT seconds; the command runs and is recorded, and
+    the user is told which git command did not finish."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    os.mkfifo(repo / ".gitignore")
+    out = tmp_path / "s.tracer"
+    env = os.environ | {"TRACER_GIT_TIMEOUT": "1"}
+    done = shell_c("echo ran", cwd=repo, out=out, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "ran" in done.stdout
+    assert "edits are not recorded" in done.stderr
+    assert "--exclude-standard` did not finish within 1 s and was stopped" in done.stderr
+    session = read_session(out)
+    assert [(c.command, c.exit_status) for c in session.commands()] == [("echo ran", 0)]
+
+
+def test_the_shell_s_input_is_released_when_the_start_state_s_git_does_not_finish(tmp_path: Path) -> None:
+    """What is typed while the start state is read waits for it (so that it cannot change the start state); a git
+    that never finishes must not keep it waiting for good: past TRACER_GIT_TIMEOUT the line typed runs."""
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    os.mkfifo(repo / ".gitignore")
+    user = User(tmp_path, {".bashrc": f"PS1='{PROMPT}'\n"})
+    user.env["TRACER_GIT_TIMEOUT"] = "2"
+    child = user.tracer_shell(repo)
+    child.expect_exact(PROMPT)
+    child.sendline("echo typed-$((6 * 7))")
+    child.expect_exact("typed-42")  # (pexpect's timeout, 30 s: well past the 2 s)
+    child.expect_exact(PROMPT)
+    path = finish(child, user.sessions)
+    session = read_session(path)
+    assert ("echo typed-$((6 * 7))", 0) in [(c.command, c.exit_status) for c in session.commands()]
+    assert session.end is not None and any("edits are not recorded" in w for w in session.end.warnings)
+
+
+def test_a_fifo_for_a_gitignore_outside_git_is_passed_over(tmp_path: Path) -> None:
+    """Outside git, the directory's own .gitignore is read by tracer: a FIFO there is not a file to read (an open
+    of it waited for a writer for ever, before the command could start)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "a.txt").write_text("a\n")
+    os.mkfifo(work / ".gitignore")
+    out = tmp_path / "s.tracer"
+    done = shell_c("echo b > b.txt", cwd=work, out=out)
+    assert done.returncode == 0, done.stderr
+    session = read_session(out)
+    assert session.final_patch is not None and session.final_patch.files == ("b.txt",)
+
+
+def test_a_file_read_as_regular_that_is_a_fifo_by_then_is_not_waited_for(tmp_path: Path) -> None:
+    """A regular file replaced by a FIFO between its lstat and its open (a program's own churn, or a hostile one)
+    is an error to read, not an open that waits for a writer."""
+    from tracer.capture._dirsnapshot import MODE_FILE, _read, open_regular
+
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        _read(str(fifo), MODE_FILE, 0, 1 << 20)
+    with pytest.raises(OSError, match="not a regular file"):
+        open_regular(str(fifo))
+    (tmp_path / "link").symlink_to(tmp_path / "missing")
+    with pytest.raises(OSError):
+        open_regular(str(tmp_path / "link"), follow=False)

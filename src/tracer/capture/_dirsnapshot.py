@@ -43,6 +43,7 @@ __all__ = [
     "inside",
     "may_be_in_git",
     "mode_of",
+    "open_regular",
     "outside_git",
     "read_file",
     "stat_key",
@@ -77,6 +78,27 @@ def mode_of(st: os.stat_result) -> str | None:
     return None
 
 
+def open_regular(path: str, *, follow: bool = True) -> int:
+    """A file descriptor of the regular file at ``path``, open for reading (close it, or give it to :func:`open`).
+
+    Opened without blocking and checked after: a FIFO in a file's place (``mkfifo .gitignore``, or one put where a
+    regular file was a moment before) would wait in ``open`` for a writer, and hold the session's start or its edits
+    with it. ``follow``: follow a symbolic link at ``path`` (``False``: one there is an error, as the file was
+    ``lstat``'ed a regular file).
+
+    Raises:
+        OSError: it cannot be opened, or it is not a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path}: not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 #: Blobs from this size (bytes) are hashed by OpenSSL's SHA-1 (:mod:`hashlib`, ~1.2 GB/s here), smaller ones by
 #: CPython's own (``_sha1``, ~270 MB/s: under 4 ms for a file under this size). Importing hashlib loads OpenSSL's
 #: libcrypto, 3.4 MB resident in the recorder for the rest of the recording: the edits of source files never do.
@@ -108,7 +130,7 @@ def hash_file(path: str) -> tuple[str, int]:
     Raises:
         OSError: it cannot be opened or read.
     """
-    with open(path, "rb") as f:
+    with open(open_regular(path, follow=False), "rb") as f:
         size = os.fstat(f.fileno()).st_size
         h = blob_hasher(size)
         seen = 0
@@ -151,7 +173,7 @@ def ignore_lines(root: str) -> list[str]:
     """The lines of ``root``'s top-level ``.gitignore`` that are not blank (what a workspace outside git ignores,
     with git's rules; a blank line matches nothing); ``[]`` when there is none or it cannot be read."""
     try:
-        with open(os.path.join(root, ".gitignore"), encoding="utf-8", errors="replace") as f:
+        with open(open_regular(os.path.join(root, ".gitignore")), encoding="utf-8", errors="replace") as f:
             return [line for line in f.read().splitlines() if line.strip()]
     except (OSError, ValueError):
         return []
@@ -322,7 +344,7 @@ def _read(path: str, mode: str, size: int, size_limit: int) -> tuple[str, str | 
         target = os.fsencode(os.readlink(path))
         return mode, None, len(target), target
     if size <= size_limit:
-        with open(path, "rb") as f:
+        with open(open_regular(path, follow=False), "rb") as f:
             data = f.read(size_limit + 1)
         if len(data) <= size_limit:
             return mode, None, len(data), data

@@ -30,6 +30,9 @@ from tracer.errors import RecordingError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from tracer._proc import Completed
 
 __all__ = [
     "SCRATCH_PATHSPECS",
@@ -257,6 +260,31 @@ def pathspec_args(specs: Sequence[str]) -> tuple[list[str], bytes | None]:
     return ["--pathspec-from-file=-", "--pathspec-file-nul"], data
 
 
+#: Seconds one git command of the recorder may take before it is stopped (``TRACER_GIT_TIMEOUT`` sets another):
+#: git waits for ever where a FIFO stands for a file it reads (``mkfifo .gitignore``: ``git status`` hangs too) or on
+#: a file system that does not answer, and the shell's input waits for the start state; past it, the session goes
+#: on without its edits, saying which command did not finish.
+GIT_TIMEOUT = 30.0
+
+
+def git_timeout() -> float:
+    """:data:`GIT_TIMEOUT`, or the seconds ``TRACER_GIT_TIMEOUT`` gives (a positive number; else the default)."""
+    try:
+        seconds = float(os.environ.get("TRACER_GIT_TIMEOUT", ""))
+    except ValueError:
+        return GIT_TIMEOUT
+    return seconds if 0 < seconds < float("inf") else GIT_TIMEOUT
+
+
+def _git(args: Sequence[str], **kwargs: Any) -> Completed:
+    """:func:`~tracer._proc.run_git` within :func:`git_timeout` seconds.
+
+    Raises:
+        CommandFailed: as ``run_git`` (:class:`~tracer._proc.CommandTimedOut` past the time).
+    """
+    return run_git(args, timeout=git_timeout(), **kwargs)
+
+
 def git_text(args: Sequence[str], cwd: str | os.PathLike[str]) -> tuple[int, str]:
     """``(exit status, standard output)`` of ``git ARGS`` in ``cwd`` (the user's ``GIT_*`` variables left out), its
     output decoded (undecodable bytes kept as surrogates) and stripped.
@@ -264,7 +292,7 @@ def git_text(args: Sequence[str], cwd: str | os.PathLike[str]) -> tuple[int, str
     Raises:
         CommandFailed: git cannot be run.
     """
-    done = run_git(args, cwd=cwd, env=git_env(), check=False)
+    done = _git(args, cwd=cwd, env=git_env(), check=False)
     return done.returncode, done.stdout.decode("utf-8", "surrogateescape").strip()
 
 
@@ -467,7 +495,7 @@ class TreeSnapshots:
         self.left_out, whole, frozen = self._left_out_untracked(env)
         self.frozen = {path: (size, mtime) for path, (size, mtime, _) in frozen.items()}
         if self.left_out:  # drop what an earlier snapshot staged of them (one path at a time: no pathspec matching)
-            run_git(
+            _git(
                 ["update-index", "-z", "--force-remove", "--stdin"],
                 cwd=self._root,
                 env=env,
@@ -475,7 +503,7 @@ class TreeSnapshots:
                 check=False,
             )
         if frozen:  # as the baseline has them (the private index was copied from the user's, without them)
-            run_git(
+            _git(
                 ["update-index", "-z", "--index-info"],
                 cwd=self._root,
                 env=env,
@@ -497,7 +525,7 @@ class TreeSnapshots:
         self._staged = staged  # (what `git add -A` stages this time is not in it: it is given again next time)
         specs, stdin = pathspec_args([*scope, *excludes([*self._exclude, *whole, *one_by_one])])
         args = [*self._packed, "-c", "core.untrackedCache=true", "add", "-A", "--ignore-errors", *specs]
-        added = run_git(args, cwd=self._root, env=env, input=stdin, check=False)
+        added = _git(args, cwd=self._root, env=env, input=stdin, check=False)
         if added.returncode not in (0, 1):
             raise RecordingError(
                 f"cannot snapshot the working tree of {self._root}: "
@@ -507,8 +535,8 @@ class TreeSnapshots:
         try:
             if embedded:
                 lit = dict(env, GIT_LITERAL_PATHSPECS="1")
-                run_git(["rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *embedded], cwd=self._root, env=lit)
-            return run_git(["write-tree"], cwd=self._root, env=env).stdout.decode().strip()
+                _git(["rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *embedded], cwd=self._root, env=lit)
+            return _git(["write-tree"], cwd=self._root, env=env).stdout.decode().strip()
         except CommandFailed as e:
             raise RecordingError(
                 f"cannot snapshot the working tree of {self._root} ({e}); check it with `git status`"
@@ -557,7 +585,7 @@ class TreeSnapshots:
         """
         specs = [*where, *excludes(self._exclude)]
         listed = (
-            run_git(["ls-files", "-z", "--", *specs], cwd=self._root, env=index, check=False).stdout
+            _git(["ls-files", "-z", "--", *specs], cwd=self._root, env=index, check=False).stdout
             for index in (git_env(), env)  # tracked for the user, and staged by an earlier snapshot
         )
         paths = {raw.decode("utf-8", "surrogateescape") for stdout in listed for raw in stdout.split(b"\0") if raw}
@@ -584,7 +612,7 @@ class TreeSnapshots:
                     staged[rel] = key
             stage.append(rel.encode("utf-8", "surrogateescape") + b"\0")
         options = ["-z", "--add", "--remove", "--replace", "--ignore-skip-worktree-entries", "--stdin"]
-        done = run_git(
+        done = _git(
             [*self._packed, "update-index", *options],
             cwd=self._root,
             env=env,
@@ -625,7 +653,7 @@ class TreeSnapshots:
             return {}, [], {}
         in_tree: dict[str, tuple[bytes, int]] = {}  # path -> its baseline entry (``<mode> <id>``), blob size
         if self._baseline_tree is not None:
-            listed = run_git(
+            listed = _git(
                 ["ls-tree", "-r", "-z", "-l", "--full-tree", self._baseline_tree],
                 cwd=self._root,
                 env=env,
@@ -674,7 +702,7 @@ class TreeSnapshots:
         for the user's own index (``--directory``: a directory holding no tracked file as one ``dir/`` entry); none
         when git fails."""
         args = ["-c", "core.untrackedCache=true", "ls-files", "-z", "--others", "--exclude-standard", *options]
-        listed = run_git(args, cwd=self._root, env=git_env(), check=False)
+        listed = _git(args, cwd=self._root, env=git_env(), check=False)
         if listed.returncode != 0:
             return []
         return [raw.decode("utf-8", "surrogateescape") for raw in listed.stdout.split(b"\0") if raw]
