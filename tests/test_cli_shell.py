@@ -280,7 +280,8 @@ def test_outside_git_the_command_starts_with_what_the_first_prompt_imports_and_t
     before, after, _ = _append_under_importtime(tmp_path, git=False)
     assert "tracer.capture._dirsnapshot" in before  # (the -c baseline comes first)
     assert not before & _NOT_BEFORE_THE_SHELL
-    assert {m for m in before if m.split(".")[0] == "tracer"} <= _THE_WAY_TO_THE_SHELL | {"tracer.capture._dirsnapshot"}
+    lean = {"tracer.capture._dirsnapshot", "tracer._files"}  # (_files: a workspace file read only when regular)
+    assert {m for m in before if m.split(".")[0] == "tracer"} <= _THE_WAY_TO_THE_SHELL | lean
     assert {"tracer.store.writer", "tracer.capture.files"} <= after  # the recording went on as usual
 
 
@@ -292,7 +293,7 @@ def test_in_a_repository_the_command_starts_once_the_baseline_tree_is_written_wi
     before, after, events = _append_under_importtime(tmp_path, git=True)
     assert "tracer.capture._gittree" in before
     assert not before & _NOT_BEFORE_THE_SHELL
-    lean = {"tracer.capture._dirsnapshot", "tracer.capture._gittree", "tracer._proc"}
+    lean = {"tracer.capture._dirsnapshot", "tracer.capture._gittree", "tracer._proc", "tracer._files"}
     assert {m for m in before if m.split(".")[0] == "tracer"} <= _THE_WAY_TO_THE_SHELL | lean
     assert {"tracer.capture.files", "tracer.capture.workspace"} <= after
     (header,) = [e for e in events if e["type"] == "header"]

@@ -26,6 +26,7 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from tracer._files import read_regular
 from tracer.errors import ConfigError
 from tracer.userdirs import config_file
 from tracer.userdirs import user_dir as _user_dir
@@ -105,11 +106,11 @@ def load_config(path: Path | None = None) -> Config:
     """
     path = path or config_path()
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)  # (a FIFO there would wait for a writer, and hold every command with it)
     except FileNotFoundError:
         return Config()
     except OSError as e:
-        raise ConfigError(f"cannot read the configuration file {path}: {e.strerror}") from e
+        raise ConfigError(f"cannot read the configuration file {path}: {e.strerror}; fix it or remove it") from e
     import tomllib
 
     try:

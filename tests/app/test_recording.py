@@ -558,7 +558,8 @@ def test_a_fifo_for_a_gitignore_outside_git_is_passed_over(tmp_path: Path) -> No
 def test_a_file_read_as_regular_that_is_a_fifo_by_then_is_not_waited_for(tmp_path: Path) -> None:
     """A regular file replaced by a FIFO between its lstat and its open (a program's own churn, or a hostile one)
     is an error to read, not an open that waits for a writer."""
-    from tracer.capture._dirsnapshot import MODE_FILE, _read, open_regular
+    from tracer._files import open_regular
+    from tracer.capture._dirsnapshot import MODE_FILE, _read
 
     fifo = tmp_path / "f"
     os.mkfifo(fifo)

@@ -101,6 +101,38 @@ def test_a_bad_rule_stops_tracer_shell_before_it_records(tmp_path: Path) -> None
     assert not (tmp_path / "sessions").exists() or not list((tmp_path / "sessions").iterdir())
 
 
+def test_a_configuration_file_that_is_a_fifo_is_a_clear_error_not_a_wait(tmp_path: Path) -> None:
+    """A FIFO where the configuration file should be: opening it for reading waited for a writer for ever, and
+    tracer shell with it (before anything was recorded). Now it is refused, named, at once."""
+    path = tmp_path / "config.toml"
+    os.mkfifo(path)
+    env = {**os.environ, "TRACER_CONFIG": str(path), "TRACER_DIR": str(tmp_path / "sessions")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracer", "shell", "-q", "-c", "echo hi"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 3, proc.stderr
+    message = f"tracer: cannot read the configuration file {path}: not a regular file; fix it or remove it\n"
+    assert proc.stderr == message
+
+
+def test_a_cache_that_is_a_fifo_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled rules' cache (and any cache) replaced by a FIFO is rebuilt, not waited on."""
+    from tracer.redact import _rules
+    from tracer.store.cache import load_cache
+
+    monkeypatch.setenv("TRACER_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "rules").mkdir(parents=True)
+    os.mkfifo(tmp_path / "cache" / "rules" / "x.bin")
+    assert _rules._cached("x.bin", b"key", lambda: b"built") == b"built"
+    os.mkfifo(tmp_path / "fifo.msgpack")
+    assert load_cache(tmp_path / "fifo.msgpack") is None
+
+
 def test_installs_with_the_same_rules_share_their_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two installs of tracer (a venv beside pipx's): the same rule files with other times. The second reads the
     first one's cache instead of parsing the rules again and writing it over; rules that differ get their own."""

@@ -390,19 +390,15 @@ def learn_history(redactor: Any, path: str) -> int:
     A file that cannot be read is passed over, and so is one that is not a regular file (opened without blocking:
     a FIFO put in its place after :func:`~tracer.capture.integration.history_file` looked would wait for a writer,
     and the session's output waits for this redactor)."""
-    import stat
-
+    from tracer._files import open_regular
     from tracer.model import Output
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = open_regular(path)
     except OSError:
         return int(redactor.learnt)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return int(redactor.learnt)
-        size = st.st_size
+        size = os.fstat(fd).st_size
         data = os.pread(fd, HISTORY_BYTES, max(0, size - HISTORY_BYTES))
     except OSError:
         return int(redactor.learnt)

@@ -25,6 +25,8 @@ import os
 import stat
 import time
 
+from tracer._files import open_regular
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import hashlib
@@ -43,7 +45,6 @@ __all__ = [
     "inside",
     "may_be_in_git",
     "mode_of",
-    "open_regular",
     "outside_git",
     "read_file",
     "stat_key",
@@ -76,27 +77,6 @@ def mode_of(st: os.stat_result) -> str | None:
     if stat.S_ISREG(st.st_mode):
         return MODE_EXEC if st.st_mode & stat.S_IXUSR else MODE_FILE
     return None
-
-
-def open_regular(path: str, *, follow: bool = True) -> int:
-    """A file descriptor of the regular file at ``path``, open for reading (close it, or give it to :func:`open`).
-
-    Opened without blocking and checked after: a FIFO in a file's place (``mkfifo .gitignore``, or one put where a
-    regular file was a moment before) would wait in ``open`` for a writer, and hold the session's start or its edits
-    with it. ``follow``: follow a symbolic link at ``path`` (``False``: one there is an error, as the file was
-    ``lstat``'ed a regular file).
-
-    Raises:
-        OSError: it cannot be opened, or it is not a regular file.
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path}: not a regular file")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
 
 
 #: Blobs from this size (bytes) are hashed by OpenSSL's SHA-1 (:mod:`hashlib`, ~1.2 GB/s here), smaller ones by

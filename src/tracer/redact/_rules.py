@@ -21,7 +21,7 @@ from typing import Any
 
 import re2
 
-from tracer._files import write_private
+from tracer._files import read_regular, write_private
 from tracer.config import Config, cache_dir
 from tracer.errors import ConfigError
 from tracer.redact._checks import CHECKS, entropy
@@ -154,7 +154,7 @@ def _cached(name: str, key: bytes, build: Callable[[], bytes]) -> bytes:
     cannot be read or written is rebuilt, never an error."""
     path = cache_dir("rules") / name
     try:
-        blob = path.read_bytes()
+        blob = read_regular(path)
         if blob.startswith(key):
             crc, value = blob[len(key) : len(key) + 4], blob[len(key) + 4 :]
             if crc == zlib.crc32(value).to_bytes(4, "big"):  # whole, as written

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgpack
 
-from tracer._files import write_private
+from tracer._files import read_regular, write_private
 from tracer.config import cache_dir
 from tracer.store import _msgpack
 
@@ -27,7 +27,7 @@ def cache_path(kind: str, key: str) -> Path:
 def load_cache(path: Path) -> Any | None:
     """What :func:`save_cache` wrote at ``path``, or ``None`` when it is missing or unreadable."""
     try:
-        return msgpack.unpackb(path.read_bytes(), raw=False, strict_map_key=False)
+        return msgpack.unpackb(read_regular(path), raw=False, strict_map_key=False)
     except Exception:  # a cache is never worth an error: whatever is wrong with it, rebuild
         return None
 
