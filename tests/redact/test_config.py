@@ -85,10 +85,10 @@ def test_a_mistake_names_the_file_and_the_line(tmp_path: Path, text: str, line: 
     assert f"line {line}" in message, message
 
 
-def test_a_bad_rule_stops_tracer_shell_before_it_records(tmp_path: Path) -> None:
-    path = write(tmp_path, "[[redact.rules]]\nname = 'bad'\nregex = 'a(b'\n")
+def shell_with_config(tmp_path: Path, path: Path) -> subprocess.CompletedProcess[str]:
+    """``tracer shell -q -c 'echo hi'`` in ``tmp_path`` with the configuration file ``path``."""
     env = {**os.environ, "TRACER_CONFIG": str(path), "TRACER_DIR": str(tmp_path / "sessions")}
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "tracer", "shell", "-q", "-c", "echo hi"],
         env=env,
         capture_output=True,
@@ -96,6 +96,11 @@ def test_a_bad_rule_stops_tracer_shell_before_it_records(tmp_path: Path) -> None
         timeout=60,
         cwd=tmp_path,
     )
+
+
+def test_a_bad_rule_stops_tracer_shell_before_it_records(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[redact.rules]]\nname = 'bad'\nregex = 'a(b'\n")
+    proc = shell_with_config(tmp_path, path)
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"tracer: {path}, line 3: the regex of rule 'bad' does not compile")
     assert not (tmp_path / "sessions").exists() or not list((tmp_path / "sessions").iterdir())
@@ -106,15 +111,7 @@ def test_a_configuration_file_that_is_a_fifo_is_a_clear_error_not_a_wait(tmp_pat
     tracer shell with it (before anything was recorded). Now it is refused, named, at once."""
     path = tmp_path / "config.toml"
     os.mkfifo(path)
-    env = {**os.environ, "TRACER_CONFIG": str(path), "TRACER_DIR": str(tmp_path / "sessions")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "shell", "-q", "-c", "echo hi"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    proc = shell_with_config(tmp_path, path)
     assert proc.returncode == 3, proc.stderr
     message = f"tracer: cannot read the configuration file {path}: not a regular file; fix it or remove it\n"
     assert proc.stderr == message
