@@ -347,7 +347,10 @@ class EditRecorder:
                 stopping = self._stopping
             if not stopping:  # (a command that is over already: the end's comparison below sees its edits)
                 self._start_observer()
-                self._take_baseline()
+                with self._cond:
+                    stopping = self._stopping
+                if not stopping:  # (over while the watches were set up: the same comparison sees them)
+                    self._take_baseline()
             while True:
                 batch, done = self._next_batch()
                 if batch:
@@ -388,7 +391,11 @@ class EditRecorder:
         self._observer = observer
 
     def _prune(self, path: bytes) -> bool:
-        """For the observer: True when the directory at absolute ``path`` is not to be watched."""
+        """For the observer: True when the directory at absolute ``path`` is not to be watched (none is once the
+        recording ends: the end's comparison with the baseline sees every edit, and a large tree's watches took
+        ~0.5 s after a short ``tracer shell -c`` command)."""
+        if self._stopping:
+            return True
         rel = self._relative(os.fsdecode(path))
         return rel is not None and rel in self._rules.skipped((), dirs=[rel])
 
