@@ -4,11 +4,13 @@ Each wrapper runs on a fresh PTY exactly as a terminal emulator starts it (the t
 ``ptybench.py``, loaded from ``--ptybench``; its code is not copied here), interleaved in shuffled order within
 each round, so that every figure is a ratio or a difference within one run:
 
-- ``first-byte``: from the fork of the wrapper to the first byte of ``printf x`` on the PTY master; wrappers
+- ``first-byte``: from the fork of the wrapper to the first byte of ``printf x`` on the PTY master (and to the
+  wrapper's exit: the whole run, a recorder's end with it); wrappers
   ``bare`` (``sh -c``), ``relay-floor`` (``bench/relay_floor.c``), ``script -q -c``, ``asciinema rec -c``,
   ``python -c pass`` beside ``python -S -c pass`` (the interpreter's own start, with and without ``site``: the
   part of tracer's start that tracer's code does not control) and ``tracer shell -q -c``, in an empty directory
-  and (``tracer (repo)``) in a 20-file git repository, whose baseline tree git writes before the command starts.
+  and (``tracer (repo)``) in a 20-file git repository, whose baseline tree git writes before the command starts,
+  and (``tracer (big repo)``, beside ``script (big repo)``) in the repository of ``--big-files`` files.
   Target: tracer ≤ script + 25 ms (the empty directory).
 - ``prompt``: from the fork to the first prompt of ``bash -i`` and of ``tracer shell`` (bash, ``PS1`` set by
   a ``.bashrc`` in a scratch ``HOME``), in a small git repository and in one of 50,000 files (``--big-files``).
@@ -73,8 +75,9 @@ def spawn_in(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> 
     return t0, pid, master
 
 
-def first_byte_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> float:
-    """Seconds from the fork of ``argv`` on a fresh PTY to its first byte of output; drains it to the end."""
+def first_byte_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
+    """``(seconds to the first byte of output, seconds to the end)``: from the fork of ``argv`` on a fresh PTY to
+    its first byte, and to its exit once its output is drained (a recorder's end: its final patch, its file)."""
     t0, pid, master = spawn_in(pb, argv, env, cwd)
     try:
         r, _, _ = select.select([master], [], [], 30)
@@ -85,8 +88,9 @@ def first_byte_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: s
         pb.drain(master)
     finally:
         os.waitpid(pid, 0)
+        whole = time.perf_counter() - t0
         os.close(master)
-    return first
+    return first, whole
 
 
 def prompt_once(pb: ModuleType, argv: list[str], env: dict[str, str], cwd: str) -> float:
@@ -126,7 +130,7 @@ def summarize(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
 
 
 def bench_first_byte(
-    pb: ModuleType, tracers: dict[str, str], rounds: int, scratch: Path, interpreters: dict[str, str]
+    pb: ModuleType, tracers: dict[str, str], rounds: int, scratch: Path, interpreters: dict[str, str], big: int
 ) -> dict[str, Any]:
     cmd = "printf x"
     out = scratch / "out"
@@ -151,23 +155,41 @@ def bench_first_byte(
     small = scratch / "small"
     if not small.exists():
         make_repo(small, 20)
+    repos = {"repo": small}
+    if big:
+        repos["big repo"] = scratch / "big"
+        if not repos["big repo"].exists():
+            print(f"making a repository of {big} files…", file=sys.stderr)
+            make_repo(repos["big repo"], big)
     cwds = {}
     for name, program in tracers.items():
         wrappers[name] = [*shlex.split(program), "shell", "-q", "-c", cmd, "-o", str(out / f"{name}.tracer")]
-        # and in the small repository, where the baseline tree is written (git) before the command starts
-        wrappers[f"{name} (repo)"] = [*wrappers[name][:-1], str(out / f"{name} (repo).tracer")]
-        cwds[f"{name} (repo)"] = str(small)
+        # and in the repositories, where the baseline tree is written (git) before the command starts
+        for where, repo in repos.items():
+            wrappers[f"{name} ({where})"] = [*wrappers[name][:-1], str(out / f"{name} ({where}).tracer")]
+            cwds[f"{name} ({where})"] = str(repo)
+    if big:
+        wrappers["script (big repo)"] = ["script", "-q", "-c", cmd, str(out / "script-big.log")]
+        cwds["script (big repo)"] = str(repos["big repo"])
     env = pb.child_env()
     samples: dict[str, list[float]] = {w: [] for w in wrappers}
+    wholes: dict[str, list[float]] = {w: [] for w in wrappers}
     for r in range(rounds):
         order = list(wrappers)
         random.shuffle(order)
         for w in order:
             for stale in out.glob(f"{w}.tracer"):
                 stale.unlink()
-            samples[w].append(first_byte_once(pb, wrappers[w], env, cwds.get(w, str(empty))))
+            first, whole = first_byte_once(pb, wrappers[w], env, cwds.get(w, str(empty)))
+            samples[w].append(first)
+            wholes[w].append(whole)
         print(f"first-byte round {r + 1}/{rounds}", file=sys.stderr)
-    return {"samples_s": samples, "summary": summarize(samples)}
+    return {
+        "samples_s": samples,
+        "summary": summarize(samples),
+        "whole_samples_s": wholes,
+        "whole_summary": summarize(wholes),
+    }
 
 
 def bench_prompt(pb: ModuleType, tracers: dict[str, str], rounds: int, scratch: Path, big: int) -> dict[str, Any]:
@@ -313,6 +335,13 @@ def report(results: dict[str, Any], tracers: list[str]) -> str:
                 if t in s:
                     lines.append(f"| **{t} − script** | **{s[t]['median_ms'] - s['script']['median_ms']:+.1f} ms** | |")
         lines.append("")
+        whole = fb.get("whole_summary", {})
+        if whole:
+            lines += ["| the whole `-c printf x`, to its exit | median | min–max |", "|---|---:|---:|"]
+            for w, v in whole.items():
+                if not w.startswith("python"):
+                    lines.append(f"| {w} | {v['median_ms']:.1f} ms | {v['min_ms']:.1f}–{v['max_ms']:.1f} |")
+            lines.append("")
     pr = results.get("prompt")
     if pr:
         lines += [
@@ -373,7 +402,7 @@ def main() -> None:
         "tracers": tracers,
     }
     if "first-byte" not in skip:
-        results["first_byte"] = bench_first_byte(pb, tracers, args.rounds, args.scratch, interpreters)
+        results["first_byte"] = bench_first_byte(pb, tracers, args.rounds, args.scratch, interpreters, args.big_files)
     if "prompt" not in skip:
         results["prompt"] = bench_prompt(pb, tracers, args.rounds, args.scratch, args.big_files)
     if "flood" not in skip:

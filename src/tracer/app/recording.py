@@ -463,6 +463,7 @@ class _Recorder:
         self.edit_count = 0
         self.edited: set[str] = set()  # distinct paths of the file changes
         self.ready = Gate()  # set when the set-up is done: the shell's input is held until then
+        self.over = False  # set once the shell or the command has ended (the set-up may still run)
         self.uuid = _uuid4()
         # the writer is made once, by the set-up thread or (if it failed) at the end
         self._lock = _thread.allocate_lock()
@@ -879,14 +880,15 @@ class _Recorder:
             route_logging()
             if self.edits is None:
                 self._make_edit_recorder(snapshot)
-            self._start_notes()
+            if not self.over:  # (a command over already takes no note, and puts no watch: its edits are found
+                self._start_notes()  # by the end's comparison with the baseline; ~15 ms of a short command)
         except Exception as e:
             self.part_failed("the workspace set-up")(e)
         finally:
             self.ready.set()
         if self.edits is not None:
             try:
-                self.edits.start()
+                self.edits.start(watch=not self.over)
             except Exception as e:
                 self.part_failed("the file observer")(e)
         self._meet_peers()
@@ -1018,6 +1020,7 @@ class _Recorder:
             ran = True
         finally:
             self._loop = None
+            self.over = True
             if set_up is not None:
                 set_up.join()
             # the set-up may have failed before the writer was made, or the shell could not even start (when this

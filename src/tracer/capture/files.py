@@ -202,6 +202,8 @@ class EditRecorder:
         self._cond = threading.Condition()
         self._stopping = False
         self._observer: Any = None  # a watchdog observer (tracer.capture._edits_watch)
+        self._watch = True
+        self._caught_up = False  # the edits made before the watches were found (_take_baseline)
         self._thread: threading.Thread | None = None
         self._warnings: list[str] = []
         self._started = False
@@ -227,9 +229,10 @@ class EditRecorder:
             self._snapshotted = True
             self._snapshot_plain()
 
-    def start(self) -> None:
+    def start(self, *, watch: bool = True) -> None:
         """Start watching; returns at once (watches, and outside git the snapshot unless
-        :meth:`take_snapshot` took it, are set up in the background).
+        :meth:`take_snapshot` took it, are set up in the background). ``watch=False``: no watches (the command is
+        over already): :meth:`stop` finds every edit in its comparison with the baseline.
 
         Raises:
             RecordingError: called twice.
@@ -237,6 +240,7 @@ class EditRecorder:
         if self._started:
             raise RecordingError("the edit recorder was already started; create a new one per session")
         self._started = True
+        self._watch = watch
         self._thread = threading.Thread(target=self._run, name="tracer-edits", daemon=True)
         self._thread.start()
 
@@ -345,12 +349,13 @@ class EditRecorder:
             self.take_snapshot()  # before watching: what changes from now on is not in it
             with self._cond:
                 stopping = self._stopping
-            if not stopping:  # (a command that is over already: the end's comparison below sees its edits)
+            if self._watch and not stopping:  # (a command over already: the end's comparison sees its edits)
                 self._start_observer()
                 with self._cond:
                     stopping = self._stopping
                 if not stopping:  # (over while the watches were set up: the same comparison sees them)
                     self._take_baseline()
+                    self._caught_up = True
             while True:
                 batch, done = self._next_batch()
                 if batch:
@@ -653,8 +658,11 @@ class EditRecorder:
         return state
 
     def _reconcile_at_end(self) -> None:
-        """Emit what the events missed: compare the final working tree with the baseline and the state."""
+        """Emit what the events missed: compare the final working tree with the baseline and the state. Where no
+        watch was put (a command over before they were), this comparison is the only one: each edit was made some
+        time since the baseline, and belongs to the command that ran then, as :meth:`_take_baseline`'s do."""
         t = self._clock()
+        since = None if self._caught_up else 0
         paths: set[str] = {p for p in self._state if not isinstance(self._state[p], _Unloaded)}
         if self._git:
             assert self._snaps is not None and self._info.baseline_tree is not None
@@ -673,7 +681,7 @@ class EditRecorder:
         else:
             paths |= self._changed_since_snapshot()
         if paths:
-            self._process({p: _Pending(0.0, 0.0, t, t) for p in sorted(paths)}, trusted=self._git)
+            self._process({p: _Pending(0.0, 0.0, t, t, since=since) for p in sorted(paths)}, trusted=self._git)
 
     def _changed_since_snapshot(self) -> set[str]:
         """Outside git: files whose size, mtime or mode differ from the snapshot, or that are gone."""
