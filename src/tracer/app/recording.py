@@ -522,15 +522,15 @@ class _Recorder:
         if self.on_warning is not None:
             self.on_warning(message)
 
-    def part_failed(self, part: str) -> Callable[[BaseException], None]:
-        """A reporter for a recording part that failed: logged, warned, and the shell goes on."""
+    def part_failed(self, part: str, then: str = "the shell goes on") -> Callable[[BaseException], None]:
+        """A reporter for a recording part that failed: logged, warned, and ``then`` said (what goes on)."""
 
         def report(e: BaseException) -> None:
             from tracer.app.crashlog import log_exception
 
             log = log_exception(f"recording {self.path}: {part}", e)
             where = f" (details in {log})" if log else ""
-            self.warn(f"tracer: {part} stopped working ({e}); the shell goes on{where}")
+            self.warn(f"tracer: {part} stopped working ({e}); {then}{where}")
 
         return report
 
@@ -1043,7 +1043,7 @@ class _Recorder:
                     self.edits.stop()
                     final = self.edits.final_patch()
                 except Exception as e:
-                    self.part_failed("the final patch")(e)
+                    self.part_failed("the final patch", "the session is saved without it")(e)
                 self.warnings.extend(self.edits.warnings)
             if final is not None:
                 writer.event(final)
