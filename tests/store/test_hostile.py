@@ -276,6 +276,18 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
         read_session(fifo)  # a blocking open would hang here: nobody writes to the FIFO
 
 
+def test_a_stream_given_for_a_session_says_to_save_it_first(tmp_path: Path) -> None:
+    """`tracer show <(curl …)`: the shell gives a pipe (/dev/fd/N), which cannot be read as a session is (pread at
+    offsets); the message says what to do."""
+    read_end, write_end = os.pipe()
+    try:
+        with pytest.raises(NotASession, match=r"is a FIFO .*: tracer reads a session from a file \(save the stream"):
+            read_session(Path(f"/dev/fd/{read_end}"))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
 @pytest.mark.parametrize(
     ("make", "says", "error"),
     [

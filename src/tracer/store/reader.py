@@ -123,7 +123,8 @@ def open_session_file(path: Path) -> int:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotASession(f"{path} is {_kind(mode)}, not a tracer session file")
+            hint = ": tracer reads a session from a file (save the stream to one first)" if stat.S_ISFIFO(mode) else ""
+            raise NotASession(f"{path} is {_kind(mode)}, not a tracer session file{hint}")
         version = parse_preamble(_pread(fd, PREAMBLE_SIZE, 0, path))
         if version is None:
             raise NotASession(f"{path} is not a tracer session (it does not start with tracer's preamble)")
