@@ -202,7 +202,6 @@ class EditRecorder:
         self._cond = threading.Condition()
         self._stopping = False
         self._observer: Any = None  # a watchdog observer (tracer.capture._edits_watch)
-        self._watch = True
         self._caught_up = False  # the edits made before the watches were found (_take_baseline)
         self._thread: threading.Thread | None = None
         self._warnings: list[str] = []
@@ -240,8 +239,7 @@ class EditRecorder:
         if self._started:
             raise RecordingError("the edit recorder was already started; create a new one per session")
         self._started = True
-        self._watch = watch
-        self._thread = threading.Thread(target=self._run, name="tracer-edits", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(watch,), name="tracer-edits", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -344,12 +342,12 @@ class EditRecorder:
 
     # -------------------------------------------------------------------------------------- worker side
 
-    def _run(self) -> None:
+    def _run(self, watch: bool) -> None:
         try:
             self.take_snapshot()  # before watching: what changes from now on is not in it
             with self._cond:
                 stopping = self._stopping
-            if self._watch and not stopping:  # (a command over already: the end's comparison sees its edits)
+            if watch and not stopping:  # (a command over already: the end's comparison sees its edits)
                 self._start_observer()
                 with self._cond:
                     stopping = self._stopping

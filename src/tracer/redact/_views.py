@@ -154,17 +154,18 @@ def splits_words(text: bytes) -> bool:
     return SPLIT_WORD.search(text) is not None
 
 
+def _plain_to_raw(starts: Sequence[int], origins: Sequence[int], offset: int) -> int:
+    """The offset in the raw text of byte ``offset`` of its view without styles (``starts``, ``origins``: where
+    each kept run starts in the view and in the raw text, as :func:`_unstyle` gives them)."""
+    i = bisect.bisect_right(starts, offset, 0, len(origins)) - 1
+    return origins[i] + offset - starts[i]
+
+
 def unstyled(raw: bytes) -> tuple[bytes, Callable[[int], int]]:
     """``raw`` with its style sequences taken out (the other escape sequences kept), and a map of an offset in
     that text to the offset of the same byte in ``raw``: where a keyword that colours cut in two is whole."""
     plain, starts, origins = _unstyle(raw)
-    n = len(origins)
-
-    def to_raw(offset: int) -> int:
-        i = bisect.bisect_right(starts, offset, 0, n) - 1
-        return origins[i] + offset - starts[i]
-
-    return plain, to_raw
+    return plain, lambda offset: _plain_to_raw(starts, origins, offset)
 
 
 class Styled:
@@ -202,8 +203,7 @@ class Styled:
 
     def to_raw(self, offset: int) -> int:
         """The offset in the text searched of byte ``offset`` of :attr:`plain`."""
-        i = bisect.bisect_right(self._starts, offset, 0, len(self._origins)) - 1
-        return self.start + self._origins[i] + offset - self._starts[i]
+        return self.start + _plain_to_raw(self._starts, self._origins, offset)
 
 
 class Views:
